@@ -1,0 +1,5 @@
+"""`python -m migguard` runs the CLI."""
+
+from migguard.cli import main
+
+main()

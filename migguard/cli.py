@@ -1,0 +1,179 @@
+"""Typer wiring only: options → options model → service call → render → exit code."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from migguard import __version__
+from migguard.errors import InputError, MigguardError
+from migguard.exit_codes import ExitCode
+from migguard.redact import redact_text
+
+app = typer.Typer(
+    name="migguard",
+    help="PostgreSQL migration safety gatekeeper: lint, plan on a shadow database, apply with backups.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+_DEBUG = False
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"migguard {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+) -> None:
+    global _DEBUG
+    _DEBUG = debug
+
+
+FormatOption = Annotated[str, typer.Option("--format", "-f", help="text | json | sarif | github | markdown")]
+ConfigOption = Annotated[Optional[str], typer.Option("--config", help="Config file (default: migguard.toml or pyproject.toml, searched upward).")]
+
+
+@app.command()
+def lint(
+    paths: Annotated[Optional[list[str]], typer.Argument(help="Files or directories ('-' reads stdin). Default: the configured migrations directory.")] = None,
+    format: FormatOption = "text",
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report here instead of stdout.")] = None,
+    stdin_filename: Annotated[str, typer.Option("--stdin-filename", help="Path to show for SQL read from stdin.")] = "<stdin>",
+    changed_since: Annotated[Optional[str], typer.Option("--changed-since", help="Lint only migration files changed since this git ref.")] = None,
+    select: Annotated[Optional[list[str]], typer.Option("--select", help="Only these rule ids or families (repeatable, comma-separated).")] = None,
+    ignore: Annotated[Optional[list[str]], typer.Option("--ignore", help="Skip these rule ids or families.")] = None,
+    allow_destructive: Annotated[bool, typer.Option("--allow-destructive", help="Report destructive statements as warnings instead of refusing them.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Warnings fail the gate too.")] = False,
+    pg_version: Annotated[Optional[int], typer.Option("--pg-version", help="Target PostgreSQL major version (default from config: 15).")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write .migguard/cache.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Check migration SQL for destructive statements, lock hazards and tenant-isolation gaps."""
+    from migguard.config import load_config
+    from migguard.lint import LintOptions, run_lint
+
+    _check_format(format)
+    settings = load_config(config)
+    stdin_text = sys.stdin.read() if paths and "-" in paths else None
+    options = LintOptions(
+        paths=tuple(paths or ()), stdin_text=stdin_text, stdin_filename=stdin_filename,
+        changed_since=changed_since, select=tuple(select or ()), ignore=tuple(ignore or ()),
+        allow_destructive=allow_destructive, strict=strict, pg_version=pg_version, use_cache=not no_cache,
+    )
+    report = run_lint(options, settings)
+    _emit(report, format, output)
+    summary = report.summary
+    verdict = "gate passes" if report.ok else "gate refused"
+    typer.echo(f"migguard: {summary['files']} file(s), {summary['errors']} error(s), {summary['warnings']} warning(s), "
+               f"{summary['infos']} info: {verdict}", err=True)
+    raise typer.Exit(ExitCode.OK if report.ok else ExitCode.GATE_REFUSED)
+
+
+@app.command("rules")
+def list_rules(format: FormatOption = "text") -> None:
+    """List every rule: id, default severity, family and summary."""
+    import json
+
+    from migguard.rules import ALL_RULES
+
+    if format == "json":
+        typer.echo(json.dumps([{"id": r.id, "severity": r.default_severity.value, "family": r.family,
+                                "destructive": r.destructive, "summary": r.summary} for r in ALL_RULES], indent=2))
+        return
+    _check_format(format, allowed=("text", "json"))
+    width = max(len(r.id) for r in ALL_RULES)
+    for rule in ALL_RULES:
+        typer.echo(f"{rule.id:<{width}}  {rule.default_severity.value:<7}  {rule.family:<13}  {rule.summary}")
+
+
+@app.command()
+def explain(rule_id: Annotated[str, typer.Argument(help="A rule id, e.g. ban-drop-column.")]) -> None:
+    """Print a rule's documentation."""
+    from migguard.rules import RULES_BY_ID
+
+    rule = RULES_BY_ID.get(rule_id)
+    if rule is None:
+        raise InputError(f"unknown rule id '{rule_id}' (see `migguard rules`)")
+    flags = ", destructive (refused unless --allow-destructive)" if rule.destructive else ""
+    typer.echo(f"# {rule.id}\n\n{rule.summary}.\nDefault severity: {rule.default_severity.value}; family: {rule.family}{flags}.\n")
+    typer.echo(rule.doc.strip())
+
+
+def _check_format(name: str, allowed: tuple[str, ...] | None = None) -> None:
+    from migguard.report import FORMAT_NAMES
+
+    choices = allowed or FORMAT_NAMES
+    if name not in choices:
+        raise InputError(f"unknown format '{name}' (choose from: {', '.join(choices)})")
+
+
+def _emit(report, format: str, output: Path | None) -> None:
+    """Render the report to stdout or --output; with --format github also fill the job summary."""
+    from migguard.report import renderer
+
+    text = renderer(format)(report)
+    if output is not None:
+        try:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(text, encoding="utf-8")
+        except OSError as error:
+            raise InputError(f"cannot write {output}: {error.strerror}") from None
+    else:
+        sys.stdout.write(text)
+    summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if format == "github" and summary_path:
+        try:
+            with open(summary_path, "a", encoding="utf-8") as handle:
+                handle.write(renderer("markdown")(report))
+        except OSError as error:
+            raise InputError(f"cannot write GITHUB_STEP_SUMMARY: {error.strerror}") from None
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app, turning every error into one redacted line and its exit code."""
+    try:  # typer ≥ 0.29 vendors click; older releases depend on it
+        from typer._click import exceptions as click
+    except ImportError:  # pragma: no cover
+        from click import exceptions as click
+
+    try:
+        # Without standalone mode, a typer.Exit comes back as the return value.
+        code = app(args=argv, standalone_mode=False, prog_name="migguard")
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except MigguardError as error:
+        if _DEBUG:
+            raise
+        typer.echo(f"migguard: error: {error.message}", err=True)
+        sys.exit(error.exit_code)
+    except click.NoArgsIsHelpError as error:
+        typer.echo(error.ctx.get_help() if error.ctx else "", err=True)
+        sys.exit(ExitCode.USAGE)
+    except click.UsageError as error:
+        typer.echo(f"migguard: error: {redact_text(error.format_message())}", err=True)
+        sys.exit(ExitCode.USAGE)
+    except click.Abort:
+        typer.echo("migguard: error: aborted", err=True)
+        sys.exit(ExitCode.USAGE)
+    except KeyboardInterrupt:
+        typer.echo("migguard: error: interrupted", err=True)
+        sys.exit(130)
+    except Exception as error:  # a bug: still one redacted line, with the traceback only under --debug
+        if _DEBUG:
+            raise
+        message = redact_text(str(error)).splitlines()[0] if str(error) else ""
+        typer.echo(f"migguard: internal error: {type(error).__name__}: {message} (run with --debug for details)", err=True)
+        sys.exit(ExitCode.USAGE)
+    sys.exit(code if isinstance(code, int) else ExitCode.OK)

@@ -1,0 +1,450 @@
+"""Structured forms of the statements sqlglot cannot type, read from PostgreSQL's own grammar.
+
+sqlglot returns RLS toggles, policies, enum changes, DO blocks and functions as a generic
+`exp.Command`, and rejects about 1% of real statements outright. For those, `parse.py` asks
+pglast (libpg_query) for the node and this module turns it into one of the small dataclasses
+below, which the rules read. Nothing outside `parse.py` calls `recognise`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pglast import ast
+from pglast.stream import RawStream
+
+
+@dataclass(frozen=True, slots=True)
+class AlterAction:
+    """One action of an ALTER TABLE, named after PostgreSQL's AlterTableType (snake case)."""
+
+    kind: str  # e.g. "enable_row_security", "validate_constraint", "drop_column"
+    name: str | None = None  # column or constraint the action names
+    concurrent: bool = False  # DETACH PARTITION … CONCURRENTLY
+    cascade: bool = False
+    missing_ok: bool = False
+    constraint_type: str | None = None  # for add_constraint: check, foreign, unique, primary, …
+    not_valid: bool = False  # for add_constraint
+    type_name: str | None = None  # for alter_column_type / add_column
+
+
+@dataclass(frozen=True, slots=True)
+class AlterTable:
+    table: str
+    actions: tuple[AlterAction, ...]
+    object_kind: str = "table"  # table, index, view, materialized view, sequence, foreign table
+    missing_ok: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """CREATE / ALTER / DROP POLICY. Expressions are PostgreSQL-deparsed SQL text."""
+
+    action: str  # create | alter | drop
+    name: str
+    table: str
+    command: str = "all"
+    permissive: bool = True
+    roles: tuple[str, ...] = ()
+    using: str | None = None
+    with_check: str | None = None
+    missing_ok: bool = False
+    cascade: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class EnumValue:
+    """ALTER TYPE … ADD VALUE / RENAME VALUE."""
+
+    type_name: str
+    value: str
+    neighbour: str | None = None
+    is_after: bool = False
+    if_not_exists: bool = False
+    renamed_from: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CodeBlock:
+    """A DO block or a CREATE FUNCTION / PROCEDURE, with its body text."""
+
+    kind: str  # do | function | procedure
+    name: str | None
+    language: str
+    body: str
+    security_definer: bool = False
+    sets_search_path: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DropObjects:
+    """DROP <kind> a, b … as PostgreSQL parsed it (sqlglot rejects multi-object and function drops)."""
+
+    object_kind: str  # table, index, function, type, policy, view, schema, …
+    names: tuple[str, ...]
+    cascade: bool = False
+    missing_ok: bool = False
+    concurrent: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Rename:
+    """ALTER … RENAME of an object, column, constraint or value."""
+
+    object_kind: str  # table, column, index, view, constraint, type, schema, …
+    relation: str | None
+    old_name: str | None
+    new_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Maintenance:
+    """VACUUM, CLUSTER, REINDEX, REFRESH MATERIALIZED VIEW."""
+
+    command: str  # vacuum | cluster | reindex | refresh
+    targets: tuple[str, ...]
+    full: bool = False
+    concurrent: bool = False
+    target_kind: str | None = None  # reindex: index | table | schema | database | system
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnInfo:
+    name: str
+    type_name: str
+    not_null: bool = False
+    primary_key: bool = False
+    has_default: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CreateTable:
+    """A CREATE TABLE that sqlglot could not parse, reduced to what the rules need."""
+
+    table: str
+    columns: tuple[ColumnInfo, ...]
+    partition_of: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CreateIndex:
+    """A CREATE INDEX that sqlglot could not parse."""
+
+    name: str | None
+    table: str
+    concurrent: bool = False
+    unique: bool = False
+    if_not_exists: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AlterDomain:
+    """ALTER DOMAIN; `subtype` is PostgreSQL's: T (default), N/O (not null), C (add constraint), X (drop), V (validate)."""
+
+    name: str
+    subtype: str
+    constraint_type: str | None = None
+    not_valid: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Transaction:
+    """BEGIN / START TRANSACTION / COMMIT / ROLLBACK / SAVEPOINT …"""
+
+    kind: str  # begin | start | commit | rollback | savepoint | release | prepare | commit_prepared | …
+
+
+@dataclass(frozen=True, slots=True)
+class Other:
+    """Any other statement PostgreSQL accepts: classified by node type, not modelled further."""
+
+    node_type: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+Recognised = (
+    AlterTable | Policy | EnumValue | CodeBlock | DropObjects | Rename | Maintenance | CreateTable | CreateIndex | AlterDomain | Transaction | Other
+)
+
+# Statements with nothing for migguard's rules to check: classified, never reported as unanalysed.
+NOTHING_TO_CHECK = frozenset(
+    {
+        "AlterDefaultPrivilegesStmt", "AlterOwnerStmt", "AlterRoleSetStmt", "AlterRoleStmt",
+        "AlterSeqStmt", "CommentStmt", "CreateExtensionStmt", "CreateRoleStmt", "CreateSchemaStmt",
+        "GrantRoleStmt", "GrantStmt", "VariableSetStmt", "VariableShowStmt",
+        "CreateEventTrigStmt", "CreatePublicationStmt", "AlterPublicationStmt", "CreateStatsStmt",
+        "AlterExtensionStmt", "SelectStmt", "NotifyStmt", "ListenStmt", "CreateSeqStmt", "DefineStmt",
+        "CompositeTypeStmt", "CreateEnumStmt", "CreateDomainStmt", "CreateCastStmt", "CreateTrigStmt",
+        "ViewStmt", "CreateTableAsStmt", "InsertStmt", "AlterFunctionStmt", "AlterObjectSchemaStmt",
+        "CreateOpClassStmt", "CreateFdwStmt", "CreateForeignServerStmt", "CreateUserMappingStmt",
+        "ImportForeignSchemaStmt", "AlterEventTrigStmt", "SecLabelStmt", "CreateConversionStmt",
+        "LockStmt", "CallStmt", "ExplainStmt", "CheckPointStmt", "DiscardStmt", "AlterDatabaseSetStmt",
+        "AlterSystemStmt", "CreateSubscriptionStmt", "AlterSubscriptionStmt", "CreateTransformStmt",
+        "CreateAmStmt", "RuleStmt", "CreatePLangStmt", "AlterTSConfigurationStmt", "AlterTSDictionaryStmt",
+        "AlterCollationStmt", "AlterOperatorStmt", "AlterTypeStmt", "AlterStatsStmt", "CreateOpFamilyStmt",
+        "AlterOpFamilyStmt", "CopyStmt", "DeallocateStmt", "PrepareStmt", "ExecuteStmt", "LoadStmt",
+        "ReassignOwnedStmt", "AlterDatabaseStmt", "CreatedbStmt", "CreateTableSpaceStmt",
+        "AlterExtensionContentsStmt", "AlterObjectDependsStmt", "FetchStmt", "DeclareCursorStmt",
+        "ClosePortalStmt", "UnlistenStmt", "ConstraintsSetStmt", "CreateForeignTableStmt", "AlterFdwStmt",
+        "AlterForeignServerStmt", "AlterUserMappingStmt", "DropUserMappingStmt", "DropSubscriptionStmt",
+        "AlterTableSpaceOptionsStmt", "AlterTableMoveAllStmt", "AlterDatabaseRefreshCollStmt",
+        "CreateRangeStmt", "UpdateStmt", "DeleteStmt", "MergeStmt",
+    }
+)
+
+
+def recognise(node: ast.Node) -> Recognised:
+    """Turn a pglast statement node into the structured form the rules read."""
+    handler = _HANDLERS.get(type(node).__name__)
+    if handler is not None:
+        return handler(node)
+    return Other(type(node).__name__)
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _deparse(node: Any) -> str | None:
+    if node is None:
+        return None
+    if isinstance(node, tuple):
+        return "; ".join(part for part in (_deparse(n) for n in node) if part)
+    return RawStream()(node)
+
+
+def _range_var(rv: ast.RangeVar | None) -> str:
+    if rv is None:
+        return ""
+    return f"{rv.schemaname}.{rv.relname}" if rv.schemaname else rv.relname
+
+
+def _dotted(parts: Any) -> str:
+    return ".".join(p.sval for p in parts or () if isinstance(p, ast.String))
+
+
+def _enum_name(value: Any) -> str:
+    return getattr(value, "name", str(value))
+
+
+def _object_kind(value: Any) -> str:
+    return _enum_name(value).removeprefix("OBJECT_").lower().replace("_", " ")
+
+
+def _type_name(tn: ast.TypeName | None) -> str:
+    if tn is None:
+        return ""
+    names = [p.sval for p in tn.names or () if isinstance(p, ast.String)]
+    if len(names) == 2 and names[0] == "pg_catalog":
+        names = names[1:]
+    text = ".".join(names)
+    if tn.typmods:
+        mods = ", ".join(_deparse(m) or "" for m in tn.typmods)
+        text += f"({mods})"
+    if tn.arrayBounds:
+        text += "[]" * len(tn.arrayBounds)
+    return text
+
+
+_CONSTRAINT_TYPES = {
+    "CONSTR_CHECK": "check", "CONSTR_FOREIGN": "foreign", "CONSTR_UNIQUE": "unique",
+    "CONSTR_PRIMARY": "primary", "CONSTR_EXCLUSION": "exclusion", "CONSTR_NOTNULL": "not null",
+    "CONSTR_DEFAULT": "default", "CONSTR_IDENTITY": "identity", "CONSTR_GENERATED": "generated",
+}
+
+
+# --- handlers ------------------------------------------------------------------------------------
+
+
+def _alter_table(node: ast.AlterTableStmt) -> AlterTable:
+    actions = []
+    for cmd in node.cmds or ():
+        kind = _enum_name(cmd.subtype).removeprefix("AT_")
+        snake = "".join("_" + c.lower() if c.isupper() else c for c in kind).lstrip("_")
+        definition = cmd.def_
+        action = AlterAction(kind=snake, name=cmd.name, cascade=_enum_name(cmd.behavior) == "DROP_CASCADE",
+                             missing_ok=bool(cmd.missing_ok))
+        if isinstance(definition, ast.PartitionCmd):
+            action = AlterAction(kind=snake, name=_range_var(definition.name), concurrent=bool(definition.concurrent))
+        elif isinstance(definition, ast.Constraint):
+            action = AlterAction(kind=snake, name=definition.conname or cmd.name,
+                                 constraint_type=_CONSTRAINT_TYPES.get(_enum_name(definition.contype)),
+                                 not_valid=bool(definition.skip_validation))
+        elif isinstance(definition, ast.ColumnDef):
+            action = AlterAction(kind=snake, name=definition.colname or cmd.name, type_name=_type_name(definition.typeName))
+        actions.append(action)
+    return AlterTable(_range_var(node.relation), tuple(actions), _object_kind(node.objtype), bool(node.missing_ok))
+
+
+def _role_name(role: ast.RoleSpec) -> str:
+    kind = _enum_name(role.roletype)
+    return role.rolename if kind == "ROLESPEC_CSTRING" else kind.removeprefix("ROLESPEC_").lower()
+
+
+def _create_policy(node: ast.CreatePolicyStmt) -> Policy:
+    return Policy("create", node.policy_name, _range_var(node.table), command=node.cmd_name or "all",
+                  permissive=bool(node.permissive), roles=tuple(_role_name(r) for r in node.roles or ()),
+                  using=_deparse(node.qual), with_check=_deparse(node.with_check))
+
+
+def _alter_policy(node: ast.AlterPolicyStmt) -> Policy:
+    return Policy("alter", node.policy_name, _range_var(node.table),
+                  roles=tuple(_role_name(r) for r in node.roles or ()),
+                  using=_deparse(node.qual), with_check=_deparse(node.with_check))
+
+
+def _alter_enum(node: ast.AlterEnumStmt) -> EnumValue:
+    if node.oldVal:
+        return EnumValue(_dotted(node.typeName), node.newVal, renamed_from=node.oldVal)
+    return EnumValue(_dotted(node.typeName), node.newVal, neighbour=node.newValNeighbor,
+                     is_after=bool(node.newValIsAfter), if_not_exists=bool(node.skipIfNewValExists))
+
+
+def _def_elem_text(arg: Any) -> str:
+    if isinstance(arg, ast.String):
+        return arg.sval
+    if isinstance(arg, tuple):
+        return "\n".join(_def_elem_text(a) for a in arg)
+    return ""
+
+
+def _do(node: ast.DoStmt) -> CodeBlock:
+    body, language = "", "plpgsql"
+    for opt in node.args or ():
+        if opt.defname == "as":
+            body = _def_elem_text(opt.arg)
+        elif opt.defname == "language":
+            language = _def_elem_text(opt.arg)
+    return CodeBlock("do", None, language, body)
+
+
+def _create_function(node: ast.CreateFunctionStmt) -> CodeBlock:
+    body, language, definer, search_path = "", "sql", False, False
+    for opt in node.options or ():
+        if opt.defname == "as":
+            body = _def_elem_text(opt.arg)
+        elif opt.defname == "language":
+            language = _def_elem_text(opt.arg)
+        elif opt.defname == "security":
+            definer = bool(getattr(opt.arg, "boolval", False))
+        elif opt.defname == "set" and isinstance(opt.arg, ast.VariableSetStmt):
+            search_path = search_path or opt.arg.name == "search_path"
+    if node.sql_body is not None and not body:
+        body = _deparse(node.sql_body) or ""
+    kind = "procedure" if node.is_procedure else "function"
+    return CodeBlock(kind, _dotted(node.funcname), language.lower(), body, definer, search_path)
+
+
+def _drop_object_name(obj: Any) -> str:
+    if isinstance(obj, ast.ObjectWithArgs):
+        return _dotted(obj.objname)
+    if isinstance(obj, ast.TypeName):
+        return _type_name(obj)
+    if isinstance(obj, ast.String):
+        return obj.sval
+    if isinstance(obj, tuple):
+        return _dotted(obj)
+    return _deparse(obj) or ""
+
+
+def _drop(node: ast.DropStmt) -> DropObjects | Policy:
+    kind = _object_kind(node.removeType)
+    cascade = _enum_name(node.behavior) == "DROP_CASCADE"
+    if kind == "policy":  # objects: ((table..., policy_name),)
+        parts = [p.sval for p in node.objects[0]]
+        return Policy("drop", parts[-1], ".".join(parts[:-1]), missing_ok=bool(node.missing_ok), cascade=cascade)
+    names = tuple(_drop_object_name(o) for o in node.objects or ())
+    return DropObjects(kind, names, cascade, bool(node.missing_ok), bool(node.concurrent))
+
+
+def _rename(node: ast.RenameStmt) -> Rename:
+    kind = _object_kind(node.renameType)
+    relation = _range_var(node.relation) if node.relation else (_drop_object_name(node.object) if node.object else None)
+    return Rename(kind, relation, node.subname, node.newname)
+
+
+def _vacuum(node: ast.VacuumStmt) -> Maintenance:
+    options = {opt.defname for opt in node.options or ()}
+    targets = tuple(_range_var(r.relation) for r in node.rels or ())
+    return Maintenance("vacuum" if node.is_vacuumcmd else "analyze", targets, full="full" in options)
+
+
+def _cluster(node: ast.ClusterStmt) -> Maintenance:
+    return Maintenance("cluster", (_range_var(node.relation),) if node.relation else ())
+
+
+def _reindex(node: ast.ReindexStmt) -> Maintenance:
+    options = {opt.defname for opt in node.params or ()}
+    target = _range_var(node.relation) if node.relation else (node.name or "")
+    kind = _enum_name(node.kind).removeprefix("REINDEX_OBJECT_").lower()
+    return Maintenance("reindex", (target,), concurrent="concurrently" in options, target_kind=kind)
+
+
+def _refresh(node: ast.RefreshMatViewStmt) -> Maintenance:
+    return Maintenance("refresh", (_range_var(node.relation),), concurrent=bool(node.concurrent))
+
+
+def _create_table(node: ast.CreateStmt) -> CreateTable:
+    columns = []
+    for elt in node.tableElts or ():
+        if not isinstance(elt, ast.ColumnDef):
+            continue
+        kinds = {_enum_name(c.contype) for c in elt.constraints or ()}
+        columns.append(ColumnInfo(elt.colname, _type_name(elt.typeName),
+                                  not_null=bool({"CONSTR_NOTNULL", "CONSTR_PRIMARY"} & kinds),
+                                  primary_key="CONSTR_PRIMARY" in kinds,
+                                  has_default=bool({"CONSTR_DEFAULT", "CONSTR_IDENTITY", "CONSTR_GENERATED"} & kinds)))
+    parent = _range_var(node.inhRelations[0]) if node.partbound is not None and node.inhRelations else None
+    return CreateTable(_range_var(node.relation), tuple(columns), parent)
+
+
+def _transaction(node: ast.TransactionStmt) -> Transaction:
+    return Transaction(_enum_name(node.kind).removeprefix("TRANS_STMT_").lower())
+
+
+def _create_index(node: ast.IndexStmt) -> CreateIndex:
+    return CreateIndex(node.idxname, _range_var(node.relation), bool(node.concurrent), bool(node.unique),
+                       bool(node.if_not_exists))
+
+
+def _alter_domain(node: ast.AlterDomainStmt) -> AlterDomain:
+    definition = node.def_
+    if isinstance(definition, ast.Constraint):
+        return AlterDomain(_dotted(node.typeName), node.subtype,
+                           _CONSTRAINT_TYPES.get(_enum_name(definition.contype)), bool(definition.skip_validation))
+    return AlterDomain(_dotted(node.typeName), node.subtype)
+
+
+def _drop_database(node: ast.DropdbStmt) -> DropObjects:
+    return DropObjects("database", (node.dbname,), missing_ok=bool(node.missing_ok))
+
+
+def _drop_role(node: ast.DropRoleStmt) -> DropObjects:
+    return DropObjects("role", tuple(_role_name(r) for r in node.roles or ()), missing_ok=bool(node.missing_ok))
+
+
+def _drop_tablespace(node: ast.DropTableSpaceStmt) -> DropObjects:
+    return DropObjects("tablespace", (node.tablespacename,), missing_ok=bool(node.missing_ok))
+
+
+_HANDLERS = {
+    "IndexStmt": _create_index,
+    "AlterDomainStmt": _alter_domain,
+    "DropdbStmt": _drop_database,
+    "DropRoleStmt": _drop_role,
+    "DropTableSpaceStmt": _drop_tablespace,
+    "TransactionStmt": _transaction,
+    "AlterTableStmt": _alter_table,
+    "CreatePolicyStmt": _create_policy,
+    "AlterPolicyStmt": _alter_policy,
+    "AlterEnumStmt": _alter_enum,
+    "DoStmt": _do,
+    "CreateFunctionStmt": _create_function,
+    "DropStmt": _drop,
+    "RenameStmt": _rename,
+    "VacuumStmt": _vacuum,
+    "ClusterStmt": _cluster,
+    "ReindexStmt": _reindex,
+    "RefreshMatViewStmt": _refresh,
+    "CreateStmt": _create_table,
+}

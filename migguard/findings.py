@@ -1,0 +1,54 @@
+"""The output contract: Severity, Finding and the report every renderer consumes."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"error": 3, "warning": 2, "info": 1}[self.value]
+
+
+class Finding(BaseModel):
+    """One problem at one place; lines and columns are 1-based."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rule: str
+    severity: Severity
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    statement: int | None = Field(default=None, description="0-based index of the statement in its file")
+    message: str
+    hint: str | None = None
+
+    @property
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.path, self.line, self.column, self.rule)
+
+
+class Report(BaseModel):
+    """What a command found; `ok` is whether the gate passes."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    command: str
+    ok: bool
+    findings: tuple[Finding, ...] = ()
+    summary: dict[str, int | str | list[str]] = Field(default_factory=dict)
+    # path -> file text, for renderers that quote the offending line; never serialised.
+    sources: dict[str, str] = Field(default_factory=dict, exclude=True, repr=False)
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for f in self.findings if f.severity == severity)

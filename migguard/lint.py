@@ -1,0 +1,364 @@
+"""`migguard lint`: run the enabled rules over migration files and build the report.
+
+The checks know nothing of paths, configured severities or ignores; this module adds them:
+rule selection, severity overrides, `--allow-destructive`, the drop to `info` for objects
+created earlier in the same migration, ignore directives, and the gate verdict. Results are
+cached per file (keyed by content, path and settings) and computed in parallel over files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from migguard import __version__
+from migguard.directives import find_directives, target_statement
+from migguard.errors import InputError
+from migguard.findings import Finding, Report, Severity
+from migguard.parse import ParsedFile, parse_file
+from migguard.rules import ALL_RULES, FAMILIES, RULES_BY_ID
+from migguard.rules.base import Rule, Violation
+from migguard.rules.context import LintContext, LintSettings
+from migguard.sources import dbmate_section, discover, is_dbmate, read_sql, sql_files
+
+
+@dataclass(frozen=True)
+class RulePolicy:
+    """Which rules run and at what severity: config + command line, resolved once."""
+
+    enabled: frozenset[str]
+    severities: dict[str, Severity] = field(default_factory=dict)
+    allow_destructive: bool = False
+
+    @classmethod
+    def build(cls, config_rules: dict[str, str] | None = None, select: Sequence[str] = (),
+              ignore: Sequence[str] = (), allow_destructive: bool = False) -> RulePolicy:
+        config_rules = config_rules or {}
+        chosen = _expand(select) if select else {r.id for r in ALL_RULES}
+        chosen -= _expand(ignore)
+        chosen -= {rule_id for rule_id, value in config_rules.items() if value == "off"}
+        chosen |= {"syntax-error"}  # a statement PostgreSQL rejects is always reported
+        severities = {rule_id: Severity(value) for rule_id, value in config_rules.items() if value != "off"}
+        return cls(frozenset(chosen), severities, allow_destructive)
+
+    def severity(self, rule: Rule, violation: Violation | None = None) -> Severity:
+        severity = self.severities.get(rule.id, rule.default_severity)
+        if rule.destructive and self.allow_destructive and severity == Severity.ERROR:
+            severity = Severity.WARNING
+        if violation is not None and violation.new_object:
+            severity = Severity.INFO
+        return severity
+
+    def fingerprint(self) -> str:
+        data = [sorted(self.enabled), sorted((k, v.value) for k, v in self.severities.items()), self.allow_destructive]
+        return json.dumps(data)
+
+
+def _expand(names: Sequence[str]) -> set[str]:
+    """Rule ids and family names → rule ids; an unknown name is an input error."""
+    ids: set[str] = set()
+    for raw in names:
+        for name in filter(None, (part.strip() for part in raw.split(","))):
+            if name in RULES_BY_ID:
+                ids.add(name)
+            elif name in FAMILIES:
+                ids.update(FAMILIES[name])
+            else:
+                raise InputError(f"unknown rule id or family '{name}' (see `migguard rules`)")
+    return ids
+
+
+# --- one file ------------------------------------------------------------------------------------
+
+
+def lint_text(path: str, text: str, settings: LintSettings, policy: RulePolicy) -> list[Finding]:
+    """Findings for one migration's SQL text, sorted."""
+    parsed = parse_file(text)
+    context = LintContext(path, parsed.statements, settings)
+    raw: list[tuple[Rule, Violation | None, Finding]] = []
+    for statement in parsed.statements:
+        if statement.syntax_error is not None:
+            problem = statement.syntax_error
+            rule = RULES_BY_ID["syntax-error"]
+            raw.append((rule, None, _finding(rule, policy.severity(rule), path, statement.index,
+                                             (problem.line, problem.column), (statement.end_line, statement.end_column),
+                                             f"PostgreSQL rejects this statement: {problem.message}",
+                                             "Fix the statement; the rest of the file was still checked.")))
+        elif statement.kind == "unanalysed" and "unanalysed-statement" in policy.enabled:
+            rule = RULES_BY_ID["unanalysed-statement"]
+            node_type = getattr(statement.command, "node_type", "statement")
+            raw.append((rule, None, _finding(rule, policy.severity(rule), path, statement.index,
+                                             (statement.line, statement.column),
+                                             (statement.end_line, statement.end_column),
+                                             f"migguard has no model for this {node_type}; no rule checked it.",
+                                             "Review this statement by hand.")))
+    for rule in ALL_RULES:
+        if rule.check is None or rule.id not in policy.enabled:
+            continue
+        for violation in rule.check(context):
+            statement = violation.statement
+            start = parsed.position(statement.start + violation.offset)
+            raw.append((rule, violation, _finding(rule, policy.severity(rule, violation), path, statement.index,
+                                                  start, (statement.end_line, statement.end_column),
+                                                  violation.message, violation.hint)))
+    findings = _apply_directives(parsed, raw, path, policy)
+    return sorted(findings, key=lambda f: f.sort_key)
+
+
+def _finding(rule: Rule, severity: Severity, path: str, index: int, start: tuple[int, int],
+             end: tuple[int, int], message: str, hint: str | None) -> Finding:
+    end = max(end, start)
+    return Finding(rule=rule.id, severity=severity, path=path, line=start[0], column=start[1], end_line=end[0],
+                   end_column=end[1], statement=index, message=message, hint=hint)
+
+
+def _apply_directives(parsed: ParsedFile, raw: list[tuple[Rule, Violation | None, Finding]], path: str,
+                      policy: RulePolicy) -> list[Finding]:
+    directives = find_directives(parsed.text)
+    if not directives:
+        return [finding for _, _, finding in raw]
+    spans = [(s.line, s.end_line) for s in parsed.statements]
+    kept: list[Finding] = []
+    used: set[tuple[int, str]] = set()
+    extra: list[Finding] = []
+    targets = {id(d): (None if d.file_level else target_statement(d, spans)) for d in directives}
+    for rule, _violation, finding in raw:
+        silenced = False
+        for directive in directives:
+            if rule.id not in directive.rules:
+                continue
+            if not directive.file_level and targets[id(directive)] != finding.statement:
+                continue
+            used.add((directive.line, rule.id))
+            if rule.destructive and not directive.reason:
+                meta = RULES_BY_ID["ignore-without-reason"]
+                if meta.id in policy.enabled:
+                    extra.append(_finding(meta, policy.severity(meta), path, finding.statement or 0,
+                                          (directive.line, directive.column), (directive.line, directive.column),
+                                          f"The ignore of destructive rule {rule.id} has no reason, so it does not apply.",
+                                          f"Write the reason after a second '--': -- migguard:ignore {rule.id} -- why"))
+                continue
+            silenced = True
+        if not silenced:
+            kept.append(finding)
+    meta = RULES_BY_ID["unused-ignore"]
+    if meta.id in policy.enabled:
+        for directive in directives:
+            for rule_id in directive.rules:
+                if rule_id not in RULES_BY_ID:
+                    message = f"The ignore names '{rule_id}', which is not a rule id."
+                elif (directive.line, rule_id) not in used and rule_id in policy.enabled:
+                    message = f"The ignore of {rule_id} silences nothing here."
+                else:
+                    continue
+                extra.append(_finding(meta, policy.severity(meta), path, 0, (directive.line, directive.column),
+                                      (directive.line, directive.column), message,
+                                      "Remove the ignore, or correct the rule id (see `migguard rules`)."))
+    return kept + _dedupe(extra)
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    seen, unique = set(), []
+    for finding in findings:
+        key = (finding.rule, finding.line, finding.column, finding.message)
+        if key not in seen:
+            seen.add(key)
+            unique.append(finding)
+    return unique
+
+
+# --- many files ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LintTarget:
+    """A file to lint: the path shown in findings, and its SQL (dbmate down sections blanked)."""
+
+    path: str
+    text: str
+
+
+def collect_targets(paths: Sequence[str], layout: str = "auto", stdin_text: str | None = None,
+                    stdin_filename: str = "<stdin>") -> list[LintTarget]:
+    """Files named, and migration files found in directories (forward scripts, in order)."""
+    targets: list[LintTarget] = []
+    for raw in paths:
+        if raw == "-":
+            if stdin_text is None:
+                raise InputError("'-' given but nothing was read from standard input")
+            targets.append(LintTarget(stdin_filename, stdin_text))
+            continue
+        path = Path(raw)
+        if path.is_dir():
+            files = [m.up for m in discover(path, layout)] if _looks_like_migrations(path) else sql_files(path)
+            for file in files:
+                targets.append(_target(file))
+        elif path.exists():
+            targets.append(_target(path))
+        else:
+            raise InputError(f"{raw}: no such file or directory")
+    return targets
+
+
+def _looks_like_migrations(directory: Path) -> bool:
+    """A directory of migrations is ordered by version; any other tree is linted file by file."""
+    return any(p.suffix == ".sql" for p in directory.iterdir())
+
+
+def _target(path: Path) -> LintTarget:
+    text = read_sql(path)
+    if is_dbmate(text):
+        text = dbmate_section(text, "up")
+    return LintTarget(path.as_posix(), text)
+
+
+def changed_files(ref: str, paths: Sequence[str]) -> list[str]:
+    """SQL files under `paths` added or modified since git `ref` (committed, staged or not, untracked)."""
+    def git(*args: str) -> list[str]:
+        result = subprocess.run(["git", *args], capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise InputError(f"git {' '.join(args[:2])} failed: {result.stderr.strip().splitlines()[-1:] or ['']}"[:300])
+        return [line for line in result.stdout.splitlines() if line]
+
+    git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    top = Path(git("rev-parse", "--show-toplevel")[0])
+    names = git("diff", "--name-only", "--diff-filter=ACMR", ref, "--") + git("ls-files", "--others", "--exclude-standard")
+    roots = [Path(p).resolve() for p in paths] or [Path.cwd().resolve()]
+    chosen = []
+    for name in dict.fromkeys(names):
+        file = (top / name).resolve()
+        if file.suffix == ".sql" and file.is_file() and any(file == r or r in file.parents for r in roots):
+            chosen.append(os.path.relpath(file))
+    return sorted(chosen)
+
+
+class LintCache:
+    """Findings per file in `.migguard/cache`, keyed by content, path, settings and version."""
+
+    def __init__(self, directory: Path | None) -> None:
+        self.directory = directory
+
+    def key(self, target: LintTarget, settings: LintSettings, policy: RulePolicy) -> str:
+        material = "\0".join([__version__, target.path, repr(settings), policy.fingerprint(), target.text])
+        return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()
+
+    def get(self, key: str) -> list[Finding] | None:
+        if self.directory is None:
+            return None
+        try:
+            data = json.loads((self.directory / f"{key}.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return [Finding.model_validate(item) for item in data]
+
+    def put(self, key: str, findings: list[Finding]) -> None:
+        if self.directory is None:
+            return
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            tmp = self.directory / f"{key}.tmp{os.getpid()}"
+            tmp.write_text(json.dumps([f.model_dump(mode="json") for f in findings]), encoding="utf-8")
+            tmp.replace(self.directory / f"{key}.json")
+        except OSError:
+            pass  # a cache that cannot be written only costs time
+
+
+def _lint_one(args: tuple[LintTarget, LintSettings, RulePolicy]) -> list[Finding]:
+    target, settings, policy = args
+    return lint_text(target.path, target.text, settings, policy)
+
+
+# Below this many uncached files a worker pool costs more than it saves.
+_PARALLEL_THRESHOLD = 64
+
+
+def lint_targets(targets: Sequence[LintTarget], settings: LintSettings, policy: RulePolicy,
+                 cache: LintCache | None = None, jobs: int | None = None) -> list[Finding]:
+    """Lint every target (cached, and in parallel over files when there are many)."""
+    cache = cache or LintCache(None)
+    results: dict[int, list[Finding]] = {}
+    pending: list[tuple[int, str]] = []
+    for position, target in enumerate(targets):
+        key = cache.key(target, settings, policy)
+        cached = cache.get(key)
+        if cached is None:
+            pending.append((position, key))
+        else:
+            results[position] = cached
+    jobs = jobs or min(os.cpu_count() or 1, 8)
+    work = [(targets[position], settings, policy) for position, _ in pending]
+    if jobs > 1 and len(work) >= _PARALLEL_THRESHOLD:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=_fork_context()) as pool:
+            computed = list(pool.map(_lint_one, work, chunksize=max(1, len(work) // (jobs * 8))))
+    else:
+        computed = [_lint_one(item) for item in work]
+    for (position, key), findings in zip(pending, computed, strict=True):
+        results[position] = findings
+        cache.put(key, findings)
+    return [finding for position in range(len(targets)) for finding in results[position]]
+
+
+def _fork_context():
+    import multiprocessing
+
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
+def gate_passes(findings: Iterable[Finding], strict: bool) -> bool:
+    """The gate fails on any error, and on any warning with --strict."""
+    failing = {Severity.ERROR, Severity.WARNING} if strict else {Severity.ERROR}
+    return not any(f.severity in failing for f in findings)
+
+
+def build_report(findings: list[Finding], targets: Sequence[LintTarget], strict: bool) -> Report:
+    findings = sorted(findings, key=lambda f: f.sort_key)
+    summary: dict[str, int | str | list[str]] = {
+        "files": len(targets),
+        "errors": sum(1 for f in findings if f.severity == Severity.ERROR),
+        "warnings": sum(1 for f in findings if f.severity == Severity.WARNING),
+        "infos": sum(1 for f in findings if f.severity == Severity.INFO),
+    }
+    return Report(command="lint", ok=gate_passes(findings, strict), findings=tuple(findings), summary=summary,
+                  sources={t.path: t.text for t in targets})
+
+
+@dataclass(frozen=True)
+class LintOptions:
+    """Everything `migguard lint` takes from the command line."""
+
+    paths: tuple[str, ...] = ()
+    stdin_text: str | None = None
+    stdin_filename: str = "<stdin>"
+    changed_since: str | None = None
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    allow_destructive: bool = False
+    strict: bool = False
+    pg_version: int | None = None
+    use_cache: bool = True
+    jobs: int | None = None
+
+
+def run_lint(options: LintOptions, config) -> Report:
+    """The lint command as a plain function: options + config → report."""
+    policy = RulePolicy.build(config.rules, options.select, options.ignore, options.allow_destructive)
+    settings = LintSettings(
+        pg_version=options.pg_version or config.pg_version,
+        tenant_column=config.tenant_column,
+        tenant_setting=config.tenant_setting,
+        assume_in_transaction=config.assume_in_transaction,
+    )
+    paths = options.paths or (config.migrations,)
+    if options.changed_since:
+        paths = tuple(changed_files(options.changed_since, [p for p in paths if p != "-"]))
+    targets = collect_targets(paths, config.layout, options.stdin_text, options.stdin_filename)
+    cache = LintCache(Path(config.root) / ".migguard" / "cache" if options.use_cache else None)
+    findings = lint_targets(targets, settings, policy, cache, options.jobs)
+    return build_report(findings, targets, options.strict)

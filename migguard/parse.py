@@ -1,0 +1,198 @@
+"""Split a migration into statements with exact positions, and parse each one.
+
+PostgreSQL's own grammar (pglast / libpg_query) is the authority on syntax and on where a
+statement starts and ends: it knows comments, string literals, dollar-quoted bodies and
+`BEGIN ATOMIC` functions, so text inside them is never taken for a statement. Each statement
+is then parsed with sqlglot, whose typed tree the rules read. Statements sqlglot returns as
+a generic `Command`, or rejects although PostgreSQL accepts them, get a structured form from
+`commands.recognise` instead. `syntax-error` is reported only where PostgreSQL itself refuses.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+from dataclasses import dataclass
+from functools import cached_property
+
+import sqlglot
+from pglast import parser as pg
+from pglast import parse_sql as pg_parse_sql
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+
+from migguard.commands import NOTHING_TO_CHECK, Other, Recognised, recognise
+
+# sqlglot logs a warning for every statement it falls back to Command on; we handle those.
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
+
+_COMMENT_TOKENS = frozenset({"SQL_COMMENT", "C_COMMENT"})
+# A statement's root is never a bare expression; sqlglot returns one when it misreads a statement.
+_MISREAD_ROOTS = (exp.Alias, exp.Identifier, exp.Condition, exp.Tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class SyntaxProblem:
+    """PostgreSQL's own message for a statement its grammar rejects, and where."""
+
+    message: str
+    line: int
+    column: int
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """One statement of a file: where it is and what the parsers made of it."""
+
+    index: int  # 0-based position in the file
+    text: str  # from its first token to its end, without the terminating ';'
+    start: int  # character offset of the first token in the file
+    line: int  # 1-based
+    column: int  # 1-based
+    end_line: int
+    end_column: int
+    ast: exp.Expression | None  # sqlglot's typed tree; None when sqlglot gave only a Command or failed
+    command: Recognised | None  # structured fallback from PostgreSQL's grammar
+    syntax_error: SyntaxProblem | None = None
+
+    @property
+    def kind(self) -> str:
+        """typed | recognised | unanalysed | syntax-error: how well migguard understood it."""
+        if self.syntax_error is not None:
+            return "syntax-error"
+        if self.ast is not None:
+            return "typed"
+        if isinstance(self.command, Other) and self.command.node_type not in NOTHING_TO_CHECK:
+            return "unanalysed"
+        return "recognised"
+
+
+@dataclass(frozen=True)
+class ParsedFile:
+    text: str
+    statements: tuple[Statement, ...]
+
+    @cached_property
+    def _positions(self) -> _Positions:
+        return _Positions(self.text)
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """1-based (line, column) of a character offset."""
+        return self._positions.at(offset)
+
+
+class _Positions:
+    """Offset → 1-based (line, column), by binary search over line starts."""
+
+    def __init__(self, text: str) -> None:
+        self._starts = [0]
+        index = text.find("\n")
+        while index != -1:
+            self._starts.append(index + 1)
+            index = text.find("\n", index + 1)
+
+    def at(self, offset: int) -> tuple[int, int]:
+        line = bisect.bisect_right(self._starts, offset) - 1
+        return line + 1, offset - self._starts[line] + 1
+
+
+def parse_file(text: str) -> ParsedFile:
+    """Split `text` into statements and parse each; never raises on bad SQL."""
+    positions = _Positions(text)
+    try:
+        pieces = [(s.start, s.stop, None) for s in pg.split(text, with_parser=True, only_slices=True)]
+    except pg.ParseError:
+        pieces = _split_with_scanner(text)
+    statements = []
+    for index, (start, stop, error) in enumerate(pieces):
+        statements.append(_statement(index, text, start, stop, error, positions))
+    return ParsedFile(text, tuple(statements))
+
+
+def parse_sql(text: str) -> tuple[Statement, ...]:
+    """Convenience for tests and callers that only need the statements."""
+    return parse_file(text).statements
+
+
+def _split_with_scanner(text: str) -> list[tuple[int, int, tuple[str, int] | None]]:
+    """Fallback when the file as a whole does not parse: split on ';' tokens, check each piece.
+
+    Each piece gets PostgreSQL's error (message, absolute offset) when its grammar rejects it.
+    """
+    try:
+        tokens = pg.scan(text)
+    except pg.ParseError as error:  # e.g. an unterminated quote: the scanner itself gives up
+        first = len(text) - len(text.lstrip())
+        return [(first, len(text.rstrip()), (_message(error), _offset(error, 0)))]
+    pieces: list[tuple[int, int]] = []
+    start: int | None = None
+    last_end = 0
+    for token in tokens:
+        if token.name in _COMMENT_TOKENS:
+            continue
+        if token.name == "ASCII_59":  # ';'
+            if start is not None:
+                pieces.append((start, last_end))
+            start = None
+            continue
+        if start is None:
+            start = token.start
+        last_end = token.end + 1
+    if start is not None:
+        pieces.append((start, last_end))
+    checked = []
+    for begin, end in pieces:
+        try:
+            pg.split(text[begin:end], with_parser=True, only_slices=True)
+            checked.append((begin, end, None))
+        except pg.ParseError as error:
+            checked.append((begin, end, (_message(error), begin + _offset(error, 0))))
+    return checked
+
+
+def _message(error: pg.ParseError) -> str:
+    return str(error.args[0]) if error.args else str(error)
+
+
+def _offset(error: pg.ParseError, default: int) -> int:
+    return error.args[1] if len(error.args) > 1 and isinstance(error.args[1], int) else default
+
+
+def _statement(index: int, text: str, start: int, stop: int, error: tuple[str, int] | None,
+               positions: _Positions) -> Statement:
+    body = text[start:stop]
+    line, column = positions.at(start)
+    end_line, end_column = positions.at(stop)  # exclusive end, as SARIF counts it
+    if error is not None:
+        err_line, err_column = positions.at(min(max(error[1], start), max(start, stop - 1)))
+        problem = SyntaxProblem(error[0], err_line, err_column)
+        return Statement(index, body, start, line, column, end_line, end_column, None, None, problem)
+    tree = _sqlglot(body)
+    command = None
+    if tree is None or isinstance(tree, exp.Command):
+        tree = None
+        command = _recognise(body)
+    return Statement(index, body, start, line, column, end_line, end_column, tree, command)
+
+
+def _sqlglot(sql: str) -> exp.Expression | None:
+    try:
+        trees = [t for t in sqlglot.parse(sql, read="postgres") if t is not None]
+    except (SqlglotError, RecursionError, ValueError, KeyError, IndexError, TypeError, AttributeError):
+        return None
+    # sqlglot sometimes splits one PostgreSQL statement in two (BEGIN ATOMIC bodies), or reads a
+    # statement it does not know as a bare expression (`START TRANSACTION` as an alias): not trusted.
+    if len(trees) != 1 or (isinstance(trees[0], _MISREAD_ROOTS) and not isinstance(trees[0], exp.Query)):
+        return None
+    return trees[0]
+
+
+def _recognise(sql: str) -> Recognised:
+    nodes = pg_parse_sql(sql)
+    if not nodes:
+        return Other("Empty")
+    node = nodes[0].stmt
+    try:
+        return recognise(node)
+    except (AttributeError, TypeError, ValueError, IndexError):  # an unusual shape of a known node type
+        return Other(type(node).__name__)

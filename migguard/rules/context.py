@@ -1,0 +1,228 @@
+"""What every check can know about the file it looks at, computed once per file.
+
+Checks are pure functions of a LintContext: the statements plus shared facts (tables created
+earlier in the migration, whether a statement runs in a transaction, whether lock_timeout was
+set before it, the target PostgreSQL version). Facts that two rules need live here, not in them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from sqlglot import exp
+
+from migguard.commands import AlterTable, CreateTable, Policy, Transaction
+from migguard.parse import Statement
+
+_CONCURRENTLY = re.compile(r"\bconcurrently\b", re.IGNORECASE)
+_TIMEOUT_SETTING = re.compile(r"\block_timeout\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class LintSettings:
+    """The parts of the configuration that change what a check concludes."""
+
+    pg_version: int = 15
+    tenant_column: str = "tenant_id"
+    tenant_setting: str = "app.tenant_id"
+    assume_in_transaction: bool = True
+
+
+def normalise(name: str) -> str:
+    """Compare names the way PostgreSQL resolves them with the default search_path."""
+    return name.removeprefix("public.")
+
+
+def identifier(node: exp.Expression | None) -> str:
+    """An identifier as PostgreSQL stores it: unquoted names fold to lower case."""
+    if node is None:
+        return ""
+    if isinstance(node, exp.Identifier):
+        return node.this if node.quoted else node.this.lower()
+    if isinstance(node, exp.Column | exp.Table) and isinstance(node.this, exp.Identifier):
+        return identifier(node.this)
+    return node.name.lower()
+
+
+def table_name(node: exp.Expression | None) -> str:
+    """`schema.table` (or `table`) of a sqlglot Table, normalised."""
+    if node is None:
+        return ""
+    if isinstance(node, exp.Schema):
+        node = node.this
+    if not isinstance(node, exp.Table):
+        return identifier(node)
+    parts = [identifier(node.args.get(key)) for key in ("catalog", "db") if node.args.get(key)]
+    parts.append(identifier(node.this))
+    return normalise(".".join(parts))
+
+
+def alter_table(statement: Statement) -> exp.Alter | None:
+    """The statement's sqlglot ALTER TABLE, if it is one."""
+    tree = statement.ast
+    if isinstance(tree, exp.Alter) and (tree.args.get("kind") or "").upper() == "TABLE":
+        return tree
+    return None
+
+
+def alter_actions(statement: Statement) -> list[exp.Expression]:
+    tree = alter_table(statement)
+    return list(tree.args.get("actions") or []) if tree else []
+
+
+def created_table(statement: Statement) -> str | None:
+    """Name of the table a CREATE TABLE statement creates, from either parser."""
+    tree = statement.ast
+    if isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() == "TABLE":
+        return table_name(tree.this)
+    if isinstance(statement.command, CreateTable):
+        return normalise(statement.command.table)
+    return None
+
+
+def column_defs(statement: Statement) -> list[exp.ColumnDef]:
+    """Column definitions of a sqlglot CREATE TABLE."""
+    tree = statement.ast
+    if isinstance(tree, exp.Create) and isinstance(tree.this, exp.Schema):
+        return [c for c in tree.this.expressions if isinstance(c, exp.ColumnDef)]
+    return []
+
+
+def is_transaction_start(statement: Statement) -> bool:
+    """BEGIN / START TRANSACTION (not SAVEPOINT)."""
+    if isinstance(statement.command, Transaction):
+        return statement.command.kind in ("begin", "start")
+    return isinstance(statement.ast, exp.Transaction)
+
+
+def is_transaction_end(statement: Statement) -> bool:
+    """COMMIT / END / ROLLBACK of the whole transaction (not ROLLBACK TO SAVEPOINT)."""
+    if isinstance(statement.command, Transaction):
+        return statement.command.kind in ("commit", "rollback")
+    if isinstance(statement.ast, exp.Rollback):
+        return not statement.ast.args.get("savepoint")
+    return isinstance(statement.ast, exp.Commit)
+
+
+@dataclass
+class LintContext:
+    """The statements of one migration and the facts the rules share."""
+
+    path: str
+    statements: tuple[Statement, ...]
+    settings: LintSettings = field(default_factory=LintSettings)
+
+    def parsed(self) -> Iterator[Statement]:
+        """Statements PostgreSQL accepts (syntax errors are reported once, by lint)."""
+        return (s for s in self.statements if s.syntax_error is None)
+
+    # --- tables created in this migration ---------------------------------------------------
+
+    @cached_property
+    def created_tables(self) -> dict[str, int]:
+        """Table name → index of the statement that creates it in this file."""
+        created: dict[str, int] = {}
+        for statement in self.statements:
+            name = created_table(statement)
+            if name and name not in created:
+                created[name] = statement.index
+        return created
+
+    def is_new_table(self, name: str, before: int) -> bool:
+        """Was `name` created in this migration, before statement `before`?"""
+        index = self.created_tables.get(normalise(name))
+        return index is not None and index < before
+
+    # --- transactions ------------------------------------------------------------------------
+
+    @cached_property
+    def has_concurrently(self) -> bool:
+        return any(_CONCURRENTLY.search(s.text) for s in self.statements)
+
+    @cached_property
+    def wrapped_by_runner(self) -> bool:
+        """migguard runs the file in one transaction (SPEC: except a file with CONCURRENTLY)."""
+        return self.settings.assume_in_transaction and not self.has_concurrently
+
+    @cached_property
+    def explicit_transaction(self) -> tuple[bool, ...]:
+        """For each statement: is it inside an explicit BEGIN … COMMIT of the file?"""
+        inside, flags = False, []
+        for statement in self.statements:
+            if is_transaction_start(statement):
+                flags.append(inside)
+                inside = True
+                continue
+            if is_transaction_end(statement):
+                flags.append(inside)
+                inside = False
+                continue
+            flags.append(inside)
+        return tuple(flags)
+
+    def in_transaction(self, index: int) -> bool:
+        """Does statement `index` run inside a transaction, explicit or the runner's?"""
+        return self.wrapped_by_runner or self.explicit_transaction[index]
+
+    # --- timeouts ------------------------------------------------------------------------------
+
+    @cached_property
+    def lock_timeout_from(self) -> int | None:
+        """Index of the first statement that sets lock_timeout, if any."""
+        for statement in self.statements:
+            if _TIMEOUT_SETTING.search(statement.text) and (
+                isinstance(statement.ast, exp.Set) or statement.text.lstrip().upper().startswith(("SET", "SELECT"))
+            ):
+                return statement.index
+        return None
+
+    def lock_timeout_before(self, index: int) -> bool:
+        start = self.lock_timeout_from
+        return start is not None and start < index
+
+    # --- tenancy ---------------------------------------------------------------------------------
+
+    @cached_property
+    def tenant_tables(self) -> dict[str, int]:
+        """Tables this migration creates with the tenant column, or gives it: name → statement index."""
+        column = self.settings.tenant_column
+        found: dict[str, int] = {}
+        for statement in self.parsed():
+            name = created_table(statement)
+            if name:
+                names = {identifier(c.this) for c in column_defs(statement)}
+                if isinstance(statement.command, CreateTable):
+                    names = {c.name for c in statement.command.columns}
+                if column in names:
+                    found.setdefault(name, statement.index)
+                continue
+            tree = alter_table(statement)
+            if tree is not None:
+                for action in tree.args.get("actions") or []:
+                    if isinstance(action, exp.ColumnDef) and identifier(action.this) == column:
+                        found.setdefault(table_name(tree.this), statement.index)
+        return found
+
+    @cached_property
+    def row_security(self) -> dict[str, set[str]]:
+        """Table → the row-security actions (enable/force/disable/no_force) this file takes on it."""
+        actions: dict[str, set[str]] = {}
+        for statement in self.parsed():
+            command = statement.command
+            if isinstance(command, AlterTable):
+                for action in command.actions:
+                    if action.kind.endswith("row_security"):
+                        actions.setdefault(normalise(command.table), set()).add(action.kind)
+        return actions
+
+    @cached_property
+    def policies(self) -> dict[str, list[Policy]]:
+        """Table → the policies this file creates or alters on it."""
+        found: dict[str, list[Policy]] = {}
+        for statement in self.parsed():
+            if isinstance(statement.command, Policy) and statement.command.action != "drop":
+                found.setdefault(normalise(statement.command.table), []).append(statement.command)
+        return found

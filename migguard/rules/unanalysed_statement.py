@@ -1,0 +1,39 @@
+"""
+## What it does
+Reports, as information, a statement that PostgreSQL accepts but migguard has no model for, so
+no rule checked it. It is never silently skipped.
+
+## Why it is dangerous
+A gate that quietly ignores what it does not understand gives false confidence. The finding
+tells the reviewer which statements need a human look.
+
+## Bad
+```sql
+DROP OWNED BY legacy_role;
+```
+
+## Good
+```sql
+DROP ROLE IF EXISTS legacy_role;
+```
+
+## When it does not fire
+Statements sqlglot parses to a typed tree, statements migguard recognises from PostgreSQL's
+parse tree (RLS, policies, functions, DO blocks, enum changes, drops, renames, maintenance),
+and statements with nothing to check (GRANT, COMMENT, SET, CREATE EXTENSION, …).
+
+## References
+- https://www.postgresql.org/docs/current/sql-commands.html
+"""
+
+from migguard.findings import Severity
+from migguard.rules.base import Rule
+
+RULE = Rule(
+    id="unanalysed-statement",
+    default_severity=Severity.INFO,
+    summary="a statement migguard could not analyse; no rule checked it",
+    family="meta",
+    doc=__doc__,
+    check=None,
+)

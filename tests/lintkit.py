@@ -1,0 +1,48 @@
+"""Test helpers for rules: `assert_flags` and `assert_clean` (each names the other when misused)."""
+
+from __future__ import annotations
+
+from migguard.findings import Finding, Report
+from migguard.lint import RulePolicy, lint_text
+from migguard.report import text
+from migguard.rules import RULES_BY_ID
+from migguard.rules.context import LintSettings
+
+
+def lint_sql(sql: str, *, path: str = "migration.sql", allow_destructive: bool = False,
+             **settings: object) -> list[Finding]:
+    """Every finding of every rule on `sql`."""
+    policy = RulePolicy.build(allow_destructive=allow_destructive)
+    return lint_text(path, sql, LintSettings(**settings), policy)
+
+
+def assert_flags(sql: str, rule_id: str, *, count: int | None = None, severity: str | None = None,
+                 **settings: object) -> str:
+    """Assert `rule_id` fires on `sql`; return its findings rendered as the user sees them."""
+    assert rule_id in RULES_BY_ID, f"{rule_id!r} is not a registered rule id"
+    findings = lint_sql(sql, **settings)
+    mine = [f for f in findings if f.rule == rule_id]
+    others = sorted({f.rule for f in findings})
+    assert mine, (
+        f"expected {rule_id} to fire, it did not (other rules that fired: {others}).\n"
+        f"If this SQL is safe, use assert_clean(sql, {rule_id!r}).\nSQL:\n{sql}"
+    )
+    if count is not None:
+        assert len(mine) == count, f"expected {count} {rule_id} finding(s), got {len(mine)}: {mine}"
+    if severity is not None:
+        assert {f.severity.value for f in mine} == {severity}, f"expected severity {severity}: {mine}"
+    for finding in mine:
+        assert finding.message and finding.hint, f"{rule_id}: every finding needs a message and a hint"
+    report = Report(command="lint", ok=False, findings=tuple(mine), sources={"migration.sql": sql})
+    return text.render(report)
+
+
+def assert_clean(sql: str, rule_id: str, **settings: object) -> None:
+    """Assert `rule_id` does not fire on `sql`."""
+    assert rule_id in RULES_BY_ID, f"{rule_id!r} is not a registered rule id"
+    mine = [f for f in lint_sql(sql, **settings) if f.rule == rule_id]
+    assert not mine, (
+        f"expected {rule_id} to stay silent, it fired:\n"
+        + "\n".join(f"  {f.line}:{f.column} {f.message}" for f in mine)
+        + f"\nIf this SQL is dangerous, use assert_flags(sql, {rule_id!r}).\nSQL:\n{sql}"
+    )
