@@ -1,0 +1,42 @@
+"""Shared fixtures: one ephemeral PostgreSQL cluster per available major version for the session,
+and a fresh database per test on it. No PostgreSQL service needs to be running."""
+
+from __future__ import annotations
+
+import itertools
+
+import psycopg
+import pytest
+
+from migguard.db.cluster import Cluster, available_binaries
+
+
+def _majors():
+    """One installation per major version (bundled first), e.g. the bundled 16 and the machine's 15."""
+    chosen = {}
+    for binaries in available_binaries():
+        chosen.setdefault(binaries.major, binaries)
+    return list(chosen.values())
+
+
+_BINARIES = _majors()
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session", params=_BINARIES or [None], ids=lambda b: f"pg{b.major}" if b else "no-pg")
+def pg_cluster(request):
+    if request.param is None:
+        pytest.fail("no PostgreSQL server binaries: the pgserver wheel is a dependency, so this is an install bug")
+    with Cluster(request.param) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def pg(pg_cluster):
+    """URL of a fresh, empty database on the session cluster, dropped afterwards."""
+    name = f"t{next(_counter)}"
+    with psycopg.connect(pg_cluster.url(), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield pg_cluster.url(name)
+    with psycopg.connect(pg_cluster.url(), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
