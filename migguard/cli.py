@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.UsageError as error:
         typer.echo(f"migguard: error: {redact_text(error.format_message())}", err=True)
         sys.exit(ExitCode.USAGE)
-    except click.Abort:
+    except typer.Abort:
         typer.echo("migguard: error: aborted", err=True)
         sys.exit(ExitCode.USAGE)
     except KeyboardInterrupt:

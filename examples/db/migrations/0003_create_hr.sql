@@ -1,0 +1,34 @@
+-- migguard:template feature
+SET lock_timeout = '2s';
+
+CREATE TABLE hr_departments (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    tenant_id   uuid NOT NULL REFERENCES tenants (id),
+    name        text NOT NULL,
+    UNIQUE (tenant_id, name)
+);
+
+CREATE TABLE hr_employees (
+    id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    tenant_id      uuid NOT NULL REFERENCES tenants (id),
+    department_id  bigint REFERENCES hr_departments (id),
+    user_id        bigint REFERENCES users (id),
+    title          text NOT NULL,
+    hired_on       date NOT NULL,
+    salary_cents   bigint NOT NULL CHECK (salary_cents >= 0)
+);
+CREATE INDEX hr_employees_tenant_id_idx ON hr_employees (tenant_id);
+
+ALTER TABLE hr_departments ENABLE ROW LEVEL SECURITY;
+ALTER TABLE hr_departments FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON hr_departments
+    USING (tenant_id = current_setting('app.tenant_id')::uuid)
+    WITH CHECK (tenant_id = current_setting('app.tenant_id')::uuid);
+
+ALTER TABLE hr_employees ENABLE ROW LEVEL SECURITY;
+ALTER TABLE hr_employees FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON hr_employees
+    USING (tenant_id = current_setting('app.tenant_id')::uuid)
+    WITH CHECK (tenant_id = current_setting('app.tenant_id')::uuid);
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON hr_departments, hr_employees TO app_user;
