@@ -186,10 +186,17 @@ class SchemaModel(_Model):
     enums: dict[str, EnumType] = Field(default_factory=dict)
     domains: dict[str, Domain] = Field(default_factory=dict)
 
+    def comparable(self) -> dict:
+        """What two schemas are compared on: everything but the server version and column order.
+
+        Column order is kept for CREATE TABLE but not compared: PostgreSQL cannot reorder columns,
+        so a column dropped and re-added by a rollback comes back last (migra and pg-schema-diff
+        make the same choice)."""
+        return self.model_dump(mode="json", exclude=_NOT_COMPARED)
+
     def canonical_json(self) -> str:
-        """Sorted, whitespace-free JSON of everything but the server version: the hash input."""
-        data = self.model_dump(mode="json", exclude={"server_version"})
-        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        """Sorted, whitespace-free JSON of `comparable()`: the hash input."""
+        return json.dumps(self.comparable(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
     def fingerprint(self) -> str:
         """SHA-256 of the canonical JSON: equal schemas have equal fingerprints."""
@@ -201,3 +208,6 @@ class SchemaModel(_Model):
     @classmethod
     def from_json(cls, text: str) -> SchemaModel:
         return cls.model_validate_json(text)
+
+
+_NOT_COMPARED = {"server_version": True, "tables": {"__all__": {"columns": {"__all__": {"position"}}}}}

@@ -1,0 +1,711 @@
+"""The change set between two schema models, as ordered SQL with its reverse: a pure function.
+
+deepdiff finds which objects differ (the path `root['tables']['public.users']['columns'][…]`
+names the table); each differing object is then compared field by field and turned into named
+`Change`s. Every change carries its forward SQL, its reverse SQL (built from the before-model,
+so a dropped column comes back with its type, default and constraints), and flags: destructive,
+lossy (data that the reverse cannot bring back), and the lock it takes.
+
+Ordering follows dependencies: schemas, extensions and types first; views, policies and
+triggers that depend on a changed table are dropped before the change and recreated after it;
+drops of tables, columns, types and schemas come last. Renames are not inferred: a renamed
+column is a drop plus an add (lossy), which is what the reviewer must see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from deepdiff import DeepDiff
+
+from migguard.db.schema import (
+    Column, Constraint, Domain, EnumType, Function, Index, Policy, SchemaModel, Sequence, Table, Trigger, View,
+)
+
+# Phases: the order in which changes run forward.
+(SCHEMA, EXTENSION, TYPE, SEQUENCE, DROP_DEPENDENT, DROP_FOREIGN_KEY, DROP_CONSTRAINT, TABLE, COLUMN, FUNCTION,
+ CONSTRAINT, INDEX, FOREIGN_KEY, VIEW, SECURITY, TRIGGER, GRANT, COMMENT, DROP_COLUMN, DROP_TABLE, DROP_OTHER, DROP_TYPE,
+ DROP_SCHEMA) = range(23)
+
+ACCESS_EXCLUSIVE = "ACCESS EXCLUSIVE"
+SHARE = "SHARE"
+SHARE_ROW_EXCLUSIVE = "SHARE ROW EXCLUSIVE"
+SHARE_UPDATE_EXCLUSIVE = "SHARE UPDATE EXCLUSIVE"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One named change: what it is, the SQL both ways, and how risky it is."""
+
+    kind: str  # e.g. "add column", "drop table", "alter column type"
+    object: str  # qualified name, e.g. "public.users.email"
+    forward: str
+    reverse: str | None  # None: cannot be reversed (an enum value); "": undone by another change's reverse
+    phase: int = TABLE
+    destructive: bool = False
+    lossy: bool = False  # the reverse restores the structure, not the data
+    lock: str | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def describe(self) -> str:
+        flags = [f for f, on in (("destructive", self.destructive), ("lossy", self.lossy)) if on]
+        return f"{self.kind} {self.object}" + (f" ({', '.join(flags)})" if flags else "")
+
+
+def diff(before: SchemaModel, after: SchemaModel) -> list[Change]:
+    """Changes that turn `before` into `after`, in the order they must run."""
+    touched = _touched_objects(before, after)
+    changes: list[Change] = []
+    for name in _keys(touched, "schemas"):
+        changes += _schema_changes(name, before.schemas.get(name, _MISSING), after.schemas.get(name, _MISSING))
+    for name in _keys(touched, "extensions"):
+        old, new = before.extensions.get(name), after.extensions.get(name)
+        if old is None:
+            changes.append(Change("create extension", name,
+                                  f'CREATE EXTENSION IF NOT EXISTS "{name}" WITH SCHEMA {_q(new.schema_name)} VERSION {_lit(new.version)};',
+                                  f'DROP EXTENSION "{name}";', EXTENSION))
+        elif new is None:
+            changes.append(Change("drop extension", name, f'DROP EXTENSION "{name}";',
+                                  f'CREATE EXTENSION IF NOT EXISTS "{name}" WITH SCHEMA {_q(old.schema_name)} VERSION {_lit(old.version)};',
+                                  DROP_OTHER, destructive=True))
+        elif old.version != new.version:
+            changes.append(Change("update extension", name, f'ALTER EXTENSION "{name}" UPDATE TO {_lit(new.version)};',
+                                  f'ALTER EXTENSION "{name}" UPDATE TO {_lit(old.version)};', EXTENSION))
+    for name in _keys(touched, "enums"):
+        changes += _enum_changes(name, before.enums.get(name), after.enums.get(name), before)
+    for name in _keys(touched, "domains"):
+        changes += _domain_changes(name, before.domains.get(name), after.domains.get(name))
+    for name in _keys(touched, "sequences"):
+        changes += _sequence_changes(name, before.sequences.get(name), after.sequences.get(name), before, after)
+    for name in _keys(touched, "functions"):
+        changes += _function_changes(name, before.functions.get(name), after.functions.get(name))
+    changed_tables = set(_keys(touched, "tables"))
+    for name in sorted(changed_tables, key=lambda n: _table_order(n, before, after)):
+        changes += _table_changes(name, before.tables.get(name), after.tables.get(name))
+    views = set(_keys(touched, "views")) | _views_depending_on(changed_tables, before, after)
+    for name in sorted(views):
+        changes += _view_changes(name, before.views.get(name), after.views.get(name), name in touched.get("views", set()))
+    return sorted(changes, key=lambda c: c.phase)  # stable: keeps each object's internal order
+
+
+def reverse_script(changes: Iterable[Change]) -> tuple[str, list[Change]]:
+    """The rollback SQL of a change set (reverse order) and the changes that cannot be reversed."""
+    lines, irreversible = [], []
+    for change in reversed(list(changes)):
+        if change.reverse == "":  # undone by another change's reverse (e.g. dropping its table)
+            continue
+        if change.reverse is None:
+            irreversible.append(change)
+            lines.append(f"-- cannot reverse: {change.describe()}")
+        else:
+            if change.lossy:
+                lines.append(f"-- restores the structure of {change.object}, not its data: restore that from the backup")
+            lines.append(change.reverse)
+    return "\n".join(lines) + ("\n" if lines else ""), irreversible
+
+
+def forward_script(changes: Iterable[Change]) -> str:
+    text = "\n".join(change.forward for change in changes)
+    return text + ("\n" if text else "")
+
+
+# --- which objects differ --------------------------------------------------------------------
+
+_MISSING = object()
+
+
+def _touched_objects(before: SchemaModel, after: SchemaModel) -> dict[str, set[str]]:
+    """Category → names of the objects that differ, read off deepdiff's tree view."""
+    a, b = before.comparable(), after.comparable()
+    result = DeepDiff(a, b, view="tree", ignore_order=False)
+    touched: dict[str, set[str]] = {}
+    for report in result.values():
+        for level in report:
+            path = level.path(output_format="list")
+            if len(path) >= 2:
+                touched.setdefault(path[0], set()).add(path[1])
+            elif len(path) == 1:  # a whole category appeared or vanished
+                for name in set((a.get(path[0]) or {})) | set((b.get(path[0]) or {})):
+                    touched.setdefault(path[0], set()).add(name)
+    return touched
+
+
+def _keys(touched: dict[str, set[str]], category: str) -> list[str]:
+    return sorted(touched.get(category, set()))
+
+
+def _table_order(name: str, before: SchemaModel, after: SchemaModel) -> tuple[int, str]:
+    """Partitioned parents before their partitions; otherwise by name."""
+    table = after.tables.get(name) or before.tables.get(name)
+    return (1 if table and table.partition_of else 0, name)
+
+
+# --- SQL helpers ------------------------------------------------------------------------------
+
+
+def _q(identifier: str) -> str:
+    """Quote an identifier exactly as PostgreSQL's quote_ident would."""
+    if identifier and identifier.replace("_", "a").isalnum() and identifier == identifier.lower() \
+            and not identifier[0].isdigit() and identifier.isascii() and identifier not in _RESERVED:
+        return identifier
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+_RESERVED = frozenset(
+    "all analyse analyze and any array as asc asymmetric both case cast check collate column constraint create "
+    "current_catalog current_date current_role current_time current_timestamp current_user default deferrable desc "
+    "distinct do else end except false fetch for foreign from grant group having in initially intersect into lateral "
+    "leading limit localtime localtimestamp not null offset on only or order placing primary references returning "
+    "select session_user some symmetric system_user table then to trailing true union unique user using variadic "
+    "when where window with authorization binary collation concurrently cross current_schema freeze full ilike inner "
+    "is isnull join left like natural notnull outer overlaps right similar tablesample verbose".split()
+)
+
+
+def _qn(qualified: str) -> str:
+    schema, _, name = qualified.partition(".")
+    return f"{_q(schema)}.{_q(name)}" if name else _q(schema)
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _column_sql(column: Column) -> str:
+    parts = [_q(column.name), column.type]
+    if column.collation:
+        parts.append(f"COLLATE {_q(column.collation)}")
+    if column.generated:
+        parts.append(f"GENERATED ALWAYS AS ({column.generated}) STORED")
+    elif column.identity:
+        parts.append(f"GENERATED {column.identity.upper()} AS IDENTITY")
+    elif column.default is not None:
+        parts.append(f"DEFAULT {column.default}")
+    if not column.nullable:
+        parts.append("NOT NULL")
+    return " ".join(parts)
+
+
+# --- schemas, types, sequences, functions ----------------------------------------------------
+
+
+def _schema_changes(name: str, old: object, new: object) -> list[Change]:
+    if old is _MISSING:
+        return [Change("create schema", name, f"CREATE SCHEMA {_q(name)};", f"DROP SCHEMA {_q(name)};", SCHEMA)]
+    if new is _MISSING:
+        return [Change("drop schema", name, f"DROP SCHEMA {_q(name)};", f"CREATE SCHEMA {_q(name)};", DROP_SCHEMA,
+                       destructive=True)]
+    if old != new and new is not None:
+        return [Change("alter schema owner", name, f"ALTER SCHEMA {_q(name)} OWNER TO {_q(str(new))};",
+                       f"ALTER SCHEMA {_q(name)} OWNER TO {_q(str(old))};" if old else None, SECURITY)]
+    return []
+
+
+def _enum_sql(enum: EnumType) -> str:
+    return f"CREATE TYPE {_qn(enum.qualified_name)} AS ENUM ({', '.join(_lit(v) for v in enum.values)});"
+
+
+def _enum_changes(name: str, old: EnumType | None, new: EnumType | None, before: SchemaModel) -> list[Change]:
+    if old is None:
+        return [Change("create type", name, _enum_sql(new), f"DROP TYPE {_qn(name)};", TYPE)]
+    if new is None:
+        return [Change("drop type", name, f"DROP TYPE {_qn(name)};", _enum_sql(old), DROP_TYPE, destructive=True)]
+    removed = [v for v in old.values if v not in new.values]
+    kept_order = [v for v in new.values if v in old.values] == list(old.values)
+    if not removed and kept_order:
+        changes = []
+        for index, value in enumerate(new.values):
+            if value in old.values:
+                continue
+            following = next((v for v in new.values[index + 1:] if v in old.values), None)
+            preceding = next((v for v in reversed(new.values[:index]) if v in old.values or v in new.values[:index]), None)
+            position = f" BEFORE {_lit(following)}" if following else (f" AFTER {_lit(preceding)}" if preceding else "")
+            changes.append(Change("add enum value", f"{name}.{value}",
+                                  f"ALTER TYPE {_qn(name)} ADD VALUE {_lit(value)}{position};", None, TYPE,
+                                  notes=("PostgreSQL cannot remove an enum value; the rollback leaves it.",)))
+        return changes
+    # Values removed or reordered: recreate the type and convert every column that uses it.
+    users = [(t, c) for t in before.tables.values() for c in t.ordered_columns() if c.type in (name, old.name)]
+    temporary = f"{old.name}__migguard_old"
+    steps = [f"ALTER TYPE {_qn(name)} RENAME TO {_q(temporary)};", _enum_sql(new)]
+    for table, column in users:
+        if column.default is not None:
+            steps.append(f"ALTER TABLE {_qn(table.qualified_name)} ALTER COLUMN {_q(column.name)} DROP DEFAULT;")
+        steps.append(f"ALTER TABLE {_qn(table.qualified_name)} ALTER COLUMN {_q(column.name)} TYPE {_qn(name)} "
+                     f"USING {_q(column.name)}::text::{_qn(name)};")
+        if column.default is not None:
+            steps.append(f"ALTER TABLE {_qn(table.qualified_name)} ALTER COLUMN {_q(column.name)} SET DEFAULT {column.default};")
+    steps.append(f"DROP TYPE {_qn(old.schema_name + '.' + temporary)};")
+    return [Change("recreate type", name, "\n".join(steps), None, TYPE, destructive=bool(removed), lossy=bool(removed),
+                   lock=ACCESS_EXCLUSIVE if users else None,
+                   notes=("rows holding a removed value make the conversion fail",) if removed else ())]
+
+
+def _domain_sql(domain: Domain) -> str:
+    parts = [f"CREATE DOMAIN {_qn(domain.qualified_name)} AS {domain.base_type}"]
+    if domain.default is not None:
+        parts.append(f"DEFAULT {domain.default}")
+    if domain.not_null:
+        parts.append("NOT NULL")
+    parts += [f"CONSTRAINT {_q(n)} {d}" for n, d in sorted(domain.constraints.items())]
+    return " ".join(parts) + ";"
+
+
+def _domain_changes(name: str, old: Domain | None, new: Domain | None) -> list[Change]:
+    if old is None:
+        return [Change("create domain", name, _domain_sql(new), f"DROP DOMAIN {_qn(name)};", TYPE)]
+    if new is None:
+        return [Change("drop domain", name, f"DROP DOMAIN {_qn(name)};", _domain_sql(old), DROP_TYPE, destructive=True)]
+    if old.base_type != new.base_type:
+        return [Change("recreate domain", name, f"DROP DOMAIN {_qn(name)};\n{_domain_sql(new)}",
+                       f"DROP DOMAIN {_qn(name)};\n{_domain_sql(old)}", TYPE, destructive=True,
+                       notes=("columns of this domain must be converted first",))]
+    changes, target = [], f"ALTER DOMAIN {_qn(name)}"
+    if old.default != new.default:
+        changes.append(Change("alter domain default", name,
+                              f"{target} SET DEFAULT {new.default};" if new.default is not None else f"{target} DROP DEFAULT;",
+                              f"{target} SET DEFAULT {old.default};" if old.default is not None else f"{target} DROP DEFAULT;",
+                              TYPE))
+    if old.not_null != new.not_null:
+        changes.append(Change("alter domain not null", name, f"{target} {'SET' if new.not_null else 'DROP'} NOT NULL;",
+                              f"{target} {'SET' if old.not_null else 'DROP'} NOT NULL;", TYPE))
+    for constraint in sorted(set(old.constraints) | set(new.constraints)):
+        before_def, after_def = old.constraints.get(constraint), new.constraints.get(constraint)
+        if before_def == after_def:
+            continue
+        drop = f"{target} DROP CONSTRAINT {_q(constraint)};"
+        if before_def is not None:
+            changes.append(Change("drop domain constraint", f"{name}.{constraint}", drop,
+                                  f"{target} ADD CONSTRAINT {_q(constraint)} {before_def};", TYPE))
+        if after_def is not None:
+            changes.append(Change("add domain constraint", f"{name}.{constraint}",
+                                  f"{target} ADD CONSTRAINT {_q(constraint)} {after_def};", drop, TYPE))
+    return changes
+
+
+def _sequence_sql(sequence: Sequence) -> str:
+    text = (f"CREATE SEQUENCE {_qn(sequence.qualified_name)} AS {sequence.data_type} INCREMENT {sequence.increment} "
+            f"MINVALUE {sequence.minimum} MAXVALUE {sequence.maximum} START {sequence.start} CACHE {sequence.cache}"
+            f"{' CYCLE' if sequence.cycle else ''};")
+    if sequence.owned_by:
+        text += f"\nALTER SEQUENCE {_qn(sequence.qualified_name)} OWNED BY {sequence.owned_by};"
+    return text
+
+
+def _identity_sequence(sequence: Sequence | None, model: SchemaModel) -> bool:
+    """A sequence that belongs to an identity column comes and goes with the column."""
+    if sequence is None or not sequence.owned_by:
+        return False
+    table_name, _, column = sequence.owned_by.rpartition(".")
+    table = model.tables.get(table_name)
+    return bool(table and column in table.columns and table.columns[column].identity)
+
+
+def _sequence_changes(name: str, old: Sequence | None, new: Sequence | None, before: SchemaModel,
+                      after: SchemaModel) -> list[Change]:
+    if _identity_sequence(old, before) or _identity_sequence(new, after):
+        return []
+    owner = f"ALTER SEQUENCE {_qn(name)} OWNED BY"
+    if old is None:  # created before the tables; owned by its column once the column exists
+        changes = [Change("create sequence", name, _sequence_sql(new).split("\n")[0], f"DROP SEQUENCE {_qn(name)};",
+                          SEQUENCE)]
+        if new.owned_by:
+            changes.append(Change("alter sequence owner", name, f"{owner} {new.owned_by};", f"{owner} NONE;", COMMENT))
+        return changes
+    if new is None:  # detached from its column first, or dropping the table would drop it too
+        changes = []
+        if old.owned_by:
+            changes.append(Change("alter sequence owner", name, f"{owner} NONE;", f"{owner} {old.owned_by};",
+                                  DROP_DEPENDENT))
+        changes.append(Change("drop sequence", name, f"DROP SEQUENCE {_qn(name)};", _sequence_sql(old).split("\n")[0],
+                              DROP_OTHER, destructive=True))
+        return changes
+    def options(s: Sequence) -> str:
+        return (f"ALTER SEQUENCE {_qn(name)} AS {s.data_type} INCREMENT {s.increment} MINVALUE {s.minimum} "
+                f"MAXVALUE {s.maximum} START {s.start} CACHE {s.cache} {'CYCLE' if s.cycle else 'NO CYCLE'};")
+    changes = []
+    if old.model_copy(update={"owned_by": None}) != new.model_copy(update={"owned_by": None}):
+        changes.append(Change("alter sequence", name, options(new), options(old), SEQUENCE))
+    if old.owned_by != new.owned_by:
+        changes.append(Change("alter sequence owner", name,
+                              f"ALTER SEQUENCE {_qn(name)} OWNED BY {new.owned_by or 'NONE'};",
+                              f"ALTER SEQUENCE {_qn(name)} OWNED BY {old.owned_by or 'NONE'};", COMMENT))
+    return changes
+
+
+def _function_sql(function: Function) -> str:
+    return function.definition.rstrip().rstrip(";") + ";"
+
+
+def _function_changes(name: str, old: Function | None, new: Function | None) -> list[Change]:
+    keyword = (old or new).kind.upper() if (old or new).kind in ("function", "procedure") else "FUNCTION"
+    if (old or new).kind == "aggregate":
+        return [Change("aggregate", name, f"-- aggregate {name} differs; migguard does not generate aggregates", None,
+                       FUNCTION, notes=("aggregates are not generated",))]
+    drop = f"DROP {keyword} {_qn(f'{(old or new).schema_name}.{(old or new).name}')}({(old or new).arguments});"
+    if old is None:
+        return [Change(f"create {keyword.lower()}", name, _function_sql(new), drop, FUNCTION)]
+    if new is None:
+        return [Change(f"drop {keyword.lower()}", name, drop, _function_sql(old), DROP_OTHER, destructive=True)]
+    if old.returns != new.returns or old.kind != new.kind:
+        return [Change(f"recreate {keyword.lower()}", name, f"{drop}\n{_function_sql(new)}",
+                       f"{drop}\n{_function_sql(old)}", FUNCTION)]
+    return [Change(f"replace {keyword.lower()}", name, _function_sql(new), _function_sql(old), FUNCTION)]
+
+
+# --- tables ------------------------------------------------------------------------------------
+
+
+def _create_table_sql(table: Table) -> str:
+    name = _qn(table.qualified_name)
+    if table.partition_of:
+        return f"CREATE TABLE {name} PARTITION OF {_qn(table.partition_of)} {table.partition_bound};"
+    columns = ",\n    ".join(_column_sql(c) for c in table.ordered_columns())
+    suffix = f" PARTITION BY {table.partition_key}" if table.partition_key else ""
+    return f"CREATE TABLE {name} (\n    {columns}\n){suffix};"
+
+
+def _table_changes(name: str, old: Table | None, new: Table | None) -> list[Change]:
+    if old is None:
+        return _create_table(new)
+    if new is None:
+        return _drop_table(old)
+    return _alter_table(old, new)
+
+
+def _create_table(table: Table) -> list[Change]:
+    name = table.qualified_name
+    changes = [Change("create table", name, _create_table_sql(table), f"DROP TABLE {_qn(name)};", TABLE)]
+    empty = table.model_copy(update={"columns": {}, "constraints": {}, "indexes": {}, "policies": {}, "triggers": {},
+                                     "rls_enabled": False, "rls_forced": False, "grants": {}, "comment": None})
+    for change in _alter_table(empty, table, created=True):
+        # Dropping the table undoes its parts, except foreign keys, which must go before any table they reference.
+        undo = change.reverse if change.phase == FOREIGN_KEY else ""
+        changes.append(Change(change.kind, change.object, change.forward, undo, change.phase, lock=None))
+    return changes
+
+
+def _drop_table(table: Table) -> list[Change]:
+    """Foreign keys first (so tables that reference each other drop in any order), then the table.
+
+    The reverse recreates the table with everything but its foreign keys, which the reverse of
+    the first changes adds back once every table exists again."""
+    name, target = table.qualified_name, f"ALTER TABLE {_qn(table.qualified_name)}"
+    foreign = {n: c for n, c in table.constraints.items() if c.kind == "foreign"}
+    changes = [Change("drop constraint", f"{name}.{n}", f"{target} DROP CONSTRAINT {_q(n)};",
+                      _add_constraint_sql(target, c), DROP_FOREIGN_KEY, lock=ACCESS_EXCLUSIVE)
+               for n, c in sorted(foreign.items())]
+    rest = table.model_copy(update={"constraints": {n: c for n, c in table.constraints.items() if n not in foreign}})
+    recreate = [change.forward for change in _create_table(rest)]
+    changes.append(Change("drop table", name, f"DROP TABLE {_qn(name)};", "\n".join(recreate), DROP_TABLE,
+                          destructive=True, lossy=True, lock=ACCESS_EXCLUSIVE))
+    return changes
+
+
+def _alter_table(old: Table, new: Table, created: bool = False) -> list[Change]:
+    name, target = new.qualified_name, f"ALTER TABLE {_qn(new.qualified_name)}"
+    changes: list[Change] = []
+    if not created:
+        changes += _column_changes(old, new, target)
+    if old.partition_of != new.partition_of or old.partition_bound != new.partition_bound:
+        if old.partition_of:
+            changes.append(Change("detach partition", name,
+                                  f"ALTER TABLE {_qn(old.partition_of)} DETACH PARTITION {_qn(name)};",
+                                  f"ALTER TABLE {_qn(old.partition_of)} ATTACH PARTITION {_qn(name)} {old.partition_bound};",
+                                  DROP_CONSTRAINT, lock=ACCESS_EXCLUSIVE))
+        if new.partition_of:
+            changes.append(Change("attach partition", name,
+                                  f"ALTER TABLE {_qn(new.partition_of)} ATTACH PARTITION {_qn(name)} {new.partition_bound};",
+                                  f"ALTER TABLE {_qn(new.partition_of)} DETACH PARTITION {_qn(name)};",
+                                  CONSTRAINT, lock=SHARE_UPDATE_EXCLUSIVE))
+    changes += _constraint_changes(old, new, target)
+    changes += _index_changes(old, new)
+    if old.rls_enabled != new.rls_enabled:
+        on, off = f"{target} ENABLE ROW LEVEL SECURITY;", f"{target} DISABLE ROW LEVEL SECURITY;"
+        changes.append(Change("enable row level security" if new.rls_enabled else "disable row level security", name,
+                              on if new.rls_enabled else off, off if new.rls_enabled else on, SECURITY,
+                              destructive=not new.rls_enabled, lock=ACCESS_EXCLUSIVE))
+    if old.rls_forced != new.rls_forced:
+        on, off = f"{target} FORCE ROW LEVEL SECURITY;", f"{target} NO FORCE ROW LEVEL SECURITY;"
+        changes.append(Change("force row level security" if new.rls_forced else "no force row level security", name,
+                              on if new.rls_forced else off, off if new.rls_forced else on, SECURITY,
+                              destructive=not new.rls_forced, lock=ACCESS_EXCLUSIVE))
+    retyped = {c for c in old.columns if c in new.columns and
+               (old.columns[c].type, old.columns[c].collation) != (new.columns[c].type, new.columns[c].collation)}
+    changes += _policy_changes(old, new, recreate_all=bool(retyped) and not created)
+    changes += _trigger_changes(old, new, target)
+    changes += _grant_changes(name, "TABLE", old.grants, new.grants)
+    if old.comment != new.comment:
+        changes.append(Change("comment on table", name, f"COMMENT ON TABLE {_qn(name)} IS {_comment(new.comment)};",
+                              f"COMMENT ON TABLE {_qn(name)} IS {_comment(old.comment)};", COMMENT))
+    if not created and old.owner != new.owner and new.owner and old.owner:
+        changes.append(Change("alter table owner", name, f"{target} OWNER TO {_q(new.owner)};",
+                              f"{target} OWNER TO {_q(old.owner)};", SECURITY))
+    return changes
+
+
+def _comment(text: str | None) -> str:
+    return "NULL" if text is None else _lit(text)
+
+
+def _column_changes(old: Table, new: Table, target: str) -> list[Change]:
+    changes: list[Change] = []
+    for column in new.ordered_columns():
+        before = old.columns.get(column.name)
+        obj = f"{new.qualified_name}.{column.name}"
+        if before is None:
+            drop = f"{target} DROP COLUMN {_q(column.name)};"
+            changes.append(Change("add column", obj, f"{target} ADD COLUMN {_column_sql(column)};", drop, COLUMN,
+                                  lock=ACCESS_EXCLUSIVE))
+            if column.comment:
+                changes.append(Change("comment on column", obj, f"COMMENT ON COLUMN {_qn(new.qualified_name)}.{_q(column.name)} "
+                                      f"IS {_comment(column.comment)};", None, COMMENT))
+            continue
+        changes += _alter_column(before, column, target, obj, new.qualified_name)
+    for column in old.ordered_columns():
+        if column.name not in new.columns:
+            obj = f"{old.qualified_name}.{column.name}"
+            restore = f"{target} ADD COLUMN {_column_sql(column)};"
+            if column.comment:
+                restore += f"\nCOMMENT ON COLUMN {_qn(old.qualified_name)}.{_q(column.name)} IS {_comment(column.comment)};"
+            changes.append(Change("drop column", obj, f"{target} DROP COLUMN {_q(column.name)};", restore, DROP_COLUMN,
+                                  destructive=True, lossy=True, lock=ACCESS_EXCLUSIVE))
+    return changes
+
+
+def _alter_column(old: Column, new: Column, target: str, obj: str, table: str) -> list[Change]:
+    column = f"{target} ALTER COLUMN {_q(new.name)}"
+    changes = []
+    if old.generated != new.generated or bool(old.generated) != bool(new.generated):
+        # A generation expression cannot be altered in place (before PG 17): drop and re-add.
+        changes.append(Change("recreate generated column", obj,
+                              f"{target} DROP COLUMN {_q(new.name)};\n{target} ADD COLUMN {_column_sql(new)};",
+                              f"{target} DROP COLUMN {_q(old.name)};\n{target} ADD COLUMN {_column_sql(old)};",
+                              COLUMN, destructive=not old.generated, lossy=not old.generated, lock=ACCESS_EXCLUSIVE))
+        return changes
+    if old.type != new.type or old.collation != new.collation:
+        def retype(c: Column) -> str:
+            collate = f" COLLATE {_q(c.collation)}" if c.collation else ""
+            return f"{column} TYPE {c.type}{collate} USING {_q(c.name)}::{c.type};"
+        forward, reverse = retype(new), retype(old)
+        if old.default is not None and old.type != new.type:  # a default of the old type may not cast
+            forward = f"{column} DROP DEFAULT;\n{forward}"
+            reverse = f"{column} DROP DEFAULT;\n{reverse}\n{column} SET DEFAULT {old.default};"
+        changes.append(Change("alter column type", obj, forward, reverse, COLUMN, lock=ACCESS_EXCLUSIVE,
+                              notes=("a type change rewrites the table unless binary-coercible",)))
+    if old.identity != new.identity:
+        if old.identity and new.identity:
+            forward = f"{column} SET GENERATED {new.identity.upper()};"
+            reverse = f"{column} SET GENERATED {old.identity.upper()};"
+        elif new.identity:
+            forward = f"{column} ADD GENERATED {new.identity.upper()} AS IDENTITY;"
+            reverse = f"{column} DROP IDENTITY;"
+        else:
+            forward = f"{column} DROP IDENTITY;"
+            reverse = f"{column} ADD GENERATED {old.identity.upper()} AS IDENTITY;"
+        changes.append(Change("alter column identity", obj, forward, reverse, COLUMN, lock=ACCESS_EXCLUSIVE))
+    if old.default != new.default and not new.identity:
+        def set_default(c: Column) -> str:
+            return f"{column} SET DEFAULT {c.default};" if c.default is not None else f"{column} DROP DEFAULT;"
+        changes.append(Change("alter column default", obj, set_default(new), set_default(old), COLUMN,
+                              lock=ACCESS_EXCLUSIVE))
+    if old.nullable != new.nullable:
+        on, off = f"{column} SET NOT NULL;", f"{column} DROP NOT NULL;"
+        changes.append(Change("set not null" if not new.nullable else "drop not null", obj,
+                              off if new.nullable else on, on if new.nullable else off, COLUMN,
+                              lock=ACCESS_EXCLUSIVE))
+    if old.comment != new.comment:
+        changes.append(Change("comment on column", obj,
+                              f"COMMENT ON COLUMN {_qn(table)}.{_q(new.name)} IS {_comment(new.comment)};",
+                              f"COMMENT ON COLUMN {_qn(table)}.{_q(old.name)} IS {_comment(old.comment)};", COMMENT))
+    return changes
+
+
+def _add_constraint_sql(target: str, constraint: Constraint) -> str:
+    return f"{target} ADD CONSTRAINT {_q(constraint.name)} {constraint.definition};"
+
+
+def _constraint_changes(old: Table, new: Table, target: str) -> list[Change]:
+    changes = []
+    names = sorted(set(old.constraints) | set(new.constraints),
+                   key=lambda n: ((old.constraints.get(n) or new.constraints.get(n)).kind == "foreign", n))
+    for constraint_name in names:
+        before, after = old.constraints.get(constraint_name), new.constraints.get(constraint_name)
+        if before == after:
+            continue
+        obj = f"{new.qualified_name}.{constraint_name}"
+        drop = f"{target} DROP CONSTRAINT {_q(constraint_name)};"
+        if before is not None and after is not None and before.definition == after.definition.replace(" NOT VALID", "") \
+                and not before.validated and after.validated:
+            changes.append(Change("validate constraint", obj, f"{target} VALIDATE CONSTRAINT {_q(constraint_name)};",
+                                  None, CONSTRAINT, lock=SHARE_UPDATE_EXCLUSIVE,
+                                  notes=("a validated constraint cannot be marked NOT VALID again; harmless to keep",)))
+            continue
+        if before is not None and after is not None and before.comment != after.comment \
+                and before.model_copy(update={"comment": None}) == after.model_copy(update={"comment": None}):
+            changes.append(Change("comment on constraint", obj,
+                                  f"COMMENT ON CONSTRAINT {_q(constraint_name)} ON {_qn(new.qualified_name)} IS {_comment(after.comment)};",
+                                  f"COMMENT ON CONSTRAINT {_q(constraint_name)} ON {_qn(new.qualified_name)} IS {_comment(before.comment)};",
+                                  COMMENT))
+            continue
+        if before is not None:
+            key = before.kind in ("primary", "unique")
+            phase = DROP_FOREIGN_KEY if before.kind == "foreign" else DROP_CONSTRAINT
+            changes.append(Change("drop constraint", obj, drop, _add_constraint_sql(target, before), phase,
+                                  destructive=key, lock=ACCESS_EXCLUSIVE))
+        if after is not None:
+            foreign = after.kind == "foreign"
+            changes.append(Change("add constraint", obj, _add_constraint_sql(target, after), drop,
+                                  FOREIGN_KEY if foreign else CONSTRAINT,
+                                  lock=SHARE_ROW_EXCLUSIVE if foreign else ACCESS_EXCLUSIVE))
+    return changes
+
+
+def _index_changes(old: Table | View, new: Table | View) -> list[Change]:
+    changes = []
+    for index_name in sorted(set(old.indexes) | set(new.indexes)):
+        before, after = old.indexes.get(index_name), new.indexes.get(index_name)
+        if before == after or (before or after).constraint:
+            continue  # indexes behind constraints come and go with the constraint
+        schema = new.schema_name
+        obj = f"{schema}.{index_name}"
+        drop = f"DROP INDEX {_qn(obj)};"
+        if before is not None and after is not None and before.definition == after.definition:
+            if before.comment != after.comment:
+                changes.append(Change("comment on index", obj, f"COMMENT ON INDEX {_qn(obj)} IS {_comment(after.comment)};",
+                                      f"COMMENT ON INDEX {_qn(obj)} IS {_comment(before.comment)};", COMMENT))
+            continue
+        if before is not None:
+            changes.append(Change("drop index", obj, drop, before.definition + ";", DROP_CONSTRAINT, lock=ACCESS_EXCLUSIVE))
+        if after is not None:
+            changes.append(Change("create index", obj, after.definition + ";", drop, INDEX, lock=SHARE))
+            if after.comment:
+                changes.append(Change("comment on index", obj, f"COMMENT ON INDEX {_qn(obj)} IS {_comment(after.comment)};",
+                                      None, COMMENT))
+    return changes
+
+
+def _policy_sql(table: str, policy: Policy) -> str:
+    text = (f"CREATE POLICY {_q(policy.name)} ON {_qn(table)} AS {'PERMISSIVE' if policy.permissive else 'RESTRICTIVE'} "
+            f"FOR {policy.command.upper()} TO {', '.join(r if r == 'public' else _q(r) for r in policy.roles)}")
+    if policy.using is not None:
+        text += f" USING ({policy.using})"
+    if policy.with_check is not None:
+        text += f" WITH CHECK ({policy.with_check})"
+    return text + ";"
+
+
+def _policy_changes(old: Table, new: Table, recreate_all: bool = False) -> list[Change]:
+    """Changed policies are dropped and created; all of them when a column type changes (PostgreSQL
+    refuses to retype a column a policy uses)."""
+    changes, table = [], new.qualified_name
+    for policy_name in sorted(set(old.policies) | set(new.policies)):
+        before, after = old.policies.get(policy_name), new.policies.get(policy_name)
+        if before == after and not recreate_all:
+            continue
+        obj = f"{table}.{policy_name}"
+        drop = f"DROP POLICY {_q(policy_name)} ON {_qn(table)};"
+        if before is not None:
+            changes.append(Change("drop policy", obj, drop, _policy_sql(table, before), DROP_DEPENDENT,
+                                  destructive=after is None, lock=ACCESS_EXCLUSIVE))
+        if after is not None:
+            changes.append(Change("create policy", obj, _policy_sql(table, after), drop, SECURITY, lock=ACCESS_EXCLUSIVE))
+    return changes
+
+
+def _trigger_changes(old: Table, new: Table, target: str) -> list[Change]:
+    changes, table = [], new.qualified_name
+    states = {"O": "ENABLE", "D": "DISABLE", "R": "ENABLE REPLICA", "A": "ENABLE ALWAYS"}
+    for trigger_name in sorted(set(old.triggers) | set(new.triggers)):
+        before, after = old.triggers.get(trigger_name), new.triggers.get(trigger_name)
+        if before == after:
+            continue
+        obj = f"{table}.{trigger_name}"
+        drop = f"DROP TRIGGER {_q(trigger_name)} ON {_qn(table)};"
+        if before is not None and after is not None and before.definition == after.definition:
+            changes.append(Change("alter trigger state", obj, f"{target} {states[after.enabled]} TRIGGER {_q(trigger_name)};",
+                                  f"{target} {states[before.enabled]} TRIGGER {_q(trigger_name)};", TRIGGER))
+            continue
+        if before is not None:
+            changes.append(Change("drop trigger", obj, drop, _trigger_sql(target, before), DROP_DEPENDENT))
+        if after is not None:
+            changes.append(Change("create trigger", obj, _trigger_sql(target, after), drop, TRIGGER,
+                                  lock=SHARE_ROW_EXCLUSIVE))
+    return changes
+
+
+def _trigger_sql(target: str, trigger: Trigger) -> str:
+    text = trigger.definition + ";"
+    if trigger.enabled != "O":
+        states = {"D": "DISABLE", "R": "ENABLE REPLICA", "A": "ENABLE ALWAYS"}
+        text += f"\n{target} {states[trigger.enabled]} TRIGGER {_q(trigger.name)};"
+    return text
+
+
+def _grant_changes(name: str, kind: str, old: dict[str, tuple[str, ...]], new: dict[str, tuple[str, ...]]) -> list[Change]:
+    changes = []
+    for role in sorted(set(old) | set(new)):
+        before, after = set(old.get(role, ())), set(new.get(role, ()))
+        grantee = role if role == "public" else _q(role)
+        added, removed = sorted(after - before), sorted(before - after)
+        if added:
+            changes.append(Change("grant", f"{name} to {role}", f"GRANT {', '.join(added)} ON {kind} {_qn(name)} TO {grantee};",
+                                  f"REVOKE {', '.join(added)} ON {kind} {_qn(name)} FROM {grantee};", GRANT))
+        if removed:
+            changes.append(Change("revoke", f"{name} from {role}",
+                                  f"REVOKE {', '.join(removed)} ON {kind} {_qn(name)} FROM {grantee};",
+                                  f"GRANT {', '.join(removed)} ON {kind} {_qn(name)} TO {grantee};", GRANT))
+    return changes
+
+
+# --- views ---------------------------------------------------------------------------------------
+
+
+def _views_depending_on(tables: set[str], before: SchemaModel, after: SchemaModel) -> set[str]:
+    """Views whose definition reads a table whose columns change: dropped and recreated around it."""
+    if not tables:
+        return set()
+    columns_changed = {
+        name for name in tables
+        if name in before.tables and name in after.tables
+        and before.tables[name].columns != after.tables[name].columns
+    }
+    dependent = set()
+    for views in (before.views, after.views):
+        for key, view in views.items():
+            if any(f"{t} " in view.definition + " " or f"{t}\n" in view.definition or f"{t};" in view.definition
+                   or view.definition.rstrip(";").endswith(t) for t in columns_changed):
+                if key in before.views and key in after.views:
+                    dependent.add(key)
+    return dependent
+
+
+def _view_sql(view: View) -> str:
+    kind = "MATERIALIZED VIEW" if view.materialized else "VIEW"
+    options = f" WITH ({', '.join(view.options)})" if view.options else ""
+    text = f"CREATE {kind} {_qn(view.qualified_name)}{options} AS\n{view.definition.rstrip().rstrip(';')};"
+    for index in sorted(view.indexes.values(), key=lambda i: i.name):
+        text += f"\n{index.definition};"
+    for role, privileges in sorted(view.grants.items()):
+        grantee = role if role == "public" else _q(role)
+        text += f"\nGRANT {', '.join(privileges)} ON TABLE {_qn(view.qualified_name)} TO {grantee};"
+    if view.comment:
+        text += f"\nCOMMENT ON {kind} {_qn(view.qualified_name)} IS {_comment(view.comment)};"
+    return text
+
+
+def _drop_view_sql(view: View) -> str:
+    return f"DROP {'MATERIALIZED VIEW' if view.materialized else 'VIEW'} {_qn(view.qualified_name)};"
+
+
+def _view_changes(name: str, old: View | None, new: View | None, changed: bool) -> list[Change]:
+    if old is None:
+        return [Change("create view", name, _view_sql(new), _drop_view_sql(new), VIEW)]
+    if new is None:
+        return [Change("drop view", name, _drop_view_sql(old), _view_sql(old), DROP_DEPENDENT, destructive=old.materialized)]
+    # Changed, or reads a table whose columns change: drop before the table changes, recreate after.
+    return [
+        Change("drop view", name, _drop_view_sql(old), _view_sql(old), DROP_DEPENDENT),
+        Change("create view" if changed else "recreate dependent view", name, _view_sql(new), _drop_view_sql(new), VIEW),
+    ]
