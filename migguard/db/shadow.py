@@ -1,0 +1,236 @@
+"""The shadow server: scratch databases where migrations are replayed and proven.
+
+The server is, in order: `PG_SHADOW_URL` (a role that may create databases), the cluster kept
+by `migguard shadow start`, or an ephemeral cluster started for this command and removed after.
+Replays are cached as template databases keyed by the chain of migration checksums, so an
+unchanged prefix of the history is copied, not replayed again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+
+from migguard.db.cluster import Binaries, Cluster, bundled_binaries, choose_binaries, local_binaries
+from migguard.db.connect import connect, describe
+from migguard.errors import DatabaseError
+from migguard.parse import parse_file
+from migguard.sources import Migration
+
+_CONCURRENTLY = re.compile(r"\bconcurrently\b", re.IGNORECASE)
+TEMPLATE_PREFIX = "migguard_tpl_"
+STATE_FILE = "shadow.json"
+
+
+def with_database(url: str, database: str) -> str:
+    """The same server URL, pointing at another database."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
+
+
+def chain_keys(migrations: Sequence[Migration]) -> list[str]:
+    """Key of each prefix of the history: sha256 over the previous key and this migration's checksum."""
+    keys, previous = [], ""
+    for migration in migrations:
+        previous = hashlib.sha256(f"{previous}:{migration.version}:{migration.checksum()}".encode()).hexdigest()
+        keys.append(previous)
+    return keys
+
+
+def runs_outside_transaction(text: str) -> bool:
+    """SPEC: a migration containing CONCURRENTLY runs statement by statement, outside a transaction."""
+    return bool(_CONCURRENTLY.search(text)) and any(_CONCURRENTLY.search(s.text) for s in parse_file(text).statements)
+
+
+class MigrationFailed(DatabaseError):
+    """A migration failed on the shadow; carries which one and PostgreSQL's message."""
+
+    def __init__(self, migration: Migration, message: str) -> None:
+        self.migration = migration
+        super().__init__(f"migration {migration.version} ({migration.up.name}) failed: {message}")
+
+
+def apply_migration(conn: psycopg.Connection, migration: Migration,
+                    on_statement: Callable[[psycopg.Connection, int, str], None] | None = None) -> None:
+    """Run one migration: one transaction, or statement by statement when it has CONCURRENTLY.
+
+    `on_statement(conn, index, text)` is called after each statement when given (the lock trace
+    uses it); then statements run one by one even inside the transaction."""
+    text = migration.up_sql()
+    statements = [s.text for s in parse_file(text).statements]
+    try:
+        if runs_outside_transaction(text):
+            conn.autocommit = True
+            for index, statement in enumerate(statements):
+                conn.execute(statement)
+                if on_statement:
+                    on_statement(conn, index, statement)
+            return
+        conn.autocommit = False
+        with conn.transaction():
+            if on_statement is None:
+                conn.execute(text)
+            else:
+                for index, statement in enumerate(statements):
+                    conn.execute(statement)
+                    on_statement(conn, index, statement)
+    except psycopg.Error as error:
+        raise MigrationFailed(migration, describe(error)) from None
+    finally:
+        if conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+            conn.autocommit = True
+
+
+class ShadowServer:
+    """Where scratch databases are created; call `close()` (or use `with`) to release it."""
+
+    def __init__(self, url: str | None = None, state_dir: Path | None = None,
+                 binaries: Binaries | None = None) -> None:
+        self._cluster: Cluster | None = None
+        self.url = url or _running_shadow(state_dir)
+        self.binaries = binaries
+        self.ephemeral = self.url is None
+
+    def __enter__(self) -> ShadowServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(self) -> ShadowServer:
+        if self.url is None:
+            self._cluster = Cluster(self.binaries or choose_binaries()).start()
+            self.url = self._cluster.url()
+        return self
+
+    def close(self) -> None:
+        if self._cluster is not None:
+            self._cluster.stop()
+            self._cluster = None
+
+    @property
+    def cluster(self) -> Cluster | None:
+        return self._cluster
+
+    def database_url(self, name: str) -> str:
+        assert self.url is not None, "start() the shadow server first"
+        return with_database(self.url, name)
+
+    def _admin(self) -> psycopg.Connection:
+        assert self.url is not None, "start() the shadow server first"
+        return connect(self.url, autocommit=True)
+
+    def create_database(self, name: str | None = None, template: str | None = None) -> str:
+        """A new, empty (or template-copied) database; returns its name."""
+        name = name or f"migguard_{uuid.uuid4().hex[:12]}"
+        statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if template:
+            statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+        with self._admin() as admin:
+            try:
+                admin.execute(statement)
+            except psycopg.Error as error:
+                raise DatabaseError(f"cannot create shadow database {name}: {describe(error)}") from None
+        return name
+
+    def drop_database(self, name: str) -> None:
+        with self._admin() as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+    def databases(self, prefix: str) -> set[str]:
+        with self._admin() as admin:
+            rows = admin.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", (prefix + "%",)).fetchall()
+        return {row[0] for row in rows}
+
+    def replay(self, migrations: Sequence[Migration], use_templates: bool = True) -> str:
+        """A fresh database with `migrations` applied in order; returns its name.
+
+        The longest already-replayed prefix is copied from its template database; the result is
+        saved as a template for next time."""
+        keys = chain_keys(migrations)
+        templates = self.databases(TEMPLATE_PREFIX) if use_templates else set()
+        start, template = 0, None
+        for index in range(len(keys) - 1, -1, -1):
+            candidate = TEMPLATE_PREFIX + keys[index][:40]
+            if candidate in templates:
+                start, template = index + 1, candidate
+                break
+        name = self.create_database(template=template)
+        try:
+            if start < len(migrations):
+                with connect(self.database_url(name), autocommit=True) as conn:
+                    for migration in migrations[start:]:
+                        apply_migration(conn, migration)
+                if use_templates and migrations:
+                    self._save_template(name, TEMPLATE_PREFIX + keys[-1][:40])
+        except BaseException:
+            self.drop_database(name)
+            raise
+        return name
+
+    def _save_template(self, database: str, template: str) -> None:
+        try:
+            self.create_database(template, template=database)
+        except DatabaseError:
+            pass  # another run saved it first, or the source had a connection open: only a cache
+
+
+def _running_shadow(state_dir: Path | None) -> str | None:
+    """URL of the cluster `migguard shadow start` keeps, when it is still running."""
+    if state_dir is None:
+        return None
+    state = read_state(state_dir)
+    if not state:
+        return None
+    try:
+        with psycopg.connect(state["url"], connect_timeout=2):
+            return state["url"]
+    except psycopg.Error:
+        return None
+
+
+def read_state(state_dir: Path) -> dict | None:
+    try:
+        return json.loads((state_dir / STATE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def start_persistent(state_dir: Path, major: int | None = None) -> dict:
+    """`migguard shadow start`: a cluster under `state_dir/shadow` that outlives the command."""
+    existing = read_state(state_dir)
+    if existing and _running_shadow(state_dir):
+        return existing
+    binaries = choose_binaries(major)
+    cluster = Cluster(binaries, state_dir / "shadow", keep=True)
+    cluster.directory.mkdir(parents=True, exist_ok=True)
+    cluster.start()
+    state = {"url": cluster.url(), "directory": str(cluster.directory), "bin_dir": str(binaries.bin_dir),
+             "major": binaries.major, "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    state_dir.mkdir(parents=True, exist_ok=True)
+    (state_dir / STATE_FILE).write_text(json.dumps(state, indent=2), encoding="utf-8")
+    return state
+
+
+def stop_persistent(state_dir: Path) -> bool:
+    """`migguard shadow stop`: stop and delete the kept cluster; False when none was running."""
+    state = read_state(state_dir)
+    if not state:
+        return False
+    candidates = [b for b in ([bundled_binaries()] + local_binaries()) if b and str(b.bin_dir) == state["bin_dir"]]
+    if candidates:
+        cluster = Cluster(candidates[0], Path(state["directory"]))
+        cluster.owns_directory = True
+        cluster.stop()
+    (state_dir / STATE_FILE).unlink(missing_ok=True)
+    return True
