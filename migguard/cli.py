@@ -58,6 +58,7 @@ def lint(
     strict: Annotated[bool, typer.Option("--strict", help="Warnings fail the gate too.")] = False,
     pg_version: Annotated[Optional[int], typer.Option("--pg-version", help="Target PostgreSQL major version (default from config: 15).")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write .migguard/cache.")] = False,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Worker processes (default: one per CPU).")] = None,
     config: ConfigOption = None,
 ) -> None:
     """Check migration SQL for destructive statements, lock hazards and tenant-isolation gaps."""
@@ -66,11 +67,11 @@ def lint(
 
     _check_format(format)
     settings = load_config(config)
-    stdin_text = sys.stdin.read() if paths and "-" in paths else None
+    stdin_text = _read_stdin(stdin_filename) if paths and "-" in paths else None
     options = LintOptions(
         paths=tuple(paths or ()), stdin_text=stdin_text, stdin_filename=stdin_filename,
         changed_since=changed_since, select=tuple(select or ()), ignore=tuple(ignore or ()),
-        allow_destructive=allow_destructive, strict=strict, pg_version=pg_version, use_cache=not no_cache,
+        allow_destructive=allow_destructive, strict=strict, pg_version=pg_version, use_cache=not no_cache, jobs=jobs,
     )
     report = run_lint(options, settings)
     _emit(report, format, output)
@@ -78,6 +79,40 @@ def lint(
     verdict = "gate passes" if report.ok else "gate refused"
     typer.echo(f"migguard: {summary['files']} file(s), {summary['errors']} error(s), {summary['warnings']} warning(s), "
                f"{summary['infos']} info: {verdict}", err=True)
+    raise typer.Exit(ExitCode.OK if report.ok else ExitCode.GATE_REFUSED)
+
+
+@app.command()
+def plan(
+    format: FormatOption = "text",
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report here instead of stdout.")] = None,
+    base: Annotated[Optional[str], typer.Option("--base", help="Without production: the git ref whose migrations count as applied.")] = None,
+    continue_on_error: Annotated[bool, typer.Option("--continue-on-error", help="Plan even when lint finds errors.")] = False,
+    accept_drift: Annotated[bool, typer.Option("--accept-drift", help="Report drift as warnings instead of refusing.")] = False,
+    allow_destructive: Annotated[bool, typer.Option("--allow-destructive", help="Destructive statements are warnings.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Warnings fail the gate too.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Prove the pending migrations on a shadow database and write a plan with a verified rollback."""
+    from migguard.config import load_config
+    from migguard.plan import PlanOptions, PlanRefused, run_plan
+
+    _check_format(format)
+    settings = load_config(config)
+    options = PlanOptions(base=base, continue_on_error=continue_on_error, accept_drift=accept_drift,
+                          allow_destructive=allow_destructive, strict=strict)
+    try:
+        report, result = run_plan(options, settings, progress=lambda line: typer.echo(line, err=True))
+    except PlanRefused as refused:
+        _emit(refused.report.model_copy(update={"command": "plan", "ok": False}), format, output)
+        typer.echo(f"migguard: plan refused: {refused.message}", err=True)
+        raise typer.Exit(ExitCode.GATE_REFUSED) from None
+    _emit(report, format, output)
+    if result.directory is not None:
+        typer.echo(f"migguard: plan written to {result.directory}", err=True)
+    verdict = "gate passes" if report.ok else "gate refused"
+    typer.echo(f"migguard: {len(result.pending)} pending migration(s), {len(result.changes)} change(s), "
+               f"rollback {'verified' if result.rollback_verified else 'NOT verified'}: {verdict}", err=True)
     raise typer.Exit(ExitCode.OK if report.ok else ExitCode.GATE_REFUSED)
 
 
@@ -111,6 +146,14 @@ def explain(rule_id: Annotated[str, typer.Argument(help="A rule id, e.g. ban-dro
     typer.echo(rule.doc.strip())
 
 
+def _read_stdin(name: str) -> str:
+    """Standard input as SQL text: UTF-8, a BOM dropped, as a file would be read."""
+    try:
+        return sys.stdin.buffer.read().decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InputError(f"{name}: not valid UTF-8 (byte {error.start}); send the SQL as UTF-8") from None
+
+
 def _check_format(name: str, allowed: tuple[str, ...] | None = None) -> None:
     from migguard.report import FORMAT_NAMES
 
@@ -131,7 +174,7 @@ def _emit(report, format: str, output: Path | None) -> None:
         except OSError as error:
             raise InputError(f"cannot write {output}: {error.strerror}") from None
     else:
-        sys.stdout.write(text)
+        _write_stdout(text)
     summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
     if format == "github" and summary_path:
         try:
@@ -139,6 +182,22 @@ def _emit(report, format: str, output: Path | None) -> None:
                 handle.write(renderer("markdown")(report))
         except OSError as error:
             raise InputError(f"cannot write GITHUB_STEP_SUMMARY: {error.strerror}") from None
+
+
+def _error(message: str, prefix: str = "migguard: error: ") -> None:
+    """Print an error as exactly one redacted line on stderr (a newline in a path is shown as \\n)."""
+    line = redact_text(message).replace("\r", "\\r").replace("\n", "\\n")
+    typer.echo(f"{prefix}{line}", err=True)
+
+
+def _write_stdout(text: str) -> None:
+    """Write the report; a stdout that cannot encode it (C locale, cp1252) gets UTF-8, as --output does."""
+    try:
+        sys.stdout.write(text)
+    except UnicodeEncodeError:  # nothing was written: the whole text is encoded before any byte goes out
+        sys.stdout.flush()
+        sys.stdout.buffer.write(text.encode("utf-8"))
+        sys.stdout.buffer.flush()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -156,24 +215,24 @@ def main(argv: list[str] | None = None) -> None:
     except MigguardError as error:
         if _DEBUG:
             raise
-        typer.echo(f"migguard: error: {error.message}", err=True)
+        _error(error.message)
         sys.exit(error.exit_code)
     except click.NoArgsIsHelpError as error:
         typer.echo(error.ctx.get_help() if error.ctx else "", err=True)
         sys.exit(ExitCode.USAGE)
     except click.UsageError as error:
-        typer.echo(f"migguard: error: {redact_text(error.format_message())}", err=True)
+        _error(error.format_message())
         sys.exit(ExitCode.USAGE)
     except typer.Abort:
-        typer.echo("migguard: error: aborted", err=True)
+        _error("aborted")
         sys.exit(ExitCode.USAGE)
     except KeyboardInterrupt:
-        typer.echo("migguard: error: interrupted", err=True)
+        _error("interrupted")
         sys.exit(130)
     except Exception as error:  # a bug: still one redacted line, with the traceback only under --debug
         if _DEBUG:
             raise
-        message = redact_text(str(error)).splitlines()[0] if str(error) else ""
-        typer.echo(f"migguard: internal error: {type(error).__name__}: {message} (run with --debug for details)", err=True)
+        message = str(error).splitlines()[0] if str(error) else ""
+        _error(f"{type(error).__name__}: {message} (run with --debug for details)", prefix="migguard: internal error: ")
         sys.exit(ExitCode.USAGE)
     sys.exit(code if isinstance(code, int) else ExitCode.OK)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -46,7 +47,7 @@ class Report(BaseModel):
     command: str
     ok: bool
     findings: tuple[Finding, ...] = ()
-    summary: dict[str, int | str | list[str]] = Field(default_factory=dict)
+    summary: dict[str, Any] = Field(default_factory=dict)  # counts; `plan` adds a nested plan summary
     # path -> file text, for renderers that quote the offending line; never serialised.
     sources: dict[str, str] = Field(default_factory=dict, exclude=True, repr=False)
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from migguard import __version__
-from migguard.directives import find_directives, target_statement
+from migguard.directives import find_directives, target_statements
 from migguard.errors import InputError
 from migguard.findings import Finding, Report, Severity
 from migguard.parse import ParsedFile, parse_file
@@ -127,13 +127,13 @@ def _apply_directives(parsed: ParsedFile, raw: list[tuple[Rule, Violation | None
     kept: list[Finding] = []
     used: set[tuple[int, str]] = set()
     extra: list[Finding] = []
-    targets = {id(d): (None if d.file_level else target_statement(d, spans)) for d in directives}
+    targets = {id(d): target_statements(d, spans) for d in directives if not d.file_level}
     for rule, _violation, finding in raw:
         silenced = False
         for directive in directives:
             if rule.id not in directive.rules:
                 continue
-            if not directive.file_level and targets[id(directive)] != finding.statement:
+            if not directive.file_level and finding.statement not in targets[id(directive)]:
                 continue
             used.add((directive.line, rule.id))
             if rule.destructive and not directive.reason:
@@ -192,7 +192,8 @@ def collect_targets(paths: Sequence[str], layout: str = "auto", stdin_text: str 
         if raw == "-":
             if stdin_text is None:
                 raise InputError("'-' given but nothing was read from standard input")
-            targets.append(LintTarget(stdin_filename, stdin_text))
+            text = dbmate_section(stdin_text, "up") if is_dbmate(stdin_text) else stdin_text
+            targets.append(LintTarget(stdin_filename, text))
             continue
         path = Path(raw)
         if path.is_dir():
@@ -206,9 +207,21 @@ def collect_targets(paths: Sequence[str], layout: str = "auto", stdin_text: str 
     return targets
 
 
+_PER_DIRECTORY_SCRIPTS = ("up.sql", "down.sql", "migration.sql")
+
+
 def _looks_like_migrations(directory: Path) -> bool:
-    """A directory of migrations is ordered by version; any other tree is linted file by file."""
-    return any(p.suffix == ".sql" for p in directory.iterdir())
+    """A directory of migrations is ordered by version; any other tree is linted file by file.
+
+    Migrations are either .sql files in it, or one directory per migration (diesel's
+    up.sql/down.sql, prisma's migration.sql): there only forward scripts are linted.
+    """
+    for child in directory.iterdir():
+        if child.suffix == ".sql" and child.is_file():
+            return True
+        if child.is_dir() and any((child / name).is_file() for name in _PER_DIRECTORY_SCRIPTS):
+            return True
+    return False
 
 
 def _target(path: Path) -> LintTarget:
@@ -219,19 +232,36 @@ def _target(path: Path) -> LintTarget:
 
 
 def changed_files(ref: str, paths: Sequence[str]) -> list[str]:
-    """SQL files under `paths` added or modified since git `ref` (committed, staged or not, untracked)."""
-    def git(*args: str) -> list[str]:
-        result = subprocess.run(["git", *args], capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            raise InputError(f"git {' '.join(args[:2])} failed: {result.stderr.strip().splitlines()[-1:] or ['']}"[:300])
-        return [line for line in result.stdout.splitlines() if line]
+    """SQL files under `paths` added or modified since git `ref` (committed, staged or not, untracked).
 
-    git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
-    top = Path(git("rev-parse", "--show-toplevel")[0])
-    names = git("diff", "--name-only", "--diff-filter=ACMR", ref, "--") + git("ls-files", "--others", "--exclude-standard")
+    "Since" is measured from the merge base of `ref` and HEAD, as a pull request's diff is: a
+    migration changed on `ref` after the branch was cut is not part of this change.
+    """
+    def git(*args: str, cwd: Path | None = None) -> str:
+        try:
+            result = subprocess.run(["git", *args], capture_output=True, text=True, check=False, cwd=cwd)
+        except OSError as error:
+            raise InputError(f"--changed-since needs git: {error.strerror}") from None
+        if result.returncode != 0:
+            last = (result.stderr.strip().splitlines() or ["exit status " + str(result.returncode)])[-1]
+            raise InputError(f"git {args[0]} failed: {last}"[:300])
+        return result.stdout
+
+    top = Path(git("rev-parse", "--show-toplevel").strip())
+    try:
+        git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", cwd=top)
+    except InputError:
+        raise InputError(f"--changed-since: unknown git ref '{ref}'") from None
+    try:
+        base = git("merge-base", ref, "HEAD", cwd=top).strip()
+    except InputError:  # no common history (or no HEAD yet): compare with the ref itself
+        base = ref
+    # -z: names verbatim (no quoting of unusual characters); both lists are relative to `top`.
+    names = git("diff", "-z", "--name-only", "--no-renames", "--diff-filter=ACM", base, "--", cwd=top).split("\0")
+    names += git("ls-files", "-z", "--others", "--exclude-standard", cwd=top).split("\0")
     roots = [Path(p).resolve() for p in paths] or [Path.cwd().resolve()]
     chosen = []
-    for name in dict.fromkeys(names):
+    for name in dict.fromkeys(filter(None, names)):
         file = (top / name).resolve()
         if file.suffix == ".sql" and file.is_file() and any(file == r or r in file.parents for r in roots):
             chosen.append(os.path.relpath(file))
@@ -239,34 +269,60 @@ def changed_files(ref: str, paths: Sequence[str]) -> list[str]:
 
 
 class LintCache:
-    """Findings per file in `.migguard/cache`, keyed by content, path, settings and version."""
+    """Findings per file, keyed by content, path, settings and version, in one file under
+    `.migguard/cache`: read once, written once (atomically) per run. A cache that cannot be read
+    or written only costs time."""
+
+    FILE = "lint-v1.json"
+    MAX_ENTRIES = 50_000
 
     def __init__(self, directory: Path | None) -> None:
         self.directory = directory
+        self._entries: dict[str, list[dict]] | None = None
+        self._dirty = False
 
     def key(self, target: LintTarget, settings: LintSettings, policy: RulePolicy) -> str:
         material = "\0".join([__version__, target.path, repr(settings), policy.fingerprint(), target.text])
         return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()
 
+    def _load(self) -> dict[str, list[dict]]:
+        if self._entries is None:
+            self._entries = {}
+            if self.directory is not None:
+                try:
+                    data = json.loads((self.directory / self.FILE).read_text(encoding="utf-8"))
+                    if isinstance(data, dict):
+                        self._entries = data
+                except (OSError, ValueError):
+                    pass
+        return self._entries
+
     def get(self, key: str) -> list[Finding] | None:
         if self.directory is None:
             return None
-        try:
-            data = json.loads((self.directory / f"{key}.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        return [Finding.model_validate(item) for item in data]
+        items = self._load().get(key)
+        return None if items is None else [Finding.model_validate(item) for item in items]
 
     def put(self, key: str, findings: list[Finding]) -> None:
         if self.directory is None:
             return
+        self._load()[key] = [f.model_dump(mode="json") for f in findings]
+        self._dirty = True
+
+    def save(self) -> None:
+        if self.directory is None or not self._dirty:
+            return
+        entries = self._load()
+        if len(entries) > self.MAX_ENTRIES:  # oldest first in insertion order
+            entries = dict(list(entries.items())[-self.MAX_ENTRIES:])
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            tmp = self.directory / f"{key}.tmp{os.getpid()}"
-            tmp.write_text(json.dumps([f.model_dump(mode="json") for f in findings]), encoding="utf-8")
-            tmp.replace(self.directory / f"{key}.json")
+            tmp = self.directory / f"{self.FILE}.{os.getpid()}.tmp"
+            tmp.write_text(json.dumps(entries, separators=(",", ":")), encoding="utf-8")
+            tmp.replace(self.directory / self.FILE)
         except OSError:
-            pass  # a cache that cannot be written only costs time
+            pass
+        self._dirty = False
 
 
 def _lint_one(args: tuple[LintTarget, LintSettings, RulePolicy]) -> list[Finding]:
@@ -301,6 +357,7 @@ def lint_targets(targets: Sequence[LintTarget], settings: LintSettings, policy: 
     for (position, key), findings in zip(pending, computed, strict=True):
         results[position] = findings
         cache.put(key, findings)
+    cache.save()
     return [finding for position in range(len(targets)) for finding in results[position]]
 
 
@@ -355,10 +412,20 @@ def run_lint(options: LintOptions, config) -> Report:
         tenant_setting=config.tenant_setting,
         assume_in_transaction=config.assume_in_transaction,
     )
-    paths = options.paths or (config.migrations,)
+    # The configured directory is relative to the config file, wherever migguard runs from.
+    paths = options.paths or (_from_root(config, config.migrations),)
     if options.changed_since:
         paths = tuple(changed_files(options.changed_since, [p for p in paths if p != "-"]))
     targets = collect_targets(paths, config.layout, options.stdin_text, options.stdin_filename)
     cache = LintCache(Path(config.root) / ".migguard" / "cache" if options.use_cache else None)
     findings = lint_targets(targets, settings, policy, cache, options.jobs)
     return build_report(findings, targets, options.strict)
+
+
+def _from_root(config, path: str) -> str:
+    """A configured path, made relative to the config file's directory, shown relative to cwd."""
+    absolute = Path(config.root) / path
+    try:
+        return os.path.relpath(absolute)
+    except ValueError:  # another drive (Windows)
+        return str(absolute)

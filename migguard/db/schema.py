@@ -202,6 +202,17 @@ class SchemaModel(_Model):
         """SHA-256 of the canonical JSON: equal schemas have equal fingerprints."""
         return hashlib.sha256(self.canonical_json().encode("utf-8")).hexdigest()
 
+    def without_schemas(self, *names: str) -> SchemaModel:
+        """The model minus every object in the named schemas (migguard's own history schema)."""
+        def keep(key: str) -> bool:
+            return key.partition(".")[0] not in names
+
+        return self.model_copy(update={
+            "schemas": {k: v for k, v in self.schemas.items() if k not in names},
+            **{category: {k: v for k, v in getattr(self, category).items() if keep(k)}
+               for category in ("tables", "views", "sequences", "functions", "enums", "domains")},
+        })
+
     def to_json(self) -> str:
         return self.model_dump_json(indent=2)
 

@@ -1,0 +1,87 @@
+"""pg_dump / pg_restore, run as subprocesses: the right version for the server, the password in
+the environment (never on the command line, where `ps` shows it), errors redacted."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from migguard.db.cluster import Binaries, available_binaries
+from migguard.db.connect import connect
+from migguard.errors import DatabaseError
+from migguard.redact import redact_text
+
+
+def server_major(url: str) -> int:
+    with connect(url) as conn:
+        return int(conn.execute("SHOW server_version_num").fetchone()[0]) // 10000
+
+
+def client_for(major: int) -> Binaries:
+    """pg_dump must be at least the server's version: the exact major first, else the nearest newer."""
+    options = [b for b in available_binaries() if b.major >= major and (b.bin_dir / "pg_dump").exists()]
+    if not options:
+        raise DatabaseError(f"no pg_dump for PostgreSQL {major} or newer was found (install the PostgreSQL client "
+                            f"package of version {major})")
+    return sorted(options, key=lambda b: (b.major != major, b.major))[0]
+
+
+def _split_secret(url: str) -> tuple[str, dict[str, str]]:
+    """The conninfo without its password, and an environment that carries it."""
+    params = conninfo_to_dict(url)
+    env = dict(os.environ)
+    password = params.pop("password", None)
+    if password:
+        env["PGPASSWORD"] = str(password)
+    return make_conninfo(**{k: str(v) for k, v in params.items()}), env
+
+
+def run_tool(binaries: Binaries, program: str, args: list[str], url: str | None, what: str,
+             timeout: float = 3600) -> subprocess.CompletedProcess[bytes]:
+    argv = [binaries.program(program), *args]
+    env = dict(os.environ)
+    if url is not None:
+        conninfo, env = _split_secret(url)
+        argv += ["--dbname", conninfo]
+    try:
+        result = subprocess.run(argv, capture_output=True, env=env, timeout=timeout, check=False)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise DatabaseError(f"{what} failed: {redact_text(str(error))}") from None
+    if result.returncode != 0:
+        message = result.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise DatabaseError(f"{what} failed: {redact_text(message[-1] if message else 'exit ' + str(result.returncode))}")
+    return result
+
+
+def pg_dump_schema(url: str) -> str:
+    """`pg_dump --schema-only` of the database, as SQL that psycopg can run (psql meta-commands removed)."""
+    binaries = client_for(server_major(url))
+    output = run_tool(binaries, "pg_dump", ["--schema-only"],
+                      url, "pg_dump --schema-only").stdout.decode("utf-8")
+    # Recent pg_dump releases wrap the script in psql's \restrict … \unrestrict; psycopg runs plain SQL.
+    return "\n".join(line for line in output.splitlines() if not line.startswith("\\"))
+
+
+def pg_dump_custom(url: str, output: Path, tables: list[str] | None = None) -> Path:
+    """`pg_dump -Fc` of the database (or only `tables`) into `output`."""
+    binaries = client_for(server_major(url))
+    args = ["--format=custom", "--file", str(output)]
+    for table in tables or ():
+        args += ["--table", table]
+    run_tool(binaries, "pg_dump", args, url, "pg_dump")
+    return output
+
+
+def pg_restore_list(archive: Path, major: int | None = None) -> str:
+    """`pg_restore --list`: proves the archive is readable; returns its table of contents."""
+    options = [b for b in available_binaries() if (b.bin_dir / "pg_restore").exists()]
+    if major is not None:
+        options = [b for b in options if b.major >= major] or options
+    if not options:
+        raise DatabaseError("no pg_restore was found")
+    return run_tool(options[0], "pg_restore", ["--list", str(archive)], None, "pg_restore --list").stdout.decode()
+
+

@@ -1,0 +1,432 @@
+"""`migguard plan`: prove the pending migrations on a shadow before production sees them.
+
+Steps (SPEC section 5), each reported on the progress callback:
+lint → replay → clone → drift → data pre-checks → apply pending on the clone (lock and rewrite
+trace) → diff → rollback (generated and verified) → write the plan directory.
+Production is only read. Without a production URL, `--base REF` takes the migrations as of a
+git ref as the applied history, so CI can gate a pull request with no production access.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import psycopg
+
+from migguard.apply.history import read_applied
+from migguard.config import Config, secret
+from migguard.db.connect import connect, describe
+from migguard.db.diff import Change, diff, forward_script, reverse_script
+from migguard.db.introspect import introspect
+from migguard.db.prechecks import PrecheckResult, run_prechecks
+from migguard.db.schema import SchemaModel
+from migguard.db.shadow import MigrationFailed, ShadowServer, apply_migration
+from migguard.db.trace import StatementTrace, TableSize, Tracer, grade, table_sizes
+from migguard.errors import DatabaseError, GateRefused, InputError
+from migguard.findings import Finding, Report, Severity
+from migguard.lint import LintCache, LintTarget, RulePolicy, build_report, gate_passes, lint_targets
+from migguard.redact import redact_text
+from migguard.rules.context import LintSettings
+from migguard.sources import Migration, discover
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    base: str | None = None  # git ref whose migrations count as applied (no production access)
+    continue_on_error: bool = False
+    accept_drift: bool = False
+    allow_destructive: bool = False
+    strict: bool = False
+    write: bool = True  # write the plan directory
+    prod_url: str | None = None  # overrides PG_PROD_URL (tests)
+    shadow_url: str | None = None  # overrides PG_SHADOW_URL (tests)
+
+
+@dataclass
+class Plan:
+    """Everything the plan found; `to_json()` is the machine contract of plan.json."""
+
+    fingerprint: str
+    applied: list[str]
+    pending: list[str]
+    changes: list[Change]
+    drift: list[Change]
+    prechecks: list[PrecheckResult]
+    traces: list[StatementTrace]
+    rollback_sql: str
+    forward_sql: str
+    rollback_verified: bool
+    irreversible: list[Change]
+    before: SchemaModel
+    after: SchemaModel
+    target: str  # redacted production URL, or "git:<ref>", or "empty database"
+    findings: list[Finding] = field(default_factory=list)
+    directory: Path | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        return {
+            "fingerprint": self.fingerprint,
+            "target": self.target,
+            "applied": len(self.applied),
+            "pending": self.pending,
+            "changes": [c.describe() for c in self.changes],
+            "destructive": [c.describe() for c in self.changes if c.destructive],
+            "lossy": [c.object for c in self.changes if c.lossy],
+            "drift": [c.describe() for c in self.drift],
+            "rollback_verified": self.rollback_verified,
+            "irreversible": [c.describe() for c in self.irreversible],
+            "directory": str(self.directory) if self.directory else None,
+        }
+
+    def to_json(self) -> dict:
+        return {
+            "version": 1,
+            "fingerprint": self.fingerprint,
+            "target": self.target,
+            "applied": self.applied,
+            "pending": self.pending,
+            "changes": [_change_json(c) for c in self.changes],
+            "drift": [_change_json(c) for c in self.drift],
+            "prechecks": [asdict(p) for p in self.prechecks],
+            "trace": [asdict(t) for t in self.traces],
+            "rollback": {"verified": self.rollback_verified,
+                         "irreversible": [_change_json(c) for c in self.irreversible]},
+            "schema_before_hash": self.before.fingerprint(),
+            "schema_after_hash": self.after.fingerprint(),
+            "findings": [f.model_dump(mode="json") for f in self.findings],
+            "timings_s": {k: round(v, 3) for k, v in self.timings.items()},
+        }
+
+
+def _change_json(change: Change) -> dict:
+    return {"kind": change.kind, "object": change.object, "forward": change.forward, "reverse": change.reverse,
+            "destructive": change.destructive, "lossy": change.lossy, "lock": change.lock, "notes": list(change.notes)}
+
+
+# --- which migrations are applied -----------------------------------------------------------
+
+
+def split_history(migrations: list[Migration], applied_versions: list[str]) -> tuple[list[Migration], list[Migration]]:
+    applied = set(applied_versions)
+    return [m for m in migrations if m.version in applied], [m for m in migrations if m.version not in applied]
+
+
+def migrations_at_ref(ref: str, directory: Path, layout: str) -> list[Migration]:
+    """The migrations directory as it was at git `ref`, checked out into a temporary directory."""
+    def git(*args: str, cwd: Path) -> str:
+        result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise InputError(f"git {args[0]} failed for --base {ref}: {result.stderr.strip().splitlines()[-1:] or ''}")
+        return result.stdout
+
+    top = Path(git("rev-parse", "--show-toplevel", cwd=directory).strip())
+    relative = directory.resolve().relative_to(top)
+    target = Path(tempfile.mkdtemp(prefix="migguard-base-"))
+    names = [n for n in git("ls-tree", "-r", "--name-only", ref, "--", str(relative), cwd=top).splitlines() if n]
+    for name in names:
+        blob = subprocess.run(["git", "show", f"{ref}:{name}"], cwd=top, capture_output=True, check=True).stdout
+        path = target / Path(name).relative_to(relative)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(blob)
+    return discover(target, layout) if names else []
+
+
+# --- the plan ----------------------------------------------------------------------------------
+
+
+def fingerprint(pending: list[Migration], production_hash: str) -> str:
+    """SHA-256 over the pending migrations' checksums and production's schema hash (SPEC 5.11)."""
+    material = "\n".join([f"{m.version}:{m.checksum()}" for m in pending] + [production_hash])
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _: None) -> tuple[Report, Plan]:
+    """The plan command as a plain function."""
+    started = time.monotonic()
+    timings: dict[str, float] = {}
+
+    def step(name: str, message: str) -> None:
+        timings[name] = time.monotonic() - started
+        progress(message)
+
+    directory = Path(config.root) / config.migrations
+    migrations = discover(directory, config.layout)
+    prod_url = options.prod_url or secret("PG_PROD_URL", config)
+    shadow_url = options.shadow_url or secret("PG_SHADOW_URL", config)
+
+    if prod_url:
+        with connect(prod_url, connect_timeout=10) as prod:
+            applied_rows = read_applied(prod, config.history_table)
+            prod.rollback()
+        applied_versions = [row.version for row in applied_rows]
+        target = redact_text(prod_url)
+        base_migrations = None
+    elif options.base:
+        base_migrations = migrations_at_ref(options.base, directory, config.layout)
+        applied_versions = [m.version for m in base_migrations]
+        target = f"git:{options.base}"
+    else:
+        applied_versions, target, base_migrations = [], "empty database", None
+    applied, pending = split_history(migrations, applied_versions)
+    checksum_mismatch = []
+    if prod_url:
+        by_version = {m.version: m for m in migrations}
+        checksum_mismatch = [row.version for row in applied_rows
+                             if row.version in by_version and by_version[row.version].checksum() != row.checksum]
+
+    # 1. lint the pending migrations
+    step("lint", f"[1/8] lint: {len(pending)} pending migration(s) of {len(migrations)}")
+    policy = RulePolicy.build(config.rules, (), (), options.allow_destructive)
+    settings = LintSettings(pg_version=config.pg_version, tenant_column=config.tenant_column,
+                            tenant_setting=config.tenant_setting, assume_in_transaction=config.assume_in_transaction)
+    targets = [LintTarget(_display(m.up), m.up_sql()) for m in pending]
+    lint_findings = lint_targets(targets, settings, policy, LintCache(Path(config.root) / ".migguard" / "cache"))
+    findings = list(lint_findings)
+    for version in checksum_mismatch:
+        findings.append(_db_finding("checksum-mismatch", Severity.ERROR, f"migration {version}",
+                                    f"Applied migration {version} was edited after it ran in production.",
+                                    "Restore the file as it was applied; put the change in a new migration."))
+    if not gate_passes(lint_findings, options.strict) and not options.continue_on_error:
+        report = build_report(findings, targets, options.strict)
+        raise _LintRefused(report)
+
+    with ShadowServer(shadow_url, Path(config.root) / ".migguard") as shadow:
+        created: list[str] = []
+        try:
+            # 2. replay the applied history from zero
+            step("replay", f"[2/8] replay: {len(applied)} applied migration(s) on the shadow "
+                           f"({'ephemeral cluster' if shadow.ephemeral else 'shadow server'})")
+            history = base_migrations if base_migrations is not None else applied
+            replay_db = shadow.replay(history)
+            created.append(replay_db)
+            own = config.history_table.partition(".")[0]  # migguard's history schema is not the app's
+            replayed = introspect(shadow.database_url(replay_db)).without_schemas(own)
+
+            # 3. clone production's schema (or, without production, the replay)
+            sizes: dict[str, TableSize] = {}
+            if prod_url:
+                step("clone", "[3/8] clone: production's schema into a second shadow database (pg_dump --schema-only)")
+                clone_db = shadow.create_database()
+                created.append(clone_db)
+                _clone_schema(prod_url, shadow, clone_db)
+                with connect(prod_url) as prod:
+                    production = introspect(prod).without_schemas(own)
+                    sizes = table_sizes(prod)
+            else:
+                step("clone", "[3/8] clone: no production URL; the replayed history stands for production")
+                clone_db = shadow.create_database(template=replay_db)
+                created.append(clone_db)
+                production = replayed
+            clone_url = shadow.database_url(clone_db)
+            before = introspect(clone_url).without_schemas(own)
+
+            # 4. drift: production against the replayed history
+            step("drift", "[4/8] drift: production against the replayed history")
+            drift = diff(replayed, production) if prod_url else []
+            for change in drift:
+                findings.append(_db_finding("schema-drift", Severity.WARNING if options.accept_drift else Severity.ERROR,
+                                            f"db:{change.object}",
+                                            f"Production differs from the migrations: {change.describe()}.",
+                                            "Bring production back in line or write a migration that records the change; "
+                                            "--accept-drift plans anyway."))
+
+            # 6. apply the pending migrations to the clone, tracing locks and rewrites
+            step("apply", f"[5/8] apply: {len(pending)} pending migration(s) on the clone, tracing locks and rewrites")
+            traces: list[StatementTrace] = []
+            with connect(clone_url, autocommit=True) as conn:
+                for migration in pending:
+                    tracer = Tracer(_display(migration.up))
+                    conn.autocommit = True
+                    tracer.before(conn)
+                    try:
+                        apply_migration(conn, migration, on_statement=tracer.after_statement)
+                    except MigrationFailed as failure:
+                        findings.append(_db_finding("migration-fails", Severity.ERROR, _display(migration.up),
+                                                    f"The migration fails on a copy of production's schema: {failure.message}",
+                                                    "Fix the migration; nothing was applied to production."))
+                        report = build_report(findings, targets, options.strict)
+                        raise _PlanRefused(report) from None
+                    traces += tracer.traces
+            findings += _trace_findings(traces, sizes)
+            after = introspect(clone_url).without_schemas(own)
+
+            # 7. diff
+            step("diff", "[6/8] diff: the clone before and after")
+            changes = diff(before, after)
+
+            # 5. data pre-checks (they need the change set)
+            prechecks: list[PrecheckResult] = []
+            if prod_url and changes:
+                step("prechecks", "[7/8] data pre-checks on production (read-only)")
+                with connect(prod_url, autocommit=True) as prod:
+                    prechecks = run_prechecks(prod, changes, before, after)
+                findings += [_precheck_finding(p) for p in prechecks]
+
+            # 10. rollback: generate and verify on the clone
+            step("rollback", "[8/8] rollback: generate and verify on the clone")
+            rollback_sql, irreversible = reverse_script(changes)
+            verified = _verify_rollback(clone_url, rollback_sql, before, irreversible, own)
+            if not verified:
+                findings.append(_db_finding("rollback-unverified", Severity.ERROR, "rollback.sql",
+                                            "The generated rollback does not restore the schema from before the migration.",
+                                            "Review rollback.sql by hand before applying."))
+        finally:
+            for name in created:
+                shadow.drop_database(name)
+
+    production_hash = production.fingerprint()
+    plan = Plan(fingerprint=fingerprint(pending, production_hash), applied=[m.version for m in applied],
+                pending=[m.version for m in pending], changes=changes, drift=drift, prechecks=prechecks, traces=traces,
+                rollback_sql=rollback_sql, forward_sql="".join(m.up_sql().rstrip() + "\n" for m in pending),
+                rollback_verified=verified, irreversible=irreversible, before=before, after=after, target=target,
+                findings=findings, timings=timings)
+    if options.write:
+        plan.directory = write_plan(plan, Path(config.root) / config.plan_dir)
+    timings["total"] = time.monotonic() - started
+    report = build_report(findings, targets, options.strict)
+    ok = report.ok and (not drift or options.accept_drift)
+    report = report.model_copy(update={"command": "plan", "ok": ok, "summary": report.summary | {"plan": plan.summary()}})
+    return report, plan
+
+
+class _LintRefused(GateRefused):
+    def __init__(self, report: Report) -> None:
+        self.report = report
+        super().__init__("lint errors in the pending migrations (use --continue-on-error to plan anyway)")
+
+
+class _PlanRefused(GateRefused):
+    def __init__(self, report: Report) -> None:
+        self.report = report
+        super().__init__("a pending migration fails on the shadow")
+
+
+PlanRefused = (_LintRefused, _PlanRefused)
+
+
+def _display(path: Path) -> str:
+    try:
+        return Path(os.path.relpath(path)).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _db_finding(rule: str, severity: Severity, path: str, message: str, hint: str) -> Finding:
+    return Finding(rule=rule, severity=severity, path=path, line=1, column=1, end_line=1, end_column=1,
+                   message=message, hint=hint)
+
+
+def _trace_findings(traces: list[StatementTrace], sizes: dict[str, TableSize]) -> list[Finding]:
+    findings = []
+    for trace in traces:
+        for relation in trace.rewritten:
+            size = sizes.get(relation)
+            rows = f"{size.rows:,} rows" if size else "size unknown"
+            findings.append(Finding(
+                rule="observed-table-rewrite", severity=Severity(grade(size)), path=trace.migration, line=1, column=1,
+                end_line=1, end_column=1, statement=trace.index,
+                message=f"Statement {trace.index + 1} rewrote {relation} ({rows} in production) under an ACCESS EXCLUSIVE lock.",
+                hint="Use a pattern that avoids the rewrite (see the lint hint for this statement), or run it in a maintenance window."))
+        for relation, mode in trace.locks.items():
+            if mode not in ("AccessExclusiveLock", "ExclusiveLock", "ShareRowExclusiveLock", "ShareLock"):
+                continue
+            if relation in trace.rewritten:
+                continue
+            size = sizes.get(relation)
+            severity = grade(size)
+            if severity == "info":
+                continue
+            findings.append(Finding(
+                rule="observed-blocking-lock", severity=Severity(severity), path=trace.migration, line=1, column=1,
+                end_line=1, end_column=1, statement=trace.index,
+                message=f"Statement {trace.index + 1} took {mode} on {relation} ({size.rows:,} rows in production), "
+                        "blocking traffic while it runs.",
+                hint="Set a short lock_timeout and use the non-blocking variant (CONCURRENTLY, NOT VALID + VALIDATE)."))
+    return findings
+
+
+def _precheck_finding(result: PrecheckResult) -> Finding:
+    sampled = " (on a 1% sample: the full count timed out)" if result.sampled else ""
+    keys = f"; first keys: {', '.join(result.sample_keys)}" if result.sample_keys else ""
+    if result.fails_migration:
+        message = f"{result.offending:,} row(s) in production violate the new {result.check} condition on {result.object}{sampled}{keys}: the migration will fail."
+        hint = "Fix the data first (backfill or clean up), in a separate step."
+        severity = Severity.ERROR
+    else:
+        message = f"This migration destroys {result.offending:,} row(s) of data in {result.object}{sampled}{keys}."
+        hint = "Make sure the backup covers it; apply keeps one and names the restore command."
+        severity = Severity.WARNING
+    return _db_finding(f"precheck-{result.check}", severity, f"db:{result.object}", message, hint)
+
+
+def _clone_schema(prod_url: str, shadow: ShadowServer, database: str) -> None:
+    """pg_dump --schema-only of production, restored into `database` on the shadow; roles it
+    names are created there (NOLOGIN) so ownership and grants restore as they are."""
+    from migguard.db.tools import pg_dump_schema
+
+    ddl = pg_dump_schema(prod_url)
+    with connect(prod_url) as prod:
+        roles = [r[0] for r in prod.execute(
+            "SELECT rolname FROM pg_roles WHERE rolname !~ '^pg_' AND NOT rolsuper").fetchall()]
+    with connect(shadow.database_url(database), autocommit=True) as conn:
+        for role in roles:
+            conn.execute(psycopg.sql.SQL("DO $$ BEGIN CREATE ROLE {} NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+                         .format(psycopg.sql.Identifier(role)))
+        try:
+            with conn.transaction():
+                conn.execute(ddl)
+        except psycopg.Error as error:
+            raise DatabaseError(f"restoring production's schema on the shadow failed: {describe(error)}") from None
+
+
+def _verify_rollback(url: str, rollback_sql: str, before: SchemaModel, irreversible: list[Change], own: str) -> bool:
+    """Run the rollback on the clone and compare with the before-schema (modulo what cannot be undone)."""
+    with connect(url, autocommit=True) as conn:
+        try:
+            with conn.transaction():
+                if rollback_sql.strip():
+                    conn.execute(rollback_sql)
+        except psycopg.Error:
+            return False
+    leftovers = {c.object for c in diff(introspect(url).without_schemas(own), before)}
+    allowed = {c.object.rsplit(".", 1)[0] if c.kind == "add enum value" else c.object for c in irreversible}
+    return leftovers <= allowed
+
+
+def write_plan(plan: Plan, plan_dir: Path) -> Path:
+    """plan_dir/<UTC timestamp>-<fingerprint12>/ with plan.json, plan.md, forward.sql, rollback.sql,
+    schema-before.json and schema-after.json (written to a temporary name, then renamed)."""
+    from migguard.report import renderer
+
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    final = plan_dir / f"{stamp}-{plan.fingerprint[:12]}"
+    try:
+        plan_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".writing-", dir=plan_dir))
+        (staging / "plan.json").write_text(json.dumps(plan.to_json(), indent=2, default=str) + "\n", encoding="utf-8")
+        report = Report(command="plan", ok=True, findings=tuple(plan.findings), summary={"plan": plan.summary()})
+        (staging / "plan.md").write_text(renderer("markdown")(report), encoding="utf-8")
+        (staging / "forward.sql").write_text(plan.forward_sql, encoding="utf-8")
+        header = f"-- rollback of plan {plan.fingerprint[:12]}: generated from the schema before the migration\n"
+        (staging / "rollback.sql").write_text(header + plan.rollback_sql, encoding="utf-8")
+        (staging / "schema-before.json").write_text(plan.before.to_json(), encoding="utf-8")
+        (staging / "schema-after.json").write_text(plan.after.to_json(), encoding="utf-8")
+        if final.exists():
+            shutil.rmtree(final)
+        staging.rename(final)
+    except OSError as error:
+        raise InputError(f"cannot write the plan into {plan_dir}: {error.strerror}") from None
+    return final
+
