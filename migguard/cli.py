@@ -116,6 +116,113 @@ def plan(
     raise typer.Exit(ExitCode.OK if report.ok else ExitCode.GATE_REFUSED)
 
 
+@app.command()
+def status(
+    format: FormatOption = "text",
+    no_drift: Annotated[bool, typer.Option("--no-drift", help="Skip the drift check (no shadow needed).")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Applied, pending and edited migrations, and schema drift of production."""
+    import json
+
+    from migguard.config import load_config
+    from migguard.status import run_status
+
+    _check_format(format, allowed=("text", "json"))
+    result = run_status(load_config(config), check_drift=not no_drift)
+    if format == "json":
+        typer.echo(json.dumps({"version": 1, "ok": result.ok, "command": "status", "target": result.target,
+                               "applied": result.applied, "pending": result.pending, "edited": result.edited,
+                               "missing": result.missing, "drift": [c.describe() for c in result.drift]}, indent=2))
+    else:
+        typer.echo(f"production: {result.target}")
+        typer.echo(f"applied:  {len(result.applied)}" + (f" (last {result.applied[-1]})" if result.applied else ""))
+        typer.echo(f"pending:  {len(result.pending)}" + (f" ({', '.join(result.pending)})" if result.pending else ""))
+        for version in result.edited:
+            typer.echo(f"edited:   {version} changed after it was applied (checksum mismatch)")
+        for version in result.missing:
+            typer.echo(f"missing:  {version} is applied in production but has no file")
+        for change in result.drift:
+            typer.echo(f"drift:    {change.describe()}")
+        if not no_drift and not result.drift:
+            typer.echo("drift:    none")
+    raise typer.Exit(ExitCode.OK if result.ok else ExitCode.GATE_REFUSED)
+
+
+@app.command("diff")
+def diff_command(
+    source: Annotated[str, typer.Argument(metavar="FROM", help="Database URL, migrations directory or schema JSON.")],
+    target: Annotated[str, typer.Argument(metavar="TO", help="Database URL, migrations directory or schema JSON.")],
+    sql_only: Annotated[bool, typer.Option("--sql", help="Print only the SQL that turns FROM into TO.")] = False,
+    format: FormatOption = "text",
+    config: ConfigOption = None,
+) -> None:
+    """Schema diff of any two sources, with the SQL that turns FROM into TO."""
+    import json
+
+    from migguard.compare import compare
+    from migguard.config import load_config
+
+    _check_format(format, allowed=("text", "json"))
+    result = compare(source, target, load_config(config))
+    if sql_only:
+        sys.stdout.write(result.forward_sql)
+    elif format == "json":
+        typer.echo(json.dumps({"version": 1, "command": "diff", "from": result.source, "to": result.target,
+                               "changes": [{"kind": c.kind, "object": c.object, "forward": c.forward,
+                                            "reverse": c.reverse, "destructive": c.destructive, "lossy": c.lossy,
+                                            "lock": c.lock} for c in result.changes]}, indent=2))
+    else:
+        typer.echo(f"-- {len(result.changes)} change(s) from {result.source} to {result.target}")
+        for change in result.changes:
+            typer.echo(f"-- {change.describe()}" + (f" [{change.lock}]" if change.lock else ""))
+        sys.stdout.write(result.forward_sql)
+
+
+shadow_app = typer.Typer(help="Keep a shadow PostgreSQL running between commands (faster plans).", no_args_is_help=True)
+app.add_typer(shadow_app, name="shadow")
+
+
+def _state_dir(config: Optional[str]) -> Path:
+    from migguard.config import load_config
+
+    return Path(load_config(config).root) / ".migguard"
+
+
+@shadow_app.command("start")
+def shadow_start(
+    pg_version: Annotated[Optional[int], typer.Option("--pg-version", help="Major version (default: the bundled server).")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Start a shadow cluster under .migguard/shadow and leave it running."""
+    from migguard.db.shadow import start_persistent
+
+    state = start_persistent(_state_dir(config), pg_version)
+    typer.echo(f"shadow running: PostgreSQL {state['major']} in {state['directory']}")
+
+
+@shadow_app.command("stop")
+def shadow_stop(config: ConfigOption = None) -> None:
+    """Stop the kept shadow cluster and delete its data."""
+    from migguard.db.shadow import stop_persistent
+
+    typer.echo("shadow stopped" if stop_persistent(_state_dir(config)) else "no shadow was running")
+
+
+@shadow_app.command("status")
+def shadow_status(config: ConfigOption = None) -> None:
+    """Say whether a kept shadow cluster is running (exit 1 when not)."""
+    from migguard.db.shadow import read_state, running_shadow_url
+
+    directory = _state_dir(config)
+    state = read_state(directory)
+    if state and running_shadow_url(directory):
+        typer.echo(f"shadow running: PostgreSQL {state['major']} in {state['directory']} since {state['started_at']}")
+        return
+    typer.echo("no shadow running")
+    raise typer.Exit(ExitCode.GATE_REFUSED)
+
+
 @app.command("rules")
 def list_rules(format: FormatOption = "text") -> None:
     """List every rule: id, default severity, family and summary."""

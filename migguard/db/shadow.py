@@ -96,7 +96,7 @@ class ShadowServer:
     def __init__(self, url: str | None = None, state_dir: Path | None = None,
                  binaries: Binaries | None = None) -> None:
         self._cluster: Cluster | None = None
-        self.url = url or _running_shadow(state_dir)
+        self.url = url or running_shadow_url(state_dir)
         self.binaries = binaries
         self.ephemeral = self.url is None
 
@@ -185,7 +185,7 @@ class ShadowServer:
             pass  # another run saved it first, or the source had a connection open: only a cache
 
 
-def _running_shadow(state_dir: Path | None) -> str | None:
+def running_shadow_url(state_dir: Path | None) -> str | None:
     """URL of the cluster `migguard shadow start` keeps, when it is still running."""
     if state_dir is None:
         return None
@@ -209,7 +209,7 @@ def read_state(state_dir: Path) -> dict | None:
 def start_persistent(state_dir: Path, major: int | None = None) -> dict:
     """`migguard shadow start`: a cluster under `state_dir/shadow` that outlives the command."""
     existing = read_state(state_dir)
-    if existing and _running_shadow(state_dir):
+    if existing and running_shadow_url(state_dir):
         return existing
     binaries = choose_binaries(major)
     cluster = Cluster(binaries, state_dir / "shadow", keep=True)
