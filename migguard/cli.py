@@ -194,7 +194,7 @@ def shadow_start(
     pg_version: Annotated[Optional[int], typer.Option("--pg-version", help="Major version (default: the bundled server).")] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Start a shadow cluster under .migguard/shadow and leave it running."""
+    """Start a shadow cluster and leave it running (state in .migguard/shadow.json)."""
     from migguard.db.shadow import start_persistent
 
     state = start_persistent(_state_dir(config), pg_version)

@@ -27,6 +27,8 @@ class AlterAction:
     constraint_type: str | None = None  # for add_constraint: check, foreign, unique, primary, …
     not_valid: bool = False  # for add_constraint
     type_name: str | None = None  # for alter_column_type / add_column
+    column: ColumnInfo | None = None  # for add_column: the whole column definition
+    using: str | None = None  # for alter_column_type: the USING expression, deparsed
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +118,10 @@ class ColumnInfo:
     not_null: bool = False
     primary_key: bool = False
     has_default: bool = False
+    identity: bool = False  # GENERATED { ALWAYS | BY DEFAULT } AS IDENTITY
+    constraints: tuple[str, ...] = ()  # names of the column's named constraints
+    default: str | None = None  # the DEFAULT expression, deparsed
+    generated: str | None = None  # GENERATED ALWAYS AS (…): "stored" or "virtual"
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +131,9 @@ class CreateTable:
     table: str
     columns: tuple[ColumnInfo, ...]
     partition_of: str | None = None
+    if_not_exists: bool = False
+    primary_key: tuple[str, ...] = ()  # columns of a table-level PRIMARY KEY constraint
+    constraints: tuple[str, ...] = ()  # names of the table-level named constraints
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +145,19 @@ class CreateIndex:
     concurrent: bool = False
     unique: bool = False
     if_not_exists: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CreateView:
+    """CREATE [OR REPLACE] [MATERIALIZED] VIEW that sqlglot could not type."""
+
+    name: str
+    materialized: bool = False
+    replace: bool = False
+    if_not_exists: bool = False
+    options: tuple[tuple[str, str | None], ...] = ()  # WITH (name [= value]): value as text, None when omitted
+    relations: tuple[str, ...] = ()  # tables and views the query reads (CTE names excluded), schema.name
+    columns: tuple[str, ...] = ()  # column names the query references or outputs, and the view's column aliases
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +186,7 @@ class Other:
 
 
 Recognised = (
-    AlterTable | Policy | EnumValue | CodeBlock | DropObjects | Rename | Maintenance | CreateTable | CreateIndex | AlterDomain | Transaction | Other
+    AlterTable | Policy | EnumValue | CodeBlock | DropObjects | Rename | Maintenance | CreateTable | CreateIndex | CreateView | AlterDomain | Transaction | Other
 )
 
 # Statements with nothing for migguard's rules to check: classified, never reported as unanalysed.
@@ -271,7 +293,10 @@ def _alter_table(node: ast.AlterTableStmt) -> AlterTable:
                                  constraint_type=_CONSTRAINT_TYPES.get(_enum_name(definition.contype)),
                                  not_valid=bool(definition.skip_validation))
         elif isinstance(definition, ast.ColumnDef):
-            action = AlterAction(kind=snake, name=definition.colname or cmd.name, type_name=_type_name(definition.typeName))
+            action = AlterAction(kind=snake, name=definition.colname or cmd.name, type_name=_type_name(definition.typeName),
+                                 missing_ok=bool(cmd.missing_ok),
+                                 column=_column_info(definition) if snake == "add_column" else None,
+                                 using=_deparse(definition.raw_default) if snake == "alter_column_type" else None)
         actions.append(action)
     return AlterTable(_range_var(node.relation), tuple(actions), _object_kind(node.objtype), bool(node.missing_ok))
 
@@ -384,18 +409,42 @@ def _refresh(node: ast.RefreshMatViewStmt) -> Maintenance:
     return Maintenance("refresh", (_range_var(node.relation),), concurrent=bool(node.concurrent))
 
 
+def _column_info(elt: ast.ColumnDef) -> ColumnInfo:
+    kinds = {_enum_name(c.contype) for c in elt.constraints or ()}
+    return ColumnInfo(elt.colname, _type_name(elt.typeName),
+                      not_null=bool({"CONSTR_NOTNULL", "CONSTR_PRIMARY"} & kinds),
+                      primary_key="CONSTR_PRIMARY" in kinds,
+                      has_default=bool({"CONSTR_DEFAULT", "CONSTR_IDENTITY", "CONSTR_GENERATED"} & kinds),
+                      identity="CONSTR_IDENTITY" in kinds,
+                      constraints=tuple(c.conname for c in elt.constraints or () if c.conname),
+                      default=_deparse(next((c.raw_expr for c in elt.constraints or ()
+                                             if _enum_name(c.contype) == "CONSTR_DEFAULT"), None)),
+                      generated=_generated_kind(elt))
+
+
+def _generated_kind(elt: ast.ColumnDef) -> str | None:
+    for c in elt.constraints or ():
+        if _enum_name(c.contype) == "CONSTR_GENERATED":
+            return "virtual" if getattr(c, "generated_kind", "s") == "v" else "stored"
+    return None
+
+
 def _create_table(node: ast.CreateStmt) -> CreateTable:
     columns = []
+    primary_key: tuple[str, ...] = ()
+    constraints = []
     for elt in node.tableElts or ():
+        if isinstance(elt, ast.Constraint):
+            if elt.conname:
+                constraints.append(elt.conname)
+            if _enum_name(elt.contype) == "CONSTR_PRIMARY":
+                primary_key = tuple(k.sval for k in elt.keys or () if isinstance(k, ast.String))
         if not isinstance(elt, ast.ColumnDef):
             continue
-        kinds = {_enum_name(c.contype) for c in elt.constraints or ()}
-        columns.append(ColumnInfo(elt.colname, _type_name(elt.typeName),
-                                  not_null=bool({"CONSTR_NOTNULL", "CONSTR_PRIMARY"} & kinds),
-                                  primary_key="CONSTR_PRIMARY" in kinds,
-                                  has_default=bool({"CONSTR_DEFAULT", "CONSTR_IDENTITY", "CONSTR_GENERATED"} & kinds)))
+        columns.append(_column_info(elt))
     parent = _range_var(node.inhRelations[0]) if node.partbound is not None and node.inhRelations else None
-    return CreateTable(_range_var(node.relation), tuple(columns), parent)
+    return CreateTable(_range_var(node.relation), tuple(columns), parent, if_not_exists=bool(node.if_not_exists),
+                       primary_key=primary_key, constraints=tuple(constraints))
 
 
 def _transaction(node: ast.TransactionStmt) -> Transaction:
@@ -415,6 +464,12 @@ def _alter_domain(node: ast.AlterDomainStmt) -> AlterDomain:
     return AlterDomain(_dotted(node.typeName), node.subtype)
 
 
+def _create_domain(node: ast.CreateDomainStmt) -> Other:
+    """Still `Other` (nothing to model beyond this): details name the domain and its constraint kinds."""
+    kinds = tuple(_CONSTRAINT_TYPES.get(_enum_name(c.contype), "other") for c in node.constraints or ())
+    return Other("CreateDomainStmt", {"name": _dotted(node.domainname), "constraints": kinds})
+
+
 def _drop_database(node: ast.DropdbStmt) -> DropObjects:
     return DropObjects("database", (node.dbname,), missing_ok=bool(node.missing_ok))
 
@@ -427,9 +482,77 @@ def _drop_tablespace(node: ast.DropTableSpaceStmt) -> DropObjects:
     return DropObjects("tablespace", (node.tablespacename,), missing_ok=bool(node.missing_ok))
 
 
+def _relations_and_columns(query: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Relations a query reads (without its CTE names) and the column names it references or outputs."""
+    from pglast.visitors import Visitor
+
+    class _Collect(Visitor):
+        def __init__(self) -> None:
+            self.relations: list[str] = []
+            self.ctes: set[str] = set()
+            self.columns: list[str] = []
+
+        def visit_RangeVar(self, ancestors: Any, node: ast.RangeVar) -> None:
+            self.relations.append(_range_var(node))
+
+        def visit_CommonTableExpr(self, ancestors: Any, node: ast.CommonTableExpr) -> None:
+            self.ctes.add(node.ctename)
+
+        def visit_ColumnRef(self, ancestors: Any, node: ast.ColumnRef) -> None:
+            self.columns.extend(p.sval for p in node.fields or () if isinstance(p, ast.String))
+
+        def visit_ResTarget(self, ancestors: Any, node: ast.ResTarget) -> None:
+            if node.name:
+                self.columns.append(node.name)
+
+    collect = _Collect()
+    if query is not None:
+        collect(query)
+    relations = [r for r in collect.relations if r not in collect.ctes]
+    return tuple(dict.fromkeys(relations)), tuple(dict.fromkeys(collect.columns))
+
+
+def _reloptions(options: Any) -> tuple[tuple[str, str | None], ...]:
+    found = []
+    for opt in options or ():
+        arg = opt.arg
+        if arg is None:
+            value = None
+        elif isinstance(arg, ast.String):
+            value = arg.sval
+        elif isinstance(arg, ast.Integer):
+            value = str(arg.ival)
+        else:
+            value = _deparse(arg)
+        found.append((opt.defname, value))
+    return tuple(found)
+
+
+def _create_view(node: ast.ViewStmt) -> CreateView:
+    relations, columns = _relations_and_columns(node.query)
+    aliases = tuple(a.sval for a in node.aliases or () if isinstance(a, ast.String))
+    return CreateView(_range_var(node.view), replace=bool(node.replace), options=_reloptions(node.options),
+                      relations=relations, columns=tuple(dict.fromkeys(columns + aliases)))
+
+
+def _create_table_as(node: ast.CreateTableAsStmt) -> CreateView | Other:
+    """CREATE MATERIALIZED VIEW; CREATE TABLE AS / SELECT INTO stay `Other`."""
+    if _object_kind(node.objtype) != "matview":
+        return Other("CreateTableAsStmt")
+    relations, columns = _relations_and_columns(node.query)
+    into = node.into
+    aliases = tuple(a.sval for a in into.colNames or () if isinstance(a, ast.String))
+    return CreateView(_range_var(into.rel), materialized=True, if_not_exists=bool(node.if_not_exists),
+                      options=_reloptions(into.options), relations=relations,
+                      columns=tuple(dict.fromkeys(columns + aliases)))
+
+
 _HANDLERS = {
     "IndexStmt": _create_index,
+    "ViewStmt": _create_view,
+    "CreateTableAsStmt": _create_table_as,
     "AlterDomainStmt": _alter_domain,
+    "CreateDomainStmt": _create_domain,
     "DropdbStmt": _drop_database,
     "DropRoleStmt": _drop_role,
     "DropTableSpaceStmt": _drop_tablespace,

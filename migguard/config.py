@@ -68,6 +68,7 @@ class Config(BaseModel):
 
 
 _SEARCH_NAMES = ("migguard.toml", "pyproject.toml")
+_INTERNAL_FIELDS = ("source", "root")
 
 
 def find_config_file(start: Path) -> Path | None:
@@ -89,7 +90,8 @@ def _has_tool_table(path: Path) -> bool:
 
 def load_config(explicit: str | None = None, start: Path | None = None, **overrides: object) -> Config:
     """Read the config file (explicit, or searched upward) and apply CLI overrides on top."""
-    path = Path(explicit) if explicit else find_config_file((start or Path.cwd()).resolve())
+    start = (start or Path.cwd()).resolve()
+    path = Path(explicit) if explicit else find_config_file(start)
     data: dict = {}
     if path is not None:
         if not path.is_file():
@@ -104,8 +106,11 @@ def load_config(explicit: str | None = None, start: Path | None = None, **overri
         fallback = {} if path.name == "pyproject.toml" else document
         data = dict(document.get("tool", {}).get("migguard", fallback))
     data.update({k: v for k, v in overrides.items() if v is not None})
+    for internal in _INTERNAL_FIELDS:  # fields migguard fills in itself, not config keys
+        if internal in data:
+            raise ConfigError(f"{path or 'command line'}: unknown configuration key '{internal}'")
     try:
-        return Config(**data, source=str(path) if path else None, root=str(path.parent if path else Path.cwd()))
+        return Config(**data, source=str(path) if path else None, root=str(path.parent if path else start))
     except ValidationError as error:
         raise ConfigError(_describe(error, path)) from None
 
@@ -125,7 +130,11 @@ def read_env_file(path: Path) -> dict[str, str]:
     values: dict[str, str] = {}
     if not path.is_file():
         return values
-    for raw in path.read_text(encoding="utf-8").splitlines():
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:  # the message names the file, never its content
+        raise ConfigError(f"cannot read env file {path}: {getattr(error, 'strerror', None) or 'not valid UTF-8'}") from None
+    for raw in text.splitlines():
         line = raw.strip()
         if not line or line.startswith("#") or "=" not in line:
             continue

@@ -40,16 +40,19 @@ def find_directives(text: str) -> list[Directive]:
     return found
 
 
-def target_statement(directive: Directive, statement_lines: list[tuple[int, int]]) -> int | None:
-    """Index of the statement a line directive applies to, given (first line, last line) of each.
+def target_statements(directive: Directive, statement_lines: list[tuple[int, int]]) -> tuple[int, ...]:
+    """Indexes of the statements a line directive applies to, given (first line, last line) of each.
 
-    Same line as a statement's first line → that statement; otherwise the next statement that
-    starts after the directive.
+    A directive on a line a statement occupies (its first line, a trailing comment after its
+    ';', or a comment inside it) applies to that statement, and to every statement on that
+    line; otherwise to the next statement that starts after the directive.
     """
-    for index, (first, _last) in enumerate(statement_lines):
-        if first == directive.line:
-            return index
+    same_line = tuple(
+        index for index, (first, last) in enumerate(statement_lines) if first <= directive.line <= last
+    )
+    if same_line:
+        return same_line
     for index, (first, _last) in enumerate(statement_lines):
         if first > directive.line:
-            return index
-    return None
+            return (index,)
+    return ()

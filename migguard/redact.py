@@ -5,9 +5,19 @@ from __future__ import annotations
 import re
 
 # postgresql://user:password@host/db  → postgresql://user:***@host/db
-_URL_PASSWORD = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:@/\s]*):(?P<pw>[^@\s]*)@")
-# key=value DSNs and query parameters: password=secret
-_KV_PASSWORD = re.compile(r"(?P<key>\b(?:password|passwd|pwd|sslpassword)\s*=\s*)(?P<q>'?)(?P<pw>(?:[^'\s&;]|\\')*)(?P=q)", re.I)
+# The password runs to the last '@' before the path, so an unescaped '@' (or ':' or '/') in it
+# is masked too; stopping at the first '@' would print the rest of the password as the host.
+# `host:port/path…@` (digits then '/') is a port, not a password: https://h:443/@scope/pkg.
+_URL_PASSWORD = re.compile(
+    r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:@/\s'\"]*):(?![0-9]+/)"
+    r"(?P<pw>(?:[^@\s'\"]|@(?=[^\s'\"/]*@))*)@"
+)
+# key=value DSNs, query parameters and env assignments: password=secret, password='s e c', PGPASSWORD=x
+_KV_PASSWORD = re.compile(
+    r"(?P<key>\b(?:pgpassword|password|passwd|pwd|sslpassword)\s*=\s*)"
+    r"(?:(?P<q>['\"])(?:\\.|(?!(?P=q)).)*(?P=q)|[^\s'\"&;]*)",
+    re.I,
+)
 
 MASK = "***"
 
@@ -22,4 +32,4 @@ def redact_text(text: str) -> str:
     if not text:
         return text
     text = _URL_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", text)
-    return _KV_PASSWORD.sub(lambda m: f"{m['key']}{m['q']}{MASK}{m['q']}", text)
+    return _KV_PASSWORD.sub(lambda m: f"{m['key']}{m['q'] or ''}{MASK}{m['q'] or ''}", text)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -207,12 +208,15 @@ def read_state(state_dir: Path) -> dict | None:
 
 
 def start_persistent(state_dir: Path, major: int | None = None) -> dict:
-    """`migguard shadow start`: a cluster under `state_dir/shadow` that outlives the command."""
+    """`migguard shadow start`: a cluster that outlives the command; its state in `state_dir`."""
     existing = read_state(state_dir)
     if existing and running_shadow_url(state_dir):
         return existing
     binaries = choose_binaries(major)
-    cluster = Cluster(binaries, state_dir / "shadow", keep=True)
+    # The data lives in the system temp directory, keyed by project: a project under a private
+    # home would otherwise have to open its parents to the unprivileged server user.
+    key = hashlib.sha256(str(state_dir.resolve()).encode()).hexdigest()[:12]
+    cluster = Cluster(binaries, Path(tempfile.gettempdir()) / f"migguard-shadow-{key}", keep=True)
     cluster.directory.mkdir(parents=True, exist_ok=True)
     cluster.start()
     state = {"url": cluster.url(), "directory": str(cluster.directory), "bin_dir": str(binaries.bin_dir),
