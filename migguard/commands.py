@@ -388,8 +388,23 @@ def _rename(node: ast.RenameStmt) -> Rename:
     return Rename(kind, relation, node.subname, node.newname)
 
 
+def _enabled_options(options: Any) -> set[str]:
+    """Names of the options that are on: `(FULL)` and `(FULL true)` are, `(FULL false)` / `(FULL off)` are not."""
+    enabled = set()
+    for opt in options or ():
+        arg = opt.arg
+        value = getattr(arg, "boolval", None)
+        if value is None and isinstance(arg, ast.String):
+            value = arg.sval.lower() not in ("false", "off", "no", "0")
+        if value is None and isinstance(arg, ast.Integer):
+            value = arg.ival != 0
+        if value is None or value:
+            enabled.add(opt.defname)
+    return enabled
+
+
 def _vacuum(node: ast.VacuumStmt) -> Maintenance:
-    options = {opt.defname for opt in node.options or ()}
+    options = _enabled_options(node.options)
     targets = tuple(_range_var(r.relation) for r in node.rels or ())
     return Maintenance("vacuum" if node.is_vacuumcmd else "analyze", targets, full="full" in options)
 
@@ -399,7 +414,7 @@ def _cluster(node: ast.ClusterStmt) -> Maintenance:
 
 
 def _reindex(node: ast.ReindexStmt) -> Maintenance:
-    options = {opt.defname for opt in node.params or ()}
+    options = _enabled_options(node.params)
     target = _range_var(node.relation) if node.relation else (node.name or "")
     kind = _enum_name(node.kind).removeprefix("REINDEX_OBJECT_").lower()
     return Maintenance("reindex", (target,), concurrent="concurrently" in options, target_kind=kind)

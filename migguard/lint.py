@@ -8,6 +8,7 @@ cached per file (keyed by content, path and settings) and computed in parallel o
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -268,6 +269,14 @@ def changed_files(ref: str, paths: Sequence[str]) -> list[str]:
     return sorted(chosen)
 
 
+@functools.cache
+def _code_version() -> str:
+    """migguard's version plus the size and mtime of its modules: an edited rule invalidates the cache."""
+    package = Path(__file__).parent
+    stats = sorted((str(p.relative_to(package)), p.stat().st_size, p.stat().st_mtime_ns) for p in package.rglob("*.py"))
+    return hashlib.sha256(repr((__version__, stats)).encode()).hexdigest()
+
+
 class LintCache:
     """Findings per file, keyed by content, path, settings and version, in one file under
     `.migguard/cache`: read once, written once (atomically) per run. A cache that cannot be read
@@ -282,7 +291,7 @@ class LintCache:
         self._dirty = False
 
     def key(self, target: LintTarget, settings: LintSettings, policy: RulePolicy) -> str:
-        material = "\0".join([__version__, target.path, repr(settings), policy.fingerprint(), target.text])
+        material = "\0".join([_code_version(), target.path, repr(settings), policy.fingerprint(), target.text])
         return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()
 
     def _load(self) -> dict[str, list[dict]]:

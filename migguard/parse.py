@@ -21,7 +21,9 @@ from pglast import parse_sql as pg_parse_sql
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-from migguard.commands import NOTHING_TO_CHECK, Other, Recognised, recognise
+from migguard.commands import (
+    NOTHING_TO_CHECK, AlterTable, CreateIndex, DropObjects, Maintenance, Other, Recognised, recognise,
+)
 
 # sqlglot logs a warning for every statement it falls back to Command on; we handle those.
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
@@ -54,6 +56,21 @@ class Statement:
     ast: exp.Expression | None  # sqlglot's typed tree; None when sqlglot gave only a Command or failed
     command: Recognised | None  # structured fallback from PostgreSQL's grammar
     syntax_error: SyntaxProblem | None = None
+
+    @property
+    def runs_concurrently(self) -> bool:
+        """CREATE/DROP INDEX, REINDEX or DETACH PARTITION … CONCURRENTLY: statements PostgreSQL
+        refuses inside a transaction block (the word in a comment or a function body does not count)."""
+        tree, command = self.ast, self.command
+        if isinstance(tree, exp.Create | exp.Drop):
+            return bool(tree.args.get("concurrently")) and (tree.args.get("kind") or "").upper() == "INDEX"
+        if isinstance(command, CreateIndex | DropObjects):
+            return command.concurrent
+        if isinstance(command, Maintenance):
+            return command.command == "reindex" and command.concurrent
+        if isinstance(command, AlterTable):
+            return any(a.kind == "detach_partition" and a.concurrent for a in command.actions)
+        return False
 
     @property
     def kind(self) -> str:
@@ -169,10 +186,16 @@ def _statement(index: int, text: str, start: int, stop: int, error: tuple[str, i
         return Statement(index, body, start, line, column, end_line, end_column, None, None, problem)
     tree = _sqlglot(body)
     command = None
-    if tree is None or isinstance(tree, exp.Command):
+    if tree is None or isinstance(tree, exp.Command) or _is_routine(tree):
         tree = None
         command = _recognise(body)
     return Statement(index, body, start, line, column, end_line, end_column, tree, command)
+
+
+def _is_routine(tree: exp.Expression) -> bool:
+    """CREATE FUNCTION / PROCEDURE: sqlglot sometimes swallows the body into a SET clause, so the
+    body, language and SECURITY DEFINER are always read from PostgreSQL's parse tree instead."""
+    return isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() in ("FUNCTION", "PROCEDURE")
 
 
 def _sqlglot(sql: str) -> exp.Expression | None:

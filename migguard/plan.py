@@ -25,7 +25,7 @@ import psycopg
 from migguard.apply.history import read_applied
 from migguard.config import Config, secret
 from migguard.db.connect import connect, describe
-from migguard.db.diff import Change, diff, forward_script, reverse_script
+from migguard.db.diff import Change, diff, reverse_script
 from migguard.db.introspect import introspect
 from migguard.db.prechecks import PrecheckResult, run_prechecks
 from migguard.db.schema import SchemaModel

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from deepdiff import DeepDiff
 
 from migguard.db.schema import (
-    Column, Constraint, Domain, EnumType, Function, Index, Policy, SchemaModel, Sequence, Table, Trigger, View,
+    Column, Constraint, Domain, EnumType, Function, Policy, SchemaModel, Sequence, Table, Trigger, View,
 )
 
 # Phases: the order in which changes run forward.

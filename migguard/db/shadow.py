@@ -49,7 +49,7 @@ def chain_keys(migrations: Sequence[Migration]) -> list[str]:
 
 def runs_outside_transaction(text: str) -> bool:
     """SPEC: a migration containing CONCURRENTLY runs statement by statement, outside a transaction."""
-    return bool(_CONCURRENTLY.search(text)) and any(_CONCURRENTLY.search(s.text) for s in parse_file(text).statements)
+    return bool(_CONCURRENTLY.search(text)) and any(s.runs_concurrently for s in parse_file(text).statements)
 
 
 class MigrationFailed(DatabaseError):

@@ -75,6 +75,9 @@ _PATTERNS = {
 }
 _DELETE = re.compile(rf"\bdelete\s+from\b\s*(?:only\s+)?(?P<names>{_NAME})?", re.IGNORECASE)
 _WHERE = re.compile(r"\bwhere\b", re.IGNORECASE)
+# A WHERE that keeps every row: `WHERE true`, `WHERE 1 = 1`, up to the end of the statement.
+_WHERE_TRUE = re.compile(r"\bwhere\s+(?:true|\(?\s*1\s*=\s*1\s*\)?)\s*(?:returning\b|$)", re.IGNORECASE)
+_LINE_COMMENT = re.compile(r"--[^\n]*")
 _CREATED = re.compile(rf"\bcreate\s+(?:(?:global\s+|local\s+)?(?:temp|temporary)\s+|unlogged\s+)?table\s+"
                       rf"(?:if\s+not\s+exists\s+)?(?P<name>{_NAME})", re.IGNORECASE)
 _ALTER = re.compile(r"alter\s+table\b", re.IGNORECASE)
@@ -193,7 +196,9 @@ def _blank(code: list[str], start: int, end: int) -> None:
 def scan(body: str) -> list[Found]:
     """Destructive statements in a SQL / PL/pgSQL body: written out (static) or in EXECUTE strings (dynamic)."""
     code, literals = _split(body)
-    created = {_bare(m.group("name")) for m in _CREATED.finditer(code)}
+    created: dict[str, int] = {}
+    for match in _CREATED.finditer(code):
+        created.setdefault(_bare(match.group("name")), match.start())
     runs_dynamic = bool(_DYNAMIC.search(code))
     found: list[Found] = []
     start = 0
@@ -207,16 +212,20 @@ def scan(body: str) -> list[Found]:
     return found
 
 
-def _static(piece: str, start: int, created: set[str]) -> Iterator[Found]:
+def _static(piece: str, start: int, created: dict[str, int]) -> Iterator[Found]:
+    def work_tables(names: list[str], position: int) -> bool:
+        """Are all `names` tables the body created before `position` (temporary work tables)?"""
+        return bool(names) and all(created.get(_bare(n), position) < position for n in names)
+
     for what, pattern in _PATTERNS.items():
         for match in pattern.finditer(piece):
             names = _names(match.group("names"))
-            if what in ("DROP TABLE", "TRUNCATE") and names and all(_bare(n) in created for n in names):
+            if what in ("DROP TABLE", "TRUNCATE") and work_tables(names, start + match.start()):
                 continue
             yield Found(what, False, start + match.start(), tuple(names))
     for match in _DELETE.finditer(piece):
         names = _names(match.group("names"))
-        if _WHERE.search(piece, match.end()) or (names and all(_bare(n) in created for n in names)):
+        if _narrowed(piece, match.end()) or work_tables(names, start + match.start()):
             continue
         yield Found("DELETE without WHERE", False, start + match.start(), tuple(names))
 
@@ -230,7 +239,7 @@ def _dynamic(literals: list[tuple[int, str]]) -> Iterator[Found]:
     """
     reported: set[str] = set()
     for index, (offset, _) in enumerate(literals):
-        text = " ".join(content for _, content in literals[index:])
+        text = _LINE_COMMENT.sub(" ", " ".join(content for _, content in literals[index:]))
         for part in (p.strip() for p in text.split(";")):
             for what, pattern in _PATTERNS.items():
                 hit = pattern.search(part) if what == "DROP COLUMN" and _ALTER.match(part) else pattern.match(part)
@@ -238,7 +247,7 @@ def _dynamic(literals: list[tuple[int, str]]) -> Iterator[Found]:
                     reported.add(what)
                     yield Found(what, True, offset, ())
             delete = _DELETE.match(part)
-            if delete and not _WHERE.search(part, delete.end()) and "DELETE without WHERE" not in reported:
+            if delete and not _narrowed(part, delete.end()) and "DELETE without WHERE" not in reported:
                 reported.add("DELETE without WHERE")
                 yield Found("DELETE without WHERE", True, offset, ())
 
@@ -247,10 +256,16 @@ def _scan_other(body: str) -> list[Found]:
     """A body in another language (PL/Python, PL/v8 …): any match is SQL it sends to the server."""
     found = [Found(what, True, m.start(), ()) for what, p in _PATTERNS.items() if (m := p.search(body))]
     for match in _DELETE.finditer(body):
-        if not _WHERE.search(body, match.end(), match.end() + 400):
+        if not _narrowed(body[:match.end() + 400], match.end()):
             found.append(Found("DELETE without WHERE", True, match.start(), ()))
             break
     return found
+
+
+def _narrowed(text: str, position: int) -> bool:
+    """Does a WHERE that is not constantly true follow `position` in this statement's text?"""
+    where = _WHERE.search(text, position)
+    return where is not None and not _WHERE_TRUE.match(text.rstrip(), where.start())
 
 
 def _names(text: str | None) -> list[str]:

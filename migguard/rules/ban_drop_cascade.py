@@ -53,6 +53,12 @@ HINT = (
     "refuses if anything else still depends on it."
 )
 
+# PostgreSQL's object kinds (ObjectType, as commands.py spells them) → how a message names them.
+_SPOKEN = {
+    "fdw": "foreign data wrapper", "statistic ext": "statistics object", "opclass": "operator class",
+    "opfamily": "operator family", "tsconfiguration": "text search configuration",
+    "tsdictionary": "text search dictionary", "tsparser": "text search parser", "tstemplate": "text search template",
+}
 # ALTER TABLE actions (PostgreSQL AlterTableType, snake case) that drop something.
 _ALTER_DROPS = {"drop_column": "column", "drop_constraint": "constraint"}
 
@@ -79,7 +85,8 @@ def check(context: LintContext) -> Iterator[Violation]:
         elif isinstance(command, DropObjects) and command.cascade:
             for name in command.names:
                 new = command.object_kind == "table" and context.is_new_table(name, statement.index)
-                yield _violation(statement, command.object_kind, normalise(name), new)
+                kind = _SPOKEN.get(command.object_kind, command.object_kind)
+                yield _violation(statement, kind, normalise(name), new)
         elif isinstance(command, AlterTable):
             owner = normalise(command.table)
             for action in command.actions:

@@ -38,6 +38,7 @@ reported as info. With `--allow-destructive` the finding is a warning and does n
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from migguard.commands import Policy
@@ -61,12 +62,17 @@ def check(context: LintContext) -> Iterator[Violation]:
             continue
         yield Violation(
             statement,
-            f"Dropping policy {command.name} on {table} changes which rows every session can see and change: "
+            f"Dropping policy {_quoted(command.name)} on {table} changes which rows every session can see and change: "
             "without a permissive policy, row level security hides every row.",
             HINT,
             offset=at(statement, r"\bdrop\s+policy\b"),
             new_object=context.is_new_table(table, statement.index),
         )
+
+
+def _quoted(name: str) -> str:
+    """A policy name as SQL would have to write it (names with spaces are common)."""
+    return name if re.fullmatch(r"[a-z_][a-z0-9_$]*", name) else '"' + name.replace('"', '""') + '"'
 
 
 def _recreated_later(context: LintContext, index: int, name: str, table: str) -> bool:

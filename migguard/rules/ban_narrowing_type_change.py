@@ -110,6 +110,8 @@ _INTEGERS = {"smallint": 1, "integer": 2, "bigint": 3}
 _DIGITS = {"smallint": 5, "integer": 10, "bigint": 19}  # decimal digits an integer type can hold
 _FRACTIONAL = {"numeric", "real", "double precision"}
 _TEXT = {"text", "varchar", "char"}
+_BUILTIN = set(_ALIASES.values())
+_FLOAT_DIGITS = 15  # decimal digits a double precision value carries
 _TIMESTAMPS = {"timestamp", "timestamptz"}
 # Targets a USING cast is taken as risky for even when the old type is unknown. Left out: text types (anything
 # converts to text), and jsonb/json/timestamp/timestamptz, whose usual sources (json, timestamp) always convert.
@@ -197,21 +199,38 @@ def _type_before(types: dict, table: str, column: str, index: int) -> PgType | N
 
 # --- the judgement ------------------------------------------------------------------------------------
 
-def narrowing(old: PgType | None, new: PgType, using_cast: PgType | None) -> str | None:
+@dataclass(frozen=True, slots=True)
+class Using:
+    """The USING clause of a type change: absent, a plain cast of the column, or an expression."""
+
+    kind: str  # none | cast | expression
+    cast_to: PgType | None = None  # for a cast: the outermost target type
+
+
+NO_USING = Using("none")
+
+
+def narrowing(old: PgType | None, new: PgType, using: Using = NO_USING) -> str | None:
     """Why changing a column from `old` (None: unknown) to `new` can truncate or fail; None when it cannot.
 
-    `using_cast` is the target of a `USING col::type` cast, when the USING clause is one.
+    With a USING expression that is not a plain cast of the column the author spelled the conversion
+    out, so only the limits of the new type itself (a length) are judged.
     """
-    if old is not None and old.array != new.array:
-        return f"existing {old} values may not convert to {new}"
-    if old is not None and old == new:
-        return None
     base = new.base
-    if base in ("varchar", "char") and new.mods:
+    if base in ("varchar", "char") and new.mods and not new.array:
         length = new.mods[0]
         if old is not None and old.base in ("varchar", "char") and old.mods and old.mods[0] <= length:
             return None
-        return f"values longer than {length} characters make it fail (or, with a USING cast, are cut off)"
+        if old is not None and old == new:
+            return None
+        unit = "character" if length == 1 else "characters"
+        return f"values longer than {length} {unit} make it fail (or, with a USING cast, are cut off)"
+    if using.kind == "expression" or (old is not None and old == new):
+        return None
+    if old is not None and old.array != new.array:
+        return f"existing {old} values may not convert to {new}"
+    if new.array:
+        return narrowing(None if old is None else PgType(old.base, old.mods), PgType(new.base, new.mods), using)
     if old is not None and old.base in _TEXT | {"json", "jsonb"} and base not in _TEXT and not (
             old.base in ("json", "jsonb") and base in ("json", "jsonb")):
         return f"any existing value that is not a valid {new} makes the conversion from {old} fail"
@@ -224,6 +243,8 @@ def narrowing(old: PgType | None, new: PgType, using_cast: PgType | None) -> str
             return "values outside the range of smallint (-32768 to 32767) make it fail"
     if base == "numeric" and new.mods:
         precision, scale = new.mods[0], (new.mods[1] if len(new.mods) > 1 else 0)
+        if old is None and precision - scale >= _DIGITS["bigint"] and scale >= _FLOAT_DIGITS:
+            return None  # holds any integer, and a double's decimals
         if old is not None and old.base == "numeric" and old.mods:
             old_scale = old.mods[1] if len(old.mods) > 1 else 0
             if scale >= old_scale and precision - scale >= old.mods[0] - old_scale:
@@ -233,62 +254,69 @@ def narrowing(old: PgType | None, new: PgType, using_cast: PgType | None) -> str
                 return None
         return (f"values are rounded to {scale} decimal places, and values with more than {precision - scale} "
                 "digits before the point make it fail")
-    if base == "real" and (old is None or old.base in _FRACTIONAL | set(_INTEGERS)) and old != new:
+    if base == "real" and (old is None or old.base in _FRACTIONAL | set(_INTEGERS)):
         return "real keeps only about 6 significant digits, so values are rounded"
     if base == "double precision" and old is not None and old.base in ("numeric", "bigint"):
         return f"double precision keeps only about 15 significant digits, so {old} values are rounded"
-    if base in ("date", "time", "timetz"):
-        if old is None or old.base in _TIMESTAMPS:
-            dropped = "the time of day" if base == "date" else "the date"
-            return f"{dropped} of every timestamp is dropped (and text values that are not valid {base}s fail)"
-    if old is not None and old.base not in _ALIASES.values() and base != old.base and base not in _TEXT:
+    if base in ("date", "time", "timetz") and (old is None or old.base in _TIMESTAMPS):
+        dropped = "the time of day" if base == "date" else "the date"
+        return f"{dropped} of every timestamp is dropped (and text values that are not valid {base}s fail)"
+    if old is not None and old.base not in _BUILTIN and base != old.base and base not in _TEXT:
         return f"existing {old} values that have no {new} equivalent make the conversion fail"
-    if old is None and using_cast is not None and using_cast.base not in _NOT_RISKY_UNKNOWN:
-        return f"the USING cast fails on any existing value that is not a valid {using_cast}"
+    if old is None and using.cast_to is not None and using.cast_to.base not in _NOT_RISKY_UNKNOWN:
+        return f"the USING cast fails on any existing value that is not a valid {using.cast_to}"
     return None
 
 
-def _using_cast(node: exp.Expression | None) -> PgType | None:
-    """Target type of a `USING col::type` / `CAST(… AS type)` clause (outermost cast)."""
+def _using(node: object, column: str) -> Using:
+    """Classify a USING clause: a cast chain over the column itself (`col::text::status`), or anything else."""
+    if not isinstance(node, exp.Expression):
+        return NO_USING
     while isinstance(node, exp.Paren):
         node = node.this
-    if isinstance(node, exp.Cast):
-        return _sqlglot_type(node.args.get("to"))
-    return None
+    if not isinstance(node, exp.Cast):
+        return Using("expression")
+    target = _sqlglot_type(node.args.get("to"))
+    inner = node.this
+    while isinstance(inner, exp.Cast | exp.Paren):
+        inner = inner.this
+    if isinstance(inner, exp.Column) and identifier(inner) == column:
+        return Using("cast", target)
+    return Using("expression")
 
 
-def _using_text(text: str | None) -> PgType | None:
+def _using_text(text: str | None, column: str) -> Using:
     if not text:
-        return None
+        return NO_USING
     try:
-        return _using_cast(sqlglot.parse_one(text, read="postgres"))
+        return _using(sqlglot.parse_one(text, read="postgres"), column)
     except (SqlglotError, ValueError, KeyError, IndexError, TypeError, AttributeError, RecursionError):
-        return None
+        return Using("expression")
 
 
 def check(context: LintContext) -> Iterator[Violation]:
     types = _known_types(context)
     for statement in context.parsed():
-        changes: list[tuple[str, str, PgType | None, PgType | None]] = []  # table, column, new, using cast
+        changes: list[tuple[str, str, PgType | None, Using]] = []  # table, column, new type, USING
         tree = alter_table(statement)
         if tree is not None:
             table = table_name(tree.this)
             for action in tree.args.get("actions") or []:
                 if isinstance(action, exp.AlterColumn) and action.args.get("dtype") is not None:
-                    using = action.args.get("using")
-                    changes.append((table, identifier(action.this), _sqlglot_type(action.args.get("dtype")),
-                                    _using_cast(using) if isinstance(using, exp.Expression) else None))
+                    column = identifier(action.this)
+                    changes.append((table, column, _sqlglot_type(action.args.get("dtype")),
+                                    _using(action.args.get("using"), column)))
         elif isinstance(statement.command, AlterTable) and statement.command.object_kind == "table":
             table = normalise(statement.command.table)
             for command_action in statement.command.actions:
                 if command_action.kind == "alter_column_type" and command_action.name:
                     changes.append((table, command_action.name, parse_type(command_action.type_name or ""),
-                                    _using_text(command_action.using)))
-        for table, column, new, using_cast in changes:
+                                    _using_text(command_action.using, command_action.name)))
+        for table, column, new, using in changes:
             if new is None:
                 continue
             old = _type_before(types, table, column, statement.index)
-            reason = narrowing(old, new, using_cast)
+            reason = narrowing(old, new, using)
             if reason is None:
                 continue
             source = f" from {old}" if old is not None else ""

@@ -44,33 +44,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from pglast import parse_sql as pg_parse_sql
-from pglast import parser as pg_parser
-from sqlglot import exp
 
-from migguard.commands import CodeBlock, recognise
+from migguard.commands import CodeBlock
 from migguard.findings import Severity
-from migguard.parse import Statement
 from migguard.rules.base import Rule, Violation, at
 from migguard.rules.context import LintContext
 from migguard.rules.require_rls_enabled import display, tenant_tables
-
-
-def _code_block(statement: Statement) -> CodeBlock | None:
-    """The function or procedure a statement creates, as PostgreSQL's parse tree describes it."""
-    if isinstance(statement.command, CodeBlock):
-        return statement.command
-    tree = statement.ast
-    if not (isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() in ("FUNCTION", "PROCEDURE")):
-        return None
-    # sqlglot types some CREATE FUNCTIONs but misreads `SET search_path …` and the body after it (as an alias or
-    # a Command): read this statement from PostgreSQL's grammar too, as parse.py does for the ones sqlglot rejects.
-    try:
-        nodes = pg_parse_sql(statement.text)
-        block = recognise(nodes[0].stmt) if nodes else None
-    except (pg_parser.ParseError, AttributeError, TypeError, ValueError, IndexError):
-        return None
-    return block if isinstance(block, CodeBlock) else None
 
 
 def _mentions(body: str, word: str) -> bool:
@@ -81,8 +60,8 @@ def check(context: LintContext) -> Iterator[Violation]:
     column = context.settings.tenant_column
     tenant = list(tenant_tables(context))
     for statement in context.parsed():
-        block = _code_block(statement)
-        if block is None or block.kind not in ("function", "procedure") or not block.security_definer:
+        block = statement.command
+        if not isinstance(block, CodeBlock) or block.kind not in ("function", "procedure") or not block.security_definer:
             continue
         kind, name, body, sets_search_path = block.kind, block.name or "", block.body, block.sets_search_path
         message = (f"{kind.capitalize()} {display(name)} is SECURITY DEFINER: it runs with its owner's rights, which "

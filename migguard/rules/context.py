@@ -17,7 +17,6 @@ from sqlglot import exp
 from migguard.commands import AlterTable, CreateTable, Policy, Transaction
 from migguard.parse import Statement
 
-_CONCURRENTLY = re.compile(r"\bconcurrently\b", re.IGNORECASE)
 _TIMEOUT_SETTING = re.compile(r"\block_timeout\b", re.IGNORECASE)
 
 
@@ -140,7 +139,8 @@ class LintContext:
 
     @cached_property
     def has_concurrently(self) -> bool:
-        return any(_CONCURRENTLY.search(s.text) for s in self.statements)
+        """A CONCURRENTLY statement: migguard then runs the file statement by statement (SPEC 2)."""
+        return any(s.runs_concurrently for s in self.statements)
 
     @cached_property
     def wrapped_by_runner(self) -> bool:
