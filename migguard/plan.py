@@ -28,6 +28,8 @@ from migguard.db.connect import connect, describe
 from migguard.db.diff import Change, diff, reverse_script
 from migguard.db.introspect import introspect
 from migguard.db.prechecks import PrecheckResult, run_prechecks
+from migguard.db.query_plans import PlanChange, load_queries, snapshot
+from migguard.db.query_plans import compare as compare_plans
 from migguard.db.schema import SchemaModel
 from migguard.db.shadow import MigrationFailed, ShadowServer, apply_migration
 from migguard.db.trace import StatementTrace, TableSize, Tracer, grade, table_sizes
@@ -72,6 +74,7 @@ class Plan:
     after: SchemaModel
     target: str  # redacted production URL, or "git:<ref>", or "empty database"
     findings: list[Finding] = field(default_factory=list)
+    query_plans: list[PlanChange] = field(default_factory=list)
     directory: Path | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -106,6 +109,8 @@ class Plan:
             "schema_before_hash": self.before.fingerprint(),
             "schema_after_hash": self.after.fingerprint(),
             "findings": [f.model_dump(mode="json") for f in self.findings],
+            "query_plans": [{"line": c.line, "query": c.query, "before": list(c.before.nodes), "after": list(c.after.nodes),
+                             "lost_indexes": c.lost_indexes, "error": c.after.error} for c in self.query_plans],
             "timings_s": {k: round(v, 3) for k, v in self.timings.items()},
         }
 
@@ -245,7 +250,9 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
             # 6. apply the pending migrations to the clone, tracing locks and rewrites
             step("apply", f"[5/8] apply: {len(pending)} pending migration(s) on the clone, tracing locks and rewrites")
             traces: list[StatementTrace] = []
+            watched = load_queries(Path(config.root) / config.watch_queries) if config.watch_queries else []
             with connect(clone_url, autocommit=True) as conn:
+                plans_before = snapshot(conn, watched)
                 for migration in pending:
                     tracer = Tracer(_display(migration.up))
                     conn.autocommit = True
@@ -259,7 +266,10 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
                         report = build_report(findings, targets, options.strict)
                         raise _PlanRefused(report) from None
                     traces += tracer.traces
+                # 8. watched queries: plan shape before and after
+                plan_changes = compare_plans(watched, plans_before, snapshot(conn, watched))
             findings += _trace_findings(traces, sizes)
+            findings += [_query_plan_finding(config.watch_queries, change) for change in plan_changes if change.regressed]
             after = introspect(clone_url).without_schemas(own)
 
             # 7. diff
@@ -291,7 +301,7 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
                 pending=[m.version for m in pending], changes=changes, drift=drift, prechecks=prechecks, traces=traces,
                 rollback_sql=rollback_sql, forward_sql="".join(m.up_sql().rstrip() + "\n" for m in pending),
                 rollback_verified=verified, irreversible=irreversible, before=before, after=after, target=target,
-                findings=findings, timings=timings)
+                findings=findings, query_plans=plan_changes, timings=timings)
     if options.write:
         plan.directory = write_plan(plan, Path(config.root) / config.plan_dir)
     timings["total"] = time.monotonic() - started
@@ -355,6 +365,17 @@ def _trace_findings(traces: list[StatementTrace], sizes: dict[str, TableSize]) -
                         "blocking traffic while it runs.",
                 hint="Set a short lock_timeout and use the non-blocking variant (CONCURRENTLY, NOT VALID + VALIDATE)."))
     return findings
+
+
+def _query_plan_finding(path: str, change: PlanChange) -> Finding:
+    if change.lost_indexes:
+        message = (f"After the migration this watched query no longer uses index {', '.join(change.lost_indexes)} "
+                   f"(plan {' > '.join(change.before.nodes)} became {' > '.join(change.after.nodes)}).")
+    else:
+        message = f"After the migration this watched query fails to plan: {change.after.error}"
+    return Finding(rule="query-plan-regression", severity=Severity.WARNING, path=path, line=change.line, column=1,
+                   end_line=change.line, end_column=1, message=message,
+                   hint="Keep or recreate the index the query needs, or rewrite the query in the same release.")
 
 
 def _precheck_finding(result: PrecheckResult) -> Finding:

@@ -131,3 +131,18 @@ def test_a_migration_that_fails_on_the_shadow_is_refused(project, pg, pg_cluster
     with pytest.raises(PlanRefused) as refused:
         _plan(project, pg, pg_cluster, continue_on_error=True)
     assert any(f.rule == "migration-fails" for f in refused.value.report.findings)
+
+
+def test_watched_query_that_loses_its_index_is_reported(project, pg, pg_cluster):
+    _production(pg, project, applied=9, rows=False)
+    (project / "db" / "watch_queries.sql").write_text(
+        "-- the booking calendar\nSELECT * FROM bookings WHERE tenant_id = '00000000-0000-0000-0000-00000000000a' "
+        "AND starts_at > now();\nSELECT count(*) FROM tenants;\n")
+    (project / "migguard.toml").write_text((project / "migguard.toml").read_text().replace(
+        'app_roles = ["app_user"]', 'app_roles = ["app_user"]\nwatch_queries = "db/watch_queries.sql"'))
+    (project / "db" / "migrations" / "0010_drop_index.sql").write_text(
+        "SET lock_timeout = '2s';\nDROP INDEX CONCURRENTLY bookings_tenant_starts_idx;\n")
+    report, plan, _ = _plan(project, pg, pg_cluster, continue_on_error=True, allow_destructive=True)
+    regressions = [f for f in report.findings if f.rule == "query-plan-regression"]
+    assert [c.line for c in plan.query_plans if c.regressed] == [2]
+    assert regressions and "bookings_tenant_starts_idx" in regressions[0].message and regressions[0].line == 2
