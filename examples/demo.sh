@@ -15,6 +15,7 @@ expect() {
     fi
     echo "(exit $got, as documented)"
 }
+trap 'python demo_production.py stop >/dev/null 2>&1' EXIT
 
 step "migguard lint: the example history (clean) and its pending migrations (each shows a kind of finding)"
 expect 1 migguard lint --no-cache
@@ -29,6 +30,21 @@ expect 0 migguard lint --no-cache --allow-destructive db/migrations/0008_drop_le
 
 step "the same gate for CI, as GitHub annotations"
 expect 1 migguard lint --no-cache --format github db/migrations/0009_create_payouts.sql
+
+step "an embedded production: PostgreSQL started by migguard, 6 migrations applied, 2 tenants of data"
+python demo_production.py start || exit 1
+
+step "migguard status: what production has applied, what is pending, and drift"
+expect 0 migguard status
+
+step "migguard plan: replay, clone production, pre-check its data, trace locks, diff, verify the rollback"
+echo "(the lint step is limited to the destructive family here; its findings were shown above)"
+expect 1 migguard plan --continue-on-error --allow-destructive --select destructive
+
+step "the plan on disk"
+ls .migguard/plans/*/
+echo "--- rollback.sql (head)"
+head -n 12 "$(ls -d .migguard/plans/*/ | tail -n 1)rollback.sql"
 
 echo
 echo "demo: every step exited as documented."

@@ -91,6 +91,8 @@ def plan(
     accept_drift: Annotated[bool, typer.Option("--accept-drift", help="Report drift as warnings instead of refusing.")] = False,
     allow_destructive: Annotated[bool, typer.Option("--allow-destructive", help="Destructive statements are warnings.")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Warnings fail the gate too.")] = False,
+    select: Annotated[Optional[list[str]], typer.Option("--select", help="Lint step: only these rule ids or families.")] = None,
+    ignore: Annotated[Optional[list[str]], typer.Option("--ignore", help="Lint step: skip these rule ids or families.")] = None,
     config: ConfigOption = None,
 ) -> None:
     """Prove the pending migrations on a shadow database and write a plan with a verified rollback."""
@@ -100,7 +102,8 @@ def plan(
     _check_format(format)
     settings = load_config(config)
     options = PlanOptions(base=base, continue_on_error=continue_on_error, accept_drift=accept_drift,
-                          allow_destructive=allow_destructive, strict=strict)
+                          allow_destructive=allow_destructive, strict=strict, select=tuple(select or ()),
+                          ignore=tuple(ignore or ()))
     try:
         report, result = run_plan(options, settings, progress=lambda line: typer.echo(line, err=True))
     except PlanRefused as refused:

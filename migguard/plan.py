@@ -50,6 +50,8 @@ class PlanOptions:
     accept_drift: bool = False
     allow_destructive: bool = False
     strict: bool = False
+    select: tuple[str, ...] = ()  # rule ids or families for the lint step, as `lint --select`
+    ignore: tuple[str, ...] = ()
     write: bool = True  # write the plan directory
     prod_url: str | None = None  # overrides PG_PROD_URL (tests)
     shadow_url: str | None = None  # overrides PG_SHADOW_URL (tests)
@@ -193,7 +195,7 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
 
     # 1. lint the pending migrations
     step("lint", f"[1/8] lint: {len(pending)} pending migration(s) of {len(migrations)}")
-    policy = RulePolicy.build(config.rules, (), (), options.allow_destructive)
+    policy = RulePolicy.build(config.rules, options.select, options.ignore, options.allow_destructive)
     settings = LintSettings(pg_version=config.pg_version, tenant_column=config.tenant_column,
                             tenant_setting=config.tenant_setting, assume_in_transaction=config.assume_in_transaction)
     targets = [LintTarget(_display(m.up), m.up_sql()) for m in pending]

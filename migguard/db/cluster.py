@@ -165,11 +165,12 @@ class Cluster:
                    "-o", options, "-w", "-t", "60", "start"], "pg_ctl start")
         return self
 
-    def stop(self) -> None:
+    def stop(self, remove: bool | None = None) -> None:
+        """Stop the server; remove its directory when we created it (or when `remove` says so)."""
         if (self.data / "postmaster.pid").exists():
             self._run([self.binaries.program("pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"],
                       "pg_ctl stop", check=False)
-        if self.owns_directory and not self.keep:
+        if remove if remove is not None else (self.owns_directory and not self.keep):
             shutil.rmtree(self.directory, ignore_errors=True)
 
     def running(self) -> bool:

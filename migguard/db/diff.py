@@ -466,12 +466,35 @@ def _column_changes(old: Table, new: Table, target: str) -> list[Change]:
     for column in old.ordered_columns():
         if column.name not in new.columns:
             obj = f"{old.qualified_name}.{column.name}"
-            restore = f"{target} ADD COLUMN {_column_sql(column)};"
+            restore = _restore_column_sql(target, column)
             if column.comment:
                 restore += f"\nCOMMENT ON COLUMN {_qn(old.qualified_name)}.{_q(column.name)} IS {_comment(column.comment)};"
             changes.append(Change("drop column", obj, f"{target} DROP COLUMN {_q(column.name)};", restore, DROP_COLUMN,
                                   destructive=True, lossy=True, lock=ACCESS_EXCLUSIVE))
     return changes
+
+
+# Values a NOT NULL column without a default is re-added with on a non-empty table, until the
+# backup restores the real data (a plain ADD COLUMN … NOT NULL would fail there).
+_PLACEHOLDERS = {
+    "text": "''", "character varying": "''", "character": "''", "citext": "''", "bytea": "''::bytea",
+    "smallint": "0", "integer": "0", "bigint": "0", "numeric": "0", "real": "0", "double precision": "0",
+    "boolean": "false", "date": "'epoch'", "timestamp without time zone": "'epoch'",
+    "timestamp with time zone": "'epoch'", "uuid": "'00000000-0000-0000-0000-000000000000'",
+    "json": "'{}'", "jsonb": "'{}'", "interval": "'0'",
+}
+
+
+def _restore_column_sql(target: str, column: Column) -> str:
+    """Re-add a dropped column exactly as it was; a NOT NULL column without a default gets a
+    placeholder default for the rows that exist, dropped again at once."""
+    base = column.type.split("(")[0].removesuffix("[]").strip()
+    placeholder = _PLACEHOLDERS.get(base) if column.type == base or "(" in column.type else None
+    if column.nullable or column.default is not None or column.identity or column.generated or placeholder is None:
+        return f"{target} ADD COLUMN {_column_sql(column)};"
+    temporary = column.model_copy(update={"default": placeholder})
+    return (f"{target} ADD COLUMN {_column_sql(temporary)};  -- placeholder values until the backup restores the data\n"
+            f"{target} ALTER COLUMN {_q(column.name)} DROP DEFAULT;")
 
 
 def _alter_column(old: Column, new: Column, target: str, obj: str, table: str) -> list[Change]:

@@ -233,8 +233,6 @@ def stop_persistent(state_dir: Path) -> bool:
         return False
     candidates = [b for b in ([bundled_binaries()] + local_binaries()) if b and str(b.bin_dir) == state["bin_dir"]]
     if candidates:
-        cluster = Cluster(candidates[0], Path(state["directory"]))
-        cluster.owns_directory = True
-        cluster.stop()
+        Cluster(candidates[0], Path(state["directory"])).stop(remove=True)
     (state_dir / STATE_FILE).unlink(missing_ok=True)
     return True

@@ -7,7 +7,29 @@ from migguard.findings import Finding, Report
 
 def render(report: Report) -> str:
     blocks = [_block(finding, report.sources.get(finding.path)) for finding in report.findings]
+    plan = report.summary.get("plan")
+    if isinstance(plan, dict):
+        blocks.append(_plan(plan))
     return "".join(blocks)
+
+
+def _plan(plan: dict) -> str:
+    """The plan summary: what will change, what is lossy, whether the rollback was verified."""
+    lines = [f"plan {str(plan.get('fingerprint', ''))[:12]} against {plan.get('target')}: "
+             f"{plan.get('applied', 0)} applied, {len(plan.get('pending', []))} pending "
+             f"({', '.join(plan.get('pending', [])) or 'none'})"]
+    for change in plan.get("changes", []):
+        lines.append(f"  {change}")
+    for drift in plan.get("drift", []):
+        lines.append(f"  drift: {drift}")
+    verified = "verified on the shadow" if plan.get("rollback_verified") else "NOT verified"
+    lines.append(f"rollback: {verified}" + (f"; cannot reverse: {', '.join(plan['irreversible'])}"
+                                             if plan.get("irreversible") else ""))
+    if plan.get("lossy"):
+        lines.append(f"lossy (data only comes back from the backup): {', '.join(plan['lossy'])}")
+    if plan.get("directory"):
+        lines.append(f"written to {plan['directory']}")
+    return "\n".join(lines) + "\n"
 
 
 def _block(finding: Finding, source: str | None) -> str:

@@ -58,7 +58,7 @@ def check(context: LintContext) -> Iterator[Violation]:
                 statement,
                 f"This DELETE from {name} {why}, so it removes every row of the table.",
                 HINT,
-                offset=at(statement, r"\bdelete\b"),
+                offset=at(statement, r"\bwhere\b" if where is not None else r"\bdelete\b"),
                 new_object=context.is_new_table(name, statement.index),
             )
 

@@ -38,6 +38,7 @@ is a warning and does not fail the gate.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from sqlglot import exp
@@ -81,7 +82,8 @@ def check(context: LintContext) -> Iterator[Violation]:
                     kind = _kind(action)
                     new = is_table and context.is_new_table(owner, statement.index)
                     for target in action.args.get("tables") or []:
-                        yield _violation(statement, kind, f"{identifier(target)} of {owner}", new)
+                        name = identifier(target)
+                        yield _violation(statement, kind, f"{name} of {owner}", new, _drop_clause(statement, name))
         elif isinstance(command, DropObjects) and command.cascade:
             for name in command.names:
                 new = command.object_kind == "table" and context.is_new_table(name, statement.index)
@@ -95,7 +97,8 @@ def check(context: LintContext) -> Iterator[Violation]:
                     if command.object_kind == "type" and kind == "column":
                         kind = "attribute"
                     new = command.object_kind == "table" and context.is_new_table(owner, statement.index)
-                    yield _violation(statement, kind, f"{action.name} of {owner}", new)
+                    yield _violation(statement, kind, f"{action.name} of {owner}", new,
+                                     _drop_clause(statement, action.name or ""))
 
 
 def _kind(tree: exp.Drop) -> str:
@@ -110,13 +113,19 @@ def _name(node: exp.Expression) -> str:
     return identifier(node)
 
 
-def _violation(statement: Statement, kind: str, name: str, new: bool) -> Violation:
+def _drop_clause(statement: Statement, name: str) -> int:
+    """Offset of the `DROP … name` clause of an ALTER that drops several things; CASCADE otherwise."""
+    pattern = rf"\bdrop\s+(\w+\s+)?(if\s+exists\s+)?\"?{re.escape(name)}\b"
+    return at(statement, pattern) or at(statement, r"\bcascade\b")
+
+
+def _violation(statement: Statement, kind: str, name: str, new: bool, offset: int | None = None) -> Violation:
     return Violation(
         statement,
         f"Dropping {kind} {name} with CASCADE also drops, without naming them, every object that depends "
         "on it (views, foreign keys, defaults, functions), and their data.",
         HINT,
-        offset=at(statement, r"\bcascade\b"),
+        offset=at(statement, r"\bcascade\b") if offset is None else offset,
         new_object=new,
     )
 

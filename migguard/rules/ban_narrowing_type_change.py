@@ -69,10 +69,13 @@ from migguard.rules.context import LintContext, alter_table, column_defs, create
     table_name
 from migguard.rules.locks import ACCESS_EXCLUSIVE
 
-HINT = (
+HINT_LIMIT = (
     "Keep the wider type and enforce the limit with a CHECK constraint (ADD … NOT VALID, then VALIDATE); "
-    "if the type must change, clean or convert the data first and verify it fits, then change it with "
-    "--allow-destructive."
+    "if the type must change, fix the rows that do not fit first, then change it with --allow-destructive."
+)
+HINT_CONVERT = (
+    "Find and fix the rows that would not convert first (a SELECT with the same conversion), or add a new "
+    "column of the new type and backfill it; then change the type with --allow-destructive."
 )
 
 
@@ -157,9 +160,12 @@ def _sqlglot_type(node: exp.Expression | None) -> PgType | None:
 
 # --- the column types this file declares ------------------------------------------------------------
 
-def _known_types(context: LintContext) -> dict[tuple[str, str], list[tuple[int, PgType | None]]]:
-    """(table, column) → [(statement index, type it has from then on)], in file order."""
+def _known_types(context: LintContext) -> tuple[dict[tuple[str, str], list[tuple[int, PgType | None]]],
+                                                dict[tuple[str, str], int]]:
+    """(table, column) → [(statement index, type it has from then on)] in file order, and
+    (table, column) → index of the ADD COLUMN that adds it in this file."""
     types: dict[tuple[str, str], list[tuple[int, PgType | None]]] = {}
+    added: dict[tuple[str, str], int] = {}
 
     def note(table: str, column: str, index: int, pg_type: PgType | None) -> None:
         types.setdefault((table, column), []).append((index, pg_type))
@@ -179,6 +185,7 @@ def _known_types(context: LintContext) -> dict[tuple[str, str], list[tuple[int, 
             for action in tree.args.get("actions") or []:
                 if isinstance(action, exp.ColumnDef):
                     note(table, identifier(action.this), statement.index, _sqlglot_type(action.args.get("kind")))
+                    added.setdefault((table, identifier(action.this)), statement.index)
                 elif isinstance(action, exp.AlterColumn) and action.args.get("dtype") is not None:
                     note(table, identifier(action.this), statement.index, _sqlglot_type(action.args.get("dtype")))
         elif isinstance(statement.command, AlterTable) and statement.command.object_kind == "table":
@@ -186,7 +193,9 @@ def _known_types(context: LintContext) -> dict[tuple[str, str], list[tuple[int, 
             for command_action in statement.command.actions:
                 if command_action.kind in ("add_column", "alter_column_type") and command_action.name:
                     note(table, command_action.name, statement.index, parse_type(command_action.type_name or ""))
-    return types
+                if command_action.kind == "add_column" and command_action.name:
+                    added.setdefault((table, command_action.name), statement.index)
+    return types, added
 
 
 def _type_before(types: dict, table: str, column: str, index: int) -> PgType | None:
@@ -260,12 +269,18 @@ def narrowing(old: PgType | None, new: PgType, using: Using = NO_USING) -> str |
         return f"double precision keeps only about 15 significant digits, so {old} values are rounded"
     if base in ("date", "time", "timetz") and (old is None or old.base in _TIMESTAMPS):
         dropped = "the time of day" if base == "date" else "the date"
-        return f"{dropped} of every timestamp is dropped (and text values that are not valid {base}s fail)"
+        also = f" (and text values that are not valid {base}s fail)" if old is None else ""
+        return f"{dropped} of every timestamp is dropped{also}"
     if old is not None and old.base not in _BUILTIN and base != old.base and base not in _TEXT:
         return f"existing {old} values that have no {new} equivalent make the conversion fail"
     if old is None and using.cast_to is not None and using.cast_to.base not in _NOT_RISKY_UNKNOWN:
         return f"the USING cast fails on any existing value that is not a valid {using.cast_to}"
     return None
+
+
+def _is_limit(new: PgType) -> bool:
+    """A change to a type with a size limit (rather than a conversion that can fail)."""
+    return bool(new.mods) or new.base in _INTEGERS or new.base == "real"
 
 
 def _using(node: object, column: str) -> Using:
@@ -295,7 +310,7 @@ def _using_text(text: str | None, column: str) -> Using:
 
 
 def check(context: LintContext) -> Iterator[Violation]:
-    types = _known_types(context)
+    types, added = _known_types(context)
     for statement in context.parsed():
         changes: list[tuple[str, str, PgType | None, Using]] = []  # table, column, new type, USING
         tree = alter_table(statement)
@@ -324,9 +339,10 @@ def check(context: LintContext) -> Iterator[Violation]:
                 statement,
                 f"Changing {table}.{column}{source} to {new} can lose or reject data: {reason}. It also rewrites "
                 f"the table under an {ACCESS_EXCLUSIVE.describe()}.",
-                HINT,
+                HINT_LIMIT if _is_limit(new) else HINT_CONVERT,
                 offset=at(statement, rf"\balter\s+(column\s+)?\"?{re.escape(column)}\b"),
-                new_object=context.is_new_table(table, statement.index),
+                new_object=(context.is_new_table(table, statement.index)
+                            or added.get((table, column), statement.index) < statement.index),
             )
 
 

@@ -59,7 +59,7 @@ def check(context: LintContext) -> Iterator[Violation]:
                 statement,
                 f"This UPDATE of {name} {why}, so it overwrites every row of the table.",
                 HINT,
-                offset=at(statement, r"\bupdate\b"),
+                offset=at(statement, r"\bwhere\b" if where is not None else r"\bupdate\b"),
                 new_object=context.is_new_table(name, statement.index),
             )
 

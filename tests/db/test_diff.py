@@ -99,3 +99,10 @@ def test_quoting_of_identifiers():
     user = Column(name="user", position=2, type="text")
     (change,) = diff(_model(_table(id=ID)), _model(_table(id=ID, user=user)))
     assert 'ADD COLUMN "user" text;' in change.forward
+
+
+def test_a_dropped_not_null_column_comes_back_with_a_placeholder_default():
+    plan = Column(name="plan", position=2, type="text", nullable=False)
+    (change,) = diff(_model(_table(id=ID, plan=plan)), _model(_table(id=ID)))
+    assert change.reverse == ("ALTER TABLE public.users ADD COLUMN plan text DEFAULT '' NOT NULL;  -- placeholder values "
+                              "until the backup restores the data\nALTER TABLE public.users ALTER COLUMN plan DROP DEFAULT;")

@@ -1,0 +1,68 @@
+from tests.lintkit import assert_clean, assert_flags
+
+RULE = "ban-destructive-code-block"
+
+
+def test_flags_dynamic_drop_in_a_do_block(snapshot):
+    sql = "DO $$\nBEGIN\n  EXECUTE format('DROP TABLE %I', 'staging_' || 1);\nEND $$;"
+    assert assert_flags(sql, RULE, count=1, severity="error") == snapshot
+
+
+def test_flags_static_statements_in_a_function_body(snapshot):
+    sql = ("CREATE OR REPLACE FUNCTION app.reset() RETURNS void LANGUAGE plpgsql AS $body$\n"
+           "BEGIN\n  TRUNCATE app.sessions;\n  DELETE FROM app.tokens;\n  ALTER TABLE app.users DROP COLUMN legacy;\n"
+           "END $body$;")
+    assert assert_flags(sql, RULE, count=3) == snapshot
+
+
+def test_sql_function_procedure_and_begin_atomic():
+    sql = ("CREATE FUNCTION f() RETURNS void LANGUAGE sql AS $$ DELETE FROM sessions $$;\n"
+           "CREATE PROCEDURE p() LANGUAGE sql AS $$ DROP SCHEMA old CASCADE $$;\n"
+           "CREATE FUNCTION g() RETURNS int LANGUAGE sql BEGIN ATOMIC DELETE FROM x; SELECT 1; END;\n"
+           "CREATE FUNCTION h() RETURNS int AS 'DELETE FROM x; SELECT 1' LANGUAGE sql;")
+    assert_flags(sql, RULE, count=4)
+
+
+def test_dynamic_sql_pieces_joined_by_concatenation():
+    sql = ("DO $$ DECLARE t text := 'x'; BEGIN\n"
+           "  EXECUTE 'ALTER TABLE ' || quote_ident(t) || ' DROP COLUMN ' || quote_ident('c');\n"
+           "  EXECUTE 'DELETE FROM ' || quote_ident(t);\n"
+           "  EXECUTE $q$ TRUNCATE $q$ || t;\nEND $$;")
+    assert_flags(sql, RULE, count=3)
+
+
+def test_dynamic_delete_with_constant_true_where():
+    sql = "DO $$ BEGIN EXECUTE format($q$ delete from %I where true; -- all of it\n$q$, 't'); END $$;"
+    assert_flags(sql, RULE, count=1)
+
+
+def test_other_languages_are_searched_as_sql_they_send():
+    sql = "CREATE FUNCTION k() RETURNS void LANGUAGE plpython3u AS $$ plpy.execute('TRUNCATE t') $$;"
+    assert_flags(sql, RULE, count=1)
+
+
+def test_dropping_a_recreated_table_still_fires():
+    sql = "CREATE FUNCTION f() RETURNS void LANGUAGE sql AS $$ drop table cats; create table cats (id int); $$;"
+    assert_flags(sql, RULE, count=1)
+
+
+def test_explicit_transaction_mixed_case_and_allow_destructive():
+    sql = "BEGIN;\nDo $$ Begin Drop Table Accounts; End $$;\nCOMMIT;"
+    assert_flags(sql, RULE, count=1, severity="warning", allow_destructive=True)
+
+
+def test_clean_on_narrow_statements_work_tables_comments_and_messages():
+    sql = ("DO $$\nBEGIN\n  -- DROP TABLE accounts; TRUNCATE accounts;\n  /* DELETE FROM accounts; */\n"
+           "  DELETE FROM sessions\n    WHERE expires_at < now();\n"
+           "  CREATE TEMP TABLE work_ids (id bigint);\n  TRUNCATE work_ids;\n  DELETE FROM work_ids;\n"
+           "  DROP TABLE IF EXISTS work_ids;\n"
+           "  RAISE NOTICE 'cannot truncate or DROP TABLE here';\n  EXECUTE 'DROP INDEX IF EXISTS x_idx';\n"
+           "  EXECUTE 'DELETE FROM ' || quote_ident('t') || ' WHERE id = $1' USING 1;\nEND $$;")
+    assert_clean(sql, RULE)
+
+
+def test_clean_on_literals_of_a_body_without_dynamic_sql_and_on_c_functions():
+    sql = ("CREATE FUNCTION log_it() RETURNS void LANGUAGE sql AS $$ INSERT INTO log VALUES ('DROP TABLE x') $$;\n"
+           "CREATE FUNCTION c_fn() RETURNS void LANGUAGE c AS 'lib', 'drop_table';\n"
+           "SELECT 'DO $$ BEGIN DROP TABLE x; END $$';")
+    assert_clean(sql, RULE)
