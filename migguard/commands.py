@@ -202,11 +202,11 @@ NOTHING_TO_CHECK = frozenset(
         "CreateOpClassStmt", "CreateFdwStmt", "CreateForeignServerStmt", "CreateUserMappingStmt",
         "ImportForeignSchemaStmt", "AlterEventTrigStmt", "SecLabelStmt", "CreateConversionStmt",
         "LockStmt", "CallStmt", "ExplainStmt", "CheckPointStmt", "DiscardStmt", "AlterDatabaseSetStmt",
-        "AlterSystemStmt", "CreateSubscriptionStmt", "AlterSubscriptionStmt", "CreateTransformStmt",
+        "CreateSubscriptionStmt", "AlterSubscriptionStmt", "CreateTransformStmt",
         "CreateAmStmt", "RuleStmt", "CreatePLangStmt", "AlterTSConfigurationStmt", "AlterTSDictionaryStmt",
         "AlterCollationStmt", "AlterOperatorStmt", "AlterTypeStmt", "AlterStatsStmt", "CreateOpFamilyStmt",
         "AlterOpFamilyStmt", "CopyStmt", "DeallocateStmt", "PrepareStmt", "ExecuteStmt", "LoadStmt",
-        "ReassignOwnedStmt", "AlterDatabaseStmt", "CreatedbStmt", "CreateTableSpaceStmt",
+        "AlterDatabaseStmt", "CreatedbStmt", "CreateTableSpaceStmt",
         "AlterExtensionContentsStmt", "AlterObjectDependsStmt", "FetchStmt", "DeclareCursorStmt",
         "ClosePortalStmt", "UnlistenStmt", "ConstraintsSetStmt", "CreateForeignTableStmt", "AlterFdwStmt",
         "AlterForeignServerStmt", "AlterUserMappingStmt", "DropUserMappingStmt", "DropSubscriptionStmt",
@@ -493,6 +493,12 @@ def _drop_role(node: ast.DropRoleStmt) -> DropObjects:
     return DropObjects("role", tuple(_role_name(r) for r in node.roles or ()), missing_ok=bool(node.missing_ok))
 
 
+def _drop_owned(node: ast.DropOwnedStmt) -> DropObjects:
+    """DROP OWNED BY role: drops every object the roles own (CASCADE drops what depends on them too)."""
+    return DropObjects("owned", tuple(_role_name(r) for r in node.roles or ()),
+                       cascade=_enum_name(node.behavior) == "DROP_CASCADE")
+
+
 def _drop_tablespace(node: ast.DropTableSpaceStmt) -> DropObjects:
     return DropObjects("tablespace", (node.tablespacename,), missing_ok=bool(node.missing_ok))
 
@@ -571,6 +577,7 @@ _HANDLERS = {
     "DropdbStmt": _drop_database,
     "DropRoleStmt": _drop_role,
     "DropTableSpaceStmt": _drop_tablespace,
+    "DropOwnedStmt": _drop_owned,
     "TransactionStmt": _transaction,
     "AlterTableStmt": _alter_table,
     "CreatePolicyStmt": _create_policy,

@@ -207,7 +207,12 @@ def _sqlglot(sql: str) -> exp.Expression | None:
     # statement it does not know as a bare expression (`START TRANSACTION` as an alias): not trusted.
     if len(trees) != 1 or (isinstance(trees[0], _MISREAD_ROOTS) and not isinstance(trees[0], exp.Query)):
         return None
-    return trees[0]
+    tree = trees[0]
+    # `ALTER TABLE t RENAME col TO new` (no COLUMN keyword) comes back as a table rename plus a
+    # stray TO option: PostgreSQL's tree says what it is.
+    if isinstance(tree, exp.Alter) and any(isinstance(o, exp.ToTableProperty) for o in tree.args.get("options") or []):
+        return None
+    return tree
 
 
 def _recognise(sql: str) -> Recognised:

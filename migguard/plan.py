@@ -58,6 +58,21 @@ class PlanOptions:
 
 
 @dataclass
+class MigrationStep:
+    """One pending migration and the changes it alone makes: its rollback is `rollback/<version>.sql`."""
+
+    version: str
+    name: str
+    checksum: str
+    path: str
+    changes: list[Change]
+
+    @property
+    def rollback_sql(self) -> str:
+        return reverse_script(self.changes)[0]
+
+
+@dataclass
 class Plan:
     """Everything the plan found; `to_json()` is the machine contract of plan.json."""
 
@@ -77,6 +92,7 @@ class Plan:
     target: str  # redacted production URL, or "git:<ref>", or "empty database"
     findings: list[Finding] = field(default_factory=list)
     query_plans: list[PlanChange] = field(default_factory=list)
+    steps: list[MigrationStep] = field(default_factory=list)  # each pending migration's own changes
     directory: Path | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -106,6 +122,9 @@ class Plan:
             "drift": [_change_json(c) for c in self.drift],
             "prechecks": [asdict(p) for p in self.prechecks],
             "trace": [asdict(t) for t in self.traces],
+            "migrations": [{"version": m.version, "name": m.name, "checksum": m.checksum, "path": m.path,
+                            "changes": [_change_json(c) for c in m.changes],
+                            "rollback_file": f"rollback/{m.version}.sql"} for m in self.steps],
             "rollback": {"verified": self.rollback_verified,
                          "irreversible": [_change_json(c) for c in self.irreversible]},
             "schema_before_hash": self.before.fingerprint(),
@@ -253,8 +272,10 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
             step("apply", f"[5/8] apply: {len(pending)} pending migration(s) on the clone, tracing locks and rewrites")
             traces: list[StatementTrace] = []
             watched = load_queries(Path(config.root) / config.watch_queries) if config.watch_queries else []
+            steps: list[MigrationStep] = []
             with connect(clone_url, autocommit=True) as conn:
                 plans_before = snapshot(conn, watched)
+                previous = before
                 for migration in pending:
                     tracer = Tracer(_display(migration.up))
                     conn.autocommit = True
@@ -268,6 +289,10 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
                         report = build_report(findings, targets, options.strict)
                         raise _PlanRefused(report) from None
                     traces += tracer.traces
+                    current = introspect(conn).without_schemas(own)
+                    steps.append(MigrationStep(migration.version, migration.name, migration.checksum(),
+                                               _display(migration.up), diff(previous, current)))
+                    previous = current
                 # 8. watched queries: plan shape before and after
                 plan_changes = compare_plans(watched, plans_before, snapshot(conn, watched))
             findings += _trace_findings(traces, sizes)
@@ -303,7 +328,7 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
                 pending=[m.version for m in pending], changes=changes, drift=drift, prechecks=prechecks, traces=traces,
                 rollback_sql=rollback_sql, forward_sql="".join(m.up_sql().rstrip() + "\n" for m in pending),
                 rollback_verified=verified, irreversible=irreversible, before=before, after=after, target=target,
-                findings=findings, query_plans=plan_changes, timings=timings)
+                findings=findings, query_plans=plan_changes, steps=steps, timings=timings)
     if options.write:
         plan.directory = write_plan(plan, Path(config.root) / config.plan_dir)
     timings["total"] = time.monotonic() - started
@@ -444,6 +469,10 @@ def write_plan(plan: Plan, plan_dir: Path) -> Path:
         (staging / "forward.sql").write_text(plan.forward_sql, encoding="utf-8")
         header = f"-- rollback of plan {plan.fingerprint[:12]}: generated from the schema before the migration\n"
         (staging / "rollback.sql").write_text(header + plan.rollback_sql, encoding="utf-8")
+        (staging / "rollback").mkdir()
+        for step in plan.steps:
+            (staging / "rollback" / f"{step.version}.sql").write_text(
+                f"-- rollback of migration {step.version} ({step.name})\n" + step.rollback_sql, encoding="utf-8")
         (staging / "schema-before.json").write_text(plan.before.to_json(), encoding="utf-8")
         (staging / "schema-after.json").write_text(plan.after.to_json(), encoding="utf-8")
         if final.exists():

@@ -73,7 +73,10 @@ def test_plan_against_production(project, pg, pg_cluster):
     assert not report.ok
     assert [line.split("]")[0] for line in lines] == [f"[{n}/8" for n in range(1, 9)]
     files = sorted(p.name for p in plan.directory.iterdir())
-    assert files == ["forward.sql", "plan.json", "plan.md", "rollback.sql", "schema-after.json", "schema-before.json"]
+    assert files == ["forward.sql", "plan.json", "plan.md", "rollback", "rollback.sql", "schema-after.json",
+                     "schema-before.json"]
+    assert sorted(p.name for p in (plan.directory / "rollback").iterdir()) == ["0007.sql", "0008.sql", "0009.sql"]
+    assert "DROP TABLE public.payouts;" in (plan.directory / "rollback" / "0009.sql").read_text()
     document = json.loads((plan.directory / "plan.json").read_text())
     assert document["fingerprint"] == plan.fingerprint and document["pending"] == ["0007", "0008", "0009"]
     assert "ALTER TABLE public.invoices ADD COLUMN legacy_ref text;" in (plan.directory / "rollback.sql").read_text()

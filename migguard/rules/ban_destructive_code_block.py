@@ -48,13 +48,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from pglast import parse_sql as pg_parse_sql
-from pglast import parser as pg_parser
-from sqlglot import exp
 
-from migguard.commands import CodeBlock, recognise
+from migguard.commands import CodeBlock
 from migguard.findings import Severity
-from migguard.parse import Statement
 from migguard.rules.base import Rule, Violation, at
 from migguard.rules.context import LintContext
 
@@ -96,8 +92,8 @@ class Found:
 
 def check(context: LintContext) -> Iterator[Violation]:
     for statement in context.parsed():
-        block = _code_block(statement)
-        if block is None or block.language.lower() in _NOT_SQL or not block.body:
+        block = statement.command
+        if not isinstance(block, CodeBlock) or block.language.lower() in _NOT_SQL or not block.body:
             continue
         found = scan(block.body) if block.language.lower() in _SQL else _scan_other(block.body)
         seen: dict[tuple[str, bool], list[Found]] = {}
@@ -108,25 +104,6 @@ def check(context: LintContext) -> Iterator[Violation]:
             names = list(dict.fromkeys(n for item in items for n in item.names))
             offset = body_at + items[0].position if body_at >= 0 else at(statement, r"\bas\b|\$")
             yield Violation(statement, _message(block, what, dynamic, names), HINT, offset=offset)
-
-
-def _code_block(statement: Statement) -> CodeBlock | None:
-    """The DO block, function or procedure of a statement, from PostgreSQL's parse tree.
-
-    parse.py gives a CodeBlock only where sqlglot returns a Command; sqlglot types many CREATE
-    FUNCTIONs itself (body as a Heredoc or string), so those are read from PostgreSQL's grammar here.
-    """
-    if isinstance(statement.command, CodeBlock):
-        return statement.command
-    tree = statement.ast
-    if not (isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() in ("FUNCTION", "PROCEDURE")):
-        return None
-    try:
-        nodes = pg_parse_sql(statement.text)
-        block = recognise(nodes[0].stmt) if nodes else None
-    except (pg_parser.ParseError, AttributeError, TypeError, ValueError, IndexError):
-        return None
-    return block if isinstance(block, CodeBlock) else None
 
 
 def _message(block: CodeBlock, what: str, dynamic: bool, names: list[str]) -> str:
@@ -155,7 +132,10 @@ _TOKEN = re.compile(
 
 
 def _split(body: str) -> tuple[str, list[tuple[int, str]]]:
-    """The body with comments and literal contents blanked (same length), and the literals (offset, content)."""
+    """The body with comments and literal contents blanked (same length), and the literals (offset, content).
+
+    Quoted identifiers are matched only so that a quote inside one does not open a string.
+    """
     code = list(body)
     literals: list[tuple[int, str]] = []
     position = 0
@@ -181,8 +161,6 @@ def _split(body: str) -> tuple[str, list[tuple[int, str]]]:
         elif kind == "string":
             literals.append((start + 1, body[start + 1:end - 1].replace("''", "'")))
             _blank(code, start + 1, end - 1)
-        elif kind == "ident":
-            _blank(code, start + 1, end - 1)
         position = max(end, start + 1)
     return "".join(code), literals
 
@@ -202,7 +180,7 @@ def scan(body: str) -> list[Found]:
     runs_dynamic = bool(_DYNAMIC.search(code))
     found: list[Found] = []
     start = 0
-    for piece in [*code.split(";")]:
+    for piece in code.split(";"):
         end = start + len(piece)
         found.extend(_static(piece, start, created))
         pieces_literals = [(offset, text) for offset, text in literals if start <= offset < end]
@@ -283,7 +261,7 @@ def _bare(name: str) -> str:
 RULE = Rule(
     id="ban-destructive-code-block",
     default_severity=Severity.ERROR,
-    summary="A DO block or function body drops, truncates or deletes everything",
+    summary="A DO block or function body hides DROP TABLE/COLUMN, TRUNCATE or a DELETE without WHERE",
     family="destructive",
     doc=__doc__,
     check=check,

@@ -58,7 +58,7 @@ HINT = (
 
 _KEY_NAME = re.compile(r"pkey|uniq|^pk_|^uq_|_key$", re.IGNORECASE)
 
-# What a constraint created in this file is: "primary", "unique" or "other".
+# (table, constraint) → (what this file created it as: "primary", "unique" or "other", statement index).
 Known = dict[tuple[str, str], tuple[str, int]]
 
 

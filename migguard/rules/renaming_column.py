@@ -58,16 +58,10 @@ def check(context: LintContext) -> Iterator[Violation]:
         command = statement.command
         if tree is not None:
             table = table_name(tree.this)
-            options = [o for o in tree.args.get("options") or [] if isinstance(o, exp.ToTableProperty)]
             for action in tree.args.get("actions") or []:
                 if isinstance(action, exp.RenameColumn):
-                    old, new = identifier(action.this), identifier(action.args.get("to"))
-                elif isinstance(action, exp.AlterRename) and options:
-                    # sqlglot reads `RENAME col TO new` as a table rename plus a TO option.
-                    old, new = table_name(action.this), table_name(options[0].this)
-                else:
-                    continue
-                yield _violation(context, added, statement, table, old, new)
+                    yield _violation(context, added, statement, table, identifier(action.this),
+                                     identifier(action.args.get("to")))
         elif isinstance(command, Rename) and command.object_kind == "column" and command.relation:
             yield _violation(context, added, statement, normalise(command.relation), command.old_name or "",
                              command.new_name)

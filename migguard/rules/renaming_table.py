@@ -50,9 +50,6 @@ def check(context: LintContext) -> Iterator[Violation]:
         tree = alter_table(statement)
         command = statement.command
         if tree is not None:
-            # sqlglot reads `RENAME col TO new` (a column rename) as a table rename plus a TO option.
-            if any(isinstance(o, exp.ToTableProperty) for o in tree.args.get("options") or []):
-                continue
             for action in tree.args.get("actions") or []:
                 if isinstance(action, exp.AlterRename):
                     yield from _violation(context, statement, table_name(tree.this), table_name(action.this))

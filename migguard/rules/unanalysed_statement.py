@@ -9,18 +9,20 @@ tells the reviewer which statements need a human look.
 
 ## Bad
 ```sql
-DROP OWNED BY legacy_role;
+REASSIGN OWNED BY legacy_owner TO app_owner;
 ```
 
 ## Good
 ```sql
-DROP ROLE IF EXISTS legacy_role;
+ALTER TABLE accounts OWNER TO app_owner;
 ```
 
 ## When it does not fire
 Statements sqlglot parses to a typed tree, statements migguard recognises from PostgreSQL's
 parse tree (RLS, policies, functions, DO blocks, enum changes, drops, renames, maintenance),
-and statements with nothing to check (GRANT, COMMENT, SET, CREATE EXTENSION, …).
+and statements with nothing to check (GRANT, COMMENT, SET, CREATE EXTENSION, …). What remains
+are statements with consequences no rule models yet, such as `REASSIGN OWNED` (a new owner
+bypasses row level security unless it is forced) and `ALTER SYSTEM` (server settings).
 
 ## References
 - https://www.postgresql.org/docs/current/sql-commands.html
