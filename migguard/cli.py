@@ -120,6 +120,60 @@ def plan(
 
 
 @app.command()
+def apply(
+    confirm_live: Annotated[bool, typer.Option("--confirm-live", help="Really write to production (default: dry run).")] = False,
+    allow_destructive: Annotated[bool, typer.Option("--allow-destructive", help="Allow destructive changes.")] = False,
+    plan_file: Annotated[Optional[Path], typer.Option("--plan", help="Apply this saved plan (directory or plan.json).")] = None,
+    backup: Annotated[str, typer.Option("--backup", help="full | affected (only the tables the plan touches).")] = "full",
+    no_backup: Annotated[bool, typer.Option("--no-backup", help="Apply WITHOUT a backup (loud, and audited).")] = False,
+    accept_drift: Annotated[bool, typer.Option("--accept-drift", help="Apply although production drifted.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Lint warnings refuse too.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Show (dry run) or, with --confirm-live, apply the pending migrations to production."""
+    from migguard.apply.command import ApplyOptions, run_apply
+    from migguard.config import load_config
+
+    if backup not in ("full", "affected"):
+        raise InputError(f"--backup takes full or affected, not '{backup}'")
+    options = ApplyOptions(confirm_live=confirm_live, allow_destructive=allow_destructive, accept_drift=accept_drift,
+                           strict=strict, plan_path=plan_file, backup="none" if no_backup else backup)
+    outcome = run_apply(options, load_config(config), progress=lambda line: typer.echo(line, err=True))
+    if not outcome.live:
+        sys.stdout.write(outcome.text)
+        typer.echo("migguard: dry run: nothing was applied (add --confirm-live to apply)", err=True)
+        return
+    typer.echo(f"migguard: applied {len(outcome.applied)} migration(s)"
+               + (f" ({', '.join(outcome.applied)})" if outcome.applied else "")
+               + (f"; backup {outcome.backup.path}" if outcome.backup else "")
+               + (f"; rollback script {outcome.rollback_path}" if outcome.rollback_path else ""), err=True)
+
+
+@app.command()
+def rollback(
+    confirm_live: Annotated[bool, typer.Option("--confirm-live", help="Really roll back production (default: dry run).")] = False,
+    to: Annotated[Optional[str], typer.Option("--to", help="Roll back every migration applied after this version.")] = None,
+    no_backup: Annotated[bool, typer.Option("--no-backup", help="Roll back WITHOUT a backup first (audited).")] = False,
+    no_restore_data: Annotated[bool, typer.Option("--no-restore-data", help="Do not restore dropped data from the apply's backup.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Show (dry run) or, with --confirm-live, run the rollback of the last applied migration(s)."""
+    from migguard.apply.command import RollbackOptions, run_rollback
+    from migguard.config import load_config
+
+    options = RollbackOptions(confirm_live=confirm_live, to_version=to, backup="none" if no_backup else "full",
+                              restore_data=not no_restore_data)
+    outcome = run_rollback(options, load_config(config), progress=lambda line: typer.echo(line, err=True))
+    if not outcome.live:
+        sys.stdout.write(outcome.text)
+        typer.echo("migguard: dry run: nothing was rolled back (add --confirm-live)", err=True)
+        return
+    restored = "; ".join(f"{r.object}: {r.rows} row(s) restored" for r in outcome.restored)
+    typer.echo(f"migguard: rolled back {', '.join(outcome.versions) or 'nothing'}" + (f"; {restored}" if restored else ""),
+               err=True)
+
+
+@app.command()
 def status(
     format: FormatOption = "text",
     no_drift: Annotated[bool, typer.Option("--no-drift", help="Skip the drift check (no shadow needed).")] = False,
@@ -223,6 +277,30 @@ def shadow_status(config: ConfigOption = None) -> None:
         typer.echo(f"shadow running: PostgreSQL {state['major']} in {state['directory']} since {state['started_at']}")
         return
     typer.echo("no shadow running")
+    raise typer.Exit(ExitCode.GATE_REFUSED)
+
+
+audit_app = typer.Typer(help="The hash-chained audit log of live operations and refusals.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    log: Annotated[Optional[Path], typer.Option("--log", help="Audit log to check (default: audit_log from the config).")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Verify the audit log's hash chain; report the first broken entry (exit 1)."""
+    from migguard.apply.audit import verify
+    from migguard.config import load_config
+
+    if log is None:
+        settings = load_config(config)
+        log = Path(settings.root) / settings.audit_log
+    result = verify(log)
+    if result.ok:
+        typer.echo(f"audit log OK: {result.entries} entries" + ("" if log.exists() else f" (no log at {log} yet)"))
+        raise typer.Exit(ExitCode.OK)
+    typer.echo(f"audit log broken at line {result.broken_line}: {result.reason}")
     raise typer.Exit(ExitCode.GATE_REFUSED)
 
 

@@ -29,6 +29,9 @@ class AlterAction:
     type_name: str | None = None  # for alter_column_type / add_column
     column: ColumnInfo | None = None  # for add_column: the whole column definition
     using: str | None = None  # for alter_column_type: the USING expression, deparsed
+    index: str | None = None  # for add_constraint: the index of UNIQUE / PRIMARY KEY … USING INDEX
+    expression: str | None = None  # for add_constraint CHECK: the expression, deparsed
+    references: str | None = None  # for add_constraint FOREIGN KEY: the referenced table
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,7 +294,9 @@ def _alter_table(node: ast.AlterTableStmt) -> AlterTable:
         elif isinstance(definition, ast.Constraint):
             action = AlterAction(kind=snake, name=definition.conname or cmd.name,
                                  constraint_type=_CONSTRAINT_TYPES.get(_enum_name(definition.contype)),
-                                 not_valid=bool(definition.skip_validation))
+                                 not_valid=bool(definition.skip_validation), index=definition.indexname or None,
+                                 expression=_deparse(definition.raw_expr),
+                                 references=_range_var(definition.pktable) or None)
         elif isinstance(definition, ast.ColumnDef):
             action = AlterAction(kind=snake, name=definition.colname or cmd.name, type_name=_type_name(definition.typeName),
                                  missing_ok=bool(cmd.missing_ok),

@@ -482,3 +482,52 @@ def write_plan(plan: Plan, plan_dir: Path) -> Path:
         raise InputError(f"cannot write the plan into {plan_dir}: {error.strerror}") from None
     return final
 
+
+
+@dataclass(frozen=True)
+class SavedPlan:
+    """A plan directory read back: what `apply --plan` executes and `rollback` undoes."""
+
+    directory: Path
+    document: dict
+    before: SchemaModel
+    after: SchemaModel
+
+    @classmethod
+    def load(cls, path: Path) -> SavedPlan:
+        directory = path.parent if path.is_file() else path
+        try:
+            document = json.loads((directory / "plan.json").read_text(encoding="utf-8"))
+            before = SchemaModel.from_json((directory / "schema-before.json").read_text(encoding="utf-8"))
+            after = SchemaModel.from_json((directory / "schema-after.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise InputError(f"{path}: not a readable migguard plan ({error.__class__.__name__})") from None
+        if document.get("version") != 1:
+            raise InputError(f"{path}: plan format version {document.get('version')} is not supported")
+        return cls(directory, document, before, after)
+
+    @property
+    def fingerprint(self) -> str:
+        return self.document["fingerprint"]
+
+    @property
+    def pending(self) -> list[str]:
+        return list(self.document["pending"])
+
+    def checksums(self) -> dict[str, str]:
+        return {m["version"]: m["checksum"] for m in self.document.get("migrations", [])}
+
+    def destructive_changes(self) -> list[str]:
+        return [f"{c['kind']} {c['object']}" for c in self.document["changes"] if c["destructive"]]
+
+    def lossy_changes(self, version: str | None = None) -> list[dict]:
+        changes = self.document["changes"] if version is None else next(
+            (m["changes"] for m in self.document.get("migrations", []) if m["version"] == version), [])
+        return [c for c in changes if c["lossy"]]
+
+    def forward_sql(self) -> str:
+        return (self.directory / "forward.sql").read_text(encoding="utf-8")
+
+    def rollback_sql(self, version: str | None = None) -> str:
+        name = "rollback.sql" if version is None else f"rollback/{version}.sql"
+        return (self.directory / name).read_text(encoding="utf-8")

@@ -103,7 +103,7 @@ class AuditLog:
             **({"os_user": _clean(login)} if login != who else {}),
             "host": _clean(socket.gethostname()),
             "command": _clean(command),
-            "target": redact_text(str(target)) if target is not None else None,
+            "target": _text(target) if target is not None else None,
             "fingerprint": _clean(fingerprint),
             "migrations": _clean(list(migrations)),
             "result": result,
@@ -166,12 +166,10 @@ class AuditLog:
         # A lock still running at `now` comes from a run whose last refusal is after now - window,
         # so its first refusal is after now - 2 * window.
         times = [t for t in (_entry_time(e) for e in self.refusals_since(user, now - 2 * window)) if t and t <= now]
-        until = None
-        for i in range(max(threshold, 1) - 1, len(times)):
-            first, last = times[i - max(threshold, 1) + 1], times[i]
-            if last - first <= window and last + window > now:
-                until = max(until or last + window, last + window)
-        return until
+        count = max(threshold, 1)
+        ends = [times[i] + window for i in range(count - 1, len(times))
+                if times[i] - times[i - count + 1] <= window and times[i] + window > now]
+        return max(ends, default=None)
 
 
 def check_not_locked(log: AuditLog | str | os.PathLike[str], user: str, threshold: int, *,
@@ -270,7 +268,7 @@ def _clean(value: Any) -> Any:
     if isinstance(value, Mapping):
         cleaned = {}
         for key, item in value.items():
-            name = redact_text(str(key))
+            name = _text(key)
             secret = any(part in name.lower() for part in _SECRET_KEY_PARTS)
             cleaned[name] = MASK if secret and item not in (None, "") else _clean(item)
         return cleaned
@@ -279,8 +277,13 @@ def _clean(value: Any) -> Any:
     if isinstance(value, datetime):
         return _format_time(value)
     if isinstance(value, os.PathLike):
-        return redact_text(os.fspath(value))
-    return redact_text(str(value))
+        value = os.fspath(value)
+    return _text(value)
+
+
+def _text(value: Any) -> str:
+    """Redacted text that encodes as UTF-8 (a lone surrogate from an undecodable file name is escaped)."""
+    return redact_text(str(value)).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _format_time(moment: datetime) -> str:

@@ -14,6 +14,7 @@ column is a drop plus an add (lossy), which is what the reviewer must see.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -24,9 +25,12 @@ from migguard.db.schema import (
 )
 
 # Phases: the order in which changes run forward.
-(SCHEMA, EXTENSION, TYPE, SEQUENCE, DROP_DEPENDENT, DROP_FOREIGN_KEY, DROP_CONSTRAINT, TABLE, COLUMN, FUNCTION,
- CONSTRAINT, INDEX, FOREIGN_KEY, VIEW, SECURITY, TRIGGER, GRANT, COMMENT, DROP_COLUMN, DROP_TABLE, DROP_OTHER, DROP_TYPE,
- DROP_SCHEMA) = range(23)
+# Functions come before the tables (a column default, a generated column, a CHECK or an index may
+# call them; their bodies are not checked at creation, as pg_dump does), except those whose
+# signature names a table's row type or whose SQL-standard body is bound at creation: FUNCTION.
+(SCHEMA, EXTENSION, TYPE, SEQUENCE, DROP_DEPENDENT, DROP_FOREIGN_KEY, DROP_CONSTRAINT, EARLY_FUNCTION, TABLE, COLUMN,
+ FUNCTION, CONSTRAINT, INDEX, FOREIGN_KEY, VIEW, SECURITY, TRIGGER, GRANT, COMMENT, DROP_COLUMN, DROP_TABLE, DROP_OTHER,
+ DROP_TYPE, DROP_SCHEMA) = range(24)
 
 ACCESS_EXCLUSIVE = "ACCESS EXCLUSIVE"
 SHARE = "SHARE"
@@ -78,14 +82,20 @@ def diff(before: SchemaModel, after: SchemaModel) -> list[Change]:
         changes += _domain_changes(name, before.domains.get(name), after.domains.get(name))
     for name in _keys(touched, "sequences"):
         changes += _sequence_changes(name, before.sequences.get(name), after.sequences.get(name), before, after)
+    relations = {_qn(n) for model in (before, after) for n in (*model.tables, *model.views)}
     for name in _keys(touched, "functions"):
-        changes += _function_changes(name, before.functions.get(name), after.functions.get(name))
+        changes += _function_changes(name, before.functions.get(name), after.functions.get(name), relations)
     changed_tables = set(_keys(touched, "tables"))
     for name in sorted(changed_tables, key=lambda n: _table_order(n, before, after)):
         changes += _table_changes(name, before.tables.get(name), after.tables.get(name))
-    views = set(_keys(touched, "views")) | _views_depending_on(changed_tables, before, after)
-    for name in sorted(views):
-        changes += _view_changes(name, before.views.get(name), after.views.get(name), name in touched.get("views", set()))
+    views = _with_dependent_views(set(_keys(touched, "views")) | _views_depending_on(changed_tables, before, after),
+                                  before, after)
+    order = _view_order(views, before, after)
+    view_changes = {name: _view_changes(name, before.views.get(name), after.views.get(name),
+                                        name in touched.get("views", set())) for name in order}
+    # Readers are dropped before the views they read, and created after them.
+    changes += [c for name in reversed(order) for c in view_changes[name] if c.phase != VIEW]
+    changes += [c for name in order for c in view_changes[name] if c.phase == VIEW]
     return sorted(changes, key=lambda c: c.phase)  # stable: keeps each object's internal order
 
 
@@ -335,23 +345,40 @@ def _sequence_changes(name: str, old: Sequence | None, new: Sequence | None, bef
 
 
 def _function_sql(function: Function) -> str:
-    return function.definition.rstrip().rstrip(";") + ";"
+    # The body is checked when the function runs, not when it is created: it may read tables
+    # created later in the script (pg_dump sets the same).
+    return "SET check_function_bodies = off;\n" + function.definition.rstrip().rstrip(";") + ";"
 
 
-def _function_changes(name: str, old: Function | None, new: Function | None) -> list[Change]:
+def _function_phase(function: Function, relations: set[str]) -> int:
+    """EARLY_FUNCTION, unless the signature names a relation's row type or the body is SQL-standard
+    (BEGIN ATOMIC / RETURN: bound to the objects it reads when created)."""
+    signature = f"{function.arguments} {function.returns or ''}"
+    if "\nAS " not in function.definition or any(
+            re.search(rf"(?<![\w.\"]){re.escape(r)}(?![\w\"])", signature) for r in relations):
+        return FUNCTION
+    return EARLY_FUNCTION
+
+
+def _function_changes(name: str, old: Function | None, new: Function | None,
+                      relations: set[str] = frozenset()) -> list[Change]:
     keyword = (old or new).kind.upper() if (old or new).kind in ("function", "procedure") else "FUNCTION"
     if (old or new).kind == "aggregate":
         return [Change("aggregate", name, f"-- aggregate {name} differs; migguard does not generate aggregates", None,
                        FUNCTION, notes=("aggregates are not generated",))]
     drop = f"DROP {keyword} {_qn(f'{(old or new).schema_name}.{(old or new).name}')}({(old or new).arguments});"
     if old is None:
-        return [Change(f"create {keyword.lower()}", name, _function_sql(new), drop, FUNCTION)]
+        return [Change(f"create {keyword.lower()}", name, _function_sql(new), drop, _function_phase(new, relations))]
     if new is None:
-        return [Change(f"drop {keyword.lower()}", name, drop, _function_sql(old), DROP_OTHER, destructive=True)]
+        # A function bound to a relation (row type, SQL-standard body) goes before that relation can.
+        bound = _function_phase(old, relations) == FUNCTION
+        return [Change(f"drop {keyword.lower()}", name, drop, _function_sql(old), DROP_DEPENDENT if bound else DROP_OTHER,
+                       destructive=True)]
+    phase = max(_function_phase(old, relations), _function_phase(new, relations))
     if old.returns != new.returns or old.kind != new.kind:
         return [Change(f"recreate {keyword.lower()}", name, f"{drop}\n{_function_sql(new)}",
-                       f"{drop}\n{_function_sql(old)}", FUNCTION)]
-    return [Change(f"replace {keyword.lower()}", name, _function_sql(new), _function_sql(old), FUNCTION)]
+                       f"{drop}\n{_function_sql(old)}", phase)]
+    return [Change(f"replace {keyword.lower()}", name, _function_sql(new), _function_sql(old), phase)]
 
 
 # --- tables ------------------------------------------------------------------------------------
@@ -508,12 +535,18 @@ def _alter_column(old: Column, new: Column, target: str, obj: str, table: str) -
                               COLUMN, destructive=not old.generated, lossy=not old.generated, lock=ACCESS_EXCLUSIVE))
         return changes
     if old.type != new.type or old.collation != new.collation:
+        # A user-defined type (schema-qualified: an enum, a domain) has no cast from another
+        # type but its text form: convert through text, as PostgreSQL's own casts cannot.
+        via = "::text" if "." in old.type + new.type and old.type != new.type else ""
+
         def retype(c: Column) -> str:
             collate = f" COLLATE {_q(c.collation)}" if c.collation else ""
-            return f"{column} TYPE {c.type}{collate} USING {_q(c.name)}::{c.type};"
+            return f"{column} TYPE {c.type}{collate} USING {_q(c.name)}{via}::{c.type};"
         forward, reverse = retype(new), retype(old)
         if old.default is not None and old.type != new.type:  # a default of the old type may not cast
             forward = f"{column} DROP DEFAULT;\n{forward}"
+            if new.default == old.default:  # unchanged: no "alter column default" change puts it back
+                forward += f"\n{column} SET DEFAULT {new.default};"
             reverse = f"{column} DROP DEFAULT;\n{reverse}\n{column} SET DEFAULT {old.default};"
         changes.append(Change("alter column type", obj, forward, reverse, COLUMN, lock=ACCESS_EXCLUSIVE,
                               notes=("a type change rewrites the table unless binary-coercible",)))
@@ -588,9 +621,12 @@ def _constraint_changes(old: Table, new: Table, target: str) -> list[Change]:
 def _index_changes(old: Table | View, new: Table | View) -> list[Change]:
     changes = []
     for index_name in sorted(set(old.indexes) | set(new.indexes)):
-        before, after = old.indexes.get(index_name), new.indexes.get(index_name)
-        if before == after or (before or after).constraint:
-            continue  # indexes behind constraints come and go with the constraint
+        # Indexes behind constraints come and go with the constraint; a plain index that takes the
+        # name of a dropped constraint's index (or gives it up to a new constraint) is its own change.
+        before, after = (None if i is None or i.constraint else i for i in (old.indexes.get(index_name),
+                                                                            new.indexes.get(index_name)))
+        if before == after:
+            continue
         schema = new.schema_name
         obj = f"{schema}.{index_name}"
         drop = f"DROP INDEX {_qn(obj)};"
@@ -685,6 +721,16 @@ def _grant_changes(name: str, kind: str, old: dict[str, tuple[str, ...]], new: d
 # --- views ---------------------------------------------------------------------------------------
 
 
+_QUALIFIED = re.compile(r'(?<![\w."])("(?:[^"]|"")+"|[^\W\d]\w*)\.("(?:[^"]|"")+"|[^\W\d]\w*)')
+
+
+def _names_in(definition: str) -> set[str]:
+    """The `schema.name` keys a definition printed by PostgreSQL (names qualified) mentions."""
+    def unquote(part: str) -> str:
+        return part[1:-1].replace('""', '"') if part.startswith('"') else part
+    return {f"{unquote(schema)}.{unquote(name)}" for schema, name in _QUALIFIED.findall(definition)}
+
+
 def _views_depending_on(tables: set[str], before: SchemaModel, after: SchemaModel) -> set[str]:
     """Views whose definition reads a table whose columns change: dropped and recreated around it."""
     if not tables:
@@ -694,14 +740,42 @@ def _views_depending_on(tables: set[str], before: SchemaModel, after: SchemaMode
         if name in before.tables and name in after.tables
         and before.tables[name].columns != after.tables[name].columns
     }
-    dependent = set()
-    for views in (before.views, after.views):
-        for key, view in views.items():
-            if any(f"{t} " in view.definition + " " or f"{t}\n" in view.definition or f"{t};" in view.definition
-                   or view.definition.rstrip(";").endswith(t) for t in columns_changed):
-                if key in before.views and key in after.views:
-                    dependent.add(key)
-    return dependent
+    if not columns_changed:
+        return set()
+    return {key for key, view in before.views.items()
+            if key in after.views and (_names_in(view.definition) | _names_in(after.views[key].definition)) & columns_changed}
+
+
+def _with_dependent_views(views: set[str], before: SchemaModel, after: SchemaModel) -> set[str]:
+    """`views` plus every kept view that reads one of them: PostgreSQL refuses to drop a view
+    another view reads, so the reader is dropped first and recreated after."""
+    reads = {key: _names_in(view.definition) for key, view in before.views.items() if key in after.views}
+    result = set(views)
+    while True:
+        more = {key for key, names in reads.items() if key not in result and names & result}
+        if not more:
+            return result
+        result |= more
+
+
+def _view_order(views: set[str], before: SchemaModel, after: SchemaModel) -> list[str]:
+    """The views, each after the views it reads (by name otherwise)."""
+    reads = {key: set().union(*(_names_in(m.views[key].definition) for m in (before, after) if key in m.views)) & views
+             for key in views}
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in seen:
+            return
+        seen.add(name)
+        for other in sorted(reads[name] - {name}):
+            visit(other)
+        order.append(name)
+
+    for name in sorted(views):
+        visit(name)
+    return order
 
 
 def _view_sql(view: View) -> str:

@@ -1,0 +1,329 @@
+"""`migguard apply` and `migguard rollback` as plain functions.
+
+apply, without --confirm-live: the plan, the exact SQL and the rollback are shown; nothing is
+touched. With it, in order, stopping at the first failure: lockdown check, gates (lint,
+destructive, fingerprint, drift), advisory lock, backup, rollback script on disk, the runner,
+verification against the plan's schema-after, audit. rollback follows the same rules.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from migguard.apply import gates
+from migguard.apply.audit import AuditLog, check_not_locked, current_user
+from migguard.apply.backup import Backup, backup_name, take_backup
+from migguard.apply.history import read_applied
+from migguard.apply.restore import Restored, restore_column, restore_command_column, restore_command_table, restore_table
+from migguard.apply.runner import ApplyLock, MigrationError, Runner, remove_history
+from migguard.config import Config, secret
+from migguard.db.connect import connect, describe
+from migguard.db.diff import diff
+from migguard.db.introspect import introspect
+from migguard.errors import DatabaseError, GateRefused, InputError, LiveRefused, MigguardError
+from migguard.plan import PlanOptions, SavedPlan, run_plan
+from migguard.redact import redact_text
+from migguard.sources import Migration, discover
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    confirm_live: bool = False
+    allow_destructive: bool = False
+    accept_drift: bool = False
+    strict: bool = False
+    plan_path: Path | None = None
+    backup: str = "full"  # full | affected | none
+    prod_url: str | None = None
+    shadow_url: str | None = None
+
+
+@dataclass
+class ApplyOutcome:
+    live: bool
+    plan: SavedPlan
+    applied: list[str] = field(default_factory=list)
+    backup: Backup | None = None
+    rollback_path: Path | None = None
+    text: str = ""  # what a dry run shows
+
+
+def _prod_url(explicit: str | None, config: Config) -> str:
+    url = explicit or secret("PG_PROD_URL", config)
+    if not url:
+        raise InputError("PG_PROD_URL is not set (environment or the env file)")
+    return url
+
+
+def _own(config: Config) -> str:
+    return config.history_table.partition(".")[0]
+
+
+def _pending(config: Config, prod_url: str) -> tuple[list[Migration], list[Migration]]:
+    migrations = discover(Path(config.root) / config.migrations, config.layout)
+    with connect(prod_url) as conn:
+        applied = {row.version for row in read_applied(conn, config.history_table)}
+        conn.rollback()
+    return [m for m in migrations if m.version in applied], [m for m in migrations if m.version not in applied]
+
+
+def run_apply(options: ApplyOptions, config: Config, progress: Progress = lambda _: None) -> ApplyOutcome:
+    prod_url = _prod_url(options.prod_url, config)
+    audit = AuditLog(Path(config.root) / config.audit_log)
+    target = redact_text(prod_url)
+    if options.plan_path is not None:
+        plan = SavedPlan.load(options.plan_path)
+    else:
+        progress("making a fresh plan first (use --plan to apply a saved one)")
+        _report, made = run_plan(PlanOptions(continue_on_error=True, allow_destructive=options.allow_destructive,
+                                             accept_drift=options.accept_drift, prod_url=prod_url,
+                                             shadow_url=options.shadow_url), config, progress)
+        plan = SavedPlan.load(made.directory)
+    if not options.confirm_live:
+        audit.append("apply", result="dry-run", target=target, fingerprint=plan.fingerprint, migrations=plan.pending)
+        return ApplyOutcome(False, plan, text=_dry_run_text(plan))
+
+    user = current_user()
+    check_not_locked(audit, user, config.lockdown_after)
+    _, pending = _pending(config, prod_url)
+    try:
+        gates.check_lint(pending, config, options.allow_destructive, options.strict)
+        gates.check_destructive(plan, options.allow_destructive)
+        gates.check_fingerprint(plan, pending, prod_url, _own(config))
+        gates.check_drift(plan, options.accept_drift)
+    except GateRefused as refused:
+        audit.append("apply", result="refused", target=target, fingerprint=plan.fingerprint, migrations=plan.pending,
+                     details={"live": True, "reason": refused.message})
+        raise
+    if not pending:
+        audit.append("apply", result="applied", target=target, fingerprint=plan.fingerprint, migrations=[],
+                     details={"live": True, "note": "nothing pending"})
+        return ApplyOutcome(True, plan)
+
+    outcome = ApplyOutcome(True, plan)
+    try:
+        with ApplyLock(prod_url, config.history_table):
+            outcome.backup, outcome.rollback_path = _backup_and_rollback_script(
+                options, config, plan, prod_url, progress)
+            runner = Runner(prod_url, config.history_table, config.lock_timeout, config.statement_timeout,
+                            config.lock_retries, plan.fingerprint, user, progress=progress)
+            progress(f"applying {len(pending)} migration(s) (lock_timeout {config.lock_timeout}, "
+                     f"statement_timeout {config.statement_timeout})")
+            try:
+                result = runner.run(pending)
+            except MigrationError as failure:
+                outcome.applied = failure.result.applied
+                undo = "".join(plan.rollback_sql(v) for v in reversed(outcome.applied))
+                audit.append("apply", result="failed", target=target, fingerprint=plan.fingerprint,
+                             migrations=outcome.applied, **_backup_fields(outcome.backup),
+                             details={"live": True, "failed": failure.migration.version, "error": failure.message})
+                hint = (f"\n-- rollback of the migrations that did apply ({', '.join(outcome.applied)}):\n{undo}"
+                        if outcome.applied else "")
+                raise DatabaseError(failure.message + hint) from None
+            outcome.applied = result.applied
+            progress("verifying production against the plan's schema-after")
+            actual = introspect(prod_url).without_schemas(_own(config))
+            differences = diff(plan.after, actual)
+            if differences:
+                audit.append("apply", result="failed", target=target, fingerprint=plan.fingerprint,
+                             migrations=outcome.applied, **_backup_fields(outcome.backup),
+                             details={"live": True, "verify": [c.describe() for c in differences]})
+                raise DatabaseError("applied, but production does not match the plan: "
+                                    + "; ".join(c.describe() for c in differences[:5]))
+    except LiveRefused as refused:
+        audit.append("apply", result="refused", target=target, fingerprint=plan.fingerprint, migrations=plan.pending,
+                     details={"live": True, "reason": refused.message})
+        raise
+    audit.append("apply", result="applied", target=target, fingerprint=plan.fingerprint, migrations=outcome.applied,
+                 **_backup_fields(outcome.backup), details={"live": True, "retries": result.retries,
+                                                           "rollback": str(outcome.rollback_path)})
+    return outcome
+
+
+def _backup_fields(backup: Backup | None) -> dict:
+    return {"backup_path": str(backup.path) if backup else None, "backup_sha256": backup.sha256 if backup else None}
+
+
+def _affected_tables(plan: SavedPlan) -> list[str]:
+    tables = set()
+    for change in plan.document["changes"]:
+        obj = change["object"]
+        candidate = obj if obj in plan.before.tables else obj.rpartition(".")[0]
+        if candidate in plan.before.tables:
+            tables.add(candidate)
+    return sorted(tables)
+
+
+def _backup_and_rollback_script(options: ApplyOptions, config: Config, plan: SavedPlan, prod_url: str,
+                                progress: Progress) -> tuple[Backup | None, Path]:
+    """Take the backup, then write the rollback script(s) beside it, before any statement runs."""
+    directory = Path(config.root) / config.backup_dir
+    name = backup_name(plan.fingerprint)
+    backup = None
+    if options.backup == "none":
+        progress("WARNING: --no-backup: applying to production WITHOUT a backup (recorded in the audit log)")
+    else:
+        tables = _affected_tables(plan) if options.backup == "affected" else None
+        progress(f"backup: pg_dump -Fc of {'tables ' + ', '.join(tables) if tables else 'the whole database'}")
+        backup = take_backup(prod_url, directory, plan.fingerprint, tables, name.split("-")[0])
+        progress(f"backup: {backup.path} ({backup.path.stat().st_size:,} bytes, sha256 {backup.sha256[:12]}…, "
+                 f"verified with pg_restore --list)")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        script = directory / f"{name}.rollback.sql"
+        script.write_text(_rollback_header(plan, backup) + plan.rollback_sql(), encoding="utf-8")
+        per_migration = directory / f"{name}.plan"
+        if per_migration.exists():
+            shutil.rmtree(per_migration)
+        shutil.copytree(plan.directory, per_migration)
+    except OSError as error:
+        raise LiveRefused(f"cannot write the rollback script into {directory}: {error.strerror}") from None
+    progress(f"rollback script: {script}")
+    return backup, script
+
+
+def _rollback_header(plan: SavedPlan, backup: Backup | None) -> str:
+    lines = [f"-- migguard rollback of plan {plan.fingerprint[:12]} (migrations {', '.join(plan.pending)})",
+             "-- run it with: migguard rollback --confirm-live (same backup, lock and audit rules as apply)"]
+    for change in plan.lossy_changes():
+        if backup is None:
+            lines.append(f"-- {change['object']}: its data is LOST (applied with --no-backup)")
+            continue
+        if change["kind"] == "drop table":
+            lines.append(f"-- data of {change['object']}: {restore_command_table(change['object'], backup.path)}")
+        elif change["kind"] == "drop column":
+            table, _, column = change["object"].rpartition(".")
+            lines.append(f"-- data of {change['object']}: {restore_command_column(table, column, backup.path)}")
+    return "\n".join(lines) + "\n"
+
+
+def _dry_run_text(plan: SavedPlan) -> str:
+    changes = plan.document["changes"]
+    lines = [f"-- DRY RUN: nothing is applied. Plan {plan.fingerprint[:12]}: migrations {', '.join(plan.pending) or 'none'}, "
+             f"{len(changes)} change(s)"]
+    for change in changes:
+        flags = [f for f in ("destructive", "lossy") if change[f]]
+        lines.append(f"--   {change['kind']} {change['object']}" + (f" ({', '.join(flags)})" if flags else ""))
+    lines.append("-- forward (exactly what --confirm-live runs, one transaction per migration):")
+    lines.append(plan.forward_sql().rstrip())
+    lines.append("-- rollback:")
+    lines.append(plan.rollback_sql().rstrip())
+    lines.append("-- run again with --confirm-live to apply")
+    return "\n".join(lines) + "\n"
+
+
+# --- rollback ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RollbackOptions:
+    confirm_live: bool = False
+    to_version: str | None = None  # roll back every migration applied after this one
+    backup: str = "full"
+    restore_data: bool = True
+    prod_url: str | None = None
+
+
+@dataclass
+class RollbackOutcome:
+    live: bool
+    versions: list[str]
+    text: str = ""
+    restored: list[Restored] = field(default_factory=list)
+    backup: Backup | None = None
+
+
+def _saved_plan_for(config: Config, fingerprint: str | None) -> tuple[SavedPlan, Path | None]:
+    """The plan copy apply kept beside its backup, and that backup."""
+    directory = Path(config.root) / config.backup_dir
+    if not fingerprint:
+        raise InputError("the history has no plan fingerprint for this migration: it was not applied by migguard")
+    plans = sorted(directory.glob(f"*-{fingerprint[:12]}.plan"))
+    if not plans:
+        raise InputError(f"no saved plan {fingerprint[:12]} in {directory}: the rollback script is missing")
+    dumps = sorted(directory.glob(f"*-{fingerprint[:12]}.dump"))
+    return SavedPlan.load(plans[-1]), (dumps[-1] if dumps else None)
+
+
+def run_rollback(options: RollbackOptions, config: Config, progress: Progress = lambda _: None) -> RollbackOutcome:
+    prod_url = _prod_url(options.prod_url, config)
+    audit = AuditLog(Path(config.root) / config.audit_log)
+    target = redact_text(prod_url)
+    with connect(prod_url) as conn:
+        rows = read_applied(conn, config.history_table)
+        conn.rollback()
+    if not rows:
+        raise InputError("nothing to roll back: the history table is empty")
+    versions = [row.version for row in rows]
+    if options.to_version is not None:
+        if options.to_version not in versions:
+            raise InputError(f"--to {options.to_version}: that version is not applied")
+        chosen = rows[versions.index(options.to_version) + 1:]
+    else:
+        chosen = rows[-1:]
+    chosen = list(reversed(chosen))
+    if not chosen:
+        return RollbackOutcome(options.confirm_live, [], text="-- nothing to roll back\n")
+    scripts = []
+    for row in chosen:
+        plan, dump = _saved_plan_for(config, row.plan_fingerprint)
+        scripts.append((row, plan, dump, plan.rollback_sql(row.version)))
+    text = "".join(f"-- rollback of {row.version} ({row.name})\n{sql}" for row, _, _, sql in scripts)
+    if not options.confirm_live:
+        audit.append("rollback", result="dry-run", target=target, migrations=[r.version for r in chosen])
+        return RollbackOutcome(False, [r.version for r in chosen], text=text)
+
+    user = current_user()
+    check_not_locked(audit, user, config.lockdown_after)
+    outcome = RollbackOutcome(True, [])
+    try:
+        with ApplyLock(prod_url, config.history_table):
+            if options.backup != "none":
+                progress("backup: pg_dump -Fc before the rollback")
+                outcome.backup = take_backup(prod_url, Path(config.root) / config.backup_dir,
+                                             "rollback" + chosen[0].plan_fingerprint[:4])
+            with connect(prod_url) as conn:
+                for row, plan, dump, sql_text in scripts:
+                    progress(f"rolling back {row.version} ({row.name})")
+                    try:
+                        with conn.transaction():
+                            conn.execute(f"SET LOCAL lock_timeout = '{config.lock_timeout}'")
+                            conn.execute(sql_text)
+                            remove_history(conn, config.history_table, row.version)
+                        conn.commit()
+                    except MigguardError:
+                        raise
+                    except Exception as error:  # psycopg errors: one redacted line
+                        audit.append("rollback", result="failed", target=target, migrations=outcome.versions,
+                                     details={"live": True, "failed": row.version, "error": describe(error)})
+                        raise DatabaseError(f"rollback of {row.version} failed and was undone: {describe(error)}") from None
+                    outcome.versions.append(row.version)
+                    if options.restore_data and dump is not None:
+                        outcome.restored += _restore_lossy(prod_url, plan, row.version, dump, progress)
+    except LiveRefused as refused:
+        audit.append("rollback", result="refused", target=target, migrations=[r.version for r in chosen],
+                     details={"live": True, "reason": refused.message})
+        raise
+    audit.append("rollback", result="rolled-back", target=target, migrations=outcome.versions,
+                 **_backup_fields(outcome.backup),
+                 details={"live": True, "restored": [f"{r.object} ({r.rows} rows)" for r in outcome.restored]})
+    return outcome
+
+
+def _restore_lossy(url: str, plan: SavedPlan, version: str, dump: Path, progress: Progress) -> list[Restored]:
+    restored = []
+    for change in plan.lossy_changes(version):
+        if change["kind"] == "drop table":
+            restored.append(restore_table(url, dump, change["object"]))
+        elif change["kind"] == "drop column":
+            table, _, column = change["object"].rpartition(".")
+            restored.append(restore_column(url, dump, table, column, plan.before))
+        else:
+            continue
+        progress(f"restored {restored[-1].object} from {dump.name}: {restored[-1].rows} row(s)")
+    return restored

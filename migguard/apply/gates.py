@@ -1,0 +1,55 @@
+"""The gates `apply --confirm-live` re-runs right before it writes: lint, destructive changes,
+fingerprint (production and the files are what was planned), drift. Any refusal is GateRefused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from migguard.config import Config
+from migguard.db.introspect import introspect
+from migguard.errors import GateRefused
+from migguard.lint import LintCache, LintTarget, RulePolicy, gate_passes, lint_targets
+from migguard.plan import SavedPlan, fingerprint
+from migguard.rules.context import LintSettings
+from migguard.sources import Migration
+
+
+def check_lint(pending: list[Migration], config: Config, allow_destructive: bool, strict: bool) -> None:
+    policy = RulePolicy.build(config.rules, (), (), allow_destructive)
+    settings = LintSettings(pg_version=config.pg_version, tenant_column=config.tenant_column,
+                            tenant_setting=config.tenant_setting, assume_in_transaction=config.assume_in_transaction)
+    targets = [LintTarget(m.up.as_posix(), m.up_sql()) for m in pending]
+    findings = lint_targets(targets, settings, policy, LintCache(Path(config.root) / ".migguard" / "cache"))
+    if not gate_passes(findings, strict):
+        failing = sorted({f"{f.rule} in {Path(f.path).name}" for f in findings if f.severity == "error"})
+        raise GateRefused(f"lint refuses the pending migrations: {', '.join(failing[:5])}"
+                          + (" …" if len(failing) > 5 else ""))
+
+
+def check_destructive(plan: SavedPlan, allow_destructive: bool) -> None:
+    destructive = plan.destructive_changes()
+    if destructive and not allow_destructive:
+        raise GateRefused(f"the plan has destructive changes ({', '.join(destructive[:3])}"
+                          f"{' …' if len(destructive) > 3 else ''}): add --allow-destructive to apply them")
+
+
+def check_fingerprint(plan: SavedPlan, pending: list[Migration], prod_url: str, own_schema: str) -> None:
+    """The plan is stale when production's schema or any pending file changed since planning."""
+    if [m.version for m in pending] != plan.pending:
+        raise GateRefused(f"stale plan: it was made for pending migrations {plan.pending}, "
+                          f"production now has {[m.version for m in pending]} pending; plan again")
+    planned = plan.checksums()
+    edited = [m.version for m in pending if planned.get(m.version) not in (None, m.checksum())]
+    if edited:
+        raise GateRefused(f"stale plan: migration file(s) {', '.join(edited)} changed since planning; plan again")
+    current = fingerprint(pending, introspect(prod_url).without_schemas(own_schema).fingerprint())
+    if current != plan.fingerprint:
+        raise GateRefused("stale plan: production's schema changed since planning (fingerprint "
+                          f"{plan.fingerprint[:12]} planned, {current[:12]} now); plan again")
+
+
+def check_drift(plan: SavedPlan, accept_drift: bool) -> None:
+    drift = plan.document.get("drift") or []
+    if drift and not accept_drift:
+        raise GateRefused(f"production has drifted from the migrations ({len(drift)} difference(s)); "
+                          "fix it, or pass --accept-drift")
