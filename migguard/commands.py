@@ -564,7 +564,7 @@ def _create_view(node: ast.ViewStmt) -> CreateView:
 def _create_table_as(node: ast.CreateTableAsStmt) -> CreateView | Other:
     """CREATE MATERIALIZED VIEW; CREATE TABLE AS / SELECT INTO stay `Other`."""
     if _object_kind(node.objtype) != "matview":
-        return Other("CreateTableAsStmt")
+        return Other("CreateTableAsStmt", {"name": _range_var(node.into.rel) if node.into else ""})
     relations, columns = _relations_and_columns(node.query)
     into = node.into
     aliases = tuple(a.sval for a in into.colNames or () if isinstance(a, ast.String))

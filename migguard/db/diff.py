@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from deepdiff import DeepDiff
 
 from migguard.db.schema import (
-    Column, Constraint, Domain, EnumType, Function, Policy, SchemaModel, Sequence, Table, Trigger, View,
+    Column, Constraint, Domain, EnumType, Function, Index, Policy, SchemaModel, Sequence, Table, Trigger, View,
 )
 
 # Phases: the order in which changes run forward.
@@ -86,8 +86,9 @@ def diff(before: SchemaModel, after: SchemaModel) -> list[Change]:
     for name in _keys(touched, "functions"):
         changes += _function_changes(name, before.functions.get(name), after.functions.get(name), relations)
     changed_tables = set(_keys(touched, "tables"))
+    taken, grantees = _relation_names(after), _grantees(before) | _grantees(after)
     for name in sorted(changed_tables, key=lambda n: _table_order(n, before, after)):
-        changes += _table_changes(name, before.tables.get(name), after.tables.get(name))
+        changes += _table_changes(name, before.tables.get(name), after.tables.get(name), taken, grantees)
     views = _with_dependent_views(set(_keys(touched, "views")) | _views_depending_on(changed_tables, before, after),
                                   before, after)
     order = _view_order(views, before, after)
@@ -338,9 +339,13 @@ def _sequence_changes(name: str, old: Sequence | None, new: Sequence | None, bef
     if old.model_copy(update={"owned_by": None}) != new.model_copy(update={"owned_by": None}):
         changes.append(Change("alter sequence", name, options(new), options(old), SEQUENCE))
     if old.owned_by != new.owned_by:
-        changes.append(Change("alter sequence owner", name,
-                              f"ALTER SEQUENCE {_qn(name)} OWNED BY {new.owned_by or 'NONE'};",
-                              f"ALTER SEQUENCE {_qn(name)} OWNED BY {old.owned_by or 'NONE'};", COMMENT))
+        # Detached first: dropping its old table (a renamed table is a drop plus a create) would
+        # drop the sequence too; attached to the new column once that exists.
+        if old.owned_by:
+            changes.append(Change("alter sequence owner", name, f"{owner} NONE;", f"{owner} {old.owned_by};",
+                                  DROP_DEPENDENT))
+        if new.owned_by:
+            changes.append(Change("alter sequence owner", name, f"{owner} {new.owned_by};", f"{owner} NONE;", COMMENT))
     return changes
 
 
@@ -393,19 +398,44 @@ def _create_table_sql(table: Table) -> str:
     return f"CREATE TABLE {name} (\n    {columns}\n){suffix};"
 
 
-def _table_changes(name: str, old: Table | None, new: Table | None) -> list[Change]:
+def _relation_names(model: SchemaModel) -> set[str]:
+    """Every relation name the model takes (tables, views, sequences, indexes): one namespace per schema."""
+    names = {*model.tables, *model.views, *model.sequences}
+    for relation in (*model.tables.values(), *model.views.values()):
+        names.update(f"{relation.schema_name}.{index}" for index in relation.indexes)
+    return names
+
+
+def _grantees(model: SchemaModel) -> set[str]:
+    return {role for relation in (*model.tables.values(), *model.views.values()) for role in relation.grants}
+
+
+def _table_changes(name: str, old: Table | None, new: Table | None, taken: set[str] = frozenset(),
+                   grantees: set[str] = frozenset()) -> list[Change]:
     if old is None:
-        return _create_table(new)
+        return _create_table(new, grantees)
     if new is None:
-        return _drop_table(old)
+        return _drop_table(old, taken, grantees)
     return _alter_table(old, new)
 
 
-def _create_table(table: Table) -> list[Change]:
+def _create_table(table: Table, grantees: set[str] = frozenset()) -> list[Change]:
     name = table.qualified_name
     changes = [Change("create table", name, _create_table_sql(table), f"DROP TABLE {_qn(name)};", TABLE)]
+    if grantees:
+        # A new table gets the schema's default privileges (ALTER DEFAULT PRIVILEGES: Supabase grants
+        # ALL to anon and authenticated): take them back from every role the schemas grant to, so
+        # that exactly the table's own grants follow.
+        roles = ", ".join(r if r == "public" else _q(r) for r in sorted(grantees))
+        changes.append(Change("revoke default privileges", name, f"REVOKE ALL ON TABLE {_qn(name)} FROM {roles};", "",
+                              GRANT))
     empty = table.model_copy(update={"columns": {}, "constraints": {}, "indexes": {}, "policies": {}, "triggers": {},
                                      "rls_enabled": False, "rls_forced": False, "grants": {}, "comment": None})
+    for column in table.ordered_columns():
+        if column.comment:
+            changes.append(Change("comment on column", f"{name}.{column.name}",
+                                  f"COMMENT ON COLUMN {_qn(name)}.{_q(column.name)} IS {_comment(column.comment)};", "",
+                                  COMMENT))
     for change in _alter_table(empty, table, created=True):
         # Dropping the table undoes its parts, except foreign keys, which must go before any table they reference.
         undo = change.reverse if change.phase == FOREIGN_KEY else ""
@@ -413,7 +443,7 @@ def _create_table(table: Table) -> list[Change]:
     return changes
 
 
-def _drop_table(table: Table) -> list[Change]:
+def _drop_table(table: Table, taken: set[str] = frozenset(), grantees: set[str] = frozenset()) -> list[Change]:
     """Foreign keys first (so tables that reference each other drop in any order), then the table.
 
     The reverse recreates the table with everything but its foreign keys, which the reverse of
@@ -424,8 +454,12 @@ def _drop_table(table: Table) -> list[Change]:
                       _add_constraint_sql(target, c), DROP_FOREIGN_KEY, lock=ACCESS_EXCLUSIVE)
                for n, c in sorted(foreign.items())]
     rest = table.model_copy(update={"constraints": {n: c for n, c in table.constraints.items() if n not in foreign}})
-    recreate = [change.forward for change in _create_table(rest)]
-    changes.append(Change("drop table", name, f"DROP TABLE {_qn(name)};", "\n".join(recreate), DROP_TABLE,
+    recreate = [change.forward for change in _create_table(rest, grantees)]
+    # Last, unless a created object takes one of its relation names (its primary key's index,
+    # after a table rename): then before the creates.
+    mine = {name} | {f"{table.schema_name}.{index}" for index in table.indexes}
+    phase = DROP_CONSTRAINT if mine & taken else DROP_TABLE
+    changes.append(Change("drop table", name, f"DROP TABLE {_qn(name)};", "\n".join(recreate), phase,
                           destructive=True, lossy=True, lock=ACCESS_EXCLUSIVE))
     return changes
 
@@ -447,7 +481,9 @@ def _alter_table(old: Table, new: Table, created: bool = False) -> list[Change]:
                                   f"ALTER TABLE {_qn(new.partition_of)} DETACH PARTITION {_qn(name)};",
                                   CONSTRAINT, lock=SHARE_UPDATE_EXCLUSIVE))
     changes += _constraint_changes(old, new, target)
-    changes += _index_changes(old, new)
+    retyped = {c for c in old.columns if c in new.columns and
+               (old.columns[c].type, old.columns[c].collation) != (new.columns[c].type, new.columns[c].collation)}
+    changes += _index_changes(old, new, set() if created else retyped)
     if old.rls_enabled != new.rls_enabled:
         on, off = f"{target} ENABLE ROW LEVEL SECURITY;", f"{target} DISABLE ROW LEVEL SECURITY;"
         changes.append(Change("enable row level security" if new.rls_enabled else "disable row level security", name,
@@ -458,8 +494,6 @@ def _alter_table(old: Table, new: Table, created: bool = False) -> list[Change]:
         changes.append(Change("force row level security" if new.rls_forced else "no force row level security", name,
                               on if new.rls_forced else off, off if new.rls_forced else on, SECURITY,
                               destructive=not new.rls_forced, lock=ACCESS_EXCLUSIVE))
-    retyped = {c for c in old.columns if c in new.columns and
-               (old.columns[c].type, old.columns[c].collation) != (new.columns[c].type, new.columns[c].collation)}
     changes += _policy_changes(old, new, recreate_all=bool(retyped) and not created)
     changes += _trigger_changes(old, new, target)
     changes += _grant_changes(name, "TABLE", old.grants, new.grants)
@@ -487,7 +521,7 @@ def _column_changes(old: Table, new: Table, target: str) -> list[Change]:
                                   lock=ACCESS_EXCLUSIVE))
             if column.comment:
                 changes.append(Change("comment on column", obj, f"COMMENT ON COLUMN {_qn(new.qualified_name)}.{_q(column.name)} "
-                                      f"IS {_comment(column.comment)};", None, COMMENT))
+                                      f"IS {_comment(column.comment)};", "", COMMENT))  # goes with the column
             continue
         changes += _alter_column(before, column, target, obj, new.qualified_name)
     for column in old.ordered_columns():
@@ -564,8 +598,11 @@ def _alter_column(old: Column, new: Column, target: str, obj: str, table: str) -
     if old.default != new.default and not new.identity:
         def set_default(c: Column) -> str:
             return f"{column} SET DEFAULT {c.default};" if c.default is not None else f"{column} DROP DEFAULT;"
-        changes.append(Change("alter column default", obj, set_default(new), set_default(old), COLUMN,
-                              lock=ACCESS_EXCLUSIVE))
+        # After a type change that dropped the old default, that change's reverse restores it (the
+        # old default may not fit the new type, so it must not be set before the type goes back).
+        restored = old.type != new.type and old.default is not None
+        changes.append(Change("alter column default", obj, set_default(new), "" if restored else set_default(old),
+                              COLUMN, lock=ACCESS_EXCLUSIVE))
     if old.nullable != new.nullable:
         on, off = f"{column} SET NOT NULL;", f"{column} DROP NOT NULL;"
         changes.append(Change("set not null" if not new.nullable else "drop not null", obj,
@@ -615,22 +652,27 @@ def _constraint_changes(old: Table, new: Table, target: str) -> list[Change]:
             changes.append(Change("add constraint", obj, _add_constraint_sql(target, after), drop,
                                   FOREIGN_KEY if foreign else CONSTRAINT,
                                   lock=SHARE_ROW_EXCLUSIVE if foreign else ACCESS_EXCLUSIVE))
+            if after.comment:
+                changes.append(Change("comment on constraint", obj,
+                                      f"COMMENT ON CONSTRAINT {_q(constraint_name)} ON {_qn(new.qualified_name)} IS "
+                                      f"{_comment(after.comment)};", "", COMMENT))  # goes with the constraint
     return changes
 
 
-def _index_changes(old: Table | View, new: Table | View) -> list[Change]:
+def _index_changes(old: Table | View, new: Table | View, retyped: set[str] = frozenset()) -> list[Change]:
     changes = []
     for index_name in sorted(set(old.indexes) | set(new.indexes)):
         # Indexes behind constraints come and go with the constraint; a plain index that takes the
         # name of a dropped constraint's index (or gives it up to a new constraint) is its own change.
         before, after = (None if i is None or i.constraint else i for i in (old.indexes.get(index_name),
                                                                             new.indexes.get(index_name)))
-        if before == after:
+        recast = before is not None and after is not None and _reads_retyped(before, old, retyped)
+        if before == after and not recast:
             continue
         schema = new.schema_name
         obj = f"{schema}.{index_name}"
         drop = f"DROP INDEX {_qn(obj)};"
-        if before is not None and after is not None and before.definition == after.definition:
+        if before is not None and after is not None and before.definition == after.definition and not recast:
             if before.comment != after.comment:
                 changes.append(Change("comment on index", obj, f"COMMENT ON INDEX {_qn(obj)} IS {_comment(after.comment)};",
                                       f"COMMENT ON INDEX {_qn(obj)} IS {_comment(before.comment)};", COMMENT))
@@ -641,8 +683,18 @@ def _index_changes(old: Table | View, new: Table | View) -> list[Change]:
             changes.append(Change("create index", obj, after.definition + ";", drop, INDEX, lock=SHARE))
             if after.comment:
                 changes.append(Change("comment on index", obj, f"COMMENT ON INDEX {_qn(obj)} IS {_comment(after.comment)};",
-                                      None, COMMENT))
+                                      "", COMMENT))  # goes with the index
     return changes
+
+
+def _reads_retyped(index: Index, table: Table | View, retyped: set[str]) -> bool:
+    """An index whose expression or predicate reads a column that changes type: PostgreSQL keeps the
+    casts it adds to the expression then, so the index is recreated from its definition instead."""
+    if not retyped:
+        return False
+    columns = getattr(table, "columns", {})
+    texts = [c for c in index.columns if c not in columns] + ([index.predicate] if index.predicate else [])
+    return any(re.search(rf"(?<![\w\"]){re.escape(_q(column))}(?![\w\"])", text) for text in texts for column in retyped)
 
 
 def _policy_sql(table: str, policy: Policy) -> str:

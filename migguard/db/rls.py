@@ -139,7 +139,7 @@ def table_path(name: str) -> str:
 _USER_NAMESPACES = """
     SELECT n.oid FROM pg_namespace n
     WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
-      AND n.nspname NOT LIKE 'pg\\_temp\\_%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'
+      AND n.nspname !~ '^pg_(toast_)?temp_'
       AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_namespace'::regclass
                       AND d.objid = n.oid AND d.deptype = 'e')
 """
@@ -400,6 +400,40 @@ def read_catalog(conn: psycopg.Connection, *, tenant_column: str, app_roles: Seq
         subjects = {v["owner_oid"] for v in views} | {f["owner_oid"] for f in functions if f["security_definer"]}
         role_facts = {r["oid"]: r for r in rows(ROLE_FACTS_SQL, owners=list(owners), roles=list(subjects))}
         return Catalog(version, tables, exempt, unknown, rows(ROLES_SQL, roles=roles), views, functions, role_facts)
+
+
+def view_closure(catalog: Catalog) -> dict[int, set[int]]:
+    """view oid -> multi-tenant tables it reads, directly or through other views."""
+    views = {v["oid"]: v for v in catalog.views}
+    memo: dict[int, set[int]] = {}
+
+    def reach(oid: int, seen: frozenset) -> set[int]:
+        if oid in memo:
+            return memo[oid]
+        found: set[int] = set()
+        for dep in views[oid]["reads"]:
+            if dep in catalog.tables:
+                found.add(dep)
+            elif dep in views and dep not in seen:
+                found |= reach(dep, seen | {dep})
+        memo[oid] = found
+        return found
+
+    return {oid: reach(oid, frozenset({oid})) for oid in views}
+
+
+def exemption_findings(catalog: Catalog) -> Iterator[Finding]:
+    """One info finding per exemption, a warning per exempt_tables entry that matches nothing."""
+    for name in catalog.exempt:
+        yield finding("rls-exempt", table_path(name),
+                      f"{name} is exempt from the RLS checks and the isolation probe by "
+                      "[tool.migguard.rls] exempt_tables; nothing about its tenant isolation is verified.",
+                      "Keep the reason for the exemption in a comment beside the entry, and remove it when "
+                      "the table gets the tenant column and its policies.")
+    for name in catalog.unknown_exemptions:
+        yield finding("rls-exempt-unknown", table_path(name),
+                      f"exempt_tables names {name}, but no table or view of that name exists.",
+                      "Fix the spelling (schema.table) or remove the entry.")
 
 
 # --- policy expressions ------------------------------------------------------------------------------
@@ -682,7 +716,7 @@ class _Auditor:
         self.superusers = {name for name, r in self.existing_roles.items() if r["superuser"]}
 
     def run(self) -> Iterator[Finding]:
-        yield from self._exemptions()
+        yield from exemption_findings(self.catalog)
         yield from self._roles()
         if not self.catalog.tables:
             yield finding("rls-no-tenant-tables", "db:",
@@ -698,18 +732,6 @@ class _Auditor:
 
     # --- exemptions and roles
 
-    def _exemptions(self) -> Iterator[Finding]:
-        for name in self.catalog.exempt:
-            yield finding("rls-exempt", table_path(name),
-                          f"{name} is exempt from the RLS checks and the isolation probe by "
-                          "[tool.migguard.rls] exempt_tables; nothing about its tenant isolation is verified.",
-                          "Keep the reason for the exemption in a comment beside the entry, and remove it when "
-                          "the table gets the tenant column and its policies.")
-        for name in self.catalog.unknown_exemptions:
-            yield finding("rls-exempt-unknown", table_path(name),
-                          f"exempt_tables names {name}, but no table or view of that name exists.",
-                          "Fix the spelling (schema.table) or remove the entry.")
-
     def _roles(self) -> Iterator[Finding]:
         for role in self.catalog.roles:
             name, path = role["name"], f"db:role:{role['name']}"
@@ -719,7 +741,7 @@ class _Auditor:
                               "privileges and membership cannot be checked.",
                               "Create the role in the migrations (or fix app_roles).")
                 continue
-            if role["superuser"] or role["superuser_via"]:
+            if role["superuser"] or role["superuser_via"]:  # subsumes BYPASSRLS (superusers get it too)
                 how = "is a superuser" if role["superuser"] else \
                     f"can SET ROLE to superuser {', '.join(role['superuser_via'])}"
                 yield finding("rls-app-role-superuser", path,
@@ -727,7 +749,7 @@ class _Auditor:
                               "is forced, so a session of this role reads and changes every tenant's rows.",
                               f"Connect the application as a role without SUPERUSER that is not a member of a "
                               f"superuser (ALTER ROLE {name} NOSUPERUSER).")
-            if role["bypassrls"] or role["bypassrls_via"]:
+            elif role["bypassrls"] or role["bypassrls_via"]:
                 how = "has BYPASSRLS" if role["bypassrls"] else \
                     f"can SET ROLE to {', '.join(role['bypassrls_via'])}, which has BYPASSRLS"
                 yield finding("rls-app-role-bypassrls", path,
@@ -752,7 +774,7 @@ class _Auditor:
                            f"a session that queries the partition directly ({who}) reads and changes every "
                            "tenant's rows in it.")
             else:
-                message = (f"{table.kind.capitalize()} {table.qualified} has row level security disabled: "
+                message = (f"{table.kind[0].upper() + table.kind[1:]} {table.qualified} has row level security disabled: "
                            f"sessions of {who} read, change and delete every tenant's rows.")
             yield finding("require-rls-enabled", path, message,
                           f"ALTER TABLE {table.qualified} ENABLE ROW LEVEL SECURITY; ALTER TABLE "
@@ -850,74 +872,75 @@ class _Auditor:
         commands = [c for c in self._commands(policy) if not applies or not applies <= guarded[c]]
         if not commands:
             return  # a restrictive tenant policy narrows every command this policy opens
-        label = f"policy {name} on {table.qualified} (FOR {command.upper()}, TO {', '.join(policy['roles'])})"
+        label = f"Policy {name} on {table.qualified} (FOR {command.upper()}, TO {', '.join(policy['roles'])})"
         if command == "insert" and not policy["with_check"]:
             yield finding("require-policy-with-check", path,
-                          f"{label.capitalize()} has no WITH CHECK; USING does not apply to INSERT, so the policy "
-                          "allows no row and inserts rely on other policies, which invites an always-true fix.",
+                          f"{label} has no WITH CHECK; USING does not apply to INSERT, so the policy allows no row "
+                          "and inserts rely on other policies, which invites an always-true fix.",
                           f"ALTER POLICY {name} ON {table.qualified} WITH CHECK ({self._condition(table)});")
         if command != "insert" and not policy["using"]:
             yield finding("require-policy-using", path,
-                          f"{label.capitalize()} has no USING, so it matches no existing row for SELECT, UPDATE "
-                          "or DELETE.",
+                          f"{label} has no USING, so it matches no existing row for SELECT, UPDATE or DELETE.",
                           f"ALTER POLICY {name} ON {table.qualified} USING ({self._condition(table)});")
+        # (label, catalog key, what a session can do through the clause)
         clauses = []
         if policy["using"] and any(c in commands for c in ("select", "update", "delete")):
-            clauses.append(("USING", "using"))
+            verb = {"select": "read", "update": "update", "delete": "delete"}.get(command, "read, update and delete")
+            clauses.append(("USING", "using", verb))
         if policy["with_check"] and any(c in commands for c in ("insert", "update")):
-            clauses.append(("WITH CHECK", "with_check"))
-        verbs = {"USING": "read, update and delete" if command == "all" else
-                 {"select": "read", "update": "update", "delete": "delete"}.get(command, "read"),
-                 "WITH CHECK": "insert and update" if command == "all" else
-                 {"insert": "insert", "update": "write"}.get(command, "write")}
+            verb = {"insert": "insert", "update": "write"}.get(command, "insert and update")
+            clauses.append(("WITH CHECK", "with_check", verb))
+        elif policy["using"] and command == "all" and "insert" in commands:
+            clauses.append(("USING (as WITH CHECK)", "using", "insert and update"))
         constant, widened, unkeyed = [], [], []
-        for label_clause, clause in clauses:
-            key = keys[(name, clause)]
+        for clause in clauses:
+            key = keys[(name, clause[1])]
+            beside = sorted(set().union(*(good_permissive[c] for c in commands)) - {name})
             if key.constant:
-                constant.append((label_clause, key))
+                constant.append((clause, key))
             elif key.restricts:
                 continue
-            elif key.column and key.setting and key.has_or:
-                widened.append((label_clause, key, None))
+            elif (key.column and key.setting and key.has_or) or beside:
+                widened.append((clause, beside))
             else:
-                beside = sorted(set().union(*(good_permissive[c] for c in commands)) - {name})
-                (widened if beside else unkeyed).append((label_clause, key, beside))
+                unkeyed.append((clause, key))
         if constant:
-            parts = " and ".join(c for c, _ in constant)
+            parts = " and ".join(dict.fromkeys(c[1].replace("_", " ").upper() for c, _ in constant))
             why = " (it compares a value with itself)" if any(k.constant == "self-comparison"
                                                                 for _, k in constant) else ""
-            harm = " and ".join(f"{verbs[c]} every tenant's rows" if c == "USING"
-                                else f"{verbs[c]} rows for any tenant" for c, _ in constant)
+            harm = " and ".join(f"{c[2]} every tenant's rows" if c[0] == "USING" else f"{c[2]} rows for any tenant"
+                                for c, _ in constant)
             yield finding("ban-constant-true-policy", path,
-                          f"{label.capitalize()} has an always-true {parts}{why}: {who}, whatever tenant a session "
-                          f"acts for, can {harm}; permissive policies are ORed, so it cancels the tenant policies "
-                          "beside it.",
+                          f"{label} has an always-true {parts}{why}: {who}, whatever tenant a session acts for, "
+                          f"can {harm}; permissive policies are ORed, so it cancels the tenant policies beside it.",
                           f"Compare the tenant column with the tenant setting instead: ({self._condition(table)}).")
-        for clause, key, beside in widened:
+        for (clause, catalog_key, verb), beside in widened:
+            text = self._expression(policy, catalog_key)
             if beside:
-                reason = (f"is permissive and its {clause} ({self._expression(policy, clause)}) is not keyed on the "
-                          f"tenant, so it is ORed with {', '.join(beside)} and widens access beyond the tenant")
+                reason = (f"is permissive and its {clause} ({text}) is not keyed on the tenant, so it is ORed with "
+                          f"{', '.join(beside)} and widens access beyond the session's tenant")
             else:
-                reason = (f"ORs the tenant condition in its {clause} with another condition "
-                          f"({self._expression(policy, clause)}), so rows of other tenants pass when the other "
-                          "branch is true")
+                reason = (f"ORs the tenant condition in its {clause} ({text}) with another condition, so rows of "
+                          "other tenants pass whenever the other branch is true")
             yield finding("rls-permissive-or-widening", path,
-                          f"{label.capitalize()} {reason}: {who} can {verbs[clause]} other tenants' rows that match "
-                          "it.",
+                          f"{label} {reason}: {who} can {verb} other tenants' rows that match it.",
                           "Make the extra condition a separate AS RESTRICTIVE policy, or AND it with the tenant "
                           f"condition ({self._condition(table)}).")
-        for clause, key, _ in unkeyed:
-            missing = []
-            if not key.column:
-                missing.append(f"does not read the tenant column {self.column}")
-            if not key.setting:
-                missing.append(f"does not read the tenant setting current_setting('{self.setting}')")
-            if not missing:
-                missing.append(f"does not require {self.column} to equal the tenant setting")
+        if unkeyed:
+            reasons = []
+            for (clause, catalog_key, _), key in unkeyed:
+                missing = []
+                if not key.column:
+                    missing.append(f"does not read the tenant column {self.column}")
+                if not key.setting:
+                    missing.append(f"does not read the tenant setting current_setting('{self.setting}')")
+                if not missing:
+                    missing.append(f"does not require {self.column} to equal the tenant setting")
+                reasons.append(f"its {clause} ({self._expression(policy, catalog_key)}) {' and '.join(missing)}")
+            verbs = " and ".join(dict.fromkeys(verb for (_, _, verb), _ in unkeyed))
             yield finding("rls-policy-not-tenant-keyed", path,
-                          f"{label.capitalize()}: its {clause} ({self._expression(policy, clause)}) "
-                          f"{' and '.join(missing)}, so it does not confine {who} to the session's tenant; "
-                          f"they can {verbs[clause]} rows of any tenant that satisfy it.",
+                          f"{label}: {'; '.join(reasons)}. It does not confine {who} to the session's tenant: they "
+                          f"can {verbs} rows of any tenant that satisfy it.",
                           f"Key it on the tenant: ({self._condition(table)}).")
 
     @staticmethod
@@ -1019,27 +1042,8 @@ class _Auditor:
             return True
         return not table.rls_forced and table.owner_oid in facts["privileges_of"]
 
-    def _view_closure(self) -> dict[int, set[int]]:
-        """view oid -> tenant tables it reads, directly or through other views."""
-        views = {v["oid"]: v for v in self.catalog.views}
-        memo: dict[int, set[int]] = {}
-
-        def reach(oid: int, seen: frozenset) -> set[int]:
-            if oid in memo:
-                return memo[oid]
-            found: set[int] = set()
-            for dep in views[oid]["reads"]:
-                if dep in self.catalog.tables:
-                    found.add(dep)
-                elif dep in views and dep not in seen:
-                    found |= reach(dep, seen | {dep})
-            memo[oid] = found
-            return found
-
-        return {oid: reach(oid, frozenset({oid})) for oid in views}
-
     def _views(self) -> Iterator[Finding]:
-        closure = self._view_closure()
+        closure = view_closure(self.catalog)
         for view in self.catalog.views:
             tables = [self.catalog.tables[o] for o in sorted(closure[view["oid"]])]
             if not tables:
@@ -1062,7 +1066,7 @@ class _Auditor:
             option = ("WITH (security_invoker = true)" if self.catalog.server_version >= 150000 else
                       "security_invoker (PostgreSQL 15+; on older servers a security-barrier function)")
             detail = (f"its owner {view['owner']} bypasses the policies of {', '.join(leaking)}, so "
-                      + (f"{_roles_text(readers)} read every tenant's rows through it" if readers
+                      + (f"{_roles_text(readers)} can read every tenant's rows through it" if readers
                          else "any role granted SELECT on it reads every tenant's rows")
                       if leaking else
                       f"the policies are checked as its owner {view['owner']} instead of the caller, so policies "
@@ -1073,7 +1077,7 @@ class _Auditor:
                           severity=None if leaking and readers else Severity.WARNING)
 
     def _functions(self) -> Iterator[Finding]:
-        closure = self._view_closure()
+        closure = view_closure(self.catalog)
         patterns = {oid: re.compile(
             rf"(?:from|join|into|update|table|only)\s+(?:\"?{re.escape(t.schema_name)}\"?\s*\.\s*)?"
             rf"\"?{re.escape(t.name)}\"?(?![\w$\"])", re.IGNORECASE) for oid, t in self.catalog.tables.items()}

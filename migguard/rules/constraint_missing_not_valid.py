@@ -1,0 +1,101 @@
+"""
+## What it does
+Flags `ALTER TABLE … ADD [CONSTRAINT …] FOREIGN KEY` or `CHECK` without `NOT VALID` on a table that
+already exists, and `ADD COLUMN` with a `CHECK` (or with `REFERENCES` and a `DEFAULT`), which
+PostgreSQL validates at once.
+
+## Why it is dangerous
+PostgreSQL checks every existing row before the statement ends. A foreign key holds a SHARE ROW
+EXCLUSIVE lock on both the table and the referenced table, which blocks every write of both while
+it scans; a CHECK constraint holds an ACCESS EXCLUSIVE lock, which blocks every read and write of
+the table, for the whole scan. With `NOT VALID` the constraint is added at once and enforced for
+new rows; `VALIDATE CONSTRAINT` then checks the old rows under a SHARE UPDATE EXCLUSIVE lock,
+which lets reads and writes go on.
+
+## Bad
+```sql
+ALTER TABLE orders ADD CONSTRAINT orders_account_fk FOREIGN KEY (account_id) REFERENCES accounts (id);
+```
+
+## Good
+```sql
+ALTER TABLE orders ADD CONSTRAINT orders_account_fk
+    FOREIGN KEY (account_id) REFERENCES accounts (id) NOT VALID;
+-- In a later migration (its own transaction):
+-- ALTER TABLE orders VALIDATE CONSTRAINT orders_account_fk;
+```
+
+## When it does not fire
+`NOT VALID` constraints; `ADD COLUMN … REFERENCES` without a `DEFAULT` (the new column is all NULL,
+so PostgreSQL skips the check); UNIQUE, PRIMARY KEY and EXCLUDE constraints (see
+require-unique-using-index). A table created earlier in the same migration is reported as info:
+it has no rows to check.
+
+## References
+- https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-DESC-ADD-TABLE-CONSTRAINT
+- https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-NOTES
+- https://www.postgresql.org/docs/current/explicit-locking.html#LOCKING-TABLES
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from migguard import ddl
+from migguard.columns import add_column_offset, name_pattern
+from migguard.findings import Severity
+from migguard.parse import Statement
+from migguard.rules.base import Rule, Violation, at
+from migguard.rules.context import LintContext
+from migguard.rules.locks import ACCESS_EXCLUSIVE, SHARE_ROW_EXCLUSIVE
+
+HINT = ("Add it with NOT VALID (enforced for new rows at once), then run ALTER TABLE … VALIDATE CONSTRAINT in a "
+        "separate migration, which checks the old rows without blocking reads or writes.")
+COLUMN_HINT = ("Add the column without the constraint, then ADD CONSTRAINT … NOT VALID, and VALIDATE CONSTRAINT "
+               "in a separate migration.")
+
+
+def check(context: LintContext) -> Iterator[Violation]:
+    for added in ddl.added_constraints(context):
+        if added.kind not in ("foreign", "check") or added.not_valid:
+            continue
+        if added.column is not None and added.kind == "foreign" and not added.column_default:
+            continue  # a new all-NULL column: PostgreSQL skips the foreign key check
+        statement = added.statement
+        what = ("foreign key" if added.kind == "foreign" else "check constraint") + (f" {added.name}" if added.name else "")
+        if added.kind == "foreign":
+            both = f"{added.table} and {added.references}" if added.references else added.table
+            lock = (f"a {SHARE_ROW_EXCLUSIVE.name} lock on {both}, which blocks every write of "
+                    f"{'both' if added.references else 'it'}")
+        else:
+            lock = f"an {ACCESS_EXCLUSIVE.name} lock on {added.table}, which blocks every read and write of it"
+        if added.column is not None:
+            message = (f"Adding column {added.table}.{added.column} with a {what} checks every existing row at once "
+                       f"(a column constraint cannot be NOT VALID), holding {lock}, until the check ends.")
+        else:
+            message = f"Adding {what} to {added.table} without NOT VALID checks every existing row while holding {lock}."
+        yield Violation(
+            statement,
+            message,
+            COLUMN_HINT if added.column is not None else HINT,
+            offset=_offset(statement, added),
+            new_object=ddl.is_new_relation(context, added.table, statement.index),
+        )
+
+
+def _offset(statement: Statement, added: ddl.AddedConstraint) -> int:
+    if added.column is not None:
+        return add_column_offset(statement, added.column)
+    if added.name:
+        return at(statement, rf"\bconstraint\s+{name_pattern(added.name)}")
+    return at(statement, r"\bforeign\s+key\b" if added.kind == "foreign" else r"\bcheck\b")
+
+
+RULE = Rule(
+    id="constraint-missing-not-valid",
+    default_severity=Severity.ERROR,
+    summary="ADD CONSTRAINT FOREIGN KEY / CHECK without NOT VALID scans the table under a strong lock",
+    family="locks",
+    doc=__doc__,
+    check=check,
+)
