@@ -180,6 +180,9 @@ WHERE t.typtype = 'd' AND t.typnamespace IN ({_USER_NAMESPACES})
 ORDER BY 1, 2
 """
 
+LOCK_TIMEOUT = "10s"
+STATEMENT_TIMEOUT = "120s"
+
 _CONSTRAINT_KINDS = {"p": "primary", "u": "unique", "f": "foreign", "c": "check", "x": "exclusion"}
 _RELATION_KINDS = {"r": "table", "p": "partitioned table", "f": "foreign table"}
 
@@ -188,12 +191,16 @@ def introspect(conninfo: str | psycopg.Connection) -> SchemaModel:
     """The schema of a database (a URL, or an open connection), read in one repeatable-read snapshot.
 
     With a connection in autocommit mode the queries run in one explicit transaction all the same."""
-    if isinstance(conninfo, psycopg.Connection):
-        return _read(conninfo)
-    from migguard.db.connect import connect
+    from migguard.db.connect import connect, describe
+    from migguard.errors import DatabaseError
 
-    with connect(conninfo) as conn:
-        return _read(conn)
+    try:
+        if isinstance(conninfo, psycopg.Connection):
+            return _read(conninfo)
+        with connect(conninfo) as conn:
+            return _read(conn)
+    except (psycopg.errors.LockNotAvailable, psycopg.errors.QueryCanceled) as error:
+        raise DatabaseError(f"reading the schema timed out (another session holds a lock): {describe(error)}") from None
 
 
 @contextmanager
@@ -227,6 +234,9 @@ def _read(conn: psycopg.Connection) -> SchemaModel:
         # Every name printed schema-qualified (except built-in types), whatever the caller's path,
         # so that the same schema reads the same from any database.
         cur.execute("SELECT set_config('search_path', 'pg_catalog', true)")
+        # pg_get_expr() opens each table (ACCESS SHARE): never queue forever behind a migration's lock.
+        cur.execute("SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)",
+                    (LOCK_TIMEOUT, STATEMENT_TIMEOUT))
 
         version = int(rows("SHOW server_version_num")[0]["server_version_num"])
         schemas = {r["name"]: r["owner"] for r in rows(SCHEMAS_SQL)}

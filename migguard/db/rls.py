@@ -266,7 +266,8 @@ ORDER BY 2, 3
 
 FUNCTIONS_SQL = f"""
 SELECT p.oid, n.nspname AS schema_name, p.proname AS name, p.oid::regprocedure::text AS signature,
-       p.prosecdef AS security_definer, p.proowner AS owner_oid, pg_get_userbyid(p.proowner) AS owner,
+       p.prosecdef AS security_definer, p.prorettype = 'trigger'::regtype AS trigger,
+       p.proowner AS owner_oid, pg_get_userbyid(p.proowner) AS owner,
        l.lanname AS language, CASE WHEN l.lanname IN ('c', 'internal') THEN '' ELSE p.prosrc END AS body,
        coalesce(array(SELECT a.rolname FROM pg_roles a WHERE a.rolname = ANY(%(roles)s)
                         AND has_function_privilege(a.oid, p.oid, 'EXECUTE') ORDER BY 1), '{{}}') AS executable_by,
@@ -1099,7 +1100,7 @@ class _Auditor:
                 continue
             tables = [self.catalog.tables[o] for o in sorted(reads)]
             leaking = [t.qualified for t in tables if self._bypasses(function["owner_oid"], t)]
-            callers = function["executable_by"]
+            callers = [] if function["trigger"] else function["executable_by"]  # triggers are not called
             signature = function["signature"]
             severity = Severity.ERROR if leaking and callers else Severity.WARNING
             effect = (f"it runs as {function['owner']}, who bypasses the policies of {', '.join(leaking)}, and "
@@ -1107,7 +1108,8 @@ class _Auditor:
                       "through it" if leaking and callers else
                       f"it runs as {function['owner']} instead of the caller"
                       + ("" if leaking else ", who is subject to the policies")
-                      + ("" if callers else "; no application role may call it"))
+                      + ("" if callers else "; it is a trigger function, so it runs on the writes of whoever "
+                         "fires the trigger" if function["trigger"] else "; no application role may call it"))
             yield finding("ban-security-definer-function", f"db:function:{signature}",
                           f"SECURITY DEFINER function {signature} reads {', '.join(t.qualified for t in tables)}: "
                           f"{effect}.",

@@ -404,6 +404,7 @@ class RowFactory:
         self.rows: dict[int, dict[str, Row]] = defaultdict(dict)  # leaf -> tenant -> base row
         self.skipped: dict[int, str] = {}  # leaf -> reason
         self._hash_values: dict[tuple[int, str], list[str]] = {}
+        self._bounds: dict[int, dict[str, list[str | None]]] = {}
 
     # --- planning
 
@@ -524,12 +525,13 @@ class RowFactory:
             try:
                 return self._insert(relation, tenant, values, keep)
             except _Retry as retry:
-                last_error = retry.message
-                movable = [c for c in retry.columns if c in plan and index[c] + 1 < len(plan[c])]
-                if not movable:
-                    raise Skipped(f"PostgreSQL refused every candidate row: {last_error}") from None
-                column = min(movable, key=lambda c: (index[c], retry.columns.index(c)))
-                index[column] += 1
+                last_error, culprits = retry.message, retry.columns
+            movable = [c for c in culprits if c in plan and index[c] + 1 < len(plan[c])]
+            if not movable:
+                tried = f" (every candidate value of {', '.join(culprits)} was tried)" if culprits else ""
+                raise Skipped(f"PostgreSQL refused the row{tried}: {last_error}")
+            column = min(movable, key=lambda c: (index[c], culprits.index(c)))
+            index[column] += 1
         raise Skipped(f"no accepted row after {MAX_ATTEMPTS} attempts: {last_error}")
 
     def _alternatives(self, relation: Relation, column: Column, tenant: str, seq: int,
@@ -553,7 +555,9 @@ class RowFactory:
                               f"{self.schema.relations[fk.refrelid].qualified if fk.refrelid in self.schema.relations else fk.refrelid}"
                               ", which could not be generated")
             return [parent.values.get(fk.ref_columns[fk.columns.index(column.name)])] + nullable
-        bound = _bound_values(self.schema, relation).get(column.name, [])
+        if relation.oid not in self._bounds:
+            self._bounds[relation.oid] = _bound_values(self.schema, relation)
+        bound = self._bounds[relation.oid].get(column.name, [])
         if relation.is_partition and not bound:
             bound = self._hash_bound(relation, column)
         options: list[object] = list(bound)

@@ -62,18 +62,22 @@ def check(context: LintContext) -> Iterator[Violation]:
         if added.column is not None and added.kind == "foreign" and not added.column_default:
             continue  # a new all-NULL column: PostgreSQL skips the foreign key check
         statement = added.statement
-        what = ("foreign key" if added.kind == "foreign" else "check constraint") + (f" {added.name}" if added.name else "")
-        if added.kind == "foreign":
-            both = f"{added.table} and {added.references}" if added.references else added.table
-            lock = (f"a {SHARE_ROW_EXCLUSIVE.name} lock on {both}, which blocks every write of "
-                    f"{'both' if added.references else 'it'}")
-        else:
-            lock = f"an {ACCESS_EXCLUSIVE.name} lock on {added.table}, which blocks every read and write of it"
+        kind = "foreign key" if added.kind == "foreign" else "check constraint"
+        what = f"{kind} {added.name}" if added.name else f"a {kind}"
         if added.column is not None:
-            message = (f"Adding column {added.table}.{added.column} with a {what} checks every existing row at once "
+            lock = f"an {ACCESS_EXCLUSIVE.name} lock on {added.table}, which blocks every read and write of it"
+            if added.references:
+                lock += f", and a {SHARE_ROW_EXCLUSIVE.name} lock on {added.references}"
+            message = (f"Adding column {added.table}.{added.column} with {what} checks every existing row at once "
                        f"(a column constraint cannot be NOT VALID), holding {lock}, until the check ends.")
+        elif added.kind == "foreign":
+            both = f"{added.table} and {added.references}" if added.references else added.table
+            message = (f"Adding {what} to {added.table} without NOT VALID checks every existing row while holding a "
+                       f"{SHARE_ROW_EXCLUSIVE.name} lock on {both}, which blocks every write of "
+                       f"{'both' if added.references else 'it'}.")
         else:
-            message = f"Adding {what} to {added.table} without NOT VALID checks every existing row while holding {lock}."
+            message = (f"Adding {what} to {added.table} without NOT VALID checks every existing row while holding an "
+                       f"{ACCESS_EXCLUSIVE.name} lock on {added.table}, which blocks every read and write of it.")
         yield Violation(
             statement,
             message,

@@ -60,7 +60,7 @@ def check(context: LintContext) -> Iterator[Violation]:
         what = "a primary key" if added.kind == "primary" else "a unique constraint"
         if added.name:
             what = f"{'primary key' if added.kind == 'primary' else 'unique constraint'} {added.name}"
-        subject = f"column {added.table}.{added.column} as {what}" if added.column else f"{what} to {added.table}"
+        subject = f"column {added.table}.{added.column} with {what}" if added.column else f"{what} to {added.table}"
         yield Violation(
             statement,
             f"Adding {subject} builds its unique index while holding an {ACCESS_EXCLUSIVE.describe()}, "

@@ -183,15 +183,15 @@ def test_lock_contention_retries_then_succeeds(project, pg):
     (project[0] / "migguard.toml").write_text(CONFIG.replace("lock_retries = 3", "lock_retries = 6"))
     plan = _saved_plan(project)
     ready = threading.Event()
+    # SHARE conflicts with ALTER TABLE's ACCESS EXCLUSIVE, not with the reads of the gates and pg_dump.
     # Held for longer than the apply takes to reach its first statement; released well within the retries.
-    holder = threading.Thread(target=_hold, args=(pg, "LOCK TABLE accounts IN ACCESS EXCLUSIVE MODE", 5, ready))
+    holder = threading.Thread(target=_hold, args=(pg, "LOCK TABLE accounts IN SHARE MODE", 5, ready))
     holder.start()
     ready.wait(10)
-    # --no-backup: pg_dump would itself wait for the held lock; the point here is the runner's retries.
-    result = migguard(project, "apply", "--confirm-live", "--plan", str(plan), "--no-backup")
+    result = migguard(project, "apply", "--confirm-live", "--plan", str(plan))
     holder.join()
     assert result.returncode == 0, result.stderr
-    assert "lock not available" in result.stderr and "retry 1/6" in result.stderr
+    assert "lock not available" in result.stderr and "retry 1/6" in result.stderr, result.stderr
     assert applied_versions(pg) == ["0001", "0002"]
 
 
