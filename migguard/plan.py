@@ -276,6 +276,7 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
             with connect(clone_url, autocommit=True) as conn:
                 plans_before = snapshot(conn, watched)
                 previous = before
+                models = [before]
                 for migration in pending:
                     tracer = Tracer(_display(migration.up))
                     conn.autocommit = True
@@ -293,6 +294,7 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
                     steps.append(MigrationStep(migration.version, migration.name, migration.checksum(),
                                                _display(migration.up), diff(previous, current)))
                     previous = current
+                    models.append(current)
                 # 8. watched queries: plan shape before and after
                 plan_changes = compare_plans(watched, plans_before, snapshot(conn, watched))
             findings += _trace_findings(traces, sizes)
@@ -310,6 +312,10 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
                 with connect(prod_url, autocommit=True) as prod:
                     prechecks = run_prechecks(prod, changes, before, after)
                 findings += [_precheck_finding(p) for p in prechecks]
+
+            # hand-written down scripts are checked, never trusted: run them on a copy of the clone
+            if any(m.down_sql() for m in pending):
+                findings += _check_down_scripts(shadow, clone_db, pending, models, own, created)
 
             # 10. rollback: generate and verify on the clone
             step("rollback", "[8/8] rollback: generate and verify on the clone")
@@ -437,6 +443,41 @@ def _clone_schema(prod_url: str, shadow: ShadowServer, database: str) -> None:
                 conn.execute(ddl)
         except psycopg.Error as error:
             raise DatabaseError(f"restoring production's schema on the shadow failed: {describe(error)}") from None
+
+
+def _check_down_scripts(shadow: ShadowServer, clone_db: str, pending: list[Migration], models: list[SchemaModel],
+                        own: str, created: list[str]) -> list[Finding]:
+    """Run the hand-written down scripts newest first on a copy of the migrated clone; each must
+    give back exactly the schema from before its migration (SPEC 1: checked, never trusted)."""
+    copy = shadow.create_database(template=clone_db)
+    created.append(copy)
+    findings = []
+    url = shadow.database_url(copy)
+    for index in range(len(pending) - 1, -1, -1):
+        migration = pending[index]
+        down = migration.down_sql()
+        if not down:
+            break  # an older down script cannot run before this migration is undone
+        where = _display(migration.down or migration.up)
+        with connect(url, autocommit=True) as conn:
+            try:
+                with conn.transaction():
+                    conn.execute(down)
+            except psycopg.Error as error:
+                findings.append(_db_finding("down-script-fails", Severity.ERROR, where,
+                                            f"The down script of {migration.version} fails after its migration: {describe(error)}",
+                                            "Fix it, or delete it and rely on migguard's generated rollback."))
+                break
+        differences = diff(introspect(url).without_schemas(own), models[index])
+        if differences:
+            listed = "; ".join(c.describe() for c in differences[:4]) + (" …" if len(differences) > 4 else "")
+            findings.append(_db_finding("down-script-mismatch", Severity.WARNING, where,
+                                        f"The down script of {migration.version} does not restore the schema from "
+                                        f"before it: {listed}.",
+                                        "Compare it with rollback/" + migration.version + ".sql in the plan, "
+                                        "which migguard verified."))
+            break
+    return findings
 
 
 def _verify_rollback(url: str, rollback_sql: str, before: SchemaModel, irreversible: list[Change], own: str) -> bool:

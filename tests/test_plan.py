@@ -149,3 +149,28 @@ def test_watched_query_that_loses_its_index_is_reported(project, pg, pg_cluster)
     regressions = [f for f in report.findings if f.rule == "query-plan-regression"]
     assert [c.line for c in plan.query_plans if c.regressed] == [2]
     assert regressions and "bookings_tenant_starts_idx" in regressions[0].message and regressions[0].line == 2
+
+
+def test_hand_written_down_scripts_are_checked_on_the_shadow(tmp_path, pg, pg_cluster):
+    migrations = tmp_path / "db" / "migrations"
+    for version, up, down in (
+        ("0001_accounts", "CREATE TABLE accounts (id bigint PRIMARY KEY, name text NOT NULL);", "DROP TABLE accounts;"),
+        ("0002_note", "ALTER TABLE accounts ADD COLUMN note text;", "ALTER TABLE accounts DROP COLUMN note;"),
+        # wrong: forgets to drop the index it should undo
+        ("0003_index", "CREATE INDEX accounts_name_idx ON accounts (name);\nALTER TABLE accounts ADD COLUMN flag int;",
+         "ALTER TABLE accounts DROP COLUMN flag;"),
+    ):
+        (migrations / version).mkdir(parents=True)
+        (migrations / version / "up.sql").write_text(up + "\n")
+        (migrations / version / "down.sql").write_text(down + "\n")
+    (tmp_path / "migguard.toml").write_text('[tool.migguard]\nmigrations = "db/migrations"\n')
+    config = load_config(str(tmp_path / "migguard.toml"))
+    report, plan = run_plan(PlanOptions(prod_url=pg, shadow_url=pg_cluster.url(), continue_on_error=True,
+                                        allow_destructive=True), config)
+    mismatches = [f for f in report.findings if f.rule == "down-script-mismatch"]
+    assert len(mismatches) == 1 and "0003" in mismatches[0].message and "accounts_name_idx" in mismatches[0].message
+    assert mismatches[0].path.endswith("0003_index/down.sql")
+    (migrations / "0003_index" / "down.sql").write_text("DROP INDEX accounts_name_idx;\nALTER TABLE accounts DROP COLUMN flag;\n")
+    report, _ = run_plan(PlanOptions(prod_url=pg, shadow_url=pg_cluster.url(), continue_on_error=True,
+                                     allow_destructive=True, write=False), config)
+    assert not [f for f in report.findings if f.rule.startswith("down-script")]
