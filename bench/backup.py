@@ -35,7 +35,7 @@ def main() -> None:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("CREATE TABLE events (id bigint PRIMARY KEY, tenant_id int NOT NULL, body text NOT NULL, "
                          "at timestamptz NOT NULL)")
-            conn.execute("INSERT INTO events SELECT g, g % 100, md5(g::text) || md5((g * 7)::text), "
+            conn.execute("INSERT INTO events SELECT g, g %% 100, md5(g::text) || md5((g * 7)::text), "
                          "now() - g * interval '1 second' FROM generate_series(1, %s) g", (rows,))
             conn.execute("CREATE TABLE tenants AS SELECT g AS id, 'tenant ' || g AS name FROM generate_series(1, 100) g")
             conn.execute("VACUUM ANALYZE")
