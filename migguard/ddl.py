@@ -32,6 +32,7 @@ _ORDER = (locks.ROW_EXCLUSIVE, locks.SHARE_UPDATE_EXCLUSIVE, locks.SHARE, locks.
           locks.EXCLUSIVE, locks.ACCESS_EXCLUSIVE)
 # ALTER TABLE actions that cannot share one statement with other actions (PostgreSQL's ALTER TABLE docs).
 _ALONE = frozenset({"attach_partition", "detach_partition", "detach_partition_finalize"})
+_RENAMES = frozenset({"table", "column", "tabconstraint"})  # ALTER TABLE … RENAME [COLUMN | CONSTRAINT]
 
 
 def strongest(found: list[Lock]) -> Lock:
@@ -210,7 +211,7 @@ def statement_locks(statement: Statement) -> Iterator[TableLock]:
         yield from _typed_alter_locks(statement, alter)
     elif isinstance(command, AlterTable) and command.object_kind == "table":
         yield from _recognised_alter_locks(statement, command)
-    elif isinstance(command, Rename) and command.object_kind in ("table", "column", "tabconstraint") and command.relation:
+    elif isinstance(command, Rename) and command.object_kind in _RENAMES and command.relation:
         yield TableLock(statement, normalise(command.relation), locks.ACCESS_EXCLUSIVE, "ALTER TABLE … RENAME")
     elif isinstance(tree, exp.Create):
         yield from _create_locks(statement, tree)
@@ -277,10 +278,11 @@ def _create_locks(statement: Statement, tree: exp.Create) -> Iterator[TableLock]
             if isinstance(prop, exp.TriggerProperties) and prop.args.get("table") is not None:
                 yield TableLock(statement, table_name(prop.args["table"]), locks.CREATE_TRIGGER, "CREATE TRIGGER")
     elif kind == "TABLE" and isinstance(tree.this, exp.Schema):
+        created = table_name(tree.this)
         referenced: list[str] = []
         for element in tree.this.expressions:
             referenced += _references(element)
-        for other in dict.fromkeys(referenced):
+        for other in dict.fromkeys(r for r in referenced if r != created):  # a self-reference locks nobody out
             yield TableLock(statement, other, locks.SHARE_ROW_EXCLUSIVE, "CREATE TABLE … REFERENCES", referenced=True)
 
 

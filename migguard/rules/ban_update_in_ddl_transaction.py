@@ -85,7 +85,8 @@ def _updated_tables(statement: Statement) -> list[str]:
     nodes = [tree] if isinstance(tree, exp.Update) else []
     with_clause = tree.args.get("with_") or tree.args.get("with")
     if isinstance(with_clause, exp.With):
-        nodes += [cte.this for cte in with_clause.expressions if isinstance(cte, exp.CTE) and isinstance(cte.this, exp.Update)]
+        nodes += [cte.this for cte in with_clause.expressions
+                  if isinstance(cte, exp.CTE) and isinstance(cte.this, exp.Update)]
     return list(dict.fromkeys(table_name(node.this) for node in nodes))
 
 

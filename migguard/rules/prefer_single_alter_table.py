@@ -68,6 +68,8 @@ def check(context: LintContext) -> Iterator[Violation]:
                 continue
             mergeable = lock.alter and lock.lock.strong and not lock.referenced and not ddl.is_new_target(context, lock)
             run = open_runs.get(lock.table)
+            if run and run[-1].statement is statement:
+                continue  # a self-referencing foreign key: the statement's own lock on the table
             if run and (not mergeable or transactions[run[-1].statement.index] != transactions[statement.index]):
                 del open_runs[lock.table]  # something else happens to the table in between, or a COMMIT does
                 run = None

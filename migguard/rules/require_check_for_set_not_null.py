@@ -75,7 +75,9 @@ def check(context: LintContext) -> Iterator[Violation]:
 def _proves(added: ddl.AddedConstraint, target: ddl.NotNullColumn, validated: list[ddl.Validation]) -> bool:
     """A CHECK on the same table, earlier, valid before `target`, that implies `column IS NOT NULL`."""
     before = target.statement.index
-    if added.table != target.table or added.statement.index >= before or not _implies_not_null(added.check, target.column):
+    if added.table != target.table or added.statement.index >= before:
+        return False
+    if not _implies_not_null(added.check, target.column):
         return False
     if not added.not_valid:
         return True

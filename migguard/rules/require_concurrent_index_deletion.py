@@ -56,7 +56,10 @@ def check(context: LintContext) -> Iterator[Violation]:
             continue
         tables = [ddl.index_table(context, name, statement.index) for name in names]
         known = sorted({t for t in tables if t})
-        on = f"on {', '.join(known)}" if known and all(tables) else "on its table" if len(names) == 1 else "on their tables"
+        if known and all(tables):
+            on = f"on {', '.join(known)}"
+        else:
+            on = "on its table" if len(names) == 1 else "on their tables"
         what = f"index {names[0]}" if len(names) == 1 else f"indexes {', '.join(names)}"
         yield Violation(
             statement,

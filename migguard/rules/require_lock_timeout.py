@@ -7,10 +7,10 @@ Flags the first statement of a migration that takes a strong lock on an existing
 
 ## Why it is dangerous
 A statement that needs a strong lock waits for every transaction that holds a conflicting lock,
-however long it runs, and while it waits every new query on the table queues behind it, even
-plain reads. One slow report or idle-in-transaction session in front of a quick `ALTER TABLE`
-stalls the application. With a short `lock_timeout` the statement gives up instead, and the
-migration can be retried.
+however long it runs, and while it waits every new query that conflicts with it queues behind it:
+behind an ACCESS EXCLUSIVE request even plain reads do. One slow report or idle-in-transaction
+session in front of a quick `ALTER TABLE` stalls the application. With a short `lock_timeout` the
+statement gives up instead, and the migration can be retried.
 
 ## Bad
 ```sql
@@ -24,12 +24,13 @@ ALTER TABLE accounts ADD COLUMN note text;
 ```
 
 ## When it does not fire
-A lock timeout is set earlier in the file; only the first offending statement of a file is
-reported. Tables created earlier in the same migration (nobody else waits on them), and statements
-that take weak locks (`CREATE INDEX CONCURRENTLY`, `VALIDATE CONSTRAINT`, `SET (storage_parameter …)`).
+A lock timeout is set earlier in the file (and not switched off again with `0`, `DEFAULT` or
+`RESET`, as pg_dump output does). Only the first offending statement of a file is reported.
+Tables created earlier in the same migration (nobody else waits on them), and statements that
+take weak locks (`CREATE INDEX CONCURRENTLY`, `VALIDATE CONSTRAINT`, `SET (storage_parameter …)`).
 The finding is a warning, not an error: `migguard apply` sets `lock_timeout` itself (`lock_timeout`
-in the configuration, default 2s) and retries with backoff, so this matters when the files are also
-run by another tool, or by hand.
+in the configuration, default 2s) and retries with backoff, so the file is safe when migguard
+applies it; the warning matters when another tool, or a person, runs it.
 
 ## References
 - https://www.postgresql.org/docs/current/runtime-config-client.html#GUC-LOCK-TIMEOUT
@@ -38,13 +39,19 @@ run by another tool, or by hand.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from migguard import ddl
 from migguard.findings import Severity
 from migguard.rules.base import Rule, Violation
 from migguard.rules.context import LintContext
+from migguard.rules.locks import ACCESS_EXCLUSIVE
 
+_SETTING = re.compile(r"\block_timeout\b", re.IGNORECASE)
+# `= 0`, `TO '0s'`, `TO DEFAULT`, set_config('lock_timeout', '0', …): the timeout switched off.
+_OFF = re.compile(r"\block_timeout\b'?\s*(?:=|\bto\b|,)\s*'?\s*"
+                  r"(?:0+(?:\.0*)?\s*(?:us|ms|s|min|h|d)?|default)\s*'?\s*(?:[,;)]|$)", re.IGNORECASE)
 HINT = ("Start the migration with SET lock_timeout = '2s' (SET LOCAL inside a transaction), so the statement gives "
         "up instead of stalling the table, and retry it later.")
 
@@ -52,15 +59,28 @@ HINT = ("Start the migration with SET lock_timeout = '2s' (SET LOCAL inside a tr
 def check(context: LintContext) -> Iterator[Violation]:
     for lock in ddl.table_locks(context):
         statement = lock.statement
-        if not lock.lock.strong or context.lock_timeout_before(statement.index) or ddl.is_new_target(context, lock):
+        if not lock.lock.strong or _timeout_in_force(context, statement.index) or ddl.is_new_target(context, lock):
             continue
+        queued = "query on" if lock.lock is ACCESS_EXCLUSIVE else "write of"
         yield Violation(
             statement,
-            f"{lock.action} takes {_article(lock.lock.name)} {lock.lock.name} lock on {lock.target} with no lock_timeout set before it: "
-            f"while it waits behind a long-running transaction, every new query on the table queues behind it.",
+            f"{lock.action} takes {_article(lock.lock.name)} {lock.lock.name} lock on {lock.target} with no "
+            f"lock_timeout set before it: while it waits behind a long-running transaction, every new {queued} "
+            f"the table queues behind it.",
             HINT,
         )
         return
+
+
+def _timeout_in_force(context: LintContext, index: int) -> bool:
+    """A lock_timeout is set before statement `index`, and the last setting before it is not 0, DEFAULT or
+    RESET (which switch it off: pg_dump output starts with `SET lock_timeout = 0`)."""
+    if not context.lock_timeout_before(index):
+        return False
+    settings = [s for s in context.statements[:index]
+                if _SETTING.search(s.text) and s.text.lstrip().upper().startswith(("SET", "SELECT", "RESET"))]
+    last = settings[-1].text if settings else ""
+    return not (last.lstrip().upper().startswith("RESET") or _OFF.search(last))
 
 
 def _article(word: str) -> str:
