@@ -40,6 +40,7 @@ from pglast.stream import RawStream
 from psycopg.rows import dict_row
 from pydantic import BaseModel, ConfigDict, Field
 
+from migguard.errors import DatabaseError
 from migguard.findings import Finding, Severity
 
 # --- rule catalogue -------------------------------------------------------------------------------
@@ -331,9 +332,6 @@ class Catalog:
     views: list[dict]
     functions: list[dict]
     role_facts: dict[int, dict]
-
-    def by_name(self) -> dict[str, TenantTable]:
-        return {t.qualified: t for t in self.tables.values()}
 
 
 def normalise_name(name: str) -> str:
@@ -677,13 +675,19 @@ def _setting_functions(functions: Iterable[dict], setting: str) -> set[str]:
 def audit(conn_or_url: str | psycopg.Connection, *, tenant_column: str = "tenant_id",
           tenant_setting: str = "app.tenant_id", app_roles: Sequence[str] = ("app_user",),
           exempt_tables: Iterable[str] = ()) -> RlsResult:
-    """Catalog audit of a database (a URL or an open connection; read only, one snapshot)."""
-    if isinstance(conn_or_url, psycopg.Connection):
-        return _audit(conn_or_url, tenant_column, tenant_setting, tuple(app_roles), tuple(exempt_tables))
-    from migguard.db.connect import connect
+    """Catalog audit of a database (a URL or an open connection; read only, one snapshot).
 
-    with connect(conn_or_url) as conn:
-        return _audit(conn, tenant_column, tenant_setting, tuple(app_roles), tuple(exempt_tables))
+    A database failure raises DatabaseError (one redacted line)."""
+    from migguard.db.connect import connect, describe
+
+    arguments = (tenant_column, tenant_setting, tuple(app_roles), tuple(exempt_tables))
+    try:
+        if isinstance(conn_or_url, psycopg.Connection):
+            return _audit(conn_or_url, *arguments)
+        with connect(conn_or_url) as conn:
+            return _audit(conn, *arguments)
+    except psycopg.Error as error:
+        raise DatabaseError(f"the RLS audit failed: {describe(error)}") from None
 
 
 def _audit(conn: psycopg.Connection, column: str, setting: str, roles: tuple[str, ...],
@@ -775,7 +779,8 @@ class _Auditor:
                            f"a session that queries the partition directly ({who}) reads and changes every "
                            "tenant's rows in it.")
             else:
-                message = (f"{table.kind[0].upper() + table.kind[1:]} {table.qualified} has row level security disabled: "
+                kind = table.kind[0].upper() + table.kind[1:]
+                message = (f"{kind} {table.qualified} has row level security disabled: "
                            f"sessions of {who} read, change and delete every tenant's rows.")
             yield finding("require-rls-enabled", path, message,
                           f"ALTER TABLE {table.qualified} ENABLE ROW LEVEL SECURITY; ALTER TABLE "

@@ -36,6 +36,7 @@ from migguard.db.rls import (
     Catalog, RlsResult, TenantTable, _snapshot, exemption_findings, finding, read_catalog, table_path, view_closure,
 )
 from migguard.db.rowgen import Relation, Row, RowFactory, Schema, Skipped, read_schema
+from migguard.errors import DatabaseError
 from migguard.findings import Finding, Severity
 
 SEQUENCES_SQL = """
@@ -67,6 +68,15 @@ class Outcome:
 
 def run_probe(url: str, *, tenant_column: str, tenant_setting: str, app_roles: Sequence[str],
               exempt_tables: Sequence[str], statement_timeout: str = "60s") -> RlsResult:
+    """The probe on the database at `url` (a shadow); a database failure raises DatabaseError."""
+    try:
+        return _run(url, tenant_column, tenant_setting, app_roles, exempt_tables, statement_timeout)
+    except psycopg.Error as error:
+        raise DatabaseError(f"the RLS isolation probe failed: {describe(error)}") from None
+
+
+def _run(url: str, tenant_column: str, tenant_setting: str, app_roles: Sequence[str],
+         exempt_tables: Sequence[str], statement_timeout: str) -> RlsResult:
     started = time.perf_counter()
     with connect(url, statement_timeout=statement_timeout) as conn:
         with _snapshot(conn):
@@ -105,6 +115,7 @@ class _Prober:
         self.closure = view_closure(catalog)
         self.spare: dict[tuple[int, str], Row | str] = {}  # (table, "A"/"B") -> extra row, or why not
         self.notes: list[Finding] = []
+        self.counts: dict[int, tuple[int, ...]] = {}  # table -> rows of B and of A, as the owner sees them
 
     # --- setup
 
@@ -243,15 +254,17 @@ class _Prober:
         # counts tenant B's rows inside the same savepoint.
         count_b = sql.SQL("SELECT count(*) FROM {} WHERE {}").format(target, is_b)
         count_a = sql.SQL("SELECT count(*) FROM {} WHERE {}").format(target, is_a)
-        before_b, before_a = (int(self.conn.execute(q).fetchone()[0]) for q in (count_b, count_a))
+        if table.oid not in self.counts:  # every attempt is rolled back, so these hold for every role
+            self.counts[table.oid] = tuple(int(self.conn.execute(q).fetchone()[0]) for q in (count_b, count_a))
+        before_b, before_a = self.counts[table.oid]
         tenant_type = sql.SQL(table.tenant_type)
 
         outcome = self._attempt(role, a, sql.SQL("UPDATE {} SET {} = CAST({} AS {})").format(
             target, column, sql.Literal(a), tenant_type), inspect=count_b)
         yield "update", outcome, context.leak(
             "rls-probe-update-leak", _changed(outcome, before_b),
-            f"updated {_count(outcome, before_b)} row(s) of tenant B in {table.qualified} (an UPDATE without WHERE moved them to "
-            "tenant A)",
+            f"updated {_count(outcome, before_b)} row(s) of tenant B in {table.qualified} (an UPDATE without WHERE "
+            "moved them to tenant A)",
             "Key the UPDATE (or ALL) policy's USING on the tenant column and setting.")
 
         outcome = self._attempt(role, a, sql.SQL("DELETE FROM {}").format(target), inspect=count_b)
@@ -261,7 +274,8 @@ class _Prober:
         else:
             changed = _changed(outcome, before_b)
         yield "delete", outcome, context.leak(
-            "rls-probe-delete-leak", changed, f"deleted {_count(outcome, before_b)} row(s) of tenant B from {table.qualified}",
+            "rls-probe-delete-leak", changed,
+            f"deleted {_count(outcome, before_b)} row(s) of tenant B from {table.qualified}",
             "Key the DELETE (or ALL) policy's USING on the tenant column and setting.")
 
         spare_b = self._spare(leaf, "B")
@@ -288,8 +302,8 @@ class _Prober:
         yield "truncate", outcome, context.leak(
             "rls-probe-truncate-leak", Outcome(rows=1) if truncated else outcome,
             f"was allowed to TRUNCATE {table.qualified}, which removes every tenant's rows" if not outcome.error else
-            f"passed the TRUNCATE privilege check of {table.qualified} (only a foreign key stopped it; TRUNCATE ... CASCADE "
-            "would not stop)",
+            f"passed the TRUNCATE privilege check of {table.qualified} (only a foreign key stopped it; "
+            "TRUNCATE ... CASCADE would not stop)",
             f"REVOKE TRUNCATE ON {table.qualified} FROM {role} (and from PUBLIC), and make sure {role} is not the "
             "owner or a member of it.")
 

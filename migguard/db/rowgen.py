@@ -87,13 +87,14 @@ ORDER BY con.conrelid, con.conname
 CONSTRAINT_COLUMNS_SQL = f"""
 SELECT con.conrelid AS relid, con.conname AS name, con.contype::text AS kind,
        array(SELECT a.attname FROM unnest(con.conkey) k(n)
-             JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n)::text[] AS columns
+             JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n)::text[] AS columns,
+       CASE WHEN con.contype = 'c' THEN pg_get_expr(con.conbin, con.conrelid) END AS expression
 FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid
 WHERE con.contype IN ('c', 'u', 'p', 'x', 'f') AND c.relnamespace IN ({_USER_NAMESPACES})
 UNION ALL
 SELECT i.indrelid, ic.relname, CASE WHEN i.indisunique THEN 'i' ELSE 'n' END,
        array(SELECT a.attname FROM unnest(i.indkey::int2[]) k(n)
-             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n)::text[]
+             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n)::text[], NULL
 FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_class c ON c.oid = i.indrelid
 WHERE i.indisunique AND c.relnamespace IN ({_USER_NAMESPACES})
 """
@@ -158,6 +159,7 @@ class Relation:
     foreign_keys: list[ForeignKey] = field(default_factory=list)
     constraint_columns: dict[str, list[str]] = field(default_factory=dict)
     unique_sets: list[list[str]] = field(default_factory=list)
+    check_literals: dict[str, list[str]] = field(default_factory=dict)  # column -> constants its CHECKs name
     children: list[int] = field(default_factory=list)
 
     @property
@@ -232,6 +234,11 @@ def read_schema(conn: psycopg.Connection) -> Schema:
             relation.constraint_columns[r["name"]] = list(r["columns"])
             if r["kind"] in ("u", "p", "i") and r["columns"]:
                 relation.unique_sets.append(list(r["columns"]))
+            if r["expression"]:
+                literals = check_literals(r["expression"])
+                for column in r["columns"]:
+                    known = relation.check_literals.setdefault(column, [])
+                    known.extend(v for v in literals if v not in known)
         for relation in relations.values():
             if relation.parent_oid in relations:
                 relations[relation.parent_oid].children.append(relation.oid)
@@ -239,6 +246,38 @@ def read_schema(conn: psycopg.Connection) -> Schema:
 
 
 # --- candidate values ---------------------------------------------------------------------------
+
+
+def check_literals(expression: str) -> list[str]:
+    """Constants a CHECK expression names, and their neighbours for numbers (`n BETWEEN 3 AND 4`
+    gives 3, 4, 2, 5; `status IN ('a', 'b')` gives a, b): likely values the check accepts."""
+    try:
+        tree = parse_sql(f"SELECT {expression}")
+    except Exception:  # an unparsable expression only loses the hint
+        return []
+    found: list[str] = []
+    stack: list[object] = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, tuple):
+            stack.extend(reversed(node))
+            continue
+        if not isinstance(node, ast.Node):
+            continue
+        if isinstance(node, ast.A_Const) and not node.isnull:
+            value = _literal(node)
+            if value is not None and value not in found:
+                found.append(value)
+            continue
+        stack.extend(reversed([getattr(node, a) for a in node if isinstance(getattr(node, a), ast.Node | tuple)]))
+    neighbours = []
+    for value in found:
+        if re.fullmatch(r"-?\d+", value):
+            neighbours += [str(int(value) + 1), str(int(value) - 1)]
+        elif re.fullmatch(r"-?\d+\.\d+", value):
+            neighbours += [str(float(value) + 1), str(float(value) - 1)]
+    return found + [v for v in neighbours if v not in found]
+
 
 
 def _string_limit(column: Column) -> int | None:
@@ -551,9 +590,9 @@ class RowFactory:
             if parent is None:
                 if nullable:
                     return nullable
-                raise Skipped(f"foreign key {fk.name} needs a row in "
-                              f"{self.schema.relations[fk.refrelid].qualified if fk.refrelid in self.schema.relations else fk.refrelid}"
-                              ", which could not be generated")
+                target = self.schema.relations.get(fk.refrelid)
+                raise Skipped(f"foreign key {fk.name} needs a row in {target.qualified if target else fk.refrelid}, "
+                              "which could not be generated")
             return [parent.values.get(fk.ref_columns[fk.columns.index(column.name)])] + nullable
         if relation.oid not in self._bounds:
             self._bounds[relation.oid] = _bound_values(self.schema, relation)
@@ -576,7 +615,8 @@ class RowFactory:
             options.append(OMIT)
         elif not column.not_null and not unique_alone and not options:
             options.append(None)
-        options.extend(candidates(column, seq))
+        typed = candidates(column, seq)
+        options.extend(typed[:1] + relation.check_literals.get(column.name, []) + typed[1:])
         options.extend(nullable)
         return list(dict.fromkeys(options))  # keeps order, drops repeats (OMIT and None compare by identity)
 
@@ -592,8 +632,8 @@ class RowFactory:
         cache_key = (relation.oid, column.name)
         if cache_key not in self._hash_values:
             pool = [value for seq in range(1, 200) for value in candidates(column, seq)[:1]]
-            query = sql.SQL("SELECT v FROM unnest({pool}::text[]) v WHERE "
-                            "satisfies_hash_partition({parent}::oid, {modulus}, {remainder}, v::{type}) LIMIT 8").format(
+            query = sql.SQL("SELECT v FROM unnest({pool}::text[]) v WHERE satisfies_hash_partition("
+                            "{parent}::oid, {modulus}, {remainder}, v::{type}) LIMIT 8").format(
                 pool=sql.Literal(list(dict.fromkeys(pool))), parent=sql.Literal(parent.oid),
                 modulus=sql.Literal(spec.modulus), remainder=sql.Literal(spec.remainder), type=sql.SQL(column.type))
             try:

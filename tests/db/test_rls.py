@@ -24,10 +24,12 @@ Which half catches what (a leak needs both a defect and a role that can use it):
   nullable tenant column, SECURITY DEFINER functions (the probe does not call functions), an
   application role that can only reach BYPASSRLS through SET ROLE (the attribute is not
   inherited), a missing application role, unknown exemptions.
-- Probe only: nothing in this schema. What only the probe can show is a leak the catalog cannot
-  predict (a function or trigger behaving unlike its text, data that makes a policy leak); the
-  probe also reports tables whose rows it cannot generate (d_ungeneratable) instead of skipping
-  them silently.
+- Probe only: a policy that calls a function whose body reads the tenant setting but does not
+  filter by it (d_lying_function: `t IS NOT NULL OR t::text = current_setting(...)`); the audit
+  trusts a function that reads the setting, the probe sees every row of B. In general only the
+  probe sees what the catalog cannot predict (function and trigger behaviour, data-dependent
+  policies). The probe also reports tables whose rows it cannot generate (d_ungeneratable)
+  instead of skipping them silently.
 """
 
 from __future__ import annotations
@@ -100,10 +102,20 @@ SCHEMA = "\n".join([
           policies=[("by_owner", "USING (owner_id = current_setting('app.tenant_id')::uuid) "
                                  "WITH CHECK (owner_id = current_setting('app.tenant_id')::uuid)")]),
     table("ok_wrong_column", extra="owner_id uuid NOT NULL"),
-    table("d_wrong_setting", policies=[("other_setting", "USING (tenant_id = current_setting('app.tenant', true)::uuid)"
-                                                         " WITH CHECK (tenant_id = current_setting('app.tenant', true)::uuid)")]),
+    table("d_wrong_setting", policies=[("other_setting",
+                                        "USING (tenant_id = current_setting('app.tenant', true)::uuid) "
+                                        "WITH CHECK (tenant_id = current_setting('app.tenant', true)::uuid)")]),
     table("ok_wrong_setting", policies=[("via_function", "USING (tenant_id = acme.current_tenant()) "
                                                          "WITH CHECK (tenant_id = acme.current_tenant())")]),
+    # --- a policy calling a function whose body reads the setting but does not filter by it
+    "CREATE FUNCTION acme.tenant_visible(t uuid) RETURNS boolean LANGUAGE sql STABLE "
+    "AS $$ SELECT t IS NOT NULL OR t::text = current_setting('app.tenant_id', true) $$;",
+    "CREATE FUNCTION acme.tenant_matches(t uuid) RETURNS boolean LANGUAGE sql STABLE "
+    "AS $$ SELECT t::text = current_setting('app.tenant_id', true) $$;",
+    table("d_lying_function", policies=[("via_function", "USING (acme.tenant_visible(tenant_id)) "
+                                                         "WITH CHECK (acme.tenant_visible(tenant_id))")]),
+    table("ok_lying_function", policies=[("via_function", "USING (acme.tenant_matches(tenant_id)) "
+                                                          "WITH CHECK (acme.tenant_matches(tenant_id))")]),
     # --- INSERT policies: no WITH CHECK; keyed on something else
     table("d_insert_no_check", policies=[*PER_COMMAND, ("t_insert", "FOR INSERT")]),
     table("ok_insert_no_check", policies=[*PER_COMMAND, ("t_insert", f"FOR INSERT WITH CHECK ({KEYED})")]),
@@ -147,7 +159,7 @@ SCHEMA = "\n".join([
                             "tags text[] NOT NULL, doc jsonb NOT NULL, short varchar(3) NOT NULL, "
                             "total numeric GENERATED ALWAYS AS (n * 2) STORED, CHECK (ends > starts), "
                             "UNIQUE (tenant_id, code)"),
-    table("d_ungeneratable", extra="CHECK (body = 'a value no generator guesses')"),
+    table("d_ungeneratable", extra="CHECK (body = md5(tenant_id::text))"),  # no generator guesses this
     table("d_exempt", enable=False, force=False),
     "RESET ROLE;",
     # --- the app role owns a table, or is a member of its owner (RLS forced on both)
@@ -214,6 +226,8 @@ PROBE = {
     "acme.d_or_expression": {"rls-probe-select-leak", "rls-probe-update-leak", "rls-probe-delete-leak"},
     "acme.d_wrong_column": {"rls-probe-select-leak", "rls-probe-update-leak", "rls-probe-delete-leak"},
     "acme.d_insert_unkeyed": {"rls-probe-insert-leak"},
+    "acme.d_lying_function": {"rls-probe-select-leak", "rls-probe-update-leak", "rls-probe-delete-leak",
+                              "rls-probe-insert-leak", "rls-probe-move-leak"},
     "acme.d_global_unique": {"rls-probe-unique-leak"},
     "acme.d_fk_parent": {"rls-probe-unique-leak"},
     "acme.d_fk": {"rls-probe-cross-tenant-reference"},
@@ -249,7 +263,8 @@ INSERT INTO acme.d_global_unique (tenant_id, body, email)
 INSERT INTO acme.d_fk_parent (tenant_id, body) VALUES ('cccccccc-cccc-4ccc-8ccc-cccccccccccc', 'seed');
 INSERT INTO acme.d_fk (tenant_id, body, parent_id)
     SELECT tenant_id, 'seed', id FROM acme.d_fk_parent;
-INSERT INTO acme.d_part (tenant_id, body, created) VALUES ('cccccccc-cccc-4ccc-8ccc-cccccccccccc', 'seed', '2026-05-01');
+INSERT INTO acme.d_part (tenant_id, body, created)
+    VALUES ('cccccccc-cccc-4ccc-8ccc-cccccccccccc', 'seed', '2026-05-01');
 """
 
 
@@ -329,7 +344,7 @@ def test_probe_catches_every_observable_defect_and_nothing_else(tenant_db):
     assert _rules_by_object(result) == PROBE
     assert result.exempt == ("acme.d_exempt",)
     skipped = next(f for f in result.findings if f.rule == "rls-probe-skipped")
-    assert "d_ungeneratable_body_check" in skipped.message  # the reason, not a silent skip
+    assert "d_ungeneratable_check" in skipped.message  # the reason, not a silent skip
     leak = next(f for f in result.findings if f.rule == "rls-probe-select-leak" and "d_rls_disabled" in f.path)
     assert leak.message.startswith(f"{roles['app']}, acting for tenant A") and "acme.d_rls_disabled" in leak.message
     assert set(result.timings) == {"catalog", "generate", "checks", "total"}
@@ -410,3 +425,37 @@ def test_always_true(expression, reason):
 ])
 def test_exempt_names_are_normalised(name, normalised):
     assert normalise_name(name) == normalised
+
+
+GENERATOR_SCHEMA = """
+CREATE TABLE tenants (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL);
+CREATE TABLE a (tenant_id bigint NOT NULL REFERENCES tenants, id int PRIMARY KEY, b_id int,
+                parent_id int REFERENCES a (id));
+CREATE TABLE b (tenant_id bigint NOT NULL REFERENCES tenants, id int PRIMARY KEY, a_id int NOT NULL REFERENCES a (id));
+ALTER TABLE a ADD FOREIGN KEY (b_id) REFERENCES b (id);
+CREATE TABLE c (tenant_id bigint NOT NULL, id int PRIMARY KEY, d_id int NOT NULL);
+CREATE TABLE d (tenant_id bigint NOT NULL, id int PRIMARY KEY, c_id int NOT NULL REFERENCES c (id));
+ALTER TABLE c ADD FOREIGN KEY (d_id) REFERENCES d (id);
+CREATE TABLE h (tenant_id bigint NOT NULL, k int NOT NULL, UNIQUE (tenant_id, k)) PARTITION BY HASH (k);
+CREATE TABLE h0 PARTITION OF h FOR VALUES WITH (modulus 3, remainder 0);
+CREATE TABLE h1 PARTITION OF h FOR VALUES WITH (modulus 3, remainder 1);
+CREATE TABLE h2 PARTITION OF h FOR VALUES WITH (modulus 3, remainder 2);
+CREATE TABLE r (tenant_id bigint NOT NULL, at timestamptz NOT NULL, n smallint NOT NULL CHECK (n BETWEEN 3 AND 4))
+    PARTITION BY RANGE (at);
+CREATE TABLE r_old PARTITION OF r FOR VALUES FROM (MINVALUE) TO ('2020-01-01');
+CREATE TABLE r_rest PARTITION OF r DEFAULT;
+"""
+
+
+def test_probe_generates_rows_through_cycles_partitions_and_identity_parents(pg):
+    """Two rows per table are generated (the identity tenants table gets the tenant values), a
+    cycle is broken at its nullable foreign key, a NOT NULL cycle is reported with its reason,
+    and every hash, range (MINVALUE) and default partition gets rows."""
+    with psycopg.connect(pg, autocommit=True) as conn:
+        conn.execute(GENERATOR_SCHEMA)
+    result = probe(pg, app_roles=())
+    skipped = {_object(f.path): f.message for f in result.findings if f.rule == "rls-probe-skipped"}
+    assert set(skipped) == {"public.c", "public.d"}
+    assert "cycle" in skipped["public.c"] and "NOT NULL" in skipped["public.c"]
+    assert [f.rule for f in result.findings if f.rule != "rls-probe-skipped"] == []
+    assert set(result.tables) >= {"public.h", "public.h0", "public.h1", "public.h2", "public.r_old", "public.r_rest"}
