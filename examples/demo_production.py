@@ -42,6 +42,7 @@ SELECT b.tenant_id, b.id, 'INV-' || b.id, 4200, 'legacy-' || b.id FROM bookings 
 
 
 def start() -> None:
+    stop(quiet=True)  # a demo interrupted earlier may have left its server running
     key = hashlib.sha256(str(HERE.resolve()).encode()).hexdigest()[:12]
     cluster = Cluster(choose_binaries(), Path(tempfile.gettempdir()) / f"migguard-demo-prod-{key}", keep=True)
     cluster.directory.mkdir(parents=True, exist_ok=True)
@@ -69,14 +70,15 @@ def start() -> None:
     print(f"demo production: PostgreSQL {cluster.binaries.major}, {APPLIED} migrations applied, 2 tenants seeded")
 
 
-def stop() -> None:
+def stop(quiet: bool = False) -> None:
     if STATE.exists():
         state = json.loads(STATE.read_text())
         binaries = choose_binaries(state["major"])
         Cluster(binaries, Path(state["directory"])).stop(remove=True)
         STATE.unlink()
     ENV_FILE.unlink(missing_ok=True)
-    print("demo production: stopped and removed")
+    if not quiet:
+        print("demo production: stopped and removed")
 
 
 if __name__ == "__main__":

@@ -304,6 +304,31 @@ def audit_verify(
     raise typer.Exit(ExitCode.GATE_REFUSED)
 
 
+rls_app = typer.Typer(help="Row level security: catalog audit and tenant-isolation probe.", no_args_is_help=True)
+app.add_typer(rls_app, name="rls")
+
+
+@rls_app.command("check")
+def rls_check(
+    probe: Annotated[bool, typer.Option("--probe", help="Also prove isolation with two tenants' rows on a shadow clone.")] = False,
+    url: Annotated[Optional[str], typer.Option("--url", help="Database to check (default: PG_PROD_URL). Only read.")] = None,
+    format: FormatOption = "text",
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report here instead of stdout.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Audit row level security of a database; --probe tries to break tenant isolation on a copy."""
+    from migguard.config import load_config
+    from migguard.rls_check import run_rls_check
+
+    _check_format(format)
+    report = run_rls_check(load_config(config), url, probe)
+    _emit(report, format, output)
+    typer.echo(f"migguard: rls check: {report.summary['errors']} error(s), {report.summary['warnings']} warning(s)"
+               f"{' (audit and probe)' if probe else ' (audit; add --probe to test isolation)'}: "
+               f"{'gate passes' if report.ok else 'gate refused'}", err=True)
+    raise typer.Exit(ExitCode.OK if report.ok else ExitCode.GATE_REFUSED)
+
+
 @app.command("rules")
 def list_rules(format: FormatOption = "text") -> None:
     """List every rule: id, default severity, family and summary."""

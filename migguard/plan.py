@@ -33,6 +33,7 @@ from migguard.db.query_plans import compare as compare_plans
 from migguard.db.schema import SchemaModel
 from migguard.db.shadow import MigrationFailed, ShadowServer, apply_migration
 from migguard.db.trace import StatementTrace, TableSize, Tracer, grade, table_sizes
+from migguard.rls_check import audit_and_probe
 from migguard.errors import DatabaseError, GateRefused, InputError
 from migguard.findings import Finding, Report, Severity
 from migguard.lint import LintCache, LintTarget, RulePolicy, build_report, gate_passes, lint_targets
@@ -213,7 +214,7 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
                              if row.version in by_version and by_version[row.version].checksum() != row.checksum]
 
     # 1. lint the pending migrations
-    step("lint", f"[1/8] lint: {len(pending)} pending migration(s) of {len(migrations)}")
+    step("lint", f"[1/9] lint: {len(pending)} pending migration(s) of {len(migrations)}")
     policy = RulePolicy.build(config.rules, options.select, options.ignore, options.allow_destructive)
     settings = LintSettings(pg_version=config.pg_version, tenant_column=config.tenant_column,
                             tenant_setting=config.tenant_setting, assume_in_transaction=config.assume_in_transaction)
@@ -232,7 +233,7 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
         created: list[str] = []
         try:
             # 2. replay the applied history from zero
-            step("replay", f"[2/8] replay: {len(applied)} applied migration(s) on the shadow "
+            step("replay", f"[2/9] replay: {len(applied)} applied migration(s) on the shadow "
                            f"({'ephemeral cluster' if shadow.ephemeral else 'shadow server'})")
             history = base_migrations if base_migrations is not None else applied
             replay_db = shadow.replay(history)
@@ -243,15 +244,15 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
             # 3. clone production's schema (or, without production, the replay)
             sizes: dict[str, TableSize] = {}
             if prod_url:
-                step("clone", "[3/8] clone: production's schema into a second shadow database (pg_dump --schema-only)")
+                step("clone", "[3/9] clone: production's schema into a second shadow database (pg_dump --schema-only)")
                 clone_db = shadow.create_database()
                 created.append(clone_db)
-                _clone_schema(prod_url, shadow, clone_db)
+                shadow.clone_schema(prod_url, clone_db)
                 with connect(prod_url) as prod:
                     production = introspect(prod).without_schemas(own)
                     sizes = table_sizes(prod)
             else:
-                step("clone", "[3/8] clone: no production URL; the replayed history stands for production")
+                step("clone", "[3/9] clone: no production URL; the replayed history stands for production")
                 clone_db = shadow.create_database(template=replay_db)
                 created.append(clone_db)
                 production = replayed
@@ -259,7 +260,7 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
             before = introspect(clone_url).without_schemas(own)
 
             # 4. drift: production against the replayed history
-            step("drift", "[4/8] drift: production against the replayed history")
+            step("drift", "[4/9] drift: production against the replayed history")
             drift = diff(replayed, production) if prod_url else []
             for change in drift:
                 findings.append(_db_finding("schema-drift", Severity.WARNING if options.accept_drift else Severity.ERROR,
@@ -269,7 +270,7 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
                                             "--accept-drift plans anyway."))
 
             # 6. apply the pending migrations to the clone, tracing locks and rewrites
-            step("apply", f"[5/8] apply: {len(pending)} pending migration(s) on the clone, tracing locks and rewrites")
+            step("apply", f"[5/9] apply: {len(pending)} pending migration(s) on the clone, tracing locks and rewrites")
             traces: list[StatementTrace] = []
             watched = load_queries(Path(config.root) / config.watch_queries) if config.watch_queries else []
             steps: list[MigrationStep] = []
@@ -302,23 +303,28 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
             after = introspect(clone_url).without_schemas(own)
 
             # 7. diff
-            step("diff", "[6/8] diff: the clone before and after")
+            step("diff", "[6/9] diff: the clone before and after")
             changes = diff(before, after)
 
             # 5. data pre-checks (they need the change set)
             prechecks: list[PrecheckResult] = []
             if prod_url and changes:
-                step("prechecks", "[7/8] data pre-checks on production (read-only)")
+                step("prechecks", "[7/9] data pre-checks on production (read-only)")
                 with connect(prod_url, autocommit=True) as prod:
                     prechecks = run_prechecks(prod, changes, before, after)
                 findings += [_precheck_finding(p) for p in prechecks]
+
+            # 9. RLS: catalog audit and the two-tenant isolation probe on the migrated clone
+            step("rls", "[8/9] rls: catalog audit and two-tenant isolation probe on the migrated clone")
+            rls_findings = audit_and_probe(clone_url, config)
+            findings += rls_findings
 
             # hand-written down scripts are checked, never trusted: run them on a copy of the clone
             if any(m.down_sql() for m in pending):
                 findings += _check_down_scripts(shadow, clone_db, pending, models, own, created)
 
             # 10. rollback: generate and verify on the clone
-            step("rollback", "[8/8] rollback: generate and verify on the clone")
+            step("rollback", "[9/9] rollback: generate and verify on the clone")
             rollback_sql, irreversible = reverse_script(changes)
             verified = _verify_rollback(clone_url, rollback_sql, before, irreversible, own)
             if not verified:
@@ -423,26 +429,6 @@ def _precheck_finding(result: PrecheckResult) -> Finding:
         hint = "Make sure the backup covers it; apply keeps one and names the restore command."
         severity = Severity.WARNING
     return _db_finding(f"precheck-{result.check}", severity, f"db:{result.object}", message, hint)
-
-
-def _clone_schema(prod_url: str, shadow: ShadowServer, database: str) -> None:
-    """pg_dump --schema-only of production, restored into `database` on the shadow; roles it
-    names are created there (NOLOGIN) so ownership and grants restore as they are."""
-    from migguard.db.tools import pg_dump_schema
-
-    ddl = pg_dump_schema(prod_url)
-    with connect(prod_url) as prod:
-        roles = [r[0] for r in prod.execute(
-            "SELECT rolname FROM pg_roles WHERE rolname !~ '^pg_' AND NOT rolsuper").fetchall()]
-    with connect(shadow.database_url(database), autocommit=True) as conn:
-        for role in roles:
-            conn.execute(psycopg.sql.SQL("DO $$ BEGIN CREATE ROLE {} NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
-                         .format(psycopg.sql.Identifier(role)))
-        try:
-            with conn.transaction():
-                conn.execute(ddl)
-        except psycopg.Error as error:
-            raise DatabaseError(f"restoring production's schema on the shadow failed: {describe(error)}") from None
 
 
 def _check_down_scripts(shadow: ShadowServer, clone_db: str, pending: list[Migration], models: list[SchemaModel],

@@ -71,7 +71,7 @@ def test_plan_against_production(project, pg, pg_cluster):
     destroyed = [f for f in report.findings if f.rule == "precheck-destroyed-rows"]
     assert destroyed and "25 row(s)" in destroyed[0].message and "legacy_ref" in destroyed[0].message
     assert not report.ok
-    assert [line.split("]")[0] for line in lines] == [f"[{n}/8" for n in range(1, 9)]
+    assert [line.split("]")[0] for line in lines] == [f"[{n}/9" for n in range(1, 10)]
     files = sorted(p.name for p in plan.directory.iterdir())
     assert files == ["forward.sql", "plan.json", "plan.md", "rollback", "rollback.sql", "schema-after.json",
                      "schema-before.json"]

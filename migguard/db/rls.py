@@ -63,7 +63,7 @@ RULES: dict[str, tuple[Severity, str]] = {
     "ban-nullable-tenant-column": (Severity.ERROR, "the tenant column is nullable"),
     "rls-unique-key-without-tenant": (Severity.ERROR,
                                       "a unique key of a multi-tenant table lacks the tenant column (existence "
-                                      "oracle across tenants; warning for surrogate keys)"),
+                                      "oracle across tenants; info for surrogate keys)"),
     "rls-foreign-key-without-tenant": (Severity.ERROR,
                                        "a foreign key between multi-tenant tables lacks the tenant column "
                                        "(cross-tenant references)"),
@@ -90,7 +90,7 @@ RULES: dict[str, tuple[Severity, str]] = {
     "rls-probe-move-leak": (Severity.ERROR, "acting for tenant A, an application role moved a row to tenant B"),
     "rls-probe-truncate-leak": (Severity.ERROR, "an application role was allowed to TRUNCATE a multi-tenant table"),
     "rls-probe-unique-leak": (Severity.ERROR, "a unique violation told tenant A that tenant B holds a value "
-                                              "(warning for surrogate keys)"),
+                                              "(info for surrogate keys)"),
     "rls-probe-cross-tenant-reference": (Severity.ERROR, "tenant A inserted a row referencing tenant B's row"),
     "rls-probe-view-leak": (Severity.ERROR, "acting for tenant A, an application role read tenant B's rows "
                                             "through a view or materialized view"),
@@ -992,7 +992,7 @@ class _Auditor:
                           + (" (its columns are generated surrogates, so the oracle only tells that an id is taken)"
                              if surrogate else "") + ".",
                           f"Put the tenant column first in the key: ({self.column}, {columns}).",
-                          severity=Severity.WARNING if surrogate else None)
+                          severity=Severity.INFO if surrogate else None)
         for fk in table.foreign_keys:
             parent = self.catalog.tables.get(fk["refrelid"])
             if parent is None:

@@ -339,7 +339,7 @@ class _Prober:
                 f"learned that tenant B holds ({', '.join(names)}) = ({', '.join(str(v) for v in taken.values())}): "
                 f"its insert into {table.qualified} failed with a unique violation of {name}",
                 f"Include {self.column} in {name}.",
-                severity=Severity.WARNING if key["surrogate"] else None)
+                severity=Severity.INFO if key["surrogate"] else None)
 
     def _foreign_keys(self, role: str, table: TenantTable, leaf: Relation, relation: Relation,
                       context: _Context) -> Iterator[tuple[str, Outcome, Finding | None]]:

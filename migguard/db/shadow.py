@@ -153,6 +153,25 @@ class ShadowServer:
             rows = admin.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", (prefix + "%",)).fetchall()
         return {row[0] for row in rows}
 
+    def clone_schema(self, source_url: str, database: str) -> None:
+        """pg_dump --schema-only of `source_url`, restored into `database` here; the roles it names
+        are created (NOLOGIN) first so ownership, grants and policies restore as they are."""
+        from migguard.db.tools import pg_dump_schema
+
+        ddl = pg_dump_schema(source_url)
+        with connect(source_url) as source:
+            roles = [r[0] for r in source.execute(
+                "SELECT rolname FROM pg_roles WHERE rolname !~ '^pg_' AND NOT rolsuper").fetchall()]
+        with connect(self.database_url(database), autocommit=True) as conn:
+            for role in roles:
+                conn.execute(sql.SQL("DO $$ BEGIN CREATE ROLE {} NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; "
+                                     "END $$").format(sql.Identifier(role)))
+            try:
+                with conn.transaction():
+                    conn.execute(ddl)
+            except psycopg.Error as error:
+                raise DatabaseError(f"restoring the schema on the shadow failed: {describe(error)}") from None
+
     def replay(self, migrations: Sequence[Migration], use_templates: bool = True) -> str:
         """A fresh database with `migrations` applied in order; returns its name.
 

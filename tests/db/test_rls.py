@@ -127,7 +127,7 @@ SCHEMA = "\n".join([
     table("ok_uncovered", policies=[("t_select", f"FOR SELECT USING ({KEYED})")], grants="SELECT"),
     # --- nullable tenant column
     table("d_nullable", nullable=True, key="UNIQUE (tenant_id, id)"), table("ok_nullable"),
-    # --- unique keys without the tenant column (natural: error; surrogate: warning)
+    # --- unique keys without the tenant column (natural: error; surrogate: info)
     table("d_global_unique", extra="email text NOT NULL UNIQUE"),
     table("ok_global_unique", extra="email text NOT NULL, UNIQUE (tenant_id, email)"),
     table("d_fk_parent", extra="UNIQUE (id)"), table("ok_fk_parent"),
@@ -313,7 +313,7 @@ def test_audit_flags_every_defect_and_leaves_correct_objects_clean(tenant_db):
     assert _rules_by_object(result) == AUDIT
     severities = {(_object(f.path), f.rule): f.severity for f in result.findings}
     assert severities[("acme.d_global_unique", "rls-unique-key-without-tenant")] == Severity.ERROR
-    assert severities[("acme.d_fk_parent", "rls-unique-key-without-tenant")] == Severity.WARNING  # surrogate id
+    assert severities[("acme.d_fk_parent", "rls-unique-key-without-tenant")] == Severity.INFO  # surrogate id
     assert severities[("acme.d_insert_no_check", "require-policy-with-check")] == Severity.WARNING
     assert {"acme.d_part", "acme.d_part_2026", "acme.ok_hash_0", "acme.ok_part_eu"} <= set(result.tables)
     assert "acme.d_exempt" not in result.tables and "acme.tenants" not in result.tables

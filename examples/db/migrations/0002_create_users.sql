@@ -7,7 +7,8 @@ CREATE TABLE users (
     email       text NOT NULL,
     full_name   text NOT NULL,
     created_at  timestamptz NOT NULL DEFAULT now(),
-    UNIQUE (tenant_id, email)
+    UNIQUE (tenant_id, email),
+    UNIQUE (tenant_id, id)  -- target of tenant-scoped foreign keys
 );
 CREATE INDEX users_tenant_id_idx ON users (tenant_id);
 

@@ -5,17 +5,21 @@ CREATE TABLE hr_departments (
     id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     tenant_id   uuid NOT NULL REFERENCES tenants (id),
     name        text NOT NULL,
-    UNIQUE (tenant_id, name)
+    UNIQUE (tenant_id, name),
+    UNIQUE (tenant_id, id)
 );
 
 CREATE TABLE hr_employees (
     id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     tenant_id      uuid NOT NULL REFERENCES tenants (id),
-    department_id  bigint REFERENCES hr_departments (id),
-    user_id        bigint REFERENCES users (id),
+    department_id  bigint,
+    user_id        bigint,
     title          text NOT NULL,
     hired_on       date NOT NULL,
-    salary_cents   bigint NOT NULL CHECK (salary_cents >= 0)
+    salary_cents   bigint NOT NULL CHECK (salary_cents >= 0),
+    -- foreign keys carry tenant_id: a row can only point at its own tenant's rows
+    FOREIGN KEY (tenant_id, department_id) REFERENCES hr_departments (tenant_id, id),
+    FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id)
 );
 CREATE INDEX hr_employees_tenant_id_idx ON hr_employees (tenant_id);
 

@@ -8,16 +8,20 @@ CREATE TABLE services (
     tenant_id      uuid NOT NULL REFERENCES tenants (id),
     name           text NOT NULL,
     duration_min   integer NOT NULL CHECK (duration_min > 0),
-    price_cents    bigint NOT NULL CHECK (price_cents >= 0)
+    price_cents    bigint NOT NULL CHECK (price_cents >= 0),
+    UNIQUE (tenant_id, id)
 );
 
 CREATE TABLE bookings (
     id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     tenant_id    uuid NOT NULL REFERENCES tenants (id),
-    service_id   bigint NOT NULL REFERENCES services (id),
-    customer_id  bigint NOT NULL REFERENCES users (id),
+    service_id   bigint NOT NULL,
+    customer_id  bigint NOT NULL,
     starts_at    timestamptz NOT NULL,
-    status       booking_status NOT NULL DEFAULT 'pending'
+    status       booking_status NOT NULL DEFAULT 'pending',
+    UNIQUE (tenant_id, id),
+    FOREIGN KEY (tenant_id, service_id) REFERENCES services (tenant_id, id),
+    FOREIGN KEY (tenant_id, customer_id) REFERENCES users (tenant_id, id)
 );
 CREATE INDEX bookings_tenant_starts_idx ON bookings (tenant_id, starts_at);
 

@@ -4,12 +4,13 @@ SET lock_timeout = '2s';
 CREATE TABLE invoices (
     id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     tenant_id     uuid NOT NULL REFERENCES tenants (id),
-    booking_id    bigint REFERENCES bookings (id),
+    booking_id    bigint,
     number        text NOT NULL,
     amount_cents  bigint NOT NULL CHECK (amount_cents >= 0),
     issued_at     timestamptz NOT NULL DEFAULT now(),
     legacy_ref    text,
-    UNIQUE (tenant_id, number)
+    UNIQUE (tenant_id, number),
+    FOREIGN KEY (tenant_id, booking_id) REFERENCES bookings (tenant_id, id)
 );
 
 CREATE TABLE tenant_addons (
