@@ -36,7 +36,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from pglast import ast, enums, parse_sql
+from pglast import ast, parse_sql
 from pglast.parser import ParseError
 
 from migguard.errors import GateRefused, InputError
@@ -66,7 +66,7 @@ _WRITING_FUNCTIONS: Mapping[str, str] = {
     "ts_stat": "runs SQL text that this check cannot see",
 }
 _WRITING_PREFIXES: tuple[tuple[str, str], ...] = (
-    ("lo_", "creates, writes or deletes large objects"),
+    ("lo_", "works on large objects (lo_* functions create, write and delete them, and write server files)"),
     ("dblink", "runs SQL on another connection, outside the read-only transaction"),
     ("pg_advisory_", "takes an advisory lock"),
     ("pg_try_advisory_", "takes an advisory lock"),
@@ -501,8 +501,8 @@ def _describe(expr: object, params: Mapping[int, str]) -> str:
     if isinstance(expr, ast.A_Const) and not expr.isnull:
         value = expr.val
         return str(getattr(value, "sval", None) or getattr(value, "ival", None) or getattr(value, "fval", ""))
-    if isinstance(expr, ast.ParamRef):
-        return params.get(expr.number, f"${expr.number}")
+    if isinstance(expr, ast.ParamRef) and expr.number in params:
+        return params[expr.number]
     return "(expression)"
 
 
