@@ -30,6 +30,7 @@ test: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/lint_corpus.py
+	$(BIN)/python bench/plan.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .migguard

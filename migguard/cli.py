@@ -329,20 +329,124 @@ def rls_check(
     raise typer.Exit(ExitCode.OK if report.ok else ExitCode.GATE_REFUSED)
 
 
+@app.command("query")
+def query_command(
+    playbook: Annotated[Optional[str], typer.Option("--playbook", help="Run this approved query from the playbooks file.")] = None,
+    sandbox: Annotated[Optional[str], typer.Option("--sandbox", help="Run this ad-hoc read-only SQL (sandbox mode; '-' reads stdin).")] = None,
+    param: Annotated[Optional[list[str]], typer.Option("--param", help="A playbook parameter, NAME=VALUE (repeatable).")] = None,
+    playbooks: Annotated[Optional[Path], typer.Option("--playbooks", help="Playbooks file (default: playbooks.yaml beside the config file).")] = None,
+    tenant: Annotated[Optional[str], typer.Option("--tenant", help="Scope to this tenant: sets tenant_setting so row-level security applies.")] = None,
+    timeout: Annotated[str, typer.Option("--timeout", help="Statement timeout, e.g. 500ms, 5s, 2min.")] = "5s",
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Return at most this many rows.")] = 1000,
+    list_playbooks: Annotated[bool, typer.Option("--list", help="List the playbooks and exit.")] = False,
+    format: FormatOption = "text",
+    config: ConfigOption = None,
+) -> None:
+    """Read-only inspection of production: an approved playbook or an explicit sandbox query."""
+    from migguard.config import load_config
+    from migguard.query import RENDERERS, QueryOptions, load_playbooks, parse_params, playbooks_path, run_query
+
+    _check_format(format, allowed=tuple(RENDERERS))
+    settings = load_config(config)
+    options = QueryOptions(playbook=playbook, sandbox=_read_stdin("<stdin>") if sandbox == "-" else sandbox,
+                           params=parse_params(param or ()), playbooks_path=playbooks, tenant=tenant,
+                           timeout=timeout, limit=limit)
+    if list_playbooks:
+        for book in load_playbooks(playbooks_path(options, settings)).values():
+            typer.echo(f"{book.name}  ({', '.join(book.params) or 'no params'}{'; tenant_scoped' if book.tenant_scoped else ''})  {book.description}")
+        return
+    result = run_query(options, settings)
+    _write_stdout(RENDERERS[format](result))
+    typer.echo(f"migguard: {result.row_count} row(s)" + (f" (more rows exist: raise --limit {limit})" if result.truncated else "")
+               + f" from {result.source}" + (f", tenant {result.tenant}" if result.tenant else "") + "; audited", err=True)
+
+
+@app.command("scan-app")
+def scan_app_command(
+    paths: Annotated[list[str], typer.Argument(metavar="PATH...", help="Application source files or directories.")],
+    schema: Annotated[Optional[str], typer.Option("--schema", help="Schema snapshot JSON (e.g. a plan's schema-after.json): its tables with the tenant column are monitored.")] = None,
+    tables: Annotated[Optional[list[str]], typer.Option("--tables", help="Monitored tables, comma-separated (repeatable).")] = None,
+    allowlist: Annotated[Optional[str], typer.Option("--allowlist", help="Allowlist file (default: .migguard-allow here and above the scanned paths).")] = None,
+    format: FormatOption = "text",
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report here instead of stdout.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Tenant-isolation lint of application code: SQL strings and ORM calls without the tenant filter."""
+    from migguard.config import load_config
+    from migguard.scan_app import ScanOptions, run_scan
+
+    _check_format(format)
+    options = ScanOptions(paths=tuple(paths), schema=schema, tables=tuple(tables or ()), allowlist=allowlist)
+    report = run_scan(options, load_config(config))
+    _emit(report, format, output)
+    summary = report.summary
+    typer.echo(f"migguard: scan-app: {summary['files']} file(s), {summary['tables']} tenant table(s), "
+               f"{summary['errors']} violation(s), {summary['allowlisted']} allowlisted: "
+               f"{'gate passes' if report.ok else 'gate refused'}", err=True)
+    raise typer.Exit(ExitCode.OK if report.ok else ExitCode.GATE_REFUSED)
+
+
+@app.command("new")
+def new_command(
+    name: Annotated[str, typer.Argument(help="The migration's name, e.g. add_invoice_due_date (a name, not a path).")],
+    template: Annotated[str, typer.Option("--template", "-t", help="feature (a migration, in `migrations`) | seed (in `seeds`).")],
+    config: ConfigOption = None,
+) -> None:
+    """Create a migration or seed file from a template, numbered after the newest, inside the write path."""
+    from migguard.config import load_config
+    from migguard.scaffold import NewOptions, run_new
+
+    result = run_new(NewOptions(name=name, template=template), load_config(config))
+    for path in result.files:
+        typer.echo(_shown(path))
+    for warning in result.warnings:
+        typer.echo(f"migguard: warning: {warning}", err=True)
+    typer.echo(f"migguard: created {template} {result.version} ({result.layout} layout) from {_shown(result.template)}",
+               err=True)
+
+
+@app.command("init")
+def init_command(
+    directory: Annotated[Path, typer.Argument(help="The project's root directory.")] = Path("."),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite migguard.toml, vault/.env.example and the workflow.")] = False,
+) -> None:
+    """Write a commented migguard.toml, db/migrations/, db/seeds/, vault/.env.example, a pre-commit hook and a CI workflow."""
+    from migguard.project_init import run_init
+
+    result = run_init(directory, force=force)
+    for path in result.directories + result.written:
+        typer.echo(f"created {_shown(path)}" + ("/" if path.is_dir() else ""))
+    if result.gitignore_added:
+        typer.echo(f"added to .gitignore: {', '.join(result.gitignore_added)}")
+    if result.precommit_snippet:
+        typer.echo("add this to the repos: list of .pre-commit-config.yaml (left unchanged):\n" + result.precommit_snippet)
+    typer.echo("migguard: project initialised; copy vault/.env.example to vault/.env for the connection strings", err=True)
+
+
+def _shown(path: Path) -> str:
+    """A path as lint shows paths: relative to the working directory."""
+    try:
+        return Path(os.path.relpath(Path(path).resolve(), Path.cwd().resolve())).as_posix()
+    except ValueError:  # another drive (Windows)
+        return str(path)
+
+
 @app.command("rules")
 def list_rules(format: FormatOption = "text") -> None:
     """List every rule: id, default severity, family and summary."""
     import json
 
+    from migguard.db.rules import DATABASE_RULES
     from migguard.rules import ALL_RULES
 
+    rules = sorted((*ALL_RULES, *DATABASE_RULES), key=lambda r: r.id)  # static and database findings
     if format == "json":
         typer.echo(json.dumps([{"id": r.id, "severity": r.default_severity.value, "family": r.family,
-                                "destructive": r.destructive, "summary": r.summary} for r in ALL_RULES], indent=2))
+                                "destructive": r.destructive, "summary": r.summary} for r in rules], indent=2))
         return
     _check_format(format, allowed=("text", "json"))
-    width = max(len(r.id) for r in ALL_RULES)
-    for rule in ALL_RULES:
+    width = max(len(r.id) for r in rules)
+    for rule in rules:
         typer.echo(f"{rule.id:<{width}}  {rule.default_severity.value:<7}  {rule.family:<13}  {rule.summary}")
 
 
@@ -352,6 +456,10 @@ def explain(rule_id: Annotated[str, typer.Argument(help="A rule id, e.g. ban-dro
     from migguard.rules import RULES_BY_ID
 
     rule = RULES_BY_ID.get(rule_id)
+    if rule is None:
+        from migguard.db.rules import by_id
+
+        rule = by_id.get(rule_id)
     if rule is None:
         raise InputError(f"unknown rule id '{rule_id}' (see `migguard rules`)")
     flags = ", destructive (refused unless --allow-destructive)" if rule.destructive else ""

@@ -61,9 +61,13 @@ class Config(BaseModel):
     def _known_rules(cls, value: dict[str, RuleSetting]) -> dict[str, RuleSetting]:
         from migguard.rules import RULES_BY_ID
 
-        for rule_id in value:
-            if rule_id not in RULES_BY_ID:
-                raise ValueError(f"unknown rule id {rule_id!r}")
+        unknown = [rule_id for rule_id in value if rule_id not in RULES_BY_ID]
+        if unknown:  # database finding ids (plan, RLS audit and probe) are rule ids too
+            from migguard.db.rules import by_id
+
+            for rule_id in unknown:
+                if rule_id not in by_id:
+                    raise ValueError(f"unknown rule id {rule_id!r}")
         return value
 
 

@@ -81,7 +81,7 @@ def _expand(names: Sequence[str]) -> set[str]:
 def lint_text(path: str, text: str, settings: LintSettings, policy: RulePolicy) -> list[Finding]:
     """Findings for one migration's SQL text, sorted."""
     parsed = parse_file(text)
-    context = LintContext(path, parsed.statements, settings)
+    context = LintContext(path, parsed.statements, settings, parsed.text)
     raw: list[tuple[Rule, Violation | None, Finding]] = []
     for statement in parsed.statements:
         if statement.syntax_error is not None:
@@ -420,6 +420,8 @@ def run_lint(options: LintOptions, config) -> Report:
         tenant_column=config.tenant_column,
         tenant_setting=config.tenant_setting,
         assume_in_transaction=config.assume_in_transaction,
+        # a project's write-path policy applies where a config file says there is a project
+        write_paths=(_from_root(config, config.migrations), _from_root(config, config.seeds)) if config.source else (),
     )
     # The configured directory is relative to the config file, wherever migguard runs from.
     paths = options.paths or (_from_root(config, config.migrations),)

@@ -4,6 +4,7 @@ and a fresh database per test on it. No PostgreSQL service needs to be running."
 from __future__ import annotations
 
 import itertools
+import os
 
 import psycopg
 import pytest
@@ -40,3 +41,21 @@ def pg(pg_cluster):
     yield pg_cluster.url(name)
     with psycopg.connect(pg_cluster.url(), autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def pytest_collection_modifyitems(config, items):
+    """End-to-end tests (marked e2e) run on the first available major only: the layers they
+    exercise are tested on every major by the database-level tests, and running the CLI flows
+    twice would double the suite's time. MIGGUARD_ALL_MAJORS=1 runs them on every major."""
+    if os.environ.get("MIGGUARD_ALL_MAJORS") or len(_BINARIES) < 2:
+        return
+    keep, drop = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if item.get_closest_marker("e2e") and params.get("pg_cluster") not in (None, _BINARIES[0]):
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from migguard.findings import Finding, Report
 from migguard.lint import RulePolicy, lint_text
 from migguard.report import text
@@ -9,11 +11,21 @@ from migguard.rules import RULES_BY_ID
 from migguard.rules.context import LintSettings
 
 
-def lint_sql(sql: str, *, path: str = "migration.sql", allow_destructive: bool = False,
+# A docs example may say where its file lives (`-- file: db/migrations/0012_x.sql` as its first line):
+# it is then linted at that path, in a project with the default write paths, without that line.
+_FILE_LINE = re.compile(r"\A-- file: (\S+)\n")
+DEFAULT_WRITE_PATHS = ("db/migrations", "db/seeds")
+
+
+def lint_sql(sql: str, *, path: str | None = None, allow_destructive: bool = False,
              **settings: object) -> list[Finding]:
     """Every finding of every rule on `sql`."""
+    named = _FILE_LINE.match(sql)
+    if named:
+        sql, path = sql[named.end():], path or named[1]
+        settings.setdefault("write_paths", DEFAULT_WRITE_PATHS)
     policy = RulePolicy.build(allow_destructive=allow_destructive)
-    return lint_text(path, sql, LintSettings(**settings), policy)
+    return lint_text(path or "migration.sql", sql, LintSettings(**settings), policy)
 
 
 def assert_flags(sql: str, rule_id: str, *, count: int | None = None, severity: str | None = None,
@@ -33,7 +45,8 @@ def assert_flags(sql: str, rule_id: str, *, count: int | None = None, severity: 
         assert {f.severity.value for f in mine} == {severity}, f"expected severity {severity}: {mine}"
     for finding in mine:
         assert finding.message and finding.hint, f"{rule_id}: every finding needs a message and a hint"
-    report = Report(command="lint", ok=False, findings=tuple(mine), sources={"migration.sql": sql})
+    body = sql[named.end():] if (named := _FILE_LINE.match(sql)) else sql
+    report = Report(command="lint", ok=False, findings=tuple(mine), sources={f.path: body for f in mine})
     return text.render(report)
 
 

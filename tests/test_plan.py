@@ -16,7 +16,7 @@ from migguard.db.shadow import apply_migration
 from migguard.plan import PlanOptions, PlanRefused, run_plan
 from migguard.sources import discover
 
-pytestmark = pytest.mark.pg
+pytestmark = [pytest.mark.pg, pytest.mark.e2e]
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
 

@@ -25,7 +25,7 @@ from migguard.config import load_config
 from migguard.errors import GateRefused, InputError
 from migguard.query import QueryOptions, load_playbooks, run_query
 
-pytestmark = pytest.mark.pg
+pytestmark = [pytest.mark.pg, pytest.mark.e2e]
 
 SENTINEL = "S3ntinel-Qu3ry-pw"
 TENANT_A = "00000000-0000-0000-0000-00000000000a"

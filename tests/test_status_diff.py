@@ -12,7 +12,7 @@ import pytest
 
 from tests.test_plan import EXAMPLES, _production
 
-pytestmark = pytest.mark.pg
+pytestmark = [pytest.mark.pg, pytest.mark.e2e]
 
 
 @pytest.fixture

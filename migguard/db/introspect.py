@@ -138,7 +138,7 @@ SEQUENCES_SQL = f"""
 SELECT n.nspname AS schema_name, c.relname AS name, format_type(s.seqtypid, NULL) AS data_type,
        s.seqstart AS start, s.seqincrement AS increment, s.seqmin AS minimum, s.seqmax AS maximum,
        s.seqcache AS cache, s.seqcycle AS cycle,
-       (SELECT d.refobjid::regclass::text || '.' || a.attname FROM pg_depend d
+       (SELECT d.refobjid::regclass::text || '.' || quote_ident(a.attname) FROM pg_depend d
         JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
         WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i')
           AND d.refclassid = 'pg_class'::regclass LIMIT 1) AS owned_by

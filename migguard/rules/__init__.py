@@ -66,6 +66,9 @@ from migguard.rules import (  # noqa: I001  (grouped by family; keep each group 
     prefer_text_field,
     prefer_timestamptz,
     transaction_nesting,
+    # workflow
+    migration_outside_write_path,
+    missing_template_header,
 )
 from migguard.rules.base import Rule
 
@@ -133,6 +136,9 @@ _MODULES = (
     prefer_text_field,
     prefer_timestamptz,
     transaction_nesting,
+    # workflow
+    migration_outside_write_path,
+    missing_template_header,
 )
 
 ALL_RULES: tuple[Rule, ...] = tuple(sorted((module.RULE for module in _MODULES), key=lambda rule: rule.id))

@@ -32,8 +32,8 @@ rewrite). A table created earlier in the same migration is reported as info: it 
 
 from collections.abc import Iterator
 
-from migguard import columns
 from migguard.findings import Severity
+from migguard.rules import columns
 from migguard.rules.base import Rule, Violation
 from migguard.rules.context import LintContext
 

@@ -31,8 +31,8 @@ migration is reported as info: it has no rows to rewrite.
 
 from collections.abc import Iterator
 
-from migguard import columns
 from migguard.findings import Severity
+from migguard.rules import columns
 from migguard.rules.base import Rule, Violation
 from migguard.rules.context import LintContext
 from migguard.rules.locks import ACCESS_EXCLUSIVE

@@ -45,8 +45,7 @@ from sqlglot.optimizer.simplify import simplify
 from migguard.commands import Policy
 from migguard.findings import Severity
 from migguard.rules.base import Rule, Violation, at
-from migguard.rules.context import LintContext, normalise
-from migguard.rules.require_rls_enabled import display, quote_name, tenant_tables
+from migguard.rules.context import LintContext, display, normalise, quote_name
 from migguard.rules.require_tenant_policy import keyed_on_tenant
 
 _TRUE_TEXTS = {"t", "tr", "tru", "true", "y", "ye", "yes", "on", "1"}
@@ -128,7 +127,7 @@ def check(context: LintContext) -> Iterator[Violation]:
         roles = [r for r in policy.roles if r != "public"]
         who = f"every session of {', '.join(roles)}" if roles else "every session"
         why = " (it compares a column with itself)" if "self-comparison" in reasons.values() else ""
-        known = tenant_tables(context).get(table)
+        known = context.tenant_tables.get(table)
         condition = f"{column} = current_setting('{setting}')::{(known.type_name if known else None) or 'uuid'}"
         yield Violation(
             statement,

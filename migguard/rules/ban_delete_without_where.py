@@ -37,8 +37,9 @@ from collections.abc import Iterator
 from sqlglot import exp
 
 from migguard.findings import Severity
-from migguard.rules.base import Rule, Violation, at
-from migguard.rules.context import LintContext, table_name
+from migguard.rules.base import Rule, Violation
+from migguard.rules.context import LintContext
+from migguard.rules.dml import unbounded_writes
 
 HINT = (
     "Add a WHERE clause naming the rows to remove; if every row must go, say so with "
@@ -47,52 +48,9 @@ HINT = (
 
 
 def check(context: LintContext) -> Iterator[Violation]:
-    for statement in context.parsed():
-        for node in _dml(statement.ast, exp.Delete):
-            where = node.args.get("where")
-            if where is not None and not _constant_true(where.this):
-                continue
-            name = table_name(node.this)
-            why = "has no WHERE clause" if where is None else "has a WHERE clause that is always true"
-            yield Violation(
-                statement,
-                f"This DELETE from {name} {why}, so it removes every row of the table.",
-                HINT,
-                offset=at(statement, r"\bwhere\b" if where is not None else r"\bdelete\b"),
-                new_object=context.is_new_table(name, statement.index),
-            )
-
-
-def _dml(tree: exp.Expression | None, kind: type[exp.Expression]) -> Iterator[exp.Expression]:
-    """The statement itself when it is a `kind`, and the `kind`s of its WITH clause."""
-    if tree is None:
-        return
-    if isinstance(tree, kind):
-        yield tree
-    with_clause = tree.args.get("with_") or tree.args.get("with")
-    if isinstance(with_clause, exp.With):
-        for cte in with_clause.expressions:
-            if isinstance(cte, exp.CTE) and isinstance(cte.this, kind):
-                yield cte.this
-
-
-def _constant_true(node: exp.Expression | None) -> bool:
-    """`true`, `1 = 1`, `'a' = 'a'`, `(true)`, `true OR …`, `true AND true`."""
-    if isinstance(node, exp.Paren):
-        return _constant_true(node.this)
-    if isinstance(node, exp.Boolean):
-        return bool(node.this)
-    if isinstance(node, exp.EQ):
-        left, right = node.this, node.expression
-        return (isinstance(left, exp.Literal) and isinstance(right, exp.Literal)
-                and left.is_string == right.is_string and left.this == right.this)
-    if isinstance(node, exp.Or):
-        return _constant_true(node.this) or _constant_true(node.expression)
-    if isinstance(node, exp.And):
-        return _constant_true(node.this) and _constant_true(node.expression)
-    if isinstance(node, exp.Not):
-        return isinstance(node.this, exp.Boolean) and not node.this.this
-    return False
+    for write in unbounded_writes(context, exp.Delete):
+        message = f"This DELETE from {write.table} {write.why}, so it removes every row of the table."
+        yield Violation(write.statement, message, HINT, offset=write.offset, new_object=write.new_table)
 
 
 RULE = Rule(

@@ -32,10 +32,10 @@ from collections.abc import Iterator
 
 from sqlglot import exp
 
-from migguard import columns
 from migguard.commands import AlterTable
 from migguard.findings import Severity
 from migguard.parse import Statement
+from migguard.rules import columns
 from migguard.rules.base import Rule, Violation, at
 from migguard.rules.context import LintContext, alter_table, identifier, normalise, table_name
 

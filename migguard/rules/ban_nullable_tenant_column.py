@@ -57,10 +57,9 @@ from migguard.commands import AlterTable, CreateTable
 from migguard.findings import Severity
 from migguard.parse import Statement
 from migguard.rules.base import Rule, Violation, at
-from migguard.rules.context import LintContext, alter_table, column_defs, created_table, identifier, normalise, table_name
-from migguard.rules.require_rls_enabled import display
-
-_TEMPORARY = re.compile(r"^\s*create\s+(global\s+|local\s+)?temp(orary)?\b", re.IGNORECASE)
+from migguard.rules.context import (
+    LintContext, alter_table, column_defs, created_table, display, identifier, is_temporary, normalise, table_name,
+)
 
 
 def _not_null(definition: exp.ColumnDef) -> bool:
@@ -109,7 +108,7 @@ def _nullable_columns(statement: Statement, column: str) -> Iterator[tuple[str, 
     """(table, how) for each nullable tenant column this statement declares or makes nullable."""
     name = created_table(statement)
     if name:
-        if _TEMPORARY.match(statement.text):
+        if is_temporary(statement):
             return
         if isinstance(statement.command, CreateTable):
             info = next((c for c in statement.command.columns if c.name == column), None)

@@ -48,8 +48,7 @@ from collections.abc import Iterator
 from migguard.commands import CodeBlock
 from migguard.findings import Severity
 from migguard.rules.base import Rule, Violation, at
-from migguard.rules.context import LintContext
-from migguard.rules.require_rls_enabled import display, tenant_tables
+from migguard.rules.context import LintContext, display
 
 
 def _mentions(body: str, word: str) -> bool:
@@ -58,7 +57,7 @@ def _mentions(body: str, word: str) -> bool:
 
 def check(context: LintContext) -> Iterator[Violation]:
     column = context.settings.tenant_column
-    tenant = list(tenant_tables(context))
+    tenant = list(context.tenant_tables)
     for statement in context.parsed():
         block = statement.command
         if not isinstance(block, CodeBlock) or block.kind not in ("function", "procedure") or not block.security_definer:

@@ -41,9 +41,9 @@ from collections.abc import Iterator
 
 from sqlglot import exp
 
-from migguard import ddl
 from migguard.findings import Severity
 from migguard.parse import Statement
+from migguard.rules import ddl
 from migguard.rules.base import Rule, Violation, at
 from migguard.rules.context import LintContext, table_name
 

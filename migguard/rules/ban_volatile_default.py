@@ -42,8 +42,8 @@ from collections.abc import Iterator
 
 from sqlglot import exp
 
-from migguard import columns
 from migguard.findings import Severity
+from migguard.rules import columns
 from migguard.rules.base import Rule, Violation
 from migguard.rules.context import LintContext
 from migguard.rules.locks import ACCESS_EXCLUSIVE

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from migguard.parse import Statement
     from migguard.rules.context import LintContext
 
-FAMILIES = ("destructive", "locks", "compatibility", "tenancy", "hygiene", "meta")
+FAMILIES = ("destructive", "locks", "compatibility", "tenancy", "hygiene", "workflow", "meta")
 
 
 @dataclass(frozen=True, slots=True)

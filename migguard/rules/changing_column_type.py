@@ -41,8 +41,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from migguard import columns
 from migguard.findings import Severity
+from migguard.rules import columns
 from migguard.rules.base import Rule, Violation
 from migguard.rules.context import LintContext, normalise
 from migguard.rules.locks import ACCESS_EXCLUSIVE

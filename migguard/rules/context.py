@@ -7,6 +7,7 @@ set before it, the target PostgreSQL version). Facts that two rules need live he
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,8 +17,10 @@ from sqlglot import exp
 
 from migguard.commands import AlterTable, CreateTable, Policy, Transaction
 from migguard.parse import Statement
+from migguard.rules.base import at
 
 _TIMEOUT_SETTING = re.compile(r"\block_timeout\b", re.IGNORECASE)
+_TEMPORARY = re.compile(r"^\s*create\s+(global\s+|local\s+)?temp(orary)?\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +31,9 @@ class LintSettings:
     tenant_column: str = "tenant_id"
     tenant_setting: str = "app.tenant_id"
     assume_in_transaction: bool = True
+    # The project's write paths (migrations, seeds directories), relative to the working directory
+    # as lint paths are. Empty: no project configuration, and the workflow rules stay silent.
+    write_paths: tuple[str, ...] = ()
 
 
 def normalise(name: str) -> str:
@@ -44,6 +50,16 @@ def identifier(node: exp.Expression | None) -> str:
     if isinstance(node, exp.Column | exp.Table) and isinstance(node.this, exp.Identifier):
         return identifier(node.this)
     return node.name.lower()
+
+
+def quote_name(name: str) -> str:
+    """A policy or object name as it would be written in SQL: quoted unless it is a plain lower-case identifier."""
+    return name if re.fullmatch(r"[a-z_][a-z0-9_$]*", name) else '"' + name.replace('"', '""') + '"'
+
+
+def display(name: str) -> str:
+    """A (schema-qualified) relation name for messages, quoted where SQL would need it."""
+    return ".".join(quote_name(part) for part in name.split("."))
 
 
 def table_name(node: exp.Expression | None) -> str:
@@ -82,6 +98,11 @@ def created_table(statement: Statement) -> str | None:
     return None
 
 
+def is_temporary(statement: Statement) -> bool:
+    """CREATE [GLOBAL | LOCAL] TEMP[ORARY] …: it lives for one session, and no tenant reads it."""
+    return bool(_TEMPORARY.match(statement.text))
+
+
 def column_defs(statement: Statement) -> list[exp.ColumnDef]:
     """Column definitions of a sqlglot CREATE TABLE."""
     tree = statement.ast
@@ -113,10 +134,30 @@ class LintContext:
     path: str
     statements: tuple[Statement, ...]
     settings: LintSettings = field(default_factory=LintSettings)
+    text: str = ""  # the whole file as linted (header comments included)
 
     def parsed(self) -> Iterator[Statement]:
         """Statements PostgreSQL accepts (syntax errors are reported once, by lint)."""
         return (s for s in self.statements if s.syntax_error is None)
+
+    @cached_property
+    def write_path(self) -> str | None:
+        """The configured write path (migrations or seeds directory) the file lies in, else None.
+        Compared by the path as given, normalised (`..` folded), without touching the file system."""
+        file = os.path.abspath(self.path)
+        for directory in self.settings.write_paths:
+            base = os.path.abspath(directory)
+            try:
+                if os.path.commonpath([file, base]) == base and file != base:
+                    return directory
+            except ValueError:  # another drive (Windows)
+                continue
+        return None
+
+    @property
+    def is_file(self) -> bool:
+        """Does the path name a file (not `<stdin>` or another placeholder)?"""
+        return bool(self.path) and not (self.path.startswith("<") and self.path.endswith(">"))
 
     # --- tables created in this migration ---------------------------------------------------
 
@@ -186,24 +227,36 @@ class LintContext:
     # --- tenancy ---------------------------------------------------------------------------------
 
     @cached_property
-    def tenant_tables(self) -> dict[str, int]:
-        """Tables this migration creates with the tenant column, or gives it: name → statement index."""
+    def tenant_tables(self) -> dict[str, TenantTable]:
+        """Tables that have the tenant column because of this migration: created with it (also by CREATE TABLE
+        … AS SELECT), given it by ADD COLUMN (from either parser), or created as a partition of such a table.
+
+        Temporary tables are left out: they live for one session and no tenant reads them.
+        """
         column = self.settings.tenant_column
-        found: dict[str, int] = {}
+        statements = {s.index: s for s in self.statements}
+        found: dict[str, TenantTable] = {}
+        for name, index in _declared_tenant_tables(self.parsed(), column).items():
+            statement = statements[index]
+            if created_table(statement) and is_temporary(statement):
+                continue
+            how = "create" if created_table(statement) else "add_column"
+            found[name] = TenantTable(name, statement, how, _tenant_column_type(statement, column))
         for statement in self.parsed():
             name = created_table(statement)
-            if name:
-                names = {identifier(c.this) for c in column_defs(statement)}
-                if isinstance(statement.command, CreateTable):
-                    names = {c.name for c in statement.command.columns}
-                if column in names:
-                    found.setdefault(name, statement.index)
-                continue
-            tree = alter_table(statement)
-            if tree is not None:
-                for action in tree.args.get("actions") or []:
-                    if isinstance(action, exp.ColumnDef) and identifier(action.this) == column:
-                        found.setdefault(table_name(tree.this), statement.index)
+            if name and name not in found and column in _query_columns(statement) and not is_temporary(statement):
+                found[name] = TenantTable(name, statement, "create")
+            command = statement.command
+            if isinstance(command, AlterTable) and command.object_kind == "table":
+                for action in command.actions:
+                    if action.kind == "add_column" and action.name == column:
+                        name = normalise(command.table)
+                        if name not in found:
+                            found[name] = TenantTable(name, statement, "add_column", action.type_name)
+            parent = _partition_parent(statement)
+            child = created_table(statement)
+            if parent and child and parent in found and child not in found:
+                found[child] = TenantTable(child, statement, "partition", found[parent].type_name, parent)
         return found
 
     @cached_property
@@ -226,3 +279,95 @@ class LintContext:
             if isinstance(statement.command, Policy) and statement.command.action != "drop":
                 found.setdefault(normalise(statement.command.table), []).append(statement.command)
         return found
+
+
+# --- tenancy facts ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TenantTable:
+    """A table that has the tenant column because of this migration (shared by the tenancy rules)."""
+
+    name: str
+    statement: Statement  # the CREATE TABLE / ALTER TABLE … ADD COLUMN / CREATE TABLE … PARTITION OF
+    how: str  # create | add_column | partition
+    type_name: str | None = None  # the tenant column's type, when the statement names it
+    parent: str | None = None  # for a partition: the tenant table it belongs to
+
+    def offset(self, column: str) -> int:
+        """Where the finding points: the ADD COLUMN clause, else the start of the statement."""
+        if self.how == "add_column":
+            return at(self.statement, rf"\badd\s+(column\s+)?(if\s+not\s+exists\s+)?\"?{re.escape(column)}\b")
+        return 0
+
+    def describe(self, column: str) -> str:
+        """How the table became a tenant table, for messages."""
+        if self.how == "partition":
+            return f"Partition {display(self.name)} of tenant table {display(self.parent or '')}"
+        if self.how == "add_column":
+            return f"Table {display(self.name)}, which this migration gives the tenant column {column},"
+        return f"Tenant table {display(self.name)} (it has the tenant column {column})"
+
+
+def _declared_tenant_tables(statements: Iterator[Statement], column: str) -> dict[str, int]:
+    """Tables a CREATE TABLE declares with the tenant column, or a typed ADD COLUMN gives it: name → statement index."""
+    found: dict[str, int] = {}
+    for statement in statements:
+        name = created_table(statement)
+        if name:
+            names = {identifier(c.this) for c in column_defs(statement)}
+            if isinstance(statement.command, CreateTable):
+                names = {c.name for c in statement.command.columns}
+            if column in names:
+                found.setdefault(name, statement.index)
+            continue
+        tree = alter_table(statement)
+        if tree is not None:
+            for action in tree.args.get("actions") or []:
+                if isinstance(action, exp.ColumnDef) and identifier(action.this) == column:
+                    found.setdefault(table_name(tree.this), statement.index)
+    return found
+
+
+def _query_columns(statement: Statement) -> set[str]:
+    """Columns of a CREATE TABLE … AS SELECT: its column list, else the names the query outputs."""
+    tree = statement.ast
+    query = tree.args.get("expression") if isinstance(tree, exp.Create) else None
+    if not isinstance(query, exp.Query):
+        return set()
+    if isinstance(tree.this, exp.Schema) and tree.this.expressions:
+        return {identifier(c.this if isinstance(c, exp.ColumnDef) else c) for c in tree.this.expressions}
+    names = set()
+    for select in query.selects:
+        if isinstance(select, exp.Alias):
+            names.add(identifier(select.args.get("alias")))
+        elif isinstance(select, exp.Column):
+            names.add(identifier(select.this))
+    return names
+
+
+def _partition_parent(statement: Statement) -> str | None:
+    tree = statement.ast
+    if isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() == "TABLE":
+        properties = tree.args.get("properties")
+        for prop in properties.expressions if properties is not None else []:
+            if isinstance(prop, exp.PartitionedOfProperty):
+                return table_name(prop.this)
+    if isinstance(statement.command, CreateTable) and statement.command.partition_of:
+        return normalise(statement.command.partition_of)
+    return None
+
+
+def _tenant_column_type(statement: Statement, column: str) -> str | None:
+    for definition in column_defs(statement):
+        if identifier(definition.this) == column and definition.args.get("kind") is not None:
+            return definition.args["kind"].sql("postgres").lower()
+    if isinstance(statement.command, CreateTable):
+        for info in statement.command.columns:
+            if info.name == column:
+                return info.type_name or None
+    tree = alter_table(statement)
+    for action in (tree.args.get("actions") or []) if tree is not None else []:
+        if isinstance(action, exp.ColumnDef) and identifier(action.this) == column and action.args.get("kind"):
+            return action.args["kind"].sql("postgres").lower()
+    return None

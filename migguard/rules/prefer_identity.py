@@ -43,19 +43,18 @@ from collections.abc import Iterator
 
 from migguard.findings import Severity
 from migguard.rules.base import Rule, Violation
+from migguard.rules.columns import SERIAL_TYPES, declared_columns
 from migguard.rules.context import LintContext
-from migguard.rules.prefer_bigint import SPOKEN, declared_columns
-
-_SERIALS = {"serial2", "serial4", "serial8"}
 
 
 def check(context: LintContext) -> Iterator[Violation]:
     for column in declared_columns(context):
-        if column.change == "alter" or column.array or column.type not in _SERIALS:
+        if column.temporary or column.how == "alter" or column.type is None or column.type.array \
+                or column.type.name not in SERIAL_TYPES:
             continue
         yield Violation(
             column.statement,
-            f"Column {column.qualified} is {SPOKEN[column.type]}, which creates a separate sequence with its own "
+            f"Column {column.qualified} is {column.type.name}, which creates a separate sequence with its own "
             "owner and grants, is shared by tables copied with LIKE, and does not stop clients from inserting "
             "ids that later collide with it.",
             "Declare it bigint GENERATED ALWAYS AS IDENTITY (BY DEFAULT AS IDENTITY if clients must be able to "

@@ -30,8 +30,8 @@ and silence the finding with a reason.
 
 from collections.abc import Iterator
 
-from migguard import columns
 from migguard.findings import Severity
+from migguard.rules import columns
 from migguard.rules.base import Rule, Violation, at
 from migguard.rules.context import LintContext
 

@@ -36,34 +36,29 @@ function signatures, composite types and view queries (only table columns are ch
 - https://wiki.postgresql.org/wiki/Don%27t_Do_This#Don.27t_use_varchar.28n.29_by_default
 """
 
-import re
 from collections.abc import Iterator
 
 from migguard.findings import Severity
 from migguard.rules.base import Rule, Violation
-from migguard.rules.context import LintContext
+from migguard.rules.columns import declared_columns
+from migguard.rules.context import LintContext, quote_name
 from migguard.rules.locks import ACCESS_EXCLUSIVE
-from migguard.rules.prefer_bigint import declared_columns
 
 
 def check(context: LintContext) -> Iterator[Violation]:
     for column in declared_columns(context):
-        if column.type != "varchar" or not column.modifiers:
+        if column.temporary or column.type is None or column.type.name != "varchar" or not column.type.params:
             continue
-        limit = column.modifiers[0]
-        verb = "is changed to" if column.change == "alter" else "is"
+        limit = column.type.params[0]
+        verb = "is changed to" if column.how == "alter" else "is"
         yield Violation(
             column.statement,
-            f"Column {column.qualified} {verb} {column.spelled}: changing the limit later needs ALTER COLUMN … TYPE "
+            f"Column {column.qualified} {verb} {column.type}: changing the limit later needs ALTER COLUMN … TYPE "
             f"and an {ACCESS_EXCLUSIVE.describe()}; lowering it also rewrites the table.",
-            f"Declare it text with CHECK (char_length({_quoted(column.name)}) <= {limit}); that limit can later be "
+            f"Declare it text with CHECK (char_length({quote_name(column.name)}) <= {limit}); that limit can later be "
             "replaced with ADD CONSTRAINT … NOT VALID and VALIDATE CONSTRAINT without blocking reads or writes.",
             offset=column.offset,
         )
-
-
-def _quoted(name: str) -> str:
-    return name if re.fullmatch(r"[a-z_][a-z0-9_$]*", name) else '"' + name.replace('"', '""') + '"'
 
 
 RULE = Rule(

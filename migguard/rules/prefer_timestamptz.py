@@ -34,23 +34,24 @@ from collections.abc import Iterator
 
 from migguard.findings import Severity
 from migguard.rules.base import Rule, Violation
+from migguard.rules.columns import declared_columns
 from migguard.rules.context import LintContext
-from migguard.rules.prefer_bigint import declared_columns
 
 
 def check(context: LintContext) -> Iterator[Violation]:
     for column in declared_columns(context):
-        if column.type != "timestamp":
+        if column.temporary or column.type is None or column.type.name != "timestamp":
             continue
-        precision = f"({column.modifiers[0]})" if column.modifiers else ""
-        spelled = f"timestamp{precision} without time zone" + ("[]" if column.array else "")
-        verb = "is changed to" if column.change == "alter" else "is"
+        precision = f"({column.type.params[0]})" if column.type.params else ""
+        array = "[]" if column.type.array else ""
+        spelled = f"timestamp{precision} without time zone{array}"
+        verb = "is changed to" if column.how == "alter" else "is"
         yield Violation(
             column.statement,
             f"Column {column.qualified} {verb} {spelled}, which stores a wall-clock time with no zone: values "
             "written under different TimeZone settings or across a DST change cannot be compared or converted "
             "correctly.",
-            f"Declare it timestamptz{precision}{'[]' if column.array else ''} (timestamp with time zone): same 8 "
+            f"Declare it timestamptz{precision}{array} (timestamp with time zone): same 8 "
             "bytes, stores the instant, and shows it in the session's time zone.",
             offset=column.offset,
         )

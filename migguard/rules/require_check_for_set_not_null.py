@@ -45,10 +45,10 @@ from collections.abc import Iterator
 
 from sqlglot import exp
 
-from migguard import ddl
-from migguard.columns import alter_column_offset
 from migguard.findings import Severity
+from migguard.rules import ddl
 from migguard.rules.base import Rule, Violation
+from migguard.rules.columns import alter_column_offset
 from migguard.rules.context import LintContext, identifier
 from migguard.rules.locks import ACCESS_EXCLUSIVE
 

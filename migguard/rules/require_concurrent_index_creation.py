@@ -35,8 +35,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from migguard import ddl
 from migguard.findings import Severity
+from migguard.rules import ddl
 from migguard.rules.base import Rule, Violation
 from migguard.rules.context import LintContext
 from migguard.rules.locks import CREATE_INDEX

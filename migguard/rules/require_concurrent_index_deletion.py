@@ -35,10 +35,10 @@ from collections.abc import Iterator
 
 from sqlglot import exp
 
-from migguard import ddl
 from migguard.commands import DropObjects
 from migguard.findings import Severity
 from migguard.parse import Statement
+from migguard.rules import ddl
 from migguard.rules.base import Rule, Violation
 from migguard.rules.context import LintContext, normalise, table_name
 from migguard.rules.locks import DROP_INDEX

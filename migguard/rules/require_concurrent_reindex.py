@@ -35,9 +35,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from migguard import ddl
 from migguard.commands import Maintenance
 from migguard.findings import Severity
+from migguard.rules import ddl
 from migguard.rules.base import Rule, Violation
 from migguard.rules.context import LintContext, normalise
 from migguard.rules.locks import REINDEX, SHARE

@@ -46,18 +46,17 @@ from collections.abc import Iterator
 
 from migguard.findings import Severity
 from migguard.rules.base import Rule, Violation
-from migguard.rules.context import LintContext
-from migguard.rules.require_rls_enabled import describe, display, tenant_tables
+from migguard.rules.context import LintContext, display
 
 
 def check(context: LintContext) -> Iterator[Violation]:
     column = context.settings.tenant_column
-    for table in tenant_tables(context).values():
+    for table in context.tenant_tables.values():
         if "force_row_security" in context.row_security.get(table.name, set()):
             continue
         yield Violation(
             table.statement,
-            f"{describe(table, column)} does not get FORCE ROW LEVEL SECURITY in this migration, so the "
+            f"{table.describe(column)} does not get FORCE ROW LEVEL SECURITY in this migration, so the "
             "table's owner (the role migrations and often the application run as) bypasses every policy on it.",
             f"Add `ALTER TABLE {display(table.name)} FORCE ROW LEVEL SECURITY;` to this migration, next to ENABLE ROW LEVEL "
             "SECURITY.",

@@ -48,8 +48,7 @@ from migguard.commands import CreateView
 from migguard.findings import Severity
 from migguard.parse import Statement
 from migguard.rules.base import Rule, Violation, at
-from migguard.rules.context import LintContext, identifier, normalise, table_name
-from migguard.rules.require_rls_enabled import display, tenant_tables
+from migguard.rules.context import LintContext, display, identifier, normalise, table_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +136,7 @@ def _source(tables: list[str], views: list[str], column: str) -> str:
 
 def check(context: LintContext) -> Iterator[Violation]:
     column = context.settings.tenant_column
-    tables = set(tenant_tables(context))
+    tables = set(context.tenant_tables)
     views: set[str] = set()  # views of this file over tenant data: a view over one is over tenant data too
     for statement in context.parsed():
         view = _view(statement)

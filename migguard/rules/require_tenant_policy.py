@@ -56,8 +56,7 @@ from sqlglot.errors import SqlglotError
 from migguard.commands import Policy
 from migguard.findings import Severity
 from migguard.rules.base import Rule, Violation
-from migguard.rules.context import LintContext, identifier
-from migguard.rules.require_rls_enabled import describe, display, quote_name, tenant_tables
+from migguard.rules.context import LintContext, display, identifier, quote_name
 
 
 def keyed_on_tenant(expression: str | None, column: str, setting: str) -> bool:
@@ -91,16 +90,16 @@ def example_policy(table: str, column: str, setting: str, type_name: str | None)
 
 def check(context: LintContext) -> Iterator[Violation]:
     column, setting = context.settings.tenant_column, context.settings.tenant_setting
-    for table in tenant_tables(context).values():
+    for table in context.tenant_tables.values():
         policies: list[Policy] = context.policies.get(table.name, [])
         if any(keyed_on_tenant(p.using, column, setting) for p in policies):
             continue
         if policies:
             names = ", ".join(dict.fromkeys(quote_name(p.name) for p in policies))
-            message = (f"{describe(table, column)} has policies ({names}) in this migration, but none whose USING "
+            message = (f"{table.describe(column)} has policies ({names}) in this migration, but none whose USING "
                        f"compares {column} with current_setting('{setting}'), so its rows are not isolated by tenant.")
         else:
-            message = (f"{describe(table, column)} gets no policy in this migration, so nothing ties its rows to the "
+            message = (f"{table.describe(column)} gets no policy in this migration, so nothing ties its rows to the "
                        f"tenant in current_setting('{setting}').")
         yield Violation(
             table.statement,

@@ -38,11 +38,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from migguard import ddl
-from migguard.columns import add_column_offset, name_pattern
 from migguard.findings import Severity
 from migguard.parse import Statement
+from migguard.rules import ddl
 from migguard.rules.base import Rule, Violation, at
+from migguard.rules.columns import add_column_offset, name_pattern
 from migguard.rules.context import LintContext
 from migguard.rules.locks import ACCESS_EXCLUSIVE
 

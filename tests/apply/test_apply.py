@@ -20,7 +20,7 @@ import pytest
 from migguard.apply.audit import verify
 from migguard.db.introspect import introspect
 
-pytestmark = pytest.mark.pg
+pytestmark = [pytest.mark.pg, pytest.mark.e2e]
 
 SENTINEL = "S3ntinel-Pa55word"
 

@@ -131,3 +131,22 @@ def test_introspection_inside_a_callers_transaction_leaves_it_usable(pg):
         conn.execute("INSERT INTO t VALUES (1)")
         assert "public.t" in model.tables
         assert conn.execute("SHOW search_path").fetchone()[0] == '"$user", public'
+
+
+def test_a_sequence_owned_by_a_quoted_column_is_printed_for_sql(pg):
+    """owned_by goes into ALTER SEQUENCE … OWNED BY as is: a mixed-case column must be quoted
+    (prisma's "Document"."Id"), and diff must still see an identity column's own sequence."""
+    from migguard.db.diff import diff, forward_script
+
+    with psycopg.connect(pg, autocommit=True) as conn:
+        conn.execute('CREATE TABLE "Doc" ("Id" serial PRIMARY KEY); '
+                     'CREATE TABLE "Doc2" (id int GENERATED ALWAYS AS IDENTITY, "My.Col" serial)')
+    model = introspect(pg)
+    assert model.sequences["public.Doc_Id_seq"].owned_by == 'public."Doc"."Id"'
+    assert model.sequences["public.Doc2_My.Col_seq"].owned_by == 'public."Doc2"."My.Col"'
+    forward = forward_script(diff(SchemaModel(schemas=model.schemas), model))
+    assert "CREATE SEQUENCE public.\"Doc2_id_seq\"" not in forward  # the identity column makes its own
+    with psycopg.connect(pg, autocommit=True) as conn:
+        conn.execute('DROP TABLE "Doc", "Doc2"')
+        conn.execute(forward)
+    assert diff(introspect(pg), model) == []

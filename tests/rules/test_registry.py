@@ -11,7 +11,7 @@ import migguard.rules as rules_package
 from migguard.rules import ALL_RULES, RULES_BY_ID
 from tests.lintkit import assert_clean, assert_flags
 
-SUPPORT_MODULES = {"base", "context", "locks"}
+SUPPORT_MODULES = {"base", "columns", "context", "ddl", "dml", "locks"}
 SECTIONS = ("What it does", "Why it is dangerous", "Bad", "Good", "When it does not fire", "References")
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 

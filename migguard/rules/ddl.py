@@ -16,10 +16,9 @@ from typing import TypeVar
 
 from sqlglot import exp
 
-from migguard import columns
 from migguard.commands import AlterTable, CreateIndex, CreateView, DropObjects, Maintenance, Other, Policy, Rename
 from migguard.parse import Statement
-from migguard.rules import locks
+from migguard.rules import columns, locks
 from migguard.rules.context import (
     LintContext, alter_table, identifier, is_transaction_end, is_transaction_start, normalise, table_name,
 )

@@ -1,17 +1,18 @@
 """Columns a migration creates, adds or retypes, read the same way from either parser.
 
 Several rules look at column definitions: `ADD COLUMN` (NOT NULL, DEFAULT, serial, identity,
-generated), `ALTER COLUMN … TYPE`, and the declared type of every column (`json`). sqlglot types
-most of these statements; `commands.AlterTable` / `commands.CreateTable` cover the ones it
-rejects. This module reduces both to one shape, and types to one canonical `ColumnType`, so each
-rule checks one thing and never looks at which parser answered.
+generated), `ALTER COLUMN … TYPE`, and the declared type of every column (`json`, `varchar(n)`,
+`timestamp`, integer keys, serials: `declared_columns`). sqlglot types most of these statements;
+`commands.AlterTable` / `commands.CreateTable` cover the ones it rejects. This module reduces both
+to one shape, and types to one canonical `ColumnType`, so each rule checks one thing and never
+looks at which parser answered.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import sqlglot
 from sqlglot import exp
@@ -39,6 +40,7 @@ _ALIASES = {
     "timestamp with time zone": "timestamptz", "timestamp without time zone": "timestamp",
     "time with time zone": "timetz", "time without time zone": "time",
 }
+_MULTILINE = re.IGNORECASE | re.DOTALL | re.MULTILINE
 _TYPE_TEXT = re.compile(r"^(?P<name>.+?)\s*(?:\((?P<params>[^)]*)\))?\s*(?P<array>(?:\[\d*\])*)$", re.DOTALL)
 SERIAL_TYPES = frozenset({"serial", "bigserial", "smallserial"})
 
@@ -75,15 +77,14 @@ def column_type(node: exp.DataType | str | None) -> ColumnType | None:
         inner = node.expressions[0] if node.expressions else None
         element = column_type(inner) if isinstance(inner, exp.DataType) else None
         return ColumnType(element.name, element.params, True) if element else None
-    if node.this == exp.DataType.Type.USERDEFINED:
+    params = tuple(p.name if isinstance(p, exp.DataTypeParam) else p.sql("postgres") for p in node.expressions)
+    if node.this == exp.DataType.Type.USERDEFINED:  # pg_catalog.varchar(5), int4, a domain, …
         kind = node.args.get("kind")
         name = identifier(kind.expression) if isinstance(kind, exp.Dot) else identifier(kind)
-        return ColumnType(_ALIASES.get(name, name))
+        return ColumnType(_ALIASES.get(name, name), params)
     if not isinstance(node.this, exp.DataType.Type):  # e.g. INTERVAL DAY: a type with fields
         return ColumnType(node.sql("postgres").lower())
-    name = _SQLGLOT_NAMES.get(node.this.name, node.this.name.lower())
-    params = tuple(p.name if isinstance(p, exp.DataTypeParam) else p.sql("postgres") for p in node.expressions)
-    return ColumnType(name, params)
+    return ColumnType(_SQLGLOT_NAMES.get(node.this.name, node.this.name.lower()), params)
 
 
 def _from_text(text: str) -> ColumnType:
@@ -97,17 +98,21 @@ def _from_text(text: str) -> ColumnType:
 
 
 def name_pattern(name: str) -> str:
-    """A regex for an identifier as the SQL text spells it, quoted or not (for `base.at`)."""
-    quoted = '"' + re.escape(name.replace('"', '""')) + '"'
-    return rf"(?:{quoted}|{re.escape(name)}(?![\w$]))"
+    """A regex for an identifier as the SQL text spells it (for `base.at`, which ignores case): quoted, case and
+    all, or bare when PostgreSQL folds the bare spelling to this name."""
+    quoted = '(?-i:"' + re.escape(name.replace('"', '""')) + '")'
+    if name != name.lower():
+        return quoted
+    return rf'(?:{quoted}|(?<![\w$"]){re.escape(name)}(?![\w$]))'
 
 
 def add_column_offset(statement: Statement, name: str) -> int:
     return at(statement, rf"\badd\s+(?:column\s+)?(?:if\s+not\s+exists\s+)?{name_pattern(name)}")
 
 
-def alter_column_offset(statement: Statement, name: str) -> int:
-    return at(statement, rf"\balter\s+(?:column\s+)?{name_pattern(name)}")
+def alter_column_offset(statement: Statement, name: str, then: str = "") -> int:
+    """ALTER [COLUMN] name, followed by `then` (a regex) when given."""
+    return at(statement, rf"\balter\s+(?:column\s+)?{name_pattern(name)}" + (rf"\s+{then}" if then else ""))
 
 
 def expression(text: str | None) -> exp.Expression | None:
@@ -141,6 +146,7 @@ class AddedColumn:
     identity: bool = False  # GENERATED … AS IDENTITY
     generated: str | None = None  # GENERATED ALWAYS AS (…): "stored" or "virtual"
     if_not_exists: bool = False
+    primary_key: bool = False  # a column PRIMARY KEY
 
     @property
     def has_default(self) -> bool:
@@ -157,22 +163,12 @@ class AddedColumn:
 def added_columns(context: LintContext) -> Iterator[AddedColumn]:
     """Every column an ALTER TABLE of this file adds, in file order."""
     for statement in context.parsed():
-        tree = alter_table(statement)
-        if tree is not None:
-            table = table_name(tree.this)
-            for action in tree.args.get("actions") or []:
-                if isinstance(action, exp.ColumnDef):
-                    yield _from_sqlglot(statement, table, action)
-        elif isinstance(statement.command, AlterTable) and statement.command.object_kind == "table":
-            table = normalise(statement.command.table)
-            for act in statement.command.actions:
-                if act.kind == "add_column" and act.column is not None:
-                    yield _from_info(statement, table, act.column, act.missing_ok)
+        yield from (c for c in _column_changes(statement) if isinstance(c, AddedColumn))
 
 
 def _from_sqlglot(statement: Statement, table: str, column: exp.ColumnDef) -> AddedColumn:
     kind = column.args.get("kind")
-    not_null = identity = False
+    not_null = identity = primary_key = False
     generated: str | None = None
     default: exp.Expression | None = None
     for constraint in column.args.get("constraints") or []:
@@ -180,7 +176,7 @@ def _from_sqlglot(statement: Statement, table: str, column: exp.ColumnDef) -> Ad
         if isinstance(detail, exp.NotNullColumnConstraint) and not detail.args.get("allow_null"):
             not_null = True
         elif isinstance(detail, exp.PrimaryKeyColumnConstraint):
-            not_null = True
+            not_null = primary_key = True
         elif isinstance(detail, exp.DefaultColumnConstraint):
             default = detail.this
         elif isinstance(detail, exp.ComputedColumnConstraint):
@@ -193,12 +189,13 @@ def _from_sqlglot(statement: Statement, table: str, column: exp.ColumnDef) -> Ad
     return AddedColumn(statement, table, identifier(column.this), column_type(kind),
                        kind.sql("postgres").lower() if kind is not None else "", not_null, default,
                        default.sql("postgres") if default is not None else None, identity, generated,
-                       bool(column.args.get("exists")))
+                       bool(column.args.get("exists")), primary_key)
 
 
 def _from_info(statement: Statement, table: str, info: ColumnInfo, missing_ok: bool) -> AddedColumn:
     return AddedColumn(statement, table, info.name, column_type(info.type_name), info.type_name, info.not_null,
-                       expression(info.default), info.default, info.identity, info.generated, missing_ok)
+                       expression(info.default), info.default, info.identity, info.generated, missing_ok,
+                       info.primary_key)
 
 
 # --- ALTER COLUMN … TYPE ----------------------------------------------------------------------------
@@ -217,51 +214,115 @@ class RetypedColumn:
 
 def retyped_columns(context: LintContext) -> Iterator[RetypedColumn]:
     for statement in context.parsed():
-        tree = alter_table(statement)
-        if tree is not None:
-            table = table_name(tree.this)
-            for action in tree.args.get("actions") or []:
-                if isinstance(action, exp.AlterColumn) and action.args.get("dtype") is not None:
-                    yield RetypedColumn(statement, table, identifier(action.this), column_type(action.args["dtype"]),
-                                        bool(action.args.get("using")))
-        elif isinstance(statement.command, AlterTable) and statement.command.object_kind == "table":
-            table = normalise(statement.command.table)
-            for act in statement.command.actions:
-                if act.kind == "alter_column_type":
-                    yield RetypedColumn(statement, table, act.name or "", column_type(act.type_name), bool(act.using))
+        yield from (c for c in _column_changes(statement) if isinstance(c, RetypedColumn))
 
 
-# --- CREATE TABLE ---------------------------------------------------------------------------------------
+def _column_changes(statement: Statement) -> Iterator[AddedColumn | RetypedColumn]:
+    """The ADD COLUMN and ALTER COLUMN … TYPE actions of an ALTER TABLE of a table, in the order written."""
+    tree = alter_table(statement)
+    if tree is not None:
+        table = table_name(tree.this)
+        for action in tree.args.get("actions") or []:
+            if isinstance(action, exp.ColumnDef):
+                yield _from_sqlglot(statement, table, action)
+            elif isinstance(action, exp.AlterColumn) and action.args.get("dtype") is not None:
+                yield RetypedColumn(statement, table, identifier(action.this), column_type(action.args["dtype"]),
+                                    bool(action.args.get("using")))
+    elif isinstance(statement.command, AlterTable) and statement.command.object_kind == "table":
+        table = normalise(statement.command.table)
+        for act in statement.command.actions:
+            if act.kind == "add_column" and act.column is not None:
+                yield _from_info(statement, table, act.column, act.missing_ok)
+            elif act.kind == "alter_column_type":
+                yield RetypedColumn(statement, table, act.name or "", column_type(act.type_name), bool(act.using))
+
+
+# --- every column the file declares: CREATE TABLE, ADD COLUMN, ALTER COLUMN … TYPE -----------------------
 
 
 @dataclass(frozen=True, slots=True)
 class DeclaredColumn:
-    """A column and its type as some statement of the file declares it."""
+    """A column and its type as some statement of the file declares it (the type rules' shared view)."""
 
     statement: Statement
     table: str
     name: str
     type: ColumnType | None
-    how: str = field(default="create")  # create | add | alter
+    how: str = "create"  # create (CREATE TABLE) | add (ADD COLUMN) | alter (ALTER COLUMN … TYPE)
+    primary_key: bool = False  # a column PRIMARY KEY, or the only column of the table's PRIMARY KEY
+    identity: bool = False  # GENERATED … AS IDENTITY
+    temporary: bool = False  # a column of a CREATE TEMP TABLE (as sqlglot reads it)
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.table}.{self.name}"
+
+    @property
+    def offset(self) -> int:
+        """Where in the statement text the column is named: its definition, ADD [COLUMN] or ALTER [COLUMN] … TYPE."""
+        if self.how == "add":
+            return add_column_offset(self.statement, self.name)
+        if self.how == "alter":
+            return alter_column_offset(self.statement, self.name, then=r"(?:set\s+data\s+)?type\b")
+        text, name = self.statement.text, name_pattern(self.name)
+        start = max(text.find("("), 0)
+        # a column definition starts after "(" or ",", perhaps behind comments
+        match = (re.compile(rf"(?:(?<=[(,])|^)(?:\s|--[^\n]*\n|/\*.*?\*/)*({name})\s", _MULTILINE).search(text, start)
+                 or re.compile(rf"({name})\s", re.IGNORECASE).search(text, start))
+        return match.start(1) if match else 0
+
+
+def declared_columns(context: LintContext) -> Iterator[DeclaredColumn]:
+    """Every column type the file declares (CREATE TABLE, ADD COLUMN, ALTER COLUMN … TYPE), in file order."""
+    for statement in context.parsed():
+        yield from _created(statement)
+        for change in _column_changes(statement):
+            if isinstance(change, AddedColumn):
+                yield DeclaredColumn(statement, change.table, change.name, change.type, "add", change.primary_key,
+                                     change.identity)
+            else:
+                yield DeclaredColumn(statement, change.table, change.name, change.type, "alter")
 
 
 def created_columns(context: LintContext) -> Iterator[DeclaredColumn]:
     """Columns of every CREATE TABLE in the file."""
     for statement in context.parsed():
-        table = created_table(statement)
-        if not table:
-            continue
-        if isinstance(statement.command, CreateTable):
-            for info in statement.command.columns:
-                yield DeclaredColumn(statement, table, info.name, column_type(info.type_name))
-        else:
-            for column in column_defs(statement):
-                yield DeclaredColumn(statement, table, identifier(column.this), column_type(column.args.get("kind")))
+        yield from _created(statement)
 
 
-def declared_columns(context: LintContext) -> Iterator[DeclaredColumn]:
-    """Every column type the file declares (CREATE TABLE, ADD COLUMN, ALTER COLUMN … TYPE), in file order."""
-    found = [*created_columns(context)]
-    found += [DeclaredColumn(c.statement, c.table, c.name, c.type, "add") for c in added_columns(context)]
-    found += [DeclaredColumn(c.statement, c.table, c.name, c.type, "alter") for c in retyped_columns(context)]
-    return iter(sorted(found, key=lambda c: c.statement.index))
+def _created(statement: Statement) -> Iterator[DeclaredColumn]:
+    table = created_table(statement)
+    if not table:
+        return
+    command = statement.command
+    if isinstance(command, CreateTable):
+        for info in command.columns:
+            primary_key = info.primary_key or command.primary_key == (info.name,)
+            yield DeclaredColumn(statement, table, info.name, column_type(info.type_name), "create", primary_key,
+                                 info.identity)
+        return
+    schema = statement.ast.this
+    keys = [k for k in map(primary_key_columns, schema.expressions) if k is not None] \
+        if isinstance(schema, exp.Schema) else []
+    table_key = keys[-1] if keys else None
+    temporary = _temporary(statement.ast)
+    for column in column_defs(statement):
+        added = _from_sqlglot(statement, table, column)  # a column definition reads the same in CREATE TABLE
+        yield DeclaredColumn(statement, table, added.name, added.type, "create",
+                             added.primary_key or table_key == [added.name], added.identity, temporary)
+
+
+def primary_key_columns(element: exp.Expression) -> list[str] | None:
+    """The columns of a table-level PRIMARY KEY (named or not) of CREATE TABLE or ADD CONSTRAINT, else None."""
+    keys = element if isinstance(element, exp.PrimaryKey) else None
+    if isinstance(element, exp.Constraint):
+        keys = next((e for e in element.expressions if isinstance(e, exp.PrimaryKey)), None)
+    if keys is None:
+        return None
+    return [identifier(k.this if isinstance(k, exp.Ordered) else k) for k in keys.expressions]
+
+
+def _temporary(tree: exp.Create) -> bool:
+    properties = tree.args.get("properties")
+    return bool(properties) and any(isinstance(p, exp.TemporaryProperty) for p in properties.expressions)
+

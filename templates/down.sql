@@ -1,0 +1,4 @@
+-- migguard:template {{template}}
+-- Down script of {{version}} {{name}}: undo exactly what the up script does, last change first.
+-- migguard plan runs it on a copy of the migrated shadow database and checks that it restores
+-- the schema from before the migration; it never trusts it blindly.
