@@ -61,6 +61,33 @@ class RulePolicy:
         return json.dumps(data)
 
 
+class ConfiguredFindings(list):
+    """A list of findings from outside lint (plan, rls check, scan-app) to which the configured
+    rule settings apply on the way in: "off" drops a finding, a severity replaces its default."""
+
+    def __init__(self, config_rules: dict[str, str] | None) -> None:
+        super().__init__()
+        self._rules = config_rules or {}
+
+    def _configure(self, finding: Finding) -> Finding | None:
+        setting = self._rules.get(finding.rule)
+        if setting is None:
+            return finding
+        if setting == "off":
+            return None
+        return finding.model_copy(update={"severity": Severity(setting)})
+
+    def append(self, finding: Finding) -> None:
+        configured = self._configure(finding)
+        if configured is not None:
+            super().append(configured)
+
+    def __iadd__(self, findings: Iterable[Finding]) -> ConfiguredFindings:
+        for finding in findings:
+            self.append(finding)
+        return self
+
+
 def _expand(names: Sequence[str]) -> set[str]:
     """Rule ids and family names → rule ids; an unknown name is an input error."""
     ids: set[str] = set()

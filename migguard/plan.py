@@ -36,7 +36,7 @@ from migguard.db.trace import StatementTrace, TableSize, Tracer, grade, table_si
 from migguard.rls_check import audit_and_probe
 from migguard.errors import DatabaseError, GateRefused, InputError
 from migguard.findings import Finding, Report, Severity
-from migguard.lint import LintCache, LintTarget, RulePolicy, build_report, gate_passes, lint_targets
+from migguard.lint import ConfiguredFindings, LintCache, LintTarget, RulePolicy, build_report, gate_passes, lint_targets
 from migguard.redact import redact_text
 from migguard.rules.context import LintSettings
 from migguard.sources import Migration, discover
@@ -221,12 +221,14 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
     targets = [LintTarget(_display(m.up), m.up_sql()) for m in pending]
     lint_findings = lint_targets(targets, settings, policy, LintCache(Path(config.root) / ".migguard" / "cache"))
     findings = list(lint_findings)
+    # Findings of the database steps: [tool.migguard.rules] applies to them as to the static rules.
+    db_findings = ConfiguredFindings(config.rules)
     for version in checksum_mismatch:
-        findings.append(_db_finding("checksum-mismatch", Severity.ERROR, f"migration {version}",
+        db_findings.append(_db_finding("checksum-mismatch", Severity.ERROR, f"migration {version}",
                                     f"Applied migration {version} was edited after it ran in production.",
                                     "Restore the file as it was applied; put the change in a new migration."))
     if not gate_passes(lint_findings, options.strict) and not options.continue_on_error:
-        report = build_report(findings, targets, options.strict)
+        report = build_report(findings + db_findings, targets, options.strict)
         raise _LintRefused(report)
 
     with ShadowServer(shadow_url, Path(config.root) / ".migguard") as shadow:
@@ -263,7 +265,7 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
             step("drift", "[4/9] drift: production against the replayed history")
             drift = diff(replayed, production) if prod_url else []
             for change in drift:
-                findings.append(_db_finding("schema-drift", Severity.WARNING if options.accept_drift else Severity.ERROR,
+                db_findings.append(_db_finding("schema-drift", Severity.WARNING if options.accept_drift else Severity.ERROR,
                                             f"db:{change.object}",
                                             f"Production differs from the migrations: {change.describe()}.",
                                             "Bring production back in line or write a migration that records the change; "
@@ -285,10 +287,10 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
                     try:
                         apply_migration(conn, migration, on_statement=tracer.after_statement)
                     except MigrationFailed as failure:
-                        findings.append(_db_finding("migration-fails", Severity.ERROR, _display(migration.up),
+                        db_findings.append(_db_finding("migration-fails", Severity.ERROR, _display(migration.up),
                                                     f"The migration fails on a copy of production's schema: {failure.message}",
                                                     "Fix the migration; nothing was applied to production."))
-                        report = build_report(findings, targets, options.strict)
+                        report = build_report(findings + db_findings, targets, options.strict)
                         raise _PlanRefused(report) from None
                     traces += tracer.traces
                     current = introspect(conn).without_schemas(own)
@@ -298,8 +300,8 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
                     models.append(current)
                 # 8. watched queries: plan shape before and after
                 plan_changes = compare_plans(watched, plans_before, snapshot(conn, watched))
-            findings += _trace_findings(traces, sizes)
-            findings += [_query_plan_finding(config.watch_queries, change) for change in plan_changes if change.regressed]
+            db_findings += _trace_findings(traces, sizes)
+            db_findings += [_query_plan_finding(config.watch_queries, change) for change in plan_changes if change.regressed]
             after = introspect(clone_url).without_schemas(own)
 
             # 7. diff
@@ -312,23 +314,23 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
                 step("prechecks", "[7/9] data pre-checks on production (read-only)")
                 with connect(prod_url, autocommit=True) as prod:
                     prechecks = run_prechecks(prod, changes, before, after)
-                findings += [_precheck_finding(p) for p in prechecks]
+                db_findings += [_precheck_finding(p) for p in prechecks]
 
             # 9. RLS: catalog audit and the two-tenant isolation probe on the migrated clone
             step("rls", "[8/9] rls: catalog audit and two-tenant isolation probe on the migrated clone")
             rls_findings = audit_and_probe(clone_url, config)
-            findings += rls_findings
+            db_findings += rls_findings
 
             # hand-written down scripts are checked, never trusted: run them on a copy of the clone
             if any(m.down_sql() for m in pending):
-                findings += _check_down_scripts(shadow, clone_db, pending, models, own, created)
+                db_findings += _check_down_scripts(shadow, clone_db, pending, models, own, created)
 
             # 10. rollback: generate and verify on the clone
             step("rollback", "[9/9] rollback: generate and verify on the clone")
             rollback_sql, irreversible = reverse_script(changes)
             verified = _verify_rollback(clone_url, rollback_sql, before, irreversible, own)
             if not verified:
-                findings.append(_db_finding("rollback-unverified", Severity.ERROR, "rollback.sql",
+                db_findings.append(_db_finding("rollback-unverified", Severity.ERROR, "rollback.sql",
                                             "The generated rollback does not restore the schema from before the migration.",
                                             "Review rollback.sql by hand before applying."))
         finally:
@@ -340,11 +342,11 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
                 pending=[m.version for m in pending], changes=changes, drift=drift, prechecks=prechecks, traces=traces,
                 rollback_sql=rollback_sql, forward_sql="".join(m.up_sql().rstrip() + "\n" for m in pending),
                 rollback_verified=verified, irreversible=irreversible, before=before, after=after, target=target,
-                findings=findings, query_plans=plan_changes, steps=steps, timings=timings)
+                findings=findings + db_findings, query_plans=plan_changes, steps=steps, timings=timings)
     if options.write:
         plan.directory = write_plan(plan, Path(config.root) / config.plan_dir)
     timings["total"] = time.monotonic() - started
-    report = build_report(findings, targets, options.strict)
+    report = build_report(findings + db_findings, targets, options.strict)
     ok = report.ok and (not drift or options.accept_drift)
     report = report.model_copy(update={"command": "plan", "ok": ok, "summary": report.summary | {"plan": plan.summary()}})
     return report, plan

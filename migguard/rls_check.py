@@ -10,6 +10,7 @@ from migguard.db.rls import audit, probe
 from migguard.db.shadow import ShadowServer
 from migguard.errors import InputError
 from migguard.findings import Finding, Report, Severity
+from migguard.lint import ConfiguredFindings
 
 
 def _settings(config: Config) -> dict:
@@ -49,7 +50,9 @@ def run_rls_check(config: Config, url: str | None = None, with_probe: bool = Fal
                 findings += probe(shadow.database_url(clone), **_settings(config)).findings
             finally:
                 shadow.drop_database(clone)
-    findings = sorted(_unique(findings), key=lambda f: f.sort_key)
+    configured = ConfiguredFindings(config.rules)
+    configured += _unique(findings)
+    findings = sorted(configured, key=lambda f: f.sort_key)
     summary = {
         "errors": sum(1 for f in findings if f.severity == Severity.ERROR),
         "warnings": sum(1 for f in findings if f.severity == Severity.WARNING),

@@ -174,3 +174,14 @@ def test_hand_written_down_scripts_are_checked_on_the_shadow(tmp_path, pg, pg_cl
     report, _ = run_plan(PlanOptions(prod_url=pg, shadow_url=pg_cluster.url(), continue_on_error=True,
                                      allow_destructive=True, write=False), config)
     assert not [f for f in report.findings if f.rule.startswith("down-script")]
+
+
+def test_configured_rule_settings_apply_to_database_findings(project, pg, pg_cluster):
+    _production(pg, project, applied=6)
+    (project / "migguard.toml").write_text((project / "migguard.toml").read_text().replace(
+        "[tool.migguard.rls]",
+        '[tool.migguard.rules]\nprecheck-destroyed-rows = "error"\nrls-probe-unique-leak = "off"\n\n[tool.migguard.rls]'))
+    report, _, _ = _plan(project, pg, pg_cluster, continue_on_error=True, allow_destructive=True, write=False)
+    destroyed = [f for f in report.findings if f.rule == "precheck-destroyed-rows"]
+    assert destroyed and {f.severity for f in destroyed} == {"error"}
+    assert not [f for f in report.findings if f.rule == "rls-probe-unique-leak"]
