@@ -70,7 +70,7 @@ def check(context: LintContext) -> Iterator[Violation]:
             f"{lock.name} lock of the ADD CONSTRAINT, which blocks {lock.blocks}, while every row is checked.",
             HINT,
             offset=at(statement, rf"\bvalidate\s+constraint\s+{name_pattern(validation.name)}"),
-            new_object=ddl.is_new_relation(context, validation.table, statement.index),
+            new_object=context.is_new_table(validation.table, statement.index),
         )
 
 

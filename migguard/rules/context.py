@@ -1,8 +1,10 @@
 """What every check can know about the file it looks at, computed once per file.
 
 Checks are pure functions of a LintContext: the statements plus shared facts (tables created
-earlier in the migration, whether a statement runs in a transaction, whether lock_timeout was
-set before it, the target PostgreSQL version). Facts that two rules need live here, not in them.
+earlier in the migration, whether a statement runs in a transaction, whether a lock_timeout is in
+force when it runs, the tables that carry the tenant column, the target PostgreSQL version). Facts
+that two rules need live here, not in them; the richer column and DDL facts live in `columns.py`
+and `ddl.py`, and the DML facts in `dml.py`.
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ from functools import cached_property
 
 from sqlglot import exp
 
-from migguard.commands import AlterTable, CreateTable, Policy, Transaction
+from migguard.commands import AlterTable, CreateTable, CreateView, Other, Policy, Transaction
 from migguard.parse import Statement
 from migguard.rules.base import at
 
 _TIMEOUT_SETTING = re.compile(r"\block_timeout\b", re.IGNORECASE)
+# `= 0`, `TO '0s'`, `TO DEFAULT`, set_config('lock_timeout', '0', …): the timeout switched off.
+_TIMEOUT_OFF = re.compile(r"\block_timeout\b'?\s*(?:=|\bto\b|,)\s*'?\s*"
+                          r"(?:0+(?:\.0*)?\s*(?:us|ms|s|min|h|d)?|default)\s*'?\s*(?:[,;)]|$)", re.IGNORECASE)
 _TEMPORARY = re.compile(r"^\s*create\s+(global\s+|local\s+)?temp(orary)?\b", re.IGNORECASE)
 
 
@@ -98,6 +103,34 @@ def created_table(statement: Statement) -> str | None:
     return None
 
 
+def created_relation(statement: Statement) -> str | None:
+    """Name of the table or materialized view a statement creates: CREATE TABLE (also `… AS`, and the
+    `CREATE TEMP TABLE … ON COMMIT DROP AS SELECT` only PostgreSQL's parser reads) or CREATE MATERIALIZED VIEW."""
+    name = created_table(statement)
+    if name:
+        return name
+    tree, command = statement.ast, statement.command
+    if isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() == "VIEW":
+        properties = tree.args.get("properties")
+        if properties is not None and any(isinstance(p, exp.MaterializedProperty) for p in properties.expressions):
+            return table_name(tree.this)
+    elif isinstance(command, CreateView) and command.materialized:
+        return normalise(command.name)
+    elif isinstance(command, Other) and command.node_type == "CreateTableAsStmt":
+        return normalise(command.details.get("name") or "") or None
+    return None
+
+
+def lock_timeout_setting(statement: Statement) -> bool | None:
+    """What a statement does to lock_timeout: True when it sets a timeout, False when it switches it off
+    (`= 0`, `TO DEFAULT`, `RESET`, `set_config('lock_timeout', '0', …)`), None when it leaves it alone."""
+    text = statement.text.lstrip().upper()
+    if not _TIMEOUT_SETTING.search(statement.text) or not (
+            isinstance(statement.ast, exp.Set) or text.startswith(("SET", "SELECT", "RESET"))):
+        return None
+    return not (text.startswith("RESET") or _TIMEOUT_OFF.search(statement.text))
+
+
 def is_temporary(statement: Statement) -> bool:
     """CREATE [GLOBAL | LOCAL] TEMP[ORARY] …: it lives for one session, and no tenant reads it."""
     return bool(_TEMPORARY.match(statement.text))
@@ -163,10 +196,10 @@ class LintContext:
 
     @cached_property
     def created_tables(self) -> dict[str, int]:
-        """Table name → index of the statement that creates it in this file."""
+        """Table (or materialized view) name → index of the statement that creates it in this file."""
         created: dict[str, int] = {}
         for statement in self.statements:
-            name = created_table(statement)
+            name = created_relation(statement)
             if name and name not in created:
                 created[name] = statement.index
         return created
@@ -211,18 +244,21 @@ class LintContext:
     # --- timeouts ------------------------------------------------------------------------------
 
     @cached_property
-    def lock_timeout_from(self) -> int | None:
-        """Index of the first statement that sets lock_timeout, if any."""
+    def lock_timeout_in_force(self) -> tuple[bool, ...]:
+        """For each statement: is a lock timeout in force when it runs? One is after `SET [LOCAL] lock_timeout`
+        or `set_config('lock_timeout', …)`, until `0`, `DEFAULT` or `RESET` switches it off (pg_dump output
+        starts with `SET lock_timeout = 0`)."""
+        in_force, flags = False, []
         for statement in self.statements:
-            if _TIMEOUT_SETTING.search(statement.text) and (
-                isinstance(statement.ast, exp.Set) or statement.text.lstrip().upper().startswith(("SET", "SELECT"))
-            ):
-                return statement.index
-        return None
+            flags.append(in_force)
+            setting = lock_timeout_setting(statement)
+            if setting is not None:
+                in_force = setting
+        return tuple(flags)
 
     def lock_timeout_before(self, index: int) -> bool:
-        start = self.lock_timeout_from
-        return start is not None and start < index
+        """Is a lock timeout in force when statement `index` runs?"""
+        return self.lock_timeout_in_force[index]
 
     # --- tenancy ---------------------------------------------------------------------------------
 

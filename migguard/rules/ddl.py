@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from sqlglot import exp
 
-from migguard.commands import AlterTable, CreateIndex, CreateView, DropObjects, Maintenance, Other, Policy, Rename
+from migguard.commands import AlterTable, CreateIndex, DropObjects, Maintenance, Policy, Rename
 from migguard.parse import Statement
 from migguard.rules import columns, locks
 from migguard.rules.context import (
@@ -76,39 +76,7 @@ def _transaction_ids(context: LintContext) -> tuple[int | None, ...]:
     return tuple(ids)
 
 
-# --- relations and indexes created in this file -----------------------------------------------------------
-
-
-def created_relations(context: LintContext) -> dict[str, int]:
-    """Materialized views, and tables made by a CREATE TABLE … AS that sqlglot cannot type (which
-    `LintContext.created_tables` does not see): name → index of the statement that creates it."""
-    return _memo(context, "relations", _created_relations)
-
-
-def _created_relations(context: LintContext) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for statement in context.statements:
-        tree, command = statement.ast, statement.command
-        name = None
-        if isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() == "VIEW":
-            properties = tree.args.get("properties")
-            if properties is not None and any(isinstance(p, exp.MaterializedProperty) for p in properties.expressions):
-                name = table_name(tree.this)
-        elif isinstance(command, CreateView) and command.materialized:
-            name = normalise(command.name)
-        elif isinstance(command, Other) and command.node_type == "CreateTableAsStmt":
-            name = normalise(command.details.get("name") or "")
-        if name:
-            found.setdefault(name, statement.index)
-    return found
-
-
-def is_new_relation(context: LintContext, name: str, before: int) -> bool:
-    """A table or materialized view created in this migration before statement `before`."""
-    if context.is_new_table(name, before):
-        return True
-    index = created_relations(context).get(normalise(name))
-    return index is not None and index < before
+# --- indexes created in this file -------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +167,7 @@ def is_new_target(context: LintContext, lock: TableLock) -> bool:
     table = lock.table
     if table is None and lock.index:
         table = index_table(context, lock.index, lock.statement.index)
-    return table is not None and is_new_relation(context, table, lock.statement.index)
+    return table is not None and context.is_new_table(table, lock.statement.index)
 
 
 def statement_locks(statement: Statement) -> Iterator[TableLock]:

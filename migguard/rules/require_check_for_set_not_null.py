@@ -68,7 +68,7 @@ def check(context: LintContext) -> Iterator[Violation]:
             f"{ACCESS_EXCLUSIVE.describe()}.",
             _hint(pg_version, target.column),
             offset=alter_column_offset(statement, target.column),
-            new_object=ddl.is_new_relation(context, target.table, statement.index),
+            new_object=context.is_new_table(target.table, statement.index),
         )
 
 

@@ -59,7 +59,7 @@ def check(context: LintContext) -> Iterator[Violation]:
             f"Creating {kind}{what} on {build.table} without CONCURRENTLY takes a {CREATE_INDEX.describe()} "
             f"while the index builds.",
             HINT,
-            new_object=ddl.is_new_relation(context, build.table, statement.index),
+            new_object=context.is_new_table(build.table, statement.index),
         )
 
 

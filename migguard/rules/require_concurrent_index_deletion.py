@@ -66,7 +66,7 @@ def check(context: LintContext) -> Iterator[Violation]:
             f"Dropping {what} without CONCURRENTLY takes an {DROP_INDEX.name} lock {on}, which blocks "
             f"{DROP_INDEX.blocks} while it waits for running queries to finish.",
             HINT,
-            new_object=all(t and ddl.is_new_relation(context, t, statement.index) for t in tables),
+            new_object=all(t and context.is_new_table(t, statement.index) for t in tables),
         )
 
 

@@ -56,7 +56,7 @@ def check(context: LintContext) -> Iterator[Violation]:
             table = target
         else:
             table = None
-        new = table is not None and ddl.is_new_relation(context, table, statement.index)
+        new = table is not None and context.is_new_table(table, statement.index)
         yield Violation(
             statement,
             f"REINDEX {kind.upper()} {target} without CONCURRENTLY takes a {SHARE.name} lock on "

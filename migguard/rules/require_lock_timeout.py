@@ -39,7 +39,6 @@ applies it; the warning matters when another tool, or a person, runs it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from migguard.findings import Severity
@@ -48,10 +47,6 @@ from migguard.rules.base import Rule, Violation
 from migguard.rules.context import LintContext
 from migguard.rules.locks import ACCESS_EXCLUSIVE
 
-_SETTING = re.compile(r"\block_timeout\b", re.IGNORECASE)
-# `= 0`, `TO '0s'`, `TO DEFAULT`, set_config('lock_timeout', '0', …): the timeout switched off.
-_OFF = re.compile(r"\block_timeout\b'?\s*(?:=|\bto\b|,)\s*'?\s*"
-                  r"(?:0+(?:\.0*)?\s*(?:us|ms|s|min|h|d)?|default)\s*'?\s*(?:[,;)]|$)", re.IGNORECASE)
 HINT = ("Start the migration with SET lock_timeout = '2s' (SET LOCAL inside a transaction), so the statement gives "
         "up instead of stalling the table, and retry it later.")
 
@@ -59,7 +54,7 @@ HINT = ("Start the migration with SET lock_timeout = '2s' (SET LOCAL inside a tr
 def check(context: LintContext) -> Iterator[Violation]:
     for lock in ddl.table_locks(context):
         statement = lock.statement
-        if not lock.lock.strong or _timeout_in_force(context, statement.index) or ddl.is_new_target(context, lock):
+        if not lock.lock.strong or context.lock_timeout_before(statement.index) or ddl.is_new_target(context, lock):
             continue
         queued = "query on" if lock.lock is ACCESS_EXCLUSIVE else "write of"
         yield Violation(
@@ -70,17 +65,6 @@ def check(context: LintContext) -> Iterator[Violation]:
             HINT,
         )
         return
-
-
-def _timeout_in_force(context: LintContext, index: int) -> bool:
-    """A lock_timeout is set before statement `index`, and the last setting before it is not 0, DEFAULT or
-    RESET (which switch it off: pg_dump output starts with `SET lock_timeout = 0`)."""
-    if not context.lock_timeout_before(index):
-        return False
-    settings = [s for s in context.statements[:index]
-                if _SETTING.search(s.text) and s.text.lstrip().upper().startswith(("SET", "SELECT", "RESET"))]
-    last = settings[-1].text if settings else ""
-    return not (last.lstrip().upper().startswith("RESET") or _OFF.search(last))
 
 
 def _article(word: str) -> str:

@@ -67,7 +67,7 @@ def check(context: LintContext) -> Iterator[Violation]:
             f"until the index is built.",
             COLUMN_HINT if added.column else HINT,
             offset=_offset(statement, added),
-            new_object=ddl.is_new_relation(context, added.table, statement.index),
+            new_object=context.is_new_table(added.table, statement.index),
         )
 
 
