@@ -438,8 +438,9 @@ def list_rules(format: FormatOption = "text") -> None:
 
     from migguard.db.rules import DATABASE_RULES
     from migguard.rules import ALL_RULES
+    from migguard.scan_rules import SCAN_RULES
 
-    rules = sorted((*ALL_RULES, *DATABASE_RULES), key=lambda r: r.id)  # static and database findings
+    rules = sorted((*ALL_RULES, *DATABASE_RULES, *SCAN_RULES), key=lambda r: r.id)  # static, database, scan-app
     if format == "json":
         typer.echo(json.dumps([{"id": r.id, "severity": r.default_severity.value, "family": r.family,
                                 "destructive": r.destructive, "summary": r.summary} for r in rules], indent=2))
@@ -454,8 +455,9 @@ def list_rules(format: FormatOption = "text") -> None:
 def explain(rule_id: Annotated[str, typer.Argument(help="A rule id, e.g. ban-drop-column.")]) -> None:
     """Print a rule's documentation."""
     from migguard.rules import RULES_BY_ID
+    from migguard.scan_rules import by_id as scan_rules
 
-    rule = RULES_BY_ID.get(rule_id)
+    rule = RULES_BY_ID.get(rule_id) or scan_rules.get(rule_id)
     if rule is None:
         from migguard.db.rules import by_id
 

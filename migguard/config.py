@@ -60,9 +60,12 @@ class Config(BaseModel):
     @classmethod
     def _known_rules(cls, value: dict[str, RuleSetting]) -> dict[str, RuleSetting]:
         from migguard.rules import RULES_BY_ID
+        from migguard.scan_rules import by_id as scan_rules  # light: neither the scanner nor psycopg
 
-        unknown = [rule_id for rule_id in value if rule_id not in RULES_BY_ID]
-        if unknown:  # database finding ids (plan, RLS audit and probe) are rule ids too
+        # scan-app finding ids are rule ids too; so are the database finding ids (plan, RLS audit
+        # and probe), whose registry imports psycopg: read only when an id is not found elsewhere.
+        unknown = [rule_id for rule_id in value if rule_id not in RULES_BY_ID and rule_id not in scan_rules]
+        if unknown:
             from migguard.db.rules import by_id
 
             for rule_id in unknown:

@@ -9,6 +9,10 @@ tenant tables that do not constrain the tenant column, in three rules (all sever
   with no tenantId (TypeScript / JavaScript only).
 - `orm-unscoped-delete`: `.delete(table)` with no tenantId outside admin routes.
 
+Their docs, and those of `unused-allowlist-entry` and `unscanned-file`, are in
+`migguard.scan_rules`. `[tool.migguard.rules]` applies to every finding ("off" drops it, a
+severity replaces the default) before the gate is decided.
+
 Monitored tables: those with the tenant column (`tenant_column`, default tenant_id) in a schema
 snapshot JSON (`--schema`) and/or named by `--tables`; with neither, the CREATE TABLE / ALTER TABLE
 … ADD COLUMN statements of the configured migrations directory, read statically. Names are
@@ -79,7 +83,7 @@ from sqlglot.errors import SqlglotError
 
 from migguard.errors import InputError
 from migguard.findings import Finding, Report, Severity
-from migguard.lint import gate_passes
+from migguard.lint import ConfiguredFindings, gate_passes
 
 SQL_RULE = "tenant-filter-missing"
 ORM_RULE = "orm-tenant-filter-missing"
@@ -1166,7 +1170,7 @@ def run_scan(options: ScanOptions, config) -> Report:
     for entry in allowlist.entries:
         for candidate in allowlist.candidates(entry, bases):
             by_file.setdefault(candidate, []).append(entry)
-    findings: list[Finding] = []
+    findings = ConfiguredFindings(config.rules)  # [tool.migguard.rules]: "off" drops, a severity replaces
     sources: dict[str, str] = {}
     totals = {"sql_queries": 0, "sql_unparsed": 0, "allowlisted": 0}
     scanned: set[Path] = set()
@@ -1184,8 +1188,8 @@ def run_scan(options: ScanOptions, config) -> Report:
         totals["allowlisted"] += len(result.findings) - len(kept)
         if kept:
             sources[file.display] = text
-        findings.extend(kept)
-    findings.extend(_unused_entries(allowlist, bases, scanned, sources))
+        findings += kept
+    findings += _unused_entries(allowlist, bases, scanned, sources)
     findings.sort(key=lambda f: f.sort_key)
     summary = {
         "files": len(files),

@@ -1,4 +1,8 @@
-"""Write the README's rule reference from the rule registry (ids, severities, summaries, families).
+"""Write the README's rule reference from the rule registries (ids, severities, summaries, families).
+
+Three registries: the static lint rules (`migguard.rules.ALL_RULES`, one table per family), the
+findings of the database steps (`migguard.db.rules.DATABASE_RULES`, one table per family) and
+the findings of `migguard scan-app` (`migguard.scan_rules.SCAN_RULES`, one table).
 
 Usage: python scripts/rules_doc.py [--check]. With --check, exit 1 when the README is out of date
 (tests/test_readme.py runs the same comparison, so the reference cannot drift from the code).
@@ -24,19 +28,39 @@ FAMILY_TITLES = {
 }
 
 
+DATABASE_FAMILY_TITLES = {
+    "rls-catalog": "Database: RLS catalog audit (`migguard rls check`, `migguard plan`)",
+    "rls-probe": "Database: two-tenant isolation probe (`migguard rls check --probe`, `migguard plan`)",
+    "plan": "Database: shadow plan (`migguard plan`)",
+}
+SCAN_TITLE = "Application code (`migguard scan-app`)"
+HEADER = ["| rule | default | what it catches |", "|---|---|---|"]
+
+
+def _table(title: str, rules) -> list[str]:
+    rows = [f"| `{rule.id}` | {rule.default_severity.value} | {rule.summary} |" for rule in rules]
+    return [f"### {title}", "", *HEADER, *rows, ""]
+
+
 def render() -> str:
+    from migguard.db.rules import DATABASE_RULES
     from migguard.rules import ALL_RULES
+    from migguard.scan_rules import SCAN_RULES
 
     lines = [BEGIN, ""]
-    families = [f for f in FAMILY_TITLES if any(r.family == f for r in ALL_RULES)]
-    for family in families:
-        lines += [f"### {FAMILY_TITLES[family]}", "", "| rule | default | what it catches |", "|---|---|---|"]
-        for rule in ALL_RULES:
-            if rule.family == family:
-                lines.append(f"| `{rule.id}` | {rule.default_severity.value} | {rule.summary} |")
-        lines.append("")
-    lines += [f"{len(ALL_RULES)} rules. `migguard explain RULE` prints a rule's full documentation "
-              "(what, why, bad and good SQL, when it does not fire, references).", "", END]
+    for family, title in FAMILY_TITLES.items():
+        if any(r.family == family for r in ALL_RULES):
+            lines += _table(title, [r for r in ALL_RULES if r.family == family])
+    lines += ["The database steps report these findings (ids the RLS audit shares with the static rules above, "
+              "such as `require-rls-enabled`, are listed there):", ""]
+    for family, title in DATABASE_FAMILY_TITLES.items():
+        if any(r.family == family for r in DATABASE_RULES):
+            lines += _table(title, [r for r in DATABASE_RULES if r.family == family])
+    lines += _table(SCAN_TITLE, SCAN_RULES)
+    lines += [f"{len(ALL_RULES)} lint rules, {len(DATABASE_RULES)} database findings and {len(SCAN_RULES)} "
+              "scan-app findings. `migguard explain RULE` prints any of them in full (what, why, bad and good "
+              "examples, when it does not fire, references); `[tool.migguard.rules]` sets the severity of any "
+              "of them, or turns it off.", "", END]
     return "\n".join(lines)
 
 

@@ -114,7 +114,9 @@ def test_cli_lists_and_explains_database_rules(capsys):
 
     list_rules(format="json")
     listed = {r["id"]: r for r in json.loads(capsys.readouterr().out)}
-    assert set(by_id) | set(RULES_BY_ID) == set(listed) and list(listed) == sorted(listed)
+    from migguard.scan_rules import by_id as scan_rules  # scan-app ids: tests/test_scan_rules.py
+
+    assert set(by_id) | set(RULES_BY_ID) | set(scan_rules) == set(listed) and list(listed) == sorted(listed)
     assert listed["schema-drift"]["family"] == "plan" and listed["rls-probe-view-leak"]["severity"] == "error"
     explain("rls-app-role-owner")
     shown = capsys.readouterr().out
