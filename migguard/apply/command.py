@@ -64,12 +64,14 @@ def _own(config: Config) -> str:
     return config.history_table.partition(".")[0]
 
 
-def _pending(config: Config, prod_url: str) -> tuple[list[Migration], list[Migration]]:
+def _history(config: Config, prod_url: str) -> tuple[list[Migration], list[Migration], dict[str, str]]:
+    """Applied and pending migrations, and the checksum production recorded for each applied one."""
     migrations = discover(Path(config.root) / config.migrations, config.layout)
     with connect(prod_url) as conn:
-        applied = {row.version for row in read_applied(conn, config.history_table)}
+        recorded = {row.version: row.checksum for row in read_applied(conn, config.history_table)}
         conn.rollback()
-    return [m for m in migrations if m.version in applied], [m for m in migrations if m.version not in applied]
+    return ([m for m in migrations if m.version in recorded], [m for m in migrations if m.version not in recorded],
+            recorded)
 
 
 def run_apply(options: ApplyOptions, config: Config, progress: Progress = lambda _: None) -> ApplyOutcome:
@@ -90,8 +92,9 @@ def run_apply(options: ApplyOptions, config: Config, progress: Progress = lambda
 
     user = current_user()
     check_not_locked(audit, user, config.lockdown_after)
-    _, pending = _pending(config, prod_url)
+    applied, pending, recorded = _history(config, prod_url)
     try:
+        gates.check_applied_checksums(applied, recorded)
         gates.check_lint(pending, config, options.allow_destructive, options.strict)
         gates.check_destructive(plan, options.allow_destructive)
         gates.check_fingerprint(plan, pending, prod_url, _own(config))

@@ -26,6 +26,14 @@ def check_lint(pending: list[Migration], config: Config, allow_destructive: bool
                           + (" …" if len(failing) > 5 else ""))
 
 
+def check_applied_checksums(applied: list[Migration], recorded: dict[str, str]) -> None:
+    """An applied migration whose file changed since it ran is an error: production ran other SQL."""
+    edited = [m.version for m in applied if recorded.get(m.version) not in (None, m.checksum())]
+    if edited:
+        raise GateRefused(f"applied migration(s) {', '.join(edited)} were edited after they ran in production "
+                          "(checksum mismatch): restore the files and put changes in a new migration")
+
+
 def check_destructive(plan: SavedPlan, allow_destructive: bool) -> None:
     destructive = plan.destructive_changes()
     if destructive and not allow_destructive:

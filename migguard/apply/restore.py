@@ -32,7 +32,11 @@ def restore_command_table(table: str, backup: Path) -> str:
 
 
 def restore_command_column(table: str, column: str, backup: Path) -> str:
-    return f"migguard rollback --restore-data {backup} --column {table}.{column} --confirm-live"
+    """How a dropped column's values come back: `migguard rollback --confirm-live` does it after
+    re-adding the column; by hand, the values are in the table's COPY data in the backup."""
+    name = table.partition(".")[2] or table
+    return (f"migguard rollback --confirm-live re-adds it and writes the values back by primary key; by hand: "
+            f"pg_restore --data-only --table={name} --file=- {backup}")
 
 
 def restore_table(url: str, backup: Path, table: str) -> Restored:

@@ -284,3 +284,12 @@ def test_refused_live_operations_lead_to_lockdown(project, pg):
     locked = migguard(project, "apply", "--confirm-live", "--allow-destructive")
     assert locked.returncode == 4 and "until" in locked.stderr
     assert applied_versions(pg) == ["0001"]
+
+
+def test_an_applied_migration_edited_afterwards_refuses_the_apply(project, pg):
+    assert migguard(project, "apply", "--confirm-live").returncode == 0
+    write(project, "0001_accounts.sql", ACCOUNTS + "-- edited after it ran\n")
+    write(project, "0002_note.sql", ADD_NOTE)
+    result = migguard(project, "apply", "--confirm-live", "--accept-drift")
+    assert result.returncode == 1 and "checksum mismatch" in result.stderr and "0001" in result.stderr
+    assert applied_versions(pg) == ["0001"]
