@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
-# `make demo`: migguard's main job on the bundled example SaaS store (examples/).
+# `make demo`: migguard's whole flow on the bundled example SaaS store (examples/), in a temporary
+# copy so the repository stays clean: lint → plan → apply (dry run, refused, then fixed and applied)
+# → status → rollback, plus the RLS probe, the app-code scan and a read-only query.
 # Each step states the exit code it expects; the demo fails if one differs.
 set -u
-cd "$(dirname "$0")"
+here="$(cd "$(dirname "$0")" && pwd)"
+work="$(mktemp -d)"
+cp -R "$here/." "$work/store"
+rm -rf "$work/store/.migguard" "$work/store/vault"
+cd "$work/store"
+trap 'python demo_production.py stop >/dev/null 2>&1; rm -rf "$work"' EXIT
 
 step() { printf '\n== %s\n' "$*"; }
 expect() {
@@ -15,36 +22,58 @@ expect() {
     fi
     echo "(exit $got, as documented)"
 }
-trap 'python demo_production.py stop >/dev/null 2>&1' EXIT
 
-step "migguard lint: the example history (clean) and its pending migrations (each shows a kind of finding)"
-expect 1 migguard lint --no-cache
+step "1. migguard lint: a clean history (0001-0006) and three pending migrations, each with a kind of hazard"
+expect 1 migguard lint --no-cache db/migrations/0007_invoice_due_dates.sql db/migrations/0008_drop_legacy_ref.sql \
+    db/migrations/0009_create_payouts.sql
 
-step "migguard lint of the clean history only: the gate passes"
-expect 0 migguard lint --no-cache db/migrations/0001_create_tenants.sql db/migrations/0002_create_users.sql \
-    db/migrations/0003_create_hr.sql db/migrations/0004_create_services_bookings.sql \
-    db/migrations/0005_create_billing.sql db/migrations/0006_add_booking_notes.sql
+step "2. the clean history alone passes the gate"
+expect 0 migguard lint --no-cache db/migrations/000[1-6]_*.sql
 
-step "the destructive migration with --allow-destructive: refused findings become warnings"
-expect 0 migguard lint --no-cache --allow-destructive db/migrations/0008_drop_legacy_ref.sql
-
-step "the same gate for CI, as GitHub annotations"
+step "3. the same gate for CI, as GitHub annotations"
 expect 1 migguard lint --no-cache --format github db/migrations/0009_create_payouts.sql
 
-step "an embedded production: PostgreSQL started by migguard, 6 migrations applied, 2 tenants of data"
+step "4. an embedded production: PostgreSQL started by migguard, 0001-0006 applied, two tenants of data"
 python demo_production.py start || exit 1
 
-step "migguard status: what production has applied, what is pending, and drift"
+step "5. migguard status: applied, pending, drift"
 expect 0 migguard status
 
-step "migguard plan: replay, clone production, pre-check its data, trace locks, diff, verify the rollback"
-echo "(the lint step is limited to the destructive family here; its findings were shown above)"
+step "6. migguard rls check --probe: the catalog audit, then two tenants' rows on a shadow copy"
+expect 0 migguard rls check --probe --format json --output rls.json
+python -c "import json; r = json.load(open('rls.json')); print(f\"{len(r['findings'])} findings, ok={r['ok']}\")"
+
+step "7. migguard plan: replay, clone production, pre-check its data, trace locks, RLS, verified rollback"
 expect 1 migguard plan --continue-on-error --allow-destructive --select destructive
 
-step "the plan on disk"
-ls .migguard/plans/*/
-echo "--- rollback.sql (head)"
-head -n 12 "$(ls -d .migguard/plans/*/ | tail -n 1)rollback.sql"
+step "8. migguard apply: a dry run shows the exact SQL and its rollback, and touches nothing"
+expect 0 bash -c 'migguard apply --allow-destructive > dry-run.sql'
+head -n 8 dry-run.sql
+
+step "9. migguard apply --confirm-live refuses: the gates run again"
+expect 1 migguard apply --confirm-live --allow-destructive
+
+step "10. fix the pending migrations as the hints say (see db/fixed/), then apply for real"
+cp db/fixed/*.sql db/migrations/
+expect 0 migguard apply --confirm-live --allow-destructive
+
+step "11. migguard status after the apply"
+expect 0 migguard status
+
+step "12. migguard rollback --confirm-live: the last migration (0009) is undone, with a backup first"
+expect 0 migguard rollback --confirm-live
+expect 0 migguard status --no-drift
+
+step "13. the audit log is hash-chained: migguard audit verify"
+expect 0 migguard audit verify
+
+step "14. migguard scan-app: tenant filters in the example application's SQL and ORM calls"
+expect 1 migguard scan-app app
+
+step "15. migguard query: an approved playbook, read-only, filtered on one tenant (first rows)"
+migguard query --playbook upcoming-bookings --param tenant_id=00000000-0000-0000-0000-0000000000a1 \
+    --param days=2 --limit 5
+expect 0 true
 
 echo
 echo "demo: every step exited as documented."
