@@ -219,3 +219,39 @@ def wait_until_accepting(url: str, timeout: float = 30.0) -> None:
             if time.monotonic() > deadline:
                 raise DatabaseError("the PostgreSQL container did not accept connections in time") from None
             time.sleep(0.3)
+
+
+class ContainerServer:
+    """The last resort when no server binaries exist: a PostgreSQL container through
+    testcontainers (an optional dependency), when a Docker engine answers."""
+
+    def __init__(self, major: int = 16) -> None:
+        self.major = major
+        self._container = None
+
+    @staticmethod
+    def available() -> bool:
+        try:
+            import docker
+            from testcontainers.postgres import PostgresContainer  # noqa: F401
+        except ImportError:
+            return False
+        try:
+            docker.from_env(timeout=3).ping()
+        except Exception:  # any failure to reach the engine means: no Docker here
+            return False
+        return True
+
+    def start(self) -> str:
+        from testcontainers.postgres import PostgresContainer
+
+        self._container = PostgresContainer(f"postgres:{self.major}-alpine", driver=None)
+        self._container.start()
+        url = self._container.get_connection_url()
+        wait_until_accepting(url)
+        return url
+
+    def stop(self) -> None:
+        if self._container is not None:
+            self._container.stop()
+            self._container = None

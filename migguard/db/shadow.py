@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
-from migguard.db.cluster import Binaries, Cluster, bundled_binaries, choose_binaries, local_binaries
+from migguard.db.cluster import Binaries, Cluster, ContainerServer, bundled_binaries, choose_binaries, local_binaries
 from migguard.db.connect import connect, describe
 from migguard.errors import DatabaseError
 from migguard.parse import parse_file
@@ -97,6 +97,7 @@ class ShadowServer:
     def __init__(self, url: str | None = None, state_dir: Path | None = None,
                  binaries: Binaries | None = None) -> None:
         self._cluster: Cluster | None = None
+        self._container: ContainerServer | None = None
         self.url = url or running_shadow_url(state_dir)
         self.binaries = binaries
         self.ephemeral = self.url is None
@@ -109,15 +110,28 @@ class ShadowServer:
         self.close()
 
     def start(self) -> ShadowServer:
-        if self.url is None:
-            self._cluster = Cluster(self.binaries or choose_binaries()).start()
-            self.url = self._cluster.url()
+        """An ephemeral cluster from local binaries, else a container when Docker answers."""
+        if self.url is not None:
+            return self
+        try:
+            binaries = self.binaries or choose_binaries()
+        except DatabaseError:
+            if not ContainerServer.available():
+                raise
+            self._container = ContainerServer()
+            self.url = self._container.start()
+            return self
+        self._cluster = Cluster(binaries).start()
+        self.url = self._cluster.url()
         return self
 
     def close(self) -> None:
         if self._cluster is not None:
             self._cluster.stop()
             self._cluster = None
+        if self._container is not None:
+            self._container.stop()
+            self._container = None
 
     @property
     def cluster(self) -> Cluster | None:

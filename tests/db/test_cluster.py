@@ -31,3 +31,17 @@ def test_stop_removes_the_directory():
     assert cluster.running()
     cluster.stop()
     assert not directory.exists()
+
+
+def test_container_fallback_when_a_docker_engine_answers():
+    from migguard.db.cluster import ContainerServer
+
+    if not ContainerServer.available():
+        pytest.skip("no Docker engine answers on this machine: the testcontainers fallback cannot run here")
+    server = ContainerServer()
+    url = server.start()
+    try:
+        with psycopg.connect(url) as conn:
+            assert conn.execute("select 1").fetchone() == (1,)
+    finally:
+        server.stop()
