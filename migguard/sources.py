@@ -120,11 +120,19 @@ def discover(directory: Path, layout: str = "auto") -> list[Migration]:
         layout = detect_layout(files)
     builder = {"plain": _plain, "flyway": _flyway, "updown": _updown, "dbmate": _dbmate}[layout]
     migrations = builder(directory, files)
-    return sorted(migrations, key=lambda m: (m.repeatable, _version_key(m.version), m.name))
+    return sorted(migrations, key=lambda m: (m.repeatable, _version_key(m.version, layout == "flyway"), m.name))
 
 
-def _version_key(version: str) -> tuple:
-    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"[._-]", version))
+def _version_key(version: str, dotted: bool = False) -> tuple:
+    """Order of versions. Timestamps written with or without separators (`2017-08-31-230457`,
+    `20140924113530`) compare by their digits; flyway's dotted versions (1.1 < 1.10 < 2) part by part."""
+    parts = re.split(r"[._-]", version)
+    if not dotted and all(part.isdigit() for part in parts):
+        digits = "".join(parts)
+        if len(digits) >= 8:  # a date or timestamp: earlier dates first, whatever their precision
+            return ((1, 0, digits.ljust(20, "0")),)
+        return ((0, int(digits), ""),)  # a sequence number: 2 before 10
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in parts)
 
 
 def _split_name(stem: str) -> tuple[str, str]:

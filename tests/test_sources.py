@@ -226,3 +226,12 @@ def test_a_directory_named_like_a_sql_file_is_skipped(tmp_path):
     assert sql_files(tmp_path) == [tmp_path / "0001_a.sql"]
     assert [m.up.name for m in discover(tmp_path)] == ["0001_a.sql"]
     assert lint_dir(tmp_path, ".").summary["files"] == 1
+
+
+def test_timestamps_with_and_without_separators_sort_by_their_digits(tmp_path):
+    from migguard.sources import discover
+
+    for name in ("2017-08-31-230457_second", "20140924113530_first", "20250625_third"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "up.sql").write_text("SELECT 1;\n")
+    assert [m.name for m in discover(tmp_path)] == ["first", "second", "third"]

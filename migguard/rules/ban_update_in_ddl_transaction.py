@@ -70,7 +70,7 @@ def check(context: LintContext) -> Iterator[Violation]:
                 HINT,
                 offset=at(statement, r"\bupdate\b"),
             )
-        for lock in ddl.statement_locks(statement):
+        for lock in ddl.locks_of(context, statement):
             if lock.table and lock.lock.strong and not ddl.is_new_target(context, lock):
                 key = (transaction, lock.table)
                 if key not in held or ddl.strongest([held[key].lock, lock.lock]) is not held[key].lock:

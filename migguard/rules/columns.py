@@ -160,10 +160,16 @@ class AddedColumn:
         return self.type is not None and not self.type.array and self.type.name in SERIAL_TYPES
 
 
+def _changes(context: LintContext) -> list[tuple[Statement, list[AddedColumn | RetypedColumn]]]:
+    """Each statement's column changes, read once per file."""
+    return context.memo("columns.changes",
+                        lambda: [(s, list(_column_changes(s))) for s in context.parsed()])
+
+
 def added_columns(context: LintContext) -> Iterator[AddedColumn]:
     """Every column an ALTER TABLE of this file adds, in file order."""
-    for statement in context.parsed():
-        yield from (c for c in _column_changes(statement) if isinstance(c, AddedColumn))
+    for _statement, changes in _changes(context):
+        yield from (c for c in changes if isinstance(c, AddedColumn))
 
 
 def _from_sqlglot(statement: Statement, table: str, column: exp.ColumnDef) -> AddedColumn:
@@ -213,8 +219,8 @@ class RetypedColumn:
 
 
 def retyped_columns(context: LintContext) -> Iterator[RetypedColumn]:
-    for statement in context.parsed():
-        yield from (c for c in _column_changes(statement) if isinstance(c, RetypedColumn))
+    for _statement, changes in _changes(context):
+        yield from (c for c in changes if isinstance(c, RetypedColumn))
 
 
 def _column_changes(statement: Statement) -> Iterator[AddedColumn | RetypedColumn]:
@@ -272,11 +278,16 @@ class DeclaredColumn:
         return match.start(1) if match else 0
 
 
-def declared_columns(context: LintContext) -> Iterator[DeclaredColumn]:
+def declared_columns(context: LintContext) -> list[DeclaredColumn]:
     """Every column type the file declares (CREATE TABLE, ADD COLUMN, ALTER COLUMN … TYPE), in file order."""
-    for statement in context.parsed():
-        yield from _created(statement)
-        for change in _column_changes(statement):
+    return context.memo("columns.declared", lambda: list(_declared(context)))
+
+
+def _declared(context: LintContext) -> Iterator[DeclaredColumn]:
+    created = dict(_created_by_statement(context))
+    for statement, changes in _changes(context):
+        yield from created.get(statement.index, ())
+        for change in changes:
             if isinstance(change, AddedColumn):
                 yield DeclaredColumn(statement, change.table, change.name, change.type, "add", change.primary_key,
                                      change.identity)
@@ -286,8 +297,13 @@ def declared_columns(context: LintContext) -> Iterator[DeclaredColumn]:
 
 def created_columns(context: LintContext) -> Iterator[DeclaredColumn]:
     """Columns of every CREATE TABLE in the file."""
-    for statement in context.parsed():
-        yield from _created(statement)
+    for _index, columns in _created_by_statement(context):
+        yield from columns
+
+
+def _created_by_statement(context: LintContext) -> list[tuple[int, list[DeclaredColumn]]]:
+    return context.memo("columns.created",
+                        lambda: [(s.index, list(_created(s))) for s in context.parsed()])
 
 
 def _created(statement: Statement) -> Iterator[DeclaredColumn]:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TypeVar
 
 from sqlglot import exp
 
@@ -26,6 +27,9 @@ _TIMEOUT_SETTING = re.compile(r"\block_timeout\b", re.IGNORECASE)
 _TIMEOUT_OFF = re.compile(r"\block_timeout\b'?\s*(?:=|\bto\b|,)\s*'?\s*"
                           r"(?:0+(?:\.0*)?\s*(?:us|ms|s|min|h|d)?|default)\s*'?\s*(?:[,;)]|$)", re.IGNORECASE)
 _TEMPORARY = re.compile(r"^\s*create\s+(global\s+|local\s+)?temp(orary)?\b", re.IGNORECASE)
+
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +172,13 @@ class LintContext:
     statements: tuple[Statement, ...]
     settings: LintSettings = field(default_factory=LintSettings)
     text: str = ""  # the whole file as linted (header comments included)
+
+    def memo(self, key: str, compute: Callable[[], T]) -> T:
+        """A fact of the file computed once per context: several rules ask for it, some once per statement."""
+        cache = self.__dict__.setdefault("_memo", {})
+        if key not in cache:
+            cache[key] = compute()
+        return cache[key]
 
     def parsed(self) -> Iterator[Statement]:
         """Statements PostgreSQL accepts (syntax errors are reported once, by lint)."""

@@ -39,11 +39,7 @@ def strongest(found: list[Lock]) -> Lock:
 
 
 def _memo(context: LintContext, key: str, compute: Callable[[LintContext], T]) -> T:
-    """Compute a fact of the file once per context (several rules ask for it, some once per statement)."""
-    cache = context.__dict__.setdefault("_ddl_facts", {})
-    if key not in cache:
-        cache[key] = compute(context)
-    return cache[key]
+    return context.memo(f"ddl.{key}", lambda: compute(context))
 
 
 # --- transactions --------------------------------------------------------------------------------------
@@ -156,10 +152,18 @@ class TableLock:
         return "every table it covers"
 
 
-def table_locks(context: LintContext) -> Iterator[TableLock]:
+def table_locks(context: LintContext) -> list[TableLock]:
     """Every table lock the statements of the file take, in file order."""
-    for statement in context.parsed():
-        yield from statement_locks(statement)
+    return [lock for locks_taken in _locks_by_statement(context).values() for lock in locks_taken]
+
+
+def locks_of(context: LintContext, statement: Statement) -> list[TableLock]:
+    """The table locks one statement of the file takes (computed once per file)."""
+    return _locks_by_statement(context).get(statement.index, [])
+
+
+def _locks_by_statement(context: LintContext) -> dict[int, list[TableLock]]:
+    return _memo(context, "locks", lambda c: {s.index: list(statement_locks(s)) for s in c.parsed()})
 
 
 def is_new_target(context: LintContext, lock: TableLock) -> bool:

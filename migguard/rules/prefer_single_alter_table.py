@@ -63,7 +63,7 @@ def check(context: LintContext) -> Iterator[Violation]:
         dml = _dml_table(statement)
         if dml:
             open_runs.pop(dml, None)
-        for lock in ddl.statement_locks(statement):
+        for lock in ddl.locks_of(context, statement):
             if not lock.table:
                 continue
             mergeable = lock.alter and lock.lock.strong and not lock.referenced and not ddl.is_new_target(context, lock)
