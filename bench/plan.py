@@ -162,7 +162,7 @@ def run(root: Path, label: str, target: float, **options: object) -> None:
     print(f"  {label:<44} {elapsed:6.2f} s  (target < {target:.0f} s: {verdict})  "
           f"applied {len(plan.applied)}, pending {len(plan.pending)}, changes {len(plan.changes)}, "
           f"rollback verified {plan.rollback_verified}")
-    print(f"  {'':<44} steps (s): {steps}")
+    print(f"  {'':<44} step → next step (s; the first includes starting an ephemeral shadow): {steps}")
 
 
 def bench_plan(tables: int, count: int) -> None:
@@ -341,6 +341,8 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("git") is None:
         sys.exit("bench/plan.py needs git (the --base runs)")
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs; "
+          f"Python {sys.version.split()[0]}")
     bench_plan(args.tables, args.migrations)
     bench_big(args.big, args.skip_migra)
 

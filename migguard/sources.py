@@ -127,12 +127,17 @@ def _version_key(version: str, dotted: bool = False) -> tuple:
     """Order of versions. Timestamps written with or without separators (`2017-08-31-230457`,
     `20140924113530`) compare by their digits; flyway's dotted versions (1.1 < 1.10 < 2) part by part."""
     parts = re.split(r"[._-]", version)
-    if not dotted and all(part.isdigit() for part in parts):
-        digits = "".join(parts)
-        if len(digits) >= 8:  # a date or timestamp: earlier dates first, whatever their precision
-            return ((1, 0, digits.ljust(20, "0")),)
-        return ((0, int(digits), ""),)  # a sequence number: 2 before 10
+    if not dotted and all(part.isdigit() for part in parts) and _is_timestamp(parts):
+        # a date or timestamp, with or without separators: earlier first, whatever the precision
+        return ((1, 0, "".join(parts).ljust(20, "0")),)
     return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in parts)
+
+
+def _is_timestamp(parts: list[str]) -> bool:
+    """20140924113530, 20250625, 2017-08-31-230457 — not 0030_2.0.0 or 42."""
+    if len(parts[0]) >= 8:
+        return True
+    return len(parts) >= 3 and len(parts[0]) == 4 and parts[0][:2] in ("19", "20") and len(parts[1]) == 2
 
 
 def _split_name(stem: str) -> tuple[str, str]:

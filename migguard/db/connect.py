@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import psycopg
 
 from migguard.errors import DatabaseError
@@ -25,3 +28,25 @@ def describe(error: BaseException) -> str:
     """One redacted line describing a database error."""
     text = str(error).strip().splitlines()
     return redact_text(text[0] if text else type(error).__name__)
+
+
+@contextmanager
+def read_only_snapshot(conn: psycopg.Connection, name: str = "migguard_read") -> Iterator[None]:
+    """One read-only repeatable-read snapshot, rolled back afterwards with the settings made in it.
+
+    Inside a caller's transaction, a savepoint plays that role (its transaction stays usable)."""
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        finally:
+            conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+        return
+    autocommit = conn.autocommit
+    conn.autocommit = True
+    conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+    try:
+        yield
+    finally:
+        conn.execute("ROLLBACK")
+        conn.autocommit = autocommit

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import psycopg
 from psycopg.rows import dict_row
 
+from migguard.db.connect import read_only_snapshot
 from migguard.db.schema import (
     Column, Constraint, Domain, EnumType, Extension, Function, Index, Policy, SchemaModel, Sequence, Table,
     Trigger, View,
@@ -203,30 +202,8 @@ def introspect(conninfo: str | psycopg.Connection) -> SchemaModel:
         raise DatabaseError(f"reading the schema timed out (another session holds a lock): {describe(error)}") from None
 
 
-@contextmanager
-def _snapshot(conn: psycopg.Connection) -> Iterator[None]:
-    """One read-only repeatable-read snapshot, rolled back afterwards (settings included).
-
-    Inside a caller's transaction, a savepoint plays that role."""
-    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-        conn.execute("SAVEPOINT migguard_introspect")
-        try:
-            yield
-        finally:
-            conn.execute("ROLLBACK TO SAVEPOINT migguard_introspect")
-        return
-    autocommit = conn.autocommit
-    conn.autocommit = True
-    conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-    try:
-        yield
-    finally:
-        conn.execute("ROLLBACK")
-        conn.autocommit = autocommit
-
-
 def _read(conn: psycopg.Connection) -> SchemaModel:
-    with _snapshot(conn), conn.cursor(row_factory=dict_row) as cur:
+    with read_only_snapshot(conn, "migguard_introspect"), conn.cursor(row_factory=dict_row) as cur:
         def rows(sql: str) -> list[dict]:
             cur.execute(sql)
             return cur.fetchall()

@@ -31,7 +31,6 @@ import re
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import psycopg
@@ -40,6 +39,7 @@ from pglast.stream import RawStream
 from psycopg.rows import dict_row
 from pydantic import BaseModel, ConfigDict, Field
 
+from migguard.db.connect import read_only_snapshot
 from migguard.errors import DatabaseError
 from migguard.findings import Finding, Severity
 
@@ -344,30 +344,9 @@ def normalise_name(name: str) -> str:
     return ".".join(names[-2:])
 
 
-@contextmanager
-def _snapshot(conn: psycopg.Connection) -> Iterator[None]:
-    """One read-only repeatable-read snapshot (a savepoint inside a caller's transaction), rolled back
-    afterwards with its settings."""
-    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-        conn.execute("SAVEPOINT migguard_rls")
-        try:
-            yield
-        finally:
-            conn.execute("ROLLBACK TO SAVEPOINT migguard_rls")
-        return
-    autocommit = conn.autocommit
-    conn.autocommit = True
-    conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-    try:
-        yield
-    finally:
-        conn.execute("ROLLBACK")
-        conn.autocommit = autocommit
-
-
 def read_catalog(conn: psycopg.Connection, *, tenant_column: str, app_roles: Sequence[str],
                  exempt_tables: Iterable[str] = ()) -> Catalog:
-    """The catalog facts the audit and the probe need. Call inside a snapshot (see `_snapshot`)."""
+    """The catalog facts the audit and the probe need. Call inside a snapshot (see `read_only_snapshot`)."""
     roles = list(app_roles)
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute("SELECT set_config('search_path', 'pg_catalog', true)")
@@ -693,7 +672,7 @@ def audit(conn_or_url: str | psycopg.Connection, *, tenant_column: str = "tenant
 def _audit(conn: psycopg.Connection, column: str, setting: str, roles: tuple[str, ...],
            exempt: tuple[str, ...]) -> RlsResult:
     started = time.perf_counter()
-    with _snapshot(conn):
+    with read_only_snapshot(conn, "migguard_rls"):
         catalog = read_catalog(conn, tenant_column=column, app_roles=roles, exempt_tables=exempt)
     read = time.perf_counter()
     auditor = _Auditor(catalog, column, setting, roles)

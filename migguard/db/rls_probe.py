@@ -31,9 +31,9 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-from migguard.db.connect import connect, describe
+from migguard.db.connect import connect, describe, read_only_snapshot
 from migguard.db.rls import (
-    Catalog, RlsResult, TenantTable, _snapshot, exemption_findings, finding, read_catalog, table_path, view_closure,
+    Catalog, RlsResult, TenantTable, exemption_findings, finding, read_catalog, table_path, view_closure,
 )
 from migguard.db.rowgen import Relation, Row, RowFactory, Schema, Skipped, read_schema
 from migguard.errors import DatabaseError
@@ -79,7 +79,7 @@ def _run(url: str, tenant_column: str, tenant_setting: str, app_roles: Sequence[
          exempt_tables: Sequence[str], statement_timeout: str) -> RlsResult:
     started = time.perf_counter()
     with connect(url, statement_timeout=statement_timeout) as conn:
-        with _snapshot(conn):
+        with read_only_snapshot(conn, "migguard_probe"):
             catalog = read_catalog(conn, tenant_column=tenant_column, app_roles=app_roles,
                                    exempt_tables=exempt_tables)
             schema = read_schema(conn)

@@ -8,20 +8,22 @@ and the machine's PostgreSQL 15 with contrib):
 
 | history | PG 16 | PG 15 | round trip |
 |---|---|---|---|
-| LemmyNet__lemmy | first 92 of 342 (pgcrypto) | first 120 of 342 (time budget; 2025-08-01-000016 onwards needs PG 16 syntax) | yes |
-| rust-lang__crates.io | first 151 of 285 (ltree, pg_trgm, pgcrypto) | all 285 | PG 15 (PG 16: see below) |
+| LemmyNet__lemmy | first 92 of 342 (pgcrypto) | first 247 of 342 (2025-08-01-000016 uses PG 16 syntax: a subquery without alias) | yes |
+| rust-lang__crates.io | first 151 of 285 (ltree) | all 285 | PG 15 (PG 16 xfail: see below) |
 | concourse__concourse | first 141 of 149 (pgcrypto) | all 149 | yes |
 | ory__kratos (postgres + generic files) | first 305 of 351 (pg_trgm) | all 351 | yes |
-| goharbor__harbor | all 39 (+ golang-migrate's table) | same | no: time → timestamp has no cast |
+| goharbor__harbor | all 39 (+ golang-migrate's table) | same | no (xfail): time → timestamp has no cast |
 | supabase__storage (tenant) | first 28 of 63 (0029 commits inside a DO block) | same | yes |
 | documenso__documenso | first 129 of 163 (pgcrypto) | all 163 | yes |
 | langfuse__langfuse | all 434 | all 434 | yes |
 | temporalio__temporal (v12, versioned) | all 25 | all 25 | yes |
 
-Not replayable at all: hpi-studyu__studyu, midday-ai__midday and usebasejump__basejump need a
-Supabase database (the `auth` schema, its roles and extensions, tables created outside the
-migrations); supabase__postgres and supabase__auth are a platform image and templated files;
-graphile__starter, PostgREST__postgrest and sbdchd__squawk are not migration histories.
+Not replayable at all: hpi-studyu__studyu, usebasejump__basejump and supabase__postgres need a
+Supabase database (the `auth` schema, its roles, pgcrypto's functions on the search path);
+midday-ai__midday's files alter a schema created elsewhere (the first one alters the enum
+"reportTypes"); graphile__starter is one committed file with graphile-migrate placeholders
+(`:DATABASE_OWNER`); supabase__auth is templated (`{{ index .Options "Namespace" }}`);
+PostgREST__postgrest and sbdchd__squawk are fixtures, not histories.
 
 crates.io on PG 16: its second half creates a function over the composite type
 `public.semver_triple`, which the schema model has no place for (composite types are not
@@ -54,7 +56,7 @@ if not CORPUS.is_dir():
 
 _EXTENSION = re.compile(r"\bcreate\s+extension\s+(?:if\s+not\s+exists\s+)?\"?([\w-]+)", re.IGNORECASE)
 _OTHER_DIALECT = re.compile(r"\.(mysql|sqlite3?|cockroach)(\.autocommit)?$")
-_PRELUDES = Path(tempfile.mkdtemp(prefix="migguard-corpus-"))
+_PRELUDES = Path(tempfile.gettempdir()) / "migguard-corpus-preludes"
 
 
 def _by_text_version(migrations: list[Migration]) -> list[Migration]:
@@ -65,6 +67,7 @@ def _by_text_version(migrations: list[Migration]) -> list[Migration]:
 
 
 def _prelude(name: str, text: str) -> Migration:
+    _PRELUDES.mkdir(exist_ok=True)
     path = _PRELUDES / f"0000_{name}.sql"
     path.write_text(text, encoding="utf-8")
     return Migration("0000", name, path)
@@ -75,7 +78,7 @@ class History:
     directory: str  # the migrations directory, relative to the corpus
     load: Callable[[Path], list[Migration]] = discover
     limit: dict[int, int] = field(default_factory=dict)  # major → longest prefix that replays (or fits the time)
-    round_trip: frozenset[int] = frozenset({15, 16})  # majors on which the round trip is asserted
+    round_trip_fails: dict[int, str] = field(default_factory=dict)  # major → why the round trip is known to fail
 
 
 def _kratos(directory: Path) -> list[Migration]:
@@ -100,13 +103,21 @@ def _temporal(directory: Path) -> list[Migration]:
     return migrations
 
 
+COMPOSITE_TYPES = ("composite types are not in the schema model: the second half's function over "
+                   "public.semver_triple is created without the type")
+NO_CAST = ("0080 turns retention_policy.create_time from time into timestamp USING (current_date + create_time); "
+           "the diff's generated USING create_time::timestamp has no cast to run")
+
 HISTORIES = {
-    "LemmyNet__lemmy": History("LemmyNet__lemmy/migrations", limit={15: 120}),
+    # 2025-08-01-000016 onwards needs PostgreSQL 16 (a FROM subquery without an alias).
+    "LemmyNet__lemmy": History("LemmyNet__lemmy/migrations", limit={15: 247}),
     "rust-lang__crates.io": History("rust-lang__crates.io/migrations",
-                                    lambda d: _by_text_version(discover(d, "updown")), round_trip=frozenset({15})),
+                                    lambda d: _by_text_version(discover(d, "updown")),
+                                    round_trip_fails={16: COMPOSITE_TYPES}),
     "concourse__concourse": History("concourse__concourse/atc/db/migration/migrations"),
     "ory__kratos": History("ory__kratos/persistence/sql/migrations/sql", _kratos),
-    "goharbor__harbor": History("goharbor__harbor/make/migrations/postgresql", _harbor, round_trip=frozenset()),
+    "goharbor__harbor": History("goharbor__harbor/make/migrations/postgresql", _harbor,
+                                round_trip_fails={15: NO_CAST, 16: NO_CAST}),
     # 0029 COMMITs inside a DO block (`-- postgres-migrations disable-transaction`); migguard runs
     # each migration in a transaction, as SPEC section 5 says.
     "supabase__storage": History("supabase__storage/migrations/tenant", limit={15: 28, 16: 28}),
@@ -118,7 +129,7 @@ HISTORIES = {
 
 NOT_REPLAYABLE = {
     "hpi-studyu__studyu": "needs Supabase: the first migration references the auth schema",
-    "midday-ai__midday": "the first migration alters types (\"reportTypes\") created outside these files (drizzle push)",
+    "midday-ai__midday": "the schema these files alter is created elsewhere: the first one alters the enum \"reportTypes\"",
     "usebasejump__basejump": "needs Supabase: gen_random_bytes from pgcrypto in the extensions schema, the auth schema",
 }
 
@@ -178,11 +189,11 @@ def test_histories_that_need_a_platform(name):
 # --- the round trip -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", sorted(n for n, h in HISTORIES.items() if h.round_trip))
-def test_diff_round_trip_on_a_real_history(pg_cluster, name):
-    major = pg_cluster.binaries.major
-    if major not in HISTORIES[name].round_trip:
-        pytest.skip(f"{name} on PostgreSQL {major}: see the module docstring")
+@pytest.mark.parametrize("name", sorted(HISTORIES))
+def test_diff_round_trip_on_a_real_history(pg_cluster, name, request):
+    known = HISTORIES[name].round_trip_fails.get(pg_cluster.binaries.major)
+    if known:
+        request.applymarker(pytest.mark.xfail(reason=known, strict=True))
     replayed = _replayed(pg_cluster, name)
     shadow = ShadowServer(pg_cluster.url())
     model_a = introspect(pg_cluster.url(replayed.half))
