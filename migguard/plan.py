@@ -34,7 +34,7 @@ from migguard.db.schema import SchemaModel
 from migguard.db.shadow import MigrationFailed, ShadowServer, apply_migration
 from migguard.db.trace import StatementTrace, TableSize, Tracer, grade, table_sizes
 from migguard.rls_check import audit_and_probe
-from migguard.errors import DatabaseError, GateRefused, InputError
+from migguard.errors import GateRefused, InputError
 from migguard.findings import Finding, Report, Severity
 from migguard.lint import ConfiguredFindings, LintCache, LintTarget, RulePolicy, build_report, gate_passes, lint_targets
 from migguard.redact import redact_text
