@@ -17,17 +17,10 @@ _USER_RELATIONS = """
                          AND nspname NOT LIKE 'pg\\_temp\\_%' AND nspname NOT LIKE 'pg\\_toast\\_temp\\_%')
 """
 
-LOCKS_SQL = f"""
-SELECT DISTINCT n.nspname || '.' || c.relname AS relation, l.mode
-FROM pg_locks l JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE l.pid = pg_backend_pid() AND l.granted AND l.locktype = 'relation' AND c.relkind IN ('r', 'p', 'm')
-  AND {_USER_RELATIONS}
-"""
-
 FILENODES_SQL = f"""
 SELECT c.oid, n.nspname || '.' || c.relname AS relation, c.relkind, pg_relation_filenode(c.oid) AS filenode
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'm', 'i') AND {_USER_RELATIONS}
+WHERE c.relkind IN ('r', 'm') AND {_USER_RELATIONS}
 """
 
 SIZES_SQL = f"""
@@ -72,42 +65,54 @@ def table_sizes(conn: psycopg.Connection) -> dict[str, TableSize]:
     return {row[0]: TableSize(int(row[1]), int(row[2])) for row in conn.execute(SIZES_SQL).fetchall()}
 
 
+# After each statement, one round trip: the storage file of every table that existed before the
+# migration, and the relation locks this backend now holds on those tables. Restricting both to
+# the tables that existed keeps the query small on large schemas and many statements.
+AFTER_STATEMENT_SQL = """
+SELECT 'file' AS what, t.oid::bigint, NULL::text, pg_relation_filenode(t.oid)::bigint
+FROM unnest(%(tables)s::oid[]) AS t(oid)
+UNION ALL
+SELECT 'lock', l.relation::bigint, l.mode, NULL
+FROM pg_locks l
+WHERE l.pid = pg_backend_pid() AND l.granted AND l.locktype = 'relation' AND l.relation = ANY(%(tables)s::oid[])
+"""
+
+
 class Tracer:
     """Call `before(conn)` once, then `after_statement(conn, …)` after each statement."""
 
     def __init__(self, migration: str) -> None:
         self.migration = migration
         self.traces: list[StatementTrace] = []
-        self._filenodes: dict[int, tuple[str, str, int | None]] = {}
-        self._locks: dict[str, set[str]] = {}
-        self._existing: set[str] = set()
+        self._names: dict[int, str] = {}  # oid → schema.table of the tables that existed before
+        self._filenodes: dict[int, int | None] = {}
+        self._locks: dict[int, set[str]] = {}
 
     def before(self, conn: psycopg.Connection) -> None:
-        self._filenodes = self._snapshot(conn)
-        self._existing = {relation for relation, kind, _ in self._filenodes.values() if kind in ("r", "m")}
+        rows = conn.execute(FILENODES_SQL).fetchall()
+        self._names = {oid: relation for oid, relation, kind, _ in rows if kind in ("r", "m")}
+        self._filenodes = {oid: filenode for oid, _, kind, filenode in rows if kind in ("r", "m")}
         self._locks = {}
 
     def after_statement(self, conn: psycopg.Connection, index: int, statement: str) -> None:
-        held: dict[str, set[str]] = {}
-        for relation, mode in conn.execute(LOCKS_SQL).fetchall():
-            held.setdefault(relation, set()).add(mode)
+        held: dict[int, set[str]] = {}
+        filenodes: dict[int, int | None] = {}
+        for what, oid, mode, filenode in conn.execute(AFTER_STATEMENT_SQL, {"tables": list(self._names)}).fetchall():
+            if what == "lock":
+                held.setdefault(oid, set()).add(mode)
+            else:
+                filenodes[oid] = filenode
         new_locks = {}
-        for relation, modes in held.items():
-            fresh = modes - self._locks.get(relation, set())
-            if fresh and relation in self._existing:
-                new_locks[relation] = _strongest(fresh)
+        for oid, modes in held.items():
+            fresh = modes - self._locks.get(oid, set())
+            if fresh:
+                new_locks[self._names[oid]] = _strongest(fresh)
         self._locks = held
-        nodes = self._snapshot(conn)
-        rewritten = sorted(
-            relation for oid, (relation, kind, filenode) in nodes.items()
-            if oid in self._filenodes and self._filenodes[oid][2] != filenode and kind in ("r", "m")
-        )
-        self._filenodes = nodes
+        # A table dropped by the statement has no file any more: that is not a rewrite.
+        rewritten = sorted(self._names[oid] for oid, node in filenodes.items()
+                           if node is not None and self._filenodes.get(oid) not in (None, node))
+        self._filenodes.update({oid: node for oid, node in filenodes.items() if node is not None})
         self.traces.append(StatementTrace(self.migration, index, statement.strip(), new_locks, rewritten))
-
-    @staticmethod
-    def _snapshot(conn: psycopg.Connection) -> dict[int, tuple[str, str, int | None]]:
-        return {row[0]: (row[1], row[2], row[3]) for row in conn.execute(FILENODES_SQL).fetchall()}
 
 
 _ORDER = ["AccessShareLock", "RowShareLock", "RowExclusiveLock", "ShareUpdateExclusiveLock", "ShareLock",
