@@ -36,9 +36,34 @@ def _version(value: bool) -> None:
 def _root(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr (errors still).")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also say which config file is used.")] = False,
+    no_color: Annotated[bool, typer.Option("--no-color", help="Plain output (migguard prints no colour codes anyway).")] = False,
 ) -> None:
-    global _DEBUG
-    _DEBUG = debug
+    global _DEBUG, _QUIET, _VERBOSE
+    _DEBUG, _QUIET, _VERBOSE = debug, quiet, verbose and not quiet
+    if no_color:
+        os.environ["NO_COLOR"] = "1"
+
+
+_QUIET = False
+_VERBOSE = False
+
+
+def _note(line: str) -> None:
+    """Progress and summaries: stderr, unless --quiet (stdout carries only the report)."""
+    if not _QUIET:
+        typer.echo(line, err=True)
+
+
+def _load(config: Optional[str]):
+    """The configuration; with --verbose, say where it came from."""
+    from migguard.config import load_config
+
+    loaded = load_config(config)
+    if _VERBOSE:
+        _note(f"migguard: config {loaded.source or 'defaults (no migguard.toml or [tool.migguard] found)'}")
+    return loaded
 
 
 FormatOption = Annotated[str, typer.Option("--format", "-f", help="text | json | sarif | github | markdown")]
@@ -62,11 +87,10 @@ def lint(
     config: ConfigOption = None,
 ) -> None:
     """Check migration SQL for destructive statements, lock hazards and tenant-isolation gaps."""
-    from migguard.config import load_config
     from migguard.lint import LintOptions, run_lint
 
     _check_format(format)
-    settings = load_config(config)
+    settings = _load(config)
     stdin_text = _read_stdin(stdin_filename) if paths and "-" in paths else None
     options = LintOptions(
         paths=tuple(paths or ()), stdin_text=stdin_text, stdin_filename=stdin_filename,
@@ -77,8 +101,8 @@ def lint(
     _emit(report, format, output)
     summary = report.summary
     verdict = "gate passes" if report.ok else "gate refused"
-    typer.echo(f"migguard: {summary['files']} file(s), {summary['errors']} error(s), {summary['warnings']} warning(s), "
-               f"{summary['infos']} info: {verdict}", err=True)
+    _note(f"migguard: {summary['files']} file(s), {summary['errors']} error(s), {summary['warnings']} warning(s), "
+               f"{summary['infos']} info: {verdict}")
     raise typer.Exit(ExitCode.OK if report.ok else ExitCode.GATE_REFUSED)
 
 
@@ -96,26 +120,25 @@ def plan(
     config: ConfigOption = None,
 ) -> None:
     """Prove the pending migrations on a shadow database and write a plan with a verified rollback."""
-    from migguard.config import load_config
     from migguard.plan import PlanOptions, PlanRefused, run_plan
 
     _check_format(format)
-    settings = load_config(config)
+    settings = _load(config)
     options = PlanOptions(base=base, continue_on_error=continue_on_error, accept_drift=accept_drift,
                           allow_destructive=allow_destructive, strict=strict, select=tuple(select or ()),
                           ignore=tuple(ignore or ()))
     try:
-        report, result = run_plan(options, settings, progress=lambda line: typer.echo(line, err=True))
+        report, result = run_plan(options, settings, progress=_note)
     except PlanRefused as refused:
         _emit(refused.report.model_copy(update={"command": "plan", "ok": False}), format, output)
-        typer.echo(f"migguard: plan refused: {refused.message}", err=True)
+        _note(f"migguard: plan refused: {refused.message}")
         raise typer.Exit(ExitCode.GATE_REFUSED) from None
     _emit(report, format, output)
     if result.directory is not None:
-        typer.echo(f"migguard: plan written to {result.directory}", err=True)
+        _note(f"migguard: plan written to {result.directory}")
     verdict = "gate passes" if report.ok else "gate refused"
-    typer.echo(f"migguard: {len(result.pending)} pending migration(s), {len(result.changes)} change(s), "
-               f"rollback {'verified' if result.rollback_verified else 'NOT verified'}: {verdict}", err=True)
+    _note(f"migguard: {len(result.pending)} pending migration(s), {len(result.changes)} change(s), "
+               f"rollback {'verified' if result.rollback_verified else 'NOT verified'}: {verdict}")
     raise typer.Exit(ExitCode.OK if report.ok else ExitCode.GATE_REFUSED)
 
 
@@ -132,21 +155,20 @@ def apply(
 ) -> None:
     """Show (dry run) or, with --confirm-live, apply the pending migrations to production."""
     from migguard.apply.command import ApplyOptions, run_apply
-    from migguard.config import load_config
 
     if backup not in ("full", "affected"):
         raise InputError(f"--backup takes full or affected, not '{backup}'")
     options = ApplyOptions(confirm_live=confirm_live, allow_destructive=allow_destructive, accept_drift=accept_drift,
                            strict=strict, plan_path=plan_file, backup="none" if no_backup else backup)
-    outcome = run_apply(options, load_config(config), progress=lambda line: typer.echo(line, err=True))
+    outcome = run_apply(options, _load(config), progress=_note)
     if not outcome.live:
         sys.stdout.write(outcome.text)
-        typer.echo("migguard: dry run: nothing was applied (add --confirm-live to apply)", err=True)
+        _note("migguard: dry run: nothing was applied (add --confirm-live to apply)")
         return
-    typer.echo(f"migguard: applied {len(outcome.applied)} migration(s)"
+    _note(f"migguard: applied {len(outcome.applied)} migration(s)"
                + (f" ({', '.join(outcome.applied)})" if outcome.applied else "")
                + (f"; backup {outcome.backup.path}" if outcome.backup else "")
-               + (f"; rollback script {outcome.rollback_path}" if outcome.rollback_path else ""), err=True)
+               + (f"; rollback script {outcome.rollback_path}" if outcome.rollback_path else ""))
 
 
 @app.command()
@@ -159,18 +181,16 @@ def rollback(
 ) -> None:
     """Show (dry run) or, with --confirm-live, run the rollback of the last applied migration(s)."""
     from migguard.apply.command import RollbackOptions, run_rollback
-    from migguard.config import load_config
 
     options = RollbackOptions(confirm_live=confirm_live, to_version=to, backup="none" if no_backup else "full",
                               restore_data=not no_restore_data)
-    outcome = run_rollback(options, load_config(config), progress=lambda line: typer.echo(line, err=True))
+    outcome = run_rollback(options, _load(config), progress=_note)
     if not outcome.live:
         sys.stdout.write(outcome.text)
-        typer.echo("migguard: dry run: nothing was rolled back (add --confirm-live)", err=True)
+        _note("migguard: dry run: nothing was rolled back (add --confirm-live)")
         return
     restored = "; ".join(f"{r.object}: {r.rows} row(s) restored" for r in outcome.restored)
-    typer.echo(f"migguard: rolled back {', '.join(outcome.versions) or 'nothing'}" + (f"; {restored}" if restored else ""),
-               err=True)
+    _note(f"migguard: rolled back {', '.join(outcome.versions) or 'nothing'}" + (f"; {restored}" if restored else ""))
 
 
 @app.command()
@@ -182,11 +202,10 @@ def status(
     """Applied, pending and edited migrations, and schema drift of production."""
     import json
 
-    from migguard.config import load_config
     from migguard.status import run_status
 
     _check_format(format, allowed=("text", "json"))
-    result = run_status(load_config(config), check_drift=not no_drift)
+    result = run_status(_load(config), check_drift=not no_drift)
     if format == "json":
         typer.echo(json.dumps({"version": 1, "ok": result.ok, "command": "status", "target": result.target,
                                "applied": result.applied, "pending": result.pending, "edited": result.edited,
@@ -218,10 +237,9 @@ def diff_command(
     import json
 
     from migguard.compare import compare
-    from migguard.config import load_config
 
     _check_format(format, allowed=("text", "json"))
-    result = compare(source, target, load_config(config))
+    result = compare(source, target, _load(config))
     if sql_only:
         sys.stdout.write(result.forward_sql)
     elif format == "json":
@@ -241,9 +259,8 @@ app.add_typer(shadow_app, name="shadow")
 
 
 def _state_dir(config: Optional[str]) -> Path:
-    from migguard.config import load_config
 
-    return Path(load_config(config).root) / ".migguard"
+    return Path(_load(config).root) / ".migguard"
 
 
 @shadow_app.command("start")
@@ -291,10 +308,9 @@ def audit_verify(
 ) -> None:
     """Verify the audit log's hash chain; report the first broken entry (exit 1)."""
     from migguard.apply.audit import verify
-    from migguard.config import load_config
 
     if log is None:
-        settings = load_config(config)
+        settings = _load(config)
         log = Path(settings.root) / settings.audit_log
     result = verify(log)
     if result.ok:
@@ -317,15 +333,14 @@ def rls_check(
     config: ConfigOption = None,
 ) -> None:
     """Audit row level security of a database; --probe tries to break tenant isolation on a copy."""
-    from migguard.config import load_config
     from migguard.rls_check import run_rls_check
 
     _check_format(format)
-    report = run_rls_check(load_config(config), url, probe)
+    report = run_rls_check(_load(config), url, probe)
     _emit(report, format, output)
-    typer.echo(f"migguard: rls check: {report.summary['errors']} error(s), {report.summary['warnings']} warning(s)"
+    _note(f"migguard: rls check: {report.summary['errors']} error(s), {report.summary['warnings']} warning(s)"
                f"{' (audit and probe)' if probe else ' (audit; add --probe to test isolation)'}: "
-               f"{'gate passes' if report.ok else 'gate refused'}", err=True)
+               f"{'gate passes' if report.ok else 'gate refused'}")
     raise typer.Exit(ExitCode.OK if report.ok else ExitCode.GATE_REFUSED)
 
 
@@ -343,11 +358,10 @@ def query_command(
     config: ConfigOption = None,
 ) -> None:
     """Read-only inspection of production: an approved playbook or an explicit sandbox query."""
-    from migguard.config import load_config
     from migguard.query import RENDERERS, QueryOptions, load_playbooks, parse_params, playbooks_path, run_query
 
     _check_format(format, allowed=tuple(RENDERERS))
-    settings = load_config(config)
+    settings = _load(config)
     options = QueryOptions(playbook=playbook, sandbox=_read_stdin("<stdin>") if sandbox == "-" else sandbox,
                            params=parse_params(param or ()), playbooks_path=playbooks, tenant=tenant,
                            timeout=timeout, limit=limit)
@@ -357,8 +371,8 @@ def query_command(
         return
     result = run_query(options, settings)
     _write_stdout(RENDERERS[format](result))
-    typer.echo(f"migguard: {result.row_count} row(s)" + (f" (more rows exist: raise --limit {limit})" if result.truncated else "")
-               + f" from {result.source}" + (f", tenant {result.tenant}" if result.tenant else "") + "; audited", err=True)
+    _note(f"migguard: {result.row_count} row(s)" + (f" (more rows exist: raise --limit {limit})" if result.truncated else "")
+               + f" from {result.source}" + (f", tenant {result.tenant}" if result.tenant else "") + "; audited")
 
 
 @app.command("scan-app")
@@ -372,17 +386,16 @@ def scan_app_command(
     config: ConfigOption = None,
 ) -> None:
     """Tenant-isolation lint of application code: SQL strings and ORM calls without the tenant filter."""
-    from migguard.config import load_config
     from migguard.scan_app import ScanOptions, run_scan
 
     _check_format(format)
     options = ScanOptions(paths=tuple(paths), schema=schema, tables=tuple(tables or ()), allowlist=allowlist)
-    report = run_scan(options, load_config(config))
+    report = run_scan(options, _load(config))
     _emit(report, format, output)
     summary = report.summary
-    typer.echo(f"migguard: scan-app: {summary['files']} file(s), {summary['tables']} tenant table(s), "
+    _note(f"migguard: scan-app: {summary['files']} file(s), {summary['tables']} tenant table(s), "
                f"{summary['errors']} violation(s), {summary['allowlisted']} allowlisted: "
-               f"{'gate passes' if report.ok else 'gate refused'}", err=True)
+               f"{'gate passes' if report.ok else 'gate refused'}")
     raise typer.Exit(ExitCode.OK if report.ok else ExitCode.GATE_REFUSED)
 
 
@@ -393,16 +406,14 @@ def new_command(
     config: ConfigOption = None,
 ) -> None:
     """Create a migration or seed file from a template, numbered after the newest, inside the write path."""
-    from migguard.config import load_config
     from migguard.scaffold import NewOptions, run_new
 
-    result = run_new(NewOptions(name=name, template=template), load_config(config))
+    result = run_new(NewOptions(name=name, template=template), _load(config))
     for path in result.files:
         typer.echo(_shown(path))
     for warning in result.warnings:
-        typer.echo(f"migguard: warning: {warning}", err=True)
-    typer.echo(f"migguard: created {template} {result.version} ({result.layout} layout) from {_shown(result.template)}",
-               err=True)
+        _note(f"migguard: warning: {warning}")
+    _note(f"migguard: created {template} {result.version} ({result.layout} layout) from {_shown(result.template)}")
 
 
 @app.command("init")
@@ -420,7 +431,7 @@ def init_command(
         typer.echo(f"added to .gitignore: {', '.join(result.gitignore_added)}")
     if result.precommit_snippet:
         typer.echo("add this to the repos: list of .pre-commit-config.yaml (left unchanged):\n" + result.precommit_snippet)
-    typer.echo("migguard: project initialised; copy vault/.env.example to vault/.env for the connection strings", err=True)
+    _note("migguard: project initialised; copy vault/.env.example to vault/.env for the connection strings")
 
 
 def _shown(path: Path) -> str:

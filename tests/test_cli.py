@@ -382,3 +382,16 @@ def test_cli_import_does_not_load_the_heavy_libraries(project):
     code = f"import migguard.cli, sys; print(sorted(m for m in {heavy!r} if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], cwd=project, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_quiet_and_verbose_global_options(tmp_path):
+    (tmp_path / "migguard.toml").write_text('[tool.migguard]\nmigrations = "db"\n')
+    (tmp_path / "ok.sql").write_text("SELECT 1;\n")
+    run = lambda *args: subprocess.run([sys.executable, "-m", "migguard", *args], cwd=tmp_path,  # noqa: E731
+                                       capture_output=True, text=True, timeout=120)
+    quiet = run("--quiet", "lint", "--no-cache", "ok.sql")
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    verbose = run("--verbose", "--no-color", "lint", "--no-cache", "ok.sql")
+    assert verbose.returncode == 0 and "config" in verbose.stderr and "migguard.toml" in verbose.stderr
+    refused = run("--quiet", "lint", "missing.sql")
+    assert refused.returncode == 2 and refused.stderr.startswith("migguard: error:")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -49,5 +50,11 @@ class Rule:
 
 def at(statement: Statement, pattern: str) -> int:
     """Offset in `statement.text` of the first match of `pattern` (case-insensitive), else 0."""
-    match = re.search(pattern, statement.text, re.IGNORECASE)
+    match = _compiled(pattern).search(statement.text)
     return match.start() if match else 0
+
+
+@functools.lru_cache(maxsize=8192)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    """Patterns name columns and tables, so there are thousands: more than `re`'s own cache keeps."""
+    return re.compile(pattern, re.IGNORECASE)
