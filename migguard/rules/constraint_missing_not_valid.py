@@ -42,10 +42,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from migguard.findings import Severity
-from migguard.parse import Statement
 from migguard.rules import ddl
-from migguard.rules.base import Rule, Violation, at
-from migguard.rules.columns import add_column_offset, name_pattern
+from migguard.rules.base import Rule, Violation
 from migguard.rules.context import LintContext
 from migguard.rules.locks import ACCESS_EXCLUSIVE, SHARE_ROW_EXCLUSIVE
 
@@ -82,17 +80,9 @@ def check(context: LintContext) -> Iterator[Violation]:
             statement,
             message,
             COLUMN_HINT if added.column is not None else HINT,
-            offset=_offset(statement, added),
+            offset=added.offset,
             new_object=context.is_new_table(added.table, statement.index),
         )
-
-
-def _offset(statement: Statement, added: ddl.AddedConstraint) -> int:
-    if added.column is not None:
-        return add_column_offset(statement, added.column)
-    if added.name:
-        return at(statement, rf"\bconstraint\s+{name_pattern(added.name)}")
-    return at(statement, r"\bforeign\s+key\b" if added.kind == "foreign" else r"\bcheck\b")
 
 
 RULE = Rule(

@@ -19,6 +19,7 @@ from sqlglot import exp
 from migguard.commands import AlterTable, CreateIndex, DropObjects, Maintenance, Policy, Rename
 from migguard.parse import Statement
 from migguard.rules import columns, locks
+from migguard.rules.base import at
 from migguard.rules.context import (
     LintContext, alter_table, identifier, is_transaction_end, is_transaction_start, normalise, table_name,
 )
@@ -325,6 +326,20 @@ class AddedConstraint:
     check: exp.Expression | None = None  # check: the expression (None when sqlglot cannot read it)
     column: str | None = None  # declared on this column of an ADD COLUMN
     column_default: bool = False  # that column has a DEFAULT other than NULL
+
+    @property
+    def offset(self) -> int:
+        """Where the constraint starts in its statement: the column it sits on, its name, or its keyword."""
+        if self.column is not None:
+            return columns.add_column_offset(self.statement, self.column)
+        if self.name:
+            return at(self.statement, rf"\bconstraint\s+{columns.name_pattern(self.name)}")
+        return at(self.statement, _KEYWORDS.get(self.kind, r"\bconstraint\b"))
+
+
+# The keyword that starts an unnamed constraint of each kind.
+_KEYWORDS = {"foreign": r"\bforeign\s+key\b", "check": r"\bcheck\b", "primary": r"\bprimary\s+key\b",
+             "unique": r"\bunique\b", "exclusion": r"\bexclude\b"}
 
 
 _KINDS: tuple[tuple[type[exp.Expression], str], ...] = (
