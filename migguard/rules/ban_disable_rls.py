@@ -40,7 +40,7 @@ from collections.abc import Iterator
 from migguard.commands import AlterTable
 from migguard.findings import Severity
 from migguard.rules.base import Rule, Violation, at
-from migguard.rules.context import LintContext, is_transaction_end, is_transaction_start, normalise
+from migguard.rules.context import LintContext, normalise
 
 HINT = (
     "Keep row level security enabled and forced; change what a policy allows with ALTER POLICY, or run "
@@ -78,16 +78,9 @@ def check(context: LintContext) -> Iterator[Violation]:
 
 def _restored_later(context: LintContext, index: int, table: str, toggle: str) -> bool:
     """Does a later statement of the same transaction switch `toggle` back on for `table`?"""
-    if not context.in_transaction(index):
-        return False
-    for statement in context.statements[index + 1:]:
-        if is_transaction_end(statement) or is_transaction_start(statement):
-            return False
-        command = statement.command
-        if (isinstance(command, AlterTable) and normalise(command.table) == table
-                and any(action.kind == toggle for action in command.actions)):
-            return True
-    return False
+    return any(isinstance(s.command, AlterTable) and normalise(s.command.table) == table
+               and any(action.kind == toggle for action in s.command.actions)
+               for s in context.later_in_transaction(index))
 
 
 RULE = Rule(

@@ -38,13 +38,12 @@ reported as info. With `--allow-destructive` the finding is a warning and does n
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from migguard.commands import Policy
 from migguard.findings import Severity
 from migguard.rules.base import Rule, Violation, at
-from migguard.rules.context import LintContext, is_transaction_end, is_transaction_start, normalise
+from migguard.rules.context import LintContext, normalise, quote_name
 
 HINT = (
     "Change the policy in place with ALTER POLICY, or drop and re-create it in the same transaction; "
@@ -62,7 +61,7 @@ def check(context: LintContext) -> Iterator[Violation]:
             continue
         yield Violation(
             statement,
-            f"Dropping policy {_quoted(command.name)} on {table} changes which rows every session can see and change: "
+            f"Dropping policy {quote_name(command.name)} on {table} changes which rows every session can see and change: "
             "without a permissive policy, row level security hides every row.",
             HINT,
             offset=at(statement, r"\bdrop\s+policy\b"),
@@ -70,23 +69,10 @@ def check(context: LintContext) -> Iterator[Violation]:
         )
 
 
-def _quoted(name: str) -> str:
-    """A policy name as SQL would have to write it (names with spaces are common)."""
-    return name if re.fullmatch(r"[a-z_][a-z0-9_$]*", name) else '"' + name.replace('"', '""') + '"'
-
-
 def _recreated_later(context: LintContext, index: int, name: str, table: str) -> bool:
     """Is a policy of that name created on `table` later in the same transaction?"""
-    if not context.in_transaction(index):
-        return False
-    for statement in context.statements[index + 1:]:
-        if is_transaction_end(statement) or is_transaction_start(statement):
-            return False
-        command = statement.command
-        if (isinstance(command, Policy) and command.action == "create" and command.name == name
-                and normalise(command.table) == table):
-            return True
-    return False
+    return any(isinstance(s.command, Policy) and s.command.action == "create" and s.command.name == name
+               and normalise(s.command.table) == table for s in context.later_in_transaction(index))
 
 
 RULE = Rule(

@@ -252,6 +252,15 @@ class LintContext:
         """Does statement `index` run inside a transaction, explicit or the runner's?"""
         return self.wrapped_by_runner or self.explicit_transaction[index]
 
+    def later_in_transaction(self, index: int) -> Iterator[Statement]:
+        """The statements after `index` that run in the same transaction (none when it runs alone)."""
+        if not self.in_transaction(index):
+            return
+        for statement in self.statements[index + 1:]:
+            if is_transaction_end(statement) or is_transaction_start(statement):
+                return
+            yield statement
+
     # --- timeouts ------------------------------------------------------------------------------
 
     @cached_property
