@@ -180,7 +180,7 @@ def rollback(
     config: ConfigOption = None,
 ) -> None:
     """Show (dry run) or, with --confirm-live, run the rollback of the last applied migration(s)."""
-    from migguard.apply.command import RollbackOptions, run_rollback
+    from migguard.apply.rollback import RollbackOptions, run_rollback
 
     options = RollbackOptions(confirm_live=confirm_live, to_version=to, backup="none" if no_backup else "full",
                               restore_data=not no_restore_data)
