@@ -46,13 +46,15 @@ def pg(pg_cluster):
 def pytest_collection_modifyitems(config, items):
     """End-to-end tests (marked e2e) run on the first available major only: the layers they
     exercise are tested on every major by the database-level tests, and running the CLI flows
-    twice would double the suite's time. MIGGUARD_ALL_MAJORS=1 runs them on every major."""
+    twice would double the suite's time. MIGGUARD_ALL_MAJORS=1 runs them on every major. Tests
+    marked `all_majors` (the live path's fault tests: production's state after an attack or an
+    accident) run on every major always."""
     if os.environ.get("MIGGUARD_ALL_MAJORS") or len(_BINARIES) < 2:
         return
     keep, drop = [], []
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
-        if item.get_closest_marker("e2e") and params.get("pg_cluster") not in (None, _BINARIES[0]):
+        if item.get_closest_marker("e2e") and not item.get_closest_marker("all_majors") and params.get("pg_cluster") not in (None, _BINARIES[0]):
             drop.append(item)
         else:
             keep.append(item)
