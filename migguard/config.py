@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from migguard.errors import ConfigError
 
@@ -41,6 +41,10 @@ class Config(BaseModel):
     env_file: str = "vault/.env"
     lock_timeout: str = "2s"
     statement_timeout: str = "15min"
+    # The longest lock_timeout / statement_timeout a migration may set itself (lint rule
+    # ban-unbounded-timeout, and the runner); unset, the configured value above is the ceiling.
+    max_lock_timeout: str | None = None
+    max_statement_timeout: str | None = None
     lock_retries: int = Field(default=5, ge=0, le=100)
     lockdown_after: int = Field(default=3, ge=1)
     backup_dir: str = ".migguard/backups"
@@ -72,6 +76,33 @@ class Config(BaseModel):
                 if rule_id not in by_id:
                     raise ValueError(f"unknown rule id {rule_id!r}")
         return value
+
+
+    @field_validator("max_lock_timeout", "max_statement_timeout")
+    @classmethod
+    def _ceiling(cls, value: str | None, info: ValidationInfo) -> str | None:
+        from migguard.session import duration_ms
+
+        if value is None:
+            return value
+        ceiling = duration_ms(value)
+        if not ceiling:
+            raise ValueError(f"{value!r} is not a positive duration such as 500ms, 5s, 2min or 1h")
+        configured_key = info.field_name.removeprefix("max_")
+        configured = duration_ms(str(info.data.get(configured_key, "")))
+        if configured is not None and configured > ceiling:
+            raise ValueError(f"{value} is below {configured_key} ({info.data[configured_key]}), which apply sets itself")
+        return value
+
+    @property
+    def lock_timeout_ceiling(self) -> str:
+        """The longest lock_timeout a migration may set: max_lock_timeout, else lock_timeout."""
+        return self.max_lock_timeout or self.lock_timeout
+
+    @property
+    def statement_timeout_ceiling(self) -> str:
+        """The longest statement_timeout a migration may set: max_statement_timeout, else statement_timeout."""
+        return self.max_statement_timeout or self.statement_timeout
 
 
 _SEARCH_NAMES = ("migguard.toml", "pyproject.toml")

@@ -449,6 +449,7 @@ def run_lint(options: LintOptions, config) -> Report:
         assume_in_transaction=config.assume_in_transaction,
         # a project's write-path policy applies where a config file says there is a project
         write_paths=(_from_root(config, config.migrations), _from_root(config, config.seeds)) if config.source else (),
+        max_lock_timeout=config.lock_timeout_ceiling, max_statement_timeout=config.statement_timeout_ceiling,
     )
     # The configured directory is relative to the config file, wherever migguard runs from.
     paths = options.paths or (_from_root(config, config.migrations),)

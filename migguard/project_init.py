@@ -34,6 +34,8 @@ KEY_COMMENTS: dict[str, str] = {
     "env_file": "where PG_PROD_URL / PG_SHADOW_URL are read from when not in the environment",
     "lock_timeout": "applied by `apply` to every migration",
     "statement_timeout": "applied by `apply` to every migration",
+    "max_lock_timeout": "the longest lock_timeout a migration may set itself (unset: lock_timeout)",
+    "max_statement_timeout": "the longest statement_timeout a migration may set itself (unset: statement_timeout)",
     "lock_retries": "retries with exponential backoff and jitter when lock_timeout fires",
     "lockdown_after": "refused live operations within 15 minutes before live runs are locked",
     "backup_dir": "where `apply` writes backups (production data: keep it out of git)",
@@ -43,7 +45,7 @@ KEY_COMMENTS: dict[str, str] = {
     "assume_in_transaction": "one transaction per migration, except a file with CONCURRENTLY (statement by statement)",
     "watch_queries": "optional: SQL file of queries whose EXPLAIN plans `plan` compares",
 }
-_EXAMPLES = {"watch_queries": "db/watch_queries.sql"}  # keys without a default: a commented example
+_EXAMPLES = {"watch_queries": "db/watch_queries.sql", "max_lock_timeout": "5s", "max_statement_timeout": "1h"}  # keys without a default: a commented example
 _IGNORED = ("vault/.env", ".migguard/")
 _IGNORE_VARIANTS = {
     "vault/.env": {"vault/.env", "/vault/.env", "**/vault/.env"},

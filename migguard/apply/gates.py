@@ -17,7 +17,8 @@ from migguard.sources import Migration
 def check_lint(pending: list[Migration], config: Config, allow_destructive: bool, strict: bool) -> None:
     policy = RulePolicy.build(config.rules, (), (), allow_destructive)
     settings = LintSettings(pg_version=config.pg_version, tenant_column=config.tenant_column,
-                            tenant_setting=config.tenant_setting, assume_in_transaction=config.assume_in_transaction)
+                            tenant_setting=config.tenant_setting, assume_in_transaction=config.assume_in_transaction,
+                            max_lock_timeout=config.lock_timeout_ceiling, max_statement_timeout=config.statement_timeout_ceiling)
     targets = [LintTarget(m.up.as_posix(), m.up_sql()) for m in pending]
     findings = lint_targets(targets, settings, policy, LintCache(Path(config.root) / ".migguard" / "cache"))
     if not gate_passes(findings, strict):

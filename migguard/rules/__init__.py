@@ -37,6 +37,7 @@ _MODULE_NAMES = (
     "ban_cluster",
     "ban_concurrently_in_transaction",
     "ban_domain_check_constraint",
+    "ban_unbounded_timeout",
     "ban_update_in_ddl_transaction",
     "ban_vacuum_full",
     "ban_validate_same_transaction",
@@ -64,6 +65,7 @@ _MODULE_NAMES = (
     "require_security_invoker_view",
     "require_tenant_policy",
     # hygiene
+    "ban_mixing_concurrently",
     "ban_uncommitted_transaction",
     "identifier_too_long",
     "prefer_bigint",

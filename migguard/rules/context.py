@@ -43,6 +43,9 @@ class LintSettings:
     # The project's write paths (migrations, seeds directories), relative to the working directory
     # as lint paths are. Empty: no project configuration, and the workflow rules stay silent.
     write_paths: tuple[str, ...] = ()
+    # The longest lock_timeout / statement_timeout a migration may set (config: max_*, else the configured value).
+    max_lock_timeout: str = "2s"
+    max_statement_timeout: str = "15min"
 
 
 def normalise(name: str) -> str:

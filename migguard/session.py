@@ -1,0 +1,163 @@
+"""Session settings in a migration: which statements only set a parameter of the session, and the
+lock_timeout / statement_timeout they set, read as PostgreSQL reads them.
+
+Shared by the lint rule `ban-unbounded-timeout` and the runner, which both hold a migration's
+timeouts under a ceiling, and by the runner, which replays session settings when it resumes a
+statement-by-statement migration (they leave nothing behind in the database to record).
+Pure: PostgreSQL's own grammar (pglast) reads the statement, no database is asked.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pglast
+from pglast import ast
+from pglast.enums import VariableSetKind
+
+TIMEOUTS = ("lock_timeout", "statement_timeout")
+_MENTIONS = re.compile(r"\b(?:lock_timeout|statement_timeout|reset|set_config)\b", re.IGNORECASE)
+_STARTS_SETTING = re.compile(r"^\s*(?:set|reset|select)\b", re.IGNORECASE)
+_INT_MAX = 2**31 - 1
+# Time units of an integer parameter whose base unit is milliseconds (guc.c, memory_unit_conversion_table).
+_UNIT_MS = {"us": 0.001, "ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
+# strtol(value, &end, 0): hexadecimal, octal or decimal; then strtod when it stops at '.', 'e' or 'E'.
+_STRTOL = re.compile(r"\s*(?P<sign>[+-]?)(?:0[xX](?P<hex>[0-9a-fA-F]+)|(?P<octal>0[0-7]*)|(?P<decimal>[1-9][0-9]*))")
+_STRTOD = re.compile(r"\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+@dataclass(frozen=True, slots=True)
+class TimeoutSetting:
+    """One timeout a statement sets: its name, the value as written, and milliseconds as PostgreSQL
+    would store them (0: switched off, as DEFAULT and RESET also leave it; None: PostgreSQL would
+    refuse the value, or migguard cannot read it without running the statement)."""
+
+    name: str
+    written: str
+    ms: int | None
+
+    @property
+    def disables(self) -> bool:
+        return self.ms == 0
+
+
+def duration_ms(value: str) -> int | None:
+    """A lock_timeout / statement_timeout value in milliseconds, parsed as PostgreSQL's parse_int does
+    (a bare number is milliseconds; units us, ms, s, min, h, d, case-sensitive; fractions rounded);
+    None for a value PostgreSQL would refuse (no number, unknown unit, negative, above INT_MAX)."""
+    match = _STRTOL.match(value)
+    if match is None or value[match.end():match.end() + 1] in (".", "e", "E"):
+        match = _STRTOD.match(value)
+        if match is None:
+            return None
+        number = float(match.group())
+    else:
+        if match["hex"] is not None:
+            digits = int(match["hex"], 16)
+        elif match["decimal"] is not None:
+            digits = int(match["decimal"])
+        else:
+            digits = int(match["octal"], 8)
+        number = float(-digits if match["sign"] == "-" else digits)
+    unit = value[match.end():].strip()
+    if unit:
+        if unit not in _UNIT_MS:
+            return None
+        number *= _UNIT_MS[unit]
+    ms = round(number)  # rint(): halves to even, as Python's round
+    return ms if 0 <= ms <= _INT_MAX else None
+
+
+def _const(node: object) -> str | None:
+    """The text of a constant (string, integer or numeric), else None."""
+    if isinstance(node, ast.TypeCast):
+        node = node.arg
+    if not isinstance(node, ast.A_Const) or node.isnull:
+        return None
+    value = node.val
+    if isinstance(value, ast.String):
+        return value.sval
+    if isinstance(value, ast.Integer):
+        return str(value.ival)
+    if isinstance(value, ast.Float):
+        return value.fval
+    return None
+
+
+def _parse(text: str) -> ast.Node | None:
+    try:
+        statements = pglast.parse_sql(text)
+    except pglast.parser.ParseError:
+        return None
+    return statements[0].stmt if len(statements) == 1 else None
+
+
+def _set_config_calls(node: ast.Node) -> list[ast.FuncCall] | None:
+    """The set_config(…) calls of a `SELECT set_config(…)[, …]` with no FROM; None for any other statement."""
+    if not isinstance(node, ast.SelectStmt) or node.fromClause or not node.targetList:
+        return None
+    calls = []
+    for target in node.targetList:
+        call = target.val
+        if not (isinstance(call, ast.FuncCall) and call.funcname[-1].sval.lower() == "set_config"):
+            return None
+        calls.append(call)
+    return calls
+
+
+def is_session_setting(text: str) -> bool:
+    """SET / RESET of a session parameter, or `SELECT set_config(…)`: nothing of it stays in the
+    database, so a resumed migration runs it again rather than recording it as done."""
+    if not _STARTS_SETTING.match(text):
+        return False
+    node = _parse(text)
+    if isinstance(node, ast.VariableSetStmt):
+        return node.kind != VariableSetKind.VAR_SET_MULTI  # SET TRANSACTION … is no setting
+    return node is not None and _set_config_calls(node) is not None
+
+
+def timeout_settings(text: str) -> list[TimeoutSetting]:
+    """The lock_timeout / statement_timeout values one statement sets: `SET [LOCAL|SESSION] … = v`,
+    `… TO DEFAULT`, `RESET …`, `RESET ALL`, `SELECT set_config('…', v, …)`."""
+    if not _MENTIONS.search(text) or not _STARTS_SETTING.match(text):
+        return []
+    node = _parse(text)
+    if isinstance(node, ast.VariableSetStmt):
+        kind = node.kind
+        if kind == VariableSetKind.VAR_RESET_ALL:
+            return [TimeoutSetting(name, "RESET ALL", 0) for name in TIMEOUTS]
+        name = (node.name or "").lower()
+        if name not in TIMEOUTS:
+            return []
+        if kind == VariableSetKind.VAR_SET_DEFAULT:
+            return [TimeoutSetting(name, "DEFAULT", 0)]
+        if kind == VariableSetKind.VAR_RESET:
+            return [TimeoutSetting(name, "RESET", 0)]
+        if kind != VariableSetKind.VAR_SET_VALUE:
+            return []  # FROM CURRENT keeps the value in force
+        values = [_const(arg) for arg in node.args or ()]
+        written = values[0] if len(values) == 1 and values[0] is not None else None
+        return [TimeoutSetting(name, written or text.strip(), duration_ms(written) if written is not None else None)]
+    found = []
+    for call in (_set_config_calls(node) if node is not None else None) or []:
+        args = list(call.args or ())
+        name = (_const(args[0]) or "").lower() if args else ""
+        if name in TIMEOUTS or (args and _const(args[0]) is None):
+            written = _const(args[1]) if len(args) > 1 else None
+            found.append(TimeoutSetting(name or "a parameter migguard cannot read", written or "a computed value",
+                                        duration_ms(written) if written is not None and name else None))
+    return found
+
+
+def above_ceiling(setting: TimeoutSetting, ceiling: str) -> str | None:
+    """Why `setting` breaks the ceiling (the longest value a migration may set), or None when it is within it."""
+    if setting.ms is None:
+        return (f"sets {setting.name} to {setting.written!s}, a value migguard cannot check against the ceiling "
+                f"{ceiling}")
+    if setting.disables:
+        return f"switches {setting.name} off ({setting.written})"
+    limit = duration_ms(ceiling)
+    if limit is not None and setting.ms > limit:
+        return f"sets {setting.name} to {setting.written}, above the ceiling {ceiling}"
+    return None
