@@ -114,7 +114,8 @@ def run_apply(options: ApplyOptions, config: Config, progress: Progress = lambda
             outcome.backup, outcome.rollback_path = _backup_and_rollback_script(
                 options, config, plan, prod_url, progress)
             runner = Runner(prod_url, config.history_table, config.lock_timeout, config.statement_timeout,
-                            config.lock_retries, plan.fingerprint, user, progress=progress)
+                            config.lock_retries, plan.fingerprint, user, progress=progress,
+                            max_lock_timeout=config.max_lock_timeout, max_statement_timeout=config.max_statement_timeout)
             progress(f"applying {len(pending)} migration(s) (lock_timeout {config.lock_timeout}, "
                      f"statement_timeout {config.statement_timeout})")
             try:

@@ -27,6 +27,7 @@ SENTINEL = "S3ntinel-Pa55word"
 CONFIG = """[tool.migguard]
 migrations = "db/migrations"
 lock_timeout = "300ms"
+max_lock_timeout = "2s"
 lock_retries = 3
 pg_version = 15
 """
