@@ -50,7 +50,7 @@ class RunResult:
     error: str | None = None
     retries: int = 0
     # Statements of the failed migration that ran and stay applied (statement by statement only).
-    stayed_applied: list[DoneStatement] = field(default_factory=list)
+    stayed_applied: list[DoneStatement] | None = field(default_factory=list)  # None: could not be read
 
 
 class MigrationError(DatabaseError):
@@ -64,11 +64,13 @@ class MigrationError(DatabaseError):
 
 
 class _Failed(Exception):
-    """A statement of a migration failed: which one (None: the migration's one transaction) and why."""
+    """A migration failed: at which statement (None: in its one transaction, or, statement by statement,
+    while recording it in the history after its last statement) and why."""
 
-    def __init__(self, statement: Statement | None, error: psycopg.Error | str) -> None:
+    def __init__(self, statement: Statement | None, error: psycopg.Error | str, by_statement: bool = True) -> None:
         self.statement = statement
         self.error = error
+        self.by_statement = by_statement
 
 
 def advisory_key(history_table: str) -> int:
@@ -199,7 +201,7 @@ class Runner:
                 self._apply(conn, migration, text, statements)
                 return
             except _Failed as failed:
-                error, statement = failed.error, failed.statement
+                error, statement, by_statement = failed.error, failed.statement, failed.by_statement
             if isinstance(error, psycopg.errors.LockNotAvailable) and attempt < self.lock_retries:
                 delay = self.backoff_base * (2 ** attempt) * (0.5 + random.random())  # exponential, with jitter
                 result.retries += 1
@@ -212,7 +214,7 @@ class Runner:
             result.failed, result.error = migration.version, cause
             if isinstance(error, psycopg.errors.LockNotAvailable):
                 cause = f"lock_timeout {self.lock_timeout} fired {self.lock_retries + 1} times: {cause}"
-            if statement is None:
+            if not by_statement:
                 raise MigrationError(migration, f"migration {migration.version} ({migration.up.name}) failed and "
                                                 f"was rolled back: {cause}", result) from None
             result.stayed_applied = self._stayed_applied(conn, migration)
@@ -232,7 +234,7 @@ class Runner:
                     conn.execute(text)
                     self._record(conn, migration, checksum(text), started, clock)
             except psycopg.Error as error:
-                raise _Failed(None, error) from None
+                raise _Failed(None, error, by_statement=False) from None
             return
         self._apply_by_statement(conn, migration, text, statements, done, started, clock)
 
@@ -311,29 +313,35 @@ class Runner:
 
     # --- after a failure part way --------------------------------------------------------------
 
-    def _stayed_applied(self, conn: psycopg.Connection, migration: Migration) -> list[DoneStatement]:
+    def _stayed_applied(self, conn: psycopg.Connection, migration: Migration) -> list[DoneStatement] | None:
+        """The progress rows of the failed migration; None when the connection cannot read them any more."""
         try:
             rows = progress_table.read(conn, self.history_table, migration.version).get(migration.version, {})
         except psycopg.Error:
-            return []
+            return None
         return [rows[n] for n in sorted(rows)]
 
-    def _partial_failure(self, conn: psycopg.Connection, migration: Migration, failed: Statement, cause: str,
+    def _partial_failure(self, conn: psycopg.Connection, migration: Migration, failed: Statement | None, cause: str,
                          result: RunResult) -> str:
         """Exactly what stayed applied, how to undo it, and how the next apply resumes."""
-        lines = [f"migration {migration.version} ({migration.up.name}) failed at {_where(failed)}: {cause}"]
-        leftover = self._invalid_leftover(conn, failed)
+        table = progress_table.table_name(self.history_table)
+        at = _where(failed) if failed is not None else "recording it in the history after its last statement"
+        lines = [f"migration {migration.version} ({migration.up.name}) failed at {at}: {cause}"]
+        leftover = self._invalid_leftover(conn, failed) if failed is not None else None
         if leftover:
             lines.append(f"the failed statement left the INVALID index {leftover} behind; the next apply drops it "
                          f"before building it again")
-        elif not failed.runs_concurrently:
+        elif failed is not None and not failed.runs_concurrently:
             lines.append(f"statement {failed.index + 1} ran in a transaction, which was rolled back")
         stayed = result.stayed_applied
+        if stayed is None:
+            lines.append(f"migguard cannot read which of its statements stayed applied (the connection failed): "
+                         f"they are recorded in {table} in production; the migration is not recorded as applied")
+            return "\n".join(lines)
         if not stayed:
             lines.append("no statement of this migration stayed applied, and it is not recorded as applied")
             return "\n".join(lines)
         numbers = ", ".join(str(row.number) for row in stayed)
-        table = progress_table.table_name(self.history_table)
         lines.append(f"statement(s) {numbers} of it ran before the failure and STAY APPLIED: each committed on its "
                      f"own (CONCURRENTLY cannot run in a transaction), so PostgreSQL cannot roll them back; they are "
                      f"recorded in {table}, and the migration is not recorded as applied")
@@ -343,9 +351,11 @@ class Runner:
             else:
                 lines.append(f"-- statement {row.number} (line {row.line}: {row.first_line}): migguard cannot derive "
                              f"its undo: it needs a hand-written one")
-        lines.append(f"fix the cause and run apply again: it resumes at statement {failed.index + 1} and does not run "
-                     f"statement(s) {numbers} again (to start over instead, undo them and run: DELETE FROM {table} "
-                     f"WHERE version = '{migration.version}';)")
+        resume = f"statement {failed.index + 1}" if failed is not None else "the history record"
+        forget = sql.SQL("DELETE FROM {} WHERE version = {}").format(
+            table_identifier(table), sql.Literal(migration.version)).as_string(None)
+        lines.append(f"fix the cause and run apply again: it resumes at {resume} and does not run "
+                     f"statement(s) {numbers} again (to start over instead, undo them and run: {forget};)")
         return "\n".join(lines)
 
     def _invalid_leftover(self, conn: psycopg.Connection, statement: Statement) -> str | None:
