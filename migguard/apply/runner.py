@@ -131,7 +131,10 @@ class Runner:
 
     def run(self, migrations: list[Migration]) -> RunResult:
         """Apply each migration in order; stop at the first failure (raising MigrationError).
-        GateRefused (exit 1) before anything runs when a migration is not what was checked."""
+
+        Each file is read once, here; the checksum, ceiling and progress checks are of that text, and that
+        text is what runs, so checking every migration before the first one runs is checking each "just
+        before it runs", and a refusal (GateRefused, exit 1) leaves production untouched."""
         texts = {m.version: m.up_sql() for m in migrations}  # read once: these bytes are checked and run
         parsed = {m.version: parse_file(texts[m.version]).statements for m in migrations}
         for migration in migrations:

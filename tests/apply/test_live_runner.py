@@ -14,7 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from migguard.apply.runner import Runner
+from migguard.apply.runner import MigrationError, Runner
 from migguard.errors import GateRefused
 from migguard.sources import checksum, discover
 
@@ -240,7 +240,7 @@ def test_the_files_own_transaction_block_is_recorded_with_its_commit(project, pg
     pending = discover(project[0] / "db" / "migrations")[1:]
     holder = Holder(pg, seconds=120)
     try:
-        with pytest.raises(Exception, match="failed at statement 6"):
+        with pytest.raises(MigrationError, match="failed at statement 6"):
             runner.run(pending)
     finally:
         holder.stop()
