@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from migguard.session import duration_ms, timeout_settings
@@ -63,3 +65,19 @@ def test_durations_follow_postgresql():
     assert [duration_ms(v) for v in ("1S", "-1", "abc", "2 weeks", "9999999999")] == [None] * 5
     assert [(s.name, s.ms) for s in timeout_settings("SELECT set_config('statement_timeout', '5min', false)")] == [
         ("statement_timeout", 300_000)]
+
+
+@pytest.mark.parametrize(("line", "says"), [
+    ('max_lock_timeout = "0"', "not a positive duration"), ('max_statement_timeout = "soon"', "not a positive duration"),
+    ('max_lock_timeout = "1s"', "below lock_timeout (2s)"),
+])
+def test_the_ceiling_keys_are_checked_when_the_config_loads(tmp_path, line, says):
+    from migguard.config import load_config
+    from migguard.errors import ConfigError
+
+    (tmp_path / "migguard.toml").write_text(f"[tool.migguard]\n{line}\n")
+    with pytest.raises(ConfigError, match=f"invalid value for '{line.split()[0]}': .*{re.escape(says)}"):
+        load_config(start=tmp_path)
+    (tmp_path / "migguard.toml").write_text('[tool.migguard]\nmax_lock_timeout = "5s"\n')
+    config = load_config(start=tmp_path)
+    assert (config.lock_timeout_ceiling, config.statement_timeout_ceiling) == ("5s", "15min")
