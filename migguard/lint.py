@@ -25,7 +25,7 @@ from migguard import __version__
 from migguard.directives import find_directives, target_statements
 from migguard.errors import InputError
 from migguard.findings import Finding, Report, Severity
-from migguard.parse import ParsedFile, parse_file
+from migguard.parse import ParsedFile, Statement, executed, parse_file
 from migguard.rules import ALL_RULES, FAMILIES, RULES_BY_ID
 from migguard.rules.base import Rule, Violation
 from migguard.rules.context import LintContext, LintSettings
@@ -155,18 +155,41 @@ def lint_file(path: str, text: str, settings: LintSettings, policy: RulePolicy) 
                                              (statement.end_line, statement.end_column),
                                              f"migguard has no model for this {node_type}; no rule checked it.",
                                              "Review this statement by hand.")))
+    # The destructive rules also judge what DO blocks and prepared statements run (parse.executed).
+    flat = executed(parsed.statements)
+    run_context = context if flat is parsed.statements else LintContext(path, flat, settings, parsed.text)
+    in_file = _file_statements(parsed.statements, flat)
     for rule in ALL_RULES:
         if rule.check is None or rule.id not in policy.enabled:
             continue
-        for violation in rule.check(context):
-            statement = violation.statement
-            start = parsed.position(statement.start + violation.offset)
+        for violation in rule.check(run_context if rule.destructive else context):
+            statement, message = violation.statement, violation.message
+            if statement.origin is not None:  # reported where the file runs it
+                outer = parsed.statements[statement.origin.outer]
+                start = parsed.position(outer.start + statement.origin.offset)
+                message = f"In {statement.origin.how}, `{_shown(statement.text)}`: {message}"
+                statement = outer
+            else:
+                statement = in_file[statement.index]
+                start = parsed.position(statement.start + violation.offset)
             raw.append((rule, violation, _finding(rule, policy.severity(rule, violation), path, statement.index,
                                                   start, (statement.end_line, statement.end_column),
-                                                  violation.message, violation.hint)))
+                                                  message, violation.hint)))
     result = _apply_directives(parsed, raw, path, policy)
     result.findings.sort(key=lambda f: f.sort_key)
     return result
+
+
+def _file_statements(statements: tuple[Statement, ...], flat: tuple[Statement, ...]) -> dict[int, Statement]:
+    """Index in the executed sequence → the file's statement, for the statements the file holds itself."""
+    outer = iter(statements)
+    return {s.index: next(outer) for s in flat if s.origin is None}
+
+
+def _shown(sql: str, limit: int = 80) -> str:
+    """One line of SQL for a message."""
+    line = " ".join(sql.split()).replace("`", "'")
+    return line if len(line) <= limit else line[:limit - 1] + "…"
 
 
 def _finding(rule: Rule, severity: Severity, path: str, index: int, start: tuple[int, int],

@@ -125,6 +125,14 @@ def created_relation(statement: Statement) -> str | None:
     return None
 
 
+def if_not_exists(statement: Statement) -> bool:
+    """CREATE … IF NOT EXISTS: it may create nothing, leaving an existing object in place."""
+    tree, command = statement.ast, statement.command
+    if isinstance(tree, exp.Create):
+        return bool(tree.args.get("exists"))
+    return bool(getattr(command, "if_not_exists", False))
+
+
 def lock_timeout_setting(statement: Statement) -> bool | None:
     """What a statement does to lock_timeout: True when it sets a timeout, False when it switches it off
     (`= 0`, `TO DEFAULT`, `RESET`, `set_config('lock_timeout', '0', …)`), None when it leaves it alone."""
@@ -207,11 +215,17 @@ class LintContext:
 
     @cached_property
     def created_tables(self) -> dict[str, int]:
-        """Table (or materialized view) name → index of the statement that creates it in this file."""
+        """Table (or materialized view) name → index of the statement that creates it in this file.
+
+        Only a creation that surely made a new table counts: not `IF NOT EXISTS` (the table may be
+        production's, full of rows), nor one inside an IF, a loop or an exception handler of a DO block.
+        """
         created: dict[str, int] = {}
         for statement in self.statements:
+            if statement.origin is not None and statement.origin.conditional:
+                continue
             name = created_relation(statement)
-            if name and name not in created:
+            if name and name not in created and not if_not_exists(statement):
                 created[name] = statement.index
         return created
 
@@ -225,7 +239,7 @@ class LintContext:
     @cached_property
     def has_concurrently(self) -> bool:
         """A CONCURRENTLY statement: migguard then runs the file statement by statement (SPEC 2)."""
-        return any(s.runs_concurrently for s in self.statements)
+        return any(s.runs_concurrently for s in self.statements if s.origin is None)
 
     @cached_property
     def wrapped_by_runner(self) -> bool:
