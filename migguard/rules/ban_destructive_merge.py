@@ -66,10 +66,11 @@ def check(context: LintContext) -> Iterator[Violation]:
             if not actions:
                 continue
             name = table_name(merge.this)
-            everything = " every row, since its ON condition is always true" if isinstance(
-                merge.args.get("on"), exp.Boolean) and merge.args["on"].this else " the rows its source matches"
-            yield Violation(statement, f"This MERGE into {display(name)} {' and '.join(actions)}{everything}; which "
-                                       "rows that is depends on the data, not on the statement.", HINT,
+            on = merge.args.get("on")
+            reach = ("every row of it, since its ON condition is always true" if isinstance(on, exp.Boolean) and on.this
+                     else "the rows its source matches, and which rows those are depends on the data, not on the "
+                          "statement")
+            yield Violation(statement, f"This MERGE into {display(name)} {' and '.join(actions)} {reach}.", HINT,
                             offset=at(statement, r"\bwhen\s+(not\s+)?matched\b"),
                             new_object=context.is_new_table(name, statement.index))
         if tree is None and isinstance(statement.command, Other) and statement.command.node_type == "MergeStmt":

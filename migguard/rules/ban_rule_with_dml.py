@@ -37,7 +37,7 @@ from collections.abc import Iterator
 from migguard.commands import CreateRule
 from migguard.findings import Severity
 from migguard.rules.base import Rule, Violation, at
-from migguard.rules.context import LintContext, display
+from migguard.rules.context import LintContext, display, quote_name
 
 HINT = (
     "Write the extra work as an explicit trigger (or in the application) where review reads it; if the rule must "
@@ -57,7 +57,7 @@ def check(context: LintContext) -> Iterator[Violation]:
         shown = "; ".join(" ".join(sql.split()) for _, sql in writes)
         shown = shown if len(shown) <= 100 else shown[:99] + "…"
         how = "instead of" if rule.instead else "on top of"
-        yield Violation(statement, f"Rule {rule.name} runs `{shown}` {how} every {rule.event.upper()} on "
+        yield Violation(statement, f"Rule {quote_name(rule.name)} runs `{shown}` {how} every {rule.event.upper()} on "
                                    f"{display(rule.table)}: a write that no statement of the application shows.",
                         HINT, offset=at(statement, r"\bdo\b"))
 
