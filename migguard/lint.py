@@ -157,12 +157,13 @@ def lint_file(path: str, text: str, settings: LintSettings, policy: RulePolicy) 
                                              "Review this statement by hand.")))
     # The destructive rules also judge what DO blocks and prepared statements run (parse.executed).
     flat = executed(parsed.statements)
-    run_context = context if flat is parsed.statements else LintContext(path, flat, settings, parsed.text)
+    run_context = LintContext(path, flat, settings, parsed.text, surely_new=True)
     in_file = _file_statements(parsed.statements, flat)
     for rule in ALL_RULES:
         if rule.check is None or rule.id not in policy.enabled:
             continue
-        for violation in rule.check(run_context if rule.destructive else context):
+        checked = run_context if rule.destructive else context
+        for violation in rule.check(checked):
             statement, message = violation.statement, violation.message
             if statement.origin is not None:  # reported where the file runs it
                 outer = parsed.statements[statement.origin.outer]
@@ -170,7 +171,7 @@ def lint_file(path: str, text: str, settings: LintSettings, policy: RulePolicy) 
                 message = f"In {statement.origin.how}, `{_shown(statement.text)}`: {message}"
                 statement = outer
             else:
-                statement = in_file[statement.index]
+                statement = in_file[statement.index] if checked is run_context else statement
                 start = parsed.position(statement.start + violation.offset)
             raw.append((rule, violation, _finding(rule, policy.severity(rule, violation), path, statement.index,
                                                   start, (statement.end_line, statement.end_column),

@@ -84,7 +84,7 @@ def _function_body(context: LintContext, statement: Statement, block: CodeBlock)
     inner = body_statements(statement)
     if not inner:
         return
-    body = LintContext(context.path, inner, context.settings)
+    body = LintContext(context.path, inner, context.settings, surely_new=True)
     owner = f"{block.kind.capitalize()} {block.name}"
     reported: set[int] = set()  # one finding per body statement (DROP SCHEMA … CASCADE is two rules' case)
     for rule in ALL_RULES:

@@ -180,6 +180,9 @@ class LintContext:
     statements: tuple[Statement, ...]
     settings: LintSettings = field(default_factory=LintSettings)
     text: str = ""  # the whole file as linted (header comments included)
+    # For the destructive rules: a table created with IF NOT EXISTS is not new (it may be production's,
+    # full of rows). The lock rules keep the idempotent CREATE TABLE IF NOT EXISTS … CREATE INDEX idiom quiet.
+    surely_new: bool = False
 
     def memo(self, key: str, compute: Callable[[], T]) -> T:
         """A fact of the file computed once per context: several rules ask for it, some once per statement."""
@@ -217,15 +220,15 @@ class LintContext:
     def created_tables(self) -> dict[str, int]:
         """Table (or materialized view) name → index of the statement that creates it in this file.
 
-        Only a creation that surely made a new table counts: not `IF NOT EXISTS` (the table may be
-        production's, full of rows), nor one inside an IF, a loop or an exception handler of a DO block.
+        A creation inside an IF, a loop or an exception handler of a DO block does not count; with
+        `surely_new`, neither does `IF NOT EXISTS`.
         """
         created: dict[str, int] = {}
         for statement in self.statements:
             if statement.origin is not None and statement.origin.conditional:
                 continue
             name = created_relation(statement)
-            if name and name not in created and not if_not_exists(statement):
+            if name and name not in created and not (self.surely_new and if_not_exists(statement)):
                 created[name] = statement.index
         return created
 

@@ -48,3 +48,11 @@ def test_info_when_the_do_block_only_truncates_its_own_work_table():
     # created only in a branch: the name may be production's table
     assert_flags("DO $$ BEGIN IF false THEN CREATE TABLE victim (id int); END IF; TRUNCATE victim; END $$;",
                  RULE, severity="error")
+
+
+def test_findings_after_a_do_block_keep_their_own_statements():
+    from tests.lintkit import lint_sql
+
+    sql = "DO $$ BEGIN TRUNCATE a; END $$;\nCREATE INDEX i ON t (c);\nTRUNCATE b;"
+    found = sorted((f.line, f.rule, f.statement) for f in lint_sql(sql) if f.severity == "error")
+    assert found == [(1, "ban-truncate", 0), (2, "require-concurrent-index-creation", 1), (3, "ban-truncate", 2)]

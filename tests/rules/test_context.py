@@ -29,23 +29,24 @@ def test_created_tables_include_create_table_as_and_materialized_views():
     assert isinstance(context.statements[0].command, Other)
     assert context.statements[0].command.node_type == "CreateTableAsStmt"
     assert isinstance(context.statements[3].command, CreateView) and context.statements[3].command.materialized
-    # IF NOT EXISTS may create nothing and leave production's object (and its rows) in place: not new.
-    assert context.created_tables == {"scratch": 0, "copy": 1, "totals": 2, "notes": 4}
+    assert context.created_tables == {"scratch": 0, "copy": 1, "totals": 2, "billing.sums": 3, "notes": 4}
     assert context.is_new_table("public.scratch", 1) and not context.is_new_table("scratch", 0)
 
 
 def test_a_table_created_as_select_is_a_new_object_for_the_rules():
     sql = "CREATE TEMP TABLE scratch ON COMMIT DROP AS SELECT * FROM accounts;\nDELETE FROM scratch;"
     assert_flags(sql, "ban-delete-without-where", severity="info")
-    sql = "CREATE MATERIALIZED VIEW totals AS SELECT 1 AS a WITH NO DATA;\nVACUUM FULL totals;"
+    sql = "CREATE MATERIALIZED VIEW IF NOT EXISTS totals AS SELECT 1 AS a WITH NO DATA;\nVACUUM FULL totals;"
     assert_flags(sql, "ban-vacuum-full", severity="info")
 
 
-def test_if_not_exists_does_not_make_an_existing_table_new():
+def test_if_not_exists_does_not_make_a_table_new_for_the_destructive_rules():
+    """It may create nothing and leave production's table, with its rows, in place."""
     sql = "CREATE TABLE IF NOT EXISTS victim (id bigint);\nTRUNCATE victim;"
     assert_flags(sql, "ban-truncate", severity="error")
-    sql = "CREATE MATERIALIZED VIEW IF NOT EXISTS totals AS SELECT 1 AS a WITH NO DATA;\nVACUUM FULL totals;"
-    assert_flags(sql, "ban-vacuum-full", severity="error")
+    assert_flags(sql.replace(" IF NOT EXISTS", ""), "ban-truncate", severity="info")
+    assert LintContext("m.sql", parse_sql(sql), surely_new=True).created_tables == {}
+    assert _context(sql).created_tables == {"victim": 0}
 
 
 # --- lock_timeout -----------------------------------------------------------------------------------------
