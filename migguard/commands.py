@@ -97,6 +97,13 @@ class Prepare:
 
 
 @dataclass(frozen=True, slots=True)
+class ExplainAnalyze:
+    """EXPLAIN ANALYZE statement: the statement (deparsed) really runs."""
+
+    query: str
+
+
+@dataclass(frozen=True, slots=True)
 class ExecutePrepared:
     """EXECUTE name (…): runs a prepared statement."""
 
@@ -223,7 +230,7 @@ class Other:
 
 Recognised = (
     AlterTable | Policy | EnumValue | CodeBlock | DropObjects | Rename | Maintenance | CreateTable | CreateIndex
-    | CreateView | AlterDomain | Transaction | Prepare | ExecutePrepared | CreateRule | Other
+    | CreateView | AlterDomain | Transaction | Prepare | ExplainAnalyze | ExecutePrepared | CreateRule | Other
 )
 
 # Statements with nothing for migguard's rules to check: classified, never reported as unanalysed.
@@ -423,6 +430,12 @@ def _atomic(sql_body: Any) -> Iterator[str]:
 
 def _prepare(node: ast.PrepareStmt) -> Prepare:
     return Prepare(node.name, _deparse(node.query) or "")
+
+
+def _explain(node: ast.ExplainStmt) -> ExplainAnalyze | Other:
+    if "analyze" in _enabled_options(node.options):
+        return ExplainAnalyze(_deparse(node.query) or "")
+    return Other("ExplainStmt")
 
 
 def _execute(node: ast.ExecuteStmt) -> ExecutePrepared:
@@ -675,5 +688,6 @@ _HANDLERS = {
     "CreateStmt": _create_table,
     "PrepareStmt": _prepare,
     "ExecuteStmt": _execute,
+    "ExplainStmt": _explain,
     "RuleStmt": _create_rule,
 }

@@ -23,8 +23,8 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from migguard.commands import (
-    NOTHING_TO_CHECK, AlterTable, CodeBlock, CreateIndex, DropObjects, Maintenance, Other, Prepare, Recognised,
-    recognise,
+    NOTHING_TO_CHECK, AlterTable, CodeBlock, CreateIndex, DropObjects, ExplainAnalyze, Maintenance, Other, Prepare,
+    Recognised, recognise,
 )
 
 # sqlglot logs a warning for every statement it falls back to Command on; we handle those.
@@ -145,10 +145,11 @@ _MAX_NESTING = 4
 
 
 def executed(statements: tuple[Statement, ...]) -> tuple[Statement, ...]:
-    """The file's statements, each DO block and PREPARE followed by the statements it runs, numbered in
-    one sequence (`index`); the inner ones carry their `origin`. The destructive rules read these, so a
-    TRUNCATE folded from `EXECUTE 'TRUNC' || 'ATE victim'` is judged as the TRUNCATE it is."""
-    if not any(isinstance(s.command, CodeBlock | Prepare) for s in statements):
+    """The file's statements, each DO block, PREPARE and EXPLAIN ANALYZE followed by the statements it
+    runs, numbered in one sequence (`index`); the inner ones carry their `origin`. The destructive
+    rules read these, so a TRUNCATE folded from `EXECUTE 'TRUNC' || 'ATE victim'` is judged as the
+    TRUNCATE it is."""
+    if not any(isinstance(s.command, CodeBlock | Prepare | ExplainAnalyze) for s in statements):
         return statements
     flat: list[Statement] = []
     for statement in statements:
@@ -174,9 +175,10 @@ def _inner(statement: Statement, outer: int, origin: Origin | None, depth: int,
         return []
     found: list[Statement] = []
     # Nested inside another statement's SQL: point at where the outermost one runs it, and say so.
-    if isinstance(command, Prepare):
-        how = origin.how if origin else f"prepared statement {command.name}"
-        offset = origin.offset if origin else _after_as(statement.text)
+    if isinstance(command, Prepare | ExplainAnalyze):
+        how = origin.how if origin else (f"prepared statement {command.name}" if isinstance(command, Prepare)
+                                         else "EXPLAIN ANALYZE, which runs it")
+        offset = origin.offset if origin else (_after_as(statement.text) if isinstance(command, Prepare) else 0)
         found += _run(command.query, Origin(outer, offset, how, bool(origin and origin.conditional)), depth)
     elif isinstance(command, CodeBlock) and command.runs and (command.kind == "do") != functions:
         body_at = statement.text.find(command.body) if command.body else -1

@@ -19,7 +19,11 @@ from typing import Any
 
 from pglast import ast, parse_plpgsql, parse_sql
 from pglast import parser as pg
-from pglast.keywords import COL_NAME_KEYWORDS, RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS
+from pglast.keywords import (
+    COL_NAME_KEYWORDS,
+    RESERVED_KEYWORDS,
+    TYPE_FUNC_NAME_KEYWORDS,
+)
 from pglast.stream import RawStream
 
 

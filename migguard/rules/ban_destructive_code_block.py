@@ -79,7 +79,9 @@ def check(context: LintContext) -> Iterator[Violation]:
 
 def _function_body(context: LintContext, statement: Statement, block: CodeBlock) -> Iterator[Violation]:
     """The body's statements, judged by the destructive statement rules as if they ran here."""
-    from migguard.rules import ALL_RULES  # the registry imports this module: look it up when checking
+    from migguard.rules import (
+        ALL_RULES,  # the registry imports this module: look it up when checking
+    )
 
     inner = body_statements(statement)
     if not inner:

@@ -65,3 +65,8 @@ def test_meaningful_filters(where):
 
 def test_delete_built_from_constants_in_a_do_block():
     assert_flags("DO $$ BEGIN EXECUTE format('DELETE FROM %I WHERE %s', 'victim', 'true'); END $$;", RULE, count=1)
+
+
+def test_explain_analyze_runs_the_delete():
+    assert_flags("EXPLAIN (ANALYZE, BUFFERS) DELETE FROM victim;", RULE, count=1, severity="error")
+    assert_clean("EXPLAIN DELETE FROM victim;", RULE)
