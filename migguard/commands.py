@@ -260,8 +260,11 @@ NOTHING_TO_CHECK = frozenset(
 )
 
 
-def recognise(node: ast.Node) -> Recognised:
-    """Turn a pglast statement node into the structured form the rules read."""
+def recognise(node: ast.Node, text: str = "") -> Recognised:
+    """Turn a pglast statement node into the structured form the rules read; `text` is the statement
+    as written (PL/pgSQL function bodies are read from it, with their signature)."""
+    if isinstance(node, ast.CreateFunctionStmt):
+        return _create_function(node, text)
     handler = _HANDLERS.get(type(node).__name__)
     if handler is not None:
         return handler(node)
@@ -398,7 +401,7 @@ def _with_runs(block: CodeBlock, statement: str) -> CodeBlock:
     return replace(block, runs=runs)
 
 
-def _create_function(node: ast.CreateFunctionStmt) -> CodeBlock:
+def _create_function(node: ast.CreateFunctionStmt, text: str = "") -> CodeBlock:
     body, language, definer, search_path = "", "sql", False, False
     for opt in node.options or ():
         if opt.defname == "as":
@@ -415,7 +418,9 @@ def _create_function(node: ast.CreateFunctionStmt) -> CodeBlock:
     block = CodeBlock(kind, _dotted(node.funcname), language.lower(), body, definer, search_path)
     if node.sql_body is not None:  # BEGIN ATOMIC: the statements, as PostgreSQL parsed them
         return replace(block, runs=tuple(BodySql(sql, False, 1, False, sql) for sql in _atomic(node.sql_body)))
-    return _with_runs(block, _deparse(node) or "" if block.language == "plpgsql" else "")
+    if block.language == "plpgsql" and not text:
+        text = _deparse(node) or ""
+    return _with_runs(block, text)
 
 
 def _atomic(sql_body: Any) -> Iterator[str]:
@@ -678,7 +683,6 @@ _HANDLERS = {
     "AlterPolicyStmt": _alter_policy,
     "AlterEnumStmt": _alter_enum,
     "DoStmt": _do,
-    "CreateFunctionStmt": _create_function,
     "DropStmt": _drop,
     "RenameStmt": _rename,
     "VacuumStmt": _vacuum,

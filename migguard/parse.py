@@ -317,6 +317,6 @@ def _recognise(sql: str) -> Recognised:
         return Other("Empty")
     node = nodes[0].stmt
     try:
-        return recognise(node)
+        return recognise(node, sql)
     except (AttributeError, TypeError, ValueError, IndexError):  # an unusual shape of a known node type
         return Other(type(node).__name__)
