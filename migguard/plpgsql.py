@@ -131,6 +131,8 @@ def _dynamic(written: str, line: int, conditional: bool, constants: dict[str, st
         value = _fold(_expression(written), constants)
     except _NotConstant as why:
         return BodySql(None, True, line, conditional, written, str(why))
+    except RecursionError:
+        return BodySql(None, True, line, conditional, written, "it is nested too deeply to read")
     if len(value) > _MAX_FOLDED:
         return BodySql(None, True, line, conditional, written, "the string is too long to read")
     try:
@@ -163,7 +165,7 @@ def _constants(datums: list[Any]) -> dict[str, str]:
             continue
         try:
             found[var["refname"]] = _fold(_expression(default), found)
-        except _NotConstant:
+        except (_NotConstant, RecursionError):
             continue
     return found
 

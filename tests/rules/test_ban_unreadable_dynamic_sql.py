@@ -36,3 +36,8 @@ def test_clean_on_constant_strings_defined_prepared_statements_and_c_functions()
            "CREATE FUNCTION c_fn() RETURNS void LANGUAGE c AS 'lib', 'fn';")
     assert_clean(sql, RULE)
     assert [f.rule for f in lint_sql(sql) if f.severity == "error"] == []
+
+
+def test_a_string_nested_too_deeply_to_fold_is_unreadable_not_a_crash():
+    sql = "DO $$ BEGIN EXECUTE " + " || ".join(["'a'"] * 3000) + "; END $$;"
+    assert_flags(sql, RULE, count=1)
