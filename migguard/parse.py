@@ -53,6 +53,7 @@ class Origin:
     offset: int  # where in that statement's text it is written
     how: str  # for messages: "the DO block", "dynamic SQL of the DO block", "prepared statement q"
     conditional: bool = False  # inside IF / a loop / an exception handler: it may not run
+    depth: int = 1  # 1: run by the file's statement; 2: by a statement that one runs; …
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,8 +141,9 @@ def parse_file(text: str) -> ParsedFile:
     return ParsedFile(text, tuple(statements))
 
 
-# How deep statements that run statements (a DO block whose EXECUTE string is a DO block …) are followed.
-_MAX_NESTING = 4
+# How deep statements that run statements (a DO block whose EXECUTE string is a DO block …) are followed;
+# what a statement at this depth runs is not read (ban-unreadable-dynamic-sql reports it).
+MAX_NESTING = 4
 
 
 def executed(statements: tuple[Statement, ...]) -> tuple[Statement, ...]:
@@ -149,7 +151,7 @@ def executed(statements: tuple[Statement, ...]) -> tuple[Statement, ...]:
     runs, numbered in one sequence (`index`); the inner ones carry their `origin`. The destructive
     rules read these, so a TRUNCATE folded from `EXECUTE 'TRUNC' || 'ATE victim'` is judged as the
     TRUNCATE it is."""
-    if not any(isinstance(s.command, CodeBlock | Prepare | ExplainAnalyze) for s in statements):
+    if not any(runs_sql(s.command) for s in statements):
         return statements
     flat: list[Statement] = []
     for statement in statements:
@@ -158,6 +160,13 @@ def executed(statements: tuple[Statement, ...]) -> tuple[Statement, ...]:
             for inner in _inner(statement, statement.index, None, 0):
                 flat.append(replace(inner, index=len(flat)))
     return tuple(flat)
+
+
+def runs_sql(command: Recognised | None) -> bool:
+    """Does this statement run other SQL that `executed` would read (a DO block, PREPARE, EXPLAIN ANALYZE)?"""
+    if isinstance(command, CodeBlock):
+        return command.kind == "do"
+    return isinstance(command, Prepare | ExplainAnalyze)
 
 
 def body_statements(statement: Statement) -> tuple[Statement, ...]:
@@ -171,7 +180,7 @@ def _inner(statement: Statement, outer: int, origin: Origin | None, depth: int,
            functions: bool = False) -> list[Statement]:
     """The statements `statement` runs (recursively), positioned in file statement `outer`."""
     command = statement.command
-    if depth >= _MAX_NESTING:
+    if depth >= MAX_NESTING:
         return []
     found: list[Statement] = []
     # Nested inside another statement's SQL: point at where the outermost one runs it, and say so.
@@ -199,7 +208,7 @@ def _run(sql: str, origin: Origin, depth: int) -> list[Statement]:
     for inner in parse_file(sql).statements:
         if inner.syntax_error is not None:
             continue
-        found.append(replace(inner, origin=origin))
+        found.append(replace(inner, origin=replace(origin, depth=depth + 1)))
         found += _inner(inner, origin.outer, origin, depth + 1)
     return found
 

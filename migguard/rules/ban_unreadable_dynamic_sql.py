@@ -4,7 +4,8 @@ Refuses SQL that a migration runs but migguard cannot read, unless `--allow-dest
 an `EXECUTE` (also `FOR … IN EXECUTE`, `RETURN QUERY EXECUTE`, `OPEN … FOR EXECUTE`) in a `DO`
 block or a function body whose string depends on a variable or a function call; a PL/pgSQL body
 that does not parse; a `DO` block in a language migguard does not read (PL/Python, PL/v8 …); and
-`EXECUTE name` of a prepared statement the migration does not define.
+`EXECUTE name` of a prepared statement the migration does not define; and SQL nested more than
+four levels deep (a DO block whose EXECUTE string is a DO block whose …).
 
 ## Why it is dangerous
 What such SQL does is decided only when it runs: `EXECUTE format('TRUNCATE %I', t)` empties
@@ -49,7 +50,7 @@ from collections.abc import Iterator
 
 from migguard.commands import CodeBlock, ExecutePrepared, Prepare
 from migguard.findings import Severity
-from migguard.parse import Statement, line_offset
+from migguard.parse import MAX_NESTING, Statement, line_offset, runs_sql
 from migguard.rules.base import Rule, Violation
 from migguard.rules.context import LintContext
 
@@ -66,6 +67,10 @@ def check(context: LintContext) -> Iterator[Violation]:
     prepared: set[str] = set()
     for statement in context.parsed():
         command = statement.command
+        if statement.origin is not None and statement.origin.depth >= MAX_NESTING and runs_sql(command):
+            yield Violation(statement, f"SQL nested {MAX_NESTING} levels deep runs more SQL, which migguard does "
+                                       "not read, so what it does is not checked.", HINT)
+            continue
         if isinstance(command, Prepare):
             prepared.add(command.name)
         elif isinstance(command, ExecutePrepared) and command.name not in prepared:

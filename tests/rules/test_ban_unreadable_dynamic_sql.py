@@ -41,3 +41,16 @@ def test_clean_on_constant_strings_defined_prepared_statements_and_c_functions()
 def test_a_string_nested_too_deeply_to_fold_is_unreadable_not_a_crash():
     sql = "DO $$ BEGIN EXECUTE " + " || ".join(["'a'"] * 3000) + "; END $$;"
     assert_flags(sql, RULE, count=1)
+
+
+def _nested(sql: str, levels: int) -> str:
+    """`sql` run by `levels` DO blocks, each as the EXECUTE string of the one around it."""
+    for tag in "abcdefgh"[:levels]:
+        sql = f"DO ${tag}$ BEGIN EXECUTE ${tag}{tag}${sql}${tag}{tag}$; END ${tag}$"
+    return sql + ";"
+
+
+def test_sql_nested_deeper_than_migguard_reads_is_unreadable():
+    assert_flags(_nested("TRUNCATE victim", 5), RULE, count=1)
+    assert_flags(_nested("TRUNCATE victim", 3), "ban-truncate", count=1)
+    assert_clean(_nested("TRUNCATE victim", 3), RULE)
