@@ -194,7 +194,7 @@ def _inner(statement: Statement, outer: int, origin: Origin | None, depth: int,
         for run in command.runs:
             if run.sql is None:
                 continue
-            offset = line_offset(command.body, run.line) + body_at if body_at >= 0 else 0
+            offset = run_offset(command.body, run.line, run.written) + body_at if body_at >= 0 else 0
             owner = "the DO block" if command.kind == "do" else f"{command.kind} {command.name}"
             how = f"dynamic SQL of {owner}" if run.dynamic else owner
             conditional = run.conditional or bool(origin and origin.conditional)
@@ -216,6 +216,14 @@ def _run(sql: str, origin: Origin, depth: int) -> list[Statement]:
 def _after_as(text: str) -> int:
     match = re.search(r"\bas\b\s*", text, re.IGNORECASE)
     return match.end() if match else 0
+
+
+def run_offset(body: str, line: int, written: str) -> int:
+    """Offset in `body` of SQL the body runs: where `written` appears from its 1-based `line` on, else that
+    line's first non-blank character (PL/pgSQL records lines, not columns)."""
+    start = line_offset(body, line)
+    found = body.find(written, start) if written else -1
+    return found if found != -1 and body.count("\n", start, found) == 0 else start
 
 
 def line_offset(body: str, line: int) -> int:

@@ -50,7 +50,7 @@ from collections.abc import Iterator
 
 from migguard.commands import CodeBlock, ExecutePrepared, Prepare
 from migguard.findings import Severity
-from migguard.parse import MAX_NESTING, Statement, line_offset, runs_sql
+from migguard.parse import MAX_NESTING, Statement, run_offset, runs_sql
 from migguard.rules.base import Rule, Violation
 from migguard.rules.context import LintContext
 
@@ -97,7 +97,7 @@ def _code_block(statement: Statement, block: CodeBlock) -> Iterator[Violation]:
     for run in block.runs:
         if run.sql is not None:
             continue
-        offset = body_at + line_offset(block.body, run.line) if body_at >= 0 else 0
+        offset = body_at + run_offset(block.body, run.line, run.written) if body_at >= 0 else 0
         written = " ".join(run.written.split())
         written = written if len(written) <= 80 else written[:79] + "…"
         yield Violation(statement, f"{owner} runs SQL built at run time {when} (EXECUTE {written}): {run.why}, "
