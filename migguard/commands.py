@@ -8,11 +8,14 @@ below, which the rules read. Nothing outside `parse.py` calls `recognise`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pglast import ast
 from pglast.stream import RawStream
+
+from migguard.plpgsql import BodySql, Unreadable, read_body
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +75,7 @@ class EnumValue:
 
 @dataclass(frozen=True, slots=True)
 class CodeBlock:
-    """A DO block or a CREATE FUNCTION / PROCEDURE, with its body text."""
+    """A DO block or a CREATE FUNCTION / PROCEDURE, with its body text and the SQL the body sends."""
 
     kind: str  # do | function | procedure
     name: str | None
@@ -80,6 +83,43 @@ class CodeBlock:
     body: str
     security_definer: bool = False
     sets_search_path: bool = False
+    # What the body sends (plpgsql.read_body): None when its language is not read, or it does not parse.
+    runs: tuple[BodySql, ...] | None = None
+    unreadable: str | None = None  # why a PL/pgSQL body could not be read
+
+
+@dataclass(frozen=True, slots=True)
+class Prepare:
+    """PREPARE name AS statement: the statement (deparsed) runs at each EXECUTE name."""
+
+    name: str
+    query: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExplainAnalyze:
+    """EXPLAIN ANALYZE statement: the statement (deparsed) really runs."""
+
+    query: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutePrepared:
+    """EXECUTE name (…): runs a prepared statement."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class CreateRule:
+    """CREATE [OR REPLACE] RULE: on `event` to `table`, also (or instead) run `actions` (deparsed)."""
+
+    name: str
+    table: str
+    event: str  # select | insert | update | delete
+    instead: bool
+    actions: tuple[str, ...]
+    action_kinds: tuple[str, ...]  # insert | update | delete | select | notify, one per action
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +229,8 @@ class Other:
 
 
 Recognised = (
-    AlterTable | Policy | EnumValue | CodeBlock | DropObjects | Rename | Maintenance | CreateTable | CreateIndex | CreateView | AlterDomain | Transaction | Other
+    AlterTable | Policy | EnumValue | CodeBlock | DropObjects | Rename | Maintenance | CreateTable | CreateIndex
+    | CreateView | AlterDomain | Transaction | Prepare | ExplainAnalyze | ExecutePrepared | CreateRule | Other
 )
 
 # Statements with nothing for migguard's rules to check: classified, never reported as unanalysed.
@@ -206,9 +247,9 @@ NOTHING_TO_CHECK = frozenset(
         "ImportForeignSchemaStmt", "AlterEventTrigStmt", "SecLabelStmt", "CreateConversionStmt",
         "LockStmt", "CallStmt", "ExplainStmt", "CheckPointStmt", "DiscardStmt", "AlterDatabaseSetStmt",
         "CreateSubscriptionStmt", "AlterSubscriptionStmt", "CreateTransformStmt",
-        "CreateAmStmt", "RuleStmt", "CreatePLangStmt", "AlterTSConfigurationStmt", "AlterTSDictionaryStmt",
+        "CreateAmStmt", "CreatePLangStmt", "AlterTSConfigurationStmt", "AlterTSDictionaryStmt",
         "AlterCollationStmt", "AlterOperatorStmt", "AlterTypeStmt", "AlterStatsStmt", "CreateOpFamilyStmt",
-        "AlterOpFamilyStmt", "CopyStmt", "DeallocateStmt", "PrepareStmt", "ExecuteStmt", "LoadStmt",
+        "AlterOpFamilyStmt", "CopyStmt", "DeallocateStmt", "LoadStmt",
         "AlterDatabaseStmt", "CreatedbStmt", "CreateTableSpaceStmt",
         "AlterExtensionContentsStmt", "AlterObjectDependsStmt", "FetchStmt", "DeclareCursorStmt",
         "ClosePortalStmt", "UnlistenStmt", "ConstraintsSetStmt", "CreateForeignTableStmt", "AlterFdwStmt",
@@ -219,8 +260,11 @@ NOTHING_TO_CHECK = frozenset(
 )
 
 
-def recognise(node: ast.Node) -> Recognised:
-    """Turn a pglast statement node into the structured form the rules read."""
+def recognise(node: ast.Node, text: str = "") -> Recognised:
+    """Turn a pglast statement node into the structured form the rules read; `text` is the statement
+    as written (PL/pgSQL function bodies are read from it, with their signature)."""
+    if isinstance(node, ast.CreateFunctionStmt):
+        return _create_function(node, text)
     handler = _HANDLERS.get(type(node).__name__)
     if handler is not None:
         return handler(node)
@@ -345,10 +389,19 @@ def _do(node: ast.DoStmt) -> CodeBlock:
             body = _def_elem_text(opt.arg)
         elif opt.defname == "language":
             language = _def_elem_text(opt.arg)
-    return CodeBlock("do", None, language, body)
+    return _with_runs(CodeBlock("do", None, language, body), "")
 
 
-def _create_function(node: ast.CreateFunctionStmt) -> CodeBlock:
+def _with_runs(block: CodeBlock, statement: str) -> CodeBlock:
+    """The block, with what its body sends (or why that cannot be read)."""
+    try:
+        runs = read_body(block.kind, block.language, block.body, statement)
+    except Unreadable as problem:
+        return replace(block, unreadable=str(problem))
+    return replace(block, runs=runs)
+
+
+def _create_function(node: ast.CreateFunctionStmt, text: str = "") -> CodeBlock:
     body, language, definer, search_path = "", "sql", False, False
     for opt in node.options or ():
         if opt.defname == "as":
@@ -362,7 +415,48 @@ def _create_function(node: ast.CreateFunctionStmt) -> CodeBlock:
     if node.sql_body is not None and not body:
         body = _deparse(node.sql_body) or ""
     kind = "procedure" if node.is_procedure else "function"
-    return CodeBlock(kind, _dotted(node.funcname), language.lower(), body, definer, search_path)
+    block = CodeBlock(kind, _dotted(node.funcname), language.lower(), body, definer, search_path)
+    if node.sql_body is not None:  # BEGIN ATOMIC: the statements, as PostgreSQL parsed them
+        return replace(block, runs=tuple(BodySql(sql, False, 1, False, sql) for sql in _atomic(node.sql_body)))
+    if block.language == "plpgsql" and not text:
+        text = _deparse(node) or ""
+    return _with_runs(block, text)
+
+
+def _atomic(sql_body: Any) -> Iterator[str]:
+    for part in sql_body if isinstance(sql_body, tuple) else (sql_body,):
+        if isinstance(part, tuple):
+            yield from _atomic(part)
+        elif isinstance(part, ast.Node):
+            text = _deparse(part)
+            if text:
+                yield text
+
+
+def _prepare(node: ast.PrepareStmt) -> Prepare:
+    return Prepare(node.name, _deparse(node.query) or "")
+
+
+def _explain(node: ast.ExplainStmt) -> ExplainAnalyze | Other:
+    if "analyze" in _enabled_options(node.options):
+        return ExplainAnalyze(_deparse(node.query) or "")
+    return Other("ExplainStmt")
+
+
+def _execute(node: ast.ExecuteStmt) -> ExecutePrepared:
+    return ExecutePrepared(node.name)
+
+
+_EVENTS = {"CMD_SELECT": "select", "CMD_INSERT": "insert", "CMD_UPDATE": "update", "CMD_DELETE": "delete"}
+_ACTION_KINDS = {"InsertStmt": "insert", "UpdateStmt": "update", "DeleteStmt": "delete", "SelectStmt": "select",
+                 "NotifyStmt": "notify"}
+
+
+def _create_rule(node: ast.RuleStmt) -> CreateRule:
+    actions = tuple(node.actions or ())
+    return CreateRule(node.rulename, _range_var(node.relation), _EVENTS.get(_enum_name(node.event), "other"),
+                      bool(node.instead), tuple(_deparse(a) or "" for a in actions),
+                      tuple(_ACTION_KINDS.get(type(a).__name__, "other") for a in actions))
 
 
 def _drop_object_name(obj: Any) -> str:
@@ -589,7 +683,6 @@ _HANDLERS = {
     "AlterPolicyStmt": _alter_policy,
     "AlterEnumStmt": _alter_enum,
     "DoStmt": _do,
-    "CreateFunctionStmt": _create_function,
     "DropStmt": _drop,
     "RenameStmt": _rename,
     "VacuumStmt": _vacuum,
@@ -597,4 +690,8 @@ _HANDLERS = {
     "ReindexStmt": _reindex,
     "RefreshMatViewStmt": _refresh,
     "CreateStmt": _create_table,
+    "PrepareStmt": _prepare,
+    "ExecuteStmt": _execute,
+    "ExplainStmt": _explain,
+    "RuleStmt": _create_rule,
 }

@@ -4,6 +4,9 @@ The checks know nothing of paths, configured severities or ignores; this module 
 rule selection, severity overrides, `--allow-destructive`, the drop to `info` for objects
 created earlier in the same migration, ignore directives, and the gate verdict. Results are
 cached per file (keyed by content, path and settings) and computed in parallel over files.
+
+The live gate (`apply --confirm-live`) lints in `live` mode: an in-file ignore of a destructive
+rule records a reason but does not accept the finding there; only `--allow-destructive` does.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from migguard import __version__
 from migguard.directives import find_directives, target_statements
 from migguard.errors import InputError
 from migguard.findings import Finding, Report, Severity
-from migguard.parse import ParsedFile, parse_file
+from migguard.parse import ParsedFile, Statement, executed, parse_file
 from migguard.rules import ALL_RULES, FAMILIES, RULES_BY_ID
 from migguard.rules.base import Rule, Violation
 from migguard.rules.context import LintContext, LintSettings
@@ -36,17 +39,24 @@ class RulePolicy:
     enabled: frozenset[str]
     severities: dict[str, Severity] = field(default_factory=dict)
     allow_destructive: bool = False
+    # The live gate: destructive rules always run at their own severity, and an in-file ignore of
+    # one does not silence it (it still needs --allow-destructive, the person's explicit yes).
+    live: bool = False
 
     @classmethod
     def build(cls, config_rules: dict[str, str] | None = None, select: Sequence[str] = (),
-              ignore: Sequence[str] = (), allow_destructive: bool = False) -> RulePolicy:
+              ignore: Sequence[str] = (), allow_destructive: bool = False, live: bool = False) -> RulePolicy:
         config_rules = config_rules or {}
         chosen = _expand(select) if select else {r.id for r in ALL_RULES}
         chosen -= _expand(ignore)
         chosen -= {rule_id for rule_id, value in config_rules.items() if value == "off"}
         chosen |= {"syntax-error"}  # a statement PostgreSQL rejects is always reported
         severities = {rule_id: Severity(value) for rule_id, value in config_rules.items() if value != "off"}
-        return cls(frozenset(chosen), severities, allow_destructive)
+        if live:  # a config entry is an ignore for every file: it cannot turn a destructive rule off either
+            destructive = {rule.id for rule in ALL_RULES if rule.destructive}
+            chosen |= destructive
+            severities = {k: v for k, v in severities.items() if k not in destructive}
+        return cls(frozenset(chosen), severities, allow_destructive, live)
 
     def severity(self, rule: Rule, violation: Violation | None = None) -> Severity:
         severity = self.severities.get(rule.id, rule.default_severity)
@@ -57,7 +67,8 @@ class RulePolicy:
         return severity
 
     def fingerprint(self) -> str:
-        data = [sorted(self.enabled), sorted((k, v.value) for k, v in self.severities.items()), self.allow_destructive]
+        data = [sorted(self.enabled), sorted((k, v.value) for k, v in self.severities.items()), self.allow_destructive,
+                self.live]
         return json.dumps(data)
 
 
@@ -105,8 +116,26 @@ def _expand(names: Sequence[str]) -> set[str]:
 # --- one file ------------------------------------------------------------------------------------
 
 
+@dataclass
+class LintResult:
+    """Findings, and the destructive findings an in-file ignore (with its reason) named.
+
+    Outside live mode those are silenced, as the ignore asks. In live mode they stay findings, at
+    error, unless --allow-destructive was given too: then the ignore and the flag together accept
+    them, and the gate lists them so the acceptance can be printed and audited.
+    """
+
+    findings: list[Finding] = field(default_factory=list)
+    ignored_destructive: list[Finding] = field(default_factory=list)
+
+
 def lint_text(path: str, text: str, settings: LintSettings, policy: RulePolicy) -> list[Finding]:
     """Findings for one migration's SQL text, sorted."""
+    return lint_file(path, text, settings, policy).findings
+
+
+def lint_file(path: str, text: str, settings: LintSettings, policy: RulePolicy) -> LintResult:
+    """Findings for one migration's SQL text, sorted, and the destructive ones its ignores named."""
     parsed = parse_file(text)
     context = LintContext(path, parsed.statements, settings, parsed.text)
     raw: list[tuple[Rule, Violation | None, Finding]] = []
@@ -126,17 +155,42 @@ def lint_text(path: str, text: str, settings: LintSettings, policy: RulePolicy) 
                                              (statement.end_line, statement.end_column),
                                              f"migguard has no model for this {node_type}; no rule checked it.",
                                              "Review this statement by hand.")))
+    # The destructive rules also judge what DO blocks and prepared statements run (parse.executed).
+    flat = executed(parsed.statements)
+    run_context = LintContext(path, flat, settings, parsed.text, surely_new=True)
+    in_file = _file_statements(parsed.statements, flat)
     for rule in ALL_RULES:
         if rule.check is None or rule.id not in policy.enabled:
             continue
-        for violation in rule.check(context):
-            statement = violation.statement
-            start = parsed.position(statement.start + violation.offset)
+        checked = run_context if rule.destructive else context
+        for violation in rule.check(checked):
+            statement, message = violation.statement, violation.message
+            if statement.origin is not None:  # reported where the file runs it
+                outer = parsed.statements[statement.origin.outer]
+                start = parsed.position(outer.start + statement.origin.offset)
+                message = f"In {statement.origin.how}, `{_shown(statement.text)}`: {message}"
+                statement = outer
+            else:
+                statement = in_file[statement.index] if checked is run_context else statement
+                start = parsed.position(statement.start + violation.offset)
             raw.append((rule, violation, _finding(rule, policy.severity(rule, violation), path, statement.index,
                                                   start, (statement.end_line, statement.end_column),
-                                                  violation.message, violation.hint)))
-    findings = _apply_directives(parsed, raw, path, policy)
-    return sorted(findings, key=lambda f: f.sort_key)
+                                                  message, violation.hint)))
+    result = _apply_directives(parsed, raw, path, policy)
+    result.findings.sort(key=lambda f: f.sort_key)
+    return result
+
+
+def _file_statements(statements: tuple[Statement, ...], flat: tuple[Statement, ...]) -> dict[int, Statement]:
+    """Index in the executed sequence → the file's statement, for the statements the file holds itself."""
+    outer = iter(statements)
+    return {s.index: next(outer) for s in flat if s.origin is None}
+
+
+def _shown(sql: str, limit: int = 80) -> str:
+    """One line of SQL for a message."""
+    line = " ".join(sql.split()).replace("`", "'")
+    return line if len(line) <= limit else line[:limit - 1] + "…"
 
 
 def _finding(rule: Rule, severity: Severity, path: str, index: int, start: tuple[int, int],
@@ -147,17 +201,18 @@ def _finding(rule: Rule, severity: Severity, path: str, index: int, start: tuple
 
 
 def _apply_directives(parsed: ParsedFile, raw: list[tuple[Rule, Violation | None, Finding]], path: str,
-                      policy: RulePolicy) -> list[Finding]:
+                      policy: RulePolicy) -> LintResult:
     directives = find_directives(parsed.text)
     if not directives:
-        return [finding for _, _, finding in raw]
+        return LintResult([finding for _, _, finding in raw])
+    ignored: list[Finding] = []
     spans = [(s.line, s.end_line) for s in parsed.statements]
     kept: list[Finding] = []
     used: set[tuple[int, str]] = set()
     extra: list[Finding] = []
     targets = {id(d): target_statements(d, spans) for d in directives if not d.file_level}
     for rule, _violation, finding in raw:
-        silenced = False
+        silenced_by = None
         for directive in directives:
             if rule.id not in directive.rules:
                 continue
@@ -172,9 +227,15 @@ def _apply_directives(parsed: ParsedFile, raw: list[tuple[Rule, Violation | None
                                           f"The ignore of destructive rule {rule.id} has no reason, so it does not apply.",
                                           f"Write the reason after a second '--': -- migguard:ignore {rule.id} -- why"))
                 continue
-            silenced = True
-        if not silenced:
+            silenced_by = silenced_by or directive
+        if silenced_by is None:
             kept.append(finding)
+        elif rule.destructive:
+            ignored.append(finding)
+            if policy.live and not policy.allow_destructive:
+                kept.append(finding.model_copy(update={"message": (
+                    f"{finding.message} The in-file ignore on line {silenced_by.line} gives a reason "
+                    f"(\"{silenced_by.reason}\"), but on the live path only --allow-destructive accepts it.")}))
     meta = RULES_BY_ID["unused-ignore"]
     if meta.id in policy.enabled:
         for directive in directives:
@@ -188,7 +249,7 @@ def _apply_directives(parsed: ParsedFile, raw: list[tuple[Rule, Violation | None
                 extra.append(_finding(meta, policy.severity(meta), path, 0, (directive.line, directive.column),
                                       (directive.line, directive.column), message,
                                       "Remove the ignore, or correct the rule id (see `migguard rules`)."))
-    return kept + _dedupe(extra)
+    return LintResult(kept + _dedupe(extra), ignored)
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:
@@ -395,6 +456,22 @@ def lint_targets(targets: Sequence[LintTarget], settings: LintSettings, policy: 
         cache.put(key, findings)
     cache.save()
     return [finding for position in range(len(targets)) for finding in results[position]]
+
+
+def lint_live(targets: Sequence[LintTarget], settings: LintSettings, policy: RulePolicy) -> LintResult:
+    """The live gate's lint: computed here and now, never read from the cache.
+
+    A cache entry's key is a hash of inputs anyone can recompute, so whoever can write
+    `.migguard/cache` can plant "no findings" under exactly the key the gate would look up: the key
+    authenticates the question, not the answer, and migguard holds no secret to sign answers with.
+    Linting the few pending migrations costs milliseconds.
+    """
+    result = LintResult()
+    for target in targets:
+        one = lint_file(target.path, target.text, settings, policy)
+        result.findings.extend(one.findings)
+        result.ignored_destructive.extend(one.ignored_destructive)
+    return result
 
 
 def _fork_context():

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import bisect
 import logging
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import sqlglot
@@ -22,7 +23,8 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from migguard.commands import (
-    NOTHING_TO_CHECK, AlterTable, CreateIndex, DropObjects, Maintenance, Other, Recognised, recognise,
+    NOTHING_TO_CHECK, AlterTable, CodeBlock, CreateIndex, DropObjects, ExplainAnalyze, Maintenance, Other, Prepare,
+    Recognised, recognise,
 )
 
 # sqlglot logs a warning for every statement it falls back to Command on; we handle those.
@@ -43,6 +45,18 @@ class SyntaxProblem:
 
 
 @dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a statement that runs inside another one is written: a DO block's body (as SQL or as an
+    EXECUTE string folded from constants), a function's body, or a prepared statement."""
+
+    outer: int  # index of the file's statement that holds it
+    offset: int  # where in that statement's text it is written
+    how: str  # for messages: "the DO block", "dynamic SQL of the DO block", "prepared statement q"
+    conditional: bool = False  # inside IF / a loop / an exception handler: it may not run
+    depth: int = 1  # 1: run by the file's statement; 2: by a statement that one runs; …
+
+
+@dataclass(frozen=True, slots=True)
 class Statement:
     """One statement of a file: where it is and what the parsers made of it."""
 
@@ -56,6 +70,7 @@ class Statement:
     ast: exp.Expression | None  # sqlglot's typed tree; None when sqlglot gave only a Command or failed
     command: Recognised | None  # structured fallback from PostgreSQL's grammar
     syntax_error: SyntaxProblem | None = None
+    origin: Origin | None = None  # set on a statement another one runs (see `executed`)
 
     @property
     def runs_concurrently(self) -> bool:
@@ -124,6 +139,104 @@ def parse_file(text: str) -> ParsedFile:
     for index, (start, stop, error) in enumerate(pieces):
         statements.append(_statement(index, text, start, stop, error, positions))
     return ParsedFile(text, tuple(statements))
+
+
+# How deep statements that run statements (a DO block whose EXECUTE string is a DO block …) are followed;
+# what a statement at this depth runs is not read (ban-unreadable-dynamic-sql reports it).
+MAX_NESTING = 4
+
+
+def executed(statements: tuple[Statement, ...]) -> tuple[Statement, ...]:
+    """The file's statements, each DO block, PREPARE and EXPLAIN ANALYZE followed by the statements it
+    runs, numbered in one sequence (`index`); the inner ones carry their `origin`. The destructive
+    rules read these, so a TRUNCATE folded from `EXECUTE 'TRUNC' || 'ATE victim'` is judged as the
+    TRUNCATE it is."""
+    if not any(runs_sql(s.command) for s in statements):
+        return statements
+    flat: list[Statement] = []
+    for statement in statements:
+        flat.append(replace(statement, index=len(flat)) if statement.index != len(flat) else statement)
+        if statement.syntax_error is None:
+            for inner in _inner(statement, statement.index, None, 0):
+                flat.append(replace(inner, index=len(flat)))
+    return tuple(flat)
+
+
+def runs_sql(command: Recognised | None) -> bool:
+    """Does this statement run other SQL that `executed` would read (a DO block, PREPARE, EXPLAIN ANALYZE)?"""
+    if isinstance(command, CodeBlock):
+        return command.kind == "do"
+    return isinstance(command, Prepare | ExplainAnalyze)
+
+
+def body_statements(statement: Statement) -> tuple[Statement, ...]:
+    """The statements a function or procedure body sends (numbered from 0), for the rule that judges
+    code which runs whenever it is called rather than during the migration."""
+    return tuple(replace(s, index=i) for i, s in enumerate(_inner(statement, statement.index, None, 0,
+                                                                     functions=True)))
+
+
+def _inner(statement: Statement, outer: int, origin: Origin | None, depth: int,
+           functions: bool = False) -> list[Statement]:
+    """The statements `statement` runs (recursively), positioned in file statement `outer`."""
+    command = statement.command
+    if depth >= MAX_NESTING:
+        return []
+    found: list[Statement] = []
+    # Nested inside another statement's SQL: point at where the outermost one runs it, and say so.
+    if isinstance(command, Prepare | ExplainAnalyze):
+        how = origin.how if origin else (f"prepared statement {command.name}" if isinstance(command, Prepare)
+                                         else "EXPLAIN ANALYZE, which runs it")
+        offset = origin.offset if origin else (_after_as(statement.text) if isinstance(command, Prepare) else 0)
+        found += _run(command.query, Origin(outer, offset, how, bool(origin and origin.conditional)), depth)
+    elif isinstance(command, CodeBlock) and command.runs and (command.kind == "do") != functions:
+        body_at = statement.text.find(command.body) if command.body else -1
+        for run in command.runs:
+            if run.sql is None:
+                continue
+            offset = run_offset(command.body, run.line, run.written) + body_at if body_at >= 0 else 0
+            owner = "the DO block" if command.kind == "do" else f"{command.kind} {command.name}"
+            how = f"dynamic SQL of {owner}" if run.dynamic else owner
+            conditional = run.conditional or bool(origin and origin.conditional)
+            found += _run(run.sql, Origin(outer, origin.offset if origin else offset, origin.how if origin else how,
+                                          conditional), depth)
+    return found
+
+
+def _run(sql: str, origin: Origin, depth: int) -> list[Statement]:
+    found: list[Statement] = []
+    for inner in parse_file(sql).statements:
+        if inner.syntax_error is not None:
+            continue
+        found.append(replace(inner, origin=replace(origin, depth=depth + 1)))
+        found += _inner(inner, origin.outer, origin, depth + 1)
+    return found
+
+
+def _after_as(text: str) -> int:
+    match = re.search(r"\bas\b\s*", text, re.IGNORECASE)
+    return match.end() if match else 0
+
+
+def run_offset(body: str, line: int, written: str) -> int:
+    """Offset in `body` of SQL the body runs: where `written` appears from its 1-based `line` on, else that
+    line's first non-blank character (PL/pgSQL records lines, not columns)."""
+    start = line_offset(body, line)
+    found = body.find(written, start) if written else -1
+    return found if found != -1 and body.count("\n", start, found) == 0 else start
+
+
+def line_offset(body: str, line: int) -> int:
+    """Offset in `body` of the first non-blank character of 1-based `line`."""
+    position = 0
+    for _ in range(max(line, 1) - 1):
+        found = body.find("\n", position)
+        if found == -1:
+            break
+        position = found + 1
+    while position < len(body) and body[position] in " \t\r\n":
+        position += 1
+    return min(position, max(len(body) - 1, 0))
 
 
 def parse_sql(text: str) -> tuple[Statement, ...]:
@@ -221,6 +334,6 @@ def _recognise(sql: str) -> Recognised:
         return Other("Empty")
     node = nodes[0].stmt
     try:
-        return recognise(node)
+        return recognise(node, sql)
     except (AttributeError, TypeError, ValueError, IndexError):  # an unusual shape of a known node type
         return Other(type(node).__name__)

@@ -8,23 +8,33 @@ from pathlib import Path
 from migguard.config import Config
 from migguard.db.introspect import introspect
 from migguard.errors import GateRefused
-from migguard.lint import LintCache, LintTarget, RulePolicy, gate_passes, lint_targets
+from migguard.lint import LintTarget, RulePolicy, gate_passes, lint_live
 from migguard.plan import SavedPlan, fingerprint
 from migguard.rules.context import LintSettings
 from migguard.sources import Migration
 
 
-def check_lint(pending: list[Migration], config: Config, allow_destructive: bool, strict: bool) -> None:
-    policy = RulePolicy.build(config.rules, (), (), allow_destructive)
+def check_lint(pending: list[Migration], config: Config, allow_destructive: bool, strict: bool) -> list[str]:
+    """Lint the pending migrations as the live path sees them; returns the destructive findings accepted
+    by an in-file ignore together with --allow-destructive ("rule at file:line"), to print and audit.
+
+    Live mode: an in-file ignore (or a config entry) never accepts a destructive finding on its own,
+    only --allow-destructive does. No cache: the gate cannot authenticate one (see lint.lint_live).
+    """
+    policy = RulePolicy.build(config.rules, (), (), allow_destructive, live=True)
     settings = LintSettings(pg_version=config.pg_version, tenant_column=config.tenant_column,
                             tenant_setting=config.tenant_setting, assume_in_transaction=config.assume_in_transaction,
                             max_lock_timeout=config.lock_timeout_ceiling, max_statement_timeout=config.statement_timeout_ceiling)
     targets = [LintTarget(m.up.as_posix(), m.up_sql()) for m in pending]
-    findings = lint_targets(targets, settings, policy, LintCache(Path(config.root) / ".migguard" / "cache"))
-    if not gate_passes(findings, strict):
-        failing = sorted({f"{f.rule} in {Path(f.path).name}" for f in findings if f.severity == "error"})
+    result = lint_live(targets, settings, policy)
+    if not gate_passes(result.findings, strict):
+        failing = sorted({f"{f.rule} in {Path(f.path).name}" for f in result.findings if f.severity == "error"})
+        ignored = {(f.rule, f.path, f.line) for f in result.ignored_destructive}
+        note = ("; an in-file ignore does not accept a destructive statement on the live path: "
+                "add --allow-destructive" if any((f.rule, f.path, f.line) in ignored for f in result.findings) else "")
         raise GateRefused(f"lint refuses the pending migrations: {', '.join(failing[:5])}"
-                          + (" …" if len(failing) > 5 else ""))
+                          + (" …" if len(failing) > 5 else "") + note)
+    return [f"{f.rule} at {Path(f.path).name}:{f.line}" for f in result.ignored_destructive]
 
 
 def check_applied_checksums(applied: list[Migration], recorded: dict[str, str]) -> None:

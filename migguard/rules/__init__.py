@@ -17,6 +17,7 @@ _MODULE_NAMES = (
     # destructive
     "ban_delete_without_where",
     "ban_destructive_code_block",
+    "ban_destructive_merge",
     "ban_disable_rls",
     "ban_drop_cascade",
     "ban_drop_column",
@@ -26,7 +27,9 @@ _MODULE_NAMES = (
     "ban_drop_schema",
     "ban_drop_table",
     "ban_narrowing_type_change",
+    "ban_rule_with_dml",
     "ban_truncate",
+    "ban_unreadable_dynamic_sql",
     "ban_update_without_where",
     "renaming_column",
     "renaming_table",

@@ -1,8 +1,10 @@
 """
 ## What it does
 Refuses a `DELETE` without a `WHERE` clause, or with one that is constantly true
-(`WHERE true`, `WHERE 1 = 1`), unless `--allow-destructive` is given. A `DELETE` inside a
-`WITH` clause is checked the same way.
+(`WHERE true`, `1 = 1`, `2 > 1`, `id = id`, `NOT false`, `true OR …`), unless
+`--allow-destructive` is given. A `DELETE` inside a `WITH` clause, one a `DO` block runs (written
+out, or as an `EXECUTE` string built from constants) and one a `PREPARE` defines are checked the
+same way, where they run.
 
 ## Why it is dangerous
 It removes every row of the table; the rows are gone the moment the transaction commits and only
@@ -21,7 +23,9 @@ DELETE FROM audit_events WHERE created_at < now() - interval '1 year';
 ```
 
 ## When it does not fire
-A `DELETE` with a real `WHERE` condition, however broad. Deleting from a table created earlier in
+A `DELETE` with a meaningful `WHERE`: any condition on the row's values, however broad (migguard
+does not guess how many rows `created_at < now()` reaches; it refuses only a filter that keeps
+every row whatever the data). Deleting from a table created earlier in
 the same migration is reported as info. With `--allow-destructive` the finding is a warning and
 does not fail the gate.
 

@@ -1,6 +1,7 @@
 """
 ## What it does
-Refuses `TRUNCATE` unless `--allow-destructive` is given, for each table it names.
+Refuses `TRUNCATE` unless `--allow-destructive` is given, for each table it names: written in the
+migration, in a `DO` block, or assembled there from constant strings (`EXECUTE 'TRUNC' || 'ATE t'`).
 
 ## Why it is dangerous
 `TRUNCATE` removes every row at once, without firing `ON DELETE` triggers, and the rows are gone

@@ -1,8 +1,10 @@
 """
 ## What it does
 Refuses an `UPDATE` without a `WHERE` clause, or with one that is constantly true
-(`WHERE true`, `WHERE 1 = 1`), unless `--allow-destructive` is given. An `UPDATE` inside a
-`WITH` clause is checked the same way.
+(`WHERE true`, `1 = 1`, `2 > 1`, `id = id`, `NOT false`, `true OR …`), unless
+`--allow-destructive` is given. An `UPDATE` inside a `WITH` clause, one a `DO` block runs (written
+out, or as an `EXECUTE` string built from constants) and one a `PREPARE` defines are checked the
+same way, where they run.
 
 ## Why it is dangerous
 It overwrites the column in every row of the table, and the old values are gone the moment the
@@ -22,7 +24,9 @@ UPDATE accounts SET plan = 'free' WHERE plan IS NULL;
 ```
 
 ## When it does not fire
-An `UPDATE` with a real `WHERE` condition, however broad. Updating a table created earlier in the
+An `UPDATE` with a meaningful `WHERE`: any condition on the row's values, however broad (migguard
+does not guess how many rows `plan IS NULL` reaches; it refuses only a filter that keeps every row
+whatever the data). Updating a table created earlier in the
 same migration is reported as info. With `--allow-destructive` the finding is a warning and does
 not fail the gate.
 

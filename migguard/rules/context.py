@@ -128,6 +128,14 @@ def created_relation(statement: Statement) -> str | None:
     return None
 
 
+def if_not_exists(statement: Statement) -> bool:
+    """CREATE … IF NOT EXISTS: it may create nothing, leaving an existing object in place."""
+    tree, command = statement.ast, statement.command
+    if isinstance(tree, exp.Create):
+        return bool(tree.args.get("exists"))
+    return bool(getattr(command, "if_not_exists", False))
+
+
 def lock_timeout_setting(statement: Statement) -> bool | None:
     """What a statement does to lock_timeout: True when it sets a timeout, False when it switches it off
     (`= 0`, `TO DEFAULT`, `RESET`, `set_config('lock_timeout', '0', …)`), None when it leaves it alone."""
@@ -175,6 +183,9 @@ class LintContext:
     statements: tuple[Statement, ...]
     settings: LintSettings = field(default_factory=LintSettings)
     text: str = ""  # the whole file as linted (header comments included)
+    # For the destructive rules: a table created with IF NOT EXISTS is not new (it may be production's,
+    # full of rows). The lock rules keep the idempotent CREATE TABLE IF NOT EXISTS … CREATE INDEX idiom quiet.
+    surely_new: bool = False
 
     def memo(self, key: str, compute: Callable[[], T]) -> T:
         """A fact of the file computed once per context: several rules ask for it, some once per statement."""
@@ -210,11 +221,17 @@ class LintContext:
 
     @cached_property
     def created_tables(self) -> dict[str, int]:
-        """Table (or materialized view) name → index of the statement that creates it in this file."""
+        """Table (or materialized view) name → index of the statement that creates it in this file.
+
+        A creation inside an IF, a loop or an exception handler of a DO block does not count; with
+        `surely_new`, neither does `IF NOT EXISTS`.
+        """
         created: dict[str, int] = {}
         for statement in self.statements:
+            if statement.origin is not None and statement.origin.conditional:
+                continue
             name = created_relation(statement)
-            if name and name not in created:
+            if name and name not in created and not (self.surely_new and if_not_exists(statement)):
                 created[name] = statement.index
         return created
 
@@ -228,7 +245,7 @@ class LintContext:
     @cached_property
     def has_concurrently(self) -> bool:
         """A CONCURRENTLY statement: migguard then runs the file statement by statement (SPEC 2)."""
-        return any(s.runs_concurrently for s in self.statements)
+        return any(s.runs_concurrently for s in self.statements if s.origin is None)
 
     @cached_property
     def wrapped_by_runner(self) -> bool:

@@ -60,19 +60,52 @@ def _dml(tree: exp.Expression | None, kind: type[exp.Expression]) -> Iterator[ex
 
 
 def _constant_true(node: exp.Expression | None) -> bool:
-    """`true`, `1 = 1`, `'a' = 'a'`, `(true)`, `true OR …`, `true AND true`."""
+    """A filter that keeps every row: `true`, `1 = 1`, `2 > 1`, `'a' <> 'b'`, `id = id`, `NOT false`,
+    `true IS TRUE`, `(true)`, `true::boolean`, `true OR …`, `true AND true`. ("Meaningful" is anything
+    else: a condition on the row's values, however broad, is the author's stated intent.)"""
     if isinstance(node, exp.Paren):
+        return _constant_true(node.this)
+    if isinstance(node, exp.Cast) and node.to.is_type("boolean"):
         return _constant_true(node.this)
     if isinstance(node, exp.Boolean):
         return bool(node.this)
-    if isinstance(node, exp.EQ):
-        left, right = node.this, node.expression
-        return (isinstance(left, exp.Literal) and isinstance(right, exp.Literal)
-                and left.is_string == right.is_string and left.this == right.this)
+    if isinstance(node, exp.Is) and isinstance(node.expression, exp.Boolean) and node.expression.this:
+        return _constant_true(node.this)
+    if isinstance(node, exp.EQ) and isinstance(node.this, exp.Column) and node.this == node.expression:
+        return True  # id = id: every row whose id is not NULL
+    if isinstance(node, _COMPARISONS):
+        return _literal_comparison(node) is True
     if isinstance(node, exp.Or):
         return _constant_true(node.this) or _constant_true(node.expression)
     if isinstance(node, exp.And):
         return _constant_true(node.this) and _constant_true(node.expression)
     if isinstance(node, exp.Not):
-        return isinstance(node.this, exp.Boolean) and not node.this.this
+        return _constant_false(node.this)
     return False
+
+
+def _constant_false(node: exp.Expression | None) -> bool:
+    if isinstance(node, exp.Paren):
+        return _constant_false(node.this)
+    if isinstance(node, exp.Boolean):
+        return not node.this
+    if isinstance(node, _COMPARISONS):
+        return _literal_comparison(node) is False
+    return False
+
+
+_COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
+_COMPARE = {exp.EQ: lambda a, b: a == b, exp.NEQ: lambda a, b: a != b, exp.GT: lambda a, b: a > b,
+            exp.GTE: lambda a, b: a >= b, exp.LT: lambda a, b: a < b, exp.LTE: lambda a, b: a <= b}
+
+
+def _literal_comparison(node: exp.Expression) -> bool | None:
+    """The value of a comparison of two literals of the same kind, else None."""
+    left, right = node.this, node.expression
+    if not (isinstance(left, exp.Literal) and isinstance(right, exp.Literal)) or left.is_string != right.is_string:
+        return None
+    try:
+        a, b = (left.this, right.this) if left.is_string else (float(left.this), float(right.this))
+    except ValueError:
+        return None
+    return _COMPARE[type(node)](a, b)

@@ -1,3 +1,5 @@
+import pytest
+
 from tests.lintkit import assert_clean, assert_flags
 
 RULE = "ban-delete-without-where"
@@ -40,3 +42,31 @@ def test_text_in_comments_strings_and_bodies_is_not_a_statement():
     sql = ("-- DELETE FROM a;\nSELECT 'DELETE FROM a';\n"
            "CREATE FUNCTION f() RETURNS void LANGUAGE sql AS $$ SELECT 1 $$;")
     assert_clean(sql, RULE)
+
+
+def test_prepared_delete_is_judged_where_it_is_prepared(snapshot):
+    sql = "PREPARE purge AS DELETE FROM victim;\nEXECUTE purge;"
+    assert assert_flags(sql, RULE, count=1, severity="error") == snapshot
+
+
+def test_prepared_delete_with_a_parameter_filter_is_clean():
+    assert_clean("PREPARE purge(bigint) AS DELETE FROM victim WHERE id = $1;\nEXECUTE purge(1);", RULE)
+
+
+@pytest.mark.parametrize("where", ["2 > 1", "id = id", "NOT false", "true IS TRUE", "'a' <> 'b'", "(1 = 1) OR id = 3"])
+def test_constant_true_filters(where):
+    assert_flags(f"DELETE FROM victim WHERE {where};", RULE, count=1)
+
+
+@pytest.mark.parametrize("where", ["id > 0", "1 = 2", "id = other_id", "created_at < now()"])
+def test_meaningful_filters(where):
+    assert_clean(f"DELETE FROM victim WHERE {where};", RULE)
+
+
+def test_delete_built_from_constants_in_a_do_block():
+    assert_flags("DO $$ BEGIN EXECUTE format('DELETE FROM %I WHERE %s', 'victim', 'true'); END $$;", RULE, count=1)
+
+
+def test_explain_analyze_runs_the_delete():
+    assert_flags("EXPLAIN (ANALYZE, BUFFERS) DELETE FROM victim;", RULE, count=1, severity="error")
+    assert_clean("EXPLAIN DELETE FROM victim;", RULE)

@@ -40,6 +40,15 @@ def test_a_table_created_as_select_is_a_new_object_for_the_rules():
     assert_flags(sql, "ban-vacuum-full", severity="info")
 
 
+def test_if_not_exists_does_not_make_a_table_new_for_the_destructive_rules():
+    """It may create nothing and leave production's table, with its rows, in place."""
+    sql = "CREATE TABLE IF NOT EXISTS victim (id bigint);\nTRUNCATE victim;"
+    assert_flags(sql, "ban-truncate", severity="error")
+    assert_flags(sql.replace(" IF NOT EXISTS", ""), "ban-truncate", severity="info")
+    assert LintContext("m.sql", parse_sql(sql), surely_new=True).created_tables == {}
+    assert _context(sql).created_tables == {"victim": 0}
+
+
 # --- lock_timeout -----------------------------------------------------------------------------------------
 
 
