@@ -24,7 +24,7 @@ from migguard.rules.context import LintSettings
 from migguard.sources import discover
 
 SENTINEL = "S3ntinel-Pa55word"
-CONFIG = '[tool.migguard]\nmigrations = "db/migrations"\nlock_timeout = "300ms"\nlock_retries = 3\npg_version = 15\n'
+CONFIG = '[tool.migguard]\nmigrations = "db/migrations"\nlock_timeout = "300ms"\nmax_lock_timeout = "2s"\nlock_retries = 3\npg_version = 15\n'
 VICTIM = "SET lock_timeout = '2s';\nCREATE TABLE victim (id bigint PRIMARY KEY, note text);\n"
 IGNORED_TRUNCATE = ("SET lock_timeout = '2s';\n"
                     "-- migguard:ignore ban-truncate -- demo data, reloaded by the seed job\n"
