@@ -13,7 +13,7 @@ from __future__ import annotations
 import getpass
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -22,9 +22,9 @@ from psycopg import sql
 
 from migguard.apply.history import AppliedMigration, ensure_table, record, table_identifier
 from migguard.db.connect import connect, describe
-from migguard.errors import DatabaseError, LiveRefused
+from migguard.errors import DatabaseError, GateRefused, LiveRefused
 from migguard.parse import parse_file
-from migguard.sources import Migration
+from migguard.sources import Migration, checksum
 
 Sleep = Callable[[float], None]
 
@@ -96,6 +96,8 @@ class Runner:
     sleep: Sleep = time.sleep
     progress: Callable[[str], None] = lambda _: None
     backoff_base: float = 0.5
+    # version -> sha256 of the text the gates checked; each migration must match right before it runs
+    expected_checksums: Mapping[str, str] | None = None
 
     def run(self, migrations: list[Migration]) -> RunResult:
         """Apply each migration in order; stop at the first failure (raising MigrationError)."""
@@ -134,6 +136,9 @@ class Runner:
 
     def _apply(self, conn: psycopg.Connection, migration: Migration) -> None:
         text = migration.up_sql()
+        if self.expected_checksums is not None and self.expected_checksums.get(migration.version) != checksum(text):
+            raise GateRefused(f"migration {migration.version} ({migration.up.name}) is not the text the gates "
+                              "checked (its SHA-256 differs from the plan's): nothing of it was run; plan again")
         statements = parse_file(text).statements
         started = datetime.now(timezone.utc)
         clock = time.monotonic()
