@@ -138,7 +138,12 @@ def run_apply(options: ApplyOptions, config: Config, progress: Progress = lambda
         return _dry_run(options, config, plan, prod_url, accepted, audit, target, progress)
 
     user = current_user()
-    check_not_locked(audit, user, config.lockdown_after)
+    try:
+        check_not_locked(audit, user, config.lockdown_after)
+    except LiveRefused as locked:  # recorded, but it does not extend the lockdown
+        audit.append("apply", result="refused", target=target, fingerprint=plan.fingerprint, migrations=plan.pending,
+                     details={"live": True, "lockdown": True, "reason": locked.message})
+        raise
     outcome = ApplyOutcome(True, plan)
 
     def refuse(refused: MigguardError) -> None:
