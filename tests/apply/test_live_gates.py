@@ -143,8 +143,9 @@ def test_a_widening_policy_is_refused_live_and_in_the_dry_run_until_accepted(pro
     last = audit_entries(project)[-1]
     assert last["result"] == "applied" and last["migrations"] == ["0002"]
     assert last["details"]["accepted"] == [{"id": "rls-permissive-or-widening", "source": "config", "reason": reason}]
-    outputs = [first, planned, dry, refused, accepted_dry, applied]
-    assert SENTINEL not in "".join(r.stdout + r.stderr for r in outputs)
+    outputs = [r.stdout + r.stderr for r in (first, planned, dry, refused, accepted_dry, applied)]
+    written = [p.read_bytes().decode("utf-8", "replace") for p in project[0].rglob("*") if p.is_file()]
+    assert SENTINEL not in "".join(outputs + written)
 
 
 def test_acceptances_of_unknown_ids_or_without_a_reason_are_refused_before_anything_runs(project, pg):
