@@ -79,8 +79,9 @@ def test_a_plan_naming_a_file_outside_itself_is_unreadable(written):
 
 def test_only_database_findings_at_failing_severity_refuse_and_acceptances_name_their_source(written):
     saved = SavedPlan.load(written)
-    with pytest.raises(GateRefused, match="1 finding\\(s\\) nobody accepted: rls-permissive-or-widening at db:"):
+    with pytest.raises(GateRefused, match="1 finding\\(s\\) nobody accepted: rls-permissive-or-widening at db:") as refused:
         check_plan_findings(saved, {}, strict=False)  # the lint error is the live lint gate's, not this one's
+    assert "\n" not in refused.value.message  # one line on stderr, whatever the object is called
     with pytest.raises(GateRefused, match="observed-blocking-lock"):
         check_plan_findings(saved, acceptances({"rls-permissive-or-widening": "why"}, (), False), strict=True)
     accepted = acceptances({"rls-permissive-or-widening": "approved, SEC-42"}, ("observed-blocking-lock",), True)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from migguard.apply import gates
-from migguard.apply.gates import Acceptance
+from migguard.apply.gates import Acceptance, one_line
 from migguard.apply.audit import AuditLog, check_not_locked, current_user
 from migguard.apply.backup import Backup, backup_name, take_backup
 from migguard.apply.history import read_applied
@@ -112,7 +112,7 @@ def _plan(options: ApplyOptions, config: Config, prod_url: str, accepted: dict[s
 def _show_findings(plan: SavedPlan, accepted: dict[str, Acceptance], strict: bool, progress: Progress) -> None:
     for finding in gates.failing_findings(plan, strict):
         verdict = "accepted" if finding["rule"] in accepted else "REFUSES apply"
-        progress(_one_line(f"  {finding['severity']}[{finding['rule']}] {finding['path']}: {finding['message']} "
+        progress(one_line(f"  {finding['severity']}[{finding['rule']}] {finding['path']}: {finding['message']} "
                            f"({verdict})"))
 
 
@@ -127,8 +127,8 @@ def run_apply(options: ApplyOptions, config: Config, progress: Progress = lambda
     except PlanRefused as refused:
         failing = [f for f in refused.report.findings if f.severity == "error"]
         for finding in failing:
-            progress(_one_line(f"  error[{finding.rule}] {finding.path}: {finding.message}"))
-        named = "; ".join(dict.fromkeys(f"{f.rule} at {f.path}" for f in failing))
+            progress(one_line(f"  error[{finding.rule}] {finding.path}: {finding.message}"))
+        named = "; ".join(dict.fromkeys(one_line(f"{f.rule} at {f.path}") for f in failing))
         message = f"{refused.message}: {named}" if named else refused.message
         if live:
             audit.append("apply", result="refused", target=target, migrations=[],
@@ -153,14 +153,14 @@ def run_apply(options: ApplyOptions, config: Config, progress: Progress = lambda
 
     try:
         with ApplyLock(prod_url, config.history_table):
-            _show_findings(plan, accepted, options.strict, progress)
             try:
+                _show_findings(plan, accepted, options.strict, progress)
                 pending, outcome.accepted = _gates(options, config, plan, prod_url, accepted)
             except GateRefused as refused:
                 refuse(refused)
                 raise
             for acceptance in outcome.accepted:
-                progress(_one_line(f"migguard: ACCEPTED {acceptance.describe()}"))
+                progress(one_line(f"migguard: ACCEPTED {acceptance.describe()}"))
             if not pending:
                 audit.append("apply", result="applied", target=target, fingerprint=plan.fingerprint, migrations=[],
                              details={"live": True, "note": "nothing pending",
@@ -218,7 +218,7 @@ def _dry_run(options: ApplyOptions, config: Config, plan: SavedPlan, prod_url: s
     except (GateRefused, LiveRefused) as refused:
         outcome.refusal = refused
     for acceptance in outcome.accepted:
-        progress(_one_line(f"migguard: would accept {acceptance.describe()}"))
+        progress(one_line(f"migguard: would accept {acceptance.describe()}"))
     audit.append("apply", result="dry-run", target=target, fingerprint=plan.fingerprint, migrations=plan.pending,
                  details={"live": False, "would_refuse": outcome.refusal.message if outcome.refusal else None,
                           "accepted": [a.audit() for a in outcome.accepted]})
@@ -291,7 +291,7 @@ def _dry_run_text(plan: SavedPlan, accepted: dict[str, Acceptance], strict: bool
     out: list[str] = []
 
     def comment(text: str) -> None:
-        out.append("-- " + _one_line(text))
+        out.append("-- " + one_line(text))
 
     comment(f"DRY RUN: nothing is applied. Plan {plan.fingerprint[:12]}: migrations "
             f"{', '.join(plan.pending) or 'none'}, {len(changes)} change(s)")
@@ -313,8 +313,3 @@ def _dry_run_text(plan: SavedPlan, accepted: dict[str, Acceptance], strict: bool
             else "run again with --confirm-live to apply")
     return "\n".join(out) + "\n"
 
-
-def _one_line(text: str) -> str:
-    """`text` with every line break and control character escaped, so a name or message shown in
-    a comment (or on one stderr line) cannot end it and start SQL or a forged line."""
-    return "".join(ch if ch.isprintable() or ch == " " else ascii(ch)[1:-1] for ch in text)
