@@ -348,7 +348,8 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
                 pending=[m.version for m in pending], changes=changes, drift=drift, prechecks=prechecks, traces=traces,
                 rollback_sql=rollback_sql, forward_sql="".join(m.up_sql().rstrip() + "\n" for m in pending),
                 rollback_verified=verified, irreversible=irreversible, before=before, after=after, target=target,
-                findings=findings + db_findings, database_findings=list(db_findings), query_plans=plan_changes, steps=steps, timings=timings)
+                findings=findings + db_findings, database_findings=list(db_findings), query_plans=plan_changes,
+                steps=steps, timings=timings)
     if options.write:
         plan.directory = write_plan(plan, Path(config.root) / config.plan_dir)
     timings["total"] = time.monotonic() - started

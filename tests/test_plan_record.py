@@ -27,13 +27,14 @@ def _plan(**overrides) -> Plan:
     widening = _finding("rls-permissive-or-widening", Severity.ERROR, f"db:public.{EVIL}", f"Policy {EVIL} widens.")
     lock = _finding("observed-blocking-lock", Severity.WARNING, "db/migrations/0001_t.sql")
     forward = "CREATE TABLE t (id int);\r\n-- a CRLF file keeps its bytes\r\n"
-    fields = dict(
-        fingerprint="f" * 64, applied=[], pending=["0001"],
-        changes=[Change(kind="drop column", object=f"public.t.{EVIL}", forward="", reverse="", destructive=True)],
-        drift=[], prechecks=[], traces=[], rollback_sql="DROP TABLE t;\n", forward_sql=forward,
-        rollback_verified=True, irreversible=[], before=SchemaModel(), after=SchemaModel(), target="empty database",
-        findings=[lint, widening, lock], database_findings=[widening, lock],
-        steps=[MigrationStep("0001", "t", checksum(forward), "db/migrations/0001_t.sql", [], checksum("DROP TABLE t;"))])
+    fields = {
+        "fingerprint": "f" * 64, "applied": [], "pending": ["0001"],
+        "changes": [Change(kind="drop column", object=f"public.t.{EVIL}", forward="", reverse="", destructive=True)],
+        "drift": [], "prechecks": [], "traces": [], "rollback_sql": "DROP TABLE t;\n", "forward_sql": forward,
+        "rollback_verified": True, "irreversible": [], "before": SchemaModel(), "after": SchemaModel(),
+        "target": "empty database", "findings": [lint, widening, lock], "database_findings": [widening, lock],
+        "steps": [MigrationStep("0001", "t", checksum(forward), "db/migrations/0001_t.sql", [],
+                                checksum("DROP TABLE t;"))]}
     return Plan(**(fields | overrides))
 
 

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from migguard.apply import gates
-from migguard.apply.gates import Acceptance, one_line
 from migguard.apply.audit import AuditLog, check_not_locked, current_user
 from migguard.apply.backup import Backup, backup_name, take_backup
+from migguard.apply.gates import Acceptance, one_line
 from migguard.apply.history import read_applied
 from migguard.apply.restore import restore_command_column, restore_command_table
 from migguard.apply.runner import ApplyLock, MigrationError, Runner

@@ -73,7 +73,7 @@ def project(tmp_path, pg, pg_cluster):
 def migguard(project, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     directory, env = project
     return subprocess.run([sys.executable, "-m", "migguard", *args], cwd=directory, capture_output=True, text=True,
-                          env={**os.environ, **env}, timeout=timeout)
+                          env={**os.environ, **env}, timeout=timeout, check=False)
 
 
 def write(project, name: str, text: str) -> None:
