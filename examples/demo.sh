@@ -46,8 +46,8 @@ python -c "import json; r = json.load(open('rls.json')); print(f\"{len(r['findin
 step "7. migguard plan: replay, clone production, pre-check its data, trace locks, RLS, verified rollback"
 expect 1 migguard plan --continue-on-error --allow-destructive --select destructive
 
-step "8. migguard apply: a dry run shows the exact SQL and its rollback, and touches nothing"
-expect 0 bash -c 'migguard apply --allow-destructive > dry-run.sql'
+step "8. migguard apply: a dry run shows the SQL, touches nothing, exits as --confirm-live would"
+expect 1 bash -c 'migguard apply --allow-destructive > dry-run.sql'
 head -n 8 dry-run.sql
 
 step "9. migguard apply --confirm-live refuses: the gates run again"

@@ -149,21 +149,27 @@ def apply(
     plan_file: Annotated[Optional[Path], typer.Option("--plan", help="Apply this saved plan (directory or plan.json).")] = None,
     backup: Annotated[str, typer.Option("--backup", help="full | affected (only the tables the plan touches).")] = "full",
     no_backup: Annotated[bool, typer.Option("--no-backup", help="Apply WITHOUT a backup (loud, and audited).")] = False,
-    accept_drift: Annotated[bool, typer.Option("--accept-drift", help="Apply although production drifted.")] = False,
-    strict: Annotated[bool, typer.Option("--strict", help="Lint warnings refuse too.")] = False,
+    accept_drift: Annotated[bool, typer.Option("--accept-drift", help="Apply although production drifted (accepts schema-drift).")] = False,
+    accept: Annotated[Optional[list[str]], typer.Option("--accept", metavar="FINDING_ID", help="Apply despite this plan finding (repeatable; printed and audited).")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Warnings refuse too.")] = False,
     config: ConfigOption = None,
 ) -> None:
-    """Show (dry run) or, with --confirm-live, apply the pending migrations to production."""
+    """Show (dry run) or, with --confirm-live, apply the pending migrations to production.
+
+    The dry run runs the same gates and exits with the code the live run would have."""
     from migguard.apply.command import ApplyOptions, run_apply
 
     if backup not in ("full", "affected"):
         raise InputError(f"--backup takes full or affected, not '{backup}'")
     options = ApplyOptions(confirm_live=confirm_live, allow_destructive=allow_destructive, accept_drift=accept_drift,
-                           strict=strict, plan_path=plan_file, backup="none" if no_backup else backup)
+                           accept=tuple(accept or ()), strict=strict, plan_path=plan_file,
+                           backup="none" if no_backup else backup)
     outcome = run_apply(options, _load(config), progress=_note)
     if not outcome.live:
         sys.stdout.write(outcome.text)
-        _note("migguard: dry run: nothing was applied (add --confirm-live to apply)")
+        if outcome.refusal is not None:
+            raise outcome.refusal
+        _note("migguard: dry run: nothing was applied; the gates pass (add --confirm-live to apply)")
         return
     _note(f"migguard: applied {len(outcome.applied)} migration(s)"
                + (f" ({', '.join(outcome.applied)})" if outcome.applied else "")

@@ -10,14 +10,24 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from migguard.errors import ConfigError
 
 RuleSetting = Literal["off", "info", "warning", "error"]
 Layout = Literal["auto", "plain", "flyway", "updown", "dbmate"]
+
+
+def _reason(value: str) -> str:
+    if not value.strip():
+        raise ValueError("a reason is required (why apply may proceed despite this finding)")
+    return value.strip()
+
+
+# Why a person accepts a finding: required, and more than blanks.
+Reason = Annotated[str, AfterValidator(_reason)]
 
 
 class RlsConfig(BaseModel):
@@ -55,6 +65,8 @@ class Config(BaseModel):
     watch_queries: str | None = None
     rules: dict[str, RuleSetting] = Field(default_factory=dict)
     rls: RlsConfig = Field(default_factory=RlsConfig)
+    # [tool.migguard.accept]: plan finding id -> why apply may proceed despite it (printed and audited)
+    accept: dict[str, Reason] = Field(default_factory=dict)
 
     # Where the values came from (a file, or None for defaults); not a config key.
     source: str | None = Field(default=None, exclude=True)
@@ -77,6 +89,15 @@ class Config(BaseModel):
                     raise ValueError(f"unknown rule id {rule_id!r}")
         return value
 
+    @field_validator("accept")
+    @classmethod
+    def _known_findings(cls, value: dict[str, str]) -> dict[str, str]:
+        known = acceptable_finding_ids()
+        for finding_id in value:
+            if finding_id not in known:
+                raise ValueError(f"unknown finding id {finding_id!r} (accept takes the id of a finding of "
+                                 "the plan's database steps, as `migguard rules` lists them)")
+        return value
 
     @field_validator("max_lock_timeout", "max_statement_timeout")
     @classmethod
@@ -103,6 +124,16 @@ class Config(BaseModel):
     def statement_timeout_ceiling(self) -> str:
         """The longest statement_timeout a migration may set: max_statement_timeout, else statement_timeout."""
         return self.max_statement_timeout or self.statement_timeout
+
+
+def acceptable_finding_ids() -> frozenset[str]:
+    """The ids `[tool.migguard.accept]` and `apply --accept` take: findings of the plan's database
+    steps (plan, RLS audit and probe), which apply judges from the plan. Static lint findings are
+    re-linted live and suppressed in the file (`-- migguard:ignore`), never accepted here."""
+    from migguard.db.rls import RULES as RLS_RULES
+    from migguard.db.rules import by_id
+
+    return frozenset(by_id) | frozenset(RLS_RULES)
 
 
 _SEARCH_NAMES = ("migguard.toml", "pyproject.toml")

@@ -39,7 +39,7 @@ from migguard.findings import Finding, Report, Severity
 from migguard.lint import ConfiguredFindings, LintCache, LintTarget, RulePolicy, build_report, gate_passes, lint_targets
 from migguard.redact import redact_text
 from migguard.rules.context import LintSettings
-from migguard.sources import Migration, discover
+from migguard.sources import Migration, checksum, discover
 
 Progress = Callable[[str], None]
 
@@ -67,6 +67,7 @@ class MigrationStep:
     checksum: str
     path: str
     changes: list[Change]
+    down_checksum: str | None = None  # the hand-written down script the plan checked, if any
 
     @property
     def rollback_sql(self) -> str:
@@ -92,6 +93,8 @@ class Plan:
     after: SchemaModel
     target: str  # redacted production URL, or "git:<ref>", or "empty database"
     findings: list[Finding] = field(default_factory=list)
+    # the findings of the database steps (not lint): apply judges these from the plan
+    database_findings: list[Finding] = field(default_factory=list)
     query_plans: list[PlanChange] = field(default_factory=list)
     steps: list[MigrationStep] = field(default_factory=list)  # each pending migration's own changes
     directory: Path | None = None
@@ -124,13 +127,14 @@ class Plan:
             "prechecks": [asdict(p) for p in self.prechecks],
             "trace": [asdict(t) for t in self.traces],
             "migrations": [{"version": m.version, "name": m.name, "checksum": m.checksum, "path": m.path,
-                            "changes": [_change_json(c) for c in m.changes],
+                            "down_checksum": m.down_checksum, "changes": [_change_json(c) for c in m.changes],
                             "rollback_file": f"rollback/{m.version}.sql"} for m in self.steps],
             "rollback": {"verified": self.rollback_verified,
                          "irreversible": [_change_json(c) for c in self.irreversible]},
             "schema_before_hash": self.before.fingerprint(),
             "schema_after_hash": self.after.fingerprint(),
             "findings": [f.model_dump(mode="json") for f in self.findings],
+            "database_findings": [f.model_dump(mode="json") for f in self.database_findings],
             "query_plans": [{"line": c.line, "query": c.query, "before": list(c.before.nodes), "after": list(c.after.nodes),
                              "lost_indexes": c.lost_indexes, "error": c.after.error} for c in self.query_plans],
             "timings_s": {k: round(v, 3) for k, v in self.timings.items()},
@@ -295,8 +299,10 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
                         raise _PlanRefused(report) from None
                     traces += tracer.traces
                     current = introspect(conn).without_schemas(own)
+                    down = migration.down_sql()
                     steps.append(MigrationStep(migration.version, migration.name, migration.checksum(),
-                                               _display(migration.up), diff(previous, current)))
+                                               _display(migration.up), diff(previous, current),
+                                               checksum(down) if down is not None else None))
                     previous = current
                     models.append(current)
                 # 8. watched queries: plan shape before and after
@@ -343,7 +349,8 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
                 pending=[m.version for m in pending], changes=changes, drift=drift, prechecks=prechecks, traces=traces,
                 rollback_sql=rollback_sql, forward_sql="".join(m.up_sql().rstrip() + "\n" for m in pending),
                 rollback_verified=verified, irreversible=irreversible, before=before, after=after, target=target,
-                findings=findings + db_findings, query_plans=plan_changes, steps=steps, timings=timings)
+                findings=findings + db_findings, database_findings=list(db_findings), query_plans=plan_changes,
+                steps=steps, timings=timings)
     if options.write:
         plan.directory = write_plan(plan, Path(config.root) / config.plan_dir)
     timings["total"] = time.monotonic() - started
@@ -485,26 +492,32 @@ def _verify_rollback(url: str, rollback_sql: str, before: SchemaModel, irreversi
 
 def write_plan(plan: Plan, plan_dir: Path) -> Path:
     """plan_dir/<UTC timestamp>-<fingerprint12>/ with plan.json, plan.md, forward.sql, rollback.sql,
-    schema-before.json and schema-after.json (written to a temporary name, then renamed)."""
+    schema-before.json and schema-after.json (written to a temporary name, then renamed).
+    plan.json records the SHA-256 of every other file (`files`), so a plan edited after it was
+    written is refused when read back."""
     from migguard.report import renderer
 
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     final = plan_dir / f"{stamp}-{plan.fingerprint[:12]}"
+    report = Report(command="plan", ok=True, findings=tuple(plan.findings), summary={"plan": plan.summary()})
+    header = f"-- rollback of plan {plan.fingerprint[:12]}: generated from the schema before the migration\n"
+    files = {
+        "plan.md": renderer("markdown")(report),
+        "forward.sql": plan.forward_sql,
+        "rollback.sql": header + plan.rollback_sql,
+        **{f"rollback/{step.version}.sql": f"-- rollback of migration {step.version} ({step.name})\n" + step.rollback_sql
+           for step in plan.steps},
+        "schema-before.json": plan.before.to_json(),
+        "schema-after.json": plan.after.to_json(),
+    }
+    document = plan.to_json() | {"files": {name: checksum(text) for name, text in files.items()}}
     try:
         plan_dir.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".writing-", dir=plan_dir))
-        (staging / "plan.json").write_text(json.dumps(plan.to_json(), indent=2, default=str) + "\n", encoding="utf-8")
-        report = Report(command="plan", ok=True, findings=tuple(plan.findings), summary={"plan": plan.summary()})
-        (staging / "plan.md").write_text(renderer("markdown")(report), encoding="utf-8")
-        (staging / "forward.sql").write_text(plan.forward_sql, encoding="utf-8")
-        header = f"-- rollback of plan {plan.fingerprint[:12]}: generated from the schema before the migration\n"
-        (staging / "rollback.sql").write_text(header + plan.rollback_sql, encoding="utf-8")
         (staging / "rollback").mkdir()
-        for step in plan.steps:
-            (staging / "rollback" / f"{step.version}.sql").write_text(
-                f"-- rollback of migration {step.version} ({step.name})\n" + step.rollback_sql, encoding="utf-8")
-        (staging / "schema-before.json").write_text(plan.before.to_json(), encoding="utf-8")
-        (staging / "schema-after.json").write_text(plan.after.to_json(), encoding="utf-8")
+        for name, text in files.items():
+            (staging / name).write_text(text, encoding="utf-8", newline="")
+        (staging / "plan.json").write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
         if final.exists():
             shutil.rmtree(final)
         staging.rename(final)
@@ -513,28 +526,45 @@ def write_plan(plan: Plan, plan_dir: Path) -> Path:
     return final
 
 
-
 @dataclass(frozen=True)
 class SavedPlan:
-    """A plan directory read back: what `apply --plan` executes and `rollback` undoes."""
+    """A plan directory read back: what `apply --plan` executes and `rollback` undoes.
+
+    Every file plan.json lists under `files` is read once, here, and must match its recorded
+    SHA-256: a plan edited after it was written is refused (exit 1). Plans written before the
+    record existed are read as they are.
+    """
 
     directory: Path
     document: dict
     before: SchemaModel
     after: SchemaModel
+    texts: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def load(cls, path: Path) -> SavedPlan:
         directory = path.parent if path.is_file() else path
         try:
             document = json.loads((directory / "plan.json").read_text(encoding="utf-8"))
-            before = SchemaModel.from_json((directory / "schema-before.json").read_text(encoding="utf-8"))
-            after = SchemaModel.from_json((directory / "schema-after.json").read_text(encoding="utf-8"))
+            if not isinstance(document, dict):
+                raise ValueError("plan.json is not an object")
+            texts = _verified_files(directory, document.get("files", {}))
+            before = SchemaModel.from_json(texts.get("schema-before.json")
+                                           or (directory / "schema-before.json").read_text(encoding="utf-8"))
+            after = SchemaModel.from_json(texts.get("schema-after.json")
+                                          or (directory / "schema-after.json").read_text(encoding="utf-8"))
         except (OSError, ValueError) as error:
             raise InputError(f"{path}: not a readable migguard plan ({error.__class__.__name__})") from None
         if document.get("version") != 1:
             raise InputError(f"{path}: plan format version {document.get('version')} is not supported")
-        return cls(directory, document, before, after)
+        return cls(directory, document, before, after, texts)
+
+    def _text(self, name: str) -> str:
+        if name in self.texts:
+            return self.texts[name]
+        if "files" in self.document:
+            raise InputError(f"{self.directory}: the plan has no {name}")
+        return (self.directory / name).read_text(encoding="utf-8")
 
     @property
     def fingerprint(self) -> str:
@@ -556,8 +586,31 @@ class SavedPlan:
         return [c for c in changes if c["lossy"]]
 
     def forward_sql(self) -> str:
-        return (self.directory / "forward.sql").read_text(encoding="utf-8")
+        return self._text("forward.sql")
 
     def rollback_sql(self, version: str | None = None) -> str:
-        name = "rollback.sql" if version is None else f"rollback/{version}.sql"
-        return (self.directory / name).read_text(encoding="utf-8")
+        return self._text("rollback.sql" if version is None else f"rollback/{version}.sql")
+
+    def database_findings(self) -> list[dict]:
+        """The findings of the plan's database steps (plan, RLS audit and probe), as plan.json has them."""
+        if "database_findings" not in self.document:
+            raise GateRefused(f"{self.directory}: the plan was written by an older migguard and does not say "
+                              "which findings its database steps made; plan again")
+        return list(self.document["database_findings"])
+
+
+def _verified_files(directory: Path, recorded: object) -> dict[str, str]:
+    """The text of each file plan.json records, refusing one whose SHA-256 differs (an edited plan)."""
+    if not isinstance(recorded, dict):
+        raise ValueError("plan.json: files is not an object")
+    texts = {}
+    for name, digest in recorded.items():
+        relative = Path(name)
+        if relative.is_absolute() or ".." in relative.parts:
+            raise ValueError(f"plan.json names a file outside the plan: {name!r}")
+        data = (directory / relative).read_bytes()
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise GateRefused(f"{directory}: {name} was changed after the plan was written (its SHA-256 "
+                              "differs from the one plan.json records); plan again")
+        texts[name] = data.decode("utf-8")
+    return texts

@@ -87,6 +87,11 @@ def config_text() -> str:
         "# Tables the RLS audit skips; give each a reason in a comment beside it.",
         '# exempt_tables = ["public.tenants"]        # the tenant registry itself',
         "",
+        "[tool.migguard.accept]",
+        "# Plan findings `apply --confirm-live` may proceed despite: finding id = the reason (required).",
+        "# Each acceptance is printed and recorded in the audit log. For example:",
+        '# observed-blocking-lock = "maintenance window agreed for the invoices rewrite"',
+        "",
     ]
     return "\n".join(lines)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from migguard.errors import InputError
@@ -25,7 +25,11 @@ _DBMATE_DOWN = re.compile(r"^\s*--\s*migrate:down\b.*$", re.MULTILINE | re.IGNOR
 
 @dataclass(frozen=True, slots=True)
 class Migration:
-    """One migration: its version, name, forward script and optional hand-written down script."""
+    """One migration: its version, name, forward script and optional hand-written down script.
+
+    Each file is read at most once, on first use, and its text kept: lint, checksum, plan and
+    the runner all see the same bytes, however the file changes on disk meanwhile.
+    """
 
     version: str
     name: str
@@ -33,15 +37,21 @@ class Migration:
     down: Path | None = None
     dbmate: bool = False  # up and down are sections of one file
     repeatable: bool = False
+    _texts: dict[Path, str] = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
+
+    def _read(self, path: Path) -> str:
+        if path not in self._texts:
+            self._texts[path] = read_sql(path)
+        return self._texts[path]
 
     def up_sql(self) -> str:
-        text = read_sql(self.up)
+        text = self._read(self.up)
         return dbmate_section(text, "up") if self.dbmate else text
 
     def down_sql(self) -> str | None:
         if self.dbmate:
-            return dbmate_section(read_sql(self.up), "down") or None
-        return read_sql(self.down) if self.down else None
+            return dbmate_section(self._read(self.up), "down") or None
+        return self._read(self.down) if self.down else None
 
     def checksum(self) -> str:
         return checksum(self.up_sql())

@@ -1,9 +1,15 @@
 """`migguard apply` as a plain function (`rollback.py` holds `migguard rollback`).
 
-apply, without --confirm-live: the plan, the exact SQL and the rollback are shown; nothing is
-touched. With it, in order, stopping at the first failure: lockdown check, gates (lint,
-destructive, fingerprint, drift), advisory lock, backup, rollback script on disk, the runner,
-verification against the plan's schema-after, audit. rollback follows the same rules.
+With --confirm-live, in order, stopping at the first failure: lockdown check, the advisory lock,
+then under it the gates (history checksums, lint, destructive, fingerprint, drift, the plan's
+findings; each finding passes only when accepted), backup, rollback script on disk, the runner
+(which checks each migration's bytes against the plan's checksum right before running it),
+verification against the plan's schema-after, audit. Each migration file is read once, under
+the lock: the gates and the runner see the same text.
+
+Without --confirm-live (the dry run) the same gates run, except taking the lock; the plan, its
+findings and the exact SQL are shown, nothing is written to production, and the outcome carries
+the refusal the live run would meet: a dry run is the live run minus the writes.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from pathlib import Path
 from migguard.apply import gates
 from migguard.apply.audit import AuditLog, check_not_locked, current_user
 from migguard.apply.backup import Backup, backup_name, take_backup
+from migguard.apply.gates import Acceptance, one_line
 from migguard.apply.history import read_applied
 from migguard.apply.restore import restore_command_column, restore_command_table
 from migguard.apply.runner import ApplyLock, MigrationError, Runner
@@ -23,8 +30,8 @@ from migguard.config import Config, secret
 from migguard.db.connect import connect
 from migguard.db.diff import diff
 from migguard.db.introspect import introspect
-from migguard.errors import DatabaseError, GateRefused, InputError, LiveRefused
-from migguard.plan import PlanOptions, SavedPlan, run_plan
+from migguard.errors import DatabaseError, GateRefused, InputError, LiveRefused, MigguardError
+from migguard.plan import PlanOptions, PlanRefused, SavedPlan, run_plan
 from migguard.redact import redact_text
 from migguard.sources import Migration, discover
 
@@ -36,6 +43,7 @@ class ApplyOptions:
     confirm_live: bool = False
     allow_destructive: bool = False
     accept_drift: bool = False
+    accept: tuple[str, ...] = ()  # finding ids accepted on the command line (--accept)
     strict: bool = False
     plan_path: Path | None = None
     backup: str = "full"  # full | affected | none
@@ -50,7 +58,9 @@ class ApplyOutcome:
     applied: list[str] = field(default_factory=list)
     backup: Backup | None = None
     rollback_path: Path | None = None
+    accepted: list[Acceptance] = field(default_factory=list)
     text: str = ""  # what a dry run shows
+    refusal: MigguardError | None = None  # dry run: why the live run would stop (None: it would proceed)
 
 
 def _prod_url(explicit: str | None, config: Config) -> str:
@@ -74,48 +84,94 @@ def _history(config: Config, prod_url: str) -> tuple[list[Migration], list[Migra
             recorded)
 
 
+def _gates(options: ApplyOptions, config: Config, plan: SavedPlan, prod_url: str,
+           accepted: dict[str, Acceptance]) -> tuple[list[Migration], list[Acceptance]]:
+    """Every gate that only reads, in the live order; the pending migrations (each file read here,
+    once) and the acceptances that let a finding pass. Raises GateRefused at the first refusal."""
+    applied, pending, recorded = _history(config, prod_url)
+    used = gates.check_applied_checksums(applied, recorded, accepted)
+    gates.check_lint(pending, config, options.allow_destructive, options.strict)
+    gates.check_destructive(plan, options.allow_destructive)
+    gates.check_fingerprint(plan, pending, prod_url, _own(config))
+    used += gates.check_drift(plan, accepted)
+    used += gates.check_plan_findings(plan, accepted, options.strict)
+    return pending, list(dict.fromkeys(used))
+
+
+def _plan(options: ApplyOptions, config: Config, prod_url: str, accepted: dict[str, Acceptance],
+          progress: Progress) -> SavedPlan:
+    if options.plan_path is not None:
+        return SavedPlan.load(options.plan_path)
+    progress("making a fresh plan first (use --plan to apply a saved one)")
+    _report, made = run_plan(PlanOptions(continue_on_error=True, allow_destructive=options.allow_destructive,
+                                         accept_drift=gates.DRIFT in accepted, strict=options.strict,
+                                         prod_url=prod_url, shadow_url=options.shadow_url), config, progress)
+    return SavedPlan.load(made.directory)
+
+
+def _show_findings(plan: SavedPlan, accepted: dict[str, Acceptance], strict: bool, progress: Progress) -> None:
+    for finding in gates.failing_findings(plan, strict):
+        verdict = "accepted" if finding["rule"] in accepted else "REFUSES apply"
+        progress(one_line(f"  {finding['severity']}[{finding['rule']}] {finding['path']}: {finding['message']} "
+                           f"({verdict})"))
+
+
 def run_apply(options: ApplyOptions, config: Config, progress: Progress = lambda _: None) -> ApplyOutcome:
     prod_url = _prod_url(options.prod_url, config)
     audit = AuditLog(Path(config.root) / config.audit_log)
     target = redact_text(prod_url)
-    if options.plan_path is not None:
-        plan = SavedPlan.load(options.plan_path)
-    else:
-        progress("making a fresh plan first (use --plan to apply a saved one)")
-        _report, made = run_plan(PlanOptions(continue_on_error=True, allow_destructive=options.allow_destructive,
-                                             accept_drift=options.accept_drift, prod_url=prod_url,
-                                             shadow_url=options.shadow_url), config, progress)
-        plan = SavedPlan.load(made.directory)
-    if not options.confirm_live:
-        audit.append("apply", result="dry-run", target=target, fingerprint=plan.fingerprint, migrations=plan.pending)
-        return ApplyOutcome(False, plan, text=_dry_run_text(plan))
+    accepted = gates.acceptances(config.accept, options.accept, options.accept_drift)
+    live = options.confirm_live
+    try:
+        plan = _plan(options, config, prod_url, accepted, progress)
+    except PlanRefused as refused:
+        failing = [f for f in refused.report.findings if f.severity == "error"]
+        for finding in failing:
+            progress(one_line(f"  error[{finding.rule}] {finding.path}: {finding.message}"))
+        named = "; ".join(dict.fromkeys(one_line(f"{f.rule} at {f.path}") for f in failing))
+        message = f"{refused.message}: {named}" if named else refused.message
+        if live:
+            audit.append("apply", result="refused", target=target, migrations=[],
+                         details={"live": True, "reason": message})
+        raise GateRefused(message) from None
+    if not live:
+        return _dry_run(options, config, plan, prod_url, accepted, audit, target, progress)
 
     user = current_user()
-    check_not_locked(audit, user, config.lockdown_after)
-    applied, pending, recorded = _history(config, prod_url)
     try:
-        gates.check_applied_checksums(applied, recorded)
-        gates.check_lint(pending, config, options.allow_destructive, options.strict)
-        gates.check_destructive(plan, options.allow_destructive)
-        gates.check_fingerprint(plan, pending, prod_url, _own(config))
-        gates.check_drift(plan, options.accept_drift)
-    except GateRefused as refused:
+        check_not_locked(audit, user, config.lockdown_after)
+    except LiveRefused as locked:  # recorded, but it does not extend the lockdown
         audit.append("apply", result="refused", target=target, fingerprint=plan.fingerprint, migrations=plan.pending,
-                     details={"live": True, "reason": refused.message})
+                     details={"live": True, "lockdown": True, "reason": locked.message})
         raise
-    if not pending:
-        audit.append("apply", result="applied", target=target, fingerprint=plan.fingerprint, migrations=[],
-                     details={"live": True, "note": "nothing pending"})
-        return ApplyOutcome(True, plan)
-
     outcome = ApplyOutcome(True, plan)
+
+    def refuse(refused: MigguardError) -> None:
+        audit.append("apply", result="refused", target=target, fingerprint=plan.fingerprint, migrations=plan.pending,
+                     details={"live": True, "reason": refused.message,
+                              "accepted": [a.audit() for a in outcome.accepted]})
+
     try:
         with ApplyLock(prod_url, config.history_table):
+            try:
+                _show_findings(plan, accepted, options.strict, progress)
+                pending, outcome.accepted = _gates(options, config, plan, prod_url, accepted)
+            except GateRefused as refused:
+                refuse(refused)
+                raise
+            for acceptance in outcome.accepted:
+                progress(one_line(f"migguard: ACCEPTED {acceptance.describe()}"))
+            if not pending:
+                audit.append("apply", result="applied", target=target, fingerprint=plan.fingerprint, migrations=[],
+                             details={"live": True, "note": "nothing pending",
+                                      "accepted": [a.audit() for a in outcome.accepted]})
+                return outcome
             outcome.backup, outcome.rollback_path = _backup_and_rollback_script(
                 options, config, plan, prod_url, progress)
             runner = Runner(prod_url, config.history_table, config.lock_timeout, config.statement_timeout,
                             config.lock_retries, plan.fingerprint, user, progress=progress,
-                            max_lock_timeout=config.max_lock_timeout, max_statement_timeout=config.max_statement_timeout)
+                            max_lock_timeout=config.max_lock_timeout, max_statement_timeout=config.max_statement_timeout,
+                            expected_checksums=plan.checksums())
             progress(f"applying {len(pending)} migration(s) (lock_timeout {config.lock_timeout}, "
                      f"statement_timeout {config.statement_timeout})")
             try:
@@ -125,10 +181,14 @@ def run_apply(options: ApplyOptions, config: Config, progress: Progress = lambda
                 undo = "".join(plan.rollback_sql(v) for v in reversed(outcome.applied))
                 audit.append("apply", result="failed", target=target, fingerprint=plan.fingerprint,
                              migrations=outcome.applied, **_backup_fields(outcome.backup),
-                             details={"live": True, "failed": failure.migration.version, "error": failure.message})
+                             details={"live": True, "failed": failure.migration.version, "error": failure.message,
+                                      "accepted": [a.audit() for a in outcome.accepted]})
                 hint = (f"\n-- rollback of the migrations that did apply ({', '.join(outcome.applied)}):\n{undo}"
                         if outcome.applied else "")
                 raise DatabaseError(failure.message + hint) from None
+            except GateRefused as refused:  # the runner: a file's bytes are not those the gates checked
+                refuse(refused)
+                raise
             outcome.applied = result.applied
             progress("verifying production against the plan's schema-after")
             actual = introspect(prod_url).without_schemas(_own(config))
@@ -140,12 +200,30 @@ def run_apply(options: ApplyOptions, config: Config, progress: Progress = lambda
                 raise DatabaseError("applied, but production does not match the plan: "
                                     + "; ".join(c.describe() for c in differences[:5]))
     except LiveRefused as refused:
-        audit.append("apply", result="refused", target=target, fingerprint=plan.fingerprint, migrations=plan.pending,
-                     details={"live": True, "reason": refused.message})
+        refuse(refused)
         raise
     audit.append("apply", result="applied", target=target, fingerprint=plan.fingerprint, migrations=outcome.applied,
                  **_backup_fields(outcome.backup), details={"live": True, "retries": result.retries,
-                                                           "rollback": str(outcome.rollback_path)})
+                                                           "rollback": str(outcome.rollback_path),
+                                                           "accepted": [a.audit() for a in outcome.accepted]})
+    return outcome
+
+
+def _dry_run(options: ApplyOptions, config: Config, plan: SavedPlan, prod_url: str,
+             accepted: dict[str, Acceptance], audit: AuditLog, target: str, progress: Progress) -> ApplyOutcome:
+    """The live run minus the writes: the same gates (all but taking the lock), the same findings."""
+    outcome = ApplyOutcome(False, plan)
+    try:
+        check_not_locked(audit, current_user(), config.lockdown_after)
+        _pending, outcome.accepted = _gates(options, config, plan, prod_url, accepted)
+    except (GateRefused, LiveRefused) as refused:
+        outcome.refusal = refused
+    for acceptance in outcome.accepted:
+        progress(one_line(f"migguard: would accept {acceptance.describe()}"))
+    audit.append("apply", result="dry-run", target=target, fingerprint=plan.fingerprint, migrations=plan.pending,
+                 details={"live": False, "would_refuse": outcome.refusal.message if outcome.refusal else None,
+                          "accepted": [a.audit() for a in outcome.accepted]})
+    outcome.text = _dry_run_text(plan, accepted, options.strict, outcome.refusal)
     return outcome
 
 
@@ -206,16 +284,33 @@ def _rollback_header(plan: SavedPlan, backup: Backup | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _dry_run_text(plan: SavedPlan) -> str:
+def _dry_run_text(plan: SavedPlan, accepted: dict[str, Acceptance], strict: bool,
+                  refusal: MigguardError | None) -> str:
+    """The plan, its findings, the exact SQL and the verdict. Every comment line is escaped to one
+    line, so no object name or message can end a comment of text that may be fed to psql."""
     changes = plan.document["changes"]
-    lines = [f"-- DRY RUN: nothing is applied. Plan {plan.fingerprint[:12]}: migrations {', '.join(plan.pending) or 'none'}, "
-             f"{len(changes)} change(s)"]
+    out: list[str] = []
+
+    def comment(text: str) -> None:
+        out.append("-- " + one_line(text))
+
+    comment(f"DRY RUN: nothing is applied. Plan {plan.fingerprint[:12]}: migrations "
+            f"{', '.join(plan.pending) or 'none'}, {len(changes)} change(s)")
     for change in changes:
         flags = [f for f in ("destructive", "lossy") if change[f]]
-        lines.append(f"--   {change['kind']} {change['object']}" + (f" ({', '.join(flags)})" if flags else ""))
-    lines.append("-- forward (exactly what --confirm-live runs, one transaction per migration):")
-    lines.append(plan.forward_sql().rstrip())
-    lines.append("-- rollback:")
-    lines.append(plan.rollback_sql().rstrip())
-    lines.append("-- run again with --confirm-live to apply")
-    return "\n".join(lines) + "\n"
+        comment(f"  {change['kind']} {change['object']}" + (f" ({', '.join(flags)})" if flags else ""))
+    failing = gates.failing_findings(plan, strict)
+    if failing:
+        comment(f"findings of the plan that refuse apply unless accepted ({len(failing)}):")
+        for finding in failing:
+            acceptance = accepted.get(finding["rule"])
+            verdict = f"accepted: {acceptance.describe()}" if acceptance else "not accepted"
+            comment(f"  {finding['severity']}[{finding['rule']}] {finding['path']}: {finding['message']} ({verdict})")
+    comment("forward (exactly what --confirm-live runs, one transaction per migration):")
+    out.append(plan.forward_sql().rstrip())
+    comment("rollback:")
+    out.append(plan.rollback_sql().rstrip())
+    comment(f"--confirm-live would REFUSE: {refusal.message}" if refusal is not None
+            else "run again with --confirm-live to apply")
+    return "\n".join(out) + "\n"
+

@@ -1,13 +1,17 @@
-"""The gates `apply --confirm-live` re-runs right before it writes: lint, destructive changes,
-fingerprint (production and the files are what was planned), drift. Any refusal is GateRefused."""
+"""The gates `apply` evaluates before it writes (the dry run evaluates the same ones): history
+checksums, lint, destructive changes, fingerprint (production and the files are what was
+planned), drift, and every finding of the plan's database steps at failing severity. A
+finding passes only when a person accepted it (`Acceptance`). Any refusal is GateRefused."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
-from migguard.config import Config
+from migguard.config import Config, acceptable_finding_ids
 from migguard.db.introspect import introspect
-from migguard.errors import GateRefused
+from migguard.errors import GateRefused, InputError
 from migguard.lint import LintTarget, RulePolicy, gate_passes, lint_live
 from migguard.plan import SavedPlan, fingerprint
 from migguard.rules.context import LintSettings
@@ -37,12 +41,73 @@ def check_lint(pending: list[Migration], config: Config, allow_destructive: bool
     return [f"{f.rule} at {Path(f.path).name}:{f.line}" for f in result.ignored_destructive]
 
 
-def check_applied_checksums(applied: list[Migration], recorded: dict[str, str]) -> None:
+DRIFT = "schema-drift"
+CHECKSUM_MISMATCH = "checksum-mismatch"
+
+
+def one_line(text: str) -> str:
+    """`text` with every line break and control character escaped, so a name or message shown in
+    a comment (or on one stderr line) cannot end it and start SQL or a forged line."""
+    return "".join(ch if ch.isprintable() or ch == " " else ascii(ch)[1:-1] for ch in text)
+
+
+@dataclass(frozen=True, slots=True)
+class Acceptance:
+    """A person's explicit yes to one finding id: from the config (with its reason) or a flag."""
+
+    id: str
+    source: str  # "config" ([tool.migguard.accept]) | "flag" (--accept, --accept-drift)
+    reason: str | None
+
+    def describe(self) -> str:
+        where = "[tool.migguard.accept]" if self.source == "config" else "flag"
+        return f"{self.id} ({where}{': ' + self.reason if self.reason else ''})"
+
+    def audit(self) -> dict:
+        return {"id": self.id, "source": self.source, "reason": self.reason}
+
+
+def acceptances(configured: Mapping[str, str], flags: Iterable[str], accept_drift: bool) -> dict[str, Acceptance]:
+    """Finding id -> its acceptance. A flag wins over the config entry (the person said it now) and
+    keeps the config's reason when there is one; --accept-drift is the flag for schema-drift.
+    An unknown id on the command line is an input error (the config's are checked when it loads)."""
+    known = acceptable_finding_ids()
+    accepted = {finding_id: Acceptance(finding_id, "config", reason) for finding_id, reason in configured.items()}
+    for finding_id in [*flags, *([DRIFT] if accept_drift else [])]:
+        if finding_id not in known:
+            raise InputError(f"--accept {one_line(finding_id)}: unknown finding id (it takes the id of a finding of the "
+                             "plan's database steps, as `migguard rules` lists them)")
+        accepted[finding_id] = Acceptance(finding_id, "flag", configured.get(finding_id))
+    return accepted
+
+
+def failing_findings(plan: SavedPlan, strict: bool) -> list[dict]:
+    """The plan's database findings that refuse apply unless accepted: errors (and warnings with --strict)."""
+    failing = ("error", "warning") if strict else ("error",)
+    return [f for f in plan.database_findings() if f["severity"] in failing]
+
+
+def check_plan_findings(plan: SavedPlan, accepted: Mapping[str, Acceptance], strict: bool) -> list[Acceptance]:
+    """Refuse while any failing finding of the plan is not accepted, naming each; else the acceptances used."""
+    failing = failing_findings(plan, strict)
+    refused = [f for f in failing if f["rule"] not in accepted]
+    if refused:
+        named = "; ".join(dict.fromkeys(one_line(f"{f['rule']} at {f['path']}") for f in refused))
+        raise GateRefused(f"the plan has {len(refused)} finding(s) nobody accepted: {named}. Fix the migration, "
+                          "or accept each with --accept ID or [tool.migguard.accept] ID = \"reason\"")
+    return [accepted[rule] for rule in dict.fromkeys(f["rule"] for f in failing)]
+
+
+def check_applied_checksums(applied: list[Migration], recorded: dict[str, str],
+                            accepted: Mapping[str, Acceptance]) -> list[Acceptance]:
     """An applied migration whose file changed since it ran is an error: production ran other SQL."""
     edited = [m.version for m in applied if recorded.get(m.version) not in (None, m.checksum())]
+    if edited and CHECKSUM_MISMATCH in accepted:
+        return [accepted[CHECKSUM_MISMATCH]]
     if edited:
         raise GateRefused(f"applied migration(s) {', '.join(edited)} were edited after they ran in production "
                           "(checksum mismatch): restore the files and put changes in a new migration")
+    return []
 
 
 def check_destructive(plan: SavedPlan, allow_destructive: bool) -> None:
@@ -67,8 +132,10 @@ def check_fingerprint(plan: SavedPlan, pending: list[Migration], prod_url: str, 
                           f"{plan.fingerprint[:12]} planned, {current[:12]} now); plan again")
 
 
-def check_drift(plan: SavedPlan, accept_drift: bool) -> None:
+def check_drift(plan: SavedPlan, accepted: Mapping[str, Acceptance]) -> list[Acceptance]:
+    """Drift the plan found refuses unless schema-drift is accepted (--accept-drift is that acceptance)."""
     drift = plan.document.get("drift") or []
-    if drift and not accept_drift:
+    if drift and DRIFT not in accepted:
         raise GateRefused(f"production has drifted from the migrations ({len(drift)} difference(s)); "
                           "fix it, or pass --accept-drift")
+    return [accepted[DRIFT]] if drift else []
