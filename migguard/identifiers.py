@@ -23,7 +23,7 @@ _RESERVED = frozenset(
     "when where window with authorization binary collation concurrently cross current_schema freeze full ilike inner "
     "is isnull join left like natural notnull outer overlaps right similar tablesample verbose".split()
 )
-_PLAIN = re.compile(r"[a-z_][a-z0-9_$]*")
+_PLAIN = re.compile(r"[a-z_][a-z0-9_]*")
 
 
 def quote_ident(name: str) -> str:
