@@ -36,6 +36,7 @@ from migguard.db.trace import StatementTrace, TableSize, Tracer, grade, table_si
 from migguard.rls_check import audit_and_probe
 from migguard.errors import GateRefused, InputError
 from migguard.findings import Finding, Report, Severity
+from migguard.identifiers import comment_safe
 from migguard.lint import ConfiguredFindings, LintCache, LintTarget, RulePolicy, build_report, gate_passes, lint_targets
 from migguard.redact import redact_text
 from migguard.rules.context import LintSettings
@@ -138,8 +139,11 @@ class Plan:
 
 
 def _change_json(change: Change) -> dict:
-    return {"kind": change.kind, "object": change.object, "forward": change.forward, "reverse": change.reverse,
-            "destructive": change.destructive, "lossy": change.lossy, "lock": change.lock, "notes": list(change.notes)}
+    """One change in plan.json; `path` is [schema, name] or [schema, table, member]: read names from
+    it, never by splitting `object` on dots (names may hold dots)."""
+    return {"kind": change.kind, "object": change.object, "path": list(change.path), "forward": change.forward,
+            "reverse": change.reverse, "destructive": change.destructive, "lossy": change.lossy, "lock": change.lock,
+            "notes": list(change.notes)}
 
 
 # --- which migrations are applied -----------------------------------------------------------
@@ -501,7 +505,8 @@ def write_plan(plan: Plan, plan_dir: Path) -> Path:
         (staging / "rollback").mkdir()
         for step in plan.steps:
             (staging / "rollback" / f"{step.version}.sql").write_text(
-                f"-- rollback of migration {step.version} ({step.name})\n" + step.rollback_sql, encoding="utf-8")
+                f"-- rollback of migration {comment_safe(f'{step.version} ({step.name})')}\n" + step.rollback_sql,
+                encoding="utf-8")
         (staging / "schema-before.json").write_text(plan.before.to_json(), encoding="utf-8")
         (staging / "schema-after.json").write_text(plan.after.to_json(), encoding="utf-8")
         if final.exists():

@@ -24,6 +24,7 @@ from migguard.db.connect import connect
 from migguard.db.diff import diff
 from migguard.db.introspect import introspect
 from migguard.errors import DatabaseError, GateRefused, InputError, LiveRefused
+from migguard.identifiers import comment_safe
 from migguard.plan import PlanOptions, SavedPlan, run_plan
 from migguard.redact import redact_text
 from migguard.sources import Migration, discover
@@ -202,7 +203,7 @@ def _rollback_header(plan: SavedPlan, backup: Backup | None) -> str:
         elif change["kind"] == "drop column":
             table, _, column = change["object"].rpartition(".")
             lines.append(f"-- data of {change['object']}: {restore_command_column(table, column, backup.path)}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(comment_safe(line) for line in lines) + "\n"  # names never end a comment
 
 
 def _dry_run_text(plan: SavedPlan) -> str:
@@ -211,7 +212,7 @@ def _dry_run_text(plan: SavedPlan) -> str:
              f"{len(changes)} change(s)"]
     for change in changes:
         flags = [f for f in ("destructive", "lossy") if change[f]]
-        lines.append(f"--   {change['kind']} {change['object']}" + (f" ({', '.join(flags)})" if flags else ""))
+        lines.append(comment_safe(f"--   {change['kind']} {change['object']}" + (f" ({', '.join(flags)})" if flags else "")))
     lines.append("-- forward (exactly what --confirm-live runs, one transaction per migration):")
     lines.append(plan.forward_sql().rstrip())
     lines.append("-- rollback:")
