@@ -336,11 +336,12 @@ def _domain_changes(name: str, old: Domain | None, new: Domain | None) -> list[C
     return changes
 
 
-def _sequence_sql(sequence: Sequence) -> str:
+def _sequence_sql(sequence: Sequence, owned: bool = True) -> str:
+    """CREATE SEQUENCE, and its OWNED BY when `owned` (never cut from the text: names may hold newlines)."""
     text = (f"CREATE SEQUENCE {_rel(sequence)} AS {sequence.data_type} INCREMENT {sequence.increment} "
             f"MINVALUE {sequence.minimum} MAXVALUE {sequence.maximum} START {sequence.start} CACHE {sequence.cache}"
             f"{' CYCLE' if sequence.cycle else ''};")
-    if sequence.owned_by:
+    if owned and sequence.owned_by:
         text += f"\nALTER SEQUENCE {_rel(sequence)} OWNED BY {sequence.owned_by};"
     return text
 
@@ -362,7 +363,7 @@ def _sequence_changes(name: str, old: Sequence | None, new: Sequence | None, bef
     path, qualified = ((old or new).schema_name, (old or new).name), _rel(old or new)
     owner = f"ALTER SEQUENCE {qualified} OWNED BY"
     if old is None:  # created before the tables; owned by its column once the column exists
-        changes = [_change("create sequence", path, _sequence_sql(new).split("\n")[0], f"DROP SEQUENCE {qualified};",
+        changes = [_change("create sequence", path, _sequence_sql(new, owned=False), f"DROP SEQUENCE {qualified};",
                            SEQUENCE)]
         if new.owned_by:
             changes.append(_change("alter sequence owner", path, f"{owner} {new.owned_by};", f"{owner} NONE;", COMMENT))
@@ -372,7 +373,7 @@ def _sequence_changes(name: str, old: Sequence | None, new: Sequence | None, bef
         if old.owned_by:
             changes.append(_change("alter sequence owner", path, f"{owner} NONE;", f"{owner} {old.owned_by};",
                                    DROP_DEPENDENT))
-        changes.append(_change("drop sequence", path, f"DROP SEQUENCE {qualified};", _sequence_sql(old).split("\n")[0],
+        changes.append(_change("drop sequence", path, f"DROP SEQUENCE {qualified};", _sequence_sql(old, owned=False),
                                DROP_OTHER, destructive=True))
         return changes
     def options(s: Sequence) -> str:
