@@ -21,27 +21,10 @@ from dataclasses import dataclass, field, replace
 from deepdiff import DeepDiff
 
 from migguard.db.schema import (
-    Column,
-    Constraint,
-    Domain,
-    EnumType,
-    Function,
-    Index,
-    Policy,
-    RewriteRule,
-    SchemaModel,
-    Sequence,
-    Table,
-    Trigger,
+    Column, Constraint, Domain, EnumType, Function, Index, Policy, RewriteRule, SchemaModel, Sequence, Table, Trigger,
     View,
 )
-from migguard.identifiers import (
-    comment_safe,
-    object_key,
-    quote_ident,
-    quote_literal,
-    quote_qualified,
-)
+from migguard.identifiers import comment_safe, object_key, quote_ident, quote_literal, quote_qualified
 
 # Phases: the order in which changes run forward.
 # Functions come before the tables (a column default, a generated column, a CHECK or an index may
@@ -619,9 +602,9 @@ def _alter_column(old: Column, new: Column, target: str, path: tuple[str, ...], 
     if old.generated != new.generated or bool(old.generated) != bool(new.generated):
         # A generation expression cannot be altered in place (before PG 17): drop and re-add.
         changes.append(_change("recreate generated column", path,
-                              f"{target} DROP COLUMN {_q(new.name)};\n{target} ADD COLUMN {_column_sql(new)};",
-                              f"{target} DROP COLUMN {_q(old.name)};\n{target} ADD COLUMN {_column_sql(old)};",
-                              COLUMN, destructive=not old.generated, lossy=not old.generated, lock=ACCESS_EXCLUSIVE))
+                               f"{target} DROP COLUMN {_q(new.name)};\n{target} ADD COLUMN {_column_sql(new)};",
+                               f"{target} DROP COLUMN {_q(old.name)};\n{target} ADD COLUMN {_column_sql(old)};",
+                               COLUMN, destructive=not old.generated, lossy=not old.generated, lock=ACCESS_EXCLUSIVE))
         return changes
     if old.type != new.type or old.collation != new.collation:
         # A user-defined type (schema-qualified: an enum, a domain) has no cast from another
@@ -638,7 +621,7 @@ def _alter_column(old: Column, new: Column, target: str, path: tuple[str, ...], 
                 forward += f"\n{column} SET DEFAULT {new.default};"
             reverse = f"{column} DROP DEFAULT;\n{reverse}\n{column} SET DEFAULT {old.default};"
         changes.append(_change("alter column type", path, forward, reverse, COLUMN, lock=ACCESS_EXCLUSIVE,
-                              notes=("a type change rewrites the table unless binary-coercible",)))
+                               notes=("a type change rewrites the table unless binary-coercible",)))
     if old.identity != new.identity:
         if old.identity and new.identity:
             forward = f"{column} SET GENERATED {new.identity.upper()};"
@@ -657,16 +640,16 @@ def _alter_column(old: Column, new: Column, target: str, path: tuple[str, ...], 
         # old default may not fit the new type, so it must not be set before the type goes back).
         restored = old.type != new.type and old.default is not None
         changes.append(_change("alter column default", path, set_default(new), "" if restored else set_default(old),
-                              COLUMN, lock=ACCESS_EXCLUSIVE))
+                               COLUMN, lock=ACCESS_EXCLUSIVE))
     if old.nullable != new.nullable:
         on, off = f"{column} SET NOT NULL;", f"{column} DROP NOT NULL;"
         changes.append(_change("set not null" if not new.nullable else "drop not null", path,
-                              off if new.nullable else on, on if new.nullable else off, COLUMN,
-                              lock=ACCESS_EXCLUSIVE))
+                               off if new.nullable else on, on if new.nullable else off, COLUMN,
+                               lock=ACCESS_EXCLUSIVE))
     if old.comment != new.comment:
         changes.append(_change("comment on column", path,
-                              f"COMMENT ON COLUMN {table}.{_q(new.name)} IS {_comment(new.comment)};",
-                              f"COMMENT ON COLUMN {table}.{_q(old.name)} IS {_comment(old.comment)};", COMMENT))
+                               f"COMMENT ON COLUMN {table}.{_q(new.name)} IS {_comment(new.comment)};",
+                               f"COMMENT ON COLUMN {table}.{_q(old.name)} IS {_comment(old.comment)};", COMMENT))
     return changes
 
 

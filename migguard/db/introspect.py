@@ -16,20 +16,8 @@ from psycopg.rows import dict_row
 
 from migguard.db.connect import read_only_snapshot
 from migguard.db.schema import (
-    Column,
-    Constraint,
-    Domain,
-    EnumType,
-    Extension,
-    Function,
-    Index,
-    Policy,
-    RewriteRule,
-    SchemaModel,
-    Sequence,
-    Table,
-    Trigger,
-    View,
+    Column, Constraint, Domain, EnumType, Extension, Function, Index, Policy, RewriteRule, SchemaModel, Sequence,
+    Table, Trigger, View,
 )
 from migguard.identifiers import object_key
 

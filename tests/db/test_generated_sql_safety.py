@@ -6,8 +6,8 @@ the judge); then every kind of object the diff generates SQL for is named with a
 database while a victim table keeps its rows.
 """
 
-import psycopg
 import pglast
+import psycopg
 import pytest
 
 from migguard.config import Config, load_config
@@ -15,7 +15,14 @@ from migguard.db.diff import diff, forward_script, reverse_script
 from migguard.db.introspect import introspect
 from migguard.durations import parse_duration
 from migguard.errors import ConfigError
-from migguard.identifiers import comment_safe, key_parts, object_key, parse_qualified, quote_ident, quote_literal
+from migguard.identifiers import (
+    comment_safe,
+    key_parts,
+    object_key,
+    parse_qualified,
+    quote_ident,
+    quote_literal,
+)
 
 HOSTILE = [
     "c\nDELETE FROM public.victim;\n--",

@@ -113,7 +113,7 @@ def project(tmp_path, pg, pg_cluster):
 
 def migguard(project, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "migguard", *args], cwd=project[0], capture_output=True, text=True,
-                          env=project[1], timeout=300)
+                          env=project[1], timeout=300, check=False)
 
 
 @pytest.mark.pg
