@@ -63,6 +63,13 @@ def statements_of(path: Path) -> list[str]:
     return [type(raw.stmt).__name__ for raw in pglast.parse_sql(path.read_text())]
 
 
+def plan_of(project, version: str) -> dict:
+    """The plan.json written for the apply of pending migration `version` (one plan directory per apply)."""
+    plans = [json.loads(p.read_text()) for p in (project[0] / ".migguard" / "plans").rglob("plan.json")]
+    (plan,) = [p for p in plans if p["pending"] == [version]]
+    return plan
+
+
 def test_a_column_name_cannot_end_a_comment_of_the_rollback(project, pg):
     write(project, "0001_tables.sql", SCHEMA)
     first = migguard(project, "apply", "--confirm-live")
@@ -83,8 +90,8 @@ def test_a_column_name_cannot_end_a_comment_of_the_rollback(project, pg):
         assert "DeleteStmt" not in statements_of(script), f"{script} runs a DELETE"
     undo = [p for p in scripts if p.name == "0002.sql" or "(migrations 0002)" in p.read_text()]
     assert len(undo) >= 2 and all(statements_of(p) == ["AlterTableStmt"] for p in undo)  # re-add the column: only that
-    plan = json.loads(next((project[0] / ".migguard" / "plans").rglob("plan.json")).read_text())
-    dropped = next(m for m in plan["migrations"] if m["version"] == "0002")["changes"]
+    (step,) = plan_of(project, "0002")["migrations"]
+    dropped = step["changes"]
     assert [c["path"] for c in dropped if c["kind"] == "drop column"] == [["public", "t", EVIL]]
 
     back = migguard(project, "rollback", "--confirm-live", "--no-restore-data")
@@ -132,8 +139,7 @@ def test_a_schema_and_a_table_with_dots_round_trip_through_plan_apply_and_rollba
     applied = migguard(project, "apply", "--confirm-live", "--allow-destructive")
     assert applied.returncode == 0, applied.stderr
     assert set(introspect(pg).tables['"api.v1"."t.x"'].columns) == {"id", "keep"}
-    plan = json.loads(next((project[0] / ".migguard" / "plans").rglob("plan.json")).read_text())
-    (change,) = [c for c in plan["changes"] if c["kind"] == "drop column"]
+    (change,) = [c for c in plan_of(project, "0002")["changes"] if c["kind"] == "drop column"]
     assert change["path"] == ["api.v1", "t.x", "b.c"] and change["object"] == '"api.v1"."t.x"."b.c"'
     assert 'ALTER TABLE "api.v1"."t.x" ADD COLUMN "b.c" text' in change["reverse"]
 
