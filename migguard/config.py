@@ -8,13 +8,17 @@ from the environment or the env file (see `secrets_from_env`).
 from __future__ import annotations
 
 import os
+import re
 import tomllib
+import unicodedata
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
+from migguard.durations import parse_duration
 from migguard.errors import ConfigError
+from migguard.identifiers import parse_qualified
 
 RuleSetting = Literal["off", "info", "warning", "error"]
 Layout = Literal["auto", "plain", "flyway", "updown", "dbmate"]
@@ -34,6 +38,16 @@ class RlsConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     exempt_tables: tuple[str, ...] = ()
+
+    @field_validator("exempt_tables")
+    @classmethod
+    def _table_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:  # `schema.table` or `table` (public), each part bare or quoted
+            try:
+                parse_qualified(entry, 2 if _has_schema(entry) else 1)
+            except ValueError as error:
+                raise ValueError(f"{entry!r}: {error}") from None
+        return value
 
 
 class Config(BaseModel):
@@ -71,6 +85,50 @@ class Config(BaseModel):
     # Where the values came from (a file, or None for defaults); not a config key.
     source: str | None = Field(default=None, exclude=True)
     root: str = Field(default=".", exclude=True)
+
+    @field_validator("lock_timeout", "statement_timeout")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)  # reaches production as a setting's value: a number and a unit only
+        return value
+
+    @field_validator("history_table")
+    @classmethod
+    def _history_table(cls, value: str) -> str:
+        parse_qualified(value, 2)
+        return value
+
+    @field_validator("tenant_setting")
+    @classmethod
+    def _guc_name(cls, value: str) -> str:
+        if not _GUC_NAME.fullmatch(value):
+            raise ValueError("expected a custom setting name: identifiers joined by dots, e.g. app.tenant_id")
+        return value
+
+    @field_validator("tenant_column")
+    @classmethod
+    def _column_name(cls, value: str) -> str:
+        return _catalog_name(value)
+
+    @field_validator("app_roles")
+    @classmethod
+    def _role_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for role in value:
+            _catalog_name(role)
+        return value
+
+    @field_validator("migrations", "seeds", "env_file", "backup_dir", "plan_dir", "audit_log", "watch_queries")
+    @classmethod
+    def _path(cls, value: str | None) -> str | None:
+        if value is not None and ("\x00" in value or not value.strip()):
+            raise ValueError("expected a path (not empty, no NUL character)")
+        return value
+
+    @property
+    def history_path(self) -> tuple[str, str]:
+        """`history_table` as (schema, table), as the catalog spells them: for sql.Identifier(*…)."""
+        schema, table = parse_qualified(self.history_table, 2)
+        return schema, table
 
     @field_validator("rules")
     @classmethod
@@ -134,6 +192,23 @@ def acceptable_finding_ids() -> frozenset[str]:
     from migguard.db.rules import by_id
 
     return frozenset(by_id) | frozenset(RLS_RULES)
+
+
+_GUC_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*(?:\.[A-Za-z_][A-Za-z0-9_$]*)+")
+
+
+def _has_schema(entry: str) -> bool:
+    """Whether a (possibly quoted) relation name has a dot outside its double quotes."""
+    return "." in re.sub(r'"(?:[^"]|"")*"', "", entry)
+
+
+def _catalog_name(value: str) -> str:
+    """A name as the catalog spells it (a column, a role): 1 to 63 bytes, no control character."""
+    if not value or len(value.encode("utf-8")) > 63:
+        raise ValueError("expected a name of 1 to 63 bytes")
+    if any(unicodedata.category(char) == "Cc" for char in value):
+        raise ValueError("a name may not contain control characters")
+    return value
 
 
 _SEARCH_NAMES = ("migguard.toml", "pyproject.toml")

@@ -36,6 +36,7 @@ from migguard.db.trace import StatementTrace, TableSize, Tracer, grade, table_si
 from migguard.rls_check import audit_and_probe
 from migguard.errors import GateRefused, InputError
 from migguard.findings import Finding, Report, Severity
+from migguard.identifiers import comment_safe
 from migguard.lint import ConfiguredFindings, LintCache, LintTarget, RulePolicy, build_report, gate_passes, lint_targets
 from migguard.redact import redact_text
 from migguard.rules.context import LintSettings
@@ -142,8 +143,11 @@ class Plan:
 
 
 def _change_json(change: Change) -> dict:
-    return {"kind": change.kind, "object": change.object, "forward": change.forward, "reverse": change.reverse,
-            "destructive": change.destructive, "lossy": change.lossy, "lock": change.lock, "notes": list(change.notes)}
+    """One change in plan.json; `path` is [schema, name] or [schema, table, member]: read names from
+    it, never by splitting `object` on dots (names may hold dots)."""
+    return {"kind": change.kind, "object": change.object, "path": list(change.path), "forward": change.forward,
+            "reverse": change.reverse, "destructive": change.destructive, "lossy": change.lossy, "lock": change.lock,
+            "notes": list(change.notes)}
 
 
 # --- which migrations are applied -----------------------------------------------------------
@@ -505,7 +509,8 @@ def write_plan(plan: Plan, plan_dir: Path) -> Path:
         "plan.md": renderer("markdown")(report),
         "forward.sql": plan.forward_sql,
         "rollback.sql": header + plan.rollback_sql,
-        **{f"rollback/{step.version}.sql": f"-- rollback of migration {step.version} ({step.name})\n" + step.rollback_sql
+        **{f"rollback/{step.version}.sql": f"-- rollback of migration {comment_safe(f'{step.version} ({step.name})')}\n"
+           + step.rollback_sql
            for step in plan.steps},
         "schema-before.json": plan.before.to_json(),
         "schema-after.json": plan.after.to_json(),

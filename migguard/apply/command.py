@@ -22,7 +22,7 @@ from pathlib import Path
 from migguard.apply import gates
 from migguard.apply.audit import AuditLog, check_not_locked, current_user
 from migguard.apply.backup import Backup, backup_name, take_backup
-from migguard.apply.gates import Acceptance, one_line
+from migguard.apply.gates import Acceptance
 from migguard.apply.history import read_applied
 from migguard.apply.restore import restore_command_column, restore_command_table
 from migguard.apply.runner import ApplyLock, MigrationError, Runner
@@ -31,6 +31,7 @@ from migguard.db.connect import connect
 from migguard.db.diff import diff
 from migguard.db.introspect import introspect
 from migguard.errors import DatabaseError, GateRefused, InputError, LiveRefused, MigguardError
+from migguard.identifiers import comment_safe
 from migguard.plan import PlanOptions, PlanRefused, SavedPlan, run_plan
 from migguard.redact import redact_text
 from migguard.sources import Migration, discover
@@ -112,7 +113,7 @@ def _plan(options: ApplyOptions, config: Config, prod_url: str, accepted: dict[s
 def _show_findings(plan: SavedPlan, accepted: dict[str, Acceptance], strict: bool, progress: Progress) -> None:
     for finding in gates.failing_findings(plan, strict):
         verdict = "accepted" if finding["rule"] in accepted else "REFUSES apply"
-        progress(one_line(f"  {finding['severity']}[{finding['rule']}] {finding['path']}: {finding['message']} "
+        progress(comment_safe(f"  {finding['severity']}[{finding['rule']}] {finding['path']}: {finding['message']} "
                            f"({verdict})"))
 
 
@@ -127,8 +128,8 @@ def run_apply(options: ApplyOptions, config: Config, progress: Progress = lambda
     except PlanRefused as refused:
         failing = [f for f in refused.report.findings if f.severity == "error"]
         for finding in failing:
-            progress(one_line(f"  error[{finding.rule}] {finding.path}: {finding.message}"))
-        named = "; ".join(dict.fromkeys(one_line(f"{f.rule} at {f.path}") for f in failing))
+            progress(comment_safe(f"  error[{finding.rule}] {finding.path}: {finding.message}"))
+        named = "; ".join(dict.fromkeys(comment_safe(f"{f.rule} at {f.path}") for f in failing))
         message = f"{refused.message}: {named}" if named else refused.message
         if live:
             audit.append("apply", result="refused", target=target, migrations=[],
@@ -160,7 +161,7 @@ def run_apply(options: ApplyOptions, config: Config, progress: Progress = lambda
                 refuse(refused)
                 raise
             for acceptance in outcome.accepted:
-                progress(one_line(f"migguard: ACCEPTED {acceptance.describe()}"))
+                progress(comment_safe(f"migguard: ACCEPTED {acceptance.describe()}"))
             if not pending:
                 audit.append("apply", result="applied", target=target, fingerprint=plan.fingerprint, migrations=[],
                              details={"live": True, "note": "nothing pending",
@@ -219,7 +220,7 @@ def _dry_run(options: ApplyOptions, config: Config, plan: SavedPlan, prod_url: s
     except (GateRefused, LiveRefused) as refused:
         outcome.refusal = refused
     for acceptance in outcome.accepted:
-        progress(one_line(f"migguard: would accept {acceptance.describe()}"))
+        progress(comment_safe(f"migguard: would accept {acceptance.describe()}"))
     audit.append("apply", result="dry-run", target=target, fingerprint=plan.fingerprint, migrations=plan.pending,
                  details={"live": False, "would_refuse": outcome.refusal.message if outcome.refusal else None,
                           "accepted": [a.audit() for a in outcome.accepted]})
@@ -281,7 +282,7 @@ def _rollback_header(plan: SavedPlan, backup: Backup | None) -> str:
         elif change["kind"] == "drop column":
             table, _, column = change["object"].rpartition(".")
             lines.append(f"-- data of {change['object']}: {restore_command_column(table, column, backup.path)}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(comment_safe(line) for line in lines) + "\n"  # names never end a comment
 
 
 def _dry_run_text(plan: SavedPlan, accepted: dict[str, Acceptance], strict: bool,
@@ -292,7 +293,7 @@ def _dry_run_text(plan: SavedPlan, accepted: dict[str, Acceptance], strict: bool
     out: list[str] = []
 
     def comment(text: str) -> None:
-        out.append("-- " + one_line(text))
+        out.append("-- " + comment_safe(text))
 
     comment(f"DRY RUN: nothing is applied. Plan {plan.fingerprint[:12]}: migrations "
             f"{', '.join(plan.pending) or 'none'}, {len(changes)} change(s)")

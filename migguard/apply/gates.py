@@ -12,6 +12,7 @@ from pathlib import Path
 from migguard.config import Config, acceptable_finding_ids
 from migguard.db.introspect import introspect
 from migguard.errors import GateRefused, InputError
+from migguard.identifiers import comment_safe
 from migguard.lint import LintTarget, RulePolicy, gate_passes, lint_live
 from migguard.plan import SavedPlan, fingerprint
 from migguard.rules.context import LintSettings
@@ -45,12 +46,6 @@ DRIFT = "schema-drift"
 CHECKSUM_MISMATCH = "checksum-mismatch"
 
 
-def one_line(text: str) -> str:
-    """`text` with every line break and control character escaped, so a name or message shown in
-    a comment (or on one stderr line) cannot end it and start SQL or a forged line."""
-    return "".join(ch if ch.isprintable() or ch == " " else ascii(ch)[1:-1] for ch in text)
-
-
 @dataclass(frozen=True, slots=True)
 class Acceptance:
     """A person's explicit yes to one finding id: from the config (with its reason) or a flag."""
@@ -75,7 +70,7 @@ def acceptances(configured: Mapping[str, str], flags: Iterable[str], accept_drif
     accepted = {finding_id: Acceptance(finding_id, "config", reason) for finding_id, reason in configured.items()}
     for finding_id in [*flags, *([DRIFT] if accept_drift else [])]:
         if finding_id not in known:
-            raise InputError(f"--accept {one_line(finding_id)}: unknown finding id (it takes the id of a finding of the "
+            raise InputError(f"--accept {comment_safe(finding_id)}: unknown finding id (it takes the id of a finding of the "
                              "plan's database steps, as `migguard rules` lists them)")
         accepted[finding_id] = Acceptance(finding_id, "flag", configured.get(finding_id))
     return accepted
@@ -92,7 +87,7 @@ def check_plan_findings(plan: SavedPlan, accepted: Mapping[str, Acceptance], str
     failing = failing_findings(plan, strict)
     refused = [f for f in failing if f["rule"] not in accepted]
     if refused:
-        named = "; ".join(dict.fromkeys(one_line(f"{f['rule']} at {f['path']}") for f in refused))
+        named = "; ".join(dict.fromkeys(comment_safe(f"{f['rule']} at {f['path']}") for f in refused))
         raise GateRefused(f"the plan has {len(refused)} finding(s) nobody accepted: {named}. Fix the migration, "
                           "or accept each with --accept ID or [tool.migguard.accept] ID = \"reason\"")
     return [accepted[rule] for rule in dict.fromkeys(f["rule"] for f in failing)]

@@ -16,9 +16,10 @@ from psycopg.rows import dict_row
 
 from migguard.db.connect import read_only_snapshot
 from migguard.db.schema import (
-    Column, Constraint, Domain, EnumType, Extension, Function, Index, Policy, SchemaModel, Sequence, Table,
-    Trigger, View,
+    Column, Constraint, Domain, EnumType, Extension, Function, Index, Policy, RewriteRule, SchemaModel, Sequence,
+    Table, Trigger, View,
 )
+from migguard.identifiers import object_key
 
 # Schemas that are never the migration's.
 _USER_NAMESPACES = """
@@ -179,6 +180,16 @@ WHERE t.typtype = 'd' AND t.typnamespace IN ({_USER_NAMESPACES})
 ORDER BY 1, 2
 """
 
+# Rules made by CREATE RULE; a view's own _RETURN rule is its definition, read with the view.
+RULES_SQL = f"""
+SELECT n.nspname AS schema_name, c.relname AS "table", r.rulename AS name, pg_get_ruledef(r.oid) AS definition,
+       r.ev_enabled AS enabled
+FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE r.rulename <> '_RETURN' AND c.relnamespace IN ({_USER_NAMESPACES})
+  AND {_NOT_EXTENSION_MEMBER.format(catalog="'pg_class'", oid="c.oid")}
+ORDER BY 1, 2, 3
+"""
+
 LOCK_TIMEOUT = "10s"
 STATEMENT_TIMEOUT = "120s"
 
@@ -238,7 +249,7 @@ def _read(conn: psycopg.Connection) -> SchemaModel:
             for role, privilege in r["grants"]:
                 grants[role].append(privilege)
             grant_map = {role: tuple(sorted(p)) for role, p in sorted(grants.items())}
-            key = f"{r['schema_name']}.{r['name']}"
+            key = object_key(r["schema_name"], r["name"])
             oid = r["oid"]
             if r["relkind"] in ("v", "m"):
                 views[key] = View(schema_name=r["schema_name"], name=r["name"], definition=r["view_definition"] or "",
@@ -257,13 +268,14 @@ def _read(conn: psycopg.Connection) -> SchemaModel:
                 partition_bound=r["partition_bound"], partition_key=r["partition_key"], comment=r["comment"],
                 grants=grant_map,
             )
-        sequences = {f"{r['schema_name']}.{r['name']}": Sequence(**r) for r in rows(SEQUENCES_SQL)}
+        sequences = {object_key(r["schema_name"], r["name"]): Sequence(**r) for r in rows(SEQUENCES_SQL)}
         functions = {}
         for r in rows(FUNCTIONS_SQL):
             function = Function(**r, body_hash=hashlib.sha256(r["definition"].encode()).hexdigest())
             functions[function.signature] = function
-        enums = {f"{r['schema_name']}.{r['name']}": EnumType(schema_name=r["schema_name"], name=r["name"],
-                                                             values=tuple(r["values"])) for r in rows(ENUMS_SQL)}
-        domains = {f"{r['schema_name']}.{r['name']}": Domain(**r) for r in rows(DOMAINS_SQL)}
+        enums = {object_key(r["schema_name"], r["name"]): EnumType(schema_name=r["schema_name"], name=r["name"],
+                                                                   values=tuple(r["values"])) for r in rows(ENUMS_SQL)}
+        domains = {object_key(r["schema_name"], r["name"]): Domain(**r) for r in rows(DOMAINS_SQL)}
+        rules = {rule.qualified_name: rule for rule in (RewriteRule(**r) for r in rows(RULES_SQL))}
     return SchemaModel(server_version=version, schemas=schemas, extensions=extensions, tables=tables, views=views,
-                       sequences=sequences, functions=functions, enums=enums, domains=domains)
+                       sequences=sequences, functions=functions, enums=enums, domains=domains, rules=rules)

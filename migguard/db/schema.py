@@ -1,8 +1,9 @@
 """The schema model: everything migguard compares between two databases, as one pydantic tree.
 
-Objects are kept in dicts keyed by their qualified name (`schema.name`, functions by their
-identity signature) so that a structural diff of two models maps straight back to named
-objects. Definitions are stored as PostgreSQL prints them (pg_get_*def, format_type), so two
+Objects are kept in dicts keyed by their qualified name (`object_key(schema, name)`: `schema.name`,
+a part in double quotes when it holds a dot or a quote; functions by their identity signature) so
+that a structural diff of two models maps straight back to named objects. Code never splits a
+key: each object carries its schema and name as fields. Definitions are stored as PostgreSQL prints them (pg_get_*def, format_type), so two
 databases that PostgreSQL considers equal compare equal. Pure data: no I/O here.
 """
 
@@ -12,6 +13,8 @@ import hashlib
 import json
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from migguard.identifiers import object_key
 
 
 class _Model(BaseModel):
@@ -87,7 +90,7 @@ class Table(_Model):
 
     @property
     def qualified_name(self) -> str:
-        return f"{self.schema_name}.{self.name}"
+        return object_key(self.schema_name, self.name)
 
     def ordered_columns(self) -> list[Column]:
         return sorted(self.columns.values(), key=lambda c: c.position)
@@ -106,7 +109,7 @@ class View(_Model):
 
     @property
     def qualified_name(self) -> str:
-        return f"{self.schema_name}.{self.name}"
+        return object_key(self.schema_name, self.name)
 
 
 class Sequence(_Model):
@@ -123,7 +126,7 @@ class Sequence(_Model):
 
     @property
     def qualified_name(self) -> str:
-        return f"{self.schema_name}.{self.name}"
+        return object_key(self.schema_name, self.name)
 
 
 class Function(_Model):
@@ -141,7 +144,7 @@ class Function(_Model):
 
     @property
     def signature(self) -> str:
-        return f"{self.schema_name}.{self.name}({self.arguments})"
+        return f"{object_key(self.schema_name, self.name)}({self.arguments})"
 
 
 class EnumType(_Model):
@@ -151,7 +154,7 @@ class EnumType(_Model):
 
     @property
     def qualified_name(self) -> str:
-        return f"{self.schema_name}.{self.name}"
+        return object_key(self.schema_name, self.name)
 
 
 class Domain(_Model):
@@ -164,7 +167,21 @@ class Domain(_Model):
 
     @property
     def qualified_name(self) -> str:
-        return f"{self.schema_name}.{self.name}"
+        return object_key(self.schema_name, self.name)
+
+
+class RewriteRule(_Model):
+    """A rule made by CREATE RULE (pg_rewrite; a view's own _RETURN rule is part of the view)."""
+
+    schema_name: str
+    table: str  # the relation the rule is on (a table or a view) in schema_name
+    name: str
+    definition: str  # pg_get_ruledef
+    enabled: str = "O"  # O origin, D disabled, R replica, A always
+
+    @property
+    def qualified_name(self) -> str:
+        return object_key(self.schema_name, self.table, self.name)
 
 
 class Extension(_Model):
@@ -185,6 +202,7 @@ class SchemaModel(_Model):
     functions: dict[str, Function] = Field(default_factory=dict)
     enums: dict[str, EnumType] = Field(default_factory=dict)
     domains: dict[str, Domain] = Field(default_factory=dict)
+    rules: dict[str, RewriteRule] = Field(default_factory=dict)
 
     def comparable(self) -> dict:
         """What two schemas are compared on: everything but the server version and column order.
@@ -204,13 +222,10 @@ class SchemaModel(_Model):
 
     def without_schemas(self, *names: str) -> SchemaModel:
         """The model minus every object in the named schemas (migguard's own history schema)."""
-        def keep(key: str) -> bool:
-            return key.partition(".")[0] not in names
-
         return self.model_copy(update={
             "schemas": {k: v for k, v in self.schemas.items() if k not in names},
-            **{category: {k: v for k, v in getattr(self, category).items() if keep(k)}
-               for category in ("tables", "views", "sequences", "functions", "enums", "domains")},
+            **{category: {k: v for k, v in getattr(self, category).items() if v.schema_name not in names}
+               for category in ("tables", "views", "sequences", "functions", "enums", "domains", "rules")},
         })
 
     def to_json(self) -> str:

@@ -143,7 +143,8 @@ def test_a_sequence_owned_by_a_quoted_column_is_printed_for_sql(pg):
                      'CREATE TABLE "Doc2" (id int GENERATED ALWAYS AS IDENTITY, "My.Col" serial)')
     model = introspect(pg)
     assert model.sequences["public.Doc_Id_seq"].owned_by == 'public."Doc"."Id"'
-    assert model.sequences["public.Doc2_My.Col_seq"].owned_by == 'public."Doc2"."My.Col"'
+    # A name with a dot is quoted in the model's key (object_key), so keys stay unambiguous.
+    assert model.sequences['public."Doc2_My.Col_seq"'].owned_by == 'public."Doc2"."My.Col"'
     forward = forward_script(diff(SchemaModel(schemas=model.schemas), model))
     assert "CREATE SEQUENCE public.\"Doc2_id_seq\"" not in forward  # the identity column makes its own
     with psycopg.connect(pg, autocommit=True) as conn:
