@@ -129,7 +129,12 @@ def lint_text(path: str, text: str, settings: LintSettings, policy: RulePolicy) 
     for rule in ALL_RULES:
         if rule.check is None or rule.id not in policy.enabled:
             continue
-        for violation in rule.check(context):
+        try:
+            violations = list(rule.check(context))
+        except RecursionError:  # a rule walking sqlglot's tree of a pathologically nested expression
+            raise InputError(f"{path}: an expression is nested too deeply to analyse (rule {rule.id} gave up); "
+                             "split or simplify it") from None
+        for violation in violations:
             statement = violation.statement
             start = parsed.position(statement.start + violation.offset)
             raw.append((rule, violation, _finding(rule, policy.severity(rule, violation), path, statement.index,
