@@ -7,10 +7,10 @@ import os
 import subprocess
 from pathlib import Path
 
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import make_conninfo
 
 from migguard.db.cluster import Binaries, available_binaries
-from migguard.db.connect import connect
+from migguard.db.connect import connect, parse_url
 from migguard.errors import DatabaseError
 from migguard.redact import redact_text
 
@@ -31,12 +31,12 @@ def client_for(major: int) -> Binaries:
 
 def _split_secret(url: str) -> tuple[str, dict[str, str]]:
     """The conninfo without its password, and an environment that carries it."""
-    params = conninfo_to_dict(url)
+    params = parse_url(url)
     env = dict(os.environ)
     password = params.pop("password", None)
     if password:
-        env["PGPASSWORD"] = str(password)
-    return make_conninfo(**{k: str(v) for k, v in params.items()}), env
+        env["PGPASSWORD"] = password
+    return make_conninfo(**params), env
 
 
 def run_tool(binaries: Binaries, program: str, args: list[str], url: str | None, what: str,
