@@ -230,7 +230,7 @@ def collect_targets(paths: Sequence[str], layout: str = "auto", stdin_text: str 
             continue
         path = Path(raw)
         if path.is_dir():
-            files = [m.up for m in discover(path, layout)] if _looks_like_migrations(path) else sql_files(path)
+            files = [m.up for m in discover(path, layout, unique=False)] if _looks_like_migrations(path) else sql_files(path)
             for file in files:
                 targets.append(_target(file))
         elif path.exists():

@@ -124,8 +124,11 @@ def sql_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.rglob("*.sql") if p.is_file())
 
 
-def discover(directory: Path, layout: str = "auto") -> list[Migration]:
-    """The migrations in `directory`, in the order they apply."""
+def discover(directory: Path, layout: str = "auto", unique: bool = True) -> list[Migration]:
+    """The migrations in `directory`, in the order they apply.
+
+    `unique`: two files with one version are an input error (the history keys by version); lint,
+    which only reads the files, passes False."""
     if not directory.is_dir():
         raise InputError(f"{directory}: no such directory")
     files = sql_files(directory)
@@ -133,7 +136,8 @@ def discover(directory: Path, layout: str = "auto") -> list[Migration]:
         layout = detect_layout(files)
     builder = {"plain": _plain, "flyway": _flyway, "updown": _updown, "dbmate": _dbmate}[layout]
     migrations = builder(directory, files)
-    _refuse_duplicate_versions(migrations)
+    if unique:
+        _refuse_duplicate_versions(migrations)
     return sorted(migrations, key=lambda m: (m.repeatable, _version_key(m.version, layout == "flyway"), m.name))
 
 
@@ -229,4 +233,4 @@ def _dbmate(directory: Path, files: list[Path]) -> list[Migration]:
 
 def forward_files(directory: Path, layout: str = "auto") -> list[tuple[Path, bool]]:
     """(path, is_dbmate) of each forward script in `directory`, in order, for lint."""
-    return [(m.up, m.dbmate) for m in discover(directory, layout)]
+    return [(m.up, m.dbmate) for m in discover(directory, layout, unique=False)]

@@ -99,11 +99,14 @@ def test_nul_byte_refuses_apply_before_production_is_touched(project, pg, pg_clu
 
 
 def test_two_files_with_one_version_are_refused_at_discovery_naming_both(project):
+    """The history keys by version: status, plan and apply refuse; lint, which only reads, lints both."""
     (project / "db" / "migrations" / "0001_other.sql").write_text("SET lock_timeout = '2s';\nCREATE TABLE other (id bigint);\n")
-    result = run(project, "lint")
+    result = run(project, "status", "--no-drift", env={"PG_PROD_URL": "postgresql://app@db.invalid/prod"})
     assert result.returncode == 2
     line = error_line(result)
     assert "version 0001" in line and "0001_accounts.sql" in line and "0001_other.sql" in line
+    linted = run(project, "lint", "--format", "json")
+    assert linted.returncode == 0 and json.loads(linted.stdout)["summary"]["files"] == 2
 
 
 @pytest.mark.pg
