@@ -30,7 +30,7 @@ FORMS = {PASSWORD, quote(PASSWORD, safe=""), quote(PASSWORD), "p@ss", "rd%40", "
 
 def run(directory: Path, *args: str, env: dict | None = None, stdin: bytes | None = None,
         timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "migguard", *args], cwd=directory, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "migguard", *args], cwd=directory, capture_output=True, check=False,
                           env={**os.environ, "MIGGUARD_USER": "tester", **(env or {})}, input=stdin, timeout=timeout)
 
 
@@ -257,7 +257,7 @@ def test_internal_error_has_its_own_exit_code(project):
             "def broken(*a, **k): raise TypeError('boom')\n"
             "lint.run_lint = broken\n"
             "sys.argv = ['migguard', 'lint']\ncli.main()\n")
-    result = subprocess.run([sys.executable, "-c", code], cwd=project, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-c", code], cwd=project, capture_output=True, text=True, check=False)
     assert result.returncode == 5
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("migguard: internal error: TypeError: boom")

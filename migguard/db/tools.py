@@ -73,7 +73,9 @@ def run_tool(binaries: Binaries, program: str, args: list[str], url: str | None,
     try:
         process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                    env=env, process_group=0,
-                                   preexec_fn=functools.partial(_child_setup, os.getpid()))
+                                   # preexec_fn runs Python between fork and exec (umask, prctl): safe while no
+                                   # other thread holds a lock, and migguard starts its tools with none running
+                                   preexec_fn=functools.partial(_child_setup, os.getpid()))  # noqa: PLW1509
     except OSError as error:
         raise DatabaseError(f"{what} failed: {redact_text(str(error))}") from None
     try:

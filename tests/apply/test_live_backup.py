@@ -42,7 +42,7 @@ def project(tmp_path, pg, pg_cluster):
 
 def migguard(project, *args: str) -> subprocess.CompletedProcess:
     directory, env = project
-    return subprocess.run([sys.executable, "-m", "migguard", *args], cwd=directory, env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "migguard", *args], cwd=directory, env=env, capture_output=True, check=False,
                           text=True, timeout=300)
 
 
@@ -178,7 +178,7 @@ def test_backup_refused_under_force_rls_keeps_pg_dumps_whole_stderr(project, pg)
         conn.execute("DO $$ BEGIN CREATE ROLE mg_owner LOGIN CREATEDB CREATEROLE; "
                      "EXCEPTION WHEN duplicate_object THEN NULL; END $$")
         conn.execute(f'ALTER DATABASE "{conn.info.dbname}" OWNER TO mg_owner')
-    as_owner = lambda url: url.replace("postgresql://postgres@", "postgresql://mg_owner@")  # noqa: E731
+    as_owner = lambda url: url.replace("postgresql://postgres@", "postgresql://mg_owner@")
     owner = (directory, {**env, "PG_PROD_URL": as_owner(pg), "PG_SHADOW_URL": as_owner(env["PG_SHADOW_URL"])})
     first = migguard(owner, "apply", "--confirm-live")
     assert first.returncode == 0, first.stderr
