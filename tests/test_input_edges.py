@@ -251,6 +251,25 @@ def test_multi_line_hint_prints_as_indented_lines():
             "          2. drop it with --allow-destructive\n") in rendered
 
 
+@pytest.mark.pg
+@pytest.mark.e2e
+@pytest.mark.all_majors
+def test_a_failed_apply_prints_the_undo_sql_as_indented_lines(project, pg, pg_cluster):
+    (project / "db" / "migrations" / "0002_note.sql").write_text(
+        "SET lock_timeout = '2s';\nALTER TABLE accounts ADD COLUMN note text;\n")
+    (project / "db" / "migrations" / "0003_broken.sql").write_text(  # fails on production only
+        "SET lock_timeout = '2s';\nSELECT 1 / (CASE WHEN current_database() LIKE 't%' THEN 0 ELSE 1 END);\n")
+    result = run(project, "apply", "--confirm-live", env={"PG_PROD_URL": pg, "PG_SHADOW_URL": pg_cluster.url()})
+    assert result.returncode == 3, out(result)
+    lines = result.stderr.decode().splitlines()
+    error = next(i for i, line in enumerate(lines) if line.startswith("migguard: error: "))
+    assert "0003" in lines[error] and "division by zero" in lines[error] and "\\n" not in lines[error]
+    detail = lines[error + 1:]
+    assert detail[0] == "    -- rollback of the migrations that did apply (0001, 0002):"
+    assert any("DROP COLUMN note" in line for line in detail) and all(line.startswith("    ") for line in detail)
+    assert applied(pg) == ["0001", "0002"]
+
+
 def test_internal_error_has_its_own_exit_code(project):
     """A defect (here: a TypeError raised inside a command) is exit 5, one line that says so."""
     code = ("import sys, migguard.cli as cli, migguard.lint as lint\n"

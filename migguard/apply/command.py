@@ -125,9 +125,9 @@ def run_apply(options: ApplyOptions, config: Config, progress: Progress = lambda
                 audit.append("apply", result="failed", target=target, fingerprint=plan.fingerprint,
                              migrations=outcome.applied, **_backup_fields(outcome.backup),
                              details={"live": True, "failed": failure.migration.version, "error": failure.message})
-                hint = (f"\n-- rollback of the migrations that did apply ({', '.join(outcome.applied)}):\n{undo}"
-                        if outcome.applied else "")
-                raise DatabaseError(failure.message + hint) from None
+                hint = (f"-- rollback of the migrations that did apply ({', '.join(outcome.applied)}):\n{undo}"
+                        if outcome.applied else None)
+                raise DatabaseError(failure.message, detail=hint) from None
             outcome.applied = result.applied
             progress("verifying production against the plan's schema-after")
             actual = introspect(prod_url).without_schemas(_own(config))
