@@ -488,10 +488,9 @@ def explain(rule_id: Annotated[str, typer.Argument(help="A rule id, e.g. ban-dro
 
 def _read_stdin(name: str) -> str:
     """Standard input as SQL text: UTF-8, a BOM dropped, as a file would be read."""
-    try:
-        return sys.stdin.buffer.read().decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise InputError(f"{name}: not valid UTF-8 (byte {error.start}); send the SQL as UTF-8") from None
+    from migguard.sources import decode_sql
+
+    return decode_sql(name, sys.stdin.buffer.read())
 
 
 def _check_format(name: str, allowed: tuple[str, ...] | None = None) -> None:
@@ -524,10 +523,13 @@ def _emit(report, format: str, output: Path | None) -> None:
             raise InputError(f"cannot write GITHUB_STEP_SUMMARY: {error.strerror}") from None
 
 
-def _error(message: str, prefix: str = "migguard: error: ") -> None:
-    """Print an error as exactly one redacted line on stderr (a newline in a path is shown as \\n)."""
+def _error(message: str, prefix: str = "migguard: error: ", detail: str | None = None) -> None:
+    """Print an error as exactly one redacted line on stderr (a newline in a path is shown as \\n),
+    then its detail, if any, as indented lines (SQL to undo what stayed applied, say)."""
     line = redact_text(message).replace("\r", "\\r").replace("\n", "\\n")
     typer.echo(f"{prefix}{line}", err=True)
+    for extra in (redact_text(detail).splitlines() if detail else ()):
+        typer.echo(f"    {extra}".rstrip(), err=True)
 
 
 def _write_stdout(text: str) -> None:
@@ -555,8 +557,14 @@ def main(argv: list[str] | None = None) -> None:
     except MigguardError as error:
         if _DEBUG:
             raise
-        _error(error.message)
+        _error(error.message, detail=error.detail)
         sys.exit(error.exit_code)
+    except RecursionError:  # input nested deeper than a tree walk can follow: bad input, not a defect
+        if _DEBUG:
+            raise
+        _error(f"the input is nested too deeply to analyse (more than {sys.getrecursionlimit()} levels for "
+               "Python): split or simplify the deepest expression")
+        sys.exit(ExitCode.USAGE)
     except click.NoArgsIsHelpError as error:
         typer.echo(error.ctx.get_help() if error.ctx else "", err=True)
         sys.exit(ExitCode.USAGE)
@@ -573,6 +581,7 @@ def main(argv: list[str] | None = None) -> None:
         if _DEBUG:
             raise
         message = str(error).splitlines()[0] if str(error) else ""
-        _error(f"{type(error).__name__}: {message} (run with --debug for details)", prefix="migguard: internal error: ")
-        sys.exit(ExitCode.USAGE)
+        _error(f"{type(error).__name__}: {message} (a defect in migguard: please report it with the output of "
+               "the same command run with --debug)", prefix="migguard: internal error: ")
+        sys.exit(ExitCode.INTERNAL)
     sys.exit(code if isinstance(code, int) else ExitCode.OK)

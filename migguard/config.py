@@ -289,6 +289,9 @@ def read_env_file(path: Path) -> dict[str, str]:
 
 def secret(name: str, config: Config) -> str | None:
     """A secret (PG_PROD_URL, PG_SHADOW_URL) from the environment, else from the env file."""
-    if os.environ.get(name):
-        return os.environ[name]
-    return read_env_file(Path(config.root) / config.env_file).get(name) or None
+    value = os.environ.get(name) or read_env_file(Path(config.root) / config.env_file).get(name) or None
+    if value:
+        from migguard.db.connect import parse_url  # checks it, and remembers its password for redaction
+
+        parse_url(value, name)
+    return value

@@ -11,8 +11,10 @@ class MigguardError(Exception):
 
     exit_code: ExitCode = ExitCode.USAGE
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, detail: str | None = None) -> None:
         self.message = redact_text(message)
+        # Lines shown under the one-line error, indented (e.g. the SQL that undoes what stayed applied).
+        self.detail = redact_text(detail) if detail else None
         super().__init__(self.message)
 
 

@@ -9,3 +9,4 @@ class ExitCode(IntEnum):
     USAGE = 2  # usage, input or configuration error
     DATABASE = 3  # a database operation failed
     REFUSED_LIVE = 4  # refused to run live
+    INTERNAL = 5  # a defect in migguard (the message says so and asks for --debug output)

@@ -163,7 +163,12 @@ def lint_file(path: str, text: str, settings: LintSettings, policy: RulePolicy) 
         if rule.check is None or rule.id not in policy.enabled:
             continue
         checked = run_context if rule.destructive else context
-        for violation in rule.check(checked):
+        try:
+            violations = list(rule.check(checked))
+        except RecursionError:  # a rule walking sqlglot's tree of a pathologically nested expression
+            raise InputError(f"{path}: an expression is nested too deeply to analyse (rule {rule.id} gave up); "
+                             "split or simplify it") from None
+        for violation in violations:
             statement, message = violation.statement, violation.message
             if statement.origin is not None:  # reported where the file runs it
                 outer = parsed.statements[statement.origin.outer]
@@ -286,7 +291,7 @@ def collect_targets(paths: Sequence[str], layout: str = "auto", stdin_text: str 
             continue
         path = Path(raw)
         if path.is_dir():
-            files = [m.up for m in discover(path, layout)] if _looks_like_migrations(path) else sql_files(path)
+            files = [m.up for m in discover(path, layout, unique=False)] if _looks_like_migrations(path) else sql_files(path)
             for file in files:
                 targets.append(_target(file))
         elif path.exists():

@@ -240,7 +240,7 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
         report = build_report(findings + db_findings, targets, options.strict)
         raise _LintRefused(report)
 
-    with ShadowServer(shadow_url, Path(config.root) / ".migguard") as shadow:
+    with ShadowServer(shadow_url, Path(config.root) / ".migguard", production=prod_url) as shadow:
         created: list[str] = []
         try:
             # 2. replay the applied history from zero

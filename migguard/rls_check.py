@@ -43,7 +43,8 @@ def run_rls_check(config: Config, url: str | None = None, with_probe: bool = Fal
         raise InputError("no database to check: give --url or set PG_PROD_URL (environment or the env file)")
     findings = list(audit(target, **_settings(config)).findings)
     if with_probe:
-        with ShadowServer(shadow_url or secret("PG_SHADOW_URL", config), Path(config.root) / ".migguard") as shadow:
+        with ShadowServer(shadow_url or secret("PG_SHADOW_URL", config), Path(config.root) / ".migguard",
+                          production=target) as shadow:
             clone = shadow.create_database()
             try:
                 shadow.clone_schema(target, clone)

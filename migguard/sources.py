@@ -67,10 +67,23 @@ def read_sql(path: Path) -> str:
         raise InputError(f"{path}: is a directory, not a SQL file") from None
     except OSError as error:
         raise InputError(f"{path}: cannot read: {error.strerror}") from None
+    return decode_sql(str(path), data)
+
+
+def decode_sql(name: str, data: bytes) -> str:
+    """SQL bytes as text: UTF-8 (a BOM is dropped), without NUL bytes.
+
+    A NUL ends the string PostgreSQL's parser (and libpq) sees, so whatever follows it would be
+    covered by the checksum yet hidden from lint and from execution: refused, naming where it is."""
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        line = data.count(b"\n", 0, nul) + 1
+        raise InputError(f"{name}: contains a NUL byte at byte offset {nul} (line {line}); PostgreSQL would "
+                         "ignore everything after it, so remove it")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise InputError(f"{path}: not valid UTF-8 (byte {error.start}); save the file as UTF-8") from None
+        raise InputError(f"{name}: not valid UTF-8 (byte {error.start}); save the SQL as UTF-8") from None
 
 
 def checksum(text: str) -> str:
@@ -121,8 +134,11 @@ def sql_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.rglob("*.sql") if p.is_file())
 
 
-def discover(directory: Path, layout: str = "auto") -> list[Migration]:
-    """The migrations in `directory`, in the order they apply."""
+def discover(directory: Path, layout: str = "auto", unique: bool = True) -> list[Migration]:
+    """The migrations in `directory`, in the order they apply.
+
+    `unique`: two files with one version are an input error (the history keys by version); lint,
+    which only reads the files, passes False."""
     if not directory.is_dir():
         raise InputError(f"{directory}: no such directory")
     files = sql_files(directory)
@@ -130,7 +146,22 @@ def discover(directory: Path, layout: str = "auto") -> list[Migration]:
         layout = detect_layout(files)
     builder = {"plain": _plain, "flyway": _flyway, "updown": _updown, "dbmate": _dbmate}[layout]
     migrations = builder(directory, files)
+    if unique:
+        _refuse_duplicate_versions(migrations)
     return sorted(migrations, key=lambda m: (m.repeatable, _version_key(m.version, layout == "flyway"), m.name))
+
+
+def _refuse_duplicate_versions(migrations: list[Migration]) -> None:
+    """Two files with one version: the history table keys by version, so one would shadow the
+    other (a plan that never matches, or a migration silently skipped). Refused, naming both."""
+    seen: dict[str, Path] = {}
+    for migration in sorted(migrations, key=lambda m: str(m.up)):
+        if migration.repeatable:
+            continue
+        first = seen.setdefault(migration.version, migration.up)
+        if first != migration.up:
+            raise InputError(f"two migrations have version {migration.version}: {first} and {migration.up}; "
+                             "give one of them a new version")
 
 
 def _version_key(version: str, dotted: bool = False) -> tuple:
@@ -212,4 +243,4 @@ def _dbmate(directory: Path, files: list[Path]) -> list[Migration]:
 
 def forward_files(directory: Path, layout: str = "auto") -> list[tuple[Path, bool]]:
     """(path, is_dbmate) of each forward script in `directory`, in order, for lint."""
-    return [(m.up, m.dbmate) for m in discover(directory, layout)]
+    return [(m.up, m.dbmate) for m in discover(directory, layout, unique=False)]

@@ -57,7 +57,8 @@ def run_status(config: Config, prod_url: str | None = None, shadow_url: str | No
     if check_drift:
         own = config.history_table.partition(".")[0]
         applied = [m for m in migrations if m.version in applied_versions]
-        with ShadowServer(shadow_url or secret("PG_SHADOW_URL", config), Path(config.root) / ".migguard") as shadow:
+        with ShadowServer(shadow_url or secret("PG_SHADOW_URL", config), Path(config.root) / ".migguard",
+                          production=prod_url) as shadow:
             database = shadow.replay(applied)
             try:
                 replayed = introspect(shadow.database_url(database)).without_schemas(own)

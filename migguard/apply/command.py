@@ -184,9 +184,9 @@ def run_apply(options: ApplyOptions, config: Config, progress: Progress = lambda
                              migrations=outcome.applied, **_backup_fields(outcome.backup),
                              details={"live": True, "failed": failure.migration.version, "error": failure.message,
                                       "accepted": [a.audit() for a in outcome.accepted]})
-                hint = (f"\n-- rollback of the migrations that did apply ({', '.join(outcome.applied)}):\n{undo}"
-                        if outcome.applied else "")
-                raise DatabaseError(failure.message + hint) from None
+                hint = (f"-- rollback of the migrations that did apply ({', '.join(outcome.applied)}):\n{undo}"
+                        if outcome.applied else None)
+                raise DatabaseError(failure.message, detail=hint) from None
             except GateRefused as refused:  # the runner: a file's bytes are not those the gates checked
                 refuse(refused)
                 raise

@@ -23,7 +23,7 @@ from psycopg import sql
 
 from migguard.db.cluster import Binaries, Cluster, ContainerServer, bundled_binaries, choose_binaries, local_binaries
 from migguard.db.connect import connect, describe
-from migguard.errors import DatabaseError
+from migguard.errors import DatabaseError, InputError
 from migguard.parse import parse_file
 from migguard.sources import Migration
 
@@ -95,12 +95,13 @@ class ShadowServer:
     """Where scratch databases are created; call `close()` (or use `with`) to release it."""
 
     def __init__(self, url: str | None = None, state_dir: Path | None = None,
-                 binaries: Binaries | None = None) -> None:
+                 binaries: Binaries | None = None, production: str | None = None) -> None:
         self._cluster: Cluster | None = None
         self._container: ContainerServer | None = None
         self.url = url or running_shadow_url(state_dir)
         self.binaries = binaries
         self.ephemeral = self.url is None
+        self.production = production  # refused as the shadow's own database (see start)
 
     def __enter__(self) -> ShadowServer:
         self.start()
@@ -112,6 +113,8 @@ class ShadowServer:
     def start(self) -> ShadowServer:
         """An ephemeral cluster from local binaries, else a container when Docker answers."""
         if self.url is not None:
+            if self.production is not None:
+                refuse_production_on_shadow(self.production, self.url)
             return self
         try:
             binaries = self.binaries or choose_binaries()
@@ -217,6 +220,27 @@ class ShadowServer:
             self.create_database(template, template=database)
         except DatabaseError:
             pass  # another run saved it first, or the source had a connection open: only a cache
+
+
+def server_identity(url: str) -> tuple[str, str]:
+    """(server, database) of `url`: the running server is told apart by its start time and port,
+    which any role may read (pg_control_system()'s identifier is shared by a server's copies)."""
+    with connect(url, autocommit=True) as conn:
+        server, database = conn.execute(
+            "SELECT pg_postmaster_start_time()::text || ' port ' || current_setting('port'), current_database()"
+        ).fetchone()
+    return server, database
+
+
+def refuse_production_on_shadow(production: str, shadow: str) -> None:
+    """Production must not be the shadow's own database or one of its scratch databases: the
+    shadow is where migguard creates, replays and drops databases."""
+    prod_server, prod_db = server_identity(production)
+    shadow_server, shadow_db = server_identity(shadow)
+    if prod_server == shadow_server and (prod_db == shadow_db or prod_db.startswith("migguard_")):
+        raise InputError(f"PG_PROD_URL points at migguard's shadow (same server, database {prod_db}): the shadow "
+                         "is scratch space where migguard creates and drops databases; point PG_PROD_URL at "
+                         "production, or PG_SHADOW_URL at another server or database")
 
 
 def running_shadow_url(state_dir: Path | None) -> str | None:

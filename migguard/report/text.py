@@ -44,7 +44,9 @@ def _block(finding: Finding, source: str | None) -> str:
         lines.append(f" {number} | {expanded}")
         lines.append(f" {gutter} | {' ' * caret_at}^")
     if finding.hint:
-        lines.append(f"  = hint: {finding.hint}")
+        first, *rest = finding.hint.splitlines() or [""]
+        lines.append(f"  = hint: {first}")
+        lines.extend(f"          {line}".rstrip() for line in rest)  # under the hint's first word
     return "\n".join(lines) + "\n\n"
 
 
