@@ -320,6 +320,25 @@ def audit_verify(
     raise typer.Exit(ExitCode.GATE_REFUSED)
 
 
+@audit_app.command("restart")
+def audit_restart(
+    reason: Annotated[str, typer.Option("--reason", help="What was investigated, and why a new log is started (audited).")],
+    confirm_live: Annotated[bool, typer.Option("--confirm-live", help="Really move the log aside and reset production's audit head.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """After investigating a broken or disowned audit log: move it aside and start a new one (audited)."""
+    from migguard.apply.audit import AuditLog
+    from migguard.apply.audit_guard import restart
+    from migguard.apply.command import _prod_url
+
+    settings = _load(config)
+    outcome = restart(AuditLog(Path(settings.root) / settings.audit_log), _prod_url(None, settings),
+                      settings.history_table, reason, settings.lockdown_after, confirm_live)
+    sys.stdout.write(outcome.text)
+    _note("migguard: new audit log started; live runs are allowed again" if outcome.live
+          else "migguard: dry run: nothing was changed (add --confirm-live)")
+
+
 rls_app = typer.Typer(help="Row level security: catalog audit and tenant-isolation probe.", no_args_is_help=True)
 app.add_typer(rls_app, name="rls")
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from migguard.apply import gates
-from migguard.apply.audit import AuditLog, check_not_locked, current_user
+from migguard.apply.audit import AuditLog, current_user
+from migguard.apply.audit_guard import check_log, guard_live
 from migguard.apply.backup import Backup, backup_name, take_backup
 from migguard.apply.history import read_applied
 from migguard.apply.restore import restore_command_column, restore_command_table
@@ -78,6 +79,9 @@ def run_apply(options: ApplyOptions, config: Config, progress: Progress = lambda
     prod_url = _prod_url(options.prod_url, config)
     audit = AuditLog(Path(config.root) / config.audit_log)
     target = redact_text(prod_url)
+    # Before anything else: the audit log verifies and holds production's head (a dry run only reads).
+    audit = (guard_live(audit, "apply", prod_url, config.history_table, config.lockdown_after)
+             if options.confirm_live else check_log(audit, prod_url, config.history_table))
     if options.plan_path is not None:
         plan = SavedPlan.load(options.plan_path)
     else:
@@ -91,7 +95,6 @@ def run_apply(options: ApplyOptions, config: Config, progress: Progress = lambda
         return ApplyOutcome(False, plan, text=_dry_run_text(plan))
 
     user = current_user()
-    check_not_locked(audit, user, config.lockdown_after)
     applied, pending, recorded = _history(config, prod_url)
     try:
         gates.check_applied_checksums(applied, recorded)
@@ -110,7 +113,9 @@ def run_apply(options: ApplyOptions, config: Config, progress: Progress = lambda
 
     outcome = ApplyOutcome(True, plan)
     try:
-        with ApplyLock(prod_url, config.history_table):
+        with (ApplyLock(prod_url, config.history_table),
+              audit.live_run("apply", target=target, fingerprint=plan.fingerprint, migrations=plan.pending,
+                             details={"backup": options.backup})):
             outcome.backup, outcome.rollback_path = _backup_and_rollback_script(
                 options, config, plan, prod_url, progress)
             runner = Runner(prod_url, config.history_table, config.lock_timeout, config.statement_timeout,
@@ -139,8 +144,7 @@ def run_apply(options: ApplyOptions, config: Config, progress: Progress = lambda
                 raise DatabaseError("applied, but production does not match the plan: "
                                     + "; ".join(c.describe() for c in differences[:5]))
     except LiveRefused as refused:
-        audit.append("apply", result="refused", target=target, fingerprint=plan.fingerprint, migrations=plan.pending,
-                     details={"live": True, "reason": refused.message})
+        audit.refused("apply", refused, target=target, fingerprint=plan.fingerprint, migrations=plan.pending)
         raise
     audit.append("apply", result="applied", target=target, fingerprint=plan.fingerprint, migrations=outcome.applied,
                  **_backup_fields(outcome.backup), details={"live": True, "retries": result.retries,

@@ -22,7 +22,7 @@ from psycopg import sql
 
 from migguard.apply.history import AppliedMigration, ensure_table, record, table_identifier
 from migguard.db.connect import connect, describe
-from migguard.errors import DatabaseError, LiveRefused
+from migguard.errors import DatabaseError, LockHeld
 from migguard.parse import parse_file
 from migguard.sources import Migration
 
@@ -72,7 +72,7 @@ class ApplyLock:
             self.conn.close()
             who = (f"{holder[0]} ({holder[1] or 'unknown client'}, backend {holder[2]}, since "
                    f"{holder[3]:%Y-%m-%d %H:%M:%S %Z})") if holder else "another session"
-            raise LiveRefused(f"another apply is running: {who} holds the migration lock; try again when it is done")
+            raise LockHeld(f"another apply is running: {who} holds the migration lock; try again when it is done")
         return self
 
     def __exit__(self, *exc: object) -> None:
