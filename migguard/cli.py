@@ -304,20 +304,30 @@ app.add_typer(audit_app, name="audit")
 @audit_app.command("verify")
 def audit_verify(
     log: Annotated[Optional[Path], typer.Option("--log", help="Audit log to check (default: audit_log from the config).")] = None,
+    prod: Annotated[bool, typer.Option("--prod", help="Also check that the log holds the head production recorded (PG_PROD_URL; read only).")] = False,
     config: ConfigOption = None,
 ) -> None:
     """Verify the audit log's hash chain; report the first broken entry (exit 1)."""
-    from migguard.apply.audit import verify
+    from migguard.apply.audit import AuditLog, verify
 
-    if log is None:
-        settings = _load(config)
-        log = Path(settings.root) / settings.audit_log
+    settings = _load(config) if log is None or prod else None
+    log = log if log is not None else Path(settings.root) / settings.audit_log
     result = verify(log)
-    if result.ok:
-        typer.echo(f"audit log OK: {result.entries} entries" + ("" if log.exists() else f" (no log at {log} yet)"))
-        raise typer.Exit(ExitCode.OK)
-    typer.echo(f"audit log broken at line {result.broken_line}: {result.reason}")
-    raise typer.Exit(ExitCode.GATE_REFUSED)
+    if not result.ok:
+        typer.echo(f"audit log broken at line {result.broken_line}: {result.reason}")
+        raise typer.Exit(ExitCode.GATE_REFUSED)
+    held = ""
+    if prod:
+        from migguard.apply.audit_guard import head_problem, production_head
+        from migguard.apply.command import _prod_url
+
+        stored = production_head(_prod_url(None, settings), settings.history_table)
+        problem = head_problem(AuditLog(log), stored)
+        if problem:
+            typer.echo(problem)
+            raise typer.Exit(ExitCode.GATE_REFUSED)
+        held = f"; holds production's head (line {stored.head.lines})" if stored else "; production has no head yet"
+    typer.echo(f"audit log OK: {result.entries} entries" + ("" if log.exists() else f" (no log at {log} yet)") + held)
 
 
 @audit_app.command("restart")

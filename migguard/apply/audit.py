@@ -97,7 +97,7 @@ def lockdown_identity() -> str:
 
 
 def current_user() -> str:
-    """The identity audited and locked down: MIGGUARD_USER (a CI identity) or the OS login."""
+    """The identity audited as `user`: MIGGUARD_USER (a CI identity) or the OS login (lockdown uses `lockdown_identity`)."""
     return os.environ.get(USER_ENV, "").strip() or os_user()
 
 

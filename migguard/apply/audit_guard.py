@@ -129,17 +129,21 @@ def check_log(log: AuditLog, url: str, history_table: str) -> AuditLog:
             f"the audit log {log.path} is broken at line {result.broken_line} ({result.reason}): live runs are "
             f"refused until it is investigated; keep it as evidence, then run `{RECOVERY}` (it moves the log aside "
             f"and starts a new one)")
+    problem = head_problem(log, production_head(url, history_table))
+    if problem:
+        raise AuditBroken(problem)
+    return log
+
+
+def production_head(url: str, history_table: str) -> StoredHead | None:
+    """Production's head, read in a transaction that writes nothing."""
     with connect(url) as conn:
         try:
-            stored = read_head(conn, history_table)
+            return read_head(conn, history_table)
         except psycopg.Error as error:
             raise DatabaseError(f"cannot read production's audit head: {describe(error)}") from None
         finally:
             conn.rollback()
-    problem = head_problem(log, stored)
-    if problem:
-        raise AuditBroken(problem)
-    return log
 
 
 class ProductionBoundLog(AuditLog):
@@ -165,7 +169,10 @@ class ProductionBoundLog(AuditLog):
                 stored = read_head(conn, self.history_table, for_update=True)
                 if not verify(self.path).ok or head_problem(self, stored):
                     return False  # tampered since the run began: the next live run refuses
-                write_head(conn, self.history_table, self.head())
+                head = self.head()
+                if head is None:  # the log vanished since the append: the next live run refuses
+                    return False
+                write_head(conn, self.history_table, head)
             return True
         except (MigguardError, psycopg.Error):
             return False
@@ -205,9 +212,7 @@ def restart(log: AuditLog, url: str, history_table: str, reason: str, threshold:
     if not reason.strip():
         raise InputError("audit restart needs --reason: say what was investigated and why a new log is started")
     result = verify(log.path)
-    with connect(url) as conn:
-        stored = read_head(conn, history_table)
-        conn.rollback()
+    stored = production_head(url, history_table)
     problem = None if not result.ok else head_problem(log, stored)
     if result.ok and problem is None:
         raise InputError(f"the audit log {log.path} verifies and holds production's head: nothing to restart")

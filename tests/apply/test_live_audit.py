@@ -201,6 +201,8 @@ def test_removed_or_reforged_newest_entries_are_caught_by_production_head(projec
 
     log_path(project).write_bytes(b"".join(line + b"\n" for line in kept[:-1]))  # "applied" removed
     assert migguard(project, "audit", "verify").returncode == 0  # the chain alone cannot tell
+    against = migguard(project, "audit", "verify", "--prod")  # production's head can
+    assert against.returncode == 1 and "the newest entries were removed" in against.stdout
     dry = migguard(project, "apply")
     live = migguard(project, "apply", "--confirm-live")
     for result in (dry, live):
@@ -229,7 +231,9 @@ def test_removed_or_reforged_newest_entries_are_caught_by_production_head(projec
     assert restored.returncode == 0, restored.stderr
     assert applied(pg) == ["0001", "0002"]
     assert verify(log_path(project)).ok and production_head(pg)[1] == len(lines(project))
-    assert SENTINEL not in log_path(project).read_text()
+    held = migguard(project, "audit", "verify", "--prod")
+    assert (held.returncode, held.stdout) == (0, f"audit log OK: 5 entries; holds production's head (line 5)\n")
+    assert SENTINEL not in log_path(project).read_text() + against.stdout + against.stderr
 
 
 def test_lockdown_counts_people_not_lock_contention_and_ignores_migguard_user(project, pg):
