@@ -13,7 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from migguard.apply.audit import GENESIS, AuditLog, check_not_locked, current_user, lockdown_identity, verify
+from migguard.apply.audit import (
+    GENESIS,
+    AuditLog,
+    check_not_locked,
+    current_user,
+    lockdown_identity,
+    verify,
+)
 from migguard.errors import LiveRefused
 from migguard.exit_codes import ExitCode
 
@@ -138,6 +145,42 @@ def test_concurrent_processes_keep_the_chain(log_path):
     assert result.entries == 100
     written = {(e["details"]["w"], e["details"]["i"]) for e in AuditLog(log_path).entries()}
     assert len(written) == 100
+
+
+def test_live_run_leaves_started_then_the_real_error(log_path):
+    from migguard.errors import DatabaseError
+
+    log = AuditLog(log_path)
+    with pytest.raises(DatabaseError), log.live_run("rollback", target="postgresql://app@db/prod", migrations=["0002"]):
+        raise DatabaseError("restoring public.child from the backup failed: violates foreign key constraint")
+    with pytest.raises(KeyboardInterrupt), log.live_run("apply", migrations=["0003"]):
+        raise KeyboardInterrupt
+    with log.live_run("apply", migrations=["0004"]):  # the block wrote its own final entry: nothing added
+        log.append("apply", result="applied", migrations=["0004"])
+    results = [(e["command"], e["result"], e["migrations"], e["details"].get("error")) for e in log.entries()]
+    assert results == [
+        ("rollback", "started", ["0002"], None),
+        ("rollback", "failed", ["0002"], "restoring public.child from the backup failed: violates foreign key constraint"),
+        ("apply", "started", ["0003"], None), ("apply", "failed", ["0003"], "KeyboardInterrupt"),
+        ("apply", "started", ["0004"], None), ("apply", "applied", ["0004"], None)]
+    assert verify(log_path).ok
+
+
+def test_a_refusal_inside_a_live_run_is_recorded_once_with_its_kind(log_path):
+    from migguard.errors import LockHeld
+
+    log = AuditLog(log_path)
+    refusal = LiveRefused("backup failed, nothing was applied: pg_dump: error")
+    with pytest.raises(LiveRefused):
+        try:
+            with log.live_run("apply"):
+                raise refusal
+        except LiveRefused as refused:
+            log.refused("apply", refused)  # what command.py's outer handler does
+            raise
+    log.refused("apply", LockHeld("another apply is running"))
+    found = [(e["result"], e["details"]["reason_kind"]) for e in log.entries() if e["result"] == "refused"]
+    assert found == [("refused", "refused-live"), ("refused", "lock-held")]
 
 
 # --- verify --------------------------------------------------------------------------------------

@@ -232,7 +232,7 @@ def test_removed_or_reforged_newest_entries_are_caught_by_production_head(projec
     assert applied(pg) == ["0001", "0002"]
     assert verify(log_path(project)).ok and production_head(pg)[1] == len(lines(project))
     held = migguard(project, "audit", "verify", "--prod")
-    assert (held.returncode, held.stdout) == (0, f"audit log OK: 5 entries; holds production's head (line 5)\n")
+    assert (held.returncode, held.stdout) == (0, "audit log OK: 5 entries; holds production's head (line 5)\n")
     assert SENTINEL not in log_path(project).read_text() + against.stdout + against.stderr
 
 
