@@ -310,20 +310,49 @@ app.add_typer(audit_app, name="audit")
 @audit_app.command("verify")
 def audit_verify(
     log: Annotated[Optional[Path], typer.Option("--log", help="Audit log to check (default: audit_log from the config).")] = None,
+    prod: Annotated[bool, typer.Option("--prod", help="Also check that the log holds the head production recorded (PG_PROD_URL; read only).")] = False,
     config: ConfigOption = None,
 ) -> None:
     """Verify the audit log's hash chain; report the first broken entry (exit 1)."""
-    from migguard.apply.audit import verify
+    from migguard.apply.audit import AuditLog, verify
 
-    if log is None:
-        settings = _load(config)
-        log = Path(settings.root) / settings.audit_log
+    settings = _load(config) if log is None or prod else None
+    log = log if log is not None else Path(settings.root) / settings.audit_log
     result = verify(log)
-    if result.ok:
-        typer.echo(f"audit log OK: {result.entries} entries" + ("" if log.exists() else f" (no log at {log} yet)"))
-        raise typer.Exit(ExitCode.OK)
-    typer.echo(f"audit log broken at line {result.broken_line}: {result.reason}")
-    raise typer.Exit(ExitCode.GATE_REFUSED)
+    if not result.ok:
+        typer.echo(f"audit log broken at line {result.broken_line}: {result.reason}")
+        raise typer.Exit(ExitCode.GATE_REFUSED)
+    held = ""
+    if prod:
+        from migguard.apply.audit_guard import head_problem, production_head
+        from migguard.apply.command import _prod_url
+
+        stored = production_head(_prod_url(None, settings), settings.history_table)
+        problem = head_problem(AuditLog(log), stored)
+        if problem:
+            typer.echo(problem)
+            raise typer.Exit(ExitCode.GATE_REFUSED)
+        held = f"; holds production's head (line {stored.head.lines})" if stored else "; production has no head yet"
+    typer.echo(f"audit log OK: {result.entries} entries" + ("" if log.exists() else f" (no log at {log} yet)") + held)
+
+
+@audit_app.command("restart")
+def audit_restart(
+    reason: Annotated[str, typer.Option("--reason", help="What was investigated, and why a new log is started (audited).")],
+    confirm_live: Annotated[bool, typer.Option("--confirm-live", help="Really move the log aside and reset production's audit head.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """After investigating a broken or disowned audit log: move it aside and start a new one (audited)."""
+    from migguard.apply.audit import AuditLog
+    from migguard.apply.audit_guard import restart
+    from migguard.apply.command import _prod_url
+
+    settings = _load(config)
+    outcome = restart(AuditLog(Path(settings.root) / settings.audit_log), _prod_url(None, settings),
+                      settings.history_table, reason, settings.lockdown_after, confirm_live)
+    sys.stdout.write(outcome.text)
+    _note("migguard: new audit log started; live runs are allowed again" if outcome.live
+          else "migguard: dry run: nothing was changed (add --confirm-live)")
 
 
 rls_app = typer.Typer(help="Row level security: catalog audit and tenant-isolation probe.", no_args_is_help=True)

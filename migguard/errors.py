@@ -46,3 +46,11 @@ class LiveRefused(MigguardError):
     """Refused to run live: no --confirm-live, lock held, backup failed, lockdown."""
 
     exit_code = ExitCode.REFUSED_LIVE
+
+
+class LockHeld(LiveRefused):
+    """Another apply or rollback holds the migration lock: contention, not a policy refusal."""
+
+
+class AuditBroken(LiveRefused):
+    """The audit log fails verification or disagrees with the head production recorded."""

@@ -20,12 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from migguard.apply import gates
-from migguard.apply.audit import AuditLog, check_not_locked, current_user
+from migguard.apply.audit import AuditLog, check_not_locked, current_user, lockdown_identity, refusal_details
+from migguard.apply.audit_guard import check_log, guard_live
 from migguard.apply.backup import Backup, backup_name, take_backup
 from migguard.apply.gates import Acceptance
 from migguard.apply.history import read_applied
 from migguard.apply.restore import restore_command_column, restore_command_table
-from migguard.apply.runner import ApplyLock, MigrationError, Runner
+from migguard.apply.runner import ApplyLock, MigrationError, Runner, RunResult
 from migguard.config import Config, secret
 from migguard.db.connect import connect
 from migguard.db.diff import diff
@@ -123,6 +124,10 @@ def run_apply(options: ApplyOptions, config: Config, progress: Progress = lambda
     target = redact_text(prod_url)
     accepted = gates.acceptances(config.accept, options.accept, options.accept_drift)
     live = options.confirm_live
+    # Before anything else: the audit log verifies and holds production's head, and the caller is
+    # not locked down (both audited); a dry run only reads.
+    audit = (guard_live(audit, "apply", prod_url, config.history_table, config.lockdown_after)
+             if live else check_log(audit, prod_url, config.history_table))
     try:
         plan = _plan(options, config, prod_url, accepted, progress)
     except PlanRefused as refused:
@@ -133,24 +138,17 @@ def run_apply(options: ApplyOptions, config: Config, progress: Progress = lambda
         message = f"{refused.message}: {named}" if named else refused.message
         if live:
             audit.append("apply", result="refused", target=target, migrations=[],
-                         details={"live": True, "reason": message})
+                         details={"live": True, "reason": message, "reason_kind": "gate"})
         raise GateRefused(message) from None
     if not live:
         return _dry_run(options, config, plan, prod_url, accepted, audit, target, progress)
 
     user = current_user()
-    try:
-        check_not_locked(audit, user, config.lockdown_after)
-    except LiveRefused as locked:  # recorded, but it does not extend the lockdown
-        audit.append("apply", result="refused", target=target, fingerprint=plan.fingerprint, migrations=plan.pending,
-                     details={"live": True, "lockdown": True, "reason": locked.message})
-        raise
     outcome = ApplyOutcome(True, plan)
 
     def refuse(refused: MigguardError) -> None:
         audit.append("apply", result="refused", target=target, fingerprint=plan.fingerprint, migrations=plan.pending,
-                     details={"live": True, "reason": refused.message,
-                              "accepted": [a.audit() for a in outcome.accepted]})
+                     details={**refusal_details(refused), "accepted": [a.audit() for a in outcome.accepted]})
 
     try:
         with ApplyLock(prod_url, config.history_table):
@@ -167,41 +165,13 @@ def run_apply(options: ApplyOptions, config: Config, progress: Progress = lambda
                              details={"live": True, "note": "nothing pending",
                                       "accepted": [a.audit() for a in outcome.accepted]})
                 return outcome
-            outcome.backup, outcome.rollback_path = _backup_and_rollback_script(
-                options, config, plan, prod_url, progress)
-            runner = Runner(prod_url, config.history_table, config.lock_timeout, config.statement_timeout,
-                            config.lock_retries, plan.fingerprint, user, progress=progress,
-                            max_lock_timeout=config.max_lock_timeout, max_statement_timeout=config.max_statement_timeout,
-                            expected_checksums=plan.checksums())
-            progress(f"applying {len(pending)} migration(s) (lock_timeout {config.lock_timeout}, "
-                     f"statement_timeout {config.statement_timeout})")
-            try:
-                result = runner.run(pending)
-            except MigrationError as failure:
-                outcome.applied = failure.result.applied
-                undo = "".join(plan.rollback_sql(v) for v in reversed(outcome.applied))
-                audit.append("apply", result="failed", target=target, fingerprint=plan.fingerprint,
-                             migrations=outcome.applied, **_backup_fields(outcome.backup),
-                             details={"live": True, "failed": failure.migration.version, "error": failure.message,
-                                      "accepted": [a.audit() for a in outcome.accepted]})
-                hint = (f"-- rollback of the migrations that did apply ({', '.join(outcome.applied)}):\n{undo}"
-                        if outcome.applied else None)
-                raise DatabaseError(failure.message, detail=hint) from None
-            except GateRefused as refused:  # the runner: a file's bytes are not those the gates checked
-                refuse(refused)
-                raise
-            outcome.applied = result.applied
-            progress("verifying production against the plan's schema-after")
-            actual = introspect(prod_url).without_schemas(_own(config))
-            differences = diff(plan.after, actual)
-            if differences:
-                audit.append("apply", result="failed", target=target, fingerprint=plan.fingerprint,
-                             migrations=outcome.applied, **_backup_fields(outcome.backup),
-                             details={"live": True, "verify": [c.describe() for c in differences]})
-                raise DatabaseError("applied, but production does not match the plan: "
-                                    + "; ".join(c.describe() for c in differences[:5]))
-    except LiveRefused as refused:
-        refuse(refused)
+            # "started" before the backup: a run killed from here on still leaves its trace
+            with audit.live_run("apply", target=target, fingerprint=plan.fingerprint, migrations=plan.pending,
+                                details={"backup": options.backup}):
+                result = _backup_and_run(options, config, plan, prod_url, pending, user, outcome, audit, target,
+                                         refuse, progress)
+    except LiveRefused as refused:  # the lock is held, or the backup failed: recorded once
+        audit.refused("apply", refused, target=target, fingerprint=plan.fingerprint, migrations=plan.pending)
         raise
     audit.append("apply", result="applied", target=target, fingerprint=plan.fingerprint, migrations=outcome.applied,
                  **_backup_fields(outcome.backup), details={"live": True, "retries": result.retries,
@@ -215,7 +185,7 @@ def _dry_run(options: ApplyOptions, config: Config, plan: SavedPlan, prod_url: s
     """The live run minus the writes: the same gates (all but taking the lock), the same findings."""
     outcome = ApplyOutcome(False, plan)
     try:
-        check_not_locked(audit, current_user(), config.lockdown_after)
+        check_not_locked(audit, lockdown_identity(), config.lockdown_after)
         _pending, outcome.accepted = _gates(options, config, plan, prod_url, accepted)
     except (GateRefused, LiveRefused) as refused:
         outcome.refusal = refused
@@ -226,6 +196,46 @@ def _dry_run(options: ApplyOptions, config: Config, plan: SavedPlan, prod_url: s
                           "accepted": [a.audit() for a in outcome.accepted]})
     outcome.text = _dry_run_text(plan, accepted, options.strict, outcome.refusal)
     return outcome
+
+
+def _backup_and_run(options: ApplyOptions, config: Config, plan: SavedPlan, prod_url: str, pending: list[Migration],
+                    user: str, outcome: ApplyOutcome, audit: AuditLog, target: str,
+                    refuse: Callable[[MigguardError], None], progress: Progress) -> RunResult:
+    """Backup, rollback script, the runner, verification: the writes, under the lock and the started entry."""
+    outcome.backup, outcome.rollback_path = _backup_and_rollback_script(
+        options, config, plan, prod_url, progress)
+    runner = Runner(prod_url, config.history_table, config.lock_timeout, config.statement_timeout,
+                    config.lock_retries, plan.fingerprint, user, progress=progress,
+                    max_lock_timeout=config.max_lock_timeout, max_statement_timeout=config.max_statement_timeout,
+                    expected_checksums=plan.checksums())
+    progress(f"applying {len(pending)} migration(s) (lock_timeout {config.lock_timeout}, "
+             f"statement_timeout {config.statement_timeout})")
+    try:
+        result = runner.run(pending)
+    except MigrationError as failure:
+        outcome.applied = failure.result.applied
+        undo = "".join(plan.rollback_sql(v) for v in reversed(outcome.applied))
+        audit.append("apply", result="failed", target=target, fingerprint=plan.fingerprint,
+                     migrations=outcome.applied, **_backup_fields(outcome.backup),
+                     details={"live": True, "failed": failure.migration.version, "error": failure.message,
+                              "accepted": [a.audit() for a in outcome.accepted]})
+        hint = (f"-- rollback of the migrations that did apply ({', '.join(outcome.applied)}):\n{undo}"
+                if outcome.applied else None)
+        raise DatabaseError(failure.message, detail=hint) from None
+    except GateRefused as refused:  # the runner: a file's bytes are not those the gates checked
+        refuse(refused)
+        raise
+    outcome.applied = result.applied
+    progress("verifying production against the plan's schema-after")
+    actual = introspect(prod_url).without_schemas(_own(config))
+    differences = diff(plan.after, actual)
+    if differences:
+        audit.append("apply", result="failed", target=target, fingerprint=plan.fingerprint,
+                     migrations=outcome.applied, **_backup_fields(outcome.backup),
+                     details={"live": True, "verify": [c.describe() for c in differences]})
+        raise DatabaseError("applied, but production does not match the plan: "
+                            + "; ".join(c.describe() for c in differences[:5]))
+    return result
 
 
 def _backup_fields(backup: Backup | None) -> dict:

@@ -28,17 +28,49 @@ class AppliedMigration:
     duration_ms: int | None
 
 
+def split_name(qualified: str) -> tuple[str, str]:
+    """`schema.table` from the config as PostgreSQL reads it: unquoted parts fold to lower case,
+    a double-quoted part keeps its case and may hold dots (`""` is a quote), so the names that
+    `to_regclass` resolves and the ones migguard creates are the same."""
+    parts, rest = [], qualified.strip()
+    while True:
+        if rest.startswith('"'):
+            end = 1
+            while True:
+                end = rest.find('"', end)
+                if end < 0:
+                    raise ConfigError(f"history_table has an unterminated quoted name: '{qualified}'")
+                if rest[end + 1:end + 2] != '"':
+                    break
+                end += 2
+            parts.append(rest[1:end].replace('""', '"'))
+            rest = rest[end + 1:]
+        else:
+            name = rest.partition(".")[0]
+            parts.append(name.strip().lower())
+            rest = rest[len(name):]
+        if not rest:
+            break
+        if not rest.startswith("."):
+            raise ConfigError(f"history_table is not a schema-qualified name (schema.table): '{qualified}'")
+        rest = rest[1:]
+    if len(parts) != 2 or not all(parts):
+        raise ConfigError(f"history_table must be schema-qualified (schema.table), got '{qualified}'")
+    return parts[0], parts[1]
+
+
+def history_schema(qualified: str) -> str:
+    """The schema migguard owns in production: the history and the audit head live there."""
+    return split_name(qualified)[0]
+
+
 def table_identifier(qualified: str) -> sql.Composed:
     """`schema.table` from the config as a safely quoted identifier."""
-    schema, _, table = qualified.partition(".")
-    if not table or not schema:
-        raise ConfigError(f"history_table must be schema-qualified (schema.table), got '{qualified}'")
-    return sql.Identifier(schema, table)
+    return sql.Identifier(*split_name(qualified))
 
 
 def ensure_table(conn: psycopg.Connection, qualified: str) -> None:
-    schema = qualified.partition(".")[0]
-    conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+    conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(history_schema(qualified))))
     conn.execute(sql.SQL(
         "CREATE TABLE IF NOT EXISTS {} ("
         " version text PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, plan_fingerprint text,"
@@ -46,10 +78,14 @@ def ensure_table(conn: psycopg.Connection, qualified: str) -> None:
     ).format(table_identifier(qualified)))
 
 
+def table_exists(conn: psycopg.Connection, schema: str, table: str) -> bool:
+    return conn.execute("SELECT EXISTS (SELECT FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                        " WHERE n.nspname = %s AND c.relname = %s)", (schema, table)).fetchone()[0]
+
+
 def read_applied(conn: psycopg.Connection, qualified: str) -> list[AppliedMigration]:
     """Applied migrations in apply order; empty when the table does not exist yet."""
-    exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (qualified,)).fetchone()[0]
-    if not exists:
+    if not table_exists(conn, *split_name(qualified)):
         return []
     rows = conn.execute(sql.SQL("SELECT " + COLUMNS + " FROM {} ORDER BY started_at, version").format(
         table_identifier(qualified))).fetchall()

@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from migguard.apply.audit import AuditLog, check_not_locked, current_user
+from migguard.apply.audit import AuditLog
+from migguard.apply.audit_guard import check_log, guard_live
 from migguard.apply.backup import Backup, take_backup
 from migguard.apply.command import Progress, _backup_fields, _prod_url
 from migguard.apply.history import read_applied
@@ -53,6 +54,9 @@ def run_rollback(options: RollbackOptions, config: Config, progress: Progress = 
     prod_url = _prod_url(options.prod_url, config)
     audit = AuditLog(Path(config.root) / config.audit_log)
     target = redact_text(prod_url)
+    # Before anything else: the audit log verifies and holds production's head (a dry run only reads).
+    audit = (guard_live(audit, "rollback", prod_url, config.history_table, config.lockdown_after)
+             if options.confirm_live else check_log(audit, prod_url, config.history_table))
     with connect(prod_url) as conn:
         rows = read_applied(conn, config.history_table)
         conn.rollback()
@@ -77,11 +81,11 @@ def run_rollback(options: RollbackOptions, config: Config, progress: Progress = 
         audit.append("rollback", result="dry-run", target=target, migrations=[r.version for r in chosen])
         return RollbackOutcome(False, [r.version for r in chosen], text=text)
 
-    user = current_user()
-    check_not_locked(audit, user, config.lockdown_after)
     outcome = RollbackOutcome(True, [])
     try:
-        with ApplyLock(prod_url, config.history_table):
+        with (ApplyLock(prod_url, config.history_table),
+              audit.live_run("rollback", target=target, migrations=[r.version for r in chosen],
+                             details={"backup": options.backup})):
             if options.backup != "none":
                 progress("backup: pg_dump -Fc before the rollback")
                 outcome.backup = take_backup(prod_url, Path(config.root) / config.backup_dir,
@@ -105,8 +109,7 @@ def run_rollback(options: RollbackOptions, config: Config, progress: Progress = 
                     if options.restore_data and dump is not None:
                         outcome.restored += _restore_lossy(prod_url, plan, row.version, dump, progress)
     except LiveRefused as refused:
-        audit.append("rollback", result="refused", target=target, migrations=[r.version for r in chosen],
-                     details={"live": True, "reason": refused.message})
+        audit.refused("rollback", refused, target=target, migrations=[r.version for r in chosen])
         raise
     audit.append("rollback", result="rolled-back", target=target, migrations=outcome.versions,
                  **_backup_fields(outcome.backup),

@@ -34,7 +34,7 @@ from migguard.apply import progress as progress_table
 from migguard.apply.history import AppliedMigration, ensure_table, record, table_identifier
 from migguard.apply.progress import DoneStatement, statement_hash
 from migguard.db.connect import connect, describe
-from migguard.errors import DatabaseError, GateRefused, LiveRefused
+from migguard.errors import DatabaseError, GateRefused, LockHeld
 from migguard.parse import Statement, parse_file
 from migguard.rules.context import identifier, is_transaction_end, is_transaction_start
 from migguard.session import above_ceiling, is_session_setting, timeout_settings
@@ -99,7 +99,7 @@ class ApplyLock:
             self.conn.close()
             who = (f"{holder[0]} ({holder[1] or 'unknown client'}, backend {holder[2]}, since "
                    f"{holder[3]:%Y-%m-%d %H:%M:%S %Z})") if holder else "another session"
-            raise LiveRefused(f"another apply is running: {who} holds the migration lock; try again when it is done")
+            raise LockHeld(f"another apply is running: {who} holds the migration lock; try again when it is done")
         return self
 
     def __exit__(self, *exc: object) -> None:

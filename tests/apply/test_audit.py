@@ -13,7 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from migguard.apply.audit import GENESIS, AuditLog, check_not_locked, current_user, verify
+from migguard.apply.audit import (
+    GENESIS,
+    AuditLog,
+    check_not_locked,
+    current_user,
+    lockdown_identity,
+    verify,
+)
 from migguard.errors import LiveRefused
 from migguard.exit_codes import ExitCode
 
@@ -140,6 +147,42 @@ def test_concurrent_processes_keep_the_chain(log_path):
     assert len(written) == 100
 
 
+def test_live_run_leaves_started_then_the_real_error(log_path):
+    from migguard.errors import DatabaseError
+
+    log = AuditLog(log_path)
+    with pytest.raises(DatabaseError), log.live_run("rollback", target="postgresql://app@db/prod", migrations=["0002"]):
+        raise DatabaseError("restoring public.child from the backup failed: violates foreign key constraint")
+    with pytest.raises(KeyboardInterrupt), log.live_run("apply", migrations=["0003"]):
+        raise KeyboardInterrupt
+    with log.live_run("apply", migrations=["0004"]):  # the block wrote its own final entry: nothing added
+        log.append("apply", result="applied", migrations=["0004"])
+    results = [(e["command"], e["result"], e["migrations"], e["details"].get("error")) for e in log.entries()]
+    assert results == [
+        ("rollback", "started", ["0002"], None),
+        ("rollback", "failed", ["0002"], "restoring public.child from the backup failed: violates foreign key constraint"),
+        ("apply", "started", ["0003"], None), ("apply", "failed", ["0003"], "KeyboardInterrupt"),
+        ("apply", "started", ["0004"], None), ("apply", "applied", ["0004"], None)]
+    assert verify(log_path).ok
+
+
+def test_a_refusal_inside_a_live_run_is_recorded_once_with_its_kind(log_path):
+    from migguard.errors import LockHeld
+
+    log = AuditLog(log_path)
+    refusal = LiveRefused("backup failed, nothing was applied: pg_dump: error")
+    with pytest.raises(LiveRefused):
+        try:
+            with log.live_run("apply"):
+                raise refusal
+        except LiveRefused as refused:
+            log.refused("apply", refused)  # what command.py's outer handler does
+            raise
+    log.refused("apply", LockHeld("another apply is running"))
+    found = [(e["result"], e["details"]["reason_kind"]) for e in log.entries() if e["result"] == "refused"]
+    assert found == [("refused", "refused-live"), ("refused", "lock-held")]
+
+
 # --- verify --------------------------------------------------------------------------------------
 
 def test_missing_and_empty_logs_are_ok(tmp_path):
@@ -235,6 +278,9 @@ def _refuse(log: AuditLog, at: datetime, **details) -> None:
     log.append("apply", result="refused", details={"live": True, **details}, at=at)
 
 
+ME = lockdown_identity()  # OS login @ host: lockdown counts by it, whatever MIGGUARD_USER says
+
+
 @pytest.fixture
 def log(log_path, monkeypatch) -> AuditLog:
     monkeypatch.setenv("MIGGUARD_USER", "alice")
@@ -244,20 +290,20 @@ def log(log_path, monkeypatch) -> AuditLog:
 def test_lockdown_after_threshold_within_the_window(log):
     for minutes in (0, 5, 10):
         _refuse(log, T0 + timedelta(minutes=minutes))
-    assert log.locked_until("alice", T0 + timedelta(minutes=9), 3) is None  # only two so far
-    until = log.locked_until("alice", T0 + timedelta(minutes=10), 3)
+    assert log.locked_until(ME, T0 + timedelta(minutes=9), 3) is None  # only two so far
+    until = log.locked_until(ME, T0 + timedelta(minutes=10), 3)
     assert until == T0 + timedelta(minutes=25)
-    assert log.locked_until("alice", T0 + timedelta(minutes=24, seconds=59), 3) == until
-    assert log.locked_until("alice", T0 + timedelta(minutes=25), 3) is None
-    assert log.locked_until("bob", T0 + timedelta(minutes=10), 3) is None
-    assert len(log.refusals_since("alice", T0 + timedelta(minutes=5))) == 2
+    assert log.locked_until(ME, T0 + timedelta(minutes=24, seconds=59), 3) == until
+    assert log.locked_until(ME, T0 + timedelta(minutes=25), 3) is None
+    assert log.locked_until("bob@elsewhere", T0 + timedelta(minutes=10), 3) is None
+    assert len(log.refusals_since(ME, T0 + timedelta(minutes=5))) == 2
 
 
 def test_refusals_spread_wider_than_the_window_do_not_lock(log):
     for minutes in (0, 10, 20, 30):
         _refuse(log, T0 + timedelta(minutes=minutes))
     for minutes in (20, 30, 31):
-        assert log.locked_until("alice", T0 + timedelta(minutes=minutes), 3) is None
+        assert log.locked_until(ME, T0 + timedelta(minutes=minutes), 3) is None
 
 
 def test_only_refused_live_operations_count(log):
@@ -265,10 +311,10 @@ def test_only_refused_live_operations_count(log):
         log.append("apply", result="refused", details={"live": False}, at=T0 + timedelta(minutes=minutes))
         log.append("lint", result="refused", at=T0 + timedelta(minutes=minutes))
         log.append("apply", result="failed", details={"live": True}, at=T0 + timedelta(minutes=minutes))
-    assert log.locked_until("alice", T0 + timedelta(minutes=3), 3) is None
+    assert log.locked_until(ME, T0 + timedelta(minutes=3), 3) is None
     for minutes in (3, 4, 5):
         log.append("rollback", result="refused", details={"confirm_live": True}, at=T0 + timedelta(minutes=minutes))
-    assert log.locked_until("alice", T0 + timedelta(minutes=6), 3) == T0 + timedelta(minutes=20)
+    assert log.locked_until(ME, T0 + timedelta(minutes=6), 3) == T0 + timedelta(minutes=20)
 
 
 def test_refusals_by_the_lockdown_itself_do_not_extend_it(log):
@@ -276,21 +322,38 @@ def test_refusals_by_the_lockdown_itself_do_not_extend_it(log):
         _refuse(log, T0 + timedelta(minutes=minutes))
     for minutes in (5, 10, 16):
         _refuse(log, T0 + timedelta(minutes=minutes), lockdown=True)
-    assert log.locked_until("alice", T0 + timedelta(minutes=16), 3) == T0 + timedelta(minutes=17)
-    assert log.locked_until("alice", T0 + timedelta(minutes=18), 3) is None
+    assert log.locked_until(ME, T0 + timedelta(minutes=16), 3) == T0 + timedelta(minutes=17)
+    assert log.locked_until(ME, T0 + timedelta(minutes=18), 3) is None
+
+
+def test_a_new_ci_identity_does_not_lift_the_lockdown(log, monkeypatch):
+    for minutes in (0, 1, 2):
+        _refuse(log, T0 + timedelta(minutes=minutes))
+    monkeypatch.setenv("MIGGUARD_USER", "someone-else")
+    monkeypatch.setenv("USER", "someone-else")  # nor does the login name the environment claims
+    monkeypatch.setenv("LOGNAME", "someone-else")
+    assert lockdown_identity() == ME
+    assert log.locked_until(lockdown_identity(), T0 + timedelta(minutes=3), 3) == T0 + timedelta(minutes=17)
+
+
+@pytest.mark.parametrize("kind", ["lock-held", "audit-broken", "lockdown"])
+def test_refusals_no_person_caused_do_not_count(log, kind):
+    for minutes in (0, 1, 2, 3):
+        _refuse(log, T0 + timedelta(minutes=minutes), reason_kind=kind)
+    assert log.locked_until(ME, T0 + timedelta(minutes=4), 3) is None
 
 
 def test_check_not_locked_raises_exit_4_with_the_time(log):
     for minutes in (0, 1, 2):
         _refuse(log, T0 + timedelta(minutes=minutes))
-    check_not_locked(log, "alice", 4, now=T0 + timedelta(minutes=3))
+    check_not_locked(log, ME, 4, now=T0 + timedelta(minutes=3))
     with pytest.raises(LiveRefused) as raised:
-        check_not_locked(log.path, "alice", 3, now=T0 + timedelta(minutes=3))
+        check_not_locked(log.path, ME, 3, now=T0 + timedelta(minutes=3))
     assert raised.value.exit_code == ExitCode.REFUSED_LIVE == 4
     assert "until 2024-01-22 10:17:00 UTC" in raised.value.message
     assert "\n" not in raised.value.message
-    check_not_locked(log, "alice", 3, now=T0 + timedelta(minutes=17))
-    check_not_locked(log, "alice", 3)  # now: long after 2024
+    check_not_locked(log, ME, 3, now=T0 + timedelta(minutes=17))
+    check_not_locked(log, ME, 3)  # now: long after 2024
 
 
 # --- CLI -----------------------------------------------------------------------------------------
