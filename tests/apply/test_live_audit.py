@@ -31,6 +31,7 @@ SENTINEL = "S3ntinel-Audit-pw"
 CONFIG = """[tool.migguard]
 migrations = "db/migrations"
 lock_timeout = "300ms"
+max_lock_timeout = "2s"
 lock_retries = 1
 pg_version = 15
 """
