@@ -255,7 +255,7 @@ def test_lockdown_counts_people_not_lock_contention_and_ignores_migguard_user(pr
     assert applied(pg) == ["0001"] and "legacy_code" in columns(pg)
     log = entries(project)
     kinds = [(e["result"], e["details"].get("reason_kind")) for e in log if e["result"] == "refused"]
-    assert kinds == [("refused", "lock-held")] * 3 + [("refused", None)] * 3 + [("refused", "lockdown")] * 2
+    assert kinds == [("refused", "lock-held")] * 3 + [("refused", "gate")] * 3 + [("refused", "lockdown")] * 2
     assert {e["os_user"] + "@" + e["host"] for e in log} == {lockdown_identity()}
     assert [e["user"] for e in log if e["result"] == "refused"][-2:] == ["someone-else", "x"]
     assert not any(e["result"] == "started" for e in log[2:])  # nothing started: no backup, no write

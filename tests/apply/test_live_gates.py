@@ -246,7 +246,7 @@ def test_the_runner_refuses_a_migration_whose_text_is_not_the_checked_one(pg, tm
     (tmp_path / "0001_drop.sql").write_text("DROP TABLE victim;\n")
     runner = Runner(pg, "migguard.schema_migrations",
                     expected_checksums={"0001": checksum("CREATE TABLE marker (id int);\n")})
-    with pytest.raises(GateRefused, match="not the text the gates checked"):
+    with pytest.raises(GateRefused, match="changed since the gates checked it"):
         runner.run(discover(tmp_path))
     with psycopg.connect(pg) as conn:
         assert conn.execute("SELECT to_regclass('victim')").fetchone()[0] == "victim"
