@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +51,8 @@ from migguard.redact import redact_text
 HARMLESS_IRREVERSIBLE = frozenset({"validate constraint"})
 # Lossy changes whose data `restore.py` brings back.
 RESTORED_KINDS = frozenset({"drop table", "drop column", "recreate generated column"})
+
+Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,7 @@ class RollbackOutcome:
     refusal: str | None = None  # dry run: why the live run would refuse (exit 1)
 
 
-def run_rollback(options: RollbackOptions, config: Config, progress=lambda _: None) -> RollbackOutcome:
+def run_rollback(options: RollbackOptions, config: Config, progress: Progress = lambda _: None) -> RollbackOutcome:
     prod_url = _prod_url(options.prod_url, config)
     audit = AuditLog(Path(config.root) / config.audit_log)
     target = redact_text(prod_url)
@@ -388,27 +391,28 @@ def _in_fk_order(jobs: list[RestoreJob], before: SchemaModel) -> list[RestoreJob
                     found.append(key)
         return found
 
-    ordered: list[RestoreJob] = []
+    ordered: list[str] = []
     visiting: set[str] = set()
 
     def visit(key: str) -> None:
-        if key in visiting or tables[key] in ordered:
-            return  # a cycle: its foreign keys come back after the data, so any order works
+        if key in visiting:
+            return  # done, or a cycle: its foreign keys come back after the data, so any order works
         visiting.add(key)
         for parent in parents(tables[key]):
             visit(parent)
-        ordered.append(tables[key])
+        ordered.append(key)
 
     for key in sorted(tables):
         visit(key)
     rank = {"column": 1, "identity": 2, "sequence": 2}
-    return ordered + sorted((j for j in jobs if j.kind != "table"), key=lambda j: rank[j.kind])
+    return [tables[key] for key in ordered] + sorted((j for j in jobs if j.kind != "table"), key=lambda j: rank[j.kind])
 
 
 # --- the live run: one transaction ------------------------------------------------------------------
 
 
-def _execute(prod_url: str, config: Config, steps: list[Step], options: RollbackOptions, progress) -> list[Restored]:
+def _execute(prod_url: str, config: Config, steps: list[Step], options: RollbackOptions,
+             progress: Progress) -> list[Restored]:
     """All steps in one transaction, retried from the start with backoff when the lock timeout fires."""
     binaries = client_for(server_major(prod_url))
     for attempt in range(config.lock_retries + 1):
@@ -432,7 +436,7 @@ def _execute(prod_url: str, config: Config, steps: list[Step], options: Rollback
 
 
 def _transaction(prod_url: str, config: Config, steps: list[Step], options: RollbackOptions, binaries: Binaries,
-                 progress) -> list[Restored]:
+                 progress: Progress) -> list[Restored]:
     restored: list[Restored] = []
     with connect(prod_url, autocommit=True) as conn:
         if conn.info.server_version >= 140000:
@@ -468,7 +472,7 @@ def _check_destroying(conn: psycopg.Connection, step: Step, options: RollbackOpt
                           + " (--allow-destructive to roll back anyway); nothing was changed")
 
 
-def _restore(conn: psycopg.Connection, binaries: Binaries, step: Step, progress) -> list[Restored]:
+def _restore(conn: psycopg.Connection, binaries: Binaries, step: Step, progress: Progress) -> list[Restored]:
     restored = []
     for job in step.jobs:
         if job.kind in ("sequence", "identity"):
