@@ -20,7 +20,6 @@ import itertools
 import shlex
 import subprocess
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -274,17 +273,3 @@ def restore_sequence(conn: psycopg.Connection, schema: str, name: str, column: s
     else:
         conn.execute("SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence(%s, %s), %s, %s)",
                      (relation, column, value[0], value[1]))
-
-
-@contextmanager
-def rls_bypass(conn: psycopg.Connection, schema: str, name: str) -> Iterator[None]:
-    """While data comes back: a table that FORCEs row level security would hide rows from its
-    owner too; NO FORCE for that moment, inside the transaction (superusers bypass RLS anyway)."""
-    relation = sql.Identifier(schema, name)
-    forced = conn.execute("SELECT relforcerowsecurity FROM pg_class WHERE oid = %s::regclass",
-                          (relation.as_string(conn),)).fetchone()[0]
-    if forced:
-        conn.execute(sql.SQL("ALTER TABLE {} NO FORCE ROW LEVEL SECURITY").format(relation))
-    yield
-    if forced:
-        conn.execute(sql.SQL("ALTER TABLE {} FORCE ROW LEVEL SECURITY").format(relation))

@@ -33,8 +33,8 @@ from migguard.apply.audit import AuditLog, check_not_locked, current_user
 from migguard.apply.backup import Backup, take_backup
 from migguard.apply.history import AppliedMigration, read_applied
 from migguard.apply.restore import (
-    Restored, qualified_parts, read_sequence, restore_column, restore_sequence, restore_table, row_key, rls_bypass,
-    shown, table_columns,
+    Restored, qualified_parts, read_sequence, restore_column, restore_sequence, restore_table, row_key, shown,
+    table_columns,
 )
 from migguard.apply.runner import ApplyLock, remove_history
 from migguard.config import Config, secret
@@ -444,7 +444,8 @@ def _transaction(prod_url: str, config: Config, steps: list[Step], options: Roll
         with conn.transaction():
             conn.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(config.lock_timeout)))
             conn.execute(sql.SQL("SET LOCAL statement_timeout = {}").format(sql.Literal(config.statement_timeout)))
-            conn.execute("SET LOCAL row_security = off")  # a policy that would hide rows is an error, never a filter
+            # A row level security policy that would hide rows from the restore is an error, never a silent filter.
+            conn.execute("SET LOCAL row_security = off")
             for step in steps:
                 progress(f"rolling back {step.row.version} ({shown(step.row.name)})")
                 _check_destroying(conn, step, options)
@@ -479,11 +480,10 @@ def _restore(conn: psycopg.Connection, binaries: Binaries, step: Step, progress:
             restore_sequence(conn, job.schema, job.name, job.column, job.value)
             progress(f"  restored sequence value {job.value[0]} of {shown(job.object)}")
             continue
-        with rls_bypass(conn, job.schema, job.name):
-            if job.kind == "table":
-                done = restore_table(conn, binaries, step.dump, job.schema, job.name)
-            else:
-                done = restore_column(conn, binaries, step.dump, job.table, job.column)
+        if job.kind == "table":
+            done = restore_table(conn, binaries, step.dump, job.schema, job.name)
+        else:
+            done = restore_column(conn, binaries, step.dump, job.table, job.column)
         progress(f"  restored {shown(done.object)} from {step.dump.name}: {done.rows} row(s)")
         restored.append(done)
     return restored

@@ -133,9 +133,20 @@ def test_a_restore_that_fails_undoes_every_migration_of_the_rollback(project, pg
     write(project, "0002_drop.sql", DROP_BOTH)
     write(project, "0003_index.sql", "CREATE INDEX CONCURRENTLY owners_name_idx ON owners (name);\n")
     apply(project, "--allow-destructive")
-    query(pg, "DELETE FROM owners WHERE id = 2")  # parents of the backup reference it
     before = query(pg, "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace ORDER BY 1")
 
+    # The apply's backup is damaged: pg_restore's own error, audited; nothing runs.
+    dump = next(p for p in (project[0] / ".migguard" / "backups").glob("*.dump") if "rollback" not in p.name)
+    intact = dump.read_bytes()
+    dump.write_bytes(b"PGDMP" + b"\0" * 64)
+    damaged = migguard(project, "rollback", "--confirm-live", "--to", "0001")
+    assert damaged.returncode == 3 and "pg_restore" in damaged.stderr, damaged.stderr
+    assert history(pg) == ["0001", "0002", "0003"]
+    entry = audit(project)[-1]
+    assert entry["result"] == "failed" and "pg_restore" in entry["details"]["error"] and entry["backup_path"] is None
+    dump.write_bytes(intact)
+
+    query(pg, "DELETE FROM owners WHERE id = 2")  # parents of the backup reference it
     failed = migguard(project, "rollback", "--confirm-live", "--to", "0001")
     assert failed.returncode == 3, failed.stderr
     assert "undone" in failed.stderr and "foreign key" in failed.stderr
