@@ -174,7 +174,7 @@ def run_rollback(options: RollbackOptions, config: Config, progress: Progress = 
                  **_backup_fields(outcome.backup),
                  details={"live": True, "restored": [f"{r.object} ({r.rows} rows)" for r in outcome.restored],
                           "destroyed": [f"{d.object} ({d.rows} rows)" for d in outcome.destroyed],
-                          "no_restore_data": not options.restore_data})
+                          "no_restore_data": not options.restore_data, "no_backup": options.backup == "none"})
     return outcome
 
 
@@ -428,9 +428,7 @@ def _execute(prod_url: str, config: Config, steps: list[Step], options: Rollback
             time.sleep(delay)
         except psycopg.Error as error:
             raise DatabaseError(f"rollback failed and was undone, production is as before it: {describe(error)}") from None
-        except GateRefused:
-            raise
-        except DatabaseError as error:
+        except DatabaseError as error:  # pg_restore while reading the backup
             raise DatabaseError(f"rollback failed and was undone, production is as before it: {error.message}") from None
     raise AssertionError("unreachable")
 
