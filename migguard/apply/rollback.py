@@ -26,7 +26,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pglast
 import psycopg
+from pglast.stream import RawStream
 from psycopg import sql
 
 from migguard.apply.audit import AuditLog, check_not_locked, current_user
@@ -268,42 +270,82 @@ def _gates(prod_url: str, config: Config, steps: list[Step], options: RollbackOp
     with connect(prod_url, autocommit=True) as conn:
         conn.execute(sql.SQL("SET statement_timeout = {}").format(sql.Literal(config.statement_timeout)))
         for step in steps:
-            destroyed += [d for d in (_count(conn, *target) for target in _destroying(step)) if d and d.rows]
+            destroyed += [d for d in (_count(conn, target) for target in _destroying(step)) if d and d.rows]
     if destroyed and not options.allow_destructive:
-        problems.append("the rollback destroys data written since the apply: "
+        problems.append("the rollback destroys data: "
                         + "; ".join(f"{shown(d.object)} ({d.rows} row(s))" for d in destroyed)
                         + " (--allow-destructive to roll back anyway)")
     return destroyed, ("rollback refused: " + "; ".join(problems)) if problems else None
 
 
-def _destroying(step: Step) -> list[tuple[str, str, str | None, str]]:
-    """(schema, table, column or None, object) whose data the reverse of this migration drops."""
+@dataclass(frozen=True)
+class _Target:
+    """Data a reverse destroys: rows of a created table, values of an added column, or values of a
+    retyped column that do not survive the cast back to `old_type`."""
+
+    schema: str
+    table: str
+    column: str | None
+    object: str
+    old_type: str | None = None
+    new_type: str | None = None
+
+
+def _destroying(step: Step) -> list[_Target]:
     found = []
     for change in step.changes:
         if change["kind"] == "add column":
-            schema, table, column = _path(change, 3)
-            found.append((schema, table, column, change["object"]))
+            found.append(_Target(*_path(change, 3), change["object"]))
         elif change["kind"] == "create table":
             schema, table = _path(change, 2)
             created = step.plan.after.tables.get(f"{schema}.{table}")
             if created is None or created.kind != "partitioned table":  # its partitions hold the rows
-                found.append((schema, table, None, change["object"]))
+                found.append(_Target(schema, table, None, change["object"]))
+        elif change["kind"] == "alter column type":
+            schema, table, column = _path(change, 3)
+            old, new = (model.tables.get(f"{schema}.{table}") for model in (step.plan.before, step.plan.after))
+            if old and new and column in old.columns and column in new.columns:
+                found.append(_Target(schema, table, column, change["object"], old.columns[column].type,
+                                     new.columns[column].type))
     return found
 
 
-def _count(conn: psycopg.Connection, schema: str, table: str, column: str | None, obj: str,
-           lock: bool = False) -> Destroyed | None:
-    """Rows (or non-NULL values of `column`) that exist now; None when the table does not exist (yet)."""
-    relation = sql.Identifier(schema, table)
+def _type_name(text: str) -> sql.SQL:
+    """A type name from the plan as SQL: parsed by PostgreSQL's grammar and printed back from the
+    parse tree, so nothing but a type name can come out of it."""
+    try:
+        statements = pglast.parse_sql(f"SELECT NULL::{text}")
+        cast = statements[0].stmt.targetList[0].val
+        if len(statements) != 1 or type(cast).__name__ != "TypeCast":
+            raise ValueError(text)
+        return sql.SQL(RawStream()(cast.typeName))
+    except (pglast.parser.ParseError, ValueError, AttributeError, IndexError):
+        raise InputError(f"the saved plan holds a type that is not a type name: {shown(text)}") from None
+
+
+def _count(conn: psycopg.Connection, target: _Target, lock: bool = False) -> Destroyed | None:
+    """How many rows hold data the reverse destroys; None when the table does not exist (yet) or
+    the values cannot be cast back (the rollback would then fail, not destroy)."""
+    relation = sql.Identifier(target.schema, target.table)
     if conn.execute("SELECT to_regclass(%s)", (relation.as_string(conn),)).fetchone()[0] is None:
         return None
     if lock:
         conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(relation))
-    if column is None:
-        rows = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(relation)).fetchone()[0]
-    else:
-        rows = conn.execute(sql.SQL("SELECT count({}) FROM {}").format(sql.Identifier(column), relation)).fetchone()[0]
-    return Destroyed(obj, int(rows))
+    if target.column is None:
+        query = sql.SQL("SELECT count(*) FROM {}").format(relation)
+    elif target.old_type is None:
+        query = sql.SQL("SELECT count({}) FROM {}").format(sql.Identifier(target.column), relation)
+    else:  # values that change on the way back (a truncated varchar, a rounded numeric)
+        via = sql.SQL("::text") if "." in target.old_type + target.new_type else sql.SQL("")
+        query = sql.SQL("SELECT count(*) FROM {t} WHERE ({c}{via}::{old})::{new} IS DISTINCT FROM {c}").format(
+            t=relation, c=sql.Identifier(target.column), via=via, old=_type_name(target.old_type),
+            new=_type_name(target.new_type))
+    try:
+        with conn.transaction():  # a savepoint inside the rollback's transaction
+            rows = conn.execute(query).fetchone()[0]
+    except psycopg.errors.DataException:
+        return None
+    return Destroyed(target.object, int(rows))
 
 
 def _restore_jobs(step: Step, binaries: Binaries) -> tuple[list[RestoreJob], list[str]]:
@@ -464,9 +506,9 @@ def _check_destroying(conn: psycopg.Connection, step: Step, options: RollbackOpt
     """Counted again under lock: data written since the dry run also needs --allow-destructive."""
     if options.allow_destructive:
         return
-    destroyed = [d for d in (_count(conn, *target, lock=True) for target in _destroying(step)) if d and d.rows]
+    destroyed = [d for d in (_count(conn, target, lock=True) for target in _destroying(step)) if d and d.rows]
     if destroyed:
-        raise GateRefused("rollback refused: it destroys data written since the apply: "
+        raise GateRefused("rollback refused: it destroys data: "
                           + "; ".join(f"{shown(d.object)} ({d.rows} row(s))" for d in destroyed)
                           + " (--allow-destructive to roll back anyway); nothing was changed")
 
@@ -507,7 +549,7 @@ def _dry_run_text(steps: list[Step], destroyed: list[Destroyed], options: Rollba
             lines.append("-- --no-restore-data: dropped data is NOT restored")
         lines.append(f"-- and delete {step.row.version} from the history")
     for item in destroyed:
-        lines.append(f"-- DESTROYS {shown(item.object)}: {item.rows} row(s) hold data written since the apply")
+        lines.append(f"-- DESTROYS {shown(item.object)}: {item.rows} row(s) lose data written since the apply")
     if refusal:
         lines.append(f"-- {shown(refusal)}")
     else:

@@ -183,18 +183,21 @@ def test_irreversible_change_refuses_before_anything_runs(project, pg):
 
 def test_rolling_back_an_added_column_that_holds_values_needs_allow_destructive(project, pg):
     write(project, "0001_accounts.sql", "SET lock_timeout = '2s';\n"
-                                        "CREATE TABLE accounts (id int PRIMARY KEY, name text);\n")
+                                        "CREATE TABLE accounts (id int PRIMARY KEY, name text, code varchar(5));\n")
     apply(project)
-    query(pg, "INSERT INTO accounts SELECT g, 'a' || g FROM generate_series(1, 5) g")
+    query(pg, "INSERT INTO accounts SELECT g, 'a' || g, 'c' || g FROM generate_series(1, 5) g")
     write(project, "0002_note.sql", "SET lock_timeout = '2s';\nALTER TABLE accounts ADD COLUMN note text;\n"
+                                    "ALTER TABLE accounts ALTER COLUMN code TYPE varchar(50);\n"
                                     "CREATE TABLE audit_trail (id int PRIMARY KEY);\n")
-    apply(project)
+    apply(project, "--allow-destructive")  # lint reads any change to varchar(n) as narrowing
     query(pg, "UPDATE accounts SET note = 'written since' WHERE id <= 3")
+    query(pg, "UPDATE accounts SET code = 'longer than five' WHERE id = 5")  # varchar(5) again truncates it
     query(pg, "INSERT INTO audit_trail VALUES (1), (2)")
 
     dry = migguard(project, "rollback")
     assert dry.returncode == 1
     assert "DESTROYS public.accounts.note: 3 row(s)" in dry.stdout
+    assert "DESTROYS public.accounts.code: 1 row(s)" in dry.stdout
     assert "DESTROYS public.audit_trail: 2 row(s)" in dry.stdout
     refused = migguard(project, "rollback", "--confirm-live")
     assert refused.returncode == 1 and "--allow-destructive" in refused.stderr
@@ -208,6 +211,7 @@ def test_rolling_back_an_added_column_that_holds_values_needs_allow_destructive(
     assert query(pg, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'accounts'::regclass AND attname = 'note'") == [(0,)]
     assert query(pg, "SELECT to_regclass('audit_trail')") == [(None,)]
     assert query(pg, "SELECT count(*) FROM accounts") == [(5,)]
+    assert query(pg, "SELECT code FROM accounts WHERE id = 5") == [("longe",)]
     assert history(pg) == ["0001"]
     entry = audit(project)[-1]
     assert entry["result"] == "rolled-back" and "public.accounts.note (3 rows)" in entry["details"]["destroyed"]
