@@ -33,6 +33,7 @@ from migguard.errors import DatabaseError
 from migguard.redact import redact_text
 
 _CHUNK = 1 << 16
+_HEADER_LINES = 10_000  # a COPY header longer than this is not pg_dump's
 _names = itertools.count()
 
 
@@ -118,6 +119,14 @@ def copy_header(line: bytes) -> tuple[str, str, list[str]]:
     return statement.relation.schemaname or "", statement.relation.relname, columns
 
 
+def _parses(text: bytes) -> bool:
+    try:
+        pglast.parse_sql(text.decode("utf-8"))
+    except (pglast.parser.ParseError, UnicodeDecodeError):
+        return False
+    return True
+
+
 def sequence_value(line: bytes) -> tuple[int, bool] | None:
     """(value, is_called) of pg_dump's `SELECT pg_catalog.setval('…', 42, true);`, else None."""
     try:
@@ -155,10 +164,18 @@ class BackupData:
         self.process.stderr.close()
 
     def copy_columns(self) -> list[str] | None:
-        """Reads up to the COPY header; its column list, or None when the backup has no data for it."""
+        """Reads up to the COPY header; its column list, or None when the backup has no data for it.
+
+        A quoted name may hold a newline, so the header runs until it parses as a whole statement."""
         for line in self.process.stdout:
-            if line.startswith(b"COPY ") and line.rstrip().endswith(b"FROM stdin;"):
-                return copy_header(line)[2]
+            if not line.startswith(b"COPY "):
+                continue
+            header = line
+            for _ in range(_HEADER_LINES):
+                if header.rstrip().endswith(b"FROM stdin;") and _parses(header):
+                    return copy_header(header)[2]
+                header += self.process.stdout.readline()
+            raise DatabaseError(f"reading {self.what}: unreadable COPY header")
         self._check_exit()
         return None
 
@@ -182,8 +199,14 @@ class BackupData:
 
     def sequence(self) -> tuple[int, bool] | None:
         for line in self.process.stdout:
-            if line.startswith(b"SELECT pg_catalog.setval("):
-                return sequence_value(line)
+            if not line.startswith(b"SELECT pg_catalog.setval("):
+                continue
+            statement = line
+            for _ in range(_HEADER_LINES):  # as for COPY: the name in the literal may hold a newline
+                if statement.rstrip().endswith(b");") and _parses(statement):
+                    return sequence_value(statement)
+                statement += self.process.stdout.readline()
+            return None
         self._check_exit()
         return None
 

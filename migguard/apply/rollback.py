@@ -230,16 +230,25 @@ def _steps(prod_url: str, config: Config, to_version: str | None) -> list[Step]:
     return steps
 
 
-def _path(change: dict, parts: int) -> tuple[str, ...]:
+def _path(change: dict, parts: int, plan: SavedPlan) -> tuple[str, ...]:
     """(schema, name) or (schema, table, column) of a change: its structured `path` when the plan
-    has one, else its dotted name split (schema first, column last)."""
+    has one; else the dotted name read against the plan's schemas (a table's key is the longest
+    one the name starts with, so a dot or a newline inside a name does not cut it), else split."""
     path = change.get("path")
     if path and len(path) == parts:
         return tuple(path)
+    obj = change["object"]
+    tables = {**plan.after.tables, **plan.before.tables, **plan.before.sequences, **plan.after.sequences}
+    if parts == 2 and obj in tables:
+        return tables[obj].schema_name, tables[obj].name
+    if parts == 3:
+        owner = max((k for k in tables if obj.startswith(k + ".")), key=len, default=None)
+        if owner is not None:
+            return tables[owner].schema_name, tables[owner].name, obj[len(owner) + 1:]
     if parts == 2:
-        schema, _, name = change["object"].partition(".")
+        schema, _, name = obj.partition(".")
         return schema, name
-    table, _, column = change["object"].rpartition(".")
+    table, _, column = obj.rpartition(".")
     schema, _, name = table.partition(".")
     return schema, name, column
 
@@ -295,14 +304,14 @@ def _destroying(step: Step) -> list[_Target]:
     found = []
     for change in step.changes:
         if change["kind"] == "add column":
-            found.append(_Target(*_path(change, 3), change["object"]))
+            found.append(_Target(*_path(change, 3, step.plan), change["object"]))
         elif change["kind"] == "create table":
-            schema, table = _path(change, 2)
+            schema, table = _path(change, 2, step.plan)
             created = step.plan.after.tables.get(f"{schema}.{table}")
             if created is None or created.kind != "partitioned table":  # its partitions hold the rows
                 found.append(_Target(schema, table, None, change["object"]))
         elif change["kind"] == "alter column type":
-            schema, table, column = _path(change, 3)
+            schema, table, column = _path(change, 3, step.plan)
             old, new = (model.tables.get(f"{schema}.{table}") for model in (step.plan.before, step.plan.after))
             if old and new and column in old.columns and column in new.columns:
                 found.append(_Target(schema, table, column, change["object"], old.columns[column].type,
@@ -356,7 +365,7 @@ def _restore_jobs(step: Step, binaries: Binaries) -> tuple[list[RestoreJob], lis
     lost: list[str] = []
     for change in step.changes:
         if change["kind"] == "drop sequence":
-            schema, name = _path(change, 2)
+            schema, name = _path(change, 2, step.plan)
             jobs.append(RestoreJob("sequence", schema, name))
             continue
         if not change["lossy"]:
@@ -365,7 +374,7 @@ def _restore_jobs(step: Step, binaries: Binaries) -> tuple[list[RestoreJob], lis
             lost.append(shown(f"{change['kind']} {change['object']}"))
             continue
         if change["kind"] == "drop table":
-            schema, name = _path(change, 2)
+            schema, name = _path(change, 2, step.plan)
             table = before.tables.get(f"{schema}.{name}")
             if table is None:
                 lost.append(shown(f"{change['object']} (not in the plan's schema-before)"))
@@ -374,7 +383,7 @@ def _restore_jobs(step: Step, binaries: Binaries) -> tuple[list[RestoreJob], lis
                 jobs += [RestoreJob("identity", schema, name, column=c.name, table=table)
                          for c in table.ordered_columns() if c.identity]
             continue
-        schema, name, column = _path(change, 3)
+        schema, name, column = _path(change, 3, step.plan)
         table = before.tables.get(f"{schema}.{name}")
         model = table.columns.get(column) if table else None
         if model is None:

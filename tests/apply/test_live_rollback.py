@@ -284,3 +284,23 @@ def test_lock_contention_retries_then_gives_up_leaving_production_as_it_was(proj
     assert query(pg, "SELECT count(*) FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'c'") == [(1,)]
     entry = audit(project)[-1]
     assert entry["result"] == "failed" and "lock" in entry["details"]["error"]
+
+
+def test_a_name_that_ends_a_comment_never_runs_as_sql(project, pg):
+    """The rollback runs plan.json's reverse statements, never rollback.sql's comments: a dropped
+    column named to end the `-- restores the structure of …` comment comes back, and nothing else runs."""
+    evil = "c\nDELETE FROM public.victim;\n--"
+    quoted = '"' + evil.replace('"', '""') + '"'
+    write(project, "0001_t.sql", "SET lock_timeout = '2s';\nCREATE TABLE victim (id int PRIMARY KEY);\n"
+                                 f"CREATE TABLE t (id int PRIMARY KEY, {quoted} text);\n")
+    apply(project)
+    query(pg, "INSERT INTO victim SELECT generate_series(1, 6)")
+    query(pg, f"INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 4) g")
+    write(project, "0002_drop.sql", f"SET lock_timeout = '2s';\nALTER TABLE t DROP COLUMN {quoted};\n")
+    apply(project, "--allow-destructive")
+
+    back = migguard(project, "rollback", "--confirm-live")
+    assert back.returncode == 0, back.stderr
+    assert query(pg, "SELECT count(*) FROM victim") == [(6,)]
+    assert query(pg, f"SELECT count(*) FROM t WHERE {quoted} = 'v' || id") == [(4,)]
+    assert history(pg) == ["0001"]

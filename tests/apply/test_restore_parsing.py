@@ -48,3 +48,21 @@ def test_names_in_comments_cannot_end_the_comment():
     assert "\n" not in restore_command_table("public.x\nDROP TABLE y;", Path("/b/k.dump"))
     assert "\r" not in restore_command_column("public.x\rDROP TABLE y;", "c", Path("/b/k.dump"))
     assert "'x;rm -rf ~'" in restore_command_table("public.x;rm -rf ~", Path("/b/k.dump"))
+
+
+def test_a_copy_header_with_a_newline_in_a_name_is_read_whole(tmp_path):
+    """pg_restore prints quoted names raw: the header spans lines until it parses."""
+    from migguard.apply.restore import BackupData
+
+    script = tmp_path / "fake_pg_restore"
+    script.write_text('#!/bin/sh\nprintf \'SET x = 1;\\nCOPY public.t (id, "c\\nFROM stdin;\\n--") FROM stdin;\\n'
+                      '1\\tv\\n\\\\.\\n\'\n')
+    script.chmod(0o755)
+
+    class Tool:
+        def program(self, name):
+            return str(script)
+
+    with BackupData(Tool(), tmp_path / "x.dump", "public", "t") as data:
+        assert data.copy_columns() == ["id", "c\nFROM stdin;\n--"]
+        assert list(data.rows()) == [b"1\tv\n"]
