@@ -95,8 +95,9 @@ def not_restorable_columns(changes: list, before: SchemaModel) -> list[tuple[str
         path = getattr(change, "path", None)
         if path and len(path) == 3:
             table_key, column = f"{path[0]}.{path[1]}", path[2]
-        else:
-            table_key, _, column = change.object.rpartition(".")
+        else:  # the longest table name the dotted name starts with: a dot inside a name does not cut it
+            table_key = max((k for k in before.tables if change.object.startswith(k + ".")), key=len, default="")
+            column = change.object[len(table_key) + 1:]
         table = before.tables.get(table_key)
         if table is None or row_key(table) or (column in table.columns and table.columns[column].generated):
             continue
