@@ -180,19 +180,23 @@ def apply(
 @app.command()
 def rollback(
     confirm_live: Annotated[bool, typer.Option("--confirm-live", help="Really roll back production (default: dry run).")] = False,
-    to: Annotated[Optional[str], typer.Option("--to", help="Roll back every migration applied after this version.")] = None,
+    to: Annotated[Optional[str], typer.Option("--to", help="Roll back every migration applied after this version (one transaction).")] = None,
+    allow_destructive: Annotated[bool, typer.Option("--allow-destructive", help="Roll back although it destroys data written since the apply.")] = False,
     no_backup: Annotated[bool, typer.Option("--no-backup", help="Roll back WITHOUT a backup first (audited).")] = False,
-    no_restore_data: Annotated[bool, typer.Option("--no-restore-data", help="Do not restore dropped data from the apply's backup.")] = False,
+    no_restore_data: Annotated[bool, typer.Option("--no-restore-data", help="Do not restore dropped data from the apply's backup (it is lost).")] = False,
     config: ConfigOption = None,
 ) -> None:
     """Show (dry run) or, with --confirm-live, run the rollback of the last applied migration(s)."""
     from migguard.apply.rollback import RollbackOptions, run_rollback
+    from migguard.errors import GateRefused
 
     options = RollbackOptions(confirm_live=confirm_live, to_version=to, backup="none" if no_backup else "full",
-                              restore_data=not no_restore_data)
+                              restore_data=not no_restore_data, allow_destructive=allow_destructive)
     outcome = run_rollback(options, _load(config), progress=_note)
     if not outcome.live:
         sys.stdout.write(outcome.text)
+        if outcome.refusal:  # the dry run exits as the live run would
+            raise GateRefused(outcome.refusal)
         _note("migguard: dry run: nothing was rolled back (add --confirm-live)")
         return
     restored = "; ".join(f"{r.object}: {r.rows} row(s) restored" for r in outcome.restored)

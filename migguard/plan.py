@@ -23,6 +23,7 @@ from pathlib import Path
 import psycopg
 
 from migguard.apply.history import read_applied
+from migguard.apply.restore import not_restorable_columns, shown
 from migguard.config import Config, secret
 from migguard.db.connect import connect, describe
 from migguard.db.diff import Change, diff, reverse_script
@@ -344,6 +345,13 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
                 db_findings.append(_db_finding("rollback-unverified", Severity.ERROR, "rollback.sql",
                                             "The generated rollback does not restore the schema from before the migration.",
                                             "Review rollback.sql by hand before applying."))
+            for obj, table, column in not_restorable_columns(changes, before):
+                db_findings.append(_db_finding("rollback-not-restorable", Severity.WARNING, f"db:{shown(obj)}",
+                                               f"Dropping column {shown(column)} of {shown(table)} loses its values for "
+                                               "good: the table has no primary key (nor a unique key over NOT NULL "
+                                               "columns), so a rollback cannot match the backup's values back to rows.",
+                                               "Add a primary key first, or copy the values to a keyed table before "
+                                               "dropping the column."))
         finally:
             for name in created:
                 shadow.drop_database(name)

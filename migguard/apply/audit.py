@@ -195,6 +195,10 @@ class AuditLog:
                 self._recorded.add(id(error))
             raise
 
+    def recorded(self, error: BaseException) -> bool:
+        """Whether `live_run` already wrote the final entry for this very error."""
+        return id(error) in self._recorded
+
     def refused(self, command: str, error: BaseException, **fields: Any) -> None:
         """Record a refused live operation, unless `live_run` already recorded this very error."""
         if id(error) not in self._recorded:

@@ -1,24 +1,40 @@
-"""Bring lossy data back from the backup after a rollback recreated the structure.
+"""Bring lossy data back from apply's backup, inside the rollback's own transaction.
 
-A dropped table comes back with `pg_restore --data-only --table`. A dropped column cannot be
-restored by pg_restore alone (the rest of the row lives on): its values are read from the
-backup's COPY data for that table into a temporary table and written back by primary key.
-Both are the commands the rollback script prints for a person to run by hand.
+pg_restore --dbname would run its own session, which cannot join the rollback's transaction, so
+the backup is read as text (`pg_restore --data-only --file=-` for one relation) and streamed
+into production with COPY over the rollback's connection: a failure anywhere undoes the
+structural reverse and the history delete with it.
+
+- A dropped table gets its rows back with COPY, and its sequences (identity, serial) the value
+  the backup holds (the archive's SEQUENCE SET entry).
+- A dropped column gets its values back by row key (the primary key, else a unique key over
+  NOT NULL columns): the backup's COPY data goes into a temporary table, then one UPDATE.
+  A table without such a key cannot be matched back: the plan names it (`rollback-not-restorable`).
+
+The COPY header is parsed with PostgreSQL's own grammar (pglast), so any column name works.
 """
 
 from __future__ import annotations
 
+import itertools
+import shlex
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pglast
 import psycopg
 from psycopg import sql
 
-from migguard.db.connect import connect, describe
-from migguard.db.schema import SchemaModel
-from migguard.db.tools import client_for, run_tool, server_major
+from migguard.db.cluster import Binaries
+from migguard.db.schema import SchemaModel, Table
 from migguard.errors import DatabaseError
+from migguard.redact import redact_text
+
+_CHUNK = 1 << 16
+_HEADER_LINES = 10_000  # a COPY header longer than this is not pg_dump's
+_names = itertools.count()
 
 
 @dataclass(frozen=True)
@@ -27,71 +43,257 @@ class Restored:
     rows: int
 
 
+def shown(text: str) -> str:
+    """A name as it may appear in a comment or a message: control characters escaped, so a name
+    can never end a comment line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def qualified_parts(text: str) -> list[str]:
+    """The parts of a qualified name as PostgreSQL prints it (`public."Doc"."Id"` → public, Doc, Id)."""
+    try:
+        target = pglast.parse_sql(f"SELECT {text}")[0].stmt.targetList[0].val
+        return [part.sval for part in target.fields]
+    except (pglast.parser.ParseError, IndexError, AttributeError):
+        return []
+
+
 def restore_command_table(table: str, backup: Path) -> str:
-    return f'pg_restore --data-only --table={table.partition(".")[2] or table} --dbname="$PG_PROD_URL" {backup}'
+    """How a person restores a dropped table by hand (`migguard rollback --confirm-live` does it itself)."""
+    schema, _, name = table.partition(".")
+    return shown(f"pg_restore --data-only --schema={shlex.quote(schema)} --table={shlex.quote(name or schema)} "
+                 f'--dbname="$PG_PROD_URL" {shlex.quote(str(backup))}')
 
 
 def restore_command_column(table: str, column: str, backup: Path) -> str:
-    """How a dropped column's values come back: `migguard rollback --confirm-live` does it after
-    re-adding the column; by hand, the values are in the table's COPY data in the backup."""
-    name = table.partition(".")[2] or table
-    return (f"migguard rollback --confirm-live re-adds it and writes the values back by primary key; by hand: "
-            f"pg_restore --data-only --table={name} --file=- {backup}")
-
-
-def restore_table(url: str, backup: Path, table: str) -> Restored:
+    """Where a dropped column's values are: `migguard rollback --confirm-live` writes them back by key."""
     schema, _, name = table.partition(".")
-    binaries = client_for(server_major(url))
-    run_tool(binaries, "pg_restore", ["--data-only", "--schema", schema, "--table", name, str(backup)], url,
-             "pg_restore --data-only")
-    with connect(url) as conn:
-        rows = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(schema, name))).fetchone()[0]
-    return Restored(table, int(rows))
+    return shown(f"migguard rollback --confirm-live re-adds it and writes the values back by row key; by hand: "
+                 f"pg_restore --data-only --schema={shlex.quote(schema)} --table={shlex.quote(name or schema)} "
+                 f"--file=- {shlex.quote(str(backup))}")
 
 
-def _copy_block(backup: Path, table: str, url: str) -> tuple[list[str], bytes]:
-    """The column list and the COPY text data of `table` in the backup archive."""
-    schema, _, name = table.partition(".")
-    binaries = client_for(server_major(url))
+# --- what can be restored ------------------------------------------------------------------
+
+
+def row_key(table: Table) -> tuple[str, ...]:
+    """Columns that identify a row: the primary key, else a unique key whose columns are all NOT NULL."""
+    keys = [c for c in table.constraints.values() if c.kind == "primary"]
+    keys += sorted((c for c in table.constraints.values() if c.kind == "unique" and c.columns
+                    and all(k in table.columns and not table.columns[k].nullable for k in c.columns)),
+                   key=lambda c: (len(c.columns), c.name))
+    return keys[0].columns if keys else ()
+
+
+def not_restorable_columns(changes: list, before: SchemaModel) -> list[tuple[str, str, str]]:
+    """(object, table, column) of every dropped column whose values no rollback can match back to
+    their rows: its table has no row key. The plan names them (`rollback-not-restorable`)."""
+    found = []
+    for change in changes:
+        if change.kind != "drop column":
+            continue
+        path = getattr(change, "path", None)
+        if path and len(path) == 3:
+            table_key, column = f"{path[0]}.{path[1]}", path[2]
+        else:  # the longest table name the dotted name starts with: a dot inside a name does not cut it
+            table_key = max((k for k in before.tables if change.object.startswith(k + ".")), key=len, default="")
+            column = change.object[len(table_key) + 1:]
+        table = before.tables.get(table_key)
+        if table is None or row_key(table) or (column in table.columns and table.columns[column].generated):
+            continue
+        found.append((change.object, table_key, column))
+    return found
+
+
+# --- reading the backup ------------------------------------------------------------------------
+
+
+def copy_header(line: bytes) -> tuple[str, str, list[str]]:
+    """(schema, table, columns) of a `COPY … (…) FROM stdin;` line, parsed by PostgreSQL's grammar."""
     try:
-        output = subprocess.run([binaries.program("pg_restore"), "--data-only", "--schema", schema, "--table", name,
-                                 "--file", "-", str(backup)], capture_output=True, check=True, timeout=3600).stdout
-    except (OSError, subprocess.SubprocessError) as error:
-        raise DatabaseError(f"reading {table} from the backup failed: {error}") from None
-    lines = output.split(b"\n")
-    for index, line in enumerate(lines):
-        if line.startswith(b"COPY ") and line.rstrip().endswith(b"FROM stdin;"):
-            header = line.decode()
-            columns = [c.strip().strip('"') for c in header[header.index("(") + 1: header.rindex(")")].split(",")]
-            end = lines.index(b"\\.", index + 1)
-            return columns, b"\n".join(lines[index + 1:end]) + b"\n"
-    raise DatabaseError(f"the backup holds no data for {table}")
+        statement = pglast.parse_sql(line.decode("utf-8"))[0].stmt
+    except (pglast.parser.ParseError, UnicodeDecodeError, IndexError) as error:
+        raise DatabaseError(f"unreadable COPY header in the backup: {error.__class__.__name__}") from None
+    if type(statement).__name__ != "CopyStmt" or statement.relation is None:
+        raise DatabaseError("unreadable COPY header in the backup")
+    columns = [name.sval for name in statement.attlist or ()]
+    return statement.relation.schemaname or "", statement.relation.relname, columns
 
 
-def restore_column(url: str, backup: Path, table: str, column: str, before: SchemaModel) -> Restored:
-    """Write the backup's values of `table.column` back into production, matched by primary key."""
-    model = before.tables.get(table)
-    if model is None or column not in model.columns:
-        raise DatabaseError(f"{table}.{column} is not in the schema from before the migration")
-    key = next((c.columns for c in model.constraints.values() if c.kind == "primary"), ())
-    if not key:
-        raise DatabaseError(f"{table} has no primary key: its column values cannot be matched back")
-    columns, data = _copy_block(backup, table, url)
-    types = {c.name: c.type for c in model.columns.values()}
-    schema, _, name = table.partition(".")
-    temporary = sql.Identifier(f"migguard_restore_{name}")
-    with connect(url) as conn:
+def _parses(text: bytes) -> bool:
+    try:
+        pglast.parse_sql(text.decode("utf-8"))
+    except (pglast.parser.ParseError, UnicodeDecodeError):
+        return False
+    return True
+
+
+def sequence_value(line: bytes) -> tuple[int, bool] | None:
+    """(value, is_called) of pg_dump's `SELECT pg_catalog.setval('…', 42, true);`, else None."""
+    try:
+        statement = pglast.parse_sql(line.decode("utf-8"))[0].stmt
+        call = statement.targetList[0].val
+        if type(call).__name__ != "FuncCall" or call.funcname[-1].sval != "setval":
+            return None
+        _, value, called = (argument.val for argument in call.args)
+        number = value.ival if hasattr(value, "ival") else int(value.fval)
+        return int(number), bool(called.boolval)
+    except (pglast.parser.ParseError, UnicodeDecodeError, IndexError, AttributeError, TypeError, ValueError):
+        return None
+
+
+class BackupData:
+    """`pg_restore --data-only --file=-` of one relation of the backup, streamed line by line."""
+
+    def __init__(self, binaries: Binaries, backup: Path, schema: str, name: str) -> None:
+        self.what = f"{shown(schema)}.{shown(name)} from {backup.name}"
         try:
-            definitions = sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(types.get(c, "text")))
-                                            for c in columns)
-            conn.execute(sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(temporary, definitions))
-            with conn.cursor().copy(sql.SQL("COPY {} ({}) FROM STDIN").format(
-                    temporary, sql.SQL(", ").join(sql.Identifier(c) for c in columns))) as copy:
-                copy.write(data)
-            match = sql.SQL(" AND ").join(sql.SQL("t.{k} = r.{k}").format(k=sql.Identifier(k)) for k in key)
-            updated = conn.execute(sql.SQL("UPDATE {t} AS t SET {c} = r.{c} FROM {r} AS r WHERE {match}").format(
-                t=sql.Identifier(schema, name), c=sql.Identifier(column), r=temporary, match=match)).rowcount
-            conn.commit()
-        except psycopg.Error as error:
-            raise DatabaseError(f"restoring {table}.{column} from the backup failed: {describe(error)}") from None
-    return Restored(f"{table}.{column}", updated)
+            self.process = subprocess.Popen(
+                [binaries.program("pg_restore"), "--data-only", "--schema", schema, "--table", name, "--file", "-",
+                 str(backup)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        except OSError as error:
+            raise DatabaseError(f"reading {self.what} failed: {error.strerror}") from None
+
+    def __enter__(self) -> BackupData:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self.process.stdout.close()
+        self.process.stderr.close()
+
+    def copy_columns(self) -> list[str] | None:
+        """Reads up to the COPY header; its column list, or None when the backup has no data for it.
+
+        A quoted name may hold a newline, so the header runs until it parses as a whole statement."""
+        for line in self.process.stdout:
+            if not line.startswith(b"COPY "):
+                continue
+            header = line
+            for _ in range(_HEADER_LINES):
+                if header.rstrip().endswith(b"FROM stdin;") and _parses(header):
+                    return copy_header(header)[2]
+                header += self.process.stdout.readline()
+            raise DatabaseError(f"reading {self.what}: unreadable COPY header")
+        self._check_exit()
+        return None
+
+    def rows(self) -> Iterator[bytes]:
+        """The COPY text data after the header, in chunks of whole lines, up to the `\\.` terminator."""
+        chunk: list[bytes] = []
+        size = 0
+        for line in self.process.stdout:
+            if line in (b"\\.\n", b"\\.\r\n", b"\\."):
+                break
+            chunk.append(line)
+            size += len(line)
+            if size >= _CHUNK:
+                yield b"".join(chunk)
+                chunk, size = [], 0
+        else:
+            self._check_exit()
+            raise DatabaseError(f"reading {self.what}: the COPY data ends early")
+        if chunk:
+            yield b"".join(chunk)
+
+    def sequence(self) -> tuple[int, bool] | None:
+        for line in self.process.stdout:
+            if not line.startswith(b"SELECT pg_catalog.setval("):
+                continue
+            statement = line
+            for _ in range(_HEADER_LINES):  # as for COPY: the name in the literal may hold a newline
+                if statement.rstrip().endswith(b");") and _parses(statement):
+                    return sequence_value(statement)
+                statement += self.process.stdout.readline()
+            return None
+        self._check_exit()
+        return None
+
+    def _check_exit(self) -> None:
+        if self.process.wait() != 0:
+            message = self.process.stderr.read().decode("utf-8", "replace").strip().splitlines()
+            raise DatabaseError(f"reading {self.what} failed: {redact_text(message[-1] if message else 'pg_restore failed')}")
+
+
+# --- writing it back, in the caller's transaction -------------------------------------------
+
+
+def _copy(conn: psycopg.Connection, data: BackupData, target: sql.Composable, columns: list[str]) -> int:
+    rows = 0
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(target, sql.SQL(", ").join(map(sql.Identifier, columns)))
+    with conn.cursor() as cursor, cursor.copy(statement) as copy:
+        for chunk in data.rows():
+            rows += chunk.count(b"\n")
+            copy.write(chunk)
+    return rows
+
+
+def restore_table(conn: psycopg.Connection, binaries: Binaries, backup: Path, schema: str, name: str) -> Restored:
+    """COPY the backup's rows of a recreated (empty) table back into it."""
+    with BackupData(binaries, backup, schema, name) as data:
+        columns = data.copy_columns()
+        if columns is None:
+            raise DatabaseError(f"the backup holds no data for {shown(schema)}.{shown(name)}")
+        rows = _copy(conn, data, sql.Identifier(schema, name), columns)
+    return Restored(f"{schema}.{name}", rows)
+
+
+def restore_column(conn: psycopg.Connection, binaries: Binaries, backup: Path, table: Table, column: str) -> Restored:
+    """Write the backup's values of a re-added column back, matched by row key."""
+    schema, name = table.schema_name, table.name
+    key = row_key(table)
+    target = sql.Identifier(schema, name)
+    temporary = sql.Identifier(f"migguard_restore_{next(_names)}")
+    with BackupData(binaries, backup, schema, name) as data:
+        columns = data.copy_columns()
+        missing = [c for c in (*key, column) if c not in (columns or ())]
+        if columns is None or missing:
+            raise DatabaseError(f"the backup holds no values of {shown(', '.join(missing) or column)} for "
+                                f"{shown(schema)}.{shown(name)}")
+        # Same types as the table (no type names spliced into SQL), no constraints: the backup's rows as they were.
+        conn.execute(sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT * FROM {} WITH NO DATA").format(
+            temporary, target))
+        present = {row[0] for row in conn.execute(
+            "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+            (temporary.as_string(conn),))}
+        for extra in (c for c in columns if c not in present):  # a column that no longer exists: kept as text
+            conn.execute(sql.SQL("ALTER TABLE {} ADD COLUMN {} text").format(temporary, sql.Identifier(extra)))
+        _copy(conn, data, temporary, columns)
+    always = table.columns[column].identity == "always"
+    if always:  # an identity column GENERATED ALWAYS refuses UPDATE; BY DEFAULT while its values come back
+        conn.execute(sql.SQL("ALTER TABLE {} ALTER COLUMN {} SET GENERATED BY DEFAULT").format(
+            target, sql.Identifier(column)))
+    match = sql.SQL(" AND ").join(sql.SQL("t.{k} = r.{k}").format(k=sql.Identifier(k)) for k in key)
+    updated = conn.execute(sql.SQL("UPDATE {t} AS t SET {c} = r.{c} FROM {r} AS r WHERE {match}").format(
+        t=target, c=sql.Identifier(column), r=temporary, match=match)).rowcount
+    if always:
+        conn.execute(sql.SQL("ALTER TABLE {} ALTER COLUMN {} SET GENERATED ALWAYS").format(
+            target, sql.Identifier(column)))
+    conn.execute(sql.SQL("DROP TABLE {}").format(temporary))
+    return Restored(f"{schema}.{name}.{column}", updated)
+
+
+def table_columns(binaries: Binaries, backup: Path, schema: str, name: str) -> list[str] | None:
+    """The columns the backup holds data for (None: no data for that table in the backup)."""
+    with BackupData(binaries, backup, schema, name) as data:
+        return data.copy_columns()
+
+
+def read_sequence(binaries: Binaries, backup: Path, schema: str, name: str) -> tuple[int, bool] | None:
+    """The value the backup holds for a sequence (None: the backup has none)."""
+    with BackupData(binaries, backup, schema, name) as data:
+        return data.sequence()
+
+
+def restore_sequence(conn: psycopg.Connection, schema: str, name: str, column: str | None,
+                     value: tuple[int, bool]) -> None:
+    """setval to the backup's value: the sequence `schema.name`, or the one behind identity
+    column `column` of table `schema.name` (wherever the recreated table put it)."""
+    relation = sql.Identifier(schema, name).as_string(conn)
+    if column is None:
+        conn.execute("SELECT pg_catalog.setval(%s::regclass, %s, %s)", (relation, value[0], value[1]))
+    else:
+        conn.execute("SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence(%s, %s), %s, %s)",
+                     (relation, column, value[0], value[1]))

@@ -1533,6 +1533,35 @@ down scripts after the first that fails or mismatches (they cannot run before it
 ))
 
 
+_PLAN["rollback-not-restorable"] = (Severity.WARNING, "a dropped column's values cannot come back with a rollback: "
+                                                      "its table has no row key", _doc(
+    what="""
+For every column the pending migrations drop, checks that its table (before the migration) has a
+primary key, or a unique key over NOT NULL columns. `migguard rollback` brings a dropped column's
+values back from apply's backup by matching rows on that key; without one, they cannot be matched.
+""",
+    why="""
+The structural rollback re-adds the column, empty. Without a key, the backup holds the values but
+nothing says which row each belongs to: the data is lost for good, whatever the plan says about
+the rollback being verified. `rollback --confirm-live` refuses such a rollback unless
+`--no-restore-data` accepts the loss.
+""",
+    bad="""
+-- events has no primary key
+ALTER TABLE events DROP COLUMN payload;
+""",
+    good="""
+-- give the table a key first (in an earlier migration), then drop the column
+ALTER TABLE events ADD COLUMN id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY;
+ALTER TABLE events DROP COLUMN payload;
+""",
+    quiet="""
+Tables with a primary key or a unique key over NOT NULL columns; generated columns (their values
+are computed again); dropped tables (their rows come back whole with COPY).
+""",
+    references=(ALTER_TABLE,),
+))
+
 # --- the registry -------------------------------------------------------------------------------------
 
 
