@@ -162,7 +162,11 @@ def run_rollback(options: RollbackOptions, config: Config, progress: Progress = 
                                                  "rollback" + steps[0].row.plan_fingerprint[:4])
                 else:
                     progress("WARNING: --no-backup: rolling back WITHOUT a backup first (recorded in the audit log)")
-                outcome.restored = _execute(prod_url, config, steps, options, progress)
+                try:
+                    outcome.restored = _execute(prod_url, config, steps, options, progress)
+                except Exception as error:  # audited with the backup the rollback took first
+                    audit.failed("rollback", error, target=target, migrations=versions, **_backup_fields(outcome.backup))
+                    raise
                 outcome.versions = versions
     except BaseException as error:  # every failure is audited once, with the tool's real error
         if not audit.recorded(error):

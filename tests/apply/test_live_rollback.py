@@ -17,7 +17,7 @@ from migguard.apply.audit import verify
 pytestmark = [pytest.mark.pg, pytest.mark.e2e, pytest.mark.all_majors]
 
 SENTINEL = "S3ntinel-Pa55word"
-CONFIG = '[tool.migguard]\nmigrations = "db/migrations"\nlock_timeout = "{lock_timeout}"\nlock_retries = 1\npg_version = 15\n'
+CONFIG = '[tool.migguard]\nmigrations = "db/migrations"\nlock_timeout = "{lock_timeout}"\nmax_lock_timeout = "2s"\nlock_retries = 1\npg_version = 15\n'
 
 
 @pytest.fixture
