@@ -32,7 +32,7 @@ from migguard.db.connect import connect
 from migguard.db.diff import diff
 from migguard.db.introspect import introspect
 from migguard.db.shadow import refuse_production_on_shadow, server_identity
-from migguard.errors import DatabaseError, GateRefused, InputError, LiveRefused, MigguardError
+from migguard.errors import DatabaseError, GateRefused, LiveRefused, MigguardError
 from migguard.identifiers import comment_safe, key_parts, name_pattern, object_key
 from migguard.plan import PlanOptions, PlanRefused, SavedPlan, run_plan
 from migguard.redact import redact_text
@@ -64,7 +64,6 @@ class ApplyOutcome:
     accepted: list[Acceptance] = field(default_factory=list)
     text: str = ""  # what a dry run shows
     refusal: MigguardError | None = None  # dry run: why the live run would stop (None: it would proceed)
-
 
 
 def _own(config: Config) -> str:
@@ -247,7 +246,6 @@ def _backup_and_run(options: ApplyOptions, config: Config, plan: SavedPlan, prod
         raise DatabaseError("applied, but production does not match the plan: "
                             + "; ".join(c.describe() for c in differences[:5]))
     return result
-
 
 
 def _affected_tables(plan: SavedPlan) -> list[str]:

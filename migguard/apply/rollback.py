@@ -183,8 +183,6 @@ def run_rollback(options: RollbackOptions, config: Config, progress: Progress = 
 # --- what to undo --------------------------------------------------------------------------------
 
 
-
-
 def _saved_plan_for(config: Config, fingerprint: str | None) -> tuple[SavedPlan, Path | None]:
     """The plan copy apply kept beside its backup, and that backup."""
     directory = Path(config.root) / config.backup_dir
