@@ -329,9 +329,9 @@ def audit_verify(
     held = ""
     if prod:
         from migguard.apply.audit_guard import head_problem, production_head
-        from migguard.apply.command import _prod_url
+        from migguard.config import production_url
 
-        stored = production_head(_prod_url(None, settings), settings.history_table)
+        stored = production_head(production_url(settings), settings.history_table)
         problem = head_problem(AuditLog(log), stored)
         if problem:
             typer.echo(problem)
@@ -349,10 +349,10 @@ def audit_restart(
     """After investigating a broken or disowned audit log: move it aside and start a new one (audited)."""
     from migguard.apply.audit import AuditLog
     from migguard.apply.audit_guard import restart
-    from migguard.apply.command import _prod_url
+    from migguard.config import production_url
 
     settings = _load(config)
-    outcome = restart(AuditLog(Path(settings.root) / settings.audit_log), _prod_url(None, settings),
+    outcome = restart(AuditLog(Path(settings.root) / settings.audit_log), production_url(settings),
                       settings.history_table, reason, settings.lockdown_after, confirm_live)
     sys.stdout.write(outcome.text)
     _note("migguard: new audit log started; live runs are allowed again" if outcome.live

@@ -188,6 +188,7 @@ class CreateIndex:
     concurrent: bool = False
     unique: bool = False
     if_not_exists: bool = False
+    schema: str = ""  # the table's schema as written (the index is created there); "" when unqualified
 
 
 @dataclass(frozen=True, slots=True)
@@ -567,7 +568,7 @@ def _transaction(node: ast.TransactionStmt) -> Transaction:
 
 def _create_index(node: ast.IndexStmt) -> CreateIndex:
     return CreateIndex(node.idxname, _range_var(node.relation), bool(node.concurrent), bool(node.unique),
-                       bool(node.if_not_exists))
+                       bool(node.if_not_exists), node.relation.schemaname or "" if node.relation else "")
 
 
 def _alter_domain(node: ast.AlterDomainStmt) -> AlterDomain:

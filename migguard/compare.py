@@ -42,7 +42,7 @@ def is_url(text: str) -> bool:
 
 def load_schema(source: str, config: Config, shadow: ShadowServer | None) -> SchemaModel:
     """The schema a source describes (see the module docstring)."""
-    own = config.history_table.partition(".")[0]
+    own = config.history_path[0]
     if is_url(source):
         return introspect(source).without_schemas(own)
     path = Path(source)

@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from migguard.durations import parse_duration
-from migguard.errors import ConfigError
+from migguard.errors import ConfigError, InputError
 from migguard.identifiers import parse_qualified
 
 RuleSetting = Literal["off", "info", "warning", "error"]
@@ -295,3 +295,11 @@ def secret(name: str, config: Config) -> str | None:
 
         parse_url(value, name)
     return value
+
+
+def production_url(config: Config, explicit: str | None = None) -> str:
+    """Production's URL: `explicit` (--prod-url), else PG_PROD_URL; exit 2 when there is none."""
+    url = explicit or secret("PG_PROD_URL", config)
+    if not url:
+        raise InputError("PG_PROD_URL is not set (environment or the env file)")
+    return url

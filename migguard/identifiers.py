@@ -45,6 +45,13 @@ def quote_literal(text: str) -> str:
     return "E" + quoted.replace("\\", "\\\\") if "\\" in text else quoted
 
 
+def name_pattern(*parts: str) -> str:
+    """A qualified name as a psql/pg_dump pattern (`pg_dump --table`) that matches exactly that
+    object: every part in double quotes, inside which PostgreSQL takes `.`, `*`, `?`, upper case
+    and every regular-expression character literally."""
+    return ".".join('"' + part.replace('"', '""') + '"' for part in parts)
+
+
 def object_key(*parts: str) -> str:
     """The schema model's key of an object: its parts joined by dots, a part in double quotes
     when it holds a dot or a double quote. Equal to the plain dotted name for ordinary names,

@@ -37,7 +37,7 @@ from migguard.db.trace import StatementTrace, TableSize, Tracer, grade, table_si
 from migguard.rls_check import audit_and_probe
 from migguard.errors import GateRefused, InputError
 from migguard.findings import Finding, Report, Severity
-from migguard.identifiers import comment_safe
+from migguard.identifiers import comment_safe, object_key
 from migguard.lint import ConfiguredFindings, LintCache, LintTarget, RulePolicy, build_report, gate_passes, lint_targets
 from migguard.redact import redact_text
 from migguard.rules.context import LintSettings
@@ -250,7 +250,7 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
             history = base_migrations if base_migrations is not None else applied
             replay_db = shadow.replay(history)
             created.append(replay_db)
-            own = config.history_table.partition(".")[0]  # migguard's history schema is not the app's
+            own = config.history_path[0]  # migguard's history schema is not the app's
             replayed = introspect(shadow.database_url(replay_db)).without_schemas(own)
 
             # 3. clone production's schema (or, without production, the replay)
@@ -498,7 +498,8 @@ def _verify_rollback(url: str, rollback_sql: str, before: SchemaModel, irreversi
         except psycopg.Error:
             return False
     leftovers = {c.object for c in diff(introspect(url).without_schemas(own), before)}
-    allowed = {c.object.rsplit(".", 1)[0] if c.kind == "add enum value" else c.object for c in irreversible}
+    # an added enum value's path is (schema, type, value): what stays behind is the type
+    allowed = {object_key(*c.path[:-1]) if c.kind == "add enum value" else c.object for c in irreversible}
     return leftovers <= allowed
 
 

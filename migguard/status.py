@@ -55,7 +55,7 @@ def run_status(config: Config, prod_url: str | None = None, shadow_url: str | No
             status.edited.append(row.version)
     status.pending = [m.version for m in migrations if m.version not in applied_versions]
     if check_drift:
-        own = config.history_table.partition(".")[0]
+        own = config.history_path[0]
         applied = [m for m in migrations if m.version in applied_versions]
         with ShadowServer(shadow_url or secret("PG_SHADOW_URL", config), Path(config.root) / ".migguard",
                           production=prod_url) as shadow:

@@ -40,6 +40,11 @@ class Backup:
     stale_removed: tuple[Path, ...] = ()  # partial dumps of killed runs, removed before this one
 
 
+def audit_fields(backup: Backup | None) -> dict:
+    """The audit entry's backup fields: where the dump is and its digest (both None without one)."""
+    return {"backup_path": str(backup.path) if backup else None, "backup_sha256": backup.sha256 if backup else None}
+
+
 class BackupFailed(LiveRefused):
     """No backup, so nothing was applied (exit 4). `partial` is the file pg_dump was writing (removed),
     `reason` one of: pg_dump, verify, directory, interrupted; `stderr` the tool's whole stderr, redacted

@@ -22,17 +22,18 @@ from pathlib import Path
 from migguard.apply import gates
 from migguard.apply.audit import AuditLog, check_not_locked, current_user, lockdown_identity, refusal_details
 from migguard.apply.audit_guard import check_log, guard_live
-from migguard.apply.backup import Backup, backup_name, take_backup
+from migguard.apply.backup import Backup, audit_fields, backup_name, take_backup
 from migguard.apply.gates import Acceptance
 from migguard.apply.history import read_applied
 from migguard.apply.restore import restore_command_column, restore_command_table
 from migguard.apply.runner import ApplyLock, MigrationError, Runner, RunResult
-from migguard.config import Config, secret
+from migguard.config import Config, production_url, secret
 from migguard.db.connect import connect
 from migguard.db.diff import diff
 from migguard.db.introspect import introspect
-from migguard.errors import DatabaseError, GateRefused, InputError, LiveRefused, MigguardError
-from migguard.identifiers import comment_safe
+from migguard.db.shadow import refuse_production_on_shadow, server_identity
+from migguard.errors import DatabaseError, GateRefused, LiveRefused, MigguardError
+from migguard.identifiers import comment_safe, key_parts, name_pattern, object_key
 from migguard.plan import PlanOptions, PlanRefused, SavedPlan, run_plan
 from migguard.redact import redact_text
 from migguard.sources import Migration, discover
@@ -65,15 +66,8 @@ class ApplyOutcome:
     refusal: MigguardError | None = None  # dry run: why the live run would stop (None: it would proceed)
 
 
-def _prod_url(explicit: str | None, config: Config) -> str:
-    url = explicit or secret("PG_PROD_URL", config)
-    if not url:
-        raise InputError("PG_PROD_URL is not set (environment or the env file)")
-    return url
-
-
 def _own(config: Config) -> str:
-    return config.history_table.partition(".")[0]
+    return config.history_path[0]
 
 
 def _history(config: Config, prod_url: str) -> tuple[list[Migration], list[Migration], dict[str, str]]:
@@ -100,6 +94,20 @@ def _gates(options: ApplyOptions, config: Config, plan: SavedPlan, prod_url: str
     return pending, list(dict.fromkeys(used))
 
 
+def _refuse_production_on_shadow(options: ApplyOptions, config: Config, prod_url: str) -> None:
+    """`apply --plan` starts no shadow, so the shadow's own check that production is not its
+    scratch space does not run: run it here whenever a shadow is configured (exit 2). A shadow
+    that does not answer cannot be the production that does, and a saved plan needs no shadow."""
+    shadow = options.shadow_url or secret("PG_SHADOW_URL", config)
+    if not shadow:
+        return
+    try:
+        server_identity(shadow)
+    except DatabaseError:
+        return
+    refuse_production_on_shadow(prod_url, shadow)
+
+
 def _plan(options: ApplyOptions, config: Config, prod_url: str, accepted: dict[str, Acceptance],
           progress: Progress) -> SavedPlan:
     if options.plan_path is not None:
@@ -119,7 +127,9 @@ def _show_findings(plan: SavedPlan, accepted: dict[str, Acceptance], strict: boo
 
 
 def run_apply(options: ApplyOptions, config: Config, progress: Progress = lambda _: None) -> ApplyOutcome:
-    prod_url = _prod_url(options.prod_url, config)
+    prod_url = production_url(config, options.prod_url)
+    if options.plan_path is not None:
+        _refuse_production_on_shadow(options, config, prod_url)
     audit = AuditLog(Path(config.root) / config.audit_log)
     target = redact_text(prod_url)
     accepted = gates.acceptances(config.accept, options.accept, options.accept_drift)
@@ -174,7 +184,7 @@ def run_apply(options: ApplyOptions, config: Config, progress: Progress = lambda
         audit.refused("apply", refused, target=target, fingerprint=plan.fingerprint, migrations=plan.pending)
         raise
     audit.append("apply", result="applied", target=target, fingerprint=plan.fingerprint, migrations=outcome.applied,
-                 **_backup_fields(outcome.backup), details={"live": True, "retries": result.retries,
+                 **audit_fields(outcome.backup), details={"live": True, "retries": result.retries,
                                                            "rollback": str(outcome.rollback_path),
                                                            "accepted": [a.audit() for a in outcome.accepted]})
     return outcome
@@ -216,7 +226,7 @@ def _backup_and_run(options: ApplyOptions, config: Config, plan: SavedPlan, prod
         outcome.applied = failure.result.applied
         undo = "".join(plan.rollback_sql(v) for v in reversed(outcome.applied))
         audit.append("apply", result="failed", target=target, fingerprint=plan.fingerprint,
-                     migrations=outcome.applied, **_backup_fields(outcome.backup),
+                     migrations=outcome.applied, **audit_fields(outcome.backup),
                      details={"live": True, "failed": failure.migration.version, "error": failure.message,
                               "accepted": [a.audit() for a in outcome.accepted]})
         hint = (f"-- rollback of the migrations that did apply ({', '.join(outcome.applied)}):\n{undo}"
@@ -231,25 +241,29 @@ def _backup_and_run(options: ApplyOptions, config: Config, plan: SavedPlan, prod
     differences = diff(plan.after, actual)
     if differences:
         audit.append("apply", result="failed", target=target, fingerprint=plan.fingerprint,
-                     migrations=outcome.applied, **_backup_fields(outcome.backup),
+                     migrations=outcome.applied, **audit_fields(outcome.backup),
                      details={"live": True, "verify": [c.describe() for c in differences]})
         raise DatabaseError("applied, but production does not match the plan: "
                             + "; ".join(c.describe() for c in differences[:5]))
     return result
 
 
-def _backup_fields(backup: Backup | None) -> dict:
-    return {"backup_path": str(backup.path) if backup else None, "backup_sha256": backup.sha256 if backup else None}
-
-
 def _affected_tables(plan: SavedPlan) -> list[str]:
+    """`pg_dump --table` patterns of the existing tables the plan changes, read from each change's
+    (schema, name[, member]) path, so a dot or upper case inside a name matches only that table."""
     tables = set()
     for change in plan.document["changes"]:
-        obj = change["object"]
-        candidate = obj if obj in plan.before.tables else obj.rpartition(".")[0]
-        if candidate in plan.before.tables:
-            tables.add(candidate)
-    return sorted(tables)
+        path = _path(change)
+        for parts in (path, path[:2]):
+            if object_key(*parts) in plan.before.tables:
+                tables.add(parts)
+                break
+    return [name_pattern(*parts) for parts in sorted(tables)]
+
+
+def _path(change: dict) -> tuple[str, ...]:
+    """The names of a plan.json change: its structured path, never the dotted `object` split."""
+    return tuple(change.get("path") or key_parts(change["object"]))
 
 
 def _backup_and_rollback_script(options: ApplyOptions, config: Config, plan: SavedPlan, prod_url: str,
@@ -288,10 +302,9 @@ def _rollback_header(plan: SavedPlan, backup: Backup | None) -> str:
             lines.append(f"-- {change['object']}: its data is LOST (applied with --no-backup)")
             continue
         if change["kind"] == "drop table":
-            lines.append(f"-- data of {change['object']}: {restore_command_table(change['object'], backup.path)}")
+            lines.append(f"-- data of {change['object']}: {restore_command_table(*_path(change), backup.path)}")
         elif change["kind"] == "drop column":
-            table, _, column = change["object"].rpartition(".")
-            lines.append(f"-- data of {change['object']}: {restore_command_column(table, column, backup.path)}")
+            lines.append(f"-- data of {change['object']}: {restore_command_column(*_path(change), backup.path)}")
     return "\n".join(comment_safe(line) for line in lines) + "\n"  # names never end a comment
 
 

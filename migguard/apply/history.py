@@ -13,6 +13,7 @@ import psycopg
 from psycopg import sql
 
 from migguard.errors import ConfigError
+from migguard.identifiers import parse_qualified
 
 COLUMNS = "version, name, checksum, plan_fingerprint, applied_by, started_at, duration_ms"
 
@@ -29,34 +30,14 @@ class AppliedMigration:
 
 
 def split_name(qualified: str) -> tuple[str, str]:
-    """`schema.table` from the config as PostgreSQL reads it: unquoted parts fold to lower case,
-    a double-quoted part keeps its case and may hold dots (`""` is a quote), so the names that
-    `to_regclass` resolves and the ones migguard creates are the same."""
-    parts, rest = [], qualified.strip()
-    while True:
-        if rest.startswith('"'):
-            end = 1
-            while True:
-                end = rest.find('"', end)
-                if end < 0:
-                    raise ConfigError(f"history_table has an unterminated quoted name: '{qualified}'")
-                if rest[end + 1:end + 2] != '"':
-                    break
-                end += 2
-            parts.append(rest[1:end].replace('""', '"'))
-            rest = rest[end + 1:]
-        else:
-            name = rest.partition(".")[0]
-            parts.append(name.strip().lower())
-            rest = rest[len(name):]
-        if not rest:
-            break
-        if not rest.startswith("."):
-            raise ConfigError(f"history_table is not a schema-qualified name (schema.table): '{qualified}'")
-        rest = rest[1:]
-    if len(parts) != 2 or not all(parts):
-        raise ConfigError(f"history_table must be schema-qualified (schema.table), got '{qualified}'")
-    return parts[0], parts[1]
+    """`schema.table` from the config as PostgreSQL reads it (`Config.history_path`): unquoted
+    parts fold to lower case, a double-quoted part keeps its case and may hold dots, so the names
+    that migguard creates and reads are the same ones everywhere."""
+    try:
+        schema, table = parse_qualified(qualified, 2)
+    except ValueError as error:
+        raise ConfigError(f"history_table: {error}") from None
+    return schema, table
 
 
 def history_schema(qualified: str) -> str:

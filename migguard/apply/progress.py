@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-from migguard.apply.history import table_identifier
+from migguard.apply.history import split_name, table_exists
+from migguard.identifiers import quote_qualified
 
 SUFFIX = "_progress"
 
@@ -34,9 +35,20 @@ class DoneStatement:
     undo: str | None  # SQL that undoes it, when migguard can derive it
 
 
+def table_path(history_table: str) -> tuple[str, str]:
+    """(schema, table) of the progress table: the history's, `_progress` appended to the table's name
+    (`migguard.schema_migrations` → migguard, schema_migrations_progress), any name quoted or not."""
+    schema, table = split_name(history_table)
+    return schema, table + SUFFIX
+
+
 def table_name(history_table: str) -> str:
-    """`migguard.schema_migrations` → `migguard.schema_migrations_progress`."""
-    return history_table + SUFFIX
+    """The progress table's name as SQL, for messages."""
+    return quote_qualified(*table_path(history_table))
+
+
+def _table(history_table: str) -> sql.Identifier:
+    return sql.Identifier(*table_path(history_table))
 
 
 def statement_hash(text: str) -> str:
@@ -49,15 +61,15 @@ def ensure_table(conn: psycopg.Connection, history_table: str) -> None:
         " version text NOT NULL, statement_number integer NOT NULL, statement_hash text NOT NULL,"
         " line integer NOT NULL, first_line text NOT NULL, undo text, applied_by text,"
         " applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (version, statement_number))"
-    ).format(table_identifier(table_name(history_table))))
+    ).format(_table(history_table)))
 
 
 def read(conn: psycopg.Connection, history_table: str, version: str | None = None) -> dict[str, dict[int, DoneStatement]]:
     """version → statement number → what ran; empty when the table does not exist yet."""
-    if not conn.execute("SELECT to_regclass(%s) IS NOT NULL", (table_name(history_table),)).fetchone()[0]:
+    if not table_exists(conn, *table_path(history_table)):
         return {}
     query = sql.SQL("SELECT version, statement_number, statement_hash, line, first_line, undo FROM {}").format(
-        table_identifier(table_name(history_table)))
+        _table(history_table))
     if version is not None:
         rows = conn.execute(query + sql.SQL(" WHERE version = %s ORDER BY statement_number"), (version,)).fetchall()
     else:
@@ -72,10 +84,10 @@ def record(conn: psycopg.Connection, history_table: str, version: str, done: Don
            applied_by: str | None) -> None:
     conn.execute(sql.SQL(
         "INSERT INTO {} (version, statement_number, statement_hash, line, first_line, undo, applied_by)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s)").format(table_identifier(table_name(history_table))),
+        " VALUES (%s, %s, %s, %s, %s, %s, %s)").format(_table(history_table)),
         (version, done.number, done.statement_hash, done.line, done.first_line, done.undo, applied_by))
 
 
 def clear(conn: psycopg.Connection, history_table: str, version: str) -> None:
-    conn.execute(sql.SQL("DELETE FROM {} WHERE version = %s").format(table_identifier(table_name(history_table))),
+    conn.execute(sql.SQL("DELETE FROM {} WHERE version = %s").format(_table(history_table)),
                  (version,))

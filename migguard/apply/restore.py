@@ -30,6 +30,7 @@ from psycopg import sql
 from migguard.db.cluster import Binaries
 from migguard.db.schema import SchemaModel, Table
 from migguard.errors import DatabaseError
+from migguard.identifiers import object_key
 from migguard.redact import redact_text
 
 _CHUNK = 1 << 16
@@ -58,18 +59,16 @@ def qualified_parts(text: str) -> list[str]:
         return []
 
 
-def restore_command_table(table: str, backup: Path) -> str:
+def restore_command_table(schema: str, name: str, backup: Path) -> str:
     """How a person restores a dropped table by hand (`migguard rollback --confirm-live` does it itself)."""
-    schema, _, name = table.partition(".")
-    return shown(f"pg_restore --data-only --schema={shlex.quote(schema)} --table={shlex.quote(name or schema)} "
+    return shown(f"pg_restore --data-only --schema={shlex.quote(schema)} --table={shlex.quote(name)} "
                  f'--dbname="$PG_PROD_URL" {shlex.quote(str(backup))}')
 
 
-def restore_command_column(table: str, column: str, backup: Path) -> str:
+def restore_command_column(schema: str, name: str, column: str, backup: Path) -> str:
     """Where a dropped column's values are: `migguard rollback --confirm-live` writes them back by key."""
-    schema, _, name = table.partition(".")
-    return shown(f"migguard rollback --confirm-live re-adds it and writes the values back by row key; by hand: "
-                 f"pg_restore --data-only --schema={shlex.quote(schema)} --table={shlex.quote(name or schema)} "
+    return shown(f"migguard rollback --confirm-live re-adds {shlex.quote(column)} and writes the values back by "
+                 f"row key; by hand: pg_restore --data-only --schema={shlex.quote(schema)} --table={shlex.quote(name)} "
                  f"--file=- {shlex.quote(str(backup))}")
 
 
@@ -94,7 +93,7 @@ def not_restorable_columns(changes: list, before: SchemaModel) -> list[tuple[str
             continue
         path = getattr(change, "path", None)
         if path and len(path) == 3:
-            table_key, column = f"{path[0]}.{path[1]}", path[2]
+            table_key, column = object_key(path[0], path[1]), path[2]
         else:  # the longest table name the dotted name starts with: a dot inside a name does not cut it
             table_key = max((k for k in before.tables if change.object.startswith(k + ".")), key=len, default="")
             column = change.object[len(table_key) + 1:]

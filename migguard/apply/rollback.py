@@ -33,19 +33,20 @@ from psycopg import sql
 
 from migguard.apply.audit import AuditLog, error_text, refusal_details
 from migguard.apply.audit_guard import check_log, guard_live
-from migguard.apply.backup import Backup, take_backup
+from migguard.apply.backup import Backup, audit_fields, take_backup
 from migguard.apply.history import AppliedMigration, read_applied
 from migguard.apply.restore import (
     Restored, qualified_parts, read_sequence, restore_column, restore_sequence, restore_table, row_key, shown,
     table_columns,
 )
 from migguard.apply.runner import ApplyLock, remove_history
-from migguard.config import Config, secret
+from migguard.config import Config, production_url
 from migguard.db.cluster import Binaries
 from migguard.db.connect import connect, describe
 from migguard.db.schema import SchemaModel, Table
 from migguard.db.tools import client_for, server_major
 from migguard.errors import DatabaseError, GateRefused, InputError, LiveRefused
+from migguard.identifiers import key_parts, object_key
 from migguard.plan import SavedPlan
 from migguard.redact import redact_text
 
@@ -125,7 +126,7 @@ class RollbackOutcome:
 
 
 def run_rollback(options: RollbackOptions, config: Config, progress: Progress = lambda _: None) -> RollbackOutcome:
-    prod_url = _prod_url(options.prod_url, config)
+    prod_url = production_url(config, options.prod_url)
     audit = AuditLog(Path(config.root) / config.audit_log)
     target = redact_text(prod_url)
     # Before anything else: the audit log verifies and holds production's head, and the caller is
@@ -172,11 +173,11 @@ def run_rollback(options: RollbackOptions, config: Config, progress: Progress = 
         if not audit.recorded(error):
             refused = isinstance(error, (GateRefused, LiveRefused))
             audit.append("rollback", result="refused" if refused else "failed", target=target, migrations=versions,
-                         **_backup_fields(outcome.backup),
+                         **audit_fields(outcome.backup),
                          details=refusal_details(error) if refused else {"live": True, "error": error_text(error)})
         raise
     audit.append("rollback", result="rolled-back", target=target, migrations=outcome.versions,
-                 **_backup_fields(outcome.backup),
+                 **audit_fields(outcome.backup),
                  details={"live": True, "restored": [f"{r.object} ({r.rows} rows)" for r in outcome.restored],
                           "destroyed": [f"{d.object} ({d.rows} rows)" for d in outcome.destroyed],
                           "no_restore_data": not options.restore_data, "no_backup": options.backup == "none"})
@@ -184,17 +185,6 @@ def run_rollback(options: RollbackOptions, config: Config, progress: Progress = 
 
 
 # --- what to undo --------------------------------------------------------------------------------
-
-
-def _prod_url(explicit: str | None, config: Config) -> str:
-    url = explicit or secret("PG_PROD_URL", config)
-    if not url:
-        raise InputError("PG_PROD_URL is not set (environment or the env file)")
-    return url
-
-
-def _backup_fields(backup: Backup | None) -> dict:
-    return {"backup_path": str(backup.path) if backup else None, "backup_sha256": backup.sha256 if backup else None}
 
 
 def _saved_plan_for(config: Config, fingerprint: str | None) -> tuple[SavedPlan, Path | None]:
@@ -236,7 +226,7 @@ def _steps(prod_url: str, config: Config, to_version: str | None) -> list[Step]:
 def _path(change: dict, parts: int, plan: SavedPlan) -> tuple[str, ...]:
     """(schema, name) or (schema, table, column) of a change: its structured `path` when the plan
     has one; else the dotted name read against the plan's schemas (a table's key is the longest
-    one the name starts with, so a dot or a newline inside a name does not cut it), else split."""
+    one the name starts with, so a dot or a newline inside a name does not cut it), else its key's parts."""
     path = change.get("path")
     if path and len(path) == parts:
         return tuple(path)
@@ -248,12 +238,13 @@ def _path(change: dict, parts: int, plan: SavedPlan) -> tuple[str, ...]:
         owner = max((k for k in tables if obj.startswith(k + ".")), key=len, default=None)
         if owner is not None:
             return tables[owner].schema_name, tables[owner].name, obj[len(owner) + 1:]
-    if parts == 2:
-        schema, _, name = obj.partition(".")
-        return schema, name
-    table, _, column = obj.rpartition(".")
-    schema, _, name = table.partition(".")
-    return schema, name, column
+    try:
+        found = key_parts(obj)
+    except ValueError:
+        found = ()
+    if len(found) != parts:
+        raise InputError(f"the saved plan names an object it does not describe: {shown(obj)}")
+    return found
 
 
 # --- the gates ---------------------------------------------------------------------------------
@@ -310,12 +301,12 @@ def _destroying(step: Step) -> list[_Target]:
             found.append(_Target(*_path(change, 3, step.plan), change["object"]))
         elif change["kind"] == "create table":
             schema, table = _path(change, 2, step.plan)
-            created = step.plan.after.tables.get(f"{schema}.{table}")
+            created = step.plan.after.tables.get(object_key(schema, table))
             if created is None or created.kind != "partitioned table":  # its partitions hold the rows
                 found.append(_Target(schema, table, None, change["object"]))
         elif change["kind"] == "alter column type":
             schema, table, column = _path(change, 3, step.plan)
-            old, new = (model.tables.get(f"{schema}.{table}") for model in (step.plan.before, step.plan.after))
+            old, new = (model.tables.get(object_key(schema, table)) for model in (step.plan.before, step.plan.after))
             if old and new and column in old.columns and column in new.columns:
                 found.append(_Target(schema, table, column, change["object"], old.columns[column].type,
                                      new.columns[column].type))
@@ -378,7 +369,7 @@ def _restore_jobs(step: Step, binaries: Binaries) -> tuple[list[RestoreJob], lis
             continue
         if change["kind"] == "drop table":
             schema, name = _path(change, 2, step.plan)
-            table = before.tables.get(f"{schema}.{name}")
+            table = before.tables.get(object_key(schema, name))
             if table is None:
                 lost.append(shown(f"{change['object']} (not in the plan's schema-before)"))
             elif table.kind != "partitioned table":  # the partitions hold its rows
@@ -387,7 +378,7 @@ def _restore_jobs(step: Step, binaries: Binaries) -> tuple[list[RestoreJob], lis
                          for c in table.ordered_columns() if c.identity]
             continue
         schema, name, column = _path(change, 3, step.plan)
-        table = before.tables.get(f"{schema}.{name}")
+        table = before.tables.get(object_key(schema, name))
         model = table.columns.get(column) if table else None
         if model is None:
             lost.append(shown(f"{change['object']} (not in the plan's schema-before)"))
@@ -432,23 +423,22 @@ def _identity_sequence(before: SchemaModel, job: RestoreJob) -> str | None:
 
 def _in_fk_order(jobs: list[RestoreJob], before: SchemaModel) -> list[RestoreJob]:
     """Tables parents first (foreign keys of the before-schema), then columns, then sequences."""
-    tables = {f"{j.schema}.{j.name}": j for j in jobs if j.kind == "table"}
+    tables = {(j.schema, j.name): j for j in jobs if j.kind == "table"}
 
-    def parents(job: RestoreJob) -> list[str]:
+    def parents(job: RestoreJob) -> list[tuple[str, str]]:
         found = []
         for constraint in job.table.constraints.values():
             if constraint.kind == "foreign" and constraint.references:
                 parts = qualified_parts(constraint.references)
-                key = ".".join(parts) if len(parts) == 2 else next(
-                    (k for k in tables if k.partition(".")[2] == parts[-1]), "")
-                if key in tables and key != f"{job.schema}.{job.name}":
+                key = tuple(parts) if len(parts) == 2 else next((k for k in tables if k[1] == parts[-1]), ())
+                if key in tables and key != (job.schema, job.name):
                     found.append(key)
         return found
 
-    ordered: list[str] = []
-    visiting: set[str] = set()
+    ordered: list[tuple[str, str]] = []
+    visiting: set[tuple[str, str]] = set()
 
-    def visit(key: str) -> None:
+    def visit(key: tuple[str, str]) -> None:
         if key in visiting:
             return  # done, or a cycle: its foreign keys come back after the data, so any order works
         visiting.add(key)

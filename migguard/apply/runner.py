@@ -438,8 +438,7 @@ def _created_index(statement: Statement) -> tuple[str, ...] | None:
             return identifier(table.args["db"]), name
         return (name,)
     if isinstance(command, CreateIndex) and command.name:
-        schema = command.table.rpartition(".")[0]
-        return (schema, command.name) if schema else (command.name,)
+        return (command.schema, command.name) if command.schema else (command.name,)
     return None
 
 

@@ -16,6 +16,7 @@ from psycopg import sql
 
 from migguard.db.diff import Change
 from migguard.db.schema import SchemaModel, Table
+from migguard.identifiers import object_key, parse_qualified
 
 SAMPLE_PERCENT = 1
 MAX_KEYS = 5
@@ -32,9 +33,14 @@ class PrecheckResult:
     detail: str = ""
 
 
-def _ident(qualified: str) -> sql.Composed:
-    schema, _, name = qualified.partition(".")
-    return sql.Identifier(schema, name) if name else sql.Identifier(schema)
+def _referenced(references: str) -> tuple[str, str] | None:
+    """(schema, table) of a foreign key's target as the catalog prints it (`regclass::text` under
+    search_path pg_catalog: always qualified, quoted where needed)."""
+    try:
+        schema, name = parse_qualified(references, 2)
+    except ValueError:
+        return None
+    return schema, name
 
 
 def _key_columns(table: Table | None) -> list[str]:
@@ -54,17 +60,23 @@ def plan_checks(changes: list[Change], before: SchemaModel, after: SchemaModel) 
     """(check kind, object, query that counts the offending rows, table) for each risky change."""
     checks = []
     for change in changes:
-        table_name, _, member = change.object.rpartition(".")
-        old_table = before.tables.get(table_name)
-        new_table = after.tables.get(table_name)
-        if change.kind == "drop table":
-            old_table = before.tables.get(change.object)
-            checks.append(("destroyed-rows", change.object,
-                           sql.SQL("SELECT * FROM {} t").format(_ident(change.object)), old_table))
+        # (schema, table[, member]) from the change's path, never split from its dotted name
+        if len(change.path) not in (2, 3):
             continue
-        if old_table is None:
+        table_key, member = object_key(*change.path[:2]), change.path[2] if len(change.path) == 3 else ""
+        if change.kind == "create index":  # an index's path is (schema, index): find its table
+            table_key = next((key for key, table in after.tables.items() if table.schema_name == change.path[0]
+                              and change.path[1] in table.indexes), "")
+            member = change.path[1]
+        old_table = before.tables.get(table_key)
+        new_table = after.tables.get(table_key)
+        if change.kind == "drop table":
+            checks.append(("destroyed-rows", change.object,
+                           sql.SQL("SELECT * FROM {} t").format(sql.Identifier(*change.path)), old_table))
+            continue
+        if old_table is None or not member:
             continue  # a table created by this migration has no rows in production
-        target = _ident(table_name)
+        target = sql.Identifier(old_table.schema_name, old_table.name)
         column = sql.Identifier(member)
         if change.kind == "drop column":
             checks.append(("destroyed-rows", change.object,
@@ -93,7 +105,8 @@ def plan_checks(changes: list[Change], before: SchemaModel, after: SchemaModel) 
                     "SELECT {cols} FROM {t} t WHERE {nonnull} GROUP BY {cols} HAVING count(*) > 1").format(
                     cols=columns, t=target, nonnull=nonnull), None))
             elif constraint.kind == "foreign" and constraint.references and constraint.columns:
-                referenced = after.tables.get(constraint.references)
+                target_path = _referenced(constraint.references)
+                referenced = after.tables.get(object_key(*target_path)) if target_path else None
                 ref_columns = _referenced_columns(constraint.definition)
                 if referenced is not None and len(ref_columns) == len(constraint.columns):
                     join = sql.SQL(" AND ").join(
@@ -103,14 +116,14 @@ def plan_checks(changes: list[Change], before: SchemaModel, after: SchemaModel) 
                                                    for c in constraint.columns)
                     checks.append(("foreign-key", change.object, sql.SQL(
                         "SELECT * FROM {t} t WHERE {nonnull} AND NOT EXISTS (SELECT 1 FROM {r} r WHERE {join})").format(
-                        t=target, nonnull=nonnull, r=_ident(constraint.references), join=join), old_table))
+                        t=target, nonnull=nonnull, r=sql.Identifier(*target_path), join=join), old_table))
             elif constraint.kind == "check":
                 match = _CHECK.match(constraint.definition)
                 if match:
                     checks.append(("check", change.object, sql.SQL("SELECT * FROM {} t WHERE NOT ({})").format(
                         target, sql.SQL(match.group(1))), old_table))
         elif change.kind == "create index" and new_table is not None:
-            index = next((i for i in new_table.indexes.values() if f"{new_table.schema_name}.{i.name}" == change.object), None)
+            index = new_table.indexes.get(change.path[1])
             if index is not None and index.unique and all(c.isidentifier() for c in index.columns):
                 columns = sql.SQL(", ").join(sql.SQL("t.") + sql.Identifier(c) for c in index.columns)
                 where = sql.SQL(f" WHERE {index.predicate}") if index.predicate else sql.SQL("")

@@ -45,9 +45,11 @@ def test_qualified_parts_follow_quoting_rules():
 def test_names_in_comments_cannot_end_the_comment():
     name = "public.t.c\nDELETE FROM public.victim;\n--"
     assert "\n" not in shown(name) and "DELETE FROM" in shown(name)
-    assert "\n" not in restore_command_table("public.x\nDROP TABLE y;", Path("/b/k.dump"))
-    assert "\r" not in restore_command_column("public.x\rDROP TABLE y;", "c", Path("/b/k.dump"))
-    assert "'x;rm -rf ~'" in restore_command_table("public.x;rm -rf ~", Path("/b/k.dump"))
+    assert "\n" not in restore_command_table("public", "x\nDROP TABLE y;", Path("/b/k.dump"))
+    assert "\r" not in restore_command_column("public", "x\rDROP TABLE y;", "c", Path("/b/k.dump"))
+    assert "'x;rm -rf ~'" in restore_command_table("public", "x;rm -rf ~", Path("/b/k.dump"))
+    # the parts as given: a dot inside a name does not move it into the schema
+    assert "--schema=api.v1 --table=t.x " in restore_command_table("api.v1", "t.x", Path("/b/k.dump"))
 
 
 def test_a_copy_header_with_a_newline_in_a_name_is_read_whole(tmp_path):
