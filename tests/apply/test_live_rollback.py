@@ -295,7 +295,7 @@ def test_a_name_that_ends_a_comment_never_runs_as_sql(project, pg):
                                  f"CREATE TABLE t (id int PRIMARY KEY, {quoted} text);\n")
     apply(project)
     query(pg, "INSERT INTO victim SELECT generate_series(1, 6)")
-    query(pg, f"INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 4) g")
+    query(pg, "INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 4) g")
     write(project, "0002_drop.sql", f"SET lock_timeout = '2s';\nALTER TABLE t DROP COLUMN {quoted};\n")
     apply(project, "--allow-destructive")
 

@@ -73,23 +73,29 @@ def _prelude(name: str, text: str) -> Migration:
     return Migration("0000", name, path)
 
 
+def _files(directory: Path) -> list[Migration]:
+    """Every migration file in order, duplicate versions included (concourse, langfuse and kratos
+    have some: `plan` refuses such a directory, the replay itself does not care)."""
+    return discover(directory, unique=False)
+
+
 @dataclass(frozen=True)
 class History:
     directory: str  # the migrations directory, relative to the corpus
-    load: Callable[[Path], list[Migration]] = discover
+    load: Callable[[Path], list[Migration]] = _files
     limit: dict[int, int] = field(default_factory=dict)  # major → longest prefix that replays (or fits the time)
     round_trip_fails: dict[int, str] = field(default_factory=dict)  # major → why the round trip is known to fail
 
 
 def _kratos(directory: Path) -> list[Migration]:
     # pop/fizz: `<version>_<name>.<dialect>.up.sql`, or no dialect for every database.
-    return [m for m in discover(directory, "updown") if not _OTHER_DIALECT.search(m.name)]
+    return [m for m in discover(directory, "updown", unique=False) if not _OTHER_DIALECT.search(m.name)]
 
 
 def _harbor(directory: Path) -> list[Migration]:
     # 0030 alters golang-migrate's own table, which the tool creates before the first migration.
     table = "CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL);"
-    return [_prelude("golang_migrate", table), *discover(directory)]
+    return [_prelude("golang_migrate", table), *discover(directory, unique=False)]
 
 
 def _temporal(directory: Path) -> list[Migration]:
@@ -99,7 +105,7 @@ def _temporal(directory: Path) -> list[Migration]:
     migrations = []
     for version in sorted((p for p in directory.iterdir() if p.is_dir()), key=key):
         migrations += [dataclasses.replace(m, version=f"{version.name[1:]}.{i}")
-                       for i, m in enumerate(discover(version, "plain"))]
+                       for i, m in enumerate(discover(version, "plain", unique=False))]
     return migrations
 
 
@@ -112,7 +118,7 @@ HISTORIES = {
     # 2025-08-01-000016 onwards needs PostgreSQL 16 (a FROM subquery without an alias).
     "LemmyNet__lemmy": History("LemmyNet__lemmy/migrations", limit={15: 247}),
     "rust-lang__crates.io": History("rust-lang__crates.io/migrations",
-                                    lambda d: _by_text_version(discover(d, "updown")),
+                                    lambda d: _by_text_version(discover(d, "updown", unique=False)),
                                     round_trip_fails={16: COMPOSITE_TYPES}),
     "concourse__concourse": History("concourse__concourse/atc/db/migration/migrations"),
     "ory__kratos": History("ory__kratos/persistence/sql/migrations/sql", _kratos),
@@ -123,7 +129,7 @@ HISTORIES = {
     "supabase__storage": History("supabase__storage/migrations/tenant", limit={15: 28, 16: 28}),
     "documenso__documenso": History("documenso__documenso/packages/prisma/migrations"),
     "langfuse__langfuse": History("langfuse__langfuse/packages/shared/prisma/migrations",
-                                  lambda d: _by_text_version(discover(d, "plain"))),
+                                  lambda d: _by_text_version(discover(d, "plain", unique=False))),
     "temporalio__temporal": History("temporalio__temporal/schema/postgresql/v12/temporal/versioned", _temporal),
 }
 
