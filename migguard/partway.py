@@ -101,9 +101,10 @@ def run_recorded(conn: psycopg.Connection, part: PartWay) -> None:
     except psycopg.Error as error:
         raise MigrationFailed(part.migration, describe(error)) from None
     finally:
-        if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-            conn.execute("ROLLBACK")
-        conn.execute("RESET ALL")
+        if not conn.closed and not conn.broken:
+            if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                conn.execute("ROLLBACK")  # a file's own BEGIN whose statement failed
+            conn.execute("RESET ALL")
 
 
 def _numbers(done: dict[int, DoneStatement]) -> str:

@@ -416,7 +416,7 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
     production_hash = production.fingerprint()
     plan = Plan(fingerprint=fingerprint(pending, production_hash), applied=[m.version for m in applied],
                 pending=[m.version for m in pending], changes=changes, drift=drift, prechecks=prechecks, traces=traces,
-                rollback_sql=rollback_sql, forward_sql="".join(m.up_sql().rstrip() + "\n" for m in pending),
+                rollback_sql=rollback_sql, forward_sql=_forward_sql(pending, part_way),
                 rollback_verified=verified, irreversible=irreversible, before=before, after=after, target=target,
                 findings=findings + db_findings, database_findings=list(db_findings), query_plans=plan_changes,
                 steps=steps, part_way={p.version: sorted(p.done) for p in part_way}, timings=timings)
@@ -442,6 +442,23 @@ class _PlanRefused(GateRefused):
 
 
 PlanRefused = (_LintRefused, _PlanRefused)
+
+
+def _forward_sql(pending: list[Migration], part_way: list[PartWay]) -> str:
+    """What apply will run: each pending file as it is, but of a part-way migration only the statements
+    the resume runs (those that ran are named in a comment, never copied into it)."""
+    parts = {p.version: p for p in part_way}
+    out = []
+    for migration in pending:
+        part = parts.get(migration.version)
+        if part is None:
+            out.append(migration.up_sql().rstrip() + "\n")
+            continue
+        ran = ", ".join(f"{n} (line {part.done[n].line})" for n in sorted(part.done))
+        out.append(f"-- migration {comment_safe(migration.version)} ran part way in production: statement(s) {ran} "
+                   "ran before and do not run again\n"
+                   + "".join(s.text.rstrip() + ";\n" for s in part.statements if s.index + 1 not in part.done))
+    return "".join(out)
 
 
 def _display(path: Path) -> str:

@@ -117,6 +117,9 @@ def test_a_part_way_migration_is_planned_as_resumed_and_resumes_without_acceptin
     plan_json = json.loads((directory / "plan.json").read_text())
     assert [c["object"] for c in plan_json["migrations"][0]["changes"]] == ["public.a_x_idx", "public.b_y_idx"]
     assert "a_x_idx" not in (directory / "rollback.sql").read_text()
+    assert (directory / "forward.sql").read_text() == (
+        "-- migration 0002 ran part way in production: statement(s) 1 (line 1) ran before and do not run again\n"
+        "CREATE INDEX CONCURRENTLY b_y_idx ON b (y);\n")
     own_rollback = (directory / "rollback" / "0002.sql").read_text()
     assert own_rollback.index("b_y_idx") < own_rollback.index("a_x_idx")
     assert state(pg)["progress"] == [("0002", 1)]  # plan only read production
