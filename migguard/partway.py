@@ -5,8 +5,10 @@ statements in production, recorded in the progress table (`apply/progress.py`); 
 not list it. Whoever compares production with the migrations must count those statements: the
 replay runs them after the applied history (so drift compares like with like), and the clone,
 which is production's schema and so already holds them, skips them (so the plan traces only what
-a resumed apply will run). Here: reading the progress rows against the files (read-only), and
-running the recorded statements of a part-way migration on a shadow database.
+a resumed apply will run). Here: reading the progress rows against the files (read-only), running
+the recorded statements of a part-way migration on a shadow database, and telling apart the
+INVALID index a failed CREATE INDEX CONCURRENTLY left behind (the runner drops and builds it
+again: not drift; pg_dump leaves it out of the clone).
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ import psycopg
 
 from migguard.apply import progress
 from migguard.apply.progress import DoneStatement, statement_hash
+from migguard.apply.runner import _created_index as created_index  # the runner's own reading: same leftovers
 from migguard.db.connect import describe
+from migguard.db.schema import SchemaModel
 from migguard.db.shadow import MigrationFailed
 from migguard.parse import Statement, parse_file
 from migguard.session import is_session_setting
@@ -109,3 +113,31 @@ def run_recorded(conn: psycopg.Connection, part: PartWay) -> None:
 
 def _numbers(done: dict[int, DoneStatement]) -> str:
     return ", ".join(str(n) for n in sorted(done))
+
+
+def without_leftovers(model: SchemaModel, pending: list[Migration],
+                      part_way: list[PartWay]) -> tuple[SchemaModel, list[str]]:
+    """`model` (production) minus each INVALID index that a CREATE INDEX CONCURRENTLY still to run of
+    a pending migration creates: the leftover of a failed attempt, which the runner drops before
+    building it again. For the drift comparison only (the fingerprint keeps production as it is).
+    Returns the model and the leftovers' names."""
+    done = {p.version: p.skip for p in part_way}
+    names: set[tuple[str, ...]] = set()
+    for migration in pending:
+        for statement in parse_file(migration.up_sql()).statements:
+            if statement.runs_concurrently and statement.index + 1 not in done.get(migration.version, ()):
+                name = created_index(statement)
+                if name is not None:
+                    names.add(name)
+    if not names:
+        return model, []
+    found: list[str] = []
+    tables = {}
+    for key, table in model.tables.items():
+        leftovers = [i for i in table.indexes.values() if not i.valid
+                     and ((table.schema_name, i.name) in names or (i.name,) in names)]
+        if leftovers:
+            found += [f"{table.schema_name}.{i.name}" for i in leftovers]
+            table = table.model_copy(update={"indexes": {k: v for k, v in table.indexes.items() if v not in leftovers}})
+        tables[key] = table
+    return (model.model_copy(update={"tables": tables}), sorted(found)) if found else (model, [])

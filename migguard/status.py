@@ -20,7 +20,7 @@ from migguard.db.diff import Change, diff
 from migguard.db.introspect import introspect
 from migguard.db.shadow import ShadowServer
 from migguard.errors import InputError
-from migguard.partway import read_part_way, run_recorded
+from migguard.partway import read_part_way, run_recorded, without_leftovers
 from migguard.redact import redact_text
 from migguard.sources import discover
 
@@ -96,7 +96,9 @@ def run_status(config: Config, prod_url: str | None = None, shadow_url: str | No
                 replayed = introspect(shadow.database_url(database)).without_schemas(own)
             finally:
                 shadow.drop_database(database)
-        status.drift = diff(replayed, introspect(prod_url).without_schemas(own))
+        pending = [m for m in migrations if m.version not in applied_versions]
+        production, _leftovers = without_leftovers(introspect(prod_url).without_schemas(own), pending, part_way)
+        status.drift = diff(replayed, production)
     return status
 
 

@@ -141,3 +141,43 @@ def test_a_part_way_migration_is_planned_as_resumed_and_resumes_without_acceptin
 
     outputs = "".join(r.stdout + r.stderr for r in (failed, status, edited, planned, resumed, rolled))
     assert SENTINEL not in outputs + (project[0] / ".migguard" / "audit.jsonl").read_text()
+
+
+class Writer:
+    """Another session with an uncommitted INSERT into b: CREATE INDEX CONCURRENTLY on b gets its own
+    lock, creates the index (INVALID), then waits for this writer and gives up at lock_timeout."""
+
+    def __init__(self, url: str) -> None:
+        self.conn = psycopg.connect(url)
+        self.conn.execute("INSERT INTO b (y) VALUES (1)")
+
+    def stop(self) -> None:
+        self.conn.rollback()
+        self.conn.close()
+
+
+def test_the_invalid_index_a_failed_attempt_left_is_rebuilt_not_drift(project, pg):
+    assert migguard(project, "apply", "--confirm-live").returncode == 0
+    (project[0] / "db" / "migrations" / "0002_indexes.sql").write_text(INDEXES)
+    writer = Writer(pg)
+    try:
+        failed = migguard(project, "apply", "--confirm-live")
+    finally:
+        writer.stop()
+    assert failed.returncode == 3, failed.stderr
+    assert "left the INVALID index b_y_idx behind" in failed.stderr, failed.stderr
+    assert state(pg) == {"history": ["0001"], "progress": [("0002", 1)],
+                         "indexes": [("a_x_idx", True), ("b_y_idx", False)]}
+
+    planned = migguard(project, "plan", "--format", "json")
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    assert json.loads(planned.stdout)["summary"]["plan"]["drift"] == []
+    assert "INVALID index public.b_y_idx: left by a failed CREATE INDEX CONCURRENTLY" in planned.stderr
+    status = migguard(project, "status")
+    assert status.returncode == 0 and "drift:    none" in status.stdout, status.stdout + status.stderr
+
+    resumed = migguard(project, "apply", "--confirm-live")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "index b_y_idx is INVALID (an earlier attempt failed): dropping it first" in resumed.stderr
+    assert state(pg) == {"history": ["0001", "0002"], "progress": [],
+                         "indexes": [("a_x_idx", True), ("b_y_idx", True)]}
