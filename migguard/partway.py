@@ -19,7 +19,7 @@ import psycopg
 
 from migguard.apply import progress
 from migguard.apply.progress import DoneStatement, statement_hash
-from migguard.apply.runner import _created_index as created_index  # the runner's own reading: same leftovers
+from migguard.apply.runner import _created_index as created_index
 from migguard.db.connect import describe
 from migguard.db.schema import SchemaModel
 from migguard.db.shadow import MigrationFailed
@@ -119,7 +119,8 @@ def without_leftovers(model: SchemaModel, pending: list[Migration],
                       part_way: list[PartWay]) -> tuple[SchemaModel, list[str]]:
     """`model` (production) minus each INVALID index that a CREATE INDEX CONCURRENTLY still to run of
     a pending migration creates: the leftover of a failed attempt, which the runner drops before
-    building it again. For the drift comparison only (the fingerprint keeps production as it is).
+    building it again (read with the runner's own `_created_index`, so both agree on the name). For
+    the drift comparison only (the fingerprint keeps production as it is).
     Returns the model and the leftovers' names."""
     done = {p.version: p.skip for p in part_way}
     names: set[tuple[str, ...]] = set()

@@ -579,21 +579,21 @@ def _verify_part_way_rollback(url: str, part_way: list[PartWay], steps: list[Mig
             try:
                 apply_migration(conn, part.migration, skip=part.skip)
             except MigrationFailed as failure:
-                return (f"rollback/{part.version}.sql", f"The rollback of part-way migration {part.version} cannot be "
-                        f"verified: the rest of it fails on the replayed history: {failure.message}")
+                return (f"rollback/{part.version}.sql", (f"The rollback of part-way migration {part.version} cannot "
+                        f"be verified: the rest of it fails on the replayed history: {failure.message}"))
         for part in reversed(part_way):
             try:
                 with conn.transaction():
                     if scripts.get(part.version, "").strip():
                         conn.execute(scripts[part.version])
             except psycopg.Error as error:
-                return (f"rollback/{part.version}.sql", f"The rollback of part-way migration {part.version} fails on "
-                        f"the replay: {describe(error)}")
+                return (f"rollback/{part.version}.sql", (f"The rollback of part-way migration {part.version} fails "
+                        f"on the replay: {describe(error)}"))
     leftovers = diff(introspect(url).without_schemas(own), history)
     if leftovers:
         listed = "; ".join(c.describe() for c in leftovers[:4]) + (" …" if len(leftovers) > 4 else "")
-        return (f"rollback/{part_way[0].version}.sql", "The rollback of the part-way migration(s) "
-                f"{', '.join(p.version for p in part_way)} does not restore the applied history's schema: {listed}.")
+        return (f"rollback/{part_way[0].version}.sql", ("The rollback of the part-way migration(s) "
+                f"{', '.join(p.version for p in part_way)} does not restore the applied history's schema: {listed}."))
     return None
 
 
