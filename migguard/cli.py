@@ -219,7 +219,10 @@ def status(
     if format == "json":
         typer.echo(json.dumps({"version": 1, "ok": result.ok, "command": "status", "target": result.target,
                                "applied": result.applied, "pending": result.pending, "edited": result.edited,
-                               "missing": result.missing, "drift": [c.describe() for c in result.drift]}, indent=2))
+                               "missing": result.missing, "drift": [c.describe() for c in result.drift],
+                               "part_way": [{"version": p.version, "done": p.done, "total": p.total,
+                                             "last_failure": p.last_failure} for p in result.part_way],
+                               "part_way_edited": result.part_way_edited}, indent=2))
     else:
         typer.echo(f"production: {result.target}")
         typer.echo(f"applied:  {len(result.applied)}" + (f" (last {result.applied[-1]})" if result.applied else ""))
@@ -228,6 +231,10 @@ def status(
             typer.echo(f"edited:   {version} changed after it was applied (checksum mismatch)")
         for version in result.missing:
             typer.echo(f"missing:  {version} is applied in production but has no file")
+        for part in result.part_way:
+            typer.echo(f"part way: {part.describe()}")
+        for message in result.part_way_edited:
+            typer.echo(f"part way: {message}")
         for change in result.drift:
             typer.echo(f"drift:    {change.describe()}")
         if not no_drift and not result.drift:

@@ -5,6 +5,21 @@ lint → replay → clone → drift → data pre-checks → apply pending on the
 trace) → diff → rollback (generated and verified) → write the plan directory.
 Production is only read. Without a production URL, `--base REF` takes the migrations as of a
 git ref as the applied history, so CI can gate a pull request with no production access.
+
+A pending migration that ran part way in production (statement by statement, recorded in the
+progress table: `migguard.partway`) is planned as the resumed apply will run it:
+- replay: its recorded statements run after the applied history, so drift compares production
+  with the history plus what really ran of it;
+- clone: production's schema already holds them, so only the statements the resume will run are
+  applied and traced; the plan's change set, rollback.sql and their verification cover only
+  those, i.e. "production as it is now" comes back;
+- the migration's own change list (plan.json `migrations`, `rollback/<version>.sql`, what
+  `migguard rollback` undoes once the history lists it) is complete: the changes of its recorded
+  statements, diffed on the replay (history → history + recorded), then those of the rest,
+  diffed on the clone. That rollback is verified on the replay: the rest runs there too, the
+  migration's rollback runs, and the schema must equal the applied history's again;
+- a recorded statement whose hash differs from the file's statement at that number is the error
+  finding `partial-migration-edited`, and that migration is planned whole (the runner refuses it).
 """
 
 from __future__ import annotations
@@ -39,6 +54,7 @@ from migguard.errors import GateRefused, InputError
 from migguard.findings import Finding, Report, Severity
 from migguard.identifiers import comment_safe, object_key
 from migguard.lint import ConfiguredFindings, LintCache, LintTarget, RulePolicy, build_report, gate_passes, lint_targets
+from migguard.partway import Mismatch, PartWay, read_part_way, run_recorded, without_leftovers
 from migguard.redact import redact_text
 from migguard.rules.context import LintSettings
 from migguard.sources import Migration, checksum, discover
@@ -99,6 +115,8 @@ class Plan:
     database_findings: list[Finding] = field(default_factory=list)
     query_plans: list[PlanChange] = field(default_factory=list)
     steps: list[MigrationStep] = field(default_factory=list)  # each pending migration's own changes
+    # version -> 1-based numbers of the statements production already ran (the resume skips them)
+    part_way: dict[str, list[int]] = field(default_factory=dict)
     directory: Path | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -114,6 +132,7 @@ class Plan:
             "drift": [c.describe() for c in self.drift],
             "rollback_verified": self.rollback_verified,
             "irreversible": [c.describe() for c in self.irreversible],
+            "part_way": self.part_way,
             "directory": str(self.directory) if self.directory else None,
         }
 
@@ -124,6 +143,7 @@ class Plan:
             "target": self.target,
             "applied": self.applied,
             "pending": self.pending,
+            "part_way": self.part_way,
             "changes": [_change_json(c) for c in self.changes],
             "drift": [_change_json(c) for c in self.drift],
             "prechecks": [asdict(p) for p in self.prechecks],
@@ -202,9 +222,14 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
     prod_url = options.prod_url or secret("PG_PROD_URL", config)
     shadow_url = options.shadow_url or secret("PG_SHADOW_URL", config)
 
+    part_way: list[PartWay] = []
+    mismatches: list[Mismatch] = []
     if prod_url:
         with connect(prod_url, connect_timeout=10) as prod:
             applied_rows = read_applied(prod, config.history_table)
+            applied_now = {row.version for row in applied_rows}
+            part_way, mismatches = read_part_way(prod, config.history_table,
+                                                 [m for m in migrations if m.version not in applied_now])
             prod.rollback()
         applied_versions = [row.version for row in applied_rows]
         target = redact_text(prod_url)
@@ -237,6 +262,11 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
         db_findings.append(_db_finding("checksum-mismatch", Severity.ERROR, f"migration {version}",
                                     f"Applied migration {version} was edited after it ran in production.",
                                     "Restore the file as it was applied; put the change in a new migration."))
+    for mismatch in mismatches:
+        db_findings.append(_db_finding("partial-migration-edited", Severity.ERROR, f"migration {mismatch.version}",
+                                       mismatch.message,
+                                       "Restore the file as it ran, or undo the statements that ran and delete "
+                                       "their progress rows; then plan again."))
     if not gate_passes(lint_findings, options.strict) and not options.continue_on_error:
         report = build_report(findings + db_findings, targets, options.strict)
         raise _LintRefused(report)
@@ -251,7 +281,25 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
             replay_db = shadow.replay(history)
             created.append(replay_db)
             own = config.history_path[0]  # migguard's history schema is not the app's
-            replayed = introspect(shadow.database_url(replay_db)).without_schemas(own)
+            replay_url = shadow.database_url(replay_db)
+            replayed = history_model = introspect(replay_url).without_schemas(own)
+            # what production ran of part-way migrations, after the history; each one's changes
+            partial_changes: dict[str, list[Change]] = {}
+            for part in part_way:
+                progress(f"  {part.version} ran part way in production: statement(s) "
+                         f"{', '.join(map(str, sorted(part.done)))} replayed, the rest is planned")
+                with connect(replay_url, autocommit=True) as conn:
+                    try:
+                        run_recorded(conn, part)
+                    except MigrationFailed as failure:
+                        db_findings.append(_db_finding(
+                            "migration-fails", Severity.ERROR, _display(part.migration.up),
+                            f"The statements of this part-way migration that ran in production fail on the replayed "
+                            f"history: {failure.message}", "Bring production back in line with the migrations."))
+                        raise _PlanRefused(build_report(findings + db_findings, targets, options.strict)) from None
+                current = introspect(replay_url).without_schemas(own)
+                partial_changes[part.version] = diff(replayed, current)
+                replayed = current
 
             # 3. clone production's schema (or, without production, the replay)
             sizes: dict[str, TableSize] = {}
@@ -273,7 +321,13 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
 
             # 4. drift: production against the replayed history
             step("drift", "[4/9] drift: production against the replayed history")
-            drift = diff(replayed, production) if prod_url else []
+            drift = []
+            if prod_url:  # replayed: with the part-way statements; production: without rebuilt leftovers
+                compared, leftovers = without_leftovers(production, pending, part_way)
+                for name in leftovers:
+                    progress(f"  INVALID index {comment_safe(name)}: left by a failed CREATE INDEX CONCURRENTLY that "
+                             "apply runs again (it drops the leftover first): not drift")
+                drift = diff(replayed, compared)
             for change in drift:
                 db_findings.append(_db_finding("schema-drift", Severity.WARNING if options.accept_drift else Severity.ERROR,
                                             f"db:{change.object}",
@@ -286,6 +340,7 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
             traces: list[StatementTrace] = []
             watched = load_queries(Path(config.root) / config.watch_queries) if config.watch_queries else []
             steps: list[MigrationStep] = []
+            skips = {part.version: part.skip for part in part_way}
             with connect(clone_url, autocommit=True) as conn:
                 plans_before = snapshot(conn, watched)
                 previous = before
@@ -295,7 +350,8 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
                     conn.autocommit = True
                     tracer.before(conn)
                     try:
-                        apply_migration(conn, migration, on_statement=tracer.after_statement)
+                        apply_migration(conn, migration, on_statement=tracer.after_statement,
+                                        skip=skips.get(migration.version, frozenset()))
                     except MigrationFailed as failure:
                         db_findings.append(_db_finding("migration-fails", Severity.ERROR, _display(migration.up),
                                                     f"The migration fails on a copy of production's schema: {failure.message}",
@@ -305,8 +361,9 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
                     traces += tracer.traces
                     current = introspect(conn).without_schemas(own)
                     down = migration.down_sql()
+                    own_changes = partial_changes.get(migration.version, []) + diff(previous, current)
                     steps.append(MigrationStep(migration.version, migration.name, migration.checksum(),
-                                               _display(migration.up), diff(previous, current),
+                                               _display(migration.up), own_changes,
                                                checksum(down) if down is not None else None))
                     previous = current
                     models.append(current)
@@ -345,6 +402,12 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
                 db_findings.append(_db_finding("rollback-unverified", Severity.ERROR, "rollback.sql",
                                             "The generated rollback does not restore the schema from before the migration.",
                                             "Review rollback.sql by hand before applying."))
+            if part_way:
+                problem = _verify_part_way_rollback(replay_url, part_way, steps, history_model, own)
+                if problem:
+                    verified = False
+                    db_findings.append(_db_finding("rollback-unverified", Severity.ERROR, problem[0], problem[1],
+                                                   "Review the migration's rollback by hand before applying."))
             for obj, table, column in not_restorable_columns(changes, before):
                 db_findings.append(_db_finding("rollback-not-restorable", Severity.WARNING, f"db:{shown(obj)}",
                                                f"Dropping column {shown(column)} of {shown(table)} loses its values for "
@@ -359,10 +422,10 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
     production_hash = production.fingerprint()
     plan = Plan(fingerprint=fingerprint(pending, production_hash), applied=[m.version for m in applied],
                 pending=[m.version for m in pending], changes=changes, drift=drift, prechecks=prechecks, traces=traces,
-                rollback_sql=rollback_sql, forward_sql="".join(m.up_sql().rstrip() + "\n" for m in pending),
+                rollback_sql=rollback_sql, forward_sql=_forward_sql(pending, part_way),
                 rollback_verified=verified, irreversible=irreversible, before=before, after=after, target=target,
                 findings=findings + db_findings, database_findings=list(db_findings), query_plans=plan_changes,
-                steps=steps, timings=timings)
+                steps=steps, part_way={p.version: sorted(p.done) for p in part_way}, timings=timings)
     if options.write:
         plan.directory = write_plan(plan, Path(config.root) / config.plan_dir)
     timings["total"] = time.monotonic() - started
@@ -385,6 +448,23 @@ class _PlanRefused(GateRefused):
 
 
 PlanRefused = (_LintRefused, _PlanRefused)
+
+
+def _forward_sql(pending: list[Migration], part_way: list[PartWay]) -> str:
+    """What apply will run: each pending file as it is, but of a part-way migration only the statements
+    the resume runs (those that ran are named in a comment, never copied into it)."""
+    parts = {p.version: p for p in part_way}
+    out = []
+    for migration in pending:
+        part = parts.get(migration.version)
+        if part is None:
+            out.append(migration.up_sql().rstrip() + "\n")
+            continue
+        ran = ", ".join(f"{n} (line {part.done[n].line})" for n in sorted(part.done))
+        out.append(f"-- migration {comment_safe(migration.version)} ran part way in production: statement(s) {ran} "
+                   "ran before and do not run again\n"
+                   + "".join(s.text.rstrip() + ";\n" for s in part.statements if s.index + 1 not in part.done))
+    return "".join(out)
 
 
 def _display(path: Path) -> str:
@@ -486,6 +566,35 @@ def _check_down_scripts(shadow: ShadowServer, clone_db: str, pending: list[Migra
                                         "which migguard verified."))
             break
     return findings
+
+
+def _verify_part_way_rollback(url: str, part_way: list[PartWay], steps: list[MigrationStep], history: SchemaModel,
+                              own: str) -> tuple[str, str] | None:
+    """The complete rollback of each part-way migration, checked on the replay (history + recorded
+    statements): run the statements the resume will run, then the migrations' own rollbacks newest
+    first; the schema must equal the applied history's. (path, message) of the first problem."""
+    scripts = {s.version: s.rollback_sql for s in steps}
+    with connect(url, autocommit=True) as conn:
+        for part in part_way:
+            try:
+                apply_migration(conn, part.migration, skip=part.skip)
+            except MigrationFailed as failure:
+                return (f"rollback/{part.version}.sql", (f"The rollback of part-way migration {part.version} cannot "
+                        f"be verified: the rest of it fails on the replayed history: {failure.message}"))
+        for part in reversed(part_way):
+            try:
+                with conn.transaction():
+                    if scripts.get(part.version, "").strip():
+                        conn.execute(scripts[part.version])
+            except psycopg.Error as error:
+                return (f"rollback/{part.version}.sql", (f"The rollback of part-way migration {part.version} fails "
+                        f"on the replay: {describe(error)}"))
+    leftovers = diff(introspect(url).without_schemas(own), history)
+    if leftovers:
+        listed = "; ".join(c.describe() for c in leftovers[:4]) + (" …" if len(leftovers) > 4 else "")
+        return (f"rollback/{part_way[0].version}.sql", ("The rollback of the part-way migration(s) "
+                f"{', '.join(p.version for p in part_way)} does not restore the applied history's schema: {listed}."))
+    return None
 
 
 def _verify_rollback(url: str, rollback_sql: str, before: SchemaModel, irreversible: list[Change], own: str) -> bool:

@@ -1,7 +1,10 @@
 """`migguard status`: applied, pending and edited migrations, and drift of production.
 
 Production is only read. Drift is production's schema against a replay of the applied
-migrations on the shadow, the same comparison `plan` makes.
+migrations on the shadow, the same comparison `plan` makes: the statements production ran of a
+part-way migration (`migguard.partway`) are replayed too, so they are not drift. Part-way
+migrations are listed with how many of their statements ran and the last failure the audit log
+recorded for them.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from migguard.apply.audit import AuditLog
 from migguard.apply.history import read_applied
 from migguard.config import Config, secret
 from migguard.db.connect import connect
@@ -16,8 +20,24 @@ from migguard.db.diff import Change, diff
 from migguard.db.introspect import introspect
 from migguard.db.shadow import ShadowServer
 from migguard.errors import InputError
+from migguard.partway import read_part_way, run_recorded, without_leftovers
 from migguard.redact import redact_text
 from migguard.sources import discover
+
+
+@dataclass(frozen=True)
+class PartWayStatus:
+    """A pending migration production ran part of: statements done of total, and why it stopped."""
+
+    version: str
+    done: list[int]
+    total: int
+    last_failure: str | None = None  # "<time>: <first line of the error>" from the audit log
+
+    def describe(self) -> str:
+        failure = f"; last failure {self.last_failure}" if self.last_failure else ""
+        return (f"{self.version} ran part way: {len(self.done)} of {self.total} statement(s) done "
+                f"({', '.join(map(str, self.done))}); apply resumes at the next{failure}")
 
 
 @dataclass
@@ -28,10 +48,12 @@ class Status:
     edited: list[str] = field(default_factory=list)  # applied, but the file's checksum changed since
     missing: list[str] = field(default_factory=list)  # applied in production, no file any more
     drift: list[Change] = field(default_factory=list)
+    part_way: list[PartWayStatus] = field(default_factory=list)
+    part_way_edited: list[str] = field(default_factory=list)  # why a recorded statement no longer matches
 
     @property
     def ok(self) -> bool:
-        return not (self.edited or self.missing or self.drift)
+        return not (self.edited or self.missing or self.drift or self.part_way_edited)
 
 
 def run_status(config: Config, prod_url: str | None = None, shadow_url: str | None = None,
@@ -42,6 +64,9 @@ def run_status(config: Config, prod_url: str | None = None, shadow_url: str | No
     migrations = discover(Path(config.root) / config.migrations, config.layout)
     with connect(prod_url) as prod:
         rows = read_applied(prod, config.history_table)
+        recorded = {row.version for row in rows}
+        part_way, mismatches = read_part_way(prod, config.history_table,
+                                             [m for m in migrations if m.version not in recorded])
         prod.rollback()
     files = {m.version: m for m in migrations}
     status = Status(redact_text(prod_url))
@@ -54,6 +79,10 @@ def run_status(config: Config, prod_url: str | None = None, shadow_url: str | No
         if files[row.version].checksum() != row.checksum:
             status.edited.append(row.version)
     status.pending = [m.version for m in migrations if m.version not in applied_versions]
+    failures = _last_failures(AuditLog(Path(config.root) / config.audit_log)) if part_way else {}
+    status.part_way = [PartWayStatus(p.version, sorted(p.done), len(p.statements), failures.get(p.version))
+                       for p in part_way]
+    status.part_way_edited = [m.message for m in mismatches]
     if check_drift:
         own = config.history_path[0]
         applied = [m for m in migrations if m.version in applied_versions]
@@ -61,8 +90,24 @@ def run_status(config: Config, prod_url: str | None = None, shadow_url: str | No
                           production=prod_url) as shadow:
             database = shadow.replay(applied)
             try:
+                for part in part_way:
+                    with connect(shadow.database_url(database), autocommit=True) as conn:
+                        run_recorded(conn, part)
                 replayed = introspect(shadow.database_url(database)).without_schemas(own)
             finally:
                 shadow.drop_database(database)
-        status.drift = diff(replayed, introspect(prod_url).without_schemas(own))
+        pending = [m for m in migrations if m.version not in applied_versions]
+        production, _leftovers = without_leftovers(introspect(prod_url).without_schemas(own), pending, part_way)
+        status.drift = diff(replayed, production)
     return status
+
+
+def _last_failures(audit: AuditLog) -> dict[str, str]:
+    """version -> "<time>: <first line of the error>" of the latest failed apply of it in the audit log."""
+    found = {}
+    for entry in audit.entries():
+        details = entry.get("details") or {}
+        if entry.get("result") == "failed" and isinstance(details, dict) and details.get("failed"):
+            error = str(details.get("error") or "").strip().splitlines()
+            found[str(details["failed"])] = f"{entry.get('time', '?')}: {error[0] if error else 'no error recorded'}"
+    return found

@@ -1141,6 +1141,38 @@ have no file any more; pending migrations.
     references=(_PG + "ddl-alter.html",),
 ))
 
+_PLAN["partial-migration-edited"] = (Severity.ERROR, "a migration that ran part way in production was edited "
+                                                       "since", _doc(
+    what="""
+A statement-by-statement (CONCURRENTLY) migration that failed part way has its committed
+statements recorded in production's progress table (`<history_table>_progress`), each with the
+hash of its text. `migguard plan` compares each recorded statement with the file's statement at
+that number and reports every one that differs or is gone, and progress rows of a version that is
+not a pending migration file.
+""",
+    why="""
+The plan replays the recorded statements and skips them on the clone, so that a resumed apply runs
+only the rest. When the file no longer holds what ran, the plan would prove a migration production
+never ran; the runner refuses to resume it for the same reason.
+""",
+    bad="""
+-- 0007_indexes.sql ran statement 1 in production, then failed at statement 2; statement 1 was
+-- then edited in place:
+CREATE INDEX CONCURRENTLY orders_customer_idx ON orders (customer_id, created_at);
+CREATE INDEX CONCURRENTLY orders_status_idx ON orders (status);
+""",
+    good="""
+-- 0007_indexes.sql stays as it ran; apply resumes at statement 2:
+CREATE INDEX CONCURRENTLY orders_customer_idx ON orders (customer_id);
+CREATE INDEX CONCURRENTLY orders_status_idx ON orders (status);
+""",
+    quiet="""
+Without a production URL; migrations that ran whole (the history lists them, their progress rows
+are gone); part-way migrations whose recorded statements are the file's.
+""",
+    references=(_PG + "sql-createindex.html#SQL-CREATEINDEX-CONCURRENTLY",),
+))
+
 _PLAN["migration-fails"] = (Severity.ERROR, "a pending migration fails on a copy of production's schema", _doc(
     what="""
 Applies the pending migrations, one by one, to a shadow clone of production's schema, and reports

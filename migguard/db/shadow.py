@@ -61,17 +61,22 @@ class MigrationFailed(DatabaseError):
 
 
 def apply_migration(conn: psycopg.Connection, migration: Migration,
-                    on_statement: Callable[[psycopg.Connection, int, str], None] | None = None) -> None:
+                    on_statement: Callable[[psycopg.Connection, int, str], None] | None = None,
+                    skip: frozenset[int] = frozenset()) -> None:
     """Run one migration: one transaction, or statement by statement when it has CONCURRENTLY.
 
     `on_statement(conn, index, text)` is called after each statement when given (the lock trace
-    uses it); then statements run one by one even inside the transaction."""
+    uses it); then statements run one by one even inside the transaction. `skip` holds the 1-based
+    numbers of statements that already ran (a part-way migration resumed: `migguard.partway`);
+    such a migration runs statement by statement, as the runner resumes it."""
     text = migration.up_sql()
     statements = [s.text for s in parse_file(text).statements]
     try:
-        if runs_outside_transaction(text):
+        if skip or runs_outside_transaction(text):
             conn.autocommit = True
             for index, statement in enumerate(statements):
+                if index + 1 in skip:
+                    continue
                 conn.execute(statement)
                 if on_statement:
                     on_statement(conn, index, statement)

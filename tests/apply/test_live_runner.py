@@ -158,18 +158,20 @@ def test_a_failure_part_way_says_what_stayed_applied_and_the_next_apply_resumes(
     audit = [json.loads(line) for line in (project[0] / ".migguard" / "audit.jsonl").read_text().splitlines()]
     assert audit[-1]["result"] == "failed" and "STAY APPLIED" in audit[-1]["details"]["error"]
 
-    # A statement that ran is edited afterwards: the runner refuses to resume a different migration.
+    # A statement that ran is edited afterwards: the plan reports it (partial-migration-edited), and
+    # even when that finding is accepted the runner refuses to resume a different migration.
     write(project, "0002_indexes.sql", INDEXES.replace("ON a (x)", "ON a (x, id)"))
-    edited = migguard(project, "apply", "--confirm-live", "--accept-drift")
+    edited = migguard(project, "apply", "--confirm-live", "--accept-drift", "--accept", "partial-migration-edited")
     assert edited.returncode == 1, edited.stderr
+    assert "error[partial-migration-edited] migration 0002: Migration 0002 ran part way" in edited.stderr
     assert "statement 1 (line 1: CREATE INDEX CONCURRENTLY IF NOT EXISTS a_x_idx ON a (x)) is now statement 1" in edited.stderr
     assert "does not resume an edited migration" in edited.stderr
     assert state(pg)["progress"] == [("0002", 1), ("0002", 2)] and state(pg)["seed"] == 1
 
     # The file as it ran, the lock gone: the next apply resumes at statement 3 and repeats nothing.
-    # (Production now holds a_x_idx, which the history does not explain yet: plan reports it as drift.)
+    # (Production holds a_x_idx and the seed row, which the plan replays from the progress rows: no drift.)
     write(project, "0002_indexes.sql", INDEXES)
-    resumed = migguard(project, "apply", "--confirm-live", "--accept-drift")
+    resumed = migguard(project, "apply", "--confirm-live")
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming at statement 3 (statement(s) 1, 2 ran before" in resumed.stderr
     assert state(pg) == {"history": ["0001", "0002"], "progress": [], "seed": 1,
