@@ -337,3 +337,31 @@ def _recognise(sql: str) -> Recognised:
         return recognise(node, sql)
     except (AttributeError, TypeError, ValueError, IndexError):  # an unusual shape of a known node type
         return Other(type(node).__name__)
+
+
+def identifier(node: exp.Expression | None) -> str:
+    """An identifier as PostgreSQL stores it: unquoted names fold to lower case."""
+    if node is None:
+        return ""
+    if isinstance(node, exp.Identifier):
+        return node.this if node.quoted else node.this.lower()
+    if isinstance(node, exp.Column | exp.Table) and isinstance(node.this, exp.Identifier):
+        return identifier(node.this)
+    return node.name.lower()
+
+
+def created_index(statement: Statement) -> tuple[str, ...] | None:
+    """(schema, name) or (name,) of a CREATE INDEX that names its index, as PostgreSQL stores the names."""
+    tree, command = statement.ast, statement.command
+    if isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() == "INDEX":
+        index = tree.this
+        if not isinstance(index, exp.Index) or index.args.get("this") is None:
+            return None
+        name = identifier(index.args["this"])
+        table = index.args.get("table")
+        if isinstance(table, exp.Table) and table.args.get("db") is not None:
+            return identifier(table.args["db"]), name
+        return (name,)
+    if isinstance(command, CreateIndex) and command.name:
+        return (command.schema, command.name) if command.schema else (command.name,)
+    return None

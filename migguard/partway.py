@@ -19,11 +19,10 @@ import psycopg
 
 from migguard.apply import progress
 from migguard.apply.progress import DoneStatement, statement_hash
-from migguard.apply.runner import _created_index as created_index
 from migguard.db.connect import describe
 from migguard.db.schema import SchemaModel
 from migguard.db.shadow import MigrationFailed
-from migguard.parse import Statement, parse_file
+from migguard.parse import Statement, created_index, parse_file
 from migguard.session import is_session_setting
 from migguard.sources import Migration
 
@@ -119,7 +118,7 @@ def without_leftovers(model: SchemaModel, pending: list[Migration],
                       part_way: list[PartWay]) -> tuple[SchemaModel, list[str]]:
     """`model` (production) minus each INVALID index that a CREATE INDEX CONCURRENTLY still to run of
     a pending migration creates: the leftover of a failed attempt, which the runner drops before
-    building it again (read with the runner's own `_created_index`, so both agree on the name). For
+    building it again (read with `parse.created_index`, as the runner does, so both agree on the name). For
     the drift comparison only (the fingerprint keeps production as it is).
     Returns the model and the leftovers' names."""
     done = {p.version: p.skip for p in part_way}

@@ -38,7 +38,6 @@ from pathlib import Path
 import psycopg
 
 from migguard.apply.history import read_applied
-from migguard.apply.restore import not_restorable_columns, shown
 from migguard.config import Config, secret
 from migguard.db.connect import connect, describe
 from migguard.db.diff import Change, diff, reverse_script
@@ -46,7 +45,7 @@ from migguard.db.introspect import introspect
 from migguard.db.prechecks import PrecheckResult, run_prechecks
 from migguard.db.query_plans import PlanChange, load_queries, snapshot
 from migguard.db.query_plans import compare as compare_plans
-from migguard.db.schema import SchemaModel
+from migguard.db.schema import SchemaModel, not_restorable_columns
 from migguard.db.shadow import MigrationFailed, ShadowServer, apply_migration
 from migguard.db.trace import StatementTrace, TableSize, Tracer, grade, table_sizes
 from migguard.rls_check import audit_and_probe
@@ -409,8 +408,8 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
                     db_findings.append(_db_finding("rollback-unverified", Severity.ERROR, problem[0], problem[1],
                                                    "Review the migration's rollback by hand before applying."))
             for obj, table, column in not_restorable_columns(changes, before):
-                db_findings.append(_db_finding("rollback-not-restorable", Severity.WARNING, f"db:{shown(obj)}",
-                                               f"Dropping column {shown(column)} of {shown(table)} loses its values for "
+                db_findings.append(_db_finding("rollback-not-restorable", Severity.WARNING, f"db:{comment_safe(obj)}",
+                                               f"Dropping column {comment_safe(column)} of {comment_safe(table)} loses its values for "
                                                "good: the table has no primary key (nor a unique key over NOT NULL "
                                                "columns), so a rollback cannot match the backup's values back to rows.",
                                                "Add a primary key first, or copy the values to a keyed table before "

@@ -28,9 +28,9 @@ import psycopg
 from psycopg import sql
 
 from migguard.db.cluster import Binaries
-from migguard.db.schema import SchemaModel, Table
+from migguard.db.schema import Table, row_key
 from migguard.errors import DatabaseError
-from migguard.identifiers import object_key
+from migguard.identifiers import comment_safe
 from migguard.redact import redact_text
 
 _CHUNK = 1 << 16
@@ -44,12 +44,6 @@ class Restored:
     rows: int
 
 
-def shown(text: str) -> str:
-    """A name as it may appear in a comment or a message: control characters escaped, so a name
-    can never end a comment line."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-
-
 def qualified_parts(text: str) -> list[str]:
     """The parts of a qualified name as PostgreSQL prints it (`public."Doc"."Id"` → public, Doc, Id)."""
     try:
@@ -61,47 +55,18 @@ def qualified_parts(text: str) -> list[str]:
 
 def restore_command_table(schema: str, name: str, backup: Path) -> str:
     """How a person restores a dropped table by hand (`migguard rollback --confirm-live` does it itself)."""
-    return shown(f"pg_restore --data-only --schema={shlex.quote(schema)} --table={shlex.quote(name)} "
+    return comment_safe(f"pg_restore --data-only --schema={shlex.quote(schema)} --table={shlex.quote(name)} "
                  f'--dbname="$PG_PROD_URL" {shlex.quote(str(backup))}')
 
 
 def restore_command_column(schema: str, name: str, column: str, backup: Path) -> str:
     """Where a dropped column's values are: `migguard rollback --confirm-live` writes them back by key."""
-    return shown(f"migguard rollback --confirm-live re-adds {shlex.quote(column)} and writes the values back by "
+    return comment_safe(f"migguard rollback --confirm-live re-adds {shlex.quote(column)} and writes the values back by "
                  f"row key; by hand: pg_restore --data-only --schema={shlex.quote(schema)} --table={shlex.quote(name)} "
                  f"--file=- {shlex.quote(str(backup))}")
 
 
 # --- what can be restored ------------------------------------------------------------------
-
-
-def row_key(table: Table) -> tuple[str, ...]:
-    """Columns that identify a row: the primary key, else a unique key whose columns are all NOT NULL."""
-    keys = [c for c in table.constraints.values() if c.kind == "primary"]
-    keys += sorted((c for c in table.constraints.values() if c.kind == "unique" and c.columns
-                    and all(k in table.columns and not table.columns[k].nullable for k in c.columns)),
-                   key=lambda c: (len(c.columns), c.name))
-    return keys[0].columns if keys else ()
-
-
-def not_restorable_columns(changes: list, before: SchemaModel) -> list[tuple[str, str, str]]:
-    """(object, table, column) of every dropped column whose values no rollback can match back to
-    their rows: its table has no row key. The plan names them (`rollback-not-restorable`)."""
-    found = []
-    for change in changes:
-        if change.kind != "drop column":
-            continue
-        path = getattr(change, "path", None)
-        if path and len(path) == 3:
-            table_key, column = object_key(path[0], path[1]), path[2]
-        else:  # the longest table name the dotted name starts with: a dot inside a name does not cut it
-            table_key = max((k for k in before.tables if change.object.startswith(k + ".")), key=len, default="")
-            column = change.object[len(table_key) + 1:]
-        table = before.tables.get(table_key)
-        if table is None or row_key(table) or (column in table.columns and table.columns[column].generated):
-            continue
-        found.append((change.object, table_key, column))
-    return found
 
 
 # --- reading the backup ------------------------------------------------------------------------
@@ -145,7 +110,7 @@ class BackupData:
     """`pg_restore --data-only --file=-` of one relation of the backup, streamed line by line."""
 
     def __init__(self, binaries: Binaries, backup: Path, schema: str, name: str) -> None:
-        self.what = f"{shown(schema)}.{shown(name)} from {backup.name}"
+        self.what = f"{comment_safe(schema)}.{comment_safe(name)} from {backup.name}"
         try:
             self.process = subprocess.Popen(
                 [binaries.program("pg_restore"), "--data-only", "--schema", schema, "--table", name, "--file", "-",
@@ -234,7 +199,7 @@ def restore_table(conn: psycopg.Connection, binaries: Binaries, backup: Path, sc
     with BackupData(binaries, backup, schema, name) as data:
         columns = data.copy_columns()
         if columns is None:
-            raise DatabaseError(f"the backup holds no data for {shown(schema)}.{shown(name)}")
+            raise DatabaseError(f"the backup holds no data for {comment_safe(schema)}.{comment_safe(name)}")
         rows = _copy(conn, data, sql.Identifier(schema, name), columns)
     return Restored(f"{schema}.{name}", rows)
 
@@ -249,8 +214,8 @@ def restore_column(conn: psycopg.Connection, binaries: Binaries, backup: Path, t
         columns = data.copy_columns()
         missing = [c for c in (*key, column) if c not in (columns or ())]
         if columns is None or missing:
-            raise DatabaseError(f"the backup holds no values of {shown(', '.join(missing) or column)} for "
-                                f"{shown(schema)}.{shown(name)}")
+            raise DatabaseError(f"the backup holds no values of {comment_safe(', '.join(missing) or column)} for "
+                                f"{comment_safe(schema)}.{comment_safe(name)}")
         # Same types as the table (no type names spliced into SQL), no constraints: the backup's rows as they were.
         conn.execute(sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT * FROM {} WITH NO DATA").format(
             temporary, target))

@@ -36,17 +36,16 @@ from migguard.apply.audit_guard import check_log, guard_live
 from migguard.apply.backup import Backup, audit_fields, take_backup
 from migguard.apply.history import AppliedMigration, read_applied
 from migguard.apply.restore import (
-    Restored, qualified_parts, read_sequence, restore_column, restore_sequence, restore_table, row_key, shown,
-    table_columns,
+    Restored, qualified_parts, read_sequence, restore_column, restore_sequence, restore_table, table_columns,
 )
 from migguard.apply.runner import ApplyLock, remove_history
 from migguard.config import Config, production_url
 from migguard.db.cluster import Binaries
 from migguard.db.connect import connect, describe
-from migguard.db.schema import SchemaModel, Table
+from migguard.db.schema import SchemaModel, Table, row_key
 from migguard.db.tools import client_for, server_major
 from migguard.errors import DatabaseError, GateRefused, InputError, LiveRefused
-from migguard.identifiers import key_parts, object_key
+from migguard.identifiers import comment_safe, key_parts, object_key
 from migguard.plan import SavedPlan
 from migguard.redact import redact_text
 
@@ -243,7 +242,7 @@ def _path(change: dict, parts: int, plan: SavedPlan) -> tuple[str, ...]:
     except ValueError:
         found = ()
     if len(found) != parts:
-        raise InputError(f"the saved plan names an object it does not describe: {shown(obj)}")
+        raise InputError(f"the saved plan names an object it does not describe: {comment_safe(obj)}")
     return found
 
 
@@ -256,7 +255,7 @@ def _gates(prod_url: str, config: Config, steps: list[Step], options: RollbackOp
     for step in steps:
         if step.irreversible:
             problems.append(f"{step.row.version} has changes the rollback cannot undo: "
-                            + "; ".join(shown(f"{c['kind']} {c['object']}") for c in step.irreversible)
+                            + "; ".join(comment_safe(f"{c['kind']} {c['object']}") for c in step.irreversible)
                             + " (undo them in a new migration instead)")
         if not step.plan.document.get("rollback", {}).get("verified", False):
             problems.append(f"the rollback of plan {step.plan.fingerprint[:12]} ({step.row.version}) was not verified "
@@ -276,7 +275,7 @@ def _gates(prod_url: str, config: Config, steps: list[Step], options: RollbackOp
             destroyed += [d for d in (_count(conn, target) for target in _destroying(step)) if d and d.rows]
     if destroyed and not options.allow_destructive:
         problems.append("the rollback destroys data: "
-                        + "; ".join(f"{shown(d.object)} ({d.rows} row(s))" for d in destroyed)
+                        + "; ".join(f"{comment_safe(d.object)} ({d.rows} row(s))" for d in destroyed)
                         + " (--allow-destructive to roll back anyway)")
     return destroyed, ("rollback refused: " + "; ".join(problems)) if problems else None
 
@@ -323,7 +322,7 @@ def _type_name(text: str) -> sql.SQL:
             raise ValueError(text)
         return sql.SQL(RawStream()(cast.typeName))
     except (pglast.parser.ParseError, ValueError, AttributeError, IndexError):
-        raise InputError(f"the saved plan holds a type that is not a type name: {shown(text)}") from None
+        raise InputError(f"the saved plan holds a type that is not a type name: {comment_safe(text)}") from None
 
 
 def _count(conn: psycopg.Connection, target: _Target, lock: bool = False) -> Destroyed | None:
@@ -365,13 +364,13 @@ def _restore_jobs(step: Step, binaries: Binaries) -> tuple[list[RestoreJob], lis
         if not change["lossy"]:
             continue
         if change["kind"] not in RESTORED_KINDS:
-            lost.append(shown(f"{change['kind']} {change['object']}"))
+            lost.append(comment_safe(f"{change['kind']} {change['object']}"))
             continue
         if change["kind"] == "drop table":
             schema, name = _path(change, 2, step.plan)
             table = before.tables.get(object_key(schema, name))
             if table is None:
-                lost.append(shown(f"{change['object']} (not in the plan's schema-before)"))
+                lost.append(comment_safe(f"{change['object']} (not in the plan's schema-before)"))
             elif table.kind != "partitioned table":  # the partitions hold its rows
                 jobs.append(RestoreJob("table", schema, name, table=table))
                 jobs += [RestoreJob("identity", schema, name, column=c.name, table=table)
@@ -381,11 +380,11 @@ def _restore_jobs(step: Step, binaries: Binaries) -> tuple[list[RestoreJob], lis
         table = before.tables.get(object_key(schema, name))
         model = table.columns.get(column) if table else None
         if model is None:
-            lost.append(shown(f"{change['object']} (not in the plan's schema-before)"))
+            lost.append(comment_safe(f"{change['object']} (not in the plan's schema-before)"))
         elif model.generated:
             continue  # a generated column computes its values again
         elif not row_key(table):
-            lost.append(shown(f"{change['object']} ({schema}.{name} has no primary key to match rows by)"))
+            lost.append(comment_safe(f"{change['object']} ({schema}.{name} has no primary key to match rows by)"))
         else:
             jobs.append(RestoreJob("column", schema, name, column=column, table=table))
             if model.identity:
@@ -393,21 +392,21 @@ def _restore_jobs(step: Step, binaries: Binaries) -> tuple[list[RestoreJob], lis
     if not jobs:
         return jobs, lost
     if step.dump is None:
-        return [], lost + [shown(f"{j.object} (applied with --no-backup)") for j in jobs]
+        return [], lost + [comment_safe(f"{j.object} (applied with --no-backup)") for j in jobs]
     checked = []
     for job in jobs:
         if job.kind in ("sequence", "identity"):
             name = job.name if job.kind == "sequence" else _identity_sequence(before, job)
             value = read_sequence(binaries, step.dump, job.schema, name) if name else None
             if value is None:
-                lost.append(shown(f"the value of sequence {job.schema}.{name or job.object} (not in {step.dump.name})"))
+                lost.append(comment_safe(f"the value of sequence {job.schema}.{name or job.object} (not in {step.dump.name})"))
             else:
                 checked.append(RestoreJob(job.kind, job.schema, job.name, job.column, job.table, value))
             continue
         columns = table_columns(binaries, step.dump, job.schema, job.name)
         needed = (*row_key(job.table), job.column) if job.kind == "column" else ()
         if columns is None or any(c not in columns for c in needed):
-            lost.append(shown(f"{job.object} (not in {step.dump.name})"))
+            lost.append(comment_safe(f"{job.object} (not in {step.dump.name})"))
         else:
             checked.append(job)
     return _in_fk_order(checked, before), lost
@@ -489,7 +488,7 @@ def _transaction(prod_url: str, config: Config, steps: list[Step], options: Roll
             # A row level security policy that would hide rows from the restore is an error, never a silent filter.
             conn.execute("SET LOCAL row_security = off")
             for step in steps:
-                progress(f"rolling back {step.row.version} ({shown(step.row.name)})")
+                progress(f"rolling back {step.row.version} ({comment_safe(step.row.name)})")
                 _check_destroying(conn, step, options)
                 reverses = step.reverses
                 lossy = [i for i, c in enumerate(reverses) if c["lossy"] or c["kind"] == "drop sequence"]
@@ -499,7 +498,7 @@ def _transaction(prod_url: str, config: Config, steps: list[Step], options: Roll
                     if index == restore_after:
                         restored += _restore(conn, binaries, step, progress)
                 for change in step.left_in_place:
-                    progress(f"  left in place (harmless): {shown(change['kind'] + ' ' + change['object'])}")
+                    progress(f"  left in place (harmless): {comment_safe(change['kind'] + ' ' + change['object'])}")
                 remove_history(conn, config.history_table, step.row.version)
     return restored
 
@@ -511,7 +510,7 @@ def _check_destroying(conn: psycopg.Connection, step: Step, options: RollbackOpt
     destroyed = [d for d in (_count(conn, target, lock=True) for target in _destroying(step)) if d and d.rows]
     if destroyed:
         raise GateRefused("rollback refused: it destroys data: "
-                          + "; ".join(f"{shown(d.object)} ({d.rows} row(s))" for d in destroyed)
+                          + "; ".join(f"{comment_safe(d.object)} ({d.rows} row(s))" for d in destroyed)
                           + " (--allow-destructive to roll back anyway); nothing was changed")
 
 
@@ -520,13 +519,13 @@ def _restore(conn: psycopg.Connection, binaries: Binaries, step: Step, progress:
     for job in step.jobs:
         if job.kind in ("sequence", "identity"):
             restore_sequence(conn, job.schema, job.name, job.column, job.value)
-            progress(f"  restored sequence value {job.value[0]} of {shown(job.object)}")
+            progress(f"  restored sequence value {job.value[0]} of {comment_safe(job.object)}")
             continue
         if job.kind == "table":
             done = restore_table(conn, binaries, step.dump, job.schema, job.name)
         else:
             done = restore_column(conn, binaries, step.dump, job.table, job.column)
-        progress(f"  restored {shown(done.object)} from {step.dump.name}: {done.rows} row(s)")
+        progress(f"  restored {comment_safe(done.object)} from {step.dump.name}: {done.rows} row(s)")
         restored.append(done)
     return restored
 
@@ -538,22 +537,22 @@ def _dry_run_text(steps: list[Step], destroyed: list[Destroyed], options: Rollba
     lines = [f"-- DRY RUN: nothing is rolled back. {len(steps)} migration(s), newest first, in ONE transaction "
              f"(all or nothing): {', '.join(s.row.version for s in steps)}"]
     for step in steps:
-        lines.append(f"-- rollback of {step.row.version} ({shown(step.row.name)})")
+        lines.append(f"-- rollback of {step.row.version} ({comment_safe(step.row.name)})")
         for change in step.irreversible:
-            lines.append(f"-- CANNOT UNDO: {shown(change['kind'] + ' ' + change['object'])}")
+            lines.append(f"-- CANNOT UNDO: {comment_safe(change['kind'] + ' ' + change['object'])}")
         for change in step.left_in_place:
-            lines.append(f"-- left in place (harmless): {shown(change['kind'] + ' ' + change['object'])}")
+            lines.append(f"-- left in place (harmless): {comment_safe(change['kind'] + ' ' + change['object'])}")
         lines += [change["reverse"] for change in step.reverses]
         for job in step.jobs:
-            lines.append(f"-- then, in the same transaction: restore {job.kind} {shown(job.object)} "
+            lines.append(f"-- then, in the same transaction: restore {job.kind} {comment_safe(job.object)} "
                          f"from {step.dump.name if step.dump else 'the backup'}")
         if not options.restore_data:
             lines.append("-- --no-restore-data: dropped data is NOT restored")
         lines.append(f"-- and delete {step.row.version} from the history")
     for item in destroyed:
-        lines.append(f"-- DESTROYS {shown(item.object)}: {item.rows} row(s) lose data written since the apply")
+        lines.append(f"-- DESTROYS {comment_safe(item.object)}: {item.rows} row(s) lose data written since the apply")
     if refusal:
-        lines.append(f"-- {shown(refusal)}")
+        lines.append(f"-- {comment_safe(refusal)}")
     else:
         lines.append("-- run again with --confirm-live to roll back")
     return "\n".join(lines) + "\n"

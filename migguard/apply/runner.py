@@ -35,8 +35,8 @@ from migguard.apply.history import AppliedMigration, ensure_table, record, table
 from migguard.apply.progress import DoneStatement, statement_hash
 from migguard.db.connect import connect, describe
 from migguard.errors import DatabaseError, GateRefused, LockHeld
-from migguard.parse import Statement, parse_file
-from migguard.rules.context import identifier, is_transaction_end, is_transaction_start
+from migguard.parse import Statement, created_index, parse_file
+from migguard.rules.context import is_transaction_end, is_transaction_start
 from migguard.session import above_ceiling, is_session_setting, timeout_settings
 from migguard.sources import Migration, checksum
 
@@ -363,7 +363,7 @@ class Runner:
 
     def _invalid_leftover(self, conn: psycopg.Connection, statement: Statement) -> str | None:
         """The INVALID index a failed CREATE INDEX CONCURRENTLY left behind, if there is one."""
-        name = _created_index(statement)
+        name = created_index(statement)
         if name is None or not statement.runs_concurrently or conn.closed:
             return None
         try:
@@ -375,7 +375,7 @@ class Runner:
 
     def _prepare_concurrent_index(self, conn: psycopg.Connection, statement: Statement) -> bool:
         """Before CREATE INDEX CONCURRENTLY: drop an INVALID leftover; skip when a valid one exists."""
-        name = _created_index(statement)
+        name = created_index(statement)
         if name is None:
             return True
         qualified = sql.Identifier(*name)
@@ -415,31 +415,10 @@ def _done(conn: psycopg.Connection, statement: Statement, undo: bool = True) -> 
 def _undo(conn: psycopg.Connection, statement: Statement) -> str | None:
     """SQL that undoes a statement, where migguard can derive it: an index this statement created is dropped.
     (An index that already existed, so was not built by this run, gets none: dropping it would undo more.)"""
-    name = _created_index(statement)
+    name = created_index(statement)
     if name is None:
         return None
     return sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(sql.Identifier(*name)).as_string(conn)
-
-
-def _created_index(statement: Statement) -> tuple[str, ...] | None:
-    """(schema, name) or (name,) of a CREATE INDEX that names its index, as PostgreSQL stores the names."""
-    from sqlglot import exp
-
-    from migguard.commands import CreateIndex
-
-    tree, command = statement.ast, statement.command
-    if isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() == "INDEX":
-        index = tree.this
-        if not isinstance(index, exp.Index) or index.args.get("this") is None:
-            return None
-        name = identifier(index.args["this"])
-        table = index.args.get("table")
-        if isinstance(table, exp.Table) and table.args.get("db") is not None:
-            return identifier(table.args["db"]), name
-        return (name,)
-    if isinstance(command, CreateIndex) and command.name:
-        return (command.schema, command.name) if command.schema else (command.name,)
-    return None
 
 
 def remove_history(conn: psycopg.Connection, history_table: str, version: str) -> None:

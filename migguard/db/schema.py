@@ -237,3 +237,32 @@ class SchemaModel(_Model):
 
 
 _NOT_COMPARED = {"server_version": True, "tables": {"__all__": {"columns": {"__all__": {"position"}}}}}
+
+
+def row_key(table: Table) -> tuple[str, ...]:
+    """Columns that identify a row: the primary key, else a unique key whose columns are all NOT NULL."""
+    keys = [c for c in table.constraints.values() if c.kind == "primary"]
+    keys += sorted((c for c in table.constraints.values() if c.kind == "unique" and c.columns
+                    and all(k in table.columns and not table.columns[k].nullable for k in c.columns)),
+                   key=lambda c: (len(c.columns), c.name))
+    return keys[0].columns if keys else ()
+
+
+def not_restorable_columns(changes: list, before: SchemaModel) -> list[tuple[str, str, str]]:
+    """(object, table, column) of every dropped column whose values no rollback can match back to
+    their rows: its table has no row key. The plan names them (`rollback-not-restorable`)."""
+    found = []
+    for change in changes:
+        if change.kind != "drop column":
+            continue
+        path = getattr(change, "path", None)
+        if path and len(path) == 3:
+            table_key, column = object_key(path[0], path[1]), path[2]
+        else:  # the longest table name the dotted name starts with: a dot inside a name does not cut it
+            table_key = max((k for k in before.tables if change.object.startswith(k + ".")), key=len, default="")
+            column = change.object[len(table_key) + 1:]
+        table = before.tables.get(table_key)
+        if table is None or row_key(table) or (column in table.columns and table.columns[column].generated):
+            continue
+        found.append((change.object, table_key, column))
+    return found

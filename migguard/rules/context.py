@@ -19,7 +19,7 @@ from typing import TypeVar
 from sqlglot import exp
 
 from migguard.commands import AlterTable, CreateTable, CreateView, Other, Policy, Transaction
-from migguard.parse import Statement
+from migguard.parse import Statement, identifier  # noqa: F401  (rules read identifier from here)
 from migguard.rules.base import at
 
 _TIMEOUT_SETTING = re.compile(r"\block_timeout\b", re.IGNORECASE)
@@ -51,17 +51,6 @@ class LintSettings:
 def normalise(name: str) -> str:
     """Compare names the way PostgreSQL resolves them with the default search_path."""
     return name.removeprefix("public.")
-
-
-def identifier(node: exp.Expression | None) -> str:
-    """An identifier as PostgreSQL stores it: unquoted names fold to lower case."""
-    if node is None:
-        return ""
-    if isinstance(node, exp.Identifier):
-        return node.this if node.quoted else node.this.lower()
-    if isinstance(node, exp.Column | exp.Table) and isinstance(node.this, exp.Identifier):
-        return identifier(node.this)
-    return node.name.lower()
 
 
 def quote_name(name: str) -> str:

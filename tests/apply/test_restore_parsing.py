@@ -5,8 +5,9 @@ from pathlib import Path
 import pytest
 
 from migguard.apply.restore import (
-    copy_header, qualified_parts, restore_command_column, restore_command_table, sequence_value, shown,
+    copy_header, qualified_parts, restore_command_column, restore_command_table, sequence_value,
 )
+from migguard.identifiers import comment_safe
 from migguard.errors import DatabaseError
 
 
@@ -44,7 +45,7 @@ def test_qualified_parts_follow_quoting_rules():
 
 def test_names_in_comments_cannot_end_the_comment():
     name = "public.t.c\nDELETE FROM public.victim;\n--"
-    assert "\n" not in shown(name) and "DELETE FROM" in shown(name)
+    assert "\n" not in comment_safe(name) and "DELETE FROM" in comment_safe(name)
     assert "\n" not in restore_command_table("public", "x\nDROP TABLE y;", Path("/b/k.dump"))
     assert "\r" not in restore_command_column("public", "x\rDROP TABLE y;", "c", Path("/b/k.dump"))
     assert "'x;rm -rf ~'" in restore_command_table("public", "x;rm -rf ~", Path("/b/k.dump"))
