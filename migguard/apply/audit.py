@@ -195,11 +195,13 @@ class AuditLog:
                 self._recorded.add(id(error))
             raise
 
-    def failed(self, command: str, error: BaseException, **fields: Any) -> None:
+    def failed(self, command: str, error: BaseException, details: Mapping[str, Any] | None = None,
+               **fields: Any) -> None:
         """Record a failed live operation with the tool's real error (once: `live_run` and the
         caller's handlers then know it is recorded)."""
         if id(error) not in self._recorded:
-            self.append(command, result="failed", details={"live": True, "error": error_text(error)}, **fields)
+            self.append(command, result="failed", details={"live": True, **dict(details or {}),
+                                                           "error": error_text(error)}, **fields)
             self._recorded.add(id(error))
 
     def recorded(self, error: BaseException) -> bool:

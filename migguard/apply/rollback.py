@@ -165,7 +165,8 @@ def run_rollback(options: RollbackOptions, config: Config, progress: Progress = 
                 try:
                     outcome.restored = _execute(prod_url, config, steps, options, progress)
                 except Exception as error:  # audited with the backup the rollback took first
-                    audit.failed("rollback", error, target=target, migrations=versions, **audit_fields(outcome.backup))
+                    audit.failed("rollback", error, target=target, migrations=versions, **audit_fields(outcome.backup),
+                                 details={"failed": ", ".join(versions)})  # one transaction: all of them
                     raise
                 outcome.versions = versions
     except BaseException as error:  # every failure is audited once, with the tool's real error
