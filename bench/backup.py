@@ -16,8 +16,8 @@ from pathlib import Path
 import psycopg
 
 from migguard.apply.backup import take_backup
-from migguard.db.cluster import Cluster, choose_binaries
-from migguard.db.tools import client_for
+from migguard.pg.cluster import Cluster, choose_binaries
+from migguard.pg.tools import client_for
 
 
 def main() -> None:

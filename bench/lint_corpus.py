@@ -7,7 +7,7 @@ categories). migguard runs through its CLI (`python -m migguard lint --format js
 folders) three ways: cold (`--no-cache`, default parallelism), cold single-process (in-process
 `lint_targets(jobs=1)`, since the CLI has no jobs switch), and warm (second run with the cache in
 a temporary directory). squawk (from the squawk-cli wheel) gets the same files. Parse
-classification figures come from `migguard.parse.parse_file` in-process. This prints figures;
+classification figures come from `migguard.sql.parse.parse_file` in-process. This prints figures;
 it asserts nothing. `--profile` adds a cProfile summary of the single-process lint.
 """
 
@@ -83,9 +83,9 @@ def main() -> int:
         return 2
 
     from migguard import __version__
-    from migguard.lint import RulePolicy, collect_targets, lint_targets
-    from migguard.parse import parse_file
-    from migguard.rules.context import LintSettings
+    from migguard.lint.context import LintSettings
+    from migguard.lint.engine import RulePolicy, collect_targets, lint_targets
+    from migguard.sql.parse import parse_file
 
     folders = migration_folders(corpus)
     targets = collect_targets([str(f) for f in folders])  # exactly what the CLI lints for these paths
@@ -180,8 +180,8 @@ def describe_run(result: subprocess.CompletedProcess[str]) -> str:
 
 
 def profile(targets, folder_args: list[str]) -> None:
-    from migguard.lint import RulePolicy, collect_targets, lint_targets
-    from migguard.rules.context import LintSettings
+    from migguard.lint.context import LintSettings
+    from migguard.lint.engine import RulePolicy, collect_targets, lint_targets
 
     profiler = cProfile.Profile()
     profiler.enable()

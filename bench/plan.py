@@ -5,7 +5,7 @@
 (a) plan: a generated project (one migration creating a `--tables`-table schema, then
 `--migrations` generated ones: create table with RLS and a policy, add column, CREATE INDEX
 CONCURRENTLY, CHECK … NOT VALID, VALIDATE CONSTRAINT, CREATE POLICY) planned through
-`migguard.plan.run_plan` with no production URL:
+`migguard.plan.command.run_plan` with no production URL:
   - every migration pending (nothing applied, so the replay is empty);
   - `--base` (git) with the schema and the first half applied: the replay the template cache keys;
 each cold (an ephemeral cluster started and removed by the plan, no templates) and warm (a kept
@@ -39,16 +39,16 @@ import psycopg
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from migguard.apply.history import AppliedMigration, ensure_table, record  # noqa: E402
-from migguard.config import load_config  # noqa: E402
-from migguard.db.cluster import Cluster, choose_binaries  # noqa: E402
-from migguard.db.diff import diff, forward_script  # noqa: E402
-from migguard.db.introspect import introspect  # noqa: E402
-from migguard.db.shadow import apply_migration, start_persistent, stop_persistent  # noqa: E402
-from migguard.errors import MigguardError  # noqa: E402
-from migguard.parse import parse_file  # noqa: E402
-from migguard.plan import PlanOptions, run_plan  # noqa: E402
-from migguard.sources import discover  # noqa: E402
+from migguard.core.config import load_config  # noqa: E402
+from migguard.core.errors import MigguardError  # noqa: E402
+from migguard.core.sources import discover  # noqa: E402
+from migguard.pg.cluster import Cluster, choose_binaries  # noqa: E402
+from migguard.pg.history import AppliedMigration, ensure_table, record  # noqa: E402
+from migguard.pg.introspect import introspect  # noqa: E402
+from migguard.pg.shadow import apply_migration, start_persistent, stop_persistent  # noqa: E402
+from migguard.plan.command import PlanOptions, run_plan  # noqa: E402
+from migguard.schema.diff import diff, forward_script  # noqa: E402
+from migguard.sql.parse import parse_file  # noqa: E402
 
 WARM_TARGET, COLD_TARGET, INTROSPECT_TARGET = 5.0, 10.0, 2.0
 HISTORY_TABLE = "migguard.schema_migrations"

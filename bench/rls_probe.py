@@ -2,7 +2,7 @@
 
     python bench/rls_probe.py [--tables 100] [--major 16] [--roles 1] [--repeat 3]
 
-Starts an ephemeral cluster (`migguard.db.cluster`, the bundled server unless `--major` picks
+Starts an ephemeral cluster (`migguard.pg.cluster`, the bundled server unless `--major` picks
 another installation), creates a schema of `--tables` multi-tenant tables — mixed column types
 (enum, domain with CHECK, jsonb, numeric with CHECK, timestamptz default, boolean), one in five
 referencing the previous one through a composite foreign key, one in ten list-partitioned into
@@ -25,8 +25,8 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from migguard.db.cluster import Cluster, available_binaries  # noqa: E402
-from migguard.db.rls import audit, probe  # noqa: E402
+from migguard.pg.cluster import Cluster, available_binaries  # noqa: E402
+from migguard.rls.audit import audit, probe  # noqa: E402
 
 KEYED = "tenant_id = current_setting('app.tenant_id')::uuid"
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import psycopg
 
-from migguard.apply.history import AppliedMigration, ensure_table, record
-from migguard.db.cluster import Cluster, choose_binaries
-from migguard.db.shadow import apply_migration
-from migguard.sources import discover
+from migguard.core.sources import discover
+from migguard.pg.cluster import Cluster, choose_binaries
+from migguard.pg.history import AppliedMigration, ensure_table, record
+from migguard.pg.shadow import apply_migration
 
 HERE = Path(__file__).parent
 STATE = HERE / ".migguard" / "demo-production.json"

@@ -10,9 +10,9 @@ from typing import Annotated, Optional
 import typer
 
 from migguard import __version__
-from migguard.errors import InputError, MigguardError
-from migguard.exit_codes import ExitCode
-from migguard.redact import redact_text
+from migguard.core.errors import InputError, MigguardError
+from migguard.core.exit_codes import ExitCode
+from migguard.core.redact import redact_text
 
 app = typer.Typer(
     name="migguard",
@@ -58,7 +58,7 @@ def _note(line: str) -> None:
 
 def _load(config: Optional[str]):
     """The configuration; with --verbose, say where it came from."""
-    from migguard.config import load_config
+    from migguard.core.config import load_config
 
     loaded = load_config(config)
     if _VERBOSE:
@@ -87,7 +87,7 @@ def lint(
     config: ConfigOption = None,
 ) -> None:
     """Check migration SQL for destructive statements, lock hazards and tenant-isolation gaps."""
-    from migguard.lint import LintOptions, run_lint
+    from migguard.lint.engine import LintOptions, run_lint
 
     _check_format(format)
     settings = _load(config)
@@ -120,7 +120,7 @@ def plan(
     config: ConfigOption = None,
 ) -> None:
     """Prove the pending migrations on a shadow database and write a plan with a verified rollback."""
-    from migguard.plan import PlanOptions, PlanRefused, run_plan
+    from migguard.plan.command import PlanOptions, PlanRefused, run_plan
 
     _check_format(format)
     settings = _load(config)
@@ -188,7 +188,7 @@ def rollback(
 ) -> None:
     """Show (dry run) or, with --confirm-live, run the rollback of the last applied migration(s)."""
     from migguard.apply.rollback import RollbackOptions, run_rollback
-    from migguard.errors import GateRefused
+    from migguard.core.errors import GateRefused
 
     options = RollbackOptions(confirm_live=confirm_live, to_version=to, backup="none" if no_backup else "full",
                               restore_data=not no_restore_data, allow_destructive=allow_destructive)
@@ -212,7 +212,7 @@ def status(
     """Applied, pending and edited migrations, and schema drift of production."""
     import json
 
-    from migguard.status import run_status
+    from migguard.drift.status import run_status
 
     _check_format(format, allowed=("text", "json"))
     result = run_status(_load(config), check_drift=not no_drift)
@@ -253,7 +253,7 @@ def diff_command(
     """Schema diff of any two sources, with the SQL that turns FROM into TO."""
     import json
 
-    from migguard.compare import compare
+    from migguard.drift.compare import compare
 
     _check_format(format, allowed=("text", "json"))
     result = compare(source, target, _load(config))
@@ -286,7 +286,7 @@ def shadow_start(
     config: ConfigOption = None,
 ) -> None:
     """Start a shadow cluster and leave it running (state in .migguard/shadow.json)."""
-    from migguard.db.shadow import start_persistent
+    from migguard.pg.shadow import start_persistent
 
     state = start_persistent(_state_dir(config), pg_version)
     typer.echo(f"shadow running: PostgreSQL {state['major']} in {state['directory']}")
@@ -295,7 +295,7 @@ def shadow_start(
 @shadow_app.command("stop")
 def shadow_stop(config: ConfigOption = None) -> None:
     """Stop the kept shadow cluster and delete its data."""
-    from migguard.db.shadow import stop_persistent
+    from migguard.pg.shadow import stop_persistent
 
     typer.echo("shadow stopped" if stop_persistent(_state_dir(config)) else "no shadow was running")
 
@@ -303,7 +303,7 @@ def shadow_stop(config: ConfigOption = None) -> None:
 @shadow_app.command("status")
 def shadow_status(config: ConfigOption = None) -> None:
     """Say whether a kept shadow cluster is running (exit 1 when not)."""
-    from migguard.db.shadow import read_state, running_shadow_url
+    from migguard.pg.shadow import read_state, running_shadow_url
 
     directory = _state_dir(config)
     state = read_state(directory)
@@ -325,7 +325,7 @@ def audit_verify(
     config: ConfigOption = None,
 ) -> None:
     """Verify the audit log's hash chain; report the first broken entry (exit 1)."""
-    from migguard.apply.audit import AuditLog, verify
+    from migguard.core.audit import AuditLog, verify
 
     settings = _load(config) if log is None or prod else None
     log = log if log is not None else Path(settings.root) / settings.audit_log
@@ -336,7 +336,7 @@ def audit_verify(
     held = ""
     if prod:
         from migguard.apply.audit_guard import head_problem, production_head
-        from migguard.config import production_url
+        from migguard.core.config import production_url
 
         stored = production_head(production_url(settings), settings.history_table)
         problem = head_problem(AuditLog(log), stored)
@@ -354,9 +354,9 @@ def audit_restart(
     config: ConfigOption = None,
 ) -> None:
     """After investigating a broken or disowned audit log: move it aside and start a new one (audited)."""
-    from migguard.apply.audit import AuditLog
     from migguard.apply.audit_guard import restart
-    from migguard.config import production_url
+    from migguard.core.audit import AuditLog
+    from migguard.core.config import production_url
 
     settings = _load(config)
     outcome = restart(AuditLog(Path(settings.root) / settings.audit_log), production_url(settings),
@@ -379,7 +379,7 @@ def rls_check(
     config: ConfigOption = None,
 ) -> None:
     """Audit row level security of a database; --probe tries to break tenant isolation on a copy."""
-    from migguard.rls_check import run_rls_check
+    from migguard.rls.command import run_rls_check
 
     _check_format(format)
     report = run_rls_check(_load(config), url, probe)
@@ -404,7 +404,7 @@ def query_command(
     config: ConfigOption = None,
 ) -> None:
     """Read-only inspection of production: an approved playbook or an explicit sandbox query."""
-    from migguard.query import RENDERERS, QueryOptions, load_playbooks, parse_params, playbooks_path, run_query
+    from migguard.query.command import RENDERERS, QueryOptions, load_playbooks, parse_params, playbooks_path, run_query
 
     _check_format(format, allowed=tuple(RENDERERS))
     settings = _load(config)
@@ -432,7 +432,7 @@ def scan_app_command(
     config: ConfigOption = None,
 ) -> None:
     """Tenant-isolation lint of application code: SQL strings and ORM calls without the tenant filter."""
-    from migguard.scan_app import ScanOptions, run_scan
+    from migguard.scan.scanner import ScanOptions, run_scan
 
     _check_format(format)
     options = ScanOptions(paths=tuple(paths), schema=schema, tables=tuple(tables or ()), allowlist=allowlist)
@@ -452,7 +452,7 @@ def new_command(
     config: ConfigOption = None,
 ) -> None:
     """Create a migration or seed file from a template, numbered after the newest, inside the write path."""
-    from migguard.scaffold import NewOptions, run_new
+    from migguard.project.new import NewOptions, run_new
 
     result = run_new(NewOptions(name=name, template=template), _load(config))
     for path in result.files:
@@ -468,7 +468,7 @@ def init_command(
     force: Annotated[bool, typer.Option("--force", help="Overwrite migguard.toml, vault/.env.example and the workflow.")] = False,
 ) -> None:
     """Write a commented migguard.toml, db/migrations/, db/seeds/, vault/.env.example, a pre-commit hook and a CI workflow."""
-    from migguard.project_init import run_init
+    from migguard.project.init import run_init
 
     result = run_init(directory, force=force)
     for path in result.directories + result.written:
@@ -493,9 +493,9 @@ def list_rules(format: FormatOption = "text") -> None:
     """List every rule: id, default severity, family and summary."""
     import json
 
-    from migguard.db.rules import DATABASE_RULES
-    from migguard.rules import ALL_RULES
-    from migguard.scan_rules import SCAN_RULES
+    from migguard.lint.rules import ALL_RULES
+    from migguard.rls.findings import DATABASE_RULES
+    from migguard.scan.findings import SCAN_RULES
 
     rules = sorted((*ALL_RULES, *DATABASE_RULES, *SCAN_RULES), key=lambda r: r.id)  # static, database, scan-app
     if format == "json":
@@ -511,12 +511,12 @@ def list_rules(format: FormatOption = "text") -> None:
 @app.command()
 def explain(rule_id: Annotated[str, typer.Argument(help="A rule id, e.g. ban-drop-column.")]) -> None:
     """Print a rule's documentation."""
-    from migguard.rules import RULES_BY_ID
-    from migguard.scan_rules import by_id as scan_rules
+    from migguard.lint.rules import RULES_BY_ID
+    from migguard.scan.findings import by_id as scan_rules
 
     rule = RULES_BY_ID.get(rule_id) or scan_rules.get(rule_id)
     if rule is None:
-        from migguard.db.rules import by_id
+        from migguard.rls.findings import by_id
 
         rule = by_id.get(rule_id)
     if rule is None:
@@ -528,7 +528,7 @@ def explain(rule_id: Annotated[str, typer.Argument(help="A rule id, e.g. ban-dro
 
 def _read_stdin(name: str) -> str:
     """Standard input as SQL text: UTF-8, a BOM dropped, as a file would be read."""
-    from migguard.sources import decode_sql
+    from migguard.core.sources import decode_sql
 
     return decode_sql(name, sys.stdin.buffer.read())
 

@@ -1,8 +1,8 @@
 """Write the README's rule reference from the rule registries (ids, severities, summaries, families).
 
-Three registries: the static lint rules (`migguard.rules.ALL_RULES`, one table per family), the
-findings of the database steps (`migguard.db.rules.DATABASE_RULES`, one table per family) and
-the findings of `migguard scan-app` (`migguard.scan_rules.SCAN_RULES`, one table).
+Three registries: the static lint rules (`migguard.lint.rules.ALL_RULES`, one table per family), the
+findings of the database steps (`migguard.rls.findings.DATABASE_RULES`, one table per family) and
+the findings of `migguard scan-app` (`migguard.scan.findings.SCAN_RULES`, one table).
 
 Usage: python scripts/rules_doc.py [--check]. With --check, exit 1 when the README is out of date
 (tests/test_readme.py runs the same comparison, so the reference cannot drift from the code).
@@ -43,9 +43,9 @@ def _table(title: str, rules) -> list[str]:
 
 
 def render() -> str:
-    from migguard.db.rules import DATABASE_RULES
-    from migguard.rules import ALL_RULES
-    from migguard.scan_rules import SCAN_RULES
+    from migguard.lint.rules import ALL_RULES
+    from migguard.rls.findings import DATABASE_RULES
+    from migguard.scan.findings import SCAN_RULES
 
     lines = [BEGIN, ""]
     for family, title in FAMILY_TITLES.items():

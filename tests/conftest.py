@@ -9,7 +9,7 @@ import os
 import psycopg
 import pytest
 
-from migguard.db.cluster import Cluster, available_binaries
+from migguard.pg.cluster import Cluster, available_binaries
 
 
 def _majors():

@@ -18,7 +18,7 @@ from urllib.parse import quote
 import psycopg
 import pytest
 
-from migguard.findings import Finding, Report, Severity
+from migguard.core.findings import Finding, Report, Severity
 from migguard.report import text as text_report
 
 CONFIG = '[tool.migguard]\nmigrations = "db/migrations"\nlock_timeout = "2s"\n'
@@ -175,8 +175,8 @@ def test_encoded_password_with_every_special_character_never_appears(project, pg
 
 
 def test_passwords_are_redacted_by_value_in_any_message():
-    from migguard.db.connect import parse_url
-    from migguard.redact import redact_text
+    from migguard.core.redact import redact_text
+    from migguard.pg.connect import parse_url
 
     parse_url(f"postgresql://app:{quote(PASSWORD, safe='')}@db.internal:5432/prod")
     message = f"FATAL: could not translate host name \"{PASSWORD}\"; tried {quote(PASSWORD, safe='')} and {quote(PASSWORD)}"
@@ -272,7 +272,7 @@ def test_a_failed_apply_prints_the_undo_sql_as_indented_lines(project, pg, pg_cl
 
 def test_internal_error_has_its_own_exit_code(project):
     """A defect (here: a TypeError raised inside a command) is exit 5, one line that says so."""
-    code = ("import sys, migguard.cli as cli, migguard.lint as lint\n"
+    code = ("import sys, migguard.cli as cli, migguard.lint.engine as lint\n"
             "def broken(*a, **k): raise TypeError('boom')\n"
             "lint.run_lint = broken\n"
             "sys.argv = ['migguard', 'lint']\ncli.main()\n")

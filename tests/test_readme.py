@@ -22,9 +22,9 @@ def test_rule_reference_is_generated_from_the_registry():
 def test_every_rule_is_listed():
     """Every id of the three registries (lint rules, database findings, scan-app findings) has
     exactly one row in the generated reference, and no row names anything else."""
-    from migguard.db.rules import DATABASE_RULES
-    from migguard.rules import ALL_RULES
-    from migguard.scan_rules import SCAN_RULES
+    from migguard.lint.rules import ALL_RULES
+    from migguard.rls.findings import DATABASE_RULES
+    from migguard.scan.findings import SCAN_RULES
 
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     section = text[text.index("<!-- rules:begin"):text.index("<!-- rules:end -->")]

@@ -29,7 +29,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from migguard.apply.audit import (
+from migguard.core.audit import (
     AuditLog,
     LogHead,
     check_not_locked,
@@ -37,16 +37,16 @@ from migguard.apply.audit import (
     refusal_details,
     verify,
 )
-from migguard.apply.history import history_schema, table_exists
-from migguard.db.connect import connect, describe
-from migguard.errors import (
+from migguard.core.errors import (
     AuditBroken,
     DatabaseError,
     InputError,
     LiveRefused,
     MigguardError,
 )
-from migguard.redact import redact_text
+from migguard.core.redact import redact_text
+from migguard.pg.connect import connect, describe
+from migguard.pg.history import history_schema, table_exists
 
 HEAD_TABLE = "audit_head"
 RECOVERY = "migguard audit restart --reason TEXT --confirm-live"

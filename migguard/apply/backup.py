@@ -25,8 +25,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from migguard.db.tools import pg_dump_custom, pg_restore_list, server_major
-from migguard.errors import DatabaseError, LiveRefused
+from migguard.core.errors import DatabaseError, LiveRefused
+from migguard.pg.tools import pg_dump_custom, pg_restore_list, server_major
 
 _PARTIAL = re.compile(r"\.dump\.(?P<pid>[0-9]+)\.partial$")
 

@@ -20,23 +20,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from migguard.apply import gates
-from migguard.apply.audit import AuditLog, check_not_locked, current_user, lockdown_identity, refusal_details
 from migguard.apply.audit_guard import check_log, guard_live
 from migguard.apply.backup import Backup, audit_fields, backup_name, take_backup
 from migguard.apply.gates import Acceptance
-from migguard.apply.history import read_applied
 from migguard.apply.restore import restore_command_column, restore_command_table
 from migguard.apply.runner import ApplyLock, MigrationError, Runner, RunResult
-from migguard.config import Config, production_url, secret
-from migguard.db.connect import connect
-from migguard.db.diff import diff
-from migguard.db.introspect import introspect
-from migguard.db.shadow import refuse_production_on_shadow, server_identity
-from migguard.errors import DatabaseError, GateRefused, LiveRefused, MigguardError
-from migguard.identifiers import comment_safe, key_parts, name_pattern, object_key
-from migguard.plan import PlanOptions, PlanRefused, SavedPlan, run_plan
-from migguard.redact import redact_text
-from migguard.sources import Migration, discover
+from migguard.core.audit import AuditLog, check_not_locked, current_user, lockdown_identity, refusal_details
+from migguard.core.config import Config, production_url, secret
+from migguard.core.errors import DatabaseError, GateRefused, LiveRefused, MigguardError
+from migguard.core.identifiers import comment_safe, key_parts, name_pattern, object_key
+from migguard.core.redact import redact_text
+from migguard.core.sources import Migration, discover
+from migguard.pg.connect import connect
+from migguard.pg.history import read_applied
+from migguard.pg.introspect import introspect
+from migguard.pg.shadow import refuse_production_on_shadow, server_identity
+from migguard.plan.command import PlanOptions, PlanRefused, SavedPlan, run_plan
+from migguard.schema.diff import diff
 
 Progress = Callable[[str], None]
 

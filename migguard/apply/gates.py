@@ -9,14 +9,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from migguard.config import Config, acceptable_finding_ids
-from migguard.db.introspect import introspect
-from migguard.errors import GateRefused, InputError
-from migguard.identifiers import comment_safe
-from migguard.lint import LintTarget, RulePolicy, gate_passes, lint_live
-from migguard.plan import SavedPlan, fingerprint
-from migguard.rules.context import LintSettings
-from migguard.sources import Migration
+from migguard.core.config import Config, acceptable_finding_ids
+from migguard.core.errors import GateRefused, InputError
+from migguard.core.identifiers import comment_safe
+from migguard.core.sources import Migration
+from migguard.lint.context import LintSettings
+from migguard.lint.engine import LintTarget, RulePolicy, gate_passes, lint_live
+from migguard.pg.introspect import introspect
+from migguard.plan.command import SavedPlan, fingerprint
 
 
 def check_lint(pending: list[Migration], config: Config, allow_destructive: bool, strict: bool) -> list[str]:

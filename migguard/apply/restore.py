@@ -27,11 +27,11 @@ import pglast
 import psycopg
 from psycopg import sql
 
-from migguard.db.cluster import Binaries
-from migguard.db.schema import Table, row_key
-from migguard.errors import DatabaseError
-from migguard.identifiers import comment_safe
-from migguard.redact import redact_text
+from migguard.core.errors import DatabaseError
+from migguard.core.identifiers import comment_safe
+from migguard.core.redact import redact_text
+from migguard.pg.cluster import Binaries
+from migguard.schema.model import Table, row_key
 
 _CHUNK = 1 << 16
 _HEADER_LINES = 10_000  # a COPY header longer than this is not pg_dump's

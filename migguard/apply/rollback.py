@@ -31,23 +31,23 @@ import psycopg
 from pglast.stream import RawStream
 from psycopg import sql
 
-from migguard.apply.audit import AuditLog, error_text, refusal_details
 from migguard.apply.audit_guard import check_log, guard_live
 from migguard.apply.backup import Backup, audit_fields, take_backup
-from migguard.apply.history import AppliedMigration, read_applied
 from migguard.apply.restore import (
     Restored, qualified_parts, read_sequence, restore_column, restore_sequence, restore_table, table_columns,
 )
 from migguard.apply.runner import ApplyLock, remove_history
-from migguard.config import Config, production_url
-from migguard.db.cluster import Binaries
-from migguard.db.connect import connect, describe
-from migguard.db.schema import SchemaModel, Table, row_key
-from migguard.db.tools import client_for, server_major
-from migguard.errors import DatabaseError, GateRefused, InputError, LiveRefused
-from migguard.identifiers import comment_safe, key_parts, object_key
-from migguard.plan import SavedPlan
-from migguard.redact import redact_text
+from migguard.core.audit import AuditLog, error_text, refusal_details
+from migguard.core.config import Config, production_url
+from migguard.core.errors import DatabaseError, GateRefused, InputError, LiveRefused
+from migguard.core.identifiers import comment_safe, key_parts, object_key
+from migguard.core.redact import redact_text
+from migguard.pg.cluster import Binaries
+from migguard.pg.connect import connect, describe
+from migguard.pg.history import AppliedMigration, read_applied
+from migguard.pg.tools import client_for, server_major
+from migguard.plan.command import SavedPlan
+from migguard.schema.model import SchemaModel, Table, row_key
 
 # Changes the generated rollback leaves in place because keeping them is harmless and re-applying
 # the migration is a no-op (a validated constraint stays validated).

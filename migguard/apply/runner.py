@@ -30,15 +30,15 @@ from datetime import datetime, timezone
 import psycopg
 from psycopg import sql
 
-from migguard.apply import progress as progress_table
-from migguard.apply.history import AppliedMigration, ensure_table, record, table_identifier
-from migguard.apply.progress import DoneStatement, statement_hash
-from migguard.db.connect import connect, describe
-from migguard.errors import DatabaseError, GateRefused, LockHeld
-from migguard.parse import Statement, created_index, parse_file
-from migguard.rules.context import is_transaction_end, is_transaction_start
-from migguard.session import above_ceiling, is_session_setting, timeout_settings
-from migguard.sources import Migration, checksum
+from migguard.core.errors import DatabaseError, GateRefused, LockHeld
+from migguard.core.session import above_ceiling, is_session_setting, timeout_settings
+from migguard.core.sources import Migration, checksum
+from migguard.lint.context import is_transaction_end, is_transaction_start
+from migguard.pg import progress as progress_table
+from migguard.pg.connect import connect, describe
+from migguard.pg.history import AppliedMigration, ensure_table, record, table_identifier
+from migguard.pg.progress import DoneStatement, statement_hash
+from migguard.sql.parse import Statement, created_index, parse_file
 
 Sleep = Callable[[float], None]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from importlib import import_module
 
-from migguard.findings import Report
+from migguard.core.findings import Report
 
 FORMAT_NAMES = ("text", "json", "sarif", "github", "markdown")
 

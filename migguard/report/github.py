@@ -5,7 +5,7 @@ The job summary (Markdown, when GITHUB_STEP_SUMMARY is set) is written by the CL
 
 from __future__ import annotations
 
-from migguard.findings import Finding, Report, Severity
+from migguard.core.findings import Finding, Report, Severity
 
 COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from migguard.findings import Report
+from migguard.core.findings import Report
 
 SCHEMA_VERSION = 1
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from migguard.findings import Finding, Report, Severity
+from migguard.core.findings import Finding, Report, Severity
 
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
 

@@ -10,9 +10,9 @@ import re
 from urllib.parse import quote
 
 from migguard import __version__
-from migguard.findings import Finding, Report, Severity
-from migguard.rules import RULES_BY_ID
-from migguard.rules.base import Rule
+from migguard.core.findings import Finding, Report, Severity
+from migguard.lint.rule import Rule
+from migguard.lint.rules import RULES_BY_ID
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 SARIF_VERSION = "2.1.0"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from migguard.findings import Finding, Report
+from migguard.core.findings import Finding, Report
 
 
 def render(report: Report) -> str:

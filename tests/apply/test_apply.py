@@ -17,8 +17,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from migguard.apply.audit import verify
-from migguard.db.introspect import introspect
+from migguard.core.audit import verify
+from migguard.pg.introspect import introspect
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e]
 
@@ -263,7 +263,7 @@ def test_missing_pg_dump_refuses_with_exit_4(project, pg, tmp_path):
     fake_root.mkdir()
     result = subprocess.run(
         [sys.executable, "-c",
-         "import migguard.db.cluster as c; c.bundled_binaries = lambda: None; c.local_binaries = lambda: []; "
+         "import migguard.pg.cluster as c; c.bundled_binaries = lambda: None; c.local_binaries = lambda: []; "
          "import sys; from migguard.cli import main; sys.argv = ['migguard', 'apply', '--confirm-live', '--plan', sys.argv[1]]; main()",
          str(_saved_plan(project))],
         cwd=directory, capture_output=True, text=True, env={**os.environ, **env, "PATH": str(fake_root)}, timeout=300)

@@ -21,9 +21,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from migguard.apply.audit import lockdown_identity, verify
-from migguard.apply.history import AppliedMigration, ensure_table, read_applied, record
 from migguard.apply.runner import advisory_key
+from migguard.core.audit import lockdown_identity, verify
+from migguard.pg.history import AppliedMigration, ensure_table, read_applied, record
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e, pytest.mark.all_majors]
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from migguard.apply.audit import verify
 from migguard.apply.backup import remove_stale_partials
+from migguard.core.audit import verify
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e, pytest.mark.all_majors]
 

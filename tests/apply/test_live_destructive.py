@@ -15,13 +15,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from migguard.apply.audit import verify
 from migguard.apply.gates import check_lint
-from migguard.config import load_config
-from migguard.errors import GateRefused
-from migguard.lint import LintTarget, RulePolicy, lint_file, lint_live
-from migguard.rules.context import LintSettings
-from migguard.sources import discover
+from migguard.core.audit import verify
+from migguard.core.config import load_config
+from migguard.core.errors import GateRefused
+from migguard.core.sources import discover
+from migguard.lint.context import LintSettings
+from migguard.lint.engine import LintTarget, RulePolicy, lint_file, lint_live
 
 SENTINEL = "S3ntinel-Pa55word"
 CONFIG = '[tool.migguard]\nmigrations = "db/migrations"\nlock_timeout = "300ms"\nmax_lock_timeout = "2s"\nlock_retries = 3\npg_version = 15\n'
@@ -69,7 +69,7 @@ def test_an_ignore_of_a_non_destructive_rule_still_holds_live():
 def test_the_live_gate_does_not_read_the_lint_cache(tmp_path):
     """A forged cache entry under the exact key lint would look up ("no findings") fools plain lint,
     not the live gate."""
-    from migguard.lint import LintCache, lint_targets
+    from migguard.lint.engine import LintCache, lint_targets
 
     (tmp_path / "migguard.toml").write_text(CONFIG)
     migrations = tmp_path / "db" / "migrations"

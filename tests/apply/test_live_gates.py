@@ -15,7 +15,7 @@ import time
 import psycopg
 import pytest
 
-from migguard.apply.audit import verify
+from migguard.core.audit import verify
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e, pytest.mark.all_majors]
 
@@ -238,8 +238,8 @@ def test_a_file_overwritten_while_the_backup_runs_is_not_what_runs(project, pg, 
 
 def test_the_runner_refuses_a_migration_whose_text_is_not_the_checked_one(pg, tmp_path):
     from migguard.apply.runner import Runner
-    from migguard.errors import GateRefused
-    from migguard.sources import checksum, discover
+    from migguard.core.errors import GateRefused
+    from migguard.core.sources import checksum, discover
 
     with psycopg.connect(pg, autocommit=True) as conn:
         conn.execute("CREATE TABLE victim (id int)")

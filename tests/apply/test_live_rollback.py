@@ -12,7 +12,7 @@ import sys
 import psycopg
 import pytest
 
-from migguard.apply.audit import verify
+from migguard.core.audit import verify
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e, pytest.mark.all_majors]
 

@@ -14,8 +14,8 @@ import psycopg
 import pytest
 
 from migguard.apply.runner import MigrationError, Runner
-from migguard.errors import GateRefused
-from migguard.sources import checksum, discover
+from migguard.core.errors import GateRefused
+from migguard.core.sources import checksum, discover
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e, pytest.mark.all_majors]
 

@@ -15,7 +15,7 @@ import pglast
 import psycopg
 import pytest
 
-from migguard.db.introspect import introspect
+from migguard.pg.introspect import introspect
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e, pytest.mark.all_majors]
 

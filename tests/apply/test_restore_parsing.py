@@ -7,8 +7,8 @@ import pytest
 from migguard.apply.restore import (
     copy_header, qualified_parts, restore_command_column, restore_command_table, sequence_value,
 )
-from migguard.identifiers import comment_safe
-from migguard.errors import DatabaseError
+from migguard.core.errors import DatabaseError
+from migguard.core.identifiers import comment_safe
 
 
 @pytest.mark.parametrize(("line", "expected"), [

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from migguard.findings import Finding, Report, Severity
+from migguard.core.findings import Finding, Report, Severity
 
 INIT = "migrations/0001_init.sql"
 CAFE = "migrations/0002_café menu.sql"

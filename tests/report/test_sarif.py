@@ -5,8 +5,8 @@ import pytest
 from jsonschema import Draft4Validator
 
 from migguard import __version__
+from migguard.lint.rules import RULES_BY_ID
 from migguard.report.sarif import artifact_uri, render
-from migguard.rules import RULES_BY_ID
 
 # The OASIS SARIF 2.1.0 (errata 01) schema; where it came from: SARIF_SCHEMA_SOURCE.txt.
 SCHEMA = json.loads((Path(__file__).parent / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))

@@ -1,0 +1,305 @@
+"""Configuration: one pydantic model, read from `[tool.migguard]` or `migguard.toml`.
+
+Defaults live in code. An unknown key, an unknown rule id or a bad value is a ConfigError
+naming the key and the file. Secrets never come from here: connection strings are read only
+from the environment or the env file (see `secrets_from_env`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+import unicodedata
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+
+from migguard.core.durations import parse_duration
+from migguard.core.errors import ConfigError, InputError
+from migguard.core.identifiers import parse_qualified
+
+RuleSetting = Literal["off", "info", "warning", "error"]
+Layout = Literal["auto", "plain", "flyway", "updown", "dbmate"]
+
+
+def _reason(value: str) -> str:
+    if not value.strip():
+        raise ValueError("a reason is required (why apply may proceed despite this finding)")
+    return value.strip()
+
+
+# Why a person accepts a finding: required, and more than blanks.
+Reason = Annotated[str, AfterValidator(_reason)]
+
+
+class RlsConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    exempt_tables: tuple[str, ...] = ()
+
+    @field_validator("exempt_tables")
+    @classmethod
+    def _table_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:  # `schema.table` or `table` (public), each part bare or quoted
+            try:
+                parse_qualified(entry, 2 if _has_schema(entry) else 1)
+            except ValueError as error:
+                raise ValueError(f"{entry!r}: {error}") from None
+        return value
+
+
+class Config(BaseModel):
+    """Every setting of SPEC section 2, with its default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    migrations: str = "db/migrations"
+    seeds: str = "db/seeds"
+    layout: Layout = "auto"
+    pg_version: int = Field(default=15, ge=10, le=18)
+    tenant_column: str = "tenant_id"
+    tenant_setting: str = "app.tenant_id"
+    app_roles: tuple[str, ...] = ("app_user",)
+    env_file: str = "vault/.env"
+    lock_timeout: str = "2s"
+    statement_timeout: str = "15min"
+    # The longest lock_timeout / statement_timeout a migration may set itself (lint rule
+    # ban-unbounded-timeout, and the runner); unset, the configured value above is the ceiling.
+    max_lock_timeout: str | None = None
+    max_statement_timeout: str | None = None
+    lock_retries: int = Field(default=5, ge=0, le=100)
+    lockdown_after: int = Field(default=3, ge=1)
+    backup_dir: str = ".migguard/backups"
+    plan_dir: str = ".migguard/plans"
+    audit_log: str = ".migguard/audit.jsonl"
+    history_table: str = "migguard.schema_migrations"
+    assume_in_transaction: bool = True
+    watch_queries: str | None = None
+    rules: dict[str, RuleSetting] = Field(default_factory=dict)
+    rls: RlsConfig = Field(default_factory=RlsConfig)
+    # [tool.migguard.accept]: plan finding id -> why apply may proceed despite it (printed and audited)
+    accept: dict[str, Reason] = Field(default_factory=dict)
+
+    # Where the values came from (a file, or None for defaults); not a config key.
+    source: str | None = Field(default=None, exclude=True)
+    root: str = Field(default=".", exclude=True)
+
+    @field_validator("lock_timeout", "statement_timeout")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)  # reaches production as a setting's value: a number and a unit only
+        return value
+
+    @field_validator("history_table")
+    @classmethod
+    def _history_table(cls, value: str) -> str:
+        parse_qualified(value, 2)
+        return value
+
+    @field_validator("tenant_setting")
+    @classmethod
+    def _guc_name(cls, value: str) -> str:
+        if not _GUC_NAME.fullmatch(value):
+            raise ValueError("expected a custom setting name: identifiers joined by dots, e.g. app.tenant_id")
+        return value
+
+    @field_validator("tenant_column")
+    @classmethod
+    def _column_name(cls, value: str) -> str:
+        return _catalog_name(value)
+
+    @field_validator("app_roles")
+    @classmethod
+    def _role_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for role in value:
+            _catalog_name(role)
+        return value
+
+    @field_validator("migrations", "seeds", "env_file", "backup_dir", "plan_dir", "audit_log", "watch_queries")
+    @classmethod
+    def _path(cls, value: str | None) -> str | None:
+        if value is not None and ("\x00" in value or not value.strip()):
+            raise ValueError("expected a path (not empty, no NUL character)")
+        return value
+
+    @property
+    def history_path(self) -> tuple[str, str]:
+        """`history_table` as (schema, table), as the catalog spells them: for sql.Identifier(*…)."""
+        schema, table = parse_qualified(self.history_table, 2)
+        return schema, table
+
+    @field_validator("rules")
+    @classmethod
+    def _known_rules(cls, value: dict[str, RuleSetting]) -> dict[str, RuleSetting]:
+        from migguard.lint.rules import RULES_BY_ID
+        from migguard.scan.findings import by_id as scan_rules  # light: neither the scanner nor psycopg
+
+        # scan-app finding ids are rule ids too; so are the database finding ids (plan, RLS audit
+        # and probe), whose registry imports psycopg: read only when an id is not found elsewhere.
+        unknown = [rule_id for rule_id in value if rule_id not in RULES_BY_ID and rule_id not in scan_rules]
+        if unknown:
+            from migguard.rls.findings import by_id
+
+            for rule_id in unknown:
+                if rule_id not in by_id:
+                    raise ValueError(f"unknown rule id {rule_id!r}")
+        return value
+
+    @field_validator("accept")
+    @classmethod
+    def _known_findings(cls, value: dict[str, str]) -> dict[str, str]:
+        known = acceptable_finding_ids()
+        for finding_id in value:
+            if finding_id not in known:
+                raise ValueError(f"unknown finding id {finding_id!r} (accept takes the id of a finding of "
+                                 "the plan's database steps, as `migguard rules` lists them)")
+        return value
+
+    @field_validator("max_lock_timeout", "max_statement_timeout")
+    @classmethod
+    def _ceiling(cls, value: str | None, info: ValidationInfo) -> str | None:
+        from migguard.core.session import duration_ms
+
+        if value is None:
+            return value
+        ceiling = duration_ms(value)
+        if not ceiling:
+            raise ValueError(f"{value!r} is not a positive duration such as 500ms, 5s, 2min or 1h")
+        configured_key = info.field_name.removeprefix("max_")
+        configured = duration_ms(str(info.data.get(configured_key, "")))
+        if configured is not None and configured > ceiling:
+            raise ValueError(f"{value} is below {configured_key} ({info.data[configured_key]}), which apply sets itself")
+        return value
+
+    @property
+    def lock_timeout_ceiling(self) -> str:
+        """The longest lock_timeout a migration may set: max_lock_timeout, else lock_timeout."""
+        return self.max_lock_timeout or self.lock_timeout
+
+    @property
+    def statement_timeout_ceiling(self) -> str:
+        """The longest statement_timeout a migration may set: max_statement_timeout, else statement_timeout."""
+        return self.max_statement_timeout or self.statement_timeout
+
+
+def acceptable_finding_ids() -> frozenset[str]:
+    """The ids `[tool.migguard.accept]` and `apply --accept` take: findings of the plan's database
+    steps (plan, RLS audit and probe), which apply judges from the plan. Static lint findings are
+    re-linted live and suppressed in the file (`-- migguard:ignore`), never accepted here."""
+    from migguard.rls.audit import RULES as RLS_RULES
+    from migguard.rls.findings import by_id
+
+    return frozenset(by_id) | frozenset(RLS_RULES)
+
+
+_GUC_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*(?:\.[A-Za-z_][A-Za-z0-9_$]*)+")
+
+
+def _has_schema(entry: str) -> bool:
+    """Whether a (possibly quoted) relation name has a dot outside its double quotes."""
+    return "." in re.sub(r'"(?:[^"]|"")*"', "", entry)
+
+
+def _catalog_name(value: str) -> str:
+    """A name as the catalog spells it (a column, a role): 1 to 63 bytes, no control character."""
+    if not value or len(value.encode("utf-8")) > 63:
+        raise ValueError("expected a name of 1 to 63 bytes")
+    if any(unicodedata.category(char) == "Cc" for char in value):
+        raise ValueError("a name may not contain control characters")
+    return value
+
+
+_SEARCH_NAMES = ("migguard.toml", "pyproject.toml")
+_INTERNAL_FIELDS = ("source", "root")
+
+
+def find_config_file(start: Path) -> Path | None:
+    """The nearest migguard.toml, or pyproject.toml with [tool.migguard], from `start` upward."""
+    for directory in (start, *start.parents):
+        for name in _SEARCH_NAMES:
+            candidate = directory / name
+            if candidate.is_file() and (name == "migguard.toml" or _has_tool_table(candidate)):
+                return candidate
+    return None
+
+
+def _has_tool_table(path: Path) -> bool:
+    try:
+        return "migguard" in tomllib.loads(path.read_text(encoding="utf-8")).get("tool", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+
+
+def load_config(explicit: str | None = None, start: Path | None = None, **overrides: object) -> Config:
+    """Read the config file (explicit, or searched upward) and apply CLI overrides on top."""
+    start = (start or Path.cwd()).resolve()
+    path = Path(explicit) if explicit else find_config_file(start)
+    data: dict = {}
+    if path is not None:
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        try:
+            document = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as error:
+            raise ConfigError(f"cannot read config file {path}: {error}") from None
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"{path}: invalid TOML: {error}") from None
+        # pyproject.toml keeps it under [tool.migguard]; migguard.toml may use that table or be flat.
+        fallback = {} if path.name == "pyproject.toml" else document
+        data = dict(document.get("tool", {}).get("migguard", fallback))
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    for internal in _INTERNAL_FIELDS:  # fields migguard fills in itself, not config keys
+        if internal in data:
+            raise ConfigError(f"{path or 'command line'}: unknown configuration key '{internal}'")
+    try:
+        return Config(**data, source=str(path) if path else None, root=str(path.parent if path else start))
+    except ValidationError as error:
+        raise ConfigError(_describe(error, path)) from None
+
+
+def _describe(error: ValidationError, path: Path | None) -> str:
+    first = error.errors()[0]
+    key = ".".join(str(part) for part in first["loc"])
+    where = str(path) if path else "command line"
+    if first["type"] == "extra_forbidden":
+        return f"{where}: unknown configuration key '{key}'"
+    message = first["msg"].removeprefix("Value error, ")
+    return f"{where}: invalid value for '{key}': {message}"
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines of an env file (comments and blank lines skipped, quotes removed)."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:  # the message names the file, never its content
+        raise ConfigError(f"cannot read env file {path}: {getattr(error, 'strerror', None) or 'not valid UTF-8'}") from None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        values[key.strip()] = value.strip().strip("'\"")
+    return values
+
+
+def secret(name: str, config: Config) -> str | None:
+    """A secret (PG_PROD_URL, PG_SHADOW_URL) from the environment, else from the env file."""
+    value = os.environ.get(name) or read_env_file(Path(config.root) / config.env_file).get(name) or None
+    if value:
+        from migguard.pg.connect import parse_url  # checks it, and remembers its password for redaction
+
+        parse_url(value, name)
+    return value
+
+
+def production_url(config: Config, explicit: str | None = None) -> str:
+    """Production's URL: `explicit` (--prod-url), else PG_PROD_URL; exit 2 when there is none."""
+    url = explicit or secret("PG_PROD_URL", config)
+    if not url:
+        raise InputError("PG_PROD_URL is not set (environment or the env file)")
+    return url

@@ -1,0 +1,1 @@
+"""Production against the files: `migguard status` and `migguard diff`."""

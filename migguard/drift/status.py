@@ -1,0 +1,113 @@
+"""`migguard status`: applied, pending and edited migrations, and drift of production.
+
+Production is only read. Drift is production's schema against a replay of the applied
+migrations on the shadow, the same comparison `plan` makes: the statements production ran of a
+part-way migration (`migguard.plan.partway`) are replayed too, so they are not drift. Part-way
+migrations are listed with how many of their statements ran and the last failure the audit log
+recorded for them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from migguard.core.audit import AuditLog
+from migguard.core.config import Config, secret
+from migguard.core.errors import InputError
+from migguard.core.redact import redact_text
+from migguard.core.sources import discover
+from migguard.pg.connect import connect
+from migguard.pg.history import read_applied
+from migguard.pg.introspect import introspect
+from migguard.pg.shadow import ShadowServer
+from migguard.plan.partway import read_part_way, run_recorded, without_leftovers
+from migguard.schema.diff import Change, diff
+
+
+@dataclass(frozen=True)
+class PartWayStatus:
+    """A pending migration production ran part of: statements done of total, and why it stopped."""
+
+    version: str
+    done: list[int]
+    total: int
+    last_failure: str | None = None  # "<time>: <first line of the error>" from the audit log
+
+    def describe(self) -> str:
+        failure = f"; last failure {self.last_failure}" if self.last_failure else ""
+        return (f"{self.version} ran part way: {len(self.done)} of {self.total} statement(s) done "
+                f"({', '.join(map(str, self.done))}); apply resumes at the next{failure}")
+
+
+@dataclass
+class Status:
+    target: str
+    applied: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+    edited: list[str] = field(default_factory=list)  # applied, but the file's checksum changed since
+    missing: list[str] = field(default_factory=list)  # applied in production, no file any more
+    drift: list[Change] = field(default_factory=list)
+    part_way: list[PartWayStatus] = field(default_factory=list)
+    part_way_edited: list[str] = field(default_factory=list)  # why a recorded statement no longer matches
+
+    @property
+    def ok(self) -> bool:
+        return not (self.edited or self.missing or self.drift or self.part_way_edited)
+
+
+def run_status(config: Config, prod_url: str | None = None, shadow_url: str | None = None,
+               check_drift: bool = True) -> Status:
+    prod_url = prod_url or secret("PG_PROD_URL", config)
+    if not prod_url:
+        raise InputError("PG_PROD_URL is not set (environment or the env file): status reads production")
+    migrations = discover(Path(config.root) / config.migrations, config.layout)
+    with connect(prod_url) as prod:
+        rows = read_applied(prod, config.history_table)
+        recorded = {row.version for row in rows}
+        part_way, mismatches = read_part_way(prod, config.history_table,
+                                             [m for m in migrations if m.version not in recorded])
+        prod.rollback()
+    files = {m.version: m for m in migrations}
+    status = Status(redact_text(prod_url))
+    applied_versions = {row.version for row in rows}
+    for row in rows:
+        if row.version not in files:
+            status.missing.append(row.version)
+            continue
+        status.applied.append(row.version)
+        if files[row.version].checksum() != row.checksum:
+            status.edited.append(row.version)
+    status.pending = [m.version for m in migrations if m.version not in applied_versions]
+    failures = _last_failures(AuditLog(Path(config.root) / config.audit_log)) if part_way else {}
+    status.part_way = [PartWayStatus(p.version, sorted(p.done), len(p.statements), failures.get(p.version))
+                       for p in part_way]
+    status.part_way_edited = [m.message for m in mismatches]
+    if check_drift:
+        own = config.history_path[0]
+        applied = [m for m in migrations if m.version in applied_versions]
+        with ShadowServer(shadow_url or secret("PG_SHADOW_URL", config), Path(config.root) / ".migguard",
+                          production=prod_url) as shadow:
+            database = shadow.replay(applied)
+            try:
+                for part in part_way:
+                    with connect(shadow.database_url(database), autocommit=True) as conn:
+                        run_recorded(conn, part)
+                replayed = introspect(shadow.database_url(database)).without_schemas(own)
+            finally:
+                shadow.drop_database(database)
+        pending = [m for m in migrations if m.version not in applied_versions]
+        production, _leftovers = without_leftovers(introspect(prod_url).without_schemas(own), pending, part_way)
+        status.drift = diff(replayed, production)
+    return status
+
+
+def _last_failures(audit: AuditLog) -> dict[str, str]:
+    """version -> "<time>: <first line of the error>" of the latest failed apply of it in the audit log."""
+    found = {}
+    for entry in audit.entries():
+        details = entry.get("details") or {}
+        if entry.get("result") == "failed" and isinstance(details, dict) and details.get("failed"):
+            error = str(details.get("error") or "").strip().splitlines()
+            found[str(details["failed"])] = f"{entry.get('time', '?')}: {error[0] if error else 'no error recorded'}"
+    return found

@@ -1,0 +1,1 @@
+"""Facts several rules read from the statements: columns, DDL effects, DML reach."""

@@ -1,0 +1,111 @@
+"""What the data-changing statements of a migration reach, read once for the rules that ask.
+
+`ban-delete-without-where` and `ban-update-without-where` ask the same question of a `DELETE` and
+of an `UPDATE`: does it (or one in its `WITH` clause) reach every row of its table, because it has
+no `WHERE` or one that is constantly true? This module answers it; each rule keeps its own docs,
+message and hint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from migguard.lint.context import LintContext, table_name
+from migguard.lint.rule import at
+from migguard.sql.parse import Statement
+
+
+@dataclass(frozen=True, slots=True)
+class UnboundedWrite:
+    """A DELETE or UPDATE that reaches every row of its table."""
+
+    statement: Statement
+    table: str
+    always_true: bool  # it has a WHERE clause, one that is constantly true; else it has none
+    offset: int  # the WHERE clause, else the DELETE / UPDATE keyword
+    new_table: bool  # the table was created earlier in this migration
+
+    @property
+    def why(self) -> str:
+        return "has a WHERE clause that is always true" if self.always_true else "has no WHERE clause"
+
+
+def unbounded_writes(context: LintContext, kind: type[exp.Delete | exp.Update]) -> Iterator[UnboundedWrite]:
+    """Every `kind` (exp.Delete or exp.Update) of the file, WITH clauses included, without a real WHERE."""
+    for statement in context.parsed():
+        for node in _dml(statement.ast, kind):
+            where = node.args.get("where")
+            if where is not None and not _constant_true(where.this):
+                continue
+            name = table_name(node.this)
+            yield UnboundedWrite(statement, name, where is not None,
+                                 at(statement, r"\bwhere\b" if where is not None else rf"\b{kind.key}\b"),
+                                 context.is_new_table(name, statement.index))
+
+
+def _dml(tree: exp.Expression | None, kind: type[exp.Expression]) -> Iterator[exp.Expression]:
+    """The statement itself when it is a `kind`, and the `kind`s of its WITH clause."""
+    if tree is None:
+        return
+    if isinstance(tree, kind):
+        yield tree
+    with_clause = tree.args.get("with_") or tree.args.get("with")
+    if isinstance(with_clause, exp.With):
+        for cte in with_clause.expressions:
+            if isinstance(cte, exp.CTE) and isinstance(cte.this, kind):
+                yield cte.this
+
+
+def _constant_true(node: exp.Expression | None) -> bool:
+    """A filter that keeps every row: `true`, `1 = 1`, `2 > 1`, `'a' <> 'b'`, `id = id`, `NOT false`,
+    `true IS TRUE`, `(true)`, `true::boolean`, `true OR …`, `true AND true`. ("Meaningful" is anything
+    else: a condition on the row's values, however broad, is the author's stated intent.)"""
+    if isinstance(node, exp.Paren):
+        return _constant_true(node.this)
+    if isinstance(node, exp.Cast) and node.to.is_type("boolean"):
+        return _constant_true(node.this)
+    if isinstance(node, exp.Boolean):
+        return bool(node.this)
+    if isinstance(node, exp.Is) and isinstance(node.expression, exp.Boolean) and node.expression.this:
+        return _constant_true(node.this)
+    if isinstance(node, exp.EQ) and isinstance(node.this, exp.Column) and node.this == node.expression:
+        return True  # id = id: every row whose id is not NULL
+    if isinstance(node, _COMPARISONS):
+        return _literal_comparison(node) is True
+    if isinstance(node, exp.Or):
+        return _constant_true(node.this) or _constant_true(node.expression)
+    if isinstance(node, exp.And):
+        return _constant_true(node.this) and _constant_true(node.expression)
+    if isinstance(node, exp.Not):
+        return _constant_false(node.this)
+    return False
+
+
+def _constant_false(node: exp.Expression | None) -> bool:
+    if isinstance(node, exp.Paren):
+        return _constant_false(node.this)
+    if isinstance(node, exp.Boolean):
+        return not node.this
+    if isinstance(node, _COMPARISONS):
+        return _literal_comparison(node) is False
+    return False
+
+
+_COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
+_COMPARE = {exp.EQ: lambda a, b: a == b, exp.NEQ: lambda a, b: a != b, exp.GT: lambda a, b: a > b,
+            exp.GTE: lambda a, b: a >= b, exp.LT: lambda a, b: a < b, exp.LTE: lambda a, b: a <= b}
+
+
+def _literal_comparison(node: exp.Expression) -> bool | None:
+    """The value of a comparison of two literals of the same kind, else None."""
+    left, right = node.this, node.expression
+    if not (isinstance(left, exp.Literal) and isinstance(right, exp.Literal)) or left.is_string != right.is_string:
+        return None
+    try:
+        a, b = (left.this, right.this) if left.is_string else (float(left.this), float(right.this))
+    except ValueError:
+        return None
+    return _COMPARE[type(node)](a, b)

@@ -1,0 +1,60 @@
+"""What a rule is, and what its check yields."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from migguard.core.findings import Severity
+
+if TYPE_CHECKING:
+    from migguard.lint.context import LintContext
+    from migguard.sql.parse import Statement
+
+FAMILIES = ("destructive", "locks", "compatibility", "tenancy", "hygiene", "workflow", "meta")
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """A problem a check found. Path, configured severity and ignores are added by lint.py."""
+
+    statement: Statement
+    message: str  # what is wrong and why, naming the object
+    hint: str  # the safe alternative, in the imperative
+    offset: int = 0  # where in the statement text the offending clause starts
+    new_object: bool = False  # the object was created earlier in this migration: severity drops to info
+
+
+Check = Callable[["LintContext"], Iterator[Violation]]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A rule: id, default severity, one-line summary, docs (the module docstring) and check."""
+
+    id: str
+    default_severity: Severity
+    summary: str
+    family: str
+    doc: str
+    check: Check | None  # None for findings produced by lint itself (syntax-error, unused-ignore, …)
+    destructive: bool = False
+
+    def __post_init__(self) -> None:
+        if self.family not in FAMILIES:
+            raise ValueError(f"rule {self.id}: unknown family {self.family!r}")
+
+
+def at(statement: Statement, pattern: str) -> int:
+    """Offset in `statement.text` of the first match of `pattern` (case-insensitive), else 0."""
+    match = _compiled(pattern).search(statement.text)
+    return match.start() if match else 0
+
+
+@functools.lru_cache(maxsize=8192)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    """Patterns name columns and tables, so there are thousands: more than `re`'s own cache keeps."""
+    return re.compile(pattern, re.IGNORECASE)

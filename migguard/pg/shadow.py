@@ -1,0 +1,300 @@
+"""The shadow server: scratch databases where migrations are replayed and proven.
+
+The server is, in order: `PG_SHADOW_URL` (a role that may create databases), the cluster kept
+by `migguard shadow start`, or an ephemeral cluster started for this command and removed after.
+Replays are cached as template databases keyed by the chain of migration checksums, so an
+unchanged prefix of the history is copied, not replayed again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+
+from migguard.core.errors import DatabaseError, InputError
+from migguard.core.sources import Migration
+from migguard.pg.cluster import Binaries, Cluster, ContainerServer, bundled_binaries, choose_binaries, local_binaries
+from migguard.pg.connect import connect, describe
+from migguard.sql.parse import parse_file
+
+_CONCURRENTLY = re.compile(r"\bconcurrently\b", re.IGNORECASE)
+TEMPLATE_PREFIX = "migguard_tpl_"
+STATE_FILE = "shadow.json"
+
+
+def with_database(url: str, database: str) -> str:
+    """The same server URL, pointing at another database."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
+
+
+def chain_keys(migrations: Sequence[Migration]) -> list[str]:
+    """Key of each prefix of the history: sha256 over the previous key and this migration's checksum."""
+    keys, previous = [], ""
+    for migration in migrations:
+        previous = hashlib.sha256(f"{previous}:{migration.version}:{migration.checksum()}".encode()).hexdigest()
+        keys.append(previous)
+    return keys
+
+
+def runs_outside_transaction(text: str) -> bool:
+    """SPEC: a migration containing CONCURRENTLY runs statement by statement, outside a transaction."""
+    return bool(_CONCURRENTLY.search(text)) and any(s.runs_concurrently for s in parse_file(text).statements)
+
+
+class MigrationFailed(DatabaseError):
+    """A migration failed on the shadow; carries which one and PostgreSQL's message."""
+
+    def __init__(self, migration: Migration, message: str) -> None:
+        self.migration = migration
+        super().__init__(f"migration {migration.version} ({migration.up.name}) failed: {message}")
+
+
+def apply_migration(conn: psycopg.Connection, migration: Migration,
+                    on_statement: Callable[[psycopg.Connection, int, str], None] | None = None,
+                    skip: frozenset[int] = frozenset()) -> None:
+    """Run one migration: one transaction, or statement by statement when it has CONCURRENTLY.
+
+    `on_statement(conn, index, text)` is called after each statement when given (the lock trace
+    uses it); then statements run one by one even inside the transaction. `skip` holds the 1-based
+    numbers of statements that already ran (a part-way migration resumed: `migguard.plan.partway`);
+    such a migration runs statement by statement, as the runner resumes it."""
+    text = migration.up_sql()
+    statements = [s.text for s in parse_file(text).statements]
+    try:
+        if skip or runs_outside_transaction(text):
+            conn.autocommit = True
+            for index, statement in enumerate(statements):
+                if index + 1 in skip:
+                    continue
+                conn.execute(statement)
+                if on_statement:
+                    on_statement(conn, index, statement)
+            return
+        conn.autocommit = False
+        with conn.transaction():
+            if on_statement is None:
+                conn.execute(text)
+            else:
+                for index, statement in enumerate(statements):
+                    conn.execute(statement)
+                    on_statement(conn, index, statement)
+    except psycopg.Error as error:
+        raise MigrationFailed(migration, describe(error)) from None
+    finally:
+        if conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+            conn.autocommit = True
+
+
+class ShadowServer:
+    """Where scratch databases are created; call `close()` (or use `with`) to release it."""
+
+    def __init__(self, url: str | None = None, state_dir: Path | None = None,
+                 binaries: Binaries | None = None, production: str | None = None) -> None:
+        self._cluster: Cluster | None = None
+        self._container: ContainerServer | None = None
+        self.url = url or running_shadow_url(state_dir)
+        self.binaries = binaries
+        self.ephemeral = self.url is None
+        self.production = production  # refused as the shadow's own database (see start)
+
+    def __enter__(self) -> ShadowServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(self) -> ShadowServer:
+        """An ephemeral cluster from local binaries, else a container when Docker answers."""
+        if self.url is not None:
+            if self.production is not None:
+                refuse_production_on_shadow(self.production, self.url)
+            return self
+        try:
+            binaries = self.binaries or choose_binaries()
+        except DatabaseError:
+            if not ContainerServer.available():
+                raise
+            self._container = ContainerServer()
+            self.url = self._container.start()
+            return self
+        self._cluster = Cluster(binaries).start()
+        self.url = self._cluster.url()
+        return self
+
+    def close(self) -> None:
+        if self._cluster is not None:
+            self._cluster.stop()
+            self._cluster = None
+        if self._container is not None:
+            self._container.stop()
+            self._container = None
+
+    @property
+    def cluster(self) -> Cluster | None:
+        return self._cluster
+
+    def database_url(self, name: str) -> str:
+        assert self.url is not None, "start() the shadow server first"
+        return with_database(self.url, name)
+
+    def _admin(self) -> psycopg.Connection:
+        assert self.url is not None, "start() the shadow server first"
+        return connect(self.url, autocommit=True)
+
+    def create_database(self, name: str | None = None, template: str | None = None) -> str:
+        """A new, empty (or template-copied) database; returns its name."""
+        name = name or f"migguard_{uuid.uuid4().hex[:12]}"
+        statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if template:
+            statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+        with self._admin() as admin:
+            try:
+                admin.execute(statement)
+            except psycopg.Error as error:
+                raise DatabaseError(f"cannot create shadow database {name}: {describe(error)}") from None
+        return name
+
+    def drop_database(self, name: str) -> None:
+        with self._admin() as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+    def databases(self, prefix: str) -> set[str]:
+        with self._admin() as admin:
+            rows = admin.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", (prefix + "%",)).fetchall()
+        return {row[0] for row in rows}
+
+    def clone_schema(self, source_url: str, database: str) -> None:
+        """pg_dump --schema-only of `source_url`, restored into `database` here; the roles it names
+        are created (NOLOGIN) first so ownership, grants and policies restore as they are."""
+        from migguard.pg.tools import pg_dump_schema
+
+        ddl = pg_dump_schema(source_url)
+        with connect(source_url) as source:
+            roles = [r[0] for r in source.execute(
+                "SELECT rolname FROM pg_roles WHERE rolname !~ '^pg_' AND NOT rolsuper").fetchall()]
+        with connect(self.database_url(database), autocommit=True) as conn:
+            for role in roles:
+                conn.execute(sql.SQL("DO $$ BEGIN CREATE ROLE {} NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; "
+                                     "END $$").format(sql.Identifier(role)))
+            try:
+                with conn.transaction():
+                    conn.execute(ddl)
+            except psycopg.Error as error:
+                raise DatabaseError(f"restoring the schema on the shadow failed: {describe(error)}") from None
+
+    def replay(self, migrations: Sequence[Migration], use_templates: bool = True) -> str:
+        """A fresh database with `migrations` applied in order; returns its name.
+
+        The longest already-replayed prefix is copied from its template database; the result is
+        saved as a template for next time."""
+        keys = chain_keys(migrations)
+        templates = self.databases(TEMPLATE_PREFIX) if use_templates else set()
+        start, template = 0, None
+        for index in range(len(keys) - 1, -1, -1):
+            candidate = TEMPLATE_PREFIX + keys[index][:40]
+            if candidate in templates:
+                start, template = index + 1, candidate
+                break
+        name = self.create_database(template=template)
+        try:
+            if start < len(migrations):
+                with connect(self.database_url(name), autocommit=True) as conn:
+                    for migration in migrations[start:]:
+                        apply_migration(conn, migration)
+                if use_templates and migrations:
+                    self._save_template(name, TEMPLATE_PREFIX + keys[-1][:40])
+        except BaseException:
+            self.drop_database(name)
+            raise
+        return name
+
+    def _save_template(self, database: str, template: str) -> None:
+        try:
+            self.create_database(template, template=database)
+        except DatabaseError:
+            pass  # another run saved it first, or the source had a connection open: only a cache
+
+
+def server_identity(url: str) -> tuple[str, str]:
+    """(server, database) of `url`: the running server is told apart by its start time and port,
+    which any role may read (pg_control_system()'s identifier is shared by a server's copies)."""
+    with connect(url, autocommit=True) as conn:
+        server, database = conn.execute(
+            "SELECT pg_postmaster_start_time()::text || ' port ' || current_setting('port'), current_database()"
+        ).fetchone()
+    return server, database
+
+
+def refuse_production_on_shadow(production: str, shadow: str) -> None:
+    """Production must not be the shadow's own database or one of its scratch databases: the
+    shadow is where migguard creates, replays and drops databases."""
+    prod_server, prod_db = server_identity(production)
+    shadow_server, shadow_db = server_identity(shadow)
+    if prod_server == shadow_server and (prod_db == shadow_db or prod_db.startswith("migguard_")):
+        raise InputError(f"PG_PROD_URL points at migguard's shadow (same server, database {prod_db}): the shadow "
+                         "is scratch space where migguard creates and drops databases; point PG_PROD_URL at "
+                         "production, or PG_SHADOW_URL at another server or database")
+
+
+def running_shadow_url(state_dir: Path | None) -> str | None:
+    """URL of the cluster `migguard shadow start` keeps, when it is still running."""
+    if state_dir is None:
+        return None
+    state = read_state(state_dir)
+    if not state:
+        return None
+    try:
+        with psycopg.connect(state["url"], connect_timeout=2):
+            return state["url"]
+    except psycopg.Error:
+        return None
+
+
+def read_state(state_dir: Path) -> dict | None:
+    try:
+        return json.loads((state_dir / STATE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def start_persistent(state_dir: Path, major: int | None = None) -> dict:
+    """`migguard shadow start`: a cluster that outlives the command; its state in `state_dir`."""
+    existing = read_state(state_dir)
+    if existing and running_shadow_url(state_dir):
+        return existing
+    binaries = choose_binaries(major)
+    # The data lives in the system temp directory, keyed by project: a project under a private
+    # home would otherwise have to open its parents to the unprivileged server user.
+    key = hashlib.sha256(str(state_dir.resolve()).encode()).hexdigest()[:12]
+    cluster = Cluster(binaries, Path(tempfile.gettempdir()) / f"migguard-shadow-{key}", keep=True)
+    cluster.directory.mkdir(parents=True, exist_ok=True)
+    cluster.start()
+    state = {"url": cluster.url(), "directory": str(cluster.directory), "bin_dir": str(binaries.bin_dir),
+             "major": binaries.major, "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    state_dir.mkdir(parents=True, exist_ok=True)
+    (state_dir / STATE_FILE).write_text(json.dumps(state, indent=2), encoding="utf-8")
+    return state
+
+
+def stop_persistent(state_dir: Path) -> bool:
+    """`migguard shadow stop`: stop and delete the kept cluster; False when none was running."""
+    state = read_state(state_dir)
+    if not state:
+        return False
+    candidates = [b for b in ([bundled_binaries()] + local_binaries()) if b and str(b.bin_dir) == state["bin_dir"]]
+    if candidates:
+        Cluster(candidates[0], Path(state["directory"])).stop(remove=True)
+    (state_dir / STATE_FILE).unlink(missing_ok=True)
+    return True

@@ -1,0 +1,132 @@
+"""pg_dump / pg_restore, run as subprocesses: the right version for the server, the password in
+the environment (never on the command line, where `ps` shows it), errors redacted.
+
+A tool never outlives migguard: it runs in its own process group, which is killed when migguard
+leaves the call for any reason (an error, Ctrl-C, SIGTERM turned into an exception by the caller),
+and on Linux the kernel kills it when migguard itself is killed (PR_SET_PDEATHSIG). Files it
+creates are private (umask 077)."""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from psycopg.conninfo import make_conninfo
+
+from migguard.core.errors import DatabaseError
+from migguard.core.redact import redact_text
+from migguard.pg.cluster import Binaries, available_binaries
+from migguard.pg.connect import connect, parse_url
+
+
+def server_major(url: str) -> int:
+    with connect(url) as conn:
+        return int(conn.execute("SHOW server_version_num").fetchone()[0]) // 10000
+
+
+def client_for(major: int) -> Binaries:
+    """pg_dump must be at least the server's version: the exact major first, else the nearest newer."""
+    options = [b for b in available_binaries() if b.major >= major and (b.bin_dir / "pg_dump").exists()]
+    if not options:
+        raise DatabaseError(f"no pg_dump for PostgreSQL {major} or newer was found (install the PostgreSQL client "
+                            f"package of version {major})")
+    return sorted(options, key=lambda b: (b.major != major, b.major))[0]
+
+
+def _split_secret(url: str) -> tuple[str, dict[str, str]]:
+    """The conninfo without its password, and an environment that carries it."""
+    params = parse_url(url)
+    env = dict(os.environ)
+    password = params.pop("password", None)
+    if password:
+        env["PGPASSWORD"] = password
+    return make_conninfo(**params), env
+
+
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+_PR_SET_PDEATHSIG = 1
+
+
+def _child_setup(parent: int) -> None:
+    """In the tool's process, before exec: private files, and death with migguard on Linux."""
+    os.umask(0o077)
+    if _LIBC is not None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # migguard died before the request took effect
+            os._exit(1)
+
+
+def run_tool(binaries: Binaries, program: str, args: list[str], url: str | None, what: str,
+             timeout: float = 3600) -> subprocess.CompletedProcess[bytes]:
+    """Run a PostgreSQL client program; a failure raises DatabaseError whose message is the tool's
+    last stderr line and whose detail is all of its stderr, redacted."""
+    argv = [binaries.program(program), *args]
+    env = dict(os.environ)
+    if url is not None:
+        conninfo, env = _split_secret(url)
+        argv += ["--dbname", conninfo]
+    try:
+        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   env=env, process_group=0,
+                                   # preexec_fn runs Python between fork and exec (umask, prctl): safe while no
+                                   # other thread holds a lock, and migguard starts its tools with none running
+                                   preexec_fn=functools.partial(_child_setup, os.getpid()))  # noqa: PLW1509
+    except OSError as error:
+        raise DatabaseError(f"{what} failed: {redact_text(str(error))}") from None
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise DatabaseError(f"{what} failed: no answer within {timeout:.0f} s") from None
+    finally:
+        if process.returncode is None:  # leaving early (timeout, Ctrl-C, a signal): the tool goes too
+            _kill_group(process)
+    if process.returncode != 0:
+        text = stderr.decode("utf-8", "replace").strip()
+        lines = text.splitlines()
+        raise DatabaseError(f"{what} failed: {redact_text(lines[-1] if lines else 'exit ' + str(process.returncode))}",
+                            detail=text if len(lines) > 1 else None)
+    return subprocess.CompletedProcess(argv, process.returncode, stdout, stderr)
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    process.wait()
+
+
+def pg_dump_schema(url: str) -> str:
+    """`pg_dump --schema-only` of the database, as SQL that psycopg can run (psql meta-commands removed)."""
+    binaries = client_for(server_major(url))
+    output = run_tool(binaries, "pg_dump", ["--schema-only"],
+                      url, "pg_dump --schema-only").stdout.decode("utf-8")
+    # Recent pg_dump releases wrap the script in psql's \restrict … \unrestrict; psycopg runs plain SQL.
+    return "\n".join(line for line in output.splitlines() if not line.startswith("\\"))
+
+
+def pg_dump_custom(url: str, output: Path, tables: list[str] | None = None) -> Path:
+    """`pg_dump -Fc` of the database (or only `tables`) into `output`."""
+    binaries = client_for(server_major(url))
+    args = ["--format=custom", "--file", str(output)]
+    for table in tables or ():
+        args += ["--table", table]
+    run_tool(binaries, "pg_dump", args, url, "pg_dump")
+    return output
+
+
+def pg_restore_list(archive: Path, major: int | None = None) -> str:
+    """`pg_restore --list`: proves the archive is readable; returns its table of contents."""
+    options = [b for b in available_binaries() if (b.bin_dir / "pg_restore").exists()]
+    if major is not None:
+        options = [b for b in options if b.major >= major] or options
+    if not options:
+        raise DatabaseError("no pg_restore was found")
+    return run_tool(options[0], "pg_restore", ["--list", str(archive)], None, "pg_restore --list").stdout.decode()
+
+

@@ -1,0 +1,1 @@
+"""`migguard plan`: prove pending migrations on a shadow clone (pre-checks, lock trace, watched queries)."""

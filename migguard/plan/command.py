@@ -1,0 +1,738 @@
+"""`migguard plan`: prove the pending migrations on a shadow before production sees them.
+
+Steps (SPEC section 5), each reported on the progress callback:
+lint → replay → clone → drift → data pre-checks → apply pending on the clone (lock and rewrite
+trace) → diff → rollback (generated and verified) → write the plan directory.
+Production is only read. Without a production URL, `--base REF` takes the migrations as of a
+git ref as the applied history, so CI can gate a pull request with no production access.
+
+A pending migration that ran part way in production (statement by statement, recorded in the
+progress table: `migguard.plan.partway`) is planned as the resumed apply will run it:
+- replay: its recorded statements run after the applied history, so drift compares production
+  with the history plus what really ran of it;
+- clone: production's schema already holds them, so only the statements the resume will run are
+  applied and traced; the plan's change set, rollback.sql and their verification cover only
+  those, i.e. "production as it is now" comes back;
+- the migration's own change list (plan.json `migrations`, `rollback/<version>.sql`, what
+  `migguard rollback` undoes once the history lists it) is complete: the changes of its recorded
+  statements, diffed on the replay (history → history + recorded), then those of the rest,
+  diffed on the clone. That rollback is verified on the replay: the rest runs there too, the
+  migration's rollback runs, and the schema must equal the applied history's again;
+- a recorded statement whose hash differs from the file's statement at that number is the error
+  finding `partial-migration-edited`, and that migration is planned whole (the runner refuses it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import psycopg
+
+from migguard.core.config import Config, secret
+from migguard.core.errors import GateRefused, InputError
+from migguard.core.findings import Finding, Report, Severity
+from migguard.core.identifiers import comment_safe, object_key
+from migguard.core.redact import redact_text
+from migguard.core.sources import Migration, checksum, discover
+from migguard.lint.context import LintSettings
+from migguard.lint.engine import ConfiguredFindings, LintCache, LintTarget, RulePolicy, build_report, gate_passes, lint_targets
+from migguard.pg.connect import connect, describe
+from migguard.pg.history import read_applied
+from migguard.pg.introspect import introspect
+from migguard.pg.shadow import MigrationFailed, ShadowServer, apply_migration
+from migguard.plan.partway import Mismatch, PartWay, read_part_way, run_recorded, without_leftovers
+from migguard.plan.prechecks import PrecheckResult, run_prechecks
+from migguard.plan.query_plans import PlanChange, load_queries, snapshot
+from migguard.plan.query_plans import compare as compare_plans
+from migguard.plan.trace import StatementTrace, TableSize, Tracer, grade, table_sizes
+from migguard.rls.command import audit_and_probe
+from migguard.schema.diff import Change, diff, reverse_script
+from migguard.schema.model import SchemaModel, not_restorable_columns
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    base: str | None = None  # git ref whose migrations count as applied (no production access)
+    continue_on_error: bool = False
+    accept_drift: bool = False
+    allow_destructive: bool = False
+    strict: bool = False
+    select: tuple[str, ...] = ()  # rule ids or families for the lint step, as `lint --select`
+    ignore: tuple[str, ...] = ()
+    write: bool = True  # write the plan directory
+    prod_url: str | None = None  # overrides PG_PROD_URL (tests)
+    shadow_url: str | None = None  # overrides PG_SHADOW_URL (tests)
+
+
+@dataclass
+class MigrationStep:
+    """One pending migration and the changes it alone makes: its rollback is `rollback/<version>.sql`."""
+
+    version: str
+    name: str
+    checksum: str
+    path: str
+    changes: list[Change]
+    down_checksum: str | None = None  # the hand-written down script the plan checked, if any
+
+    @property
+    def rollback_sql(self) -> str:
+        return reverse_script(self.changes)[0]
+
+
+@dataclass
+class Plan:
+    """Everything the plan found; `to_json()` is the machine contract of plan.json."""
+
+    fingerprint: str
+    applied: list[str]
+    pending: list[str]
+    changes: list[Change]
+    drift: list[Change]
+    prechecks: list[PrecheckResult]
+    traces: list[StatementTrace]
+    rollback_sql: str
+    forward_sql: str
+    rollback_verified: bool
+    irreversible: list[Change]
+    before: SchemaModel
+    after: SchemaModel
+    target: str  # redacted production URL, or "git:<ref>", or "empty database"
+    findings: list[Finding] = field(default_factory=list)
+    # the findings of the database steps (not lint): apply judges these from the plan
+    database_findings: list[Finding] = field(default_factory=list)
+    query_plans: list[PlanChange] = field(default_factory=list)
+    steps: list[MigrationStep] = field(default_factory=list)  # each pending migration's own changes
+    # version -> 1-based numbers of the statements production already ran (the resume skips them)
+    part_way: dict[str, list[int]] = field(default_factory=dict)
+    directory: Path | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        return {
+            "fingerprint": self.fingerprint,
+            "target": self.target,
+            "applied": len(self.applied),
+            "pending": self.pending,
+            "changes": [c.describe() for c in self.changes],
+            "destructive": [c.describe() for c in self.changes if c.destructive],
+            "lossy": [c.object for c in self.changes if c.lossy],
+            "drift": [c.describe() for c in self.drift],
+            "rollback_verified": self.rollback_verified,
+            "irreversible": [c.describe() for c in self.irreversible],
+            "part_way": self.part_way,
+            "directory": str(self.directory) if self.directory else None,
+        }
+
+    def to_json(self) -> dict:
+        return {
+            "version": 1,
+            "fingerprint": self.fingerprint,
+            "target": self.target,
+            "applied": self.applied,
+            "pending": self.pending,
+            "part_way": self.part_way,
+            "changes": [_change_json(c) for c in self.changes],
+            "drift": [_change_json(c) for c in self.drift],
+            "prechecks": [asdict(p) for p in self.prechecks],
+            "trace": [asdict(t) for t in self.traces],
+            "migrations": [{"version": m.version, "name": m.name, "checksum": m.checksum, "path": m.path,
+                            "down_checksum": m.down_checksum, "changes": [_change_json(c) for c in m.changes],
+                            "rollback_file": f"rollback/{m.version}.sql"} for m in self.steps],
+            "rollback": {"verified": self.rollback_verified,
+                         "irreversible": [_change_json(c) for c in self.irreversible]},
+            "schema_before_hash": self.before.fingerprint(),
+            "schema_after_hash": self.after.fingerprint(),
+            "findings": [f.model_dump(mode="json") for f in self.findings],
+            "database_findings": [f.model_dump(mode="json") for f in self.database_findings],
+            "query_plans": [{"line": c.line, "query": c.query, "before": list(c.before.nodes), "after": list(c.after.nodes),
+                             "lost_indexes": c.lost_indexes, "error": c.after.error} for c in self.query_plans],
+            "timings_s": {k: round(v, 3) for k, v in self.timings.items()},
+        }
+
+
+def _change_json(change: Change) -> dict:
+    """One change in plan.json; `path` is [schema, name] or [schema, table, member]: read names from
+    it, never by splitting `object` on dots (names may hold dots)."""
+    return {"kind": change.kind, "object": change.object, "path": list(change.path), "forward": change.forward,
+            "reverse": change.reverse, "destructive": change.destructive, "lossy": change.lossy, "lock": change.lock,
+            "notes": list(change.notes)}
+
+
+# --- which migrations are applied -----------------------------------------------------------
+
+
+def split_history(migrations: list[Migration], applied_versions: list[str]) -> tuple[list[Migration], list[Migration]]:
+    applied = set(applied_versions)
+    return [m for m in migrations if m.version in applied], [m for m in migrations if m.version not in applied]
+
+
+def migrations_at_ref(ref: str, directory: Path, layout: str) -> list[Migration]:
+    """The migrations directory as it was at git `ref`, checked out into a temporary directory."""
+    def git(*args: str, cwd: Path) -> str:
+        result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise InputError(f"git {args[0]} failed for --base {ref}: {result.stderr.strip().splitlines()[-1:] or ''}")
+        return result.stdout
+
+    top = Path(git("rev-parse", "--show-toplevel", cwd=directory).strip())
+    relative = directory.resolve().relative_to(top)
+    target = Path(tempfile.mkdtemp(prefix="migguard-base-"))
+    names = [n for n in git("ls-tree", "-r", "--name-only", ref, "--", str(relative), cwd=top).splitlines() if n]
+    for name in names:
+        blob = subprocess.run(["git", "show", f"{ref}:{name}"], cwd=top, capture_output=True, check=True).stdout
+        path = target / Path(name).relative_to(relative)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(blob)
+    return discover(target, layout) if names else []
+
+
+# --- the plan ----------------------------------------------------------------------------------
+
+
+def fingerprint(pending: list[Migration], production_hash: str) -> str:
+    """SHA-256 over the pending migrations' checksums and production's schema hash (SPEC 5.11)."""
+    material = "\n".join([f"{m.version}:{m.checksum()}" for m in pending] + [production_hash])
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _: None) -> tuple[Report, Plan]:
+    """The plan command as a plain function."""
+    started = time.monotonic()
+    timings: dict[str, float] = {}
+
+    def step(name: str, message: str) -> None:
+        timings[name] = time.monotonic() - started
+        progress(message)
+
+    directory = Path(config.root) / config.migrations
+    migrations = discover(directory, config.layout)
+    prod_url = options.prod_url or secret("PG_PROD_URL", config)
+    shadow_url = options.shadow_url or secret("PG_SHADOW_URL", config)
+
+    part_way: list[PartWay] = []
+    mismatches: list[Mismatch] = []
+    if prod_url:
+        with connect(prod_url, connect_timeout=10) as prod:
+            applied_rows = read_applied(prod, config.history_table)
+            applied_now = {row.version for row in applied_rows}
+            part_way, mismatches = read_part_way(prod, config.history_table,
+                                                 [m for m in migrations if m.version not in applied_now])
+            prod.rollback()
+        applied_versions = [row.version for row in applied_rows]
+        target = redact_text(prod_url)
+        base_migrations = None
+    elif options.base:
+        base_migrations = migrations_at_ref(options.base, directory, config.layout)
+        applied_versions = [m.version for m in base_migrations]
+        target = f"git:{options.base}"
+    else:
+        applied_versions, target, base_migrations = [], "empty database", None
+    applied, pending = split_history(migrations, applied_versions)
+    checksum_mismatch = []
+    if prod_url:
+        by_version = {m.version: m for m in migrations}
+        checksum_mismatch = [row.version for row in applied_rows
+                             if row.version in by_version and by_version[row.version].checksum() != row.checksum]
+
+    # 1. lint the pending migrations
+    step("lint", f"[1/9] lint: {len(pending)} pending migration(s) of {len(migrations)}")
+    policy = RulePolicy.build(config.rules, options.select, options.ignore, options.allow_destructive)
+    settings = LintSettings(pg_version=config.pg_version, tenant_column=config.tenant_column,
+                            tenant_setting=config.tenant_setting, assume_in_transaction=config.assume_in_transaction,
+                            max_lock_timeout=config.lock_timeout_ceiling, max_statement_timeout=config.statement_timeout_ceiling)
+    targets = [LintTarget(_display(m.up), m.up_sql()) for m in pending]
+    lint_findings = lint_targets(targets, settings, policy, LintCache(Path(config.root) / ".migguard" / "cache"))
+    findings = list(lint_findings)
+    # Findings of the database steps: [tool.migguard.rules] applies to them as to the static rules.
+    db_findings = ConfiguredFindings(config.rules)
+    for version in checksum_mismatch:
+        db_findings.append(_db_finding("checksum-mismatch", Severity.ERROR, f"migration {version}",
+                                    f"Applied migration {version} was edited after it ran in production.",
+                                    "Restore the file as it was applied; put the change in a new migration."))
+    for mismatch in mismatches:
+        db_findings.append(_db_finding("partial-migration-edited", Severity.ERROR, f"migration {mismatch.version}",
+                                       mismatch.message,
+                                       "Restore the file as it ran, or undo the statements that ran and delete "
+                                       "their progress rows; then plan again."))
+    if not gate_passes(lint_findings, options.strict) and not options.continue_on_error:
+        report = build_report(findings + db_findings, targets, options.strict)
+        raise _LintRefused(report)
+
+    with ShadowServer(shadow_url, Path(config.root) / ".migguard", production=prod_url) as shadow:
+        created: list[str] = []
+        try:
+            # 2. replay the applied history from zero
+            step("replay", f"[2/9] replay: {len(applied)} applied migration(s) on the shadow "
+                           f"({'ephemeral cluster' if shadow.ephemeral else 'shadow server'})")
+            history = base_migrations if base_migrations is not None else applied
+            replay_db = shadow.replay(history)
+            created.append(replay_db)
+            own = config.history_path[0]  # migguard's history schema is not the app's
+            replay_url = shadow.database_url(replay_db)
+            replayed = history_model = introspect(replay_url).without_schemas(own)
+            # what production ran of part-way migrations, after the history; each one's changes
+            partial_changes: dict[str, list[Change]] = {}
+            for part in part_way:
+                progress(f"  {part.version} ran part way in production: statement(s) "
+                         f"{', '.join(map(str, sorted(part.done)))} replayed, the rest is planned")
+                with connect(replay_url, autocommit=True) as conn:
+                    try:
+                        run_recorded(conn, part)
+                    except MigrationFailed as failure:
+                        db_findings.append(_db_finding(
+                            "migration-fails", Severity.ERROR, _display(part.migration.up),
+                            f"The statements of this part-way migration that ran in production fail on the replayed "
+                            f"history: {failure.message}", "Bring production back in line with the migrations."))
+                        raise _PlanRefused(build_report(findings + db_findings, targets, options.strict)) from None
+                current = introspect(replay_url).without_schemas(own)
+                partial_changes[part.version] = diff(replayed, current)
+                replayed = current
+
+            # 3. clone production's schema (or, without production, the replay)
+            sizes: dict[str, TableSize] = {}
+            if prod_url:
+                step("clone", "[3/9] clone: production's schema into a second shadow database (pg_dump --schema-only)")
+                clone_db = shadow.create_database()
+                created.append(clone_db)
+                shadow.clone_schema(prod_url, clone_db)
+                with connect(prod_url) as prod:
+                    production = introspect(prod).without_schemas(own)
+                    sizes = table_sizes(prod)
+            else:
+                step("clone", "[3/9] clone: no production URL; the replayed history stands for production")
+                clone_db = shadow.create_database(template=replay_db)
+                created.append(clone_db)
+                production = replayed
+            clone_url = shadow.database_url(clone_db)
+            before = introspect(clone_url).without_schemas(own)
+
+            # 4. drift: production against the replayed history
+            step("drift", "[4/9] drift: production against the replayed history")
+            drift = []
+            if prod_url:  # replayed: with the part-way statements; production: without rebuilt leftovers
+                compared, leftovers = without_leftovers(production, pending, part_way)
+                for name in leftovers:
+                    progress(f"  INVALID index {comment_safe(name)}: left by a failed CREATE INDEX CONCURRENTLY that "
+                             "apply runs again (it drops the leftover first): not drift")
+                drift = diff(replayed, compared)
+            for change in drift:
+                db_findings.append(_db_finding("schema-drift", Severity.WARNING if options.accept_drift else Severity.ERROR,
+                                            f"db:{change.object}",
+                                            f"Production differs from the migrations: {change.describe()}.",
+                                            "Bring production back in line or write a migration that records the change; "
+                                            "--accept-drift plans anyway."))
+
+            # 6. apply the pending migrations to the clone, tracing locks and rewrites
+            step("apply", f"[5/9] apply: {len(pending)} pending migration(s) on the clone, tracing locks and rewrites")
+            traces: list[StatementTrace] = []
+            watched = load_queries(Path(config.root) / config.watch_queries) if config.watch_queries else []
+            steps: list[MigrationStep] = []
+            skips = {part.version: part.skip for part in part_way}
+            with connect(clone_url, autocommit=True) as conn:
+                plans_before = snapshot(conn, watched)
+                previous = before
+                models = [before]
+                for migration in pending:
+                    tracer = Tracer(_display(migration.up))
+                    conn.autocommit = True
+                    tracer.before(conn)
+                    try:
+                        apply_migration(conn, migration, on_statement=tracer.after_statement,
+                                        skip=skips.get(migration.version, frozenset()))
+                    except MigrationFailed as failure:
+                        db_findings.append(_db_finding("migration-fails", Severity.ERROR, _display(migration.up),
+                                                    f"The migration fails on a copy of production's schema: {failure.message}",
+                                                    "Fix the migration; nothing was applied to production."))
+                        report = build_report(findings + db_findings, targets, options.strict)
+                        raise _PlanRefused(report) from None
+                    traces += tracer.traces
+                    current = introspect(conn).without_schemas(own)
+                    down = migration.down_sql()
+                    own_changes = partial_changes.get(migration.version, []) + diff(previous, current)
+                    steps.append(MigrationStep(migration.version, migration.name, migration.checksum(),
+                                               _display(migration.up), own_changes,
+                                               checksum(down) if down is not None else None))
+                    previous = current
+                    models.append(current)
+                # 8. watched queries: plan shape before and after
+                plan_changes = compare_plans(watched, plans_before, snapshot(conn, watched))
+            db_findings += _trace_findings(traces, sizes)
+            db_findings += [_query_plan_finding(config.watch_queries, change) for change in plan_changes if change.regressed]
+            after = introspect(clone_url).without_schemas(own)
+
+            # 7. diff
+            step("diff", "[6/9] diff: the clone before and after")
+            changes = diff(before, after)
+
+            # 5. data pre-checks (they need the change set)
+            prechecks: list[PrecheckResult] = []
+            if prod_url and changes:
+                step("prechecks", "[7/9] data pre-checks on production (read-only)")
+                with connect(prod_url, autocommit=True) as prod:
+                    prechecks = run_prechecks(prod, changes, before, after)
+                db_findings += [_precheck_finding(p) for p in prechecks]
+
+            # 9. RLS: catalog audit and the two-tenant isolation probe on the migrated clone
+            step("rls", "[8/9] rls: catalog audit and two-tenant isolation probe on the migrated clone")
+            rls_findings = audit_and_probe(clone_url, config)
+            db_findings += rls_findings
+
+            # hand-written down scripts are checked, never trusted: run them on a copy of the clone
+            if any(m.down_sql() for m in pending):
+                db_findings += _check_down_scripts(shadow, clone_db, pending, models, own, created)
+
+            # 10. rollback: generate and verify on the clone
+            step("rollback", "[9/9] rollback: generate and verify on the clone")
+            rollback_sql, irreversible = reverse_script(changes)
+            verified = _verify_rollback(clone_url, rollback_sql, before, irreversible, own)
+            if not verified:
+                db_findings.append(_db_finding("rollback-unverified", Severity.ERROR, "rollback.sql",
+                                            "The generated rollback does not restore the schema from before the migration.",
+                                            "Review rollback.sql by hand before applying."))
+            if part_way:
+                problem = _verify_part_way_rollback(replay_url, part_way, steps, history_model, own)
+                if problem:
+                    verified = False
+                    db_findings.append(_db_finding("rollback-unverified", Severity.ERROR, problem[0], problem[1],
+                                                   "Review the migration's rollback by hand before applying."))
+            for obj, table, column in not_restorable_columns(changes, before):
+                db_findings.append(_db_finding("rollback-not-restorable", Severity.WARNING, f"db:{comment_safe(obj)}",
+                                               f"Dropping column {comment_safe(column)} of {comment_safe(table)} loses its values for "
+                                               "good: the table has no primary key (nor a unique key over NOT NULL "
+                                               "columns), so a rollback cannot match the backup's values back to rows.",
+                                               "Add a primary key first, or copy the values to a keyed table before "
+                                               "dropping the column."))
+        finally:
+            for name in created:
+                shadow.drop_database(name)
+
+    production_hash = production.fingerprint()
+    plan = Plan(fingerprint=fingerprint(pending, production_hash), applied=[m.version for m in applied],
+                pending=[m.version for m in pending], changes=changes, drift=drift, prechecks=prechecks, traces=traces,
+                rollback_sql=rollback_sql, forward_sql=_forward_sql(pending, part_way),
+                rollback_verified=verified, irreversible=irreversible, before=before, after=after, target=target,
+                findings=findings + db_findings, database_findings=list(db_findings), query_plans=plan_changes,
+                steps=steps, part_way={p.version: sorted(p.done) for p in part_way}, timings=timings)
+    if options.write:
+        plan.directory = write_plan(plan, Path(config.root) / config.plan_dir)
+    timings["total"] = time.monotonic() - started
+    report = build_report(findings + db_findings, targets, options.strict)
+    ok = report.ok and (not drift or options.accept_drift)
+    report = report.model_copy(update={"command": "plan", "ok": ok, "summary": report.summary | {"plan": plan.summary()}})
+    return report, plan
+
+
+class _LintRefused(GateRefused):
+    def __init__(self, report: Report) -> None:
+        self.report = report
+        super().__init__("lint errors in the pending migrations (use --continue-on-error to plan anyway)")
+
+
+class _PlanRefused(GateRefused):
+    def __init__(self, report: Report) -> None:
+        self.report = report
+        super().__init__("a pending migration fails on the shadow")
+
+
+PlanRefused = (_LintRefused, _PlanRefused)
+
+
+def _forward_sql(pending: list[Migration], part_way: list[PartWay]) -> str:
+    """What apply will run: each pending file as it is, but of a part-way migration only the statements
+    the resume runs (those that ran are named in a comment, never copied into it)."""
+    parts = {p.version: p for p in part_way}
+    out = []
+    for migration in pending:
+        part = parts.get(migration.version)
+        if part is None:
+            out.append(migration.up_sql().rstrip() + "\n")
+            continue
+        ran = ", ".join(f"{n} (line {part.done[n].line})" for n in sorted(part.done))
+        out.append(f"-- migration {comment_safe(migration.version)} ran part way in production: statement(s) {ran} "
+                   "ran before and do not run again\n"
+                   + "".join(s.text.rstrip() + ";\n" for s in part.statements if s.index + 1 not in part.done))
+    return "".join(out)
+
+
+def _display(path: Path) -> str:
+    try:
+        return Path(os.path.relpath(path)).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _db_finding(rule: str, severity: Severity, path: str, message: str, hint: str) -> Finding:
+    return Finding(rule=rule, severity=severity, path=path, line=1, column=1, end_line=1, end_column=1,
+                   message=message, hint=hint)
+
+
+def _trace_findings(traces: list[StatementTrace], sizes: dict[str, TableSize]) -> list[Finding]:
+    findings = []
+    for trace in traces:
+        for relation in trace.rewritten:
+            size = sizes.get(relation)
+            rows = f"{size.rows:,} rows" if size else "size unknown"
+            findings.append(Finding(
+                rule="observed-table-rewrite", severity=Severity(grade(size)), path=trace.migration, line=1, column=1,
+                end_line=1, end_column=1, statement=trace.index,
+                message=f"Statement {trace.index + 1} rewrote {relation} ({rows} in production) under an ACCESS EXCLUSIVE lock.",
+                hint="Use a pattern that avoids the rewrite (see the lint hint for this statement), or run it in a maintenance window."))
+        for relation, mode in trace.locks.items():
+            if mode not in ("AccessExclusiveLock", "ExclusiveLock", "ShareRowExclusiveLock", "ShareLock"):
+                continue
+            if relation in trace.rewritten:
+                continue
+            size = sizes.get(relation)
+            severity = grade(size)
+            if severity == "info":
+                continue
+            findings.append(Finding(
+                rule="observed-blocking-lock", severity=Severity(severity), path=trace.migration, line=1, column=1,
+                end_line=1, end_column=1, statement=trace.index,
+                message=f"Statement {trace.index + 1} took {mode} on {relation} ({size.rows:,} rows in production), "
+                        "blocking traffic while it runs.",
+                hint="Set a short lock_timeout and use the non-blocking variant (CONCURRENTLY, NOT VALID + VALIDATE)."))
+    return findings
+
+
+def _query_plan_finding(path: str, change: PlanChange) -> Finding:
+    if change.lost_indexes:
+        message = (f"After the migration this watched query no longer uses index {', '.join(change.lost_indexes)} "
+                   f"(plan {' > '.join(change.before.nodes)} became {' > '.join(change.after.nodes)}).")
+    else:
+        message = f"After the migration this watched query fails to plan: {change.after.error}"
+    return Finding(rule="query-plan-regression", severity=Severity.WARNING, path=path, line=change.line, column=1,
+                   end_line=change.line, end_column=1, message=message,
+                   hint="Keep or recreate the index the query needs, or rewrite the query in the same release.")
+
+
+def _precheck_finding(result: PrecheckResult) -> Finding:
+    sampled = " (on a 1% sample: the full count timed out)" if result.sampled else ""
+    keys = f"; first keys: {', '.join(result.sample_keys)}" if result.sample_keys else ""
+    if result.fails_migration:
+        message = f"{result.offending:,} row(s) in production violate the new {result.check} condition on {result.object}{sampled}{keys}: the migration will fail."
+        hint = "Fix the data first (backfill or clean up), in a separate step."
+        severity = Severity.ERROR
+    else:
+        message = f"This migration destroys {result.offending:,} row(s) of data in {result.object}{sampled}{keys}."
+        hint = "Make sure the backup covers it; apply keeps one and names the restore command."
+        severity = Severity.WARNING
+    return _db_finding(f"precheck-{result.check}", severity, f"db:{result.object}", message, hint)
+
+
+def _check_down_scripts(shadow: ShadowServer, clone_db: str, pending: list[Migration], models: list[SchemaModel],
+                        own: str, created: list[str]) -> list[Finding]:
+    """Run the hand-written down scripts newest first on a copy of the migrated clone; each must
+    give back exactly the schema from before its migration (SPEC 1: checked, never trusted)."""
+    copy = shadow.create_database(template=clone_db)
+    created.append(copy)
+    findings = []
+    url = shadow.database_url(copy)
+    for index in range(len(pending) - 1, -1, -1):
+        migration = pending[index]
+        down = migration.down_sql()
+        if not down:
+            break  # an older down script cannot run before this migration is undone
+        where = _display(migration.down or migration.up)
+        with connect(url, autocommit=True) as conn:
+            try:
+                with conn.transaction():
+                    conn.execute(down)
+            except psycopg.Error as error:
+                findings.append(_db_finding("down-script-fails", Severity.ERROR, where,
+                                            f"The down script of {migration.version} fails after its migration: {describe(error)}",
+                                            "Fix it, or delete it and rely on migguard's generated rollback."))
+                break
+        differences = diff(introspect(url).without_schemas(own), models[index])
+        if differences:
+            listed = "; ".join(c.describe() for c in differences[:4]) + (" …" if len(differences) > 4 else "")
+            findings.append(_db_finding("down-script-mismatch", Severity.WARNING, where,
+                                        f"The down script of {migration.version} does not restore the schema from "
+                                        f"before it: {listed}.",
+                                        "Compare it with rollback/" + migration.version + ".sql in the plan, "
+                                        "which migguard verified."))
+            break
+    return findings
+
+
+def _verify_part_way_rollback(url: str, part_way: list[PartWay], steps: list[MigrationStep], history: SchemaModel,
+                              own: str) -> tuple[str, str] | None:
+    """The complete rollback of each part-way migration, checked on the replay (history + recorded
+    statements): run the statements the resume will run, then the migrations' own rollbacks newest
+    first; the schema must equal the applied history's. (path, message) of the first problem."""
+    scripts = {s.version: s.rollback_sql for s in steps}
+    with connect(url, autocommit=True) as conn:
+        for part in part_way:
+            try:
+                apply_migration(conn, part.migration, skip=part.skip)
+            except MigrationFailed as failure:
+                return (f"rollback/{part.version}.sql", (f"The rollback of part-way migration {part.version} cannot "
+                        f"be verified: the rest of it fails on the replayed history: {failure.message}"))
+        for part in reversed(part_way):
+            try:
+                with conn.transaction():
+                    if scripts.get(part.version, "").strip():
+                        conn.execute(scripts[part.version])
+            except psycopg.Error as error:
+                return (f"rollback/{part.version}.sql", (f"The rollback of part-way migration {part.version} fails "
+                        f"on the replay: {describe(error)}"))
+    leftovers = diff(introspect(url).without_schemas(own), history)
+    if leftovers:
+        listed = "; ".join(c.describe() for c in leftovers[:4]) + (" …" if len(leftovers) > 4 else "")
+        return (f"rollback/{part_way[0].version}.sql", ("The rollback of the part-way migration(s) "
+                f"{', '.join(p.version for p in part_way)} does not restore the applied history's schema: {listed}."))
+    return None
+
+
+def _verify_rollback(url: str, rollback_sql: str, before: SchemaModel, irreversible: list[Change], own: str) -> bool:
+    """Run the rollback on the clone and compare with the before-schema (modulo what cannot be undone)."""
+    with connect(url, autocommit=True) as conn:
+        try:
+            with conn.transaction():
+                if rollback_sql.strip():
+                    conn.execute(rollback_sql)
+        except psycopg.Error:
+            return False
+    leftovers = {c.object for c in diff(introspect(url).without_schemas(own), before)}
+    # an added enum value's path is (schema, type, value): what stays behind is the type
+    allowed = {object_key(*c.path[:-1]) if c.kind == "add enum value" else c.object for c in irreversible}
+    return leftovers <= allowed
+
+
+def write_plan(plan: Plan, plan_dir: Path) -> Path:
+    """plan_dir/<UTC timestamp>-<fingerprint12>/ with plan.json, plan.md, forward.sql, rollback.sql,
+    schema-before.json and schema-after.json (written to a temporary name, then renamed).
+    plan.json records the SHA-256 of every other file (`files`), so a plan edited after it was
+    written is refused when read back."""
+    from migguard.report import renderer
+
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    final = plan_dir / f"{stamp}-{plan.fingerprint[:12]}"
+    report = Report(command="plan", ok=True, findings=tuple(plan.findings), summary={"plan": plan.summary()})
+    header = f"-- rollback of plan {plan.fingerprint[:12]}: generated from the schema before the migration\n"
+    files = {
+        "plan.md": renderer("markdown")(report),
+        "forward.sql": plan.forward_sql,
+        "rollback.sql": header + plan.rollback_sql,
+        **{f"rollback/{step.version}.sql": f"-- rollback of migration {comment_safe(f'{step.version} ({step.name})')}\n"
+           + step.rollback_sql
+           for step in plan.steps},
+        "schema-before.json": plan.before.to_json(),
+        "schema-after.json": plan.after.to_json(),
+    }
+    document = plan.to_json() | {"files": {name: checksum(text) for name, text in files.items()}}
+    try:
+        plan_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".writing-", dir=plan_dir))
+        (staging / "rollback").mkdir()
+        for name, text in files.items():
+            (staging / name).write_text(text, encoding="utf-8", newline="")
+        (staging / "plan.json").write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
+        if final.exists():
+            shutil.rmtree(final)
+        staging.rename(final)
+    except OSError as error:
+        raise InputError(f"cannot write the plan into {plan_dir}: {error.strerror}") from None
+    return final
+
+
+@dataclass(frozen=True)
+class SavedPlan:
+    """A plan directory read back: what `apply --plan` executes and `rollback` undoes.
+
+    Every file plan.json lists under `files` is read once, here, and must match its recorded
+    SHA-256: a plan edited after it was written is refused (exit 1). Plans written before the
+    record existed are read as they are.
+    """
+
+    directory: Path
+    document: dict
+    before: SchemaModel
+    after: SchemaModel
+    texts: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def load(cls, path: Path) -> SavedPlan:
+        directory = path.parent if path.is_file() else path
+        try:
+            document = json.loads((directory / "plan.json").read_text(encoding="utf-8"))
+            if not isinstance(document, dict):
+                raise ValueError("plan.json is not an object")
+            texts = _verified_files(directory, document.get("files", {}))
+            before = SchemaModel.from_json(texts.get("schema-before.json")
+                                           or (directory / "schema-before.json").read_text(encoding="utf-8"))
+            after = SchemaModel.from_json(texts.get("schema-after.json")
+                                          or (directory / "schema-after.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise InputError(f"{path}: not a readable migguard plan ({error.__class__.__name__})") from None
+        if document.get("version") != 1:
+            raise InputError(f"{path}: plan format version {document.get('version')} is not supported")
+        return cls(directory, document, before, after, texts)
+
+    def _text(self, name: str) -> str:
+        if name in self.texts:
+            return self.texts[name]
+        if "files" in self.document:
+            raise InputError(f"{self.directory}: the plan has no {name}")
+        return (self.directory / name).read_text(encoding="utf-8")
+
+    @property
+    def fingerprint(self) -> str:
+        return self.document["fingerprint"]
+
+    @property
+    def pending(self) -> list[str]:
+        return list(self.document["pending"])
+
+    def checksums(self) -> dict[str, str]:
+        return {m["version"]: m["checksum"] for m in self.document.get("migrations", [])}
+
+    def destructive_changes(self) -> list[str]:
+        return [f"{c['kind']} {c['object']}" for c in self.document["changes"] if c["destructive"]]
+
+    def lossy_changes(self, version: str | None = None) -> list[dict]:
+        changes = self.document["changes"] if version is None else next(
+            (m["changes"] for m in self.document.get("migrations", []) if m["version"] == version), [])
+        return [c for c in changes if c["lossy"]]
+
+    def forward_sql(self) -> str:
+        return self._text("forward.sql")
+
+    def rollback_sql(self, version: str | None = None) -> str:
+        return self._text("rollback.sql" if version is None else f"rollback/{version}.sql")
+
+    def database_findings(self) -> list[dict]:
+        """The findings of the plan's database steps (plan, RLS audit and probe), as plan.json has them."""
+        if "database_findings" not in self.document:
+            raise GateRefused(f"{self.directory}: the plan was written by an older migguard and does not say "
+                              "which findings its database steps made; plan again")
+        return list(self.document["database_findings"])
+
+
+def _verified_files(directory: Path, recorded: object) -> dict[str, str]:
+    """The text of each file plan.json records, refusing one whose SHA-256 differs (an edited plan)."""
+    if not isinstance(recorded, dict):
+        raise ValueError("plan.json: files is not an object")
+    texts = {}
+    for name, digest in recorded.items():
+        relative = Path(name)
+        if relative.is_absolute() or ".." in relative.parts:
+            raise ValueError(f"plan.json names a file outside the plan: {name!r}")
+        data = (directory / relative).read_bytes()
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise GateRefused(f"{directory}: {name} was changed after the plan was written (its SHA-256 "
+                              "differs from the one plan.json records); plan again")
+        texts[name] = data.decode("utf-8")
+    return texts

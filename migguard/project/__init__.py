@@ -1,0 +1,1 @@
+"""A project's files: `migguard init` and `migguard new`."""

@@ -1,0 +1,1 @@
+"""`migguard query`: read-only, tenant-scoped inspection of production."""

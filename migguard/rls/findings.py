@@ -1,0 +1,1610 @@
+"""The findings of the database steps, documented like the static rules.
+
+The static rules (`migguard.lint.rules`) read SQL; the ids here are reported by steps that read or
+change a real database: the RLS catalog audit (`migguard.rls.audit.audit`, family `rls-catalog`),
+the two-tenant isolation probe (`migguard.rls.audit.probe`, family `rls-probe`) and `migguard plan`
+(`migguard.plan.command`, family `plan`). Ids the audit shares with static rules (`require-rls-enabled`,
+`require-rls-forced`, …) are documented there and not repeated here.
+
+Every entry's `doc` has the sections of a static rule's docs. For the `rls-*` ids, Bad and Good
+are a small schema (DDL, roles and grants) run as a superuser on an empty database with the
+default settings (`tenant_column = "tenant_id"`, `tenant_setting = "app.tenant_id"`,
+`app_roles = ["app_user"]`); a comment line `-- migguard.toml: key = value` (TOML, keys as in
+migguard.toml) changes a setting. Bad produces the finding, Good does not
+(tests/rls/test_database_rules.py runs them). For the `plan` ids, Bad and Good describe the
+situation in SQL comments and show the migration SQL that triggers the finding and its safe
+version.
+
+Severities and summaries of the RLS ids come from `migguard.rls.audit.RULES` (single source of
+truth); the plan ids' match what `migguard.plan.command` reports.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from migguard.core.findings import Severity
+from migguard.rls.audit import RULES as RLS_RULES
+
+Family = Literal["rls-catalog", "rls-probe", "plan"]
+FAMILIES: tuple[str, ...] = ("rls-catalog", "rls-probe", "plan")
+SECTIONS = ("What it does", "Why it is dangerous", "Bad", "Good", "When it does not fire", "References")
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseRule:
+    """A finding id of a database step: default severity, one-line summary, family and docs."""
+
+    id: str
+    default_severity: Severity
+    summary: str
+    family: Family
+    doc: str
+
+    destructive = False  # as `Rule.destructive`: no database finding is a destructive-change rule
+
+    def __post_init__(self) -> None:
+        if self.family not in FAMILIES:
+            raise ValueError(f"database rule {self.id}: unknown family {self.family!r}")
+
+
+def sql_block(doc: str, section: str) -> str:
+    """The ```sql block of a doc section ("Bad" or "Good"); ValueError when there is none."""
+    match = re.search(rf"^## {section}\n+```sql\n(.*?)\n```", doc, re.MULTILINE | re.DOTALL)
+    if match is None:
+        raise ValueError(f"section {section!r} has no ```sql block")
+    return match.group(1)
+
+
+def _doc(what: str, why: str, bad: str, good: str, quiet: str, references: tuple[str, ...]) -> str:
+    links = "\n".join(f"- {link}" for link in references)
+    return (f"## What it does\n{what.strip()}\n\n## Why it is dangerous\n{why.strip()}\n\n"
+            f"## Bad\n```sql\n{bad.strip()}\n```\n\n## Good\n```sql\n{good.strip()}\n```\n\n"
+            f"## When it does not fire\n{quiet.strip()}\n\n## References\n{links}\n")
+
+
+_PG = "https://www.postgresql.org/docs/current/"
+RLS_DOCS = _PG + "ddl-rowsecurity.html"
+CREATE_POLICY = _PG + "sql-createpolicy.html"
+CREATE_ROLE = _PG + "sql-createrole.html"
+GRANT = _PG + "sql-grant.html"
+ROLE_MEMBERSHIP = _PG + "role-membership.html"
+CONSTRAINTS = _PG + "ddl-constraints.html"
+CREATE_VIEW = _PG + "sql-createview.html"
+TRUNCATE = _PG + "sql-truncate.html"
+ALTER_TABLE = _PG + "sql-altertable.html"
+LOCKING = _PG + "explicit-locking.html"
+CREATE_INDEX = _PG + "sql-createindex.html"
+EXPLAIN = _PG + "using-explain.html"
+SETTINGS = _PG + "functions-admin.html#FUNCTIONS-ADMIN-SET"
+
+# The pieces every RLS example shares, spelled out in each example so it reads on its own.
+_ROLE = "CREATE ROLE app_user NOLOGIN;"
+_KEYED = "tenant_id = current_setting('app.tenant_id')::uuid"
+_INVOICES = """
+CREATE TABLE invoices (
+    tenant_id uuid NOT NULL,
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    number text NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+ALTER TABLE invoices ENABLE ROW LEVEL SECURITY;
+ALTER TABLE invoices FORCE ROW LEVEL SECURITY;"""
+_POLICY = f"""
+CREATE POLICY tenant_isolation ON invoices
+    USING ({_KEYED})
+    WITH CHECK ({_KEYED});"""
+_GRANT = "GRANT SELECT, INSERT, UPDATE, DELETE ON invoices TO app_user;"
+_ISOLATED = f"{_ROLE}\n{_INVOICES.strip()}\n{_POLICY.strip()}\n{_GRANT}"
+
+
+def _per_command(select: str = f"USING ({_KEYED})", insert: str = f"WITH CHECK ({_KEYED})",
+                 update: str = f"USING ({_KEYED}) WITH CHECK ({_KEYED})", delete: str = f"USING ({_KEYED})") -> str:
+    """The invoices table with one policy per command (each keyed on the tenant unless told)."""
+    return "\n".join([_ROLE, _INVOICES.strip(),
+                      f"CREATE POLICY invoices_select ON invoices FOR SELECT {select};".replace(" ;", ";"),
+                      f"CREATE POLICY invoices_insert ON invoices FOR INSERT {insert};".replace(" ;", ";"),
+                      f"CREATE POLICY invoices_update ON invoices FOR UPDATE {update};".replace(" ;", ";"),
+                      f"CREATE POLICY invoices_delete ON invoices FOR DELETE {delete};".replace(" ;", ";"),
+                      _GRANT])
+
+
+# --- RLS catalog audit ------------------------------------------------------------------------------
+
+_CATALOG_DOCS: dict[str, str] = {}
+
+_CATALOG_DOCS["rls-policy-not-tenant-keyed"] = _doc(
+    what="""
+For every permissive policy that applies to an application role (`app_roles`) on a multi-tenant
+table (a table, partitioned table or partition with the tenant column), the audit reads its USING
+and WITH CHECK as PostgreSQL deparses them and checks that each clause cannot be true unless the
+tenant column equals the tenant setting: `tenant_id = current_setting('app.tenant_id')::uuid`,
+directly, in a sub-select, or through a function whose body reads the setting. A clause that
+compares another column, reads another setting, or filters only on the row's content is
+reported, with what it lacks.
+""",
+    why="""
+The policy is the only thing that confines a session to its tenant. A policy keyed on a user id,
+a team, a status or another setting lets a session read and write every row of every tenant that
+satisfies it: a user who belongs to two tenants sees both while acting for one, and a business
+rule (`status <> 'archived'`) confines nothing at all.
+""",
+    bad=f"""
+{_ROLE}
+CREATE TABLE invoices (
+    tenant_id uuid NOT NULL,
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    created_by uuid NOT NULL,
+    number text NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+ALTER TABLE invoices ENABLE ROW LEVEL SECURITY;
+ALTER TABLE invoices FORCE ROW LEVEL SECURITY;
+-- keyed on the user, not the tenant
+CREATE POLICY own_invoices ON invoices
+    USING (created_by = current_setting('app.user_id', true)::uuid)
+    WITH CHECK (created_by = current_setting('app.user_id', true)::uuid);
+{_GRANT}
+""",
+    good=f"""
+{_ROLE}
+CREATE TABLE invoices (
+    tenant_id uuid NOT NULL,
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    created_by uuid NOT NULL,
+    number text NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+ALTER TABLE invoices ENABLE ROW LEVEL SECURITY;
+ALTER TABLE invoices FORCE ROW LEVEL SECURITY;
+-- the tenant condition ANDed with the user condition
+CREATE POLICY own_invoices ON invoices
+    USING ({_KEYED}
+           AND created_by = current_setting('app.user_id', true)::uuid)
+    WITH CHECK ({_KEYED}
+                AND created_by = current_setting('app.user_id', true)::uuid);
+{_GRANT}
+""",
+    quiet="""
+Restrictive policies (they only narrow what permissive policies open), policies for roles that
+are not application roles, always-true clauses (reported as `ban-constant-true-policy`), clauses
+that OR the tenant condition with another (reported as `rls-permissive-or-widening`), and
+permissive policies whose commands a restrictive tenant-keyed policy guards for every role they
+apply to. A function whose body reads the tenant setting is trusted to filter by it; the
+isolation probe checks what it really does.
+""",
+    references=(RLS_DOCS, CREATE_POLICY, SETTINGS),
+)
+
+_CATALOG_DOCS["rls-permissive-or-widening"] = _doc(
+    what="""
+Reports a permissive policy that lets rows of other tenants through beside the tenant
+condition: either a second permissive policy (for the same command and role) that is not keyed on
+the tenant, or a tenant policy whose clause ORs the tenant condition with another one, such as
+`tenant_id = current_setting('app.tenant_id')::uuid OR is_public`.
+""",
+    why="""
+PostgreSQL combines permissive policies with OR: a row is visible when any of them accepts it.
+One extra permissive policy for "public" or "shared" rows, or an OR inside the tenant policy,
+makes every other tenant's rows that match the extra condition readable (and, for UPDATE, DELETE
+and ALL policies, writable) by every tenant. Adding a condition that narrows access needs a
+RESTRICTIVE policy, which is ANDed.
+""",
+    bad=f"""
+{_ROLE}
+CREATE TABLE articles (
+    tenant_id uuid NOT NULL,
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    published boolean NOT NULL DEFAULT false,
+    PRIMARY KEY (tenant_id, id)
+);
+ALTER TABLE articles ENABLE ROW LEVEL SECURITY;
+ALTER TABLE articles FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON articles
+    USING ({_KEYED})
+    WITH CHECK ({_KEYED});
+-- permissive: ORed with tenant_isolation, so every tenant reads every published article
+CREATE POLICY published_articles ON articles FOR SELECT USING (published);
+GRANT SELECT, INSERT, UPDATE, DELETE ON articles TO app_user;
+""",
+    good=f"""
+{_ROLE}
+CREATE TABLE articles (
+    tenant_id uuid NOT NULL,
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    published boolean NOT NULL DEFAULT false,
+    PRIMARY KEY (tenant_id, id)
+);
+ALTER TABLE articles ENABLE ROW LEVEL SECURITY;
+ALTER TABLE articles FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON articles
+    USING ({_KEYED})
+    WITH CHECK ({_KEYED});
+-- restrictive: ANDed with tenant_isolation (rows meant for every tenant belong in a table
+-- without the tenant column)
+CREATE POLICY published_only ON articles AS RESTRICTIVE FOR SELECT USING (published);
+GRANT SELECT, INSERT, UPDATE, DELETE ON articles TO app_user;
+""",
+    quiet="""
+Restrictive policies; extra conditions ANDed with the tenant condition; a permissive policy whose
+commands a restrictive tenant-keyed policy guards for every role it applies to; policies for
+roles that are not application roles. An extra permissive policy that is always true is reported
+as `ban-constant-true-policy` instead.
+""",
+    references=(RLS_DOCS, CREATE_POLICY),
+)
+
+_CATALOG_DOCS["require-policy-with-check"] = _doc(
+    what="""
+Reports a `FOR INSERT` policy without a WITH CHECK clause on a multi-tenant table.
+""",
+    why="""
+USING does not apply to INSERT, so an INSERT policy without WITH CHECK accepts no row: every
+insert the application makes is refused unless another permissive policy allows it. The usual
+"fix" under pressure is an always-true policy, which opens the table to every tenant.
+""",
+    bad=_per_command(insert=""),
+    good=_per_command(),
+    quiet="""
+INSERT policies with WITH CHECK; FOR ALL policies (their USING serves as WITH CHECK when they
+have none); restrictive policies; policies for roles that are not application roles.
+""",
+    references=(CREATE_POLICY, RLS_DOCS),
+)
+
+_CATALOG_DOCS["require-policy-using"] = _doc(
+    what="""
+Reports a `FOR SELECT`, `FOR UPDATE`, `FOR DELETE` or `FOR ALL` policy without a USING clause on a
+multi-tenant table.
+""",
+    why="""
+Without USING the policy matches no existing row: SELECT returns nothing, UPDATE and DELETE
+touch nothing, through this policy. The application then fails (or silently does nothing) for
+every tenant, and the tempting quick fix is an always-true policy.
+""",
+    bad=f"""
+{_ROLE}
+{_INVOICES.strip()}
+-- WITH CHECK only: new rows are checked, existing rows are never visible
+CREATE POLICY tenant_isolation ON invoices
+    WITH CHECK ({_KEYED});
+{_GRANT}
+""",
+    good=_ISOLATED,
+    quiet="""
+INSERT policies (they have no USING); restrictive policies; policies for roles that are not
+application roles.
+""",
+    references=(CREATE_POLICY, RLS_DOCS),
+)
+
+_CATALOG_DOCS["rls-policy-command-uncovered"] = _doc(
+    what="""
+For each application role and each privilege it holds on a multi-tenant table with row level
+security enabled (SELECT, INSERT, UPDATE, DELETE), checks that a permissive policy applying to
+the role covers that command. Reports each privilege no policy covers.
+""",
+    why="""
+With row level security enabled, a command no permissive policy covers is refused (INSERT) or
+silently affects no row (SELECT, UPDATE, DELETE). The grant says the application may do it, the
+policies say it may not: the feature fails in production, and the quick fix is usually an
+always-true policy. Either the policy is missing or the grant is too wide.
+""",
+    bad=f"""
+{_ROLE}
+{_INVOICES.strip()}
+CREATE POLICY invoices_select ON invoices FOR SELECT USING ({_KEYED});
+-- INSERT, UPDATE and DELETE are granted, but no policy covers them
+{_GRANT}
+""",
+    good=f"""
+{_ROLE}
+{_INVOICES.strip()}
+CREATE POLICY invoices_select ON invoices FOR SELECT USING ({_KEYED});
+-- grant only what a policy covers (or give INSERT, UPDATE and DELETE their policies)
+GRANT SELECT ON invoices TO app_user;
+""",
+    quiet="""
+Tables with row level security disabled (reported as `require-rls-enabled`); tables with no
+policy at all for the application roles (reported as `require-tenant-policy`); application roles
+that are superusers (reported once as `rls-app-role-superuser`).
+""",
+    references=(CREATE_POLICY, GRANT, RLS_DOCS),
+)
+
+_CATALOG_DOCS["rls-unique-key-without-tenant"] = _doc(
+    what="""
+Reports a primary key, unique constraint or unique index of a multi-tenant table whose key
+columns do not include the tenant column. When every key column is a generated surrogate
+(identity, serial, `gen_random_uuid()` default) the finding is info, else an error.
+""",
+    why="""
+A unique key without the tenant column is enforced across all tenants, and row level security
+does not hide the violation: a tenant whose insert fails with `duplicate key value violates
+unique constraint` learns that another tenant holds that value (an e-mail address, a domain, an
+invoice number). It also stops two tenants from using the same natural value at all.
+""",
+    bad=f"""
+{_ROLE}
+CREATE TABLE customers (
+    tenant_id uuid NOT NULL,
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    email text NOT NULL UNIQUE,
+    PRIMARY KEY (tenant_id, id)
+);
+ALTER TABLE customers ENABLE ROW LEVEL SECURITY;
+ALTER TABLE customers FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON customers
+    USING ({_KEYED})
+    WITH CHECK ({_KEYED});
+GRANT SELECT, INSERT, UPDATE, DELETE ON customers TO app_user;
+""",
+    good=f"""
+{_ROLE}
+CREATE TABLE customers (
+    tenant_id uuid NOT NULL,
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    email text NOT NULL,
+    PRIMARY KEY (tenant_id, id),
+    UNIQUE (tenant_id, email)
+);
+ALTER TABLE customers ENABLE ROW LEVEL SECURITY;
+ALTER TABLE customers FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON customers
+    USING ({_KEYED})
+    WITH CHECK ({_KEYED});
+GRANT SELECT, INSERT, UPDATE, DELETE ON customers TO app_user;
+""",
+    quiet="""
+Keys that include the tenant column in any position; tables without the tenant column (a global
+lookup table may well have global keys); exempt tables. Surrogate-only keys are reported as info:
+they only tell that an id is taken.
+""",
+    references=(CONSTRAINTS, RLS_DOCS),
+)
+
+_CATALOG_DOCS["rls-foreign-key-without-tenant"] = _doc(
+    what="""
+Reports a foreign key from one multi-tenant table to another that does not pair the tenant
+column of the referencing table with the tenant column of the referenced one.
+""",
+    why="""
+Referential checks run without row level security. With a foreign key on `customer_id` alone, a
+tenant can insert an invoice pointing at another tenant's customer (and learn from the check
+which customer ids exist), and `ON DELETE CASCADE` or `SET NULL` then cross tenants too. A
+composite key `(tenant_id, customer_id)` makes such a row impossible.
+""",
+    bad=f"""
+{_ROLE}
+CREATE TABLE customers (
+    tenant_id uuid NOT NULL,
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name text NOT NULL
+);
+CREATE TABLE invoices (
+    tenant_id uuid NOT NULL,
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    customer_id bigint NOT NULL REFERENCES customers (id),
+    PRIMARY KEY (tenant_id, id)
+);
+ALTER TABLE customers ENABLE ROW LEVEL SECURITY;
+ALTER TABLE customers FORCE ROW LEVEL SECURITY;
+ALTER TABLE invoices ENABLE ROW LEVEL SECURITY;
+ALTER TABLE invoices FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON customers USING ({_KEYED}) WITH CHECK ({_KEYED});
+CREATE POLICY tenant_isolation ON invoices USING ({_KEYED}) WITH CHECK ({_KEYED});
+GRANT SELECT, INSERT, UPDATE, DELETE ON customers, invoices TO app_user;
+""",
+    good=f"""
+{_ROLE}
+CREATE TABLE customers (
+    tenant_id uuid NOT NULL,
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    name text NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+CREATE TABLE invoices (
+    tenant_id uuid NOT NULL,
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    customer_id bigint NOT NULL,
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, customer_id) REFERENCES customers (tenant_id, id)
+);
+ALTER TABLE customers ENABLE ROW LEVEL SECURITY;
+ALTER TABLE customers FORCE ROW LEVEL SECURITY;
+ALTER TABLE invoices ENABLE ROW LEVEL SECURITY;
+ALTER TABLE invoices FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON customers USING ({_KEYED}) WITH CHECK ({_KEYED});
+CREATE POLICY tenant_isolation ON invoices USING ({_KEYED}) WITH CHECK ({_KEYED});
+GRANT SELECT, INSERT, UPDATE, DELETE ON customers, invoices TO app_user;
+""",
+    quiet="""
+Foreign keys to tables without the tenant column (the tenants table itself, global lookup
+tables); foreign keys that pair the two tenant columns. The Bad example is also reported as
+`rls-unique-key-without-tenant` (info: `customers.id` is a surrogate key).
+""",
+    references=(CONSTRAINTS, RLS_DOCS),
+)
+
+_CATALOG_DOCS["rls-truncate-granted"] = _doc(
+    what="""
+Reports an application role that holds the TRUNCATE privilege on a multi-tenant table (granted
+to it, to a role it inherits, or to PUBLIC; `GRANT ALL` includes it).
+""",
+    why="""
+Row level security does not apply to TRUNCATE. One tenant's session, through a bug or an
+injection, can empty the table for every tenant in one statement, and TRUNCATE is not logged per
+row.
+""",
+    bad=f"""
+{_ROLE}
+{_INVOICES.strip()}
+{_POLICY.strip()}
+-- ALL includes TRUNCATE (and REFERENCES, TRIGGER)
+GRANT ALL ON invoices TO app_user;
+""",
+    good=_ISOLATED,
+    quiet="""
+Roles that own the table or are members of its owner (reported as `rls-app-role-owner` and
+`rls-app-role-member-of-owner`, which subsume it); superuser application roles (reported as
+`rls-app-role-superuser`); tables without the tenant column.
+""",
+    references=(TRUNCATE, GRANT, RLS_DOCS),
+)
+
+_CATALOG_DOCS["rls-app-role-owner"] = _doc(
+    what="""
+Reports an application role that owns a multi-tenant table.
+""",
+    why="""
+Without FORCE ROW LEVEL SECURITY the policies do not apply to the owner at all. With it, the owner
+can still TRUNCATE the table, ALTER it to NO FORCE or DISABLE ROW LEVEL SECURITY, and drop or
+rewrite its policies: one compromised application session can take tenant isolation down for
+everyone. The tables should belong to a migration role the application never connects as.
+""",
+    bad=f"""
+{_ISOLATED}
+ALTER TABLE invoices OWNER TO app_user;
+""",
+    good=f"""
+CREATE ROLE migrator NOLOGIN;
+{_ISOLATED}
+ALTER TABLE invoices OWNER TO migrator;
+""",
+    quiet="""
+Tables owned by a role that is not an application role and that no application role is a member
+of (that case is `rls-app-role-member-of-owner`); superuser application roles (reported once as
+`rls-app-role-superuser`).
+""",
+    references=(RLS_DOCS, ALTER_TABLE),
+)
+
+_CATALOG_DOCS["rls-app-role-member-of-owner"] = _doc(
+    what="""
+Reports an application role that is a member (directly or through other roles) of the role that
+owns a multi-tenant table.
+""",
+    why="""
+A member has the owner's privileges: it counts as the owner for row level security (so policies
+do not apply unless RLS is forced), and it can TRUNCATE the table, disable RLS and drop policies.
+`GRANT migrator TO app_user`, often done to let the application "run migrations too", gives
+every application session the power to undo tenant isolation.
+""",
+    bad=f"""
+CREATE ROLE migrator NOLOGIN;
+CREATE ROLE app_user NOLOGIN IN ROLE migrator;
+{_INVOICES.strip()}
+{_POLICY.strip()}
+{_GRANT}
+ALTER TABLE invoices OWNER TO migrator;
+""",
+    good=f"""
+CREATE ROLE migrator NOLOGIN;
+{_ISOLATED}
+ALTER TABLE invoices OWNER TO migrator;
+""",
+    quiet="""
+Application roles that own the table themselves (reported as `rls-app-role-owner`); superuser
+application roles (reported once as `rls-app-role-superuser`).
+""",
+    references=(ROLE_MEMBERSHIP, RLS_DOCS),
+)
+
+_CATALOG_DOCS["rls-app-role-superuser"] = _doc(
+    what="""
+Reports an application role that is a superuser, or can become one with SET ROLE (it is a member
+of a superuser role).
+""",
+    why="""
+Superusers bypass row level security even when it is forced: a session of this role reads and
+changes every tenant's rows whatever the policies say, and can drop them.
+""",
+    bad=f"""
+CREATE ROLE app_user NOLOGIN SUPERUSER;
+{_INVOICES.strip()}
+{_POLICY.strip()}
+{_GRANT}
+""",
+    good=_ISOLATED,
+    quiet="""
+Application roles without SUPERUSER that are not members of a superuser role. A BYPASSRLS role is
+reported as `rls-app-role-bypassrls`.
+""",
+    references=(CREATE_ROLE, RLS_DOCS),
+)
+
+_CATALOG_DOCS["rls-app-role-bypassrls"] = _doc(
+    what="""
+Reports an application role that has the BYPASSRLS attribute, or can SET ROLE to a role that has
+it (the attribute is not inherited, but SET ROLE acquires it).
+""",
+    why="""
+Row level security is not applied to a role with BYPASSRLS at all, forced or not: its sessions
+read and change every tenant's rows.
+""",
+    bad=f"""
+CREATE ROLE app_user NOLOGIN BYPASSRLS;
+{_INVOICES.strip()}
+{_POLICY.strip()}
+{_GRANT}
+""",
+    good=_ISOLATED,
+    quiet="""
+Application roles that are superusers (reported as `rls-app-role-superuser`, which subsumes it);
+roles without BYPASSRLS that are not members of one.
+""",
+    references=(CREATE_ROLE, RLS_DOCS),
+)
+
+_CATALOG_DOCS["rls-app-role-missing"] = _doc(
+    what="""
+Reports an entry of `app_roles` that names no role in the database.
+""",
+    why="""
+The audit checks grants, policies, ownership and role attributes for the roles the application
+connects as. A role that does not exist cannot be checked: the application really connects as
+some other role (which may own the tables or bypass RLS), or the role is created by hand on
+production outside the migrations, with privileges nobody reviews.
+""",
+    bad=f"""
+-- app_roles = ["app_user"], but no migration creates app_user
+{_INVOICES.strip()}
+{_POLICY.strip()}
+""",
+    good=_ISOLATED,
+    quiet="""
+Every role named in `app_roles` exists. Set `app_roles` to the role(s) the application connects
+as.
+""",
+    references=(CREATE_ROLE, RLS_DOCS),
+)
+
+_CATALOG_DOCS["rls-no-tenant-tables"] = _doc(
+    what="""
+Reports (once, as info) a database in which no table outside `exempt_tables` has the tenant
+column.
+""",
+    why="""
+With no multi-tenant table, the audit and the probe have nothing to check and pass trivially.
+Usually the tenant column has another name than `tenant_column` (default `tenant_id`), so the
+tenant isolation of the whole database goes unverified.
+""",
+    bad=f"""
+-- tenant_column is left at its default (tenant_id), but the tables call it account_id
+{_ROLE}
+CREATE TABLE invoices (
+    account_id uuid NOT NULL,
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    PRIMARY KEY (account_id, id)
+);
+{_GRANT}
+""",
+    good=f"""
+-- migguard.toml: tenant_column = "account_id"
+{_ROLE}
+CREATE TABLE invoices (
+    account_id uuid NOT NULL,
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    PRIMARY KEY (account_id, id)
+);
+ALTER TABLE invoices ENABLE ROW LEVEL SECURITY;
+ALTER TABLE invoices FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON invoices
+    USING (account_id = current_setting('app.tenant_id')::uuid)
+    WITH CHECK (account_id = current_setting('app.tenant_id')::uuid);
+{_GRANT}
+""",
+    quiet="""
+At least one table, partitioned table or partition outside `exempt_tables` has the tenant
+column. A single-tenant database can ignore it (`[tool.migguard.rules]` does not reach database
+findings yet; it is info and does not fail the gate).
+""",
+    references=(RLS_DOCS,),
+)
+
+_CATALOG_DOCS["rls-exempt"] = _doc(
+    what="""
+Reports (as info) every relation that `[tool.migguard.rls] exempt_tables` exempts from the RLS
+audit and the isolation probe, so the exemption stays visible in every report.
+""",
+    why="""
+An exempt table has nothing checked: no RLS, policy, key, grant or probe check. Exemptions are
+meant for tables that hold the tenant column but are not tenant data (an import staging table
+emptied by a job, a table on its way out); each one is a hole in the isolation proof that should
+be reviewed and eventually removed.
+""",
+    bad=f"""
+-- migguard.toml: rls.exempt_tables = ["public.import_batches"]
+{_ROLE}
+CREATE TABLE import_batches (
+    tenant_id uuid NOT NULL,
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    payload jsonb NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+GRANT SELECT, INSERT ON import_batches TO app_user;
+""",
+    good=f"""
+{_ROLE}
+CREATE TABLE import_batches (
+    tenant_id uuid NOT NULL,
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    payload jsonb NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+ALTER TABLE import_batches ENABLE ROW LEVEL SECURITY;
+ALTER TABLE import_batches FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON import_batches
+    USING ({_KEYED})
+    WITH CHECK ({_KEYED});
+GRANT SELECT, INSERT ON import_batches TO app_user;
+""",
+    quiet="""
+`exempt_tables` is empty. An entry that names no relation is reported as `rls-exempt-unknown`
+instead.
+""",
+    references=(RLS_DOCS,),
+)
+
+_CATALOG_DOCS["rls-exempt-unknown"] = _doc(
+    what="""
+Reports an `exempt_tables` entry that names no table, partitioned table, view, materialized view
+or foreign table in the database (names are compared as `schema.table`, unquoted names folded to
+lower case, `public.` assumed).
+""",
+    why="""
+A misspelled entry exempts nothing while its author believes a table is handled; a stale entry
+(the table was renamed or dropped) silently exempts whatever is created under that name later.
+""",
+    bad=f"""
+-- migguard.toml: rls.exempt_tables = ["public.legacy_imports"]
+-- legacy_imports was dropped by an earlier migration; the entry stayed
+{_ISOLATED}
+""",
+    good=f"""
+-- migguard.toml: rls.exempt_tables = []
+{_ISOLATED}
+""",
+    quiet="""
+Every entry names an existing relation (those are reported as `rls-exempt`).
+""",
+    references=(RLS_DOCS,),
+)
+
+# --- RLS isolation probe ----------------------------------------------------------------------------
+
+_PROBE_INTRO = """
+On a shadow database (never production), in one transaction that is rolled back, the probe
+generates two rows per multi-tenant table, for tenants A and B, then acts as each application
+role with `SET LOCAL ROLE` and the tenant setting set to tenant A, each attempt in a savepoint
+that is rolled back. """
+
+_PROBE_QUIET_COMMON = """
+A refusal (SQLSTATE 42501, a missing privilege or a row level security check) is the expected
+outcome and is not reported; an attempt that fails for another reason is reported as
+`rls-probe-inconclusive`, a table whose rows cannot be generated as `rls-probe-skipped`.
+Exempt tables are not probed."""
+
+_PROBE_DOCS: dict[str, str] = {}
+
+_PROBE_DOCS["rls-probe-select-leak"] = _doc(
+    what=_PROBE_INTRO + """This check counts, acting for tenant A, the rows of tenant B that
+`SELECT count(*) FROM <table> WHERE tenant_id = <B>` sees, and reports any.
+""",
+    why="""
+It is the leak itself, observed: one tenant's session read another tenant's rows. Whatever the
+cause (RLS off, an always-true or widening policy, a policy keyed on the wrong column, a function
+in a policy that does not filter, a role that bypasses RLS), the catalog may not show it; the
+probe does.
+""",
+    bad=f"""
+{_ROLE}
+CREATE TABLE articles (
+    tenant_id uuid NOT NULL,
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    published boolean NOT NULL DEFAULT false,
+    PRIMARY KEY (tenant_id, id)
+);
+ALTER TABLE articles ENABLE ROW LEVEL SECURITY;
+ALTER TABLE articles FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON articles
+    USING ({_KEYED})
+    WITH CHECK ({_KEYED});
+-- permissive, so ORed in: tenant A reads tenant B's published articles
+CREATE POLICY published_articles ON articles FOR SELECT USING (published);
+GRANT SELECT, INSERT, UPDATE, DELETE ON articles TO app_user;
+""",
+    good=f"""
+{_ROLE}
+CREATE TABLE articles (
+    tenant_id uuid NOT NULL,
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    published boolean NOT NULL DEFAULT false,
+    PRIMARY KEY (tenant_id, id)
+);
+ALTER TABLE articles ENABLE ROW LEVEL SECURITY;
+ALTER TABLE articles FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON articles
+    USING ({_KEYED})
+    WITH CHECK ({_KEYED});
+CREATE POLICY published_only ON articles AS RESTRICTIVE FOR SELECT USING (published);
+GRANT SELECT, INSERT, UPDATE, DELETE ON articles TO app_user;
+""",
+    quiet="""
+The role sees no row of tenant B, or may not SELECT the table at all.""" + _PROBE_QUIET_COMMON,
+    references=(RLS_DOCS, CREATE_POLICY),
+)
+
+_PROBE_DOCS["rls-probe-update-leak"] = _doc(
+    what=_PROBE_INTRO + """This check runs `UPDATE <table> SET tenant_id = <A>` (no WHERE, so
+only the UPDATE policies apply) acting for tenant A, then counts tenant B's rows as the owner
+inside the same savepoint, and reports the rows of B that changed. An integrity error raised
+after the policies let the statement through counts as a leak too.
+""",
+    why="""
+Tenant A changed tenant B's rows: here it took them over. The UPDATE policy's USING decides which
+existing rows an UPDATE may touch; when it is not keyed on the tenant, every tenant can modify
+every other tenant's data.
+""",
+    bad=_per_command(update=f"USING (tenant_id IS NOT NULL) WITH CHECK ({_KEYED})"),
+    good=_per_command(),
+    quiet="""
+The UPDATE touched no row of tenant B, or was refused.""" + _PROBE_QUIET_COMMON,
+    references=(CREATE_POLICY, RLS_DOCS),
+)
+
+_PROBE_DOCS["rls-probe-delete-leak"] = _doc(
+    what=_PROBE_INTRO + """This check runs `DELETE FROM <table>` (no WHERE, so only the DELETE
+policies apply; when tenant A's own rows are referenced, `WHERE tenant_id = <B>`) acting for
+tenant A, and reports the rows of tenant B it deleted.
+""",
+    why="""
+Tenant A deleted tenant B's rows. The DELETE policy's USING decides which rows a DELETE may
+remove; a policy that checks that a tenant is set, rather than which one, lets any tenant empty
+the table for all.
+""",
+    bad=_per_command(delete="USING (current_setting('app.tenant_id') <> '')"),
+    good=_per_command(),
+    quiet="""
+The DELETE removed no row of tenant B, or was refused.""" + _PROBE_QUIET_COMMON,
+    references=(CREATE_POLICY, RLS_DOCS),
+)
+
+_PROBE_DOCS["rls-probe-insert-leak"] = _doc(
+    what=_PROBE_INTRO + """This check inserts, acting for tenant A, a valid row whose tenant
+column is tenant B (every column given explicitly, so only row level security can refuse it),
+and reports it when the insert succeeds.
+""",
+    why="""
+Tenant A wrote data into tenant B's account: forged records, or rows that B's users then trust.
+The INSERT policy's WITH CHECK must require the new row's tenant column to equal the session's
+tenant.
+""",
+    bad=_per_command(insert="WITH CHECK (tenant_id IS NOT NULL)"),
+    good=_per_command(),
+    quiet="""
+The insert was refused (or failed on a constraint before the policies let it through).""" + _PROBE_QUIET_COMMON,
+    references=(CREATE_POLICY, RLS_DOCS),
+)
+
+_PROBE_DOCS["rls-probe-move-leak"] = _doc(
+    what=_PROBE_INTRO + """This check runs `UPDATE <table> SET tenant_id = <B>` acting for
+tenant A, then counts tenant A's rows as the owner, and reports the rows that moved to tenant B.
+""",
+    why="""
+Tenant A pushed its rows into tenant B's account. The UPDATE policy's WITH CHECK (or, without
+one, its USING) decides what an updated row may look like; when it does not pin the tenant
+column to the session's tenant, rows can be moved across tenants.
+""",
+    bad=_per_command(update=f"USING ({_KEYED}) WITH CHECK (tenant_id IS NOT NULL)"),
+    good=_per_command(),
+    quiet="""
+No row moved to tenant B, or the UPDATE was refused.""" + _PROBE_QUIET_COMMON,
+    references=(CREATE_POLICY, RLS_DOCS),
+)
+
+_PROBE_DOCS["rls-probe-truncate-leak"] = _doc(
+    what=_PROBE_INTRO + """This check runs `TRUNCATE <table>` acting for tenant A and reports it
+when it succeeds, or when only a foreign key stopped it (TRUNCATE … CASCADE would not stop).
+""",
+    why="""
+Row level security does not apply to TRUNCATE: one tenant's session removed every tenant's rows.
+The role holds TRUNCATE, owns the table, is a member of its owner, or is a superuser.
+""",
+    bad=f"""
+{_ROLE}
+{_INVOICES.strip()}
+{_POLICY.strip()}
+GRANT ALL ON invoices TO app_user;
+""",
+    good=_ISOLATED,
+    quiet="""
+TRUNCATE was refused for lack of privilege.""" + _PROBE_QUIET_COMMON,
+    references=(TRUNCATE, GRANT, RLS_DOCS),
+)
+
+_PROBE_DOCS["rls-probe-unique-leak"] = _doc(
+    what=_PROBE_INTRO + """For each unique key without the tenant column, this check inserts,
+acting for tenant A, a row of A that carries tenant B's value in the key's columns, and reports a
+unique violation: it told A that B holds the value (info when the key is a generated surrogate).
+""",
+    why="""
+Unique checks see every tenant's rows, and the error names the constraint: tenant A can test
+whether any tenant has an e-mail address, a domain or an invoice number, one insert at a time.
+""",
+    bad=f"""
+{_ROLE}
+CREATE TABLE customers (
+    tenant_id uuid NOT NULL,
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    email text NOT NULL UNIQUE,
+    PRIMARY KEY (tenant_id, id)
+);
+ALTER TABLE customers ENABLE ROW LEVEL SECURITY;
+ALTER TABLE customers FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON customers
+    USING ({_KEYED})
+    WITH CHECK ({_KEYED});
+GRANT SELECT, INSERT, UPDATE, DELETE ON customers TO app_user;
+""",
+    good=f"""
+{_ROLE}
+CREATE TABLE customers (
+    tenant_id uuid NOT NULL,
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    email text NOT NULL,
+    PRIMARY KEY (tenant_id, id),
+    UNIQUE (tenant_id, email)
+);
+ALTER TABLE customers ENABLE ROW LEVEL SECURITY;
+ALTER TABLE customers FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON customers
+    USING ({_KEYED})
+    WITH CHECK ({_KEYED});
+GRANT SELECT, INSERT, UPDATE, DELETE ON customers TO app_user;
+""",
+    quiet="""
+Unique keys that include the tenant column; keys on expressions; tables the role may not insert
+into.""" + _PROBE_QUIET_COMMON,
+    references=(CONSTRAINTS, RLS_DOCS),
+)
+
+_PROBE_DOCS["rls-probe-cross-tenant-reference"] = _doc(
+    what=_PROBE_INTRO + """For each foreign key between multi-tenant tables that lacks the
+tenant column, this check inserts, acting for tenant A, a row of A that references tenant B's
+parent row, and reports it when the insert succeeds.
+""",
+    why="""
+Referential checks bypass row level security: tenant A created a row pointing at tenant B's data
+(and can probe which ids exist). Joins through that row then mix tenants, and cascades delete or
+null across them.
+""",
+    bad=f"""
+{_ROLE}
+CREATE TABLE customers (
+    tenant_id uuid NOT NULL,
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name text NOT NULL
+);
+CREATE TABLE invoices (
+    tenant_id uuid NOT NULL,
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    customer_id bigint NOT NULL REFERENCES customers (id),
+    PRIMARY KEY (tenant_id, id)
+);
+ALTER TABLE customers ENABLE ROW LEVEL SECURITY;
+ALTER TABLE customers FORCE ROW LEVEL SECURITY;
+ALTER TABLE invoices ENABLE ROW LEVEL SECURITY;
+ALTER TABLE invoices FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON customers USING ({_KEYED}) WITH CHECK ({_KEYED});
+CREATE POLICY tenant_isolation ON invoices USING ({_KEYED}) WITH CHECK ({_KEYED});
+GRANT SELECT, INSERT, UPDATE, DELETE ON customers, invoices TO app_user;
+""",
+    good=f"""
+{_ROLE}
+CREATE TABLE customers (
+    tenant_id uuid NOT NULL,
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    name text NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+CREATE TABLE invoices (
+    tenant_id uuid NOT NULL,
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    customer_id bigint NOT NULL,
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, customer_id) REFERENCES customers (tenant_id, id)
+);
+ALTER TABLE customers ENABLE ROW LEVEL SECURITY;
+ALTER TABLE customers FORCE ROW LEVEL SECURITY;
+ALTER TABLE invoices ENABLE ROW LEVEL SECURITY;
+ALTER TABLE invoices FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON customers USING ({_KEYED}) WITH CHECK ({_KEYED});
+CREATE POLICY tenant_isolation ON invoices USING ({_KEYED}) WITH CHECK ({_KEYED});
+GRANT SELECT, INSERT, UPDATE, DELETE ON customers, invoices TO app_user;
+""",
+    quiet="""
+Foreign keys that pair the tenant columns; foreign keys to tables without the tenant column. The
+Bad example is also reported as `rls-probe-unique-leak` (info: `customers.id` is a surrogate
+key).""" + _PROBE_QUIET_COMMON,
+    references=(CONSTRAINTS, RLS_DOCS),
+)
+
+_PROBE_DOCS["rls-probe-view-leak"] = _doc(
+    what=_PROBE_INTRO + """For each view and materialized view over multi-tenant tables that has
+the tenant column, this check counts, acting for tenant A, the rows of tenant B it shows
+(materialized views are refreshed with the probe's rows first), and reports any.
+""",
+    why="""
+A view runs with its owner's rights unless it is `security_invoker`: when the owner is a
+superuser, has BYPASSRLS, or owns the tables without FORCE, the view shows every tenant's rows to
+whoever may select from it. A materialized view stores a copy of the rows with no row level
+security at all.
+""",
+    bad=f"""
+-- run as a superuser, as migrations often are: the view's owner bypasses row level security
+{_ISOLATED}
+CREATE VIEW invoice_numbers AS SELECT tenant_id, id, number FROM invoices;
+GRANT SELECT ON invoice_numbers TO app_user;
+""",
+    good=f"""
+{_ISOLATED}
+CREATE VIEW invoice_numbers WITH (security_invoker = true) AS SELECT tenant_id, id, number FROM invoices;
+GRANT SELECT ON invoice_numbers TO app_user;
+""",
+    quiet="""
+`security_invoker` views (PostgreSQL 15+); views without the tenant column (the probe cannot tell
+tenants apart in them; the catalog audit reports definer views as
+`require-security-invoker-view`); views the role may not read.""" + _PROBE_QUIET_COMMON,
+    references=(CREATE_VIEW, RLS_DOCS),
+)
+
+_PROBE_DOCS["rls-probe-skipped"] = _doc(
+    what="""
+Reports (as info, with the reason) what the isolation probe could not test: a multi-tenant table
+whose two rows could not be generated (a CHECK no candidate value satisfies, a cycle of NOT NULL
+foreign keys, a table with no partition), one attempt on a table that needed a further row, an
+application role that does not exist or cannot be assumed, or a role that may read no
+multi-tenant table at all.
+""",
+    why="""
+A skipped table or role is not proven isolated: only the catalog audit looked at it. The report
+says so instead of passing silently, so the gap can be closed (rows made generatable, `app_roles`
+fixed) or checked by hand.
+""",
+    bad=f"""
+{_ROLE}
+CREATE TABLE invoices (
+    tenant_id uuid NOT NULL,
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    number text NOT NULL,
+    checksum text NOT NULL CHECK (checksum = md5(tenant_id::text || number)),
+    PRIMARY KEY (tenant_id, id)
+);
+ALTER TABLE invoices ENABLE ROW LEVEL SECURITY;
+ALTER TABLE invoices FORCE ROW LEVEL SECURITY;
+{_POLICY.strip()}
+{_GRANT}
+""",
+    good=f"""
+{_ROLE}
+CREATE TABLE invoices (
+    tenant_id uuid NOT NULL,
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    number text NOT NULL,
+    -- derived by PostgreSQL, so every generated row satisfies it
+    checksum text GENERATED ALWAYS AS (md5(tenant_id::text || number)) STORED,
+    PRIMARY KEY (tenant_id, id)
+);
+ALTER TABLE invoices ENABLE ROW LEVEL SECURITY;
+ALTER TABLE invoices FORCE ROW LEVEL SECURITY;
+{_POLICY.strip()}
+{_GRANT}
+""",
+    quiet="""
+Every multi-tenant table got its rows and every application role could be assumed. Exempt tables
+are left out on purpose (reported as `rls-exempt`).
+""",
+    references=(RLS_DOCS, CONSTRAINTS),
+)
+
+_PROBE_DOCS["rls-probe-inconclusive"] = _doc(
+    what="""
+Reports (as info) a probe attempt that failed with an error that is neither a refusal (SQLSTATE
+42501) nor an integrity error, with the SQLSTATE and message, and a materialized view the probe
+could not refresh.
+""",
+    why="""
+The attempt proved nothing: a policy or trigger that needs a setting the probe does not set, a
+statement timeout, or a lock can hide a leak behind an error. The same error is likely to hit
+the application the first time that setting is missing.
+""",
+    bad=f"""
+{_ROLE}
+CREATE TABLE invoices (
+    tenant_id uuid NOT NULL,
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    created_by uuid NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+ALTER TABLE invoices ENABLE ROW LEVEL SECURITY;
+ALTER TABLE invoices FORCE ROW LEVEL SECURITY;
+-- current_setting raises "unrecognized configuration parameter" when app.user_id is not set
+CREATE POLICY own_invoices ON invoices
+    USING ({_KEYED} AND created_by = current_setting('app.user_id')::uuid)
+    WITH CHECK ({_KEYED});
+{_GRANT}
+""",
+    good=f"""
+{_ROLE}
+CREATE TABLE invoices (
+    tenant_id uuid NOT NULL,
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    created_by uuid NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+ALTER TABLE invoices ENABLE ROW LEVEL SECURITY;
+ALTER TABLE invoices FORCE ROW LEVEL SECURITY;
+-- missing_ok: an unset app.user_id matches no row instead of raising an error
+CREATE POLICY own_invoices ON invoices
+    USING ({_KEYED} AND created_by = current_setting('app.user_id', true)::uuid)
+    WITH CHECK ({_KEYED});
+{_GRANT}
+""",
+    quiet="""
+Every attempt succeeded or was refused (SQLSTATE 42501), or stopped on an integrity error.
+""",
+    references=(SETTINGS, RLS_DOCS),
+)
+
+# --- plan -------------------------------------------------------------------------------------------
+
+_PLAN: dict[str, tuple[Severity, str, str]] = {}  # id -> (default severity, summary, doc)
+
+_PLAN["schema-drift"] = (Severity.ERROR, "production's schema differs from the replayed applied migrations "
+                                         "(warning with --accept-drift)", _doc(
+    what="""
+`migguard plan` replays the applied migrations from zero on a shadow database and compares the
+result with production's schema (`pg_dump --schema-only`, introspected). Each difference — an
+object added, dropped or changed by hand, or by a migration whose file was since changed — is
+reported, and refuses the plan unless `--accept-drift` is given (then it is a warning).
+""",
+    why="""
+The plan, its pre-checks and its rollback are computed against the schema the migrations say
+production has. When production differs, a migration can fail halfway through, a rollback can
+drop an object nobody knew about, and the next environment built from the migrations will not
+match production.
+""",
+    bad="""
+-- Someone ran this by hand on production during an incident; no migration contains it.
+ALTER TABLE users ADD COLUMN nickname text;
+""",
+    good="""
+-- Every schema change is a migration file, applied with migguard. To adopt a hand-made change,
+-- record it in a migration (IF NOT EXISTS: a no-op where it already exists), plan that one
+-- migration with --accept-drift, and apply it: from then on the history matches production.
+ALTER TABLE users ADD COLUMN IF NOT EXISTS nickname text;
+""",
+    quiet="""
+Without a production URL (`--base REF` or no target): the replayed history stands for production.
+Objects in migguard's own history schema are ignored.
+""",
+    references=(_PG + "app-pgdump.html",),
+))
+
+_PLAN["checksum-mismatch"] = (Severity.ERROR, "an applied migration's file was edited after it ran in production",
+                              _doc(
+    what="""
+Compares the checksum of every migration file with the checksum recorded in production's history
+table when it was applied, and reports each applied migration whose file changed since.
+""",
+    why="""
+An applied migration never runs again, so an edit to it reaches no existing database: production
+keeps the old version while new environments get the new one, and the two drift apart silently.
+The history no longer says what production ran.
+""",
+    bad="""
+-- 0003_orders.sql ran in production as: CREATE TABLE orders (id bigint PRIMARY KEY);
+-- and was then edited in place:
+CREATE TABLE orders (id bigint PRIMARY KEY, note text);
+""",
+    good="""
+-- 0003_orders.sql stays as it was applied; the change is a new migration, 0010_orders_note.sql:
+ALTER TABLE orders ADD COLUMN note text;
+""",
+    quiet="""
+Without a production URL (no history to compare with); migrations recorded in the history that
+have no file any more; pending migrations.
+""",
+    references=(_PG + "ddl-alter.html",),
+))
+
+_PLAN["partial-migration-edited"] = (Severity.ERROR, "a migration that ran part way in production was edited "
+                                                       "since", _doc(
+    what="""
+A statement-by-statement (CONCURRENTLY) migration that failed part way has its committed
+statements recorded in production's progress table (`<history_table>_progress`), each with the
+hash of its text. `migguard plan` compares each recorded statement with the file's statement at
+that number and reports every one that differs or is gone, and progress rows of a version that is
+not a pending migration file.
+""",
+    why="""
+The plan replays the recorded statements and skips them on the clone, so that a resumed apply runs
+only the rest. When the file no longer holds what ran, the plan would prove a migration production
+never ran; the runner refuses to resume it for the same reason.
+""",
+    bad="""
+-- 0007_indexes.sql ran statement 1 in production, then failed at statement 2; statement 1 was
+-- then edited in place:
+CREATE INDEX CONCURRENTLY orders_customer_idx ON orders (customer_id, created_at);
+CREATE INDEX CONCURRENTLY orders_status_idx ON orders (status);
+""",
+    good="""
+-- 0007_indexes.sql stays as it ran; apply resumes at statement 2:
+CREATE INDEX CONCURRENTLY orders_customer_idx ON orders (customer_id);
+CREATE INDEX CONCURRENTLY orders_status_idx ON orders (status);
+""",
+    quiet="""
+Without a production URL; migrations that ran whole (the history lists them, their progress rows
+are gone); part-way migrations whose recorded statements are the file's.
+""",
+    references=(_PG + "sql-createindex.html#SQL-CREATEINDEX-CONCURRENTLY",),
+))
+
+_PLAN["migration-fails"] = (Severity.ERROR, "a pending migration fails on a copy of production's schema", _doc(
+    what="""
+Applies the pending migrations, one by one, to a shadow clone of production's schema, and reports
+the first one that fails, with PostgreSQL's error. The plan stops there and nothing touches
+production.
+""",
+    why="""
+A migration that fails in production fails in the middle of a deploy: the application version
+expecting the new schema may already be rolling out, and a migration that is not one transaction
+leaves half its changes behind.
+""",
+    bad="""
+-- Production's table is "customers"; the migration was only run on a developer database
+-- where an old "customer" table still existed.
+ALTER TABLE invoices
+    ADD CONSTRAINT invoices_customer_fk FOREIGN KEY (customer_id) REFERENCES customer (id) NOT VALID;
+""",
+    good="""
+-- Written and tested against the schema the migrations build (migguard plan does that on a clone).
+ALTER TABLE invoices
+    ADD CONSTRAINT invoices_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id) NOT VALID;
+""",
+    quiet="""
+Every pending migration applies on the clone. Failures that depend on production's data (a NOT
+NULL column over NULL rows, duplicates under a new unique key) are found by the data pre-checks
+(`precheck-*`), since the clone has the schema and not the rows.
+""",
+    references=(_PG + "sql-altertable.html",),
+))
+
+_PLAN["observed-table-rewrite"] = (Severity.ERROR, "a statement rewrote a table on the clone (graded by "
+                                                   "production's size: info, warning, error)", _doc(
+    what="""
+While applying the pending migrations to the clone, records each table whose storage a statement
+replaced (its relfilenode changed): a full rewrite under an ACCESS EXCLUSIVE lock. The severity
+comes from the table's size in production: info under 10,000 rows (and 64 MiB), error from
+1,000,000 rows or 1 GiB, warning in between.
+""",
+    why="""
+The static rules guess from the SQL whether a statement rewrites; this is the measured fact on
+the real schema. A rewrite holds an ACCESS EXCLUSIVE lock for as long as it takes to copy the
+table and rebuild its indexes: on a large table, minutes in which every query on it waits.
+""",
+    bad="""
+-- invoices holds 40 million rows in production; changing the type rewrites all of them.
+SET lock_timeout = '2s';
+ALTER TABLE invoices ALTER COLUMN amount_cents TYPE numeric(12, 2);
+""",
+    good="""
+-- Expand and contract: a new column (no rewrite), filled in batches by the application or a
+-- job, then swapped in by a later migration.
+SET lock_timeout = '2s';
+ALTER TABLE invoices ADD COLUMN amount numeric(12, 2);
+""",
+    quiet="""
+Statements that change only the catalog (adding a nullable column, a column with a constant
+default, widening a varchar, a CHECK or foreign key added NOT VALID); tables created by the
+pending migrations. Without a production URL sizes are unknown and rewrites are info.
+""",
+    references=(ALTER_TABLE, LOCKING),
+))
+
+_PLAN["observed-blocking-lock"] = (Severity.ERROR, "a statement took a lock that blocks traffic on a table of "
+                                                   "production's size (warning on medium tables)", _doc(
+    what="""
+While applying the pending migrations to the clone, records the locks each statement's backend
+newly holds on existing tables, and reports SHARE, SHARE ROW EXCLUSIVE, EXCLUSIVE and ACCESS
+EXCLUSIVE locks (they block writes, or reads and writes) on tables that are not small in
+production: a warning from 10,000 rows (or 64 MiB), an error from 1,000,000 rows (or 1 GiB). A
+table the statement rewrote is reported as `observed-table-rewrite` instead.
+""",
+    why="""
+The lock is held until the migration's transaction commits, and while a statement waits for it
+every later query on the table queues behind. On a busy large table, a non-concurrent index
+build or a validating constraint stops writes (or all traffic) for as long as it runs.
+""",
+    bad="""
+-- invoices holds 40 million rows in production: CREATE INDEX holds a SHARE lock (no writes)
+-- for the whole build.
+CREATE INDEX invoices_customer_idx ON invoices (customer_id);
+""",
+    good="""
+-- Built without blocking writes (outside a transaction block).
+CREATE INDEX CONCURRENTLY invoices_customer_idx ON invoices (customer_id);
+""",
+    quiet="""
+Weaker locks (ACCESS SHARE, ROW SHARE, ROW EXCLUSIVE, SHARE UPDATE EXCLUSIVE: reads and writes go
+on); small tables; tables created by the pending migrations; without a production URL (sizes
+unknown).
+""",
+    references=(LOCKING, CREATE_INDEX),
+))
+
+_PRECHECK_INTRO = """
+After the clone is migrated, `migguard plan` derives data checks from the planned changes and
+runs them on production, read-only (a READ ONLY transaction, a 5 s statement_timeout, repeated on
+a 1% TABLESAMPLE when the full count times out, and then said so). Only counts and the offending
+rows' primary-key values are reported. """
+
+_PLAN["precheck-not-null"] = (Severity.ERROR, "production has rows that violate a new NOT NULL: the migration "
+                                              "will fail", _doc(
+    what=_PRECHECK_INTRO + """This check counts the rows a new NOT NULL rejects: NULLs in a
+column that gets SET NOT NULL, and every existing row when a NOT NULL column is added without a
+default.
+""",
+    why="""
+The migration passes on an empty shadow and fails in production, mid-deploy, after holding an
+ACCESS EXCLUSIVE lock while it scanned the table.
+""",
+    bad="""
+-- Production has invoices with customer_id NULL (imported before customers existed).
+ALTER TABLE invoices ALTER COLUMN customer_id SET NOT NULL;
+""",
+    good="""
+-- Applied in an earlier release (its own plan), in batches:
+--   UPDATE invoices SET customer_id = <the right customer> WHERE customer_id IS NULL;
+-- This migration: no NULL is left; the CHECK is validated under a weak lock, and SET NOT NULL
+-- uses it instead of scanning the table.
+ALTER TABLE invoices ADD CONSTRAINT invoices_customer_id_not_null CHECK (customer_id IS NOT NULL) NOT VALID;
+ALTER TABLE invoices VALIDATE CONSTRAINT invoices_customer_id_not_null;
+ALTER TABLE invoices ALTER COLUMN customer_id SET NOT NULL;
+""",
+    quiet="""
+No offending row; columns added with a default, identity or generated expression; tables created
+by the pending migrations; without a production URL.
+""",
+    references=(ALTER_TABLE, CONSTRAINTS),
+))
+
+_PLAN["precheck-unique"] = (Severity.ERROR, "production has duplicates under a new unique key: the migration "
+                                            "will fail", _doc(
+    what=_PRECHECK_INTRO + """This check counts the groups of duplicate non-NULL values under a new
+unique or primary key constraint, or a new unique index (its predicate included).
+""",
+    why="""
+Building the unique index fails on the first duplicate, after scanning (and, without
+CONCURRENTLY, locking) the table; a concurrent build leaves an invalid index behind.
+""",
+    bad="""
+-- Production has the same e-mail address twice in some tenants.
+ALTER TABLE users ADD CONSTRAINT users_tenant_email_key UNIQUE (tenant_id, email);
+""",
+    good="""
+-- Applied in an earlier release (its own plan): the duplicates merged or renamed.
+-- This migration: build the index without blocking writes, then attach it.
+CREATE UNIQUE INDEX CONCURRENTLY users_tenant_email_key ON users (tenant_id, email);
+ALTER TABLE users ADD CONSTRAINT users_tenant_email_key UNIQUE USING INDEX users_tenant_email_key;
+""",
+    quiet="""
+No duplicates; keys on expressions; tables created by the pending migrations; without a
+production URL.
+""",
+    references=(CONSTRAINTS, CREATE_INDEX),
+))
+
+_PLAN["precheck-foreign-key"] = (Severity.ERROR, "production has rows a new foreign key rejects: the migration "
+                                                 "will fail", _doc(
+    what=_PRECHECK_INTRO + """This check counts the rows whose non-NULL key has no matching row in
+the referenced table, for a new foreign key that is validated (not NOT VALID).
+""",
+    why="""
+Adding a validated foreign key checks every existing row while holding a SHARE ROW EXCLUSIVE lock
+on both tables, and fails on the first orphan.
+""",
+    bad="""
+-- Production has invoices whose customer was deleted.
+ALTER TABLE invoices ADD CONSTRAINT invoices_customer_fk FOREIGN KEY (tenant_id, customer_id)
+    REFERENCES customers (tenant_id, id);
+""",
+    good="""
+-- Applied in an earlier release (its own plan): the orphans repaired or removed.
+-- This migration: add the key without checking old rows, then validate it under a weaker lock.
+ALTER TABLE invoices ADD CONSTRAINT invoices_customer_fk FOREIGN KEY (tenant_id, customer_id)
+    REFERENCES customers (tenant_id, id) NOT VALID;
+ALTER TABLE invoices VALIDATE CONSTRAINT invoices_customer_fk;
+""",
+    quiet="""
+No orphans; foreign keys left NOT VALID by the pending migrations (existing rows are not checked);
+tables created by the pending migrations; without a production URL. The check reads production
+before the pending migrations run, so a clean-up in the same plan does not count: apply it first.
+""",
+    references=(CONSTRAINTS, ALTER_TABLE),
+))
+
+_PLAN["precheck-check"] = (Severity.ERROR, "production has rows a new CHECK constraint rejects: the migration "
+                                           "will fail", _doc(
+    what=_PRECHECK_INTRO + """This check counts the rows for which the condition of a new
+validated CHECK constraint is false.
+""",
+    why="""
+Adding a validated CHECK scans the table under an ACCESS EXCLUSIVE lock and fails on the first
+row that violates it.
+""",
+    bad="""
+-- Production has a few refunds stored as negative amounts.
+ALTER TABLE invoices ADD CONSTRAINT invoices_amount_positive CHECK (amount_cents >= 0);
+""",
+    good="""
+-- Applied in an earlier release (its own plan): the refunds moved to their own table.
+-- This migration: add the CHECK without scanning, then validate it under a weaker lock.
+ALTER TABLE invoices ADD CONSTRAINT invoices_amount_positive CHECK (amount_cents >= 0) NOT VALID;
+ALTER TABLE invoices VALIDATE CONSTRAINT invoices_amount_positive;
+""",
+    quiet="""
+No violating row; CHECKs left NOT VALID by the pending migrations; tables created by the pending
+migrations; without a production URL. A clean-up in the same plan does not count: apply it first.
+""",
+    references=(CONSTRAINTS, ALTER_TABLE),
+))
+
+_PLAN["precheck-narrowing"] = (Severity.ERROR, "production has values longer than a narrowed varchar/char: the "
+                                               "migration will fail", _doc(
+    what=_PRECHECK_INTRO + """This check counts the rows whose value is longer than the new length
+of a column changed to `varchar(n)` or `char(n)`.
+""",
+    why="""
+The type change rewrites the table under an ACCESS EXCLUSIVE lock and fails on the first value
+that does not fit (`value too long for type character varying(n)`); had it been a cast that
+truncates, data would be lost.
+""",
+    bad="""
+-- Production has display names up to 140 characters.
+ALTER TABLE users ALTER COLUMN display_name TYPE varchar(40);
+""",
+    good="""
+-- Keep the type (no rewrite) and limit new and updated values with a CHECK that does not scan
+-- the existing rows; VALIDATE it in a later release, once the long names are shortened.
+ALTER TABLE users ADD CONSTRAINT users_display_name_length CHECK (char_length(display_name) <= 40) NOT VALID;
+""",
+    quiet="""
+No value too long; type changes other than to `varchar(n)`/`char(n)`; tables created by the
+pending migrations; without a production URL.
+""",
+    references=(_PG + "datatype-character.html", ALTER_TABLE),
+))
+
+_PLAN["precheck-destroyed-rows"] = (Severity.WARNING, "the migration destroys data that production holds (a "
+                                                      "dropped table's rows, a dropped column's values)", _doc(
+    what=_PRECHECK_INTRO + """This check counts the data the migration destroys: the rows of a
+dropped table, the non-NULL values of a dropped column. It does not fail the migration; it is a
+warning the reviewer (and `apply`, which keeps a backup and names the restore command) must
+acknowledge.
+""",
+    why="""
+The generated rollback restores the structure, not the data: once the migration has run, the
+values are only in the backup. Dropping a column the running application still reads also breaks
+it.
+""",
+    bad="""
+-- invoices.legacy_ref still holds values in production.
+ALTER TABLE invoices DROP COLUMN legacy_ref;
+""",
+    good="""
+-- Applied in an earlier release (its own plan), after the application stopped reading it:
+--   INSERT INTO invoice_legacy_refs (tenant_id, invoice_id, legacy_ref)
+--       SELECT tenant_id, id, legacy_ref FROM invoices WHERE legacy_ref IS NOT NULL;
+--   UPDATE invoices SET legacy_ref = NULL WHERE legacy_ref IS NOT NULL;  -- in batches
+-- This migration, once the copy is verified: the drop destroys nothing.
+ALTER TABLE invoices DROP COLUMN legacy_ref;
+""",
+    quiet="""
+The dropped table is empty, or the dropped column holds only NULLs; tables created by the pending
+migrations; without a production URL.
+""",
+    references=(ALTER_TABLE, _PG + "sql-droptable.html"),
+))
+
+_PLAN["query-plan-regression"] = (Severity.WARNING, "a watched query stops using an index, or fails to plan, "
+                                                    "after the migration", _doc(
+    what="""
+Each query in the `watch_queries` file is EXPLAINed (no ANALYZE: nothing runs) on the clone
+before and after the pending migrations. A query that no longer uses an index it used before, or
+that no longer plans at all (a dropped column or table), is reported at its line in the file.
+Production's statistics are not copied, so the plan's shape is compared, not its cost.
+""",
+    why="""
+The queries that matter most (the hot path, the dashboard) are exactly the ones a dropped or
+replaced index turns into sequential scans; the migration succeeds and the outage starts with the
+next peak of traffic.
+""",
+    bad="""
+-- watch_queries.sql has: SELECT * FROM bookings WHERE tenant_id = $1 AND starts_at > now();
+DROP INDEX CONCURRENTLY bookings_tenant_starts_idx;
+""",
+    good="""
+-- Keep the index the watched query needs; drop only the one no watched query uses.
+DROP INDEX CONCURRENTLY bookings_legacy_status_idx;
+""",
+    quiet="""
+No `watch_queries` file is configured; the plan of every watched query keeps the indexes it
+used. An index replaced by one with another name is reported too (the old name is lost from the
+plan): check that the new plan is the one intended.
+""",
+    references=(EXPLAIN, CREATE_INDEX),
+))
+
+_PLAN["rollback-unverified"] = (Severity.ERROR, "the generated rollback does not restore the schema from before "
+                                                "the migration", _doc(
+    what="""
+`migguard plan` generates a rollback script from the schema diff of the pending migrations, runs
+it on the migrated clone, and compares the result with the schema from before. When the script
+fails, or leaves differences beyond the changes it declares irreversible, it is reported.
+""",
+    why="""
+A rollback that was never run is a guess. When a deploy goes wrong is the worst moment to find
+out that the undo script fails, or leaves the schema half-way.
+""",
+    bad="""
+-- The migration widens a CHECK and seeds a row only the new CHECK allows. The rollback re-adds
+-- the old CHECK, which the seeded row violates, so it fails on the clone.
+ALTER TABLE plans DROP CONSTRAINT plans_code_check;
+ALTER TABLE plans ADD CONSTRAINT plans_code_check CHECK (code IN ('free', 'pro', 'team'));
+INSERT INTO plans (code, name) VALUES ('team', 'Team');
+""",
+    good="""
+-- The schema change alone: its rollback runs. The seed row ships in a later migration, once this
+-- one is applied, with its own down script (DELETE FROM plans WHERE code = 'team').
+ALTER TABLE plans DROP CONSTRAINT plans_code_check;
+ALTER TABLE plans ADD CONSTRAINT plans_code_check CHECK (code IN ('free', 'pro', 'team'));
+""",
+    quiet="""
+The rollback runs on the clone and gives back the schema from before, except for the changes
+listed as irreversible (such as an added enum value), which the plan reports separately.
+""",
+    references=(ALTER_TABLE,),
+))
+
+_PLAN["down-script-fails"] = (Severity.ERROR, "a hand-written down script fails after its migration", _doc(
+    what="""
+When pending migrations have hand-written down scripts, `migguard plan` runs them, newest first,
+on a copy of the migrated clone, each in a transaction, and reports the first one that fails,
+with PostgreSQL's error. Older down scripts are not run after a failure.
+""",
+    why="""
+A down script is for the moment a deploy goes wrong. One that fails then leaves the operator
+improvising SQL on production under pressure; migguard checks it instead of trusting it.
+""",
+    bad="""
+-- 0003_index/up.sql
+CREATE INDEX accounts_name_idx ON accounts (name);
+-- 0003_index/down.sql: the index name is misspelled
+DROP INDEX accounts_name_index;
+""",
+    good="""
+-- 0003_index/up.sql
+CREATE INDEX accounts_name_idx ON accounts (name);
+-- 0003_index/down.sql
+DROP INDEX accounts_name_idx;
+""",
+    quiet="""
+Migrations without a down script (migguard's generated, verified rollback covers them); a down
+script that runs (whether it restores the schema is `down-script-mismatch`).
+""",
+    references=(_PG + "sql-dropindex.html",),
+))
+
+_PLAN["down-script-mismatch"] = (Severity.WARNING, "a hand-written down script does not restore the schema from "
+                                                   "before its migration", _doc(
+    what="""
+After running a pending migration's down script on a copy of the migrated clone (newest first),
+compares the schema with the one from before that migration and reports the differences (up to
+four listed).
+""",
+    why="""
+A down script that runs but forgets part of its migration leaves objects behind (an index, a
+column, a policy): the next deploy of the migration then fails on "already exists", or the
+schema drifts from the history. The plan's per-migration rollback (`rollback/<version>.sql`) is
+verified and can be compared with it.
+""",
+    bad="""
+-- 0003_index/up.sql
+CREATE INDEX accounts_name_idx ON accounts (name);
+ALTER TABLE accounts ADD COLUMN flag int;
+-- 0003_index/down.sql: forgets the index
+ALTER TABLE accounts DROP COLUMN flag;
+""",
+    good="""
+-- 0003_index/up.sql
+CREATE INDEX accounts_name_idx ON accounts (name);
+ALTER TABLE accounts ADD COLUMN flag int;
+-- 0003_index/down.sql
+DROP INDEX accounts_name_idx;
+ALTER TABLE accounts DROP COLUMN flag;
+""",
+    quiet="""
+Migrations without a down script; down scripts that fail (reported as `down-script-fails`); older
+down scripts after the first that fails or mismatches (they cannot run before it is undone).
+""",
+    references=(ALTER_TABLE,),
+))
+
+
+_PLAN["rollback-not-restorable"] = (Severity.WARNING, "a dropped column's values cannot come back with a rollback: "
+                                                      "its table has no row key", _doc(
+    what="""
+For every column the pending migrations drop, checks that its table (before the migration) has a
+primary key, or a unique key over NOT NULL columns. `migguard rollback` brings a dropped column's
+values back from apply's backup by matching rows on that key; without one, they cannot be matched.
+""",
+    why="""
+The structural rollback re-adds the column, empty. Without a key, the backup holds the values but
+nothing says which row each belongs to: the data is lost for good, whatever the plan says about
+the rollback being verified. `rollback --confirm-live` refuses such a rollback unless
+`--no-restore-data` accepts the loss.
+""",
+    bad="""
+-- events has no primary key
+ALTER TABLE events DROP COLUMN payload;
+""",
+    good="""
+-- give the table a key first (in an earlier migration), then drop the column
+ALTER TABLE events ADD COLUMN id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY;
+ALTER TABLE events DROP COLUMN payload;
+""",
+    quiet="""
+Tables with a primary key or a unique key over NOT NULL columns; generated columns (their values
+are computed again); dropped tables (their rows come back whole with COPY).
+""",
+    references=(ALTER_TABLE,),
+))
+
+# --- the registry -------------------------------------------------------------------------------------
+
+
+def _rls(rule_id: str, family: Family, doc: str) -> DatabaseRule:
+    severity, summary = RLS_RULES[rule_id]
+    return DatabaseRule(rule_id, severity, summary, family, doc)
+
+
+DATABASE_RULES: tuple[DatabaseRule, ...] = tuple(sorted(
+    [_rls(i, "rls-catalog", d) for i, d in _CATALOG_DOCS.items()]
+    + [_rls(i, "rls-probe", d) for i, d in _PROBE_DOCS.items()]
+    + [DatabaseRule(i, severity, summary, "plan", doc) for i, (severity, summary, doc) in _PLAN.items()],
+    key=lambda rule: rule.id))
+by_id: dict[str, DatabaseRule] = {rule.id: rule for rule in DATABASE_RULES}

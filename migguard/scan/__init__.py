@@ -1,0 +1,1 @@
+"""`migguard scan-app`: the tenant-isolation lint of application code, and its findings' docs."""

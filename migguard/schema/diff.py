@@ -1,0 +1,961 @@
+"""The change set between two schema models, as ordered SQL with its reverse: a pure function.
+
+deepdiff finds which objects differ (the path `root['tables']['public.users']['columns'][…]`
+names the table); each differing object is then compared field by field and turned into named
+`Change`s. Every change carries its forward SQL, its reverse SQL (built from the before-model,
+so a dropped column comes back with its type, default and constraints), and flags: destructive,
+lossy (data that the reverse cannot bring back), and the lock it takes.
+
+Ordering follows dependencies: schemas, extensions and types first; views, policies and
+triggers that depend on a changed table are dropped before the change and recreated after it;
+drops of tables, columns, types and schemas come last. Renames are not inferred: a renamed
+column is a drop plus an add (lossy), which is what the reviewer must see.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+
+from deepdiff import DeepDiff
+
+from migguard.core.identifiers import comment_safe, object_key, quote_ident, quote_literal, quote_qualified
+from migguard.schema.model import (
+    Column, Constraint, Domain, EnumType, Function, Index, Policy, RewriteRule, SchemaModel, Sequence, Table, Trigger,
+    View,
+)
+
+# Phases: the order in which changes run forward.
+# Functions come before the tables (a column default, a generated column, a CHECK or an index may
+# call them; their bodies are not checked at creation, as pg_dump does), except those whose
+# signature names a table's row type or whose SQL-standard body is bound at creation: FUNCTION.
+(SCHEMA, EXTENSION, TYPE, SEQUENCE, DROP_DEPENDENT, DROP_FOREIGN_KEY, DROP_CONSTRAINT, EARLY_FUNCTION, TABLE, COLUMN,
+ FUNCTION, CONSTRAINT, INDEX, FOREIGN_KEY, VIEW, SECURITY, TRIGGER, GRANT, COMMENT, DROP_COLUMN, DROP_TABLE, DROP_OTHER,
+ DROP_TYPE, DROP_SCHEMA) = range(24)
+
+ACCESS_EXCLUSIVE = "ACCESS EXCLUSIVE"
+SHARE = "SHARE"
+SHARE_ROW_EXCLUSIVE = "SHARE ROW EXCLUSIVE"
+SHARE_UPDATE_EXCLUSIVE = "SHARE UPDATE EXCLUSIVE"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One named change: what it is, the SQL both ways, and how risky it is."""
+
+    kind: str  # e.g. "add column", "drop table", "alter column type"
+    object: str  # the model key, e.g. "public.users.email" (`object_key` of `path`; a grant adds "to <role>")
+    forward: str
+    reverse: str | None  # None: cannot be reversed (an enum value); "": undone by another change's reverse
+    phase: int = TABLE
+    destructive: bool = False
+    lossy: bool = False  # the reverse restores the structure, not the data
+    lock: str | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+    path: tuple[str, ...] = ()  # (schema, name) or (schema, table, member): the names, never split from `object`
+
+    def describe(self) -> str:
+        """One line for people and for comments: control characters in names are escaped."""
+        flags = [f for f, on in (("destructive", self.destructive), ("lossy", self.lossy)) if on]
+        return comment_safe(f"{self.kind} {self.object}" + (f" ({', '.join(flags)})" if flags else ""))
+
+
+def _change(kind: str, path: tuple[str, ...], forward: str, reverse: str | None, phase: int = TABLE, **flags) -> Change:
+    """A Change named by its path: the object key is derived from the parts, never the reverse."""
+    return Change(kind, object_key(*path), forward, reverse, phase, path=tuple(path), **flags)
+
+
+def diff(before: SchemaModel, after: SchemaModel) -> list[Change]:
+    """Changes that turn `before` into `after`, in the order they must run."""
+    touched = _touched_objects(before, after)
+    changes: list[Change] = []
+    for name in _keys(touched, "schemas"):
+        changes += _schema_changes(name, before.schemas.get(name, _MISSING), after.schemas.get(name, _MISSING))
+    for name in _keys(touched, "extensions"):
+        old, new = before.extensions.get(name), after.extensions.get(name)
+        path, quoted = ((old or new).name,), _dq((old or new).name)
+        if old is None:
+            changes.append(_change("create extension", path,
+                                   f'CREATE EXTENSION IF NOT EXISTS {quoted} WITH SCHEMA {_q(new.schema_name)} VERSION {_lit(new.version)};',
+                                   f'DROP EXTENSION {quoted};', EXTENSION))
+        elif new is None:
+            changes.append(_change("drop extension", path, f'DROP EXTENSION {quoted};',
+                                   f'CREATE EXTENSION IF NOT EXISTS {quoted} WITH SCHEMA {_q(old.schema_name)} VERSION {_lit(old.version)};',
+                                   DROP_OTHER, destructive=True))
+        elif old.version != new.version:
+            changes.append(_change("update extension", path, f'ALTER EXTENSION {quoted} UPDATE TO {_lit(new.version)};',
+                                   f'ALTER EXTENSION {quoted} UPDATE TO {_lit(old.version)};', EXTENSION))
+    for name in _keys(touched, "enums"):
+        changes += _enum_changes(name, before.enums.get(name), after.enums.get(name), before)
+    for name in _keys(touched, "domains"):
+        changes += _domain_changes(name, before.domains.get(name), after.domains.get(name))
+    for name in _keys(touched, "sequences"):
+        changes += _sequence_changes(name, before.sequences.get(name), after.sequences.get(name), before, after)
+    relations = {_rel(r) for model in (before, after) for r in (*model.tables.values(), *model.views.values())}
+    for name in _keys(touched, "functions"):
+        changes += _function_changes(name, before.functions.get(name), after.functions.get(name), relations)
+    changed_tables = set(_keys(touched, "tables"))
+    taken, grantees = _relation_names(after), _grantees(before) | _grantees(after)
+    for name in sorted(changed_tables, key=lambda n: _table_order(n, before, after)):
+        changes += _table_changes(name, before.tables.get(name), after.tables.get(name), taken, grantees)
+    views = _with_dependent_views(set(_keys(touched, "views")) | _views_depending_on(changed_tables, before, after),
+                                  before, after)
+    order = _view_order(views, before, after)
+    view_changes = {name: _view_changes(name, before.views.get(name), after.views.get(name),
+                                        name in touched.get("views", set())) for name in order}
+    # Rules are dropped before the views they read, and created after them (phases DROP_DEPENDENT
+    # and TRIGGER); readers are dropped before the views they read, and created after them.
+    for name in sorted(set(_keys(touched, "rules")) | _rules_depending_on(changed_tables, views, before, after)):
+        changes += _rule_changes(before.rules.get(name), after.rules.get(name))
+    changes += [c for name in reversed(order) for c in view_changes[name] if c.phase != VIEW]
+    changes += [c for name in order for c in view_changes[name] if c.phase == VIEW]
+    return sorted(changes, key=lambda c: c.phase)  # stable: keeps each object's internal order
+
+
+def reverse_script(changes: Iterable[Change]) -> tuple[str, list[Change]]:
+    """The rollback SQL of a change set (reverse order) and the changes that cannot be reversed."""
+    lines, irreversible = [], []
+    for change in reversed(list(changes)):
+        if change.reverse == "":  # undone by another change's reverse (e.g. dropping its table)
+            continue
+        if change.reverse is None:
+            irreversible.append(change)
+            lines.append(f"-- cannot reverse: {change.describe()}")
+        else:
+            if change.lossy:
+                lines.append(f"-- restores the structure of {comment_safe(change.object)}, not its data: "
+                             "restore that from the backup")
+            lines.append(change.reverse)
+    return "\n".join(lines) + ("\n" if lines else ""), irreversible
+
+
+def forward_script(changes: Iterable[Change]) -> str:
+    text = "\n".join(change.forward for change in changes)
+    return text + ("\n" if text else "")
+
+
+# --- which objects differ --------------------------------------------------------------------
+
+_MISSING = object()
+
+
+def _touched_objects(before: SchemaModel, after: SchemaModel) -> dict[str, set[str]]:
+    """Category → names of the objects that differ, read off deepdiff's tree view.
+
+    deepdiff walks only the objects that differ: equal ones are left out first by a plain dict
+    comparison (deepdiff over a whole 200-table model takes seconds; a plan diffs many times)."""
+    a, b = before.comparable(), after.comparable()
+    result = DeepDiff(*_differing(a, b), view="tree", ignore_order=False)
+    touched: dict[str, set[str]] = {}
+    for report in result.values():
+        for level in report:
+            path = level.path(output_format="list")
+            if len(path) >= 2:
+                touched.setdefault(path[0], set()).add(path[1])
+            elif len(path) == 1:  # a whole category appeared or vanished
+                for name in set((a.get(path[0]) or {})) | set((b.get(path[0]) or {})):
+                    touched.setdefault(path[0], set()).add(name)
+    return touched
+
+
+def _differing(a: dict, b: dict) -> tuple[dict, dict]:
+    """`a` and `b` with every object that is equal on both sides removed from each category."""
+    small_a, small_b = {}, {}
+    for category in a.keys() | b.keys():
+        old, new = a.get(category), b.get(category)
+        if isinstance(old, dict) and isinstance(new, dict):
+            names = {n for n in old.keys() | new.keys() if old.get(n, _MISSING) != new.get(n, _MISSING)}
+            small_a[category] = {n: old[n] for n in names if n in old}
+            small_b[category] = {n: new[n] for n in names if n in new}
+        elif old != new:
+            small_a[category], small_b[category] = old, new
+    return small_a, small_b
+
+
+def _keys(touched: dict[str, set[str]], category: str) -> list[str]:
+    return sorted(touched.get(category, set()))
+
+
+def _table_order(name: str, before: SchemaModel, after: SchemaModel) -> tuple[int, str]:
+    """Partitioned parents before their partitions; otherwise by name."""
+    table = after.tables.get(name) or before.tables.get(name)
+    return (1 if table and table.partition_of else 0, name)
+
+
+# --- SQL helpers ------------------------------------------------------------------------------
+
+
+_q = quote_ident
+_lit = quote_literal
+_qn = quote_qualified
+
+
+def _dq(identifier: str) -> str:
+    """An identifier always in double quotes (extension names, as they were always printed)."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _rel(obj: Table | View | Sequence | EnumType | Domain | Function) -> str:
+    """A schema object's qualified name as SQL, from its own schema and name."""
+    return quote_qualified(obj.schema_name, obj.name)
+
+
+def _column_sql(column: Column) -> str:
+    parts = [_q(column.name), column.type]
+    if column.collation:
+        parts.append(f"COLLATE {_q(column.collation)}")
+    if column.generated:
+        parts.append(f"GENERATED ALWAYS AS ({column.generated}) STORED")
+    elif column.identity:
+        parts.append(f"GENERATED {column.identity.upper()} AS IDENTITY")
+    elif column.default is not None:
+        parts.append(f"DEFAULT {column.default}")
+    if not column.nullable:
+        parts.append("NOT NULL")
+    return " ".join(parts)
+
+
+# --- schemas, types, sequences, functions ----------------------------------------------------
+
+
+def _schema_changes(name: str, old: object, new: object) -> list[Change]:
+    path = (name,)  # schema keys are the plain schema name
+    if old is _MISSING:
+        return [_change("create schema", path, f"CREATE SCHEMA {_q(name)};", f"DROP SCHEMA {_q(name)};", SCHEMA)]
+    if new is _MISSING:
+        return [_change("drop schema", path, f"DROP SCHEMA {_q(name)};", f"CREATE SCHEMA {_q(name)};", DROP_SCHEMA,
+                        destructive=True)]
+    if old != new and new is not None:
+        return [_change("alter schema owner", path, f"ALTER SCHEMA {_q(name)} OWNER TO {_q(str(new))};",
+                        f"ALTER SCHEMA {_q(name)} OWNER TO {_q(str(old))};" if old else None, SECURITY)]
+    return []
+
+
+def _enum_sql(enum: EnumType) -> str:
+    return f"CREATE TYPE {_rel(enum)} AS ENUM ({', '.join(_lit(v) for v in enum.values)});"
+
+
+def _enum_changes(name: str, old: EnumType | None, new: EnumType | None, before: SchemaModel) -> list[Change]:
+    enum = old or new
+    path, qualified = (enum.schema_name, enum.name), _rel(enum)
+    if old is None:
+        return [_change("create type", path, _enum_sql(new), f"DROP TYPE {qualified};", TYPE)]
+    if new is None:
+        return [_change("drop type", path, f"DROP TYPE {qualified};", _enum_sql(old), DROP_TYPE, destructive=True)]
+    removed = [v for v in old.values if v not in new.values]
+    kept_order = [v for v in new.values if v in old.values] == list(old.values)
+    if not removed and kept_order:
+        changes = []
+        for index, value in enumerate(new.values):
+            if value in old.values:
+                continue
+            following = next((v for v in new.values[index + 1:] if v in old.values), None)
+            preceding = next((v for v in reversed(new.values[:index]) if v in old.values or v in new.values[:index]), None)
+            position = f" BEFORE {_lit(following)}" if following else (f" AFTER {_lit(preceding)}" if preceding else "")
+            changes.append(_change("add enum value", (*path, value),
+                                   f"ALTER TYPE {qualified} ADD VALUE {_lit(value)}{position};", None, TYPE,
+                                   notes=("PostgreSQL cannot remove an enum value; the rollback leaves it.",)))
+        return changes
+    # Values removed or reordered: recreate the type and convert every column that uses it
+    # (format_type prints the type qualified and quoted, as _rel does).
+    users = [(t, c) for t in before.tables.values() for c in t.ordered_columns() if c.type in (qualified, name, old.name)]
+    temporary = f"{old.name}__migguard_old"
+    steps = [f"ALTER TYPE {qualified} RENAME TO {_q(temporary)};", _enum_sql(new)]
+    for table, column in users:
+        if column.default is not None:
+            steps.append(f"ALTER TABLE {_rel(table)} ALTER COLUMN {_q(column.name)} DROP DEFAULT;")
+        steps.append(f"ALTER TABLE {_rel(table)} ALTER COLUMN {_q(column.name)} TYPE {qualified} "
+                     f"USING {_q(column.name)}::text::{qualified};")
+        if column.default is not None:
+            steps.append(f"ALTER TABLE {_rel(table)} ALTER COLUMN {_q(column.name)} SET DEFAULT {column.default};")
+    steps.append(f"DROP TYPE {_qn(old.schema_name, temporary)};")
+    return [_change("recreate type", path, "\n".join(steps), None, TYPE, destructive=bool(removed), lossy=bool(removed),
+                    lock=ACCESS_EXCLUSIVE if users else None,
+                    notes=("rows holding a removed value make the conversion fail",) if removed else ())]
+
+
+def _domain_sql(domain: Domain) -> str:
+    parts = [f"CREATE DOMAIN {_rel(domain)} AS {domain.base_type}"]
+    if domain.default is not None:
+        parts.append(f"DEFAULT {domain.default}")
+    if domain.not_null:
+        parts.append("NOT NULL")
+    parts += [f"CONSTRAINT {_q(n)} {d}" for n, d in sorted(domain.constraints.items())]
+    return " ".join(parts) + ";"
+
+
+def _domain_changes(name: str, old: Domain | None, new: Domain | None) -> list[Change]:
+    domain = old or new
+    path, qualified = (domain.schema_name, domain.name), _rel(domain)
+    if old is None:
+        return [_change("create domain", path, _domain_sql(new), f"DROP DOMAIN {qualified};", TYPE)]
+    if new is None:
+        return [_change("drop domain", path, f"DROP DOMAIN {qualified};", _domain_sql(old), DROP_TYPE, destructive=True)]
+    if old.base_type != new.base_type:
+        return [_change("recreate domain", path, f"DROP DOMAIN {qualified};\n{_domain_sql(new)}",
+                        f"DROP DOMAIN {qualified};\n{_domain_sql(old)}", TYPE, destructive=True,
+                        notes=("columns of this domain must be converted first",))]
+    changes, target = [], f"ALTER DOMAIN {qualified}"
+    if old.default != new.default:
+        changes.append(_change("alter domain default", path,
+                               f"{target} SET DEFAULT {new.default};" if new.default is not None else f"{target} DROP DEFAULT;",
+                               f"{target} SET DEFAULT {old.default};" if old.default is not None else f"{target} DROP DEFAULT;",
+                               TYPE))
+    if old.not_null != new.not_null:
+        changes.append(_change("alter domain not null", path, f"{target} {'SET' if new.not_null else 'DROP'} NOT NULL;",
+                               f"{target} {'SET' if old.not_null else 'DROP'} NOT NULL;", TYPE))
+    for constraint in sorted(set(old.constraints) | set(new.constraints)):
+        before_def, after_def = old.constraints.get(constraint), new.constraints.get(constraint)
+        if before_def == after_def:
+            continue
+        drop = f"{target} DROP CONSTRAINT {_q(constraint)};"
+        if before_def is not None:
+            changes.append(_change("drop domain constraint", (*path, constraint), drop,
+                                   f"{target} ADD CONSTRAINT {_q(constraint)} {before_def};", TYPE))
+        if after_def is not None:
+            changes.append(_change("add domain constraint", (*path, constraint),
+                                   f"{target} ADD CONSTRAINT {_q(constraint)} {after_def};", drop, TYPE))
+    return changes
+
+
+def _sequence_sql(sequence: Sequence, owned: bool = True) -> str:
+    """CREATE SEQUENCE, and its OWNED BY when `owned` (never cut from the text: names may hold newlines)."""
+    text = (f"CREATE SEQUENCE {_rel(sequence)} AS {sequence.data_type} INCREMENT {sequence.increment} "
+            f"MINVALUE {sequence.minimum} MAXVALUE {sequence.maximum} START {sequence.start} CACHE {sequence.cache}"
+            f"{' CYCLE' if sequence.cycle else ''};")
+    if owned and sequence.owned_by:
+        text += f"\nALTER SEQUENCE {_rel(sequence)} OWNED BY {sequence.owned_by};"
+    return text
+
+
+def _identity_sequence(sequence: Sequence | None, model: SchemaModel) -> bool:
+    """A sequence that belongs to an identity column comes and goes with the column."""
+    if sequence is None or not sequence.owned_by:
+        return False
+    # owned_by is printed for SQL (`public."Doc"."Id"`); the model's keys are unquoted.
+    *table_parts, column = [_unquote(part) for part in _IDENTIFIER.findall(sequence.owned_by)]
+    table = model.tables.get(object_key(*table_parts))
+    return bool(table and column in table.columns and table.columns[column].identity)
+
+
+def _sequence_changes(name: str, old: Sequence | None, new: Sequence | None, before: SchemaModel,
+                      after: SchemaModel) -> list[Change]:
+    if _identity_sequence(old, before) or _identity_sequence(new, after):
+        return []
+    path, qualified = ((old or new).schema_name, (old or new).name), _rel(old or new)
+    owner = f"ALTER SEQUENCE {qualified} OWNED BY"
+    if old is None:  # created before the tables; owned by its column once the column exists
+        changes = [_change("create sequence", path, _sequence_sql(new, owned=False), f"DROP SEQUENCE {qualified};",
+                           SEQUENCE)]
+        if new.owned_by:
+            changes.append(_change("alter sequence owner", path, f"{owner} {new.owned_by};", f"{owner} NONE;", COMMENT))
+        return changes
+    if new is None:  # detached from its column first, or dropping the table would drop it too
+        changes = []
+        if old.owned_by:
+            changes.append(_change("alter sequence owner", path, f"{owner} NONE;", f"{owner} {old.owned_by};",
+                                   DROP_DEPENDENT))
+        changes.append(_change("drop sequence", path, f"DROP SEQUENCE {qualified};", _sequence_sql(old, owned=False),
+                               DROP_OTHER, destructive=True))
+        return changes
+    def options(s: Sequence) -> str:
+        return (f"ALTER SEQUENCE {qualified} AS {s.data_type} INCREMENT {s.increment} MINVALUE {s.minimum} "
+                f"MAXVALUE {s.maximum} START {s.start} CACHE {s.cache} {'CYCLE' if s.cycle else 'NO CYCLE'};")
+    changes = []
+    if old.model_copy(update={"owned_by": None}) != new.model_copy(update={"owned_by": None}):
+        changes.append(_change("alter sequence", path, options(new), options(old), SEQUENCE))
+    if old.owned_by != new.owned_by:
+        # Detached first: dropping its old table (a renamed table is a drop plus a create) would
+        # drop the sequence too; attached to the new column once that exists.
+        if old.owned_by:
+            changes.append(_change("alter sequence owner", path, f"{owner} NONE;", f"{owner} {old.owned_by};",
+                                   DROP_DEPENDENT))
+        if new.owned_by:
+            changes.append(_change("alter sequence owner", path, f"{owner} {new.owned_by};", f"{owner} NONE;", COMMENT))
+    return changes
+
+
+def _function_sql(function: Function) -> str:
+    # The body is checked when the function runs, not when it is created: it may read tables
+    # created later in the script (pg_dump sets the same).
+    return "SET check_function_bodies = off;\n" + function.definition.rstrip().rstrip(";") + ";"
+
+
+def _function_phase(function: Function, relations: set[str]) -> int:
+    """EARLY_FUNCTION, unless the signature names a relation's row type or the body is SQL-standard
+    (BEGIN ATOMIC / RETURN: bound to the objects it reads when created)."""
+    signature = f"{function.arguments} {function.returns or ''}"
+    if "\nAS " not in function.definition or any(
+            re.search(rf"(?<![\w.\"]){re.escape(r)}(?![\w\"])", signature) for r in relations):
+        return FUNCTION
+    return EARLY_FUNCTION
+
+
+def _function_changes(name: str, old: Function | None, new: Function | None,
+                      relations: set[str] = frozenset()) -> list[Change]:
+    function = old or new
+    keyword = function.kind.upper() if function.kind in ("function", "procedure") else "FUNCTION"
+    # The key is the signature: the name and the argument types, with the schema as the first part.
+    path = (function.schema_name, f"{function.name}({function.arguments})")
+
+    def change(kind: str, forward: str, reverse: str | None, phase: int, **flags) -> Change:
+        return Change(kind, name, forward, reverse, phase, path=path, **flags)
+
+    if function.kind == "aggregate":
+        return [change("aggregate", f"-- aggregate {comment_safe(name)} differs; migguard does not generate aggregates",
+                       None, FUNCTION, notes=("aggregates are not generated",))]
+    drop = f"DROP {keyword} {_rel(function)}({function.arguments});"
+    if old is None:
+        return [change(f"create {keyword.lower()}", _function_sql(new), drop, _function_phase(new, relations))]
+    if new is None:
+        # A function bound to a relation (row type, SQL-standard body) goes before that relation can.
+        bound = _function_phase(old, relations) == FUNCTION
+        return [change(f"drop {keyword.lower()}", drop, _function_sql(old), DROP_DEPENDENT if bound else DROP_OTHER,
+                       destructive=True)]
+    phase = max(_function_phase(old, relations), _function_phase(new, relations))
+    if old.returns != new.returns or old.kind != new.kind:
+        return [change(f"recreate {keyword.lower()}", f"{drop}\n{_function_sql(new)}",
+                       f"{drop}\n{_function_sql(old)}", phase)]
+    return [change(f"replace {keyword.lower()}", _function_sql(new), _function_sql(old), phase)]
+
+
+# --- tables ------------------------------------------------------------------------------------
+
+
+def _create_table_sql(table: Table) -> str:
+    name = _rel(table)
+    if table.partition_of:  # printed by PostgreSQL as regclass text: already qualified and quoted
+        return f"CREATE TABLE {name} PARTITION OF {table.partition_of} {table.partition_bound};"
+    columns = ",\n    ".join(_column_sql(c) for c in table.ordered_columns())
+    suffix = f" PARTITION BY {table.partition_key}" if table.partition_key else ""
+    return f"CREATE TABLE {name} (\n    {columns}\n){suffix};"
+
+
+def _relation_names(model: SchemaModel) -> set[str]:
+    """Every relation name the model takes (tables, views, sequences, indexes): one namespace per schema."""
+    names = {*model.tables, *model.views, *model.sequences}
+    for relation in (*model.tables.values(), *model.views.values()):
+        names.update(object_key(relation.schema_name, index) for index in relation.indexes)
+    return names
+
+
+def _grantees(model: SchemaModel) -> set[str]:
+    return {role for relation in (*model.tables.values(), *model.views.values()) for role in relation.grants}
+
+
+def _table_changes(name: str, old: Table | None, new: Table | None, taken: set[str] = frozenset(),
+                   grantees: set[str] = frozenset()) -> list[Change]:
+    if old is None:
+        return _create_table(new, grantees)
+    if new is None:
+        return _drop_table(old, taken, grantees)
+    return _alter_table(old, new)
+
+
+def _create_table(table: Table, grantees: set[str] = frozenset()) -> list[Change]:
+    path, qualified = (table.schema_name, table.name), _rel(table)
+    changes = [_change("create table", path, _create_table_sql(table), f"DROP TABLE {qualified};", TABLE)]
+    if grantees:
+        # A new table gets the schema's default privileges (ALTER DEFAULT PRIVILEGES: Supabase grants
+        # ALL to anon and authenticated): take them back from every role the schemas grant to, so
+        # that exactly the table's own grants follow.
+        roles = ", ".join(r if r == "public" else _q(r) for r in sorted(grantees))
+        changes.append(_change("revoke default privileges", path, f"REVOKE ALL ON TABLE {qualified} FROM {roles};", "",
+                               GRANT))
+    empty = table.model_copy(update={"columns": {}, "constraints": {}, "indexes": {}, "policies": {}, "triggers": {},
+                                     "rls_enabled": False, "rls_forced": False, "grants": {}, "comment": None})
+    for column in table.ordered_columns():
+        if column.comment:
+            changes.append(_change("comment on column", (*path, column.name),
+                                   f"COMMENT ON COLUMN {qualified}.{_q(column.name)} IS {_comment(column.comment)};", "",
+                                   COMMENT))
+    for change in _alter_table(empty, table, created=True):
+        # Dropping the table undoes its parts, except foreign keys, which must go before any table they reference.
+        undo = change.reverse if change.phase == FOREIGN_KEY else ""
+        changes.append(replace(change, reverse=undo, lock=None))
+    return changes
+
+
+def _drop_table(table: Table, taken: set[str] = frozenset(), grantees: set[str] = frozenset()) -> list[Change]:
+    """Foreign keys first (so tables that reference each other drop in any order), then the table.
+
+    The reverse recreates the table with everything but its foreign keys, which the reverse of
+    the first changes adds back once every table exists again."""
+    path, qualified = (table.schema_name, table.name), _rel(table)
+    target = f"ALTER TABLE {qualified}"
+    foreign = {n: c for n, c in table.constraints.items() if c.kind == "foreign"}
+    changes = [_change("drop constraint", (*path, n), f"{target} DROP CONSTRAINT {_q(n)};",
+                       _add_constraint_sql(target, c), DROP_FOREIGN_KEY, lock=ACCESS_EXCLUSIVE)
+               for n, c in sorted(foreign.items())]
+    rest = table.model_copy(update={"constraints": {n: c for n, c in table.constraints.items() if n not in foreign}})
+    recreate = [change.forward for change in _create_table(rest, grantees)]
+    # Last, unless a created object takes one of its relation names (its primary key's index,
+    # after a table rename): then before the creates.
+    mine = {table.qualified_name} | {object_key(table.schema_name, index) for index in table.indexes}
+    phase = DROP_CONSTRAINT if mine & taken else DROP_TABLE
+    changes.append(_change("drop table", path, f"DROP TABLE {qualified};", "\n".join(recreate), phase,
+                           destructive=True, lossy=True, lock=ACCESS_EXCLUSIVE))
+    return changes
+
+
+def _alter_table(old: Table, new: Table, created: bool = False) -> list[Change]:
+    path, qualified = (new.schema_name, new.name), _rel(new)
+    target = f"ALTER TABLE {qualified}"
+    changes: list[Change] = []
+    if not created:
+        changes += _column_changes(old, new, target)
+    if old.partition_of != new.partition_of or old.partition_bound != new.partition_bound:
+        # partition_of is regclass text, printed by PostgreSQL qualified and quoted: used as it is.
+        if old.partition_of:
+            changes.append(_change("detach partition", path,
+                                   f"ALTER TABLE {old.partition_of} DETACH PARTITION {qualified};",
+                                   f"ALTER TABLE {old.partition_of} ATTACH PARTITION {qualified} {old.partition_bound};",
+                                   DROP_CONSTRAINT, lock=ACCESS_EXCLUSIVE))
+        if new.partition_of:
+            changes.append(_change("attach partition", path,
+                                   f"ALTER TABLE {new.partition_of} ATTACH PARTITION {qualified} {new.partition_bound};",
+                                   f"ALTER TABLE {new.partition_of} DETACH PARTITION {qualified};",
+                                   CONSTRAINT, lock=SHARE_UPDATE_EXCLUSIVE))
+    changes += _constraint_changes(old, new, target)
+    retyped = {c for c in old.columns if c in new.columns and
+               (old.columns[c].type, old.columns[c].collation) != (new.columns[c].type, new.columns[c].collation)}
+    changes += _index_changes(old, new, set() if created else retyped)
+    if old.rls_enabled != new.rls_enabled:
+        on, off = f"{target} ENABLE ROW LEVEL SECURITY;", f"{target} DISABLE ROW LEVEL SECURITY;"
+        changes.append(_change("enable row level security" if new.rls_enabled else "disable row level security", path,
+                               on if new.rls_enabled else off, off if new.rls_enabled else on, SECURITY,
+                               destructive=not new.rls_enabled, lock=ACCESS_EXCLUSIVE))
+    if old.rls_forced != new.rls_forced:
+        on, off = f"{target} FORCE ROW LEVEL SECURITY;", f"{target} NO FORCE ROW LEVEL SECURITY;"
+        changes.append(_change("force row level security" if new.rls_forced else "no force row level security", path,
+                               on if new.rls_forced else off, off if new.rls_forced else on, SECURITY,
+                               destructive=not new.rls_forced, lock=ACCESS_EXCLUSIVE))
+    changes += _policy_changes(old, new, recreate_all=bool(retyped) and not created)
+    changes += _trigger_changes(old, new, target)
+    changes += _grant_changes(new, "TABLE", old.grants, new.grants)
+    if old.comment != new.comment:
+        changes.append(_change("comment on table", path, f"COMMENT ON TABLE {qualified} IS {_comment(new.comment)};",
+                               f"COMMENT ON TABLE {qualified} IS {_comment(old.comment)};", COMMENT))
+    if not created and old.owner != new.owner and new.owner and old.owner:
+        changes.append(_change("alter table owner", path, f"{target} OWNER TO {_q(new.owner)};",
+                               f"{target} OWNER TO {_q(old.owner)};", SECURITY))
+    return changes
+
+
+def _comment(text: str | None) -> str:
+    return "NULL" if text is None else _lit(text)
+
+
+def _column_changes(old: Table, new: Table, target: str) -> list[Change]:
+    changes: list[Change] = []
+    for column in new.ordered_columns():
+        before = old.columns.get(column.name)
+        path = (new.schema_name, new.name, column.name)
+        if before is None:
+            drop = f"{target} DROP COLUMN {_q(column.name)};"
+            changes.append(_change("add column", path, f"{target} ADD COLUMN {_column_sql(column)};", drop, COLUMN,
+                                   lock=ACCESS_EXCLUSIVE))
+            if column.comment:
+                changes.append(_change("comment on column", path, f"COMMENT ON COLUMN {_rel(new)}.{_q(column.name)} "
+                                       f"IS {_comment(column.comment)};", "", COMMENT))  # goes with the column
+            continue
+        changes += _alter_column(before, column, target, path, _rel(new))
+    for column in old.ordered_columns():
+        if column.name not in new.columns:
+            path = (old.schema_name, old.name, column.name)
+            restore = _restore_column_sql(target, column)
+            if column.comment:
+                restore += f"\nCOMMENT ON COLUMN {_rel(old)}.{_q(column.name)} IS {_comment(column.comment)};"
+            changes.append(_change("drop column", path, f"{target} DROP COLUMN {_q(column.name)};", restore, DROP_COLUMN,
+                                   destructive=True, lossy=True, lock=ACCESS_EXCLUSIVE))
+    return changes
+
+
+# Values a NOT NULL column without a default is re-added with on a non-empty table, until the
+# backup restores the real data (a plain ADD COLUMN … NOT NULL would fail there).
+_PLACEHOLDERS = {
+    "text": "''", "character varying": "''", "character": "''", "citext": "''", "bytea": "''::bytea",
+    "smallint": "0", "integer": "0", "bigint": "0", "numeric": "0", "real": "0", "double precision": "0",
+    "boolean": "false", "date": "'epoch'", "timestamp without time zone": "'epoch'",
+    "timestamp with time zone": "'epoch'", "uuid": "'00000000-0000-0000-0000-000000000000'",
+    "json": "'{}'", "jsonb": "'{}'", "interval": "'0'",
+}
+
+
+def _restore_column_sql(target: str, column: Column) -> str:
+    """Re-add a dropped column exactly as it was; a NOT NULL column without a default gets a
+    placeholder default for the rows that exist, dropped again at once."""
+    base = column.type.split("(")[0].removesuffix("[]").strip()
+    placeholder = _PLACEHOLDERS.get(base) if column.type == base or "(" in column.type else None
+    if column.nullable or column.default is not None or column.identity or column.generated or placeholder is None:
+        return f"{target} ADD COLUMN {_column_sql(column)};"
+    temporary = column.model_copy(update={"default": placeholder})
+    return (f"{target} ADD COLUMN {_column_sql(temporary)};  -- placeholder values until the backup restores the data\n"
+            f"{target} ALTER COLUMN {_q(column.name)} DROP DEFAULT;")
+
+
+def _alter_column(old: Column, new: Column, target: str, path: tuple[str, ...], table: str) -> list[Change]:
+    """Changes of one kept column; `table` is the table's qualified name as SQL."""
+    column = f"{target} ALTER COLUMN {_q(new.name)}"
+    changes = []
+    if old.generated != new.generated or bool(old.generated) != bool(new.generated):
+        # A generation expression cannot be altered in place (before PG 17): drop and re-add.
+        changes.append(_change("recreate generated column", path,
+                               f"{target} DROP COLUMN {_q(new.name)};\n{target} ADD COLUMN {_column_sql(new)};",
+                               f"{target} DROP COLUMN {_q(old.name)};\n{target} ADD COLUMN {_column_sql(old)};",
+                               COLUMN, destructive=not old.generated, lossy=not old.generated, lock=ACCESS_EXCLUSIVE))
+        return changes
+    if old.type != new.type or old.collation != new.collation:
+        # A user-defined type (schema-qualified: an enum, a domain) has no cast from another
+        # type but its text form: convert through text, as PostgreSQL's own casts cannot.
+        via = "::text" if "." in old.type + new.type and old.type != new.type else ""
+
+        def retype(c: Column) -> str:
+            collate = f" COLLATE {_q(c.collation)}" if c.collation else ""
+            return f"{column} TYPE {c.type}{collate} USING {_q(c.name)}{via}::{c.type};"
+        forward, reverse = retype(new), retype(old)
+        if old.default is not None and old.type != new.type:  # a default of the old type may not cast
+            forward = f"{column} DROP DEFAULT;\n{forward}"
+            if new.default == old.default:  # unchanged: no "alter column default" change puts it back
+                forward += f"\n{column} SET DEFAULT {new.default};"
+            reverse = f"{column} DROP DEFAULT;\n{reverse}\n{column} SET DEFAULT {old.default};"
+        changes.append(_change("alter column type", path, forward, reverse, COLUMN, lock=ACCESS_EXCLUSIVE,
+                               notes=("a type change rewrites the table unless binary-coercible",)))
+    if old.identity != new.identity:
+        if old.identity and new.identity:
+            forward = f"{column} SET GENERATED {new.identity.upper()};"
+            reverse = f"{column} SET GENERATED {old.identity.upper()};"
+        elif new.identity:
+            forward = f"{column} ADD GENERATED {new.identity.upper()} AS IDENTITY;"
+            reverse = f"{column} DROP IDENTITY;"
+        else:
+            forward = f"{column} DROP IDENTITY;"
+            reverse = f"{column} ADD GENERATED {old.identity.upper()} AS IDENTITY;"
+        changes.append(_change("alter column identity", path, forward, reverse, COLUMN, lock=ACCESS_EXCLUSIVE))
+    if old.default != new.default and not new.identity:
+        def set_default(c: Column) -> str:
+            return f"{column} SET DEFAULT {c.default};" if c.default is not None else f"{column} DROP DEFAULT;"
+        # After a type change that dropped the old default, that change's reverse restores it (the
+        # old default may not fit the new type, so it must not be set before the type goes back).
+        restored = old.type != new.type and old.default is not None
+        changes.append(_change("alter column default", path, set_default(new), "" if restored else set_default(old),
+                               COLUMN, lock=ACCESS_EXCLUSIVE))
+    if old.nullable != new.nullable:
+        on, off = f"{column} SET NOT NULL;", f"{column} DROP NOT NULL;"
+        changes.append(_change("set not null" if not new.nullable else "drop not null", path,
+                               off if new.nullable else on, on if new.nullable else off, COLUMN,
+                               lock=ACCESS_EXCLUSIVE))
+    if old.comment != new.comment:
+        changes.append(_change("comment on column", path,
+                               f"COMMENT ON COLUMN {table}.{_q(new.name)} IS {_comment(new.comment)};",
+                               f"COMMENT ON COLUMN {table}.{_q(old.name)} IS {_comment(old.comment)};", COMMENT))
+    return changes
+
+
+def _add_constraint_sql(target: str, constraint: Constraint) -> str:
+    return f"{target} ADD CONSTRAINT {_q(constraint.name)} {constraint.definition};"
+
+
+def _constraint_changes(old: Table, new: Table, target: str) -> list[Change]:
+    changes = []
+    names = sorted(set(old.constraints) | set(new.constraints),
+                   key=lambda n: ((old.constraints.get(n) or new.constraints.get(n)).kind == "foreign", n))
+    qualified = _rel(new)
+    for constraint_name in names:
+        before, after = old.constraints.get(constraint_name), new.constraints.get(constraint_name)
+        if before == after:
+            continue
+        path = (new.schema_name, new.name, constraint_name)
+        drop = f"{target} DROP CONSTRAINT {_q(constraint_name)};"
+        if before is not None and after is not None and before.definition == after.definition.replace(" NOT VALID", "") \
+                and not before.validated and after.validated:
+            changes.append(_change("validate constraint", path, f"{target} VALIDATE CONSTRAINT {_q(constraint_name)};",
+                                   None, CONSTRAINT, lock=SHARE_UPDATE_EXCLUSIVE,
+                                   notes=("a validated constraint cannot be marked NOT VALID again; harmless to keep",)))
+            continue
+        if before is not None and after is not None and before.comment != after.comment \
+                and before.model_copy(update={"comment": None}) == after.model_copy(update={"comment": None}):
+            changes.append(_change("comment on constraint", path,
+                                   f"COMMENT ON CONSTRAINT {_q(constraint_name)} ON {qualified} IS {_comment(after.comment)};",
+                                   f"COMMENT ON CONSTRAINT {_q(constraint_name)} ON {qualified} IS {_comment(before.comment)};",
+                                   COMMENT))
+            continue
+        if before is not None:
+            key = before.kind in ("primary", "unique")
+            phase = DROP_FOREIGN_KEY if before.kind == "foreign" else DROP_CONSTRAINT
+            changes.append(_change("drop constraint", path, drop, _add_constraint_sql(target, before), phase,
+                                   destructive=key, lock=ACCESS_EXCLUSIVE))
+        if after is not None:
+            foreign = after.kind == "foreign"
+            changes.append(_change("add constraint", path, _add_constraint_sql(target, after), drop,
+                                   FOREIGN_KEY if foreign else CONSTRAINT,
+                                   lock=SHARE_ROW_EXCLUSIVE if foreign else ACCESS_EXCLUSIVE))
+            if after.comment:
+                changes.append(_change("comment on constraint", path,
+                                       f"COMMENT ON CONSTRAINT {_q(constraint_name)} ON {qualified} IS "
+                                       f"{_comment(after.comment)};", "", COMMENT))  # goes with the constraint
+    return changes
+
+
+def _index_changes(old: Table | View, new: Table | View, retyped: set[str] = frozenset()) -> list[Change]:
+    changes = []
+    for index_name in sorted(set(old.indexes) | set(new.indexes)):
+        # Indexes behind constraints come and go with the constraint; a plain index that takes the
+        # name of a dropped constraint's index (or gives it up to a new constraint) is its own change.
+        before, after = (None if i is None or i.constraint else i for i in (old.indexes.get(index_name),
+                                                                            new.indexes.get(index_name)))
+        recast = before is not None and after is not None and _reads_retyped(before, old, retyped)
+        if before == after and not recast:
+            continue
+        path = (new.schema_name, index_name)
+        qualified = _qn(*path)
+        drop = f"DROP INDEX {qualified};"
+        if before is not None and after is not None and before.definition == after.definition and not recast:
+            if before.comment != after.comment:
+                changes.append(_change("comment on index", path, f"COMMENT ON INDEX {qualified} IS {_comment(after.comment)};",
+                                       f"COMMENT ON INDEX {qualified} IS {_comment(before.comment)};", COMMENT))
+            continue
+        if before is not None:
+            changes.append(_change("drop index", path, drop, before.definition + ";", DROP_CONSTRAINT,
+                                   lock=ACCESS_EXCLUSIVE))
+        if after is not None:
+            changes.append(_change("create index", path, after.definition + ";", drop, INDEX, lock=SHARE))
+            if after.comment:
+                changes.append(_change("comment on index", path, f"COMMENT ON INDEX {qualified} IS {_comment(after.comment)};",
+                                       "", COMMENT))  # goes with the index
+    return changes
+
+
+def _reads_retyped(index: Index, table: Table | View, retyped: set[str]) -> bool:
+    """An index whose expression or predicate reads a column that changes type: PostgreSQL keeps the
+    casts it adds to the expression then, so the index is recreated from its definition instead."""
+    if not retyped:
+        return False
+    columns = getattr(table, "columns", {})
+    texts = [c for c in index.columns if c not in columns] + ([index.predicate] if index.predicate else [])
+    return any(re.search(rf"(?<![\w\"]){re.escape(_q(column))}(?![\w\"])", text) for text in texts for column in retyped)
+
+
+def _policy_sql(table: str, policy: Policy) -> str:
+    """CREATE POLICY on `table` (its qualified name as SQL)."""
+    text = (f"CREATE POLICY {_q(policy.name)} ON {table} AS {'PERMISSIVE' if policy.permissive else 'RESTRICTIVE'} "
+            f"FOR {policy.command.upper()} TO {', '.join(r if r == 'public' else _q(r) for r in policy.roles)}")
+    if policy.using is not None:
+        text += f" USING ({policy.using})"
+    if policy.with_check is not None:
+        text += f" WITH CHECK ({policy.with_check})"
+    return text + ";"
+
+
+def _policy_changes(old: Table, new: Table, recreate_all: bool = False) -> list[Change]:
+    """Changed policies are dropped and created; all of them when a column type changes (PostgreSQL
+    refuses to retype a column a policy uses)."""
+    changes, table = [], _rel(new)
+    for policy_name in sorted(set(old.policies) | set(new.policies)):
+        before, after = old.policies.get(policy_name), new.policies.get(policy_name)
+        if before == after and not recreate_all:
+            continue
+        path = (new.schema_name, new.name, policy_name)
+        drop = f"DROP POLICY {_q(policy_name)} ON {table};"
+        if before is not None:
+            changes.append(_change("drop policy", path, drop, _policy_sql(table, before), DROP_DEPENDENT,
+                                   destructive=after is None, lock=ACCESS_EXCLUSIVE))
+        if after is not None:
+            changes.append(_change("create policy", path, _policy_sql(table, after), drop, SECURITY,
+                                   lock=ACCESS_EXCLUSIVE))
+    return changes
+
+
+def _trigger_changes(old: Table, new: Table, target: str) -> list[Change]:
+    changes, table = [], _rel(new)
+    states = {"O": "ENABLE", "D": "DISABLE", "R": "ENABLE REPLICA", "A": "ENABLE ALWAYS"}
+    for trigger_name in sorted(set(old.triggers) | set(new.triggers)):
+        before, after = old.triggers.get(trigger_name), new.triggers.get(trigger_name)
+        if before == after:
+            continue
+        path = (new.schema_name, new.name, trigger_name)
+        drop = f"DROP TRIGGER {_q(trigger_name)} ON {table};"
+        if before is not None and after is not None and before.definition == after.definition:
+            changes.append(_change("alter trigger state", path,
+                                   f"{target} {states[after.enabled]} TRIGGER {_q(trigger_name)};",
+                                   f"{target} {states[before.enabled]} TRIGGER {_q(trigger_name)};", TRIGGER))
+            continue
+        if before is not None:
+            changes.append(_change("drop trigger", path, drop, _trigger_sql(target, before), DROP_DEPENDENT))
+        if after is not None:
+            changes.append(_change("create trigger", path, _trigger_sql(target, after), drop, TRIGGER,
+                                   lock=SHARE_ROW_EXCLUSIVE))
+    return changes
+
+
+def _trigger_sql(target: str, trigger: Trigger) -> str:
+    text = trigger.definition + ";"
+    if trigger.enabled != "O":
+        states = {"D": "DISABLE", "R": "ENABLE REPLICA", "A": "ENABLE ALWAYS"}
+        text += f"\n{target} {states[trigger.enabled]} TRIGGER {_q(trigger.name)};"
+    return text
+
+
+def _grant_changes(relation: Table | View, kind: str, old: dict[str, tuple[str, ...]],
+                   new: dict[str, tuple[str, ...]]) -> list[Change]:
+    changes = []
+    path, qualified = (relation.schema_name, relation.name), _rel(relation)
+    for role in sorted(set(old) | set(new)):
+        before, after = set(old.get(role, ())), set(new.get(role, ()))
+        grantee = role if role == "public" else _q(role)
+        added, removed = sorted(after - before), sorted(before - after)
+        if added:
+            changes.append(Change("grant", f"{relation.qualified_name} to {role}",
+                                  f"GRANT {', '.join(added)} ON {kind} {qualified} TO {grantee};",
+                                  f"REVOKE {', '.join(added)} ON {kind} {qualified} FROM {grantee};", GRANT, path=path))
+        if removed:
+            changes.append(Change("revoke", f"{relation.qualified_name} from {role}",
+                                  f"REVOKE {', '.join(removed)} ON {kind} {qualified} FROM {grantee};",
+                                  f"GRANT {', '.join(removed)} ON {kind} {qualified} TO {grantee};", GRANT, path=path))
+    return changes
+
+
+# --- rules (CREATE RULE) ---------------------------------------------------------------------------
+
+# A rule whose action deletes or updates rows, or replaces the statement (DO INSTEAD), can destroy
+# data on every write to its table: a change that creates one is destructive.
+_REWRITES_DATA = re.compile(r"\s*INSTEAD\b|.*?\b(?:DELETE\s+FROM|UPDATE)\b", re.IGNORECASE | re.DOTALL)
+
+
+def _rewrites_data(rule: RewriteRule) -> bool:
+    """Whether the rule's action (after `DO`, as pg_get_ruledef prints it) is INSTEAD, a DELETE or an UPDATE."""
+    action = re.split(r"\sDO\s", rule.definition, maxsplit=1)
+    return len(action) < 2 or bool(_REWRITES_DATA.match(action[1]))
+
+
+def _rules_depending_on(tables: set[str], views: set[str], before: SchemaModel, after: SchemaModel) -> set[str]:
+    """Kept rules on, or reading, a table whose columns change or a view that is recreated:
+    PostgreSQL refuses to retype a column or drop a view a rule reads, so they are dropped before
+    the change and recreated after it."""
+    changing = views | {name for name in tables if name in before.tables and name in after.tables
+                        and before.tables[name].columns != after.tables[name].columns}
+    if not changing:
+        return set()
+    return {key for key, rule in before.rules.items()
+            if key in after.rules and ({object_key(rule.schema_name, rule.table)} | _names_in(rule.definition)) & changing}
+
+
+def _rule_sql(rule: RewriteRule) -> str:
+    text = rule.definition.rstrip().rstrip(";") + ";"
+    if rule.enabled != "O":
+        states = {"D": "DISABLE", "R": "ENABLE REPLICA", "A": "ENABLE ALWAYS"}
+        text += f"\nALTER TABLE {_qn(rule.schema_name, rule.table)} {states[rule.enabled]} RULE {_q(rule.name)};"
+    return text
+
+
+def _rule_changes(old: RewriteRule | None, new: RewriteRule | None) -> list[Change]:
+    """A rule is created after every table and view (its actions may read any), dropped before them."""
+    rule = old or new
+    path = (rule.schema_name, rule.table, rule.name)
+    drop = f"DROP RULE {_q(rule.name)} ON {_qn(rule.schema_name, rule.table)};"
+    writes = new is not None and _rewrites_data(new)
+    notes = ("the rule rewrites writes to its table into deletes, updates or other statements",) if writes else ()
+    changes = []
+    if old is not None:
+        changes.append(_change("drop rule", path, drop, _rule_sql(old), DROP_DEPENDENT, lock=ACCESS_EXCLUSIVE))
+    if new is not None:
+        kind = "create rule" if old is None else "recreate dependent rule" if old == new else "replace rule"
+        changed = old is None or old.definition != new.definition
+        changes.append(_change(kind, path, _rule_sql(new), drop, TRIGGER, destructive=writes and changed,
+                               lock=ACCESS_EXCLUSIVE, notes=notes))
+    return changes
+
+
+# --- views ---------------------------------------------------------------------------------------
+
+
+_IDENTIFIER = re.compile(r'"(?:[^"]|"")+"|[^".]+')
+_QUALIFIED = re.compile(r'(?<![\w."])("(?:[^"]|"")+"|[^\W\d]\w*)\.("(?:[^"]|"")+"|[^\W\d]\w*)')
+
+
+def _unquote(part: str) -> str:
+    return part[1:-1].replace('""', '"') if part.startswith('"') else part
+
+
+def _names_in(definition: str) -> set[str]:
+    """The `schema.name` keys a definition printed by PostgreSQL (names qualified) mentions."""
+    return {object_key(_unquote(schema), _unquote(name)) for schema, name in _QUALIFIED.findall(definition)}
+
+
+def _views_depending_on(tables: set[str], before: SchemaModel, after: SchemaModel) -> set[str]:
+    """Views whose definition reads a table whose columns change: dropped and recreated around it."""
+    if not tables:
+        return set()
+    columns_changed = {
+        name for name in tables
+        if name in before.tables and name in after.tables
+        and before.tables[name].columns != after.tables[name].columns
+    }
+    if not columns_changed:
+        return set()
+    return {key for key, view in before.views.items()
+            if key in after.views and (_names_in(view.definition) | _names_in(after.views[key].definition)) & columns_changed}
+
+
+def _with_dependent_views(views: set[str], before: SchemaModel, after: SchemaModel) -> set[str]:
+    """`views` plus every kept view that reads one of them: PostgreSQL refuses to drop a view
+    another view reads, so the reader is dropped first and recreated after."""
+    reads = {key: _names_in(view.definition) for key, view in before.views.items() if key in after.views}
+    result = set(views)
+    while True:
+        more = {key for key, names in reads.items() if key not in result and names & result}
+        if not more:
+            return result
+        result |= more
+
+
+def _view_order(views: set[str], before: SchemaModel, after: SchemaModel) -> list[str]:
+    """The views, each after the views it reads (by name otherwise)."""
+    reads = {key: set().union(*(_names_in(m.views[key].definition) for m in (before, after) if key in m.views)) & views
+             for key in views}
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in seen:
+            return
+        seen.add(name)
+        for other in sorted(reads[name] - {name}):
+            visit(other)
+        order.append(name)
+
+    for name in sorted(views):
+        visit(name)
+    return order
+
+
+def _view_sql(view: View) -> str:
+    kind = "MATERIALIZED VIEW" if view.materialized else "VIEW"
+    options = f" WITH ({', '.join(view.options)})" if view.options else ""
+    text = f"CREATE {kind} {_rel(view)}{options} AS\n{view.definition.rstrip().rstrip(';')};"
+    for index in sorted(view.indexes.values(), key=lambda i: i.name):
+        text += f"\n{index.definition};"
+    for role, privileges in sorted(view.grants.items()):
+        grantee = role if role == "public" else _q(role)
+        text += f"\nGRANT {', '.join(privileges)} ON TABLE {_rel(view)} TO {grantee};"
+    if view.comment:
+        text += f"\nCOMMENT ON {kind} {_rel(view)} IS {_comment(view.comment)};"
+    return text
+
+
+def _drop_view_sql(view: View) -> str:
+    return f"DROP {'MATERIALIZED VIEW' if view.materialized else 'VIEW'} {_rel(view)};"
+
+
+def _view_changes(name: str, old: View | None, new: View | None, changed: bool) -> list[Change]:
+    path = ((old or new).schema_name, (old or new).name)
+    if old is None:
+        return [_change("create view", path, _view_sql(new), _drop_view_sql(new), VIEW)]
+    if new is None:
+        return [_change("drop view", path, _drop_view_sql(old), _view_sql(old), DROP_DEPENDENT, destructive=old.materialized)]
+    # Changed, or reads a table whose columns change: drop before the table changes, recreate after.
+    return [
+        _change("drop view", path, _drop_view_sql(old), _view_sql(old), DROP_DEPENDENT),
+        _change("create view" if changed else "recreate dependent view", path, _view_sql(new), _drop_view_sql(new), VIEW),
+    ]

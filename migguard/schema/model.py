@@ -1,0 +1,268 @@
+"""The schema model: everything migguard compares between two databases, as one pydantic tree.
+
+Objects are kept in dicts keyed by their qualified name (`object_key(schema, name)`: `schema.name`,
+a part in double quotes when it holds a dot or a quote; functions by their identity signature) so
+that a structural diff of two models maps straight back to named objects. Code never splits a
+key: each object carries its schema and name as fields. Definitions are stored as PostgreSQL prints them (pg_get_*def, format_type), so two
+databases that PostgreSQL considers equal compare equal. Pure data: no I/O here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from migguard.core.identifiers import object_key
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Column(_Model):
+    name: str
+    position: int  # attnum order, as PostgreSQL keeps it
+    type: str  # format_type(atttypid, atttypmod)
+    nullable: bool = True
+    default: str | None = None
+    identity: str | None = None  # "always" | "by default"
+    generated: str | None = None  # expression of a stored generated column
+    collation: str | None = None  # only when it differs from the type's default
+    comment: str | None = None
+
+
+class Constraint(_Model):
+    name: str
+    kind: str  # primary | unique | foreign | check | exclusion
+    definition: str  # pg_get_constraintdef
+    columns: tuple[str, ...] = ()
+    validated: bool = True
+    references: str | None = None  # foreign key target table
+    comment: str | None = None
+
+
+class Index(_Model):
+    name: str
+    definition: str  # pg_get_indexdef
+    unique: bool = False
+    method: str = "btree"
+    columns: tuple[str, ...] = ()  # column names; expressions appear as their text
+    predicate: str | None = None
+    valid: bool = True
+    constraint: str | None = None  # the constraint this index backs, if any
+    comment: str | None = None
+
+
+class Policy(_Model):
+    name: str
+    command: str  # all | select | insert | update | delete
+    permissive: bool = True
+    roles: tuple[str, ...] = ("public",)
+    using: str | None = None
+    with_check: str | None = None
+
+
+class Trigger(_Model):
+    name: str
+    definition: str  # pg_get_triggerdef
+    enabled: str = "O"  # O origin, D disabled, R replica, A always
+
+
+class Table(_Model):
+    schema_name: str
+    name: str
+    kind: str = "table"  # table | partitioned table | foreign table
+    owner: str | None = None
+    columns: dict[str, Column] = Field(default_factory=dict)
+    constraints: dict[str, Constraint] = Field(default_factory=dict)
+    indexes: dict[str, Index] = Field(default_factory=dict)
+    policies: dict[str, Policy] = Field(default_factory=dict)
+    triggers: dict[str, Trigger] = Field(default_factory=dict)
+    rls_enabled: bool = False
+    rls_forced: bool = False
+    partition_of: str | None = None
+    partition_bound: str | None = None
+    partition_key: str | None = None
+    comment: str | None = None
+    grants: dict[str, tuple[str, ...]] = Field(default_factory=dict)  # role → sorted privileges
+
+    @property
+    def qualified_name(self) -> str:
+        return object_key(self.schema_name, self.name)
+
+    def ordered_columns(self) -> list[Column]:
+        return sorted(self.columns.values(), key=lambda c: c.position)
+
+
+class View(_Model):
+    schema_name: str
+    name: str
+    definition: str  # pg_get_viewdef
+    materialized: bool = False
+    owner: str | None = None
+    options: tuple[str, ...] = ()  # reloptions, e.g. security_invoker=true
+    indexes: dict[str, Index] = Field(default_factory=dict)
+    comment: str | None = None
+    grants: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+
+    @property
+    def qualified_name(self) -> str:
+        return object_key(self.schema_name, self.name)
+
+
+class Sequence(_Model):
+    schema_name: str
+    name: str
+    data_type: str = "bigint"
+    start: int = 1
+    increment: int = 1
+    minimum: int | None = None
+    maximum: int | None = None
+    cache: int = 1
+    cycle: bool = False
+    owned_by: str | None = None  # table.column of an identity/serial column
+
+    @property
+    def qualified_name(self) -> str:
+        return object_key(self.schema_name, self.name)
+
+
+class Function(_Model):
+    schema_name: str
+    name: str
+    arguments: str  # pg_get_function_identity_arguments
+    kind: str = "function"  # function | procedure | aggregate | window
+    returns: str | None = None
+    language: str = "sql"
+    volatility: str = "volatile"  # immutable | stable | volatile
+    security_definer: bool = False
+    definition: str = ""  # pg_get_functiondef (empty for aggregates)
+    body_hash: str = ""  # sha256 of the definition, for quick comparison
+    owner: str | None = None
+
+    @property
+    def signature(self) -> str:
+        return f"{object_key(self.schema_name, self.name)}({self.arguments})"
+
+
+class EnumType(_Model):
+    schema_name: str
+    name: str
+    values: tuple[str, ...]  # in enumsortorder
+
+    @property
+    def qualified_name(self) -> str:
+        return object_key(self.schema_name, self.name)
+
+
+class Domain(_Model):
+    schema_name: str
+    name: str
+    base_type: str
+    not_null: bool = False
+    default: str | None = None
+    constraints: dict[str, str] = Field(default_factory=dict)  # name → definition
+
+    @property
+    def qualified_name(self) -> str:
+        return object_key(self.schema_name, self.name)
+
+
+class RewriteRule(_Model):
+    """A rule made by CREATE RULE (pg_rewrite; a view's own _RETURN rule is part of the view)."""
+
+    schema_name: str
+    table: str  # the relation the rule is on (a table or a view) in schema_name
+    name: str
+    definition: str  # pg_get_ruledef
+    enabled: str = "O"  # O origin, D disabled, R replica, A always
+
+    @property
+    def qualified_name(self) -> str:
+        return object_key(self.schema_name, self.table, self.name)
+
+
+class Extension(_Model):
+    name: str
+    schema_name: str
+    version: str
+
+
+class SchemaModel(_Model):
+    """A whole database's schema (user schemas only; system catalogs excluded)."""
+
+    server_version: int = 0  # server_version_num; informational, not part of the hash
+    schemas: dict[str, str | None] = Field(default_factory=dict)  # schema name → owner
+    extensions: dict[str, Extension] = Field(default_factory=dict)
+    tables: dict[str, Table] = Field(default_factory=dict)
+    views: dict[str, View] = Field(default_factory=dict)
+    sequences: dict[str, Sequence] = Field(default_factory=dict)
+    functions: dict[str, Function] = Field(default_factory=dict)
+    enums: dict[str, EnumType] = Field(default_factory=dict)
+    domains: dict[str, Domain] = Field(default_factory=dict)
+    rules: dict[str, RewriteRule] = Field(default_factory=dict)
+
+    def comparable(self) -> dict:
+        """What two schemas are compared on: everything but the server version and column order.
+
+        Column order is kept for CREATE TABLE but not compared: PostgreSQL cannot reorder columns,
+        so a column dropped and re-added by a rollback comes back last (migra and pg-schema-diff
+        make the same choice)."""
+        return self.model_dump(mode="json", exclude=_NOT_COMPARED)
+
+    def canonical_json(self) -> str:
+        """Sorted, whitespace-free JSON of `comparable()`: the hash input."""
+        return json.dumps(self.comparable(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the canonical JSON: equal schemas have equal fingerprints."""
+        return hashlib.sha256(self.canonical_json().encode("utf-8")).hexdigest()
+
+    def without_schemas(self, *names: str) -> SchemaModel:
+        """The model minus every object in the named schemas (migguard's own history schema)."""
+        return self.model_copy(update={
+            "schemas": {k: v for k, v in self.schemas.items() if k not in names},
+            **{category: {k: v for k, v in getattr(self, category).items() if v.schema_name not in names}
+               for category in ("tables", "views", "sequences", "functions", "enums", "domains", "rules")},
+        })
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> SchemaModel:
+        return cls.model_validate_json(text)
+
+
+_NOT_COMPARED = {"server_version": True, "tables": {"__all__": {"columns": {"__all__": {"position"}}}}}
+
+
+def row_key(table: Table) -> tuple[str, ...]:
+    """Columns that identify a row: the primary key, else a unique key whose columns are all NOT NULL."""
+    keys = [c for c in table.constraints.values() if c.kind == "primary"]
+    keys += sorted((c for c in table.constraints.values() if c.kind == "unique" and c.columns
+                    and all(k in table.columns and not table.columns[k].nullable for k in c.columns)),
+                   key=lambda c: (len(c.columns), c.name))
+    return keys[0].columns if keys else ()
+
+
+def not_restorable_columns(changes: list, before: SchemaModel) -> list[tuple[str, str, str]]:
+    """(object, table, column) of every dropped column whose values no rollback can match back to
+    their rows: its table has no row key. The plan names them (`rollback-not-restorable`)."""
+    found = []
+    for change in changes:
+        if change.kind != "drop column":
+            continue
+        path = getattr(change, "path", None)
+        if path and len(path) == 3:
+            table_key, column = object_key(path[0], path[1]), path[2]
+        else:  # the longest table name the dotted name starts with: a dot inside a name does not cut it
+            table_key = max((k for k in before.tables if change.object.startswith(k + ".")), key=len, default="")
+            column = change.object[len(table_key) + 1:]
+        table = before.tables.get(table_key)
+        if table is None or row_key(table) or (column in table.columns and table.columns[column].generated):
+            continue
+        found.append((change.object, table_key, column))
+    return found

@@ -1,0 +1,1 @@
+"""Reading migrations: statements with exact positions, parsed by sqlglot and PostgreSQL's grammar."""
