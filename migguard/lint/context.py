@@ -18,7 +18,7 @@ from typing import TypeVar
 
 from sqlglot import exp
 
-from migguard.lint.rule import at
+from migguard.sql.offsets import at
 from migguard.sql.parse import Statement, identifier  # noqa: F401  (rules read identifier from here)
 from migguard.sql.shapes import AlterTable, CreateTable, CreateView, Other, Policy, Transaction
 

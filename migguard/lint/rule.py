@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from migguard.core.findings import Severity
+from migguard.sql.offsets import at  # noqa: F401 (the rules import it from here with Rule and Violation)
 
 if TYPE_CHECKING:
     from migguard.lint.context import LintContext
@@ -47,14 +46,3 @@ class Rule:
         if self.family not in FAMILIES:
             raise ValueError(f"rule {self.id}: unknown family {self.family!r}")
 
-
-def at(statement: Statement, pattern: str) -> int:
-    """Offset in `statement.text` of the first match of `pattern` (case-insensitive), else 0."""
-    match = _compiled(pattern).search(statement.text)
-    return match.start() if match else 0
-
-
-@functools.lru_cache(maxsize=8192)
-def _compiled(pattern: str) -> re.Pattern[str]:
-    """Patterns name columns and tables, so there are thousands: more than `re`'s own cache keeps."""
-    return re.compile(pattern, re.IGNORECASE)
