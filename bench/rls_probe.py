@@ -26,7 +26,8 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from migguard.pg.cluster import Cluster, available_binaries  # noqa: E402
-from migguard.rls.audit import audit, probe  # noqa: E402
+from migguard.rls.audit import audit  # noqa: E402
+from migguard.rls.probe import probe  # noqa: E402
 
 KEYED = "tenant_id = current_setting('app.tenant_id')::uuid"
 

@@ -10,7 +10,7 @@ Two halves, both returning an `RlsResult`:
   TRUNCATE granted, application roles that are superusers, BYPASSRLS, owners or members of the
   owner, views that are not `security_invoker`, materialized views, and SECURITY DEFINER
   functions that read tenant tables.
-- `probe(url)` (in `rls_probe.py`) proves isolation by trying to break it on a shadow database.
+- `probe(url)` (in `rls/probe.py`) proves isolation by trying to break it on a shadow database.
 
 Policy expressions are read as PostgreSQL deparses them (`pg_get_expr`) and parsed with
 PostgreSQL's own grammar (pglast). A policy is keyed on the tenant when its expression, as a
@@ -1101,15 +1101,3 @@ class _Auditor:
                           "and REVOKE EXECUTE FROM PUBLIC).",
                           severity=severity)
 
-
-# --- probe -----------------------------------------------------------------------------------------
-
-
-def probe(url: str, *, tenant_column: str = "tenant_id", tenant_setting: str = "app.tenant_id",
-          app_roles: Sequence[str] = ("app_user",), exempt_tables: Iterable[str] = (),
-          statement_timeout: str = "60s") -> RlsResult:
-    """Two-tenant isolation probe on a shadow database (never production); see `rls_probe`."""
-    from migguard.rls.probe import run_probe
-
-    return run_probe(url, tenant_column=tenant_column, tenant_setting=tenant_setting, app_roles=tuple(app_roles),
-                     exempt_tables=tuple(exempt_tables), statement_timeout=statement_timeout)

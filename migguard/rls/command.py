@@ -10,7 +10,8 @@ from migguard.core.errors import InputError
 from migguard.core.findings import Finding, Report, Severity
 from migguard.lint.engine import ConfiguredFindings
 from migguard.pg.shadow import ShadowServer
-from migguard.rls.audit import audit, probe
+from migguard.rls.audit import audit
+from migguard.rls.probe import probe
 
 
 def _settings(config: Config) -> dict:

@@ -2,7 +2,7 @@
 
 The static rules (`migguard.lint.rules`) read SQL; the ids here are reported by steps that read or
 change a real database: the RLS catalog audit (`migguard.rls.audit.audit`, family `rls-catalog`),
-the two-tenant isolation probe (`migguard.rls.audit.probe`, family `rls-probe`) and `migguard plan`
+the two-tenant isolation probe (`migguard.rls.probe.probe`, family `rls-probe`) and `migguard plan`
 (`migguard.plan.command`, family `plan`). Ids the audit shares with static rules (`require-rls-enabled`,
 `require-rls-forced`, …) are documented there and not repeated here.
 

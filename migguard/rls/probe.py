@@ -25,7 +25,7 @@ that does not exist or cannot be assumed, is an info finding with the reason.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import psycopg
@@ -64,6 +64,14 @@ class Outcome:
     @property
     def integrity(self) -> bool:  # a constraint stopped a statement the policies had let through
         return bool(self.sqlstate) and self.sqlstate.startswith("23")
+
+
+def probe(url: str, *, tenant_column: str = "tenant_id", tenant_setting: str = "app.tenant_id",
+          app_roles: Sequence[str] = ("app_user",), exempt_tables: Iterable[str] = (),
+          statement_timeout: str = "60s") -> RlsResult:
+    """Two-tenant isolation probe on a shadow database (never production)."""
+    return run_probe(url, tenant_column=tenant_column, tenant_setting=tenant_setting, app_roles=tuple(app_roles),
+                     exempt_tables=tuple(exempt_tables), statement_timeout=statement_timeout)
 
 
 def run_probe(url: str, *, tenant_column: str, tenant_setting: str, app_roles: Sequence[str],

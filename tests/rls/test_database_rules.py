@@ -29,8 +29,9 @@ import migguard.rls.probe as rls_probe_module
 from migguard.core.findings import Severity
 from migguard.lint.rules import RULES_BY_ID
 from migguard.rls.audit import RULES as RLS_RULES
-from migguard.rls.audit import audit, probe
+from migguard.rls.audit import audit
 from migguard.rls.findings import DATABASE_RULES, FAMILIES, SECTIONS, DatabaseRule, by_id, sql_block
+from migguard.rls.probe import probe
 from migguard.sql.parse import parse_file
 
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
