@@ -21,23 +21,12 @@ from pathlib import Path
 
 from migguard.core.errors import InputError
 from migguard.core.sources import Migration, detect_layout, discover, sql_files
+from migguard.core.templates import TEMPLATES, template_header
 
-TEMPLATES = ("feature", "seed")
-# The first line of every file `new` writes; lint's missing-template-header rule looks for it.
-HEADER = re.compile(r"^--\s*migguard:template\s+(?P<name>[A-Za-z0-9_-]+)\s*$", re.IGNORECASE)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _NUMERIC_VERSION = re.compile(r"^[0-9]+(?:[._-][0-9]+)*$")
 _FLYWAY_V = re.compile(r"^V(?P<version>[0-9][0-9._]*)__", re.IGNORECASE)
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
-
-
-def template_header(text: str) -> str | None:
-    """The template a file's first non-blank line names (`-- migguard:template feature`), else None."""
-    for line in text.splitlines():
-        if line.strip():
-            match = HEADER.match(line.strip())
-            return match["name"].lower() if match else None
-    return None
 
 
 # --- templates -----------------------------------------------------------------------------------

@@ -45,9 +45,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from migguard.core.findings import Severity
+from migguard.core.templates import TEMPLATES, template_header
 from migguard.lint.context import LintContext
 from migguard.lint.rule import Rule, Violation
-from migguard.project.new import TEMPLATES, template_header
 
 
 def check(context: LintContext) -> Iterator[Violation]:
