@@ -18,7 +18,7 @@ FAMILIES = ("destructive", "locks", "compatibility", "tenancy", "hygiene", "work
 
 @dataclass(frozen=True, slots=True)
 class Violation:
-    """A problem a check found. Path, configured severity and ignores are added by lint.py."""
+    """A problem a check found. Path, configured severity and ignores are added by lint/engine.py."""
 
     statement: Statement
     message: str  # what is wrong and why, naming the object

@@ -3,7 +3,7 @@
 No I/O here. PostgreSQL's own grammar (pglast) parses the text, so comments, quoting and
 dollar-quoting never fool the checks.
 
-Read-only (first of two walls; the READ ONLY transaction in `query.py` is the second):
+Read-only (first of two walls; the READ ONLY transaction in `query/command.py` is the second):
 - exactly one statement, and it is a SELECT (WITH … SELECT, TABLE, VALUES, set operations),
   a SHOW, or an EXPLAIN without ANALYZE of such a SELECT;
 - nowhere in it: a data-modifying statement (`WITH d AS (DELETE …)`), `SELECT … INTO`, a row

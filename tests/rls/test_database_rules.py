@@ -50,7 +50,7 @@ def _plan_ids() -> set[str]:
     text = _source(plan_module)
     ids = set(re.findall(r'(?:rule=|_db_finding\()"([a-z0-9-]+)"', text))
     dynamic = re.findall(r'(?:rule=|_db_finding\()f"([^"]*)"', text)
-    assert dynamic == ["precheck-{result.check}"], f"plan.py builds rule ids this test does not know: {dynamic}"
+    assert dynamic == ["precheck-{result.check}"], f"plan/command.py builds rule ids this test does not know: {dynamic}"
     kinds = set(re.findall(r'checks\.append\(\("([a-z-]+)"', _source(prechecks_module)))
     assert kinds, "no pre-check kinds found in migguard/plan/prechecks.py"
     return ids | {f"precheck-{kind}" for kind in kinds}

@@ -33,10 +33,10 @@ ALLOWLIST = ".migguard-allow"
 
 
 def _reported_ids() -> dict[str, str]:
-    """Every rule id scan_app.py reports, with the severity of the Finding(s) it builds for it."""
+    """Every rule id scan/scanner.py reports, with the severity of the Finding(s) it builds for it."""
     text = Path(scan_app_module.__file__).read_text(encoding="utf-8")
     constants = dict(re.findall(r'^([A-Z_]+_RULE) = "([a-z0-9-]+)"$', text, re.MULTILINE))
-    assert re.findall(r'rule="', text) == [], "scan_app.py builds a finding with a literal rule id"
+    assert re.findall(r'rule="', text) == [], "scan/scanner.py builds a finding with a literal rule id"
     severities: dict[str, set[str]] = {}
     for name, severity in re.findall(r"rule=([A-Z_]+), severity=Severity\.(\w+)", text):
         severities.setdefault(constants[name], set()).add(severity)

@@ -54,7 +54,7 @@ HINT = (
     "refuses if anything else still depends on it."
 )
 
-# PostgreSQL's object kinds (ObjectType, as commands.py spells them) → how a message names them.
+# PostgreSQL's object kinds (ObjectType, as sql/shapes.py spells them) → how a message names them.
 _SPOKEN = {
     "fdw": "foreign data wrapper", "statistic ext": "statistics object", "opclass": "operator class",
     "opfamily": "operator family", "tsconfiguration": "text search configuration",
