@@ -176,7 +176,7 @@ def test_encoded_password_with_every_special_character_never_appears(project, pg
 
 def test_passwords_are_redacted_by_value_in_any_message():
     from migguard.core.redact import redact_text
-    from migguard.pg.connect import parse_url
+    from migguard.core.dsn import parse_url
 
     parse_url(f"postgresql://app:{quote(PASSWORD, safe='')}@db.internal:5432/prod")
     message = f"FATAL: could not translate host name \"{PASSWORD}\"; tried {quote(PASSWORD, safe='')} and {quote(PASSWORD)}"

@@ -291,7 +291,7 @@ def secret(name: str, config: Config) -> str | None:
     """A secret (PG_PROD_URL, PG_SHADOW_URL) from the environment, else from the env file."""
     value = os.environ.get(name) or read_env_file(Path(config.root) / config.env_file).get(name) or None
     if value:
-        from migguard.pg.connect import parse_url  # checks it, and remembers its password for redaction
+        from migguard.core.dsn import parse_url  # checks it, and remembers its password for redaction
 
         parse_url(value, name)
     return value

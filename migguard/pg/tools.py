@@ -18,10 +18,11 @@ from pathlib import Path
 
 from psycopg.conninfo import make_conninfo
 
+from migguard.core.dsn import parse_url
 from migguard.core.errors import DatabaseError
 from migguard.core.redact import redact_text
 from migguard.pg.cluster import Binaries, available_binaries
-from migguard.pg.connect import connect, parse_url
+from migguard.pg.connect import connect
 
 
 def server_major(url: str) -> int:
