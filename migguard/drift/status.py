@@ -2,7 +2,7 @@
 
 Production is only read. Drift is production's schema against a replay of the applied
 migrations on the shadow, the same comparison `plan` makes: the statements production ran of a
-part-way migration (`migguard.plan.partway`) are replayed too, so they are not drift. Part-way
+part-way migration (`migguard.pg.partway`) are replayed too, so they are not drift. Part-way
 migrations are listed with how many of their statements ran and the last failure the audit log
 recorded for them.
 """
@@ -21,7 +21,7 @@ from migguard.pg.connect import connect
 from migguard.pg.history import read_applied
 from migguard.pg.introspect import introspect
 from migguard.pg.shadow import ShadowServer
-from migguard.plan.partway import read_part_way, run_recorded, without_leftovers
+from migguard.pg.partway import read_part_way, run_recorded, without_leftovers
 from migguard.schema.diff import Change, diff
 
 

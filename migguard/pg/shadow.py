@@ -67,7 +67,7 @@ def apply_migration(conn: psycopg.Connection, migration: Migration,
 
     `on_statement(conn, index, text)` is called after each statement when given (the lock trace
     uses it); then statements run one by one even inside the transaction. `skip` holds the 1-based
-    numbers of statements that already ran (a part-way migration resumed: `migguard.plan.partway`);
+    numbers of statements that already ran (a part-way migration resumed: `migguard.pg.partway`);
     such a migration runs statement by statement, as the runner resumes it."""
     text = migration.up_sql()
     statements = [s.text for s in parse_file(text).statements]

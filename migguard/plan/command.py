@@ -7,7 +7,7 @@ Production is only read. Without a production URL, `--base REF` takes the migrat
 git ref as the applied history, so CI can gate a pull request with no production access.
 
 A pending migration that ran part way in production (statement by statement, recorded in the
-progress table: `migguard.plan.partway`) is planned as the resumed apply will run it:
+progress table: `migguard.pg.partway`) is planned as the resumed apply will run it:
 - replay: its recorded statements run after the applied history, so drift compares production
   with the history plus what really ran of it;
 - clone: production's schema already holds them, so only the statements the resume will run are
@@ -49,7 +49,7 @@ from migguard.pg.connect import connect, describe
 from migguard.pg.history import read_applied
 from migguard.pg.introspect import introspect
 from migguard.pg.shadow import MigrationFailed, ShadowServer, apply_migration
-from migguard.plan.partway import Mismatch, PartWay, read_part_way, run_recorded, without_leftovers
+from migguard.pg.partway import Mismatch, PartWay, read_part_way, run_recorded, without_leftovers
 from migguard.plan.prechecks import PrecheckResult, run_prechecks
 from migguard.plan.query_plans import PlanChange, load_queries, snapshot
 from migguard.plan.query_plans import compare as compare_plans
