@@ -12,17 +12,24 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import psycopg
 import pytest
 
 from migguard.core.audit import verify
 from migguard.pg.introspect import introspect
+from tests.apply.livekit import (
+    SENTINEL,
+    all_output,
+    applied_versions,
+    make_project,
+    migguard,
+    saved_plan,
+    with_password,
+    write,
+)
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e]
-
-SENTINEL = "S3ntinel-Pa55word"
 
 CONFIG = """[tool.migguard]
 migrations = "db/migrations"
@@ -46,44 +53,9 @@ DROP_LEGACY = ("SET lock_timeout = '2s';\n-- migguard:ignore ban-drop-column -- 
                "ALTER TABLE accounts DROP COLUMN legacy_code;\n")
 
 
-def _with_password(url: str) -> str:
-    return url.replace("postgresql://postgres@", f"postgresql://postgres:{SENTINEL}@")
-
-
 @pytest.fixture
 def project(tmp_path, pg, pg_cluster):
-    (tmp_path / "db" / "migrations").mkdir(parents=True)
-    (tmp_path / "migguard.toml").write_text(CONFIG)
-    (tmp_path / "db" / "migrations" / "0001_accounts.sql").write_text(ACCOUNTS)
-    env = {"PG_PROD_URL": _with_password(pg), "PG_SHADOW_URL": pg_cluster.url(), "MIGGUARD_USER": "tester"}
-    return tmp_path, env
-
-
-def migguard(project, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    directory, env = project
-    return subprocess.run([sys.executable, "-m", "migguard", *args], cwd=directory, capture_output=True, text=True,
-                          env={**os.environ, **env}, timeout=timeout)
-
-
-def write(project, name: str, text: str) -> None:
-    (project[0] / "db" / "migrations" / name).write_text(text)
-
-
-def applied_versions(url: str) -> list[str]:
-    with psycopg.connect(url) as conn:
-        if conn.execute("SELECT to_regclass('migguard.schema_migrations')").fetchone()[0] is None:
-            return []
-        return [r[0] for r in conn.execute("SELECT version FROM migguard.schema_migrations ORDER BY version")]
-
-
-def all_output(project, *results: subprocess.CompletedProcess) -> str:
-    """Every byte migguard printed or wrote: stdout, stderr, plans, backups' names, rollback scripts, audit."""
-    texts = [r.stdout + r.stderr for r in results]
-    for path in project[0].rglob("*"):
-        texts.append(str(path))
-        if path.is_file():
-            texts.append(path.read_bytes().decode("utf-8", "replace"))
-    return "\n".join(texts)
+    return make_project(tmp_path, CONFIG, with_password(pg), pg_cluster.url(), {"0001_accounts.sql": ACCOUNTS})
 
 
 def test_dry_run_changes_nothing(project, pg):
@@ -107,7 +79,7 @@ def test_apply_then_rollback_restores_schema_and_dropped_data(project, pg):
     second = migguard(project, "apply", "--confirm-live", "--allow-destructive")
     assert second.returncode == 0, second.stderr
     assert applied_versions(pg) == ["0001", "0002"]
-    scripts = list((project[0] / ".migguard" / "backups").glob("*.rollback.sql"))
+    scripts = list((project.root / ".migguard" / "backups").glob("*.rollback.sql"))
     assert any("migguard rollback --restore-data" in s.read_text() or "legacy_code" in s.read_text() for s in scripts)
     back = migguard(project, "rollback", "--confirm-live")
     assert back.returncode == 0, back.stderr
@@ -117,7 +89,7 @@ def test_apply_then_rollback_restores_schema_and_dropped_data(project, pg):
         assert conn.execute("SELECT count(*) FROM accounts WHERE legacy_code = 'L' || substr(name, 2)").fetchone()[0] == 20
     assert applied_versions(pg) == ["0001"]
     assert SENTINEL not in all_output(project, first, refused, second, back)
-    assert verify(project[0] / ".migguard" / "audit.jsonl").ok
+    assert verify(project.root / ".migguard" / "audit.jsonl").ok
 
 
 def test_failing_second_statement_rolls_back_that_migration_only(project, pg):
@@ -132,7 +104,7 @@ def test_failing_second_statement_rolls_back_that_migration_only(project, pg):
     columns = set(introspect(pg).tables["public.accounts"].columns)
     assert "note" in columns and "flag" not in columns and "later" not in columns
     assert "rollback of the migrations that did apply" in result.stderr
-    audit = [json.loads(line) for line in (project[0] / ".migguard" / "audit.jsonl").read_text().splitlines()]
+    audit = [json.loads(line) for line in (project.root / ".migguard" / "audit.jsonl").read_text().splitlines()]
     assert audit[-1]["result"] == "failed" and SENTINEL not in json.dumps(audit)
 
 
@@ -141,7 +113,7 @@ def test_killed_client_leaves_production_before_the_migration_and_the_next_apply
     # Sleeps only on production (the shadow databases are not named t<N>), after a first statement.
     write(project, "0002_slow.sql", "SET lock_timeout = '2s';\nCREATE TABLE slow_marker (id int);\n"
           "SELECT pg_sleep(CASE WHEN current_database() LIKE 't%' THEN 60 ELSE 0 END);\n")
-    directory, env = project
+    directory, env = project.root, project.env
     process = subprocess.Popen([sys.executable, "-m", "migguard", "apply", "--confirm-live"], cwd=directory,
                                env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
@@ -181,8 +153,8 @@ def _hold(url: str, sql: str, seconds: float, ready: threading.Event) -> None:
 def test_lock_contention_retries_then_succeeds(project, pg):
     assert migguard(project, "apply", "--confirm-live").returncode == 0
     write(project, "0002_note.sql", NOTE_WITHOUT_TIMEOUT)
-    (project[0] / "migguard.toml").write_text(CONFIG.replace("lock_retries = 3", "lock_retries = 6"))
-    plan = _saved_plan(project)
+    (project.root / "migguard.toml").write_text(CONFIG.replace("lock_retries = 3", "lock_retries = 6"))
+    plan = saved_plan(project)
     ready = threading.Event()
     # SHARE conflicts with ALTER TABLE's ACCESS EXCLUSIVE, not with the reads of the gates and pg_dump.
     # Held for longer than the apply takes to reach its first statement; released well within the retries.
@@ -241,7 +213,7 @@ def test_two_applies_at_once_one_runs_and_the_other_exits_4(project, pg):
 
 
 def test_stale_plan_is_refused(project, pg):
-    plan_dir = _saved_plan(project)
+    plan_dir = saved_plan(project)
     with psycopg.connect(pg, autocommit=True) as conn:
         conn.execute("CREATE TABLE sneaky (id int)")
     result = migguard(project, "apply", "--confirm-live", "--plan", str(plan_dir), "--accept-drift")
@@ -250,14 +222,14 @@ def test_stale_plan_is_refused(project, pg):
 
 
 def test_unwritable_backup_directory_refuses_with_exit_4(project, pg):
-    (project[0] / "migguard.toml").write_text(CONFIG + 'backup_dir = "/proc/migguard-cannot-write-here"\n')
+    (project.root / "migguard.toml").write_text(CONFIG + 'backup_dir = "/proc/migguard-cannot-write-here"\n')
     result = migguard(project, "apply", "--confirm-live")
     assert result.returncode == 4 and "no backup, no apply" in result.stderr
     assert applied_versions(pg) == [] and "public.accounts" not in introspect(pg).tables
 
 
 def test_missing_pg_dump_refuses_with_exit_4(project, pg, tmp_path):
-    directory, env = project
+    directory, env = project.root, project.env
     # Only the Python interpreter on PATH, and no pgserver wheel or local server binaries visible.
     fake_root = tmp_path / "nobin"
     fake_root.mkdir()
@@ -265,16 +237,10 @@ def test_missing_pg_dump_refuses_with_exit_4(project, pg, tmp_path):
         [sys.executable, "-c",
          "import migguard.pg.cluster as c; c.bundled_binaries = lambda: None; c.local_binaries = lambda: []; "
          "import sys; from migguard.cli import main; sys.argv = ['migguard', 'apply', '--confirm-live', '--plan', sys.argv[1]]; main()",
-         str(_saved_plan(project))],
+         str(saved_plan(project))],
         cwd=directory, capture_output=True, text=True, env={**os.environ, **env, "PATH": str(fake_root)}, timeout=300)
     assert result.returncode == 4 and "no pg_dump" in result.stderr
     assert applied_versions(pg) == []
-
-
-def _saved_plan(project) -> Path:
-    """A fresh `migguard plan`'s directory (the newest one)."""
-    assert migguard(project, "plan").returncode == 0
-    return max((project[0] / ".migguard" / "plans").iterdir(), key=lambda p: p.stat().st_mtime_ns)
 
 
 def test_refused_live_operations_lead_to_lockdown(project, pg):
