@@ -16,7 +16,6 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -24,6 +23,16 @@ import pytest
 from migguard.apply.runner import advisory_key
 from migguard.core.audit import lockdown_identity, verify
 from migguard.pg.history import AppliedMigration, ensure_table, read_applied, record
+from tests.apply.livekit import (
+    audit_entries,
+    audit_path,
+    columns,
+    make_project,
+    migguard,
+    saved_plan,
+    with_password,
+    write,
+)
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e, pytest.mark.all_majors]
 
@@ -50,44 +59,16 @@ DROP_LEGACY = ("SET lock_timeout = '2s';\n-- migguard:ignore ban-drop-column -- 
 
 @pytest.fixture
 def project(tmp_path, pg, pg_cluster):
-    (tmp_path / "db" / "migrations").mkdir(parents=True)
-    (tmp_path / "migguard.toml").write_text(CONFIG)
-    (tmp_path / "db" / "migrations" / "0001_accounts.sql").write_text(ACCOUNTS)
-    url = pg.replace("postgresql://postgres@", f"postgresql://postgres:{SENTINEL}@")
-    return tmp_path, {"PG_PROD_URL": url, "PG_SHADOW_URL": pg_cluster.url(), "MIGGUARD_USER": "tester"}
-
-
-def migguard(project, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    directory, base = project
-    return subprocess.run([sys.executable, "-m", "migguard", *args], cwd=directory, capture_output=True, text=True,
-                          env={**os.environ, **base, **(env or {})}, timeout=300, check=False)
-
-
-def write(project, name: str, text: str) -> None:
-    (project[0] / "db" / "migrations" / name).write_text(text)
-
-
-def log_path(project) -> Path:
-    return project[0] / ".migguard" / "audit.jsonl"
-
-
-def entries(project) -> list[dict]:
-    return [json.loads(line) for line in log_path(project).read_text().splitlines()]
+    return make_project(tmp_path, CONFIG, with_password(pg, SENTINEL), pg_cluster.url(), {"0001_accounts.sql": ACCOUNTS})
 
 
 def lines(project) -> list[bytes]:
-    return log_path(project).read_bytes().split(b"\n")[:-1]
+    return audit_path(project).read_bytes().split(b"\n")[:-1]
 
 
 def applied(url: str) -> list[str]:
     with psycopg.connect(url) as conn:
         return [row.version for row in read_applied(conn, "migguard.schema_migrations")]
-
-
-def columns(url: str) -> set[str]:
-    with psycopg.connect(url) as conn:
-        return {r[0] for r in conn.execute("SELECT attname FROM pg_attribute WHERE attrelid = 'accounts'::regclass "
-                                           "AND attnum > 0 AND NOT attisdropped")}
 
 
 def production_head(url: str) -> tuple[str, int, str] | None:
@@ -102,20 +83,14 @@ def sha(line: bytes) -> str:
     return hashlib.sha256(line).hexdigest()
 
 
-def saved_plan(project, *args: str) -> Path:
-    done = migguard(project, "plan", *args)
-    assert done.returncode == 0, done.stderr
-    return max((project[0] / ".migguard" / "plans").iterdir(), key=lambda p: p.stat().st_mtime_ns)
-
-
 def test_killed_apply_leaves_a_started_entry_covered_by_production_head(project, pg):
     first = migguard(project, "apply", "--confirm-live")
     assert first.returncode == 0, first.stderr
-    assert [e["result"] for e in entries(project)] == ["started", "applied"]
+    assert [e["result"] for e in audit_entries(project)] == ["started", "applied"]
     assert production_head(pg) == (sha(lines(project)[0]), 2, sha(lines(project)[1]))  # first run records it
     write(project, "0002_note.sql", ADD_NOTE)
     plan = saved_plan(project)
-    directory, env = project
+    directory, env = project.root, project.env
     with psycopg.connect(pg) as holder, psycopg.connect(pg, autocommit=True) as watcher:
         holder.execute("LOCK TABLE parked IN ACCESS EXCLUSIVE MODE")  # pg_dump waits: killed mid-backup
         process = subprocess.Popen([sys.executable, "-m", "migguard", "apply", "--confirm-live", "--plan", str(plan)],
@@ -134,19 +109,19 @@ def test_killed_apply_leaves_a_started_entry_covered_by_production_head(project,
             process.wait(timeout=30)
             process.stderr.close()
         holder.rollback()
-    started = entries(project)[-1]
+    started = audit_entries(project)[-1]
     assert started["result"] == "started" and started["migrations"] == ["0002"]
     assert started["fingerprint"] == json.loads((plan / "plan.json").read_text())["fingerprint"]
     assert started["backup_path"] is None and started["details"]["live"] is True
-    assert verify(log_path(project)).ok
+    assert verify(audit_path(project)).ok
     assert applied(pg) == ["0001"] and "note" not in columns(pg)
     # The trace of the killed run is itself protected: production's head already points at it.
     assert production_head(pg)[1:] == (3, sha(lines(project)[-1]))
     resumed = migguard(project, "apply", "--confirm-live", "--plan", str(plan))
     assert resumed.returncode == 0, resumed.stderr
     assert applied(pg) == ["0001", "0002"] and "note" in columns(pg)
-    assert [e["result"] for e in entries(project)][-2:] == ["started", "applied"]
-    assert SENTINEL not in log_path(project).read_text()
+    assert [e["result"] for e in audit_entries(project)][-2:] == ["started", "applied"]
+    assert SENTINEL not in audit_path(project).read_text()
 
 
 def test_tampered_log_refuses_live_runs_until_a_deliberate_restart(project, pg):
@@ -154,7 +129,7 @@ def test_tampered_log_refuses_live_runs_until_a_deliberate_restart(project, pg):
     write(project, "0002_note.sql", ADD_NOTE)
     tampered = lines(project)
     tampered[1] = tampered[1].replace(b'"result":"applied"', b'"result":"failed"')
-    log_path(project).write_bytes(b"".join(line + b"\n" for line in tampered))
+    audit_path(project).write_bytes(b"".join(line + b"\n" for line in tampered))
     head_before = production_head(pg)
 
     dry = migguard(project, "apply")  # the dry run says what the live run would do, and reads only
@@ -166,7 +141,7 @@ def test_tampered_log_refuses_live_runs_until_a_deliberate_restart(project, pg):
         assert len(result.stderr.splitlines()) == 1
     assert applied(pg) == ["0001"] and "note" not in columns(pg) and "legacy_code" in columns(pg)
     assert production_head(pg) == head_before
-    refusals = entries(project)[2:]
+    refusals = audit_entries(project)[2:]
     assert [(e["command"], e["result"], e["details"]["reason_kind"]) for e in refusals] == [
         ("apply", "refused", "audit-broken"), ("rollback", "refused", "audit-broken")]
 
@@ -176,9 +151,9 @@ def test_tampered_log_refuses_live_runs_until_a_deliberate_restart(project, pg):
     assert production_head(pg) == head_before and len(lines(project)) == 4
     restarted = migguard(project, "audit", "restart", "--confirm-live", "--reason", "line 2 edited; investigated")
     assert restarted.returncode == 0, restarted.stderr
-    (kept,) = log_path(project).parent.glob("audit.jsonl.replaced-*")  # the evidence, moved aside untouched
+    (kept,) = audit_path(project).parent.glob("audit.jsonl.replaced-*")  # the evidence, moved aside untouched
     assert kept.read_bytes().split(b"\n")[:-1][:2] == tampered and len(kept.read_bytes().splitlines()) == 4
-    (first,) = entries(project)
+    (first,) = audit_entries(project)
     assert first["result"] == "restarted" and first["details"]["reason"] == "line 2 edited; investigated"
     assert first["details"]["production_head"]["lines"] == 2 and "broken at line 2" in first["details"]["replaced_state"]
     assert production_head(pg) == (sha(lines(project)[0]), 1, sha(lines(project)[0]))
@@ -195,12 +170,12 @@ def test_removed_or_reforged_newest_entries_are_caught_by_production_head(projec
     assert migguard(project, "apply").returncode == 0  # a dry-run entry first
     assert migguard(project, "apply", "--confirm-live").returncode == 0
     write(project, "0002_note.sql", ADD_NOTE)
-    original = log_path(project).read_bytes()
+    original = audit_path(project).read_bytes()
     kept = lines(project)
     assert production_head(pg)[1] == len(kept) == 3
     head_before = production_head(pg)
 
-    log_path(project).write_bytes(b"".join(line + b"\n" for line in kept[:-1]))  # "applied" removed
+    audit_path(project).write_bytes(b"".join(line + b"\n" for line in kept[:-1]))  # "applied" removed
     assert migguard(project, "audit", "verify").returncode == 0  # the chain alone cannot tell
     against = migguard(project, "audit", "verify", "--prod")  # production's head can
     assert against.returncode == 1 and "the newest entries were removed" in against.stdout
@@ -215,26 +190,26 @@ def test_removed_or_reforged_newest_entries_are_caught_by_production_head(projec
     forged["result"] = "failed"
     del forged["hash"]
     forged["hash"] = sha(json.dumps(forged, ensure_ascii=False, separators=(",", ":")).encode())
-    log_path(project).write_bytes(original.replace(kept[-1], json.dumps(
+    audit_path(project).write_bytes(original.replace(kept[-1], json.dumps(
         forged, ensure_ascii=False, separators=(",", ":")).encode()))
-    assert verify(log_path(project)).ok
+    assert verify(audit_path(project)).ok
     live = migguard(project, "apply", "--confirm-live")
     assert live.returncode == 4 and "its line 3 is not the entry production recorded" in live.stderr
 
-    os.rename(log_path(project), project[0] / "elsewhere.jsonl")
+    os.rename(audit_path(project), project.root / "elsewhere.jsonl")
     missing = migguard(project, "apply", "--confirm-live")
     assert missing.returncode == 4 and "missing or empty" in missing.stderr
     assert "one per production" in missing.stderr
     assert applied(pg) == ["0001"] and "note" not in columns(pg) and production_head(pg) == head_before
 
-    log_path(project).write_bytes(original)  # the genuine log is back: live runs are allowed again
+    audit_path(project).write_bytes(original)  # the genuine log is back: live runs are allowed again
     restored = migguard(project, "apply", "--confirm-live")
     assert restored.returncode == 0, restored.stderr
     assert applied(pg) == ["0001", "0002"]
-    assert verify(log_path(project)).ok and production_head(pg)[1] == len(lines(project))
+    assert verify(audit_path(project)).ok and production_head(pg)[1] == len(lines(project))
     held = migguard(project, "audit", "verify", "--prod")
     assert (held.returncode, held.stdout) == (0, "audit log OK: 5 entries; holds production's head (line 5)\n")
-    assert SENTINEL not in log_path(project).read_text() + against.stdout + against.stderr
+    assert SENTINEL not in audit_path(project).read_text() + against.stdout + against.stderr
 
 
 def test_lockdown_counts_people_not_lock_contention_and_ignores_migguard_user(project, pg):
@@ -253,7 +228,7 @@ def test_lockdown_counts_people_not_lock_contention_and_ignores_migguard_user(pr
         locked = migguard(project, "apply", "--confirm-live", "--allow-destructive", "--plan", plan, env=env)
         assert locked.returncode == 4 and f"locked for {lockdown_identity()} until" in locked.stderr
     assert applied(pg) == ["0001"] and "legacy_code" in columns(pg)
-    log = entries(project)
+    log = audit_entries(project)
     kinds = [(e["result"], e["details"].get("reason_kind")) for e in log if e["result"] == "refused"]
     assert kinds == [("refused", "lock-held")] * 3 + [("refused", "gate")] * 3 + [("refused", "lockdown")] * 2
     assert {e["os_user"] + "@" + e["host"] for e in log} == {lockdown_identity()}
@@ -270,11 +245,11 @@ def test_failed_rollback_is_audited_with_the_real_error(project, pg):
     failed = migguard(project, "rollback", "--confirm-live")
     assert failed.returncode == 3, failed.stderr
     assert applied(pg) == ["0001", "0002"] and "note" in columns(pg)
-    started, final = entries(project)[-2:]
+    started, final = audit_entries(project)[-2:]
     assert (started["command"], started["result"], started["migrations"]) == ("rollback", "started", ["0002"])
     assert final["result"] == "failed" and final["details"]["failed"] == "0002"
     assert "other objects depend on it" in final["details"]["error"]
-    assert verify(log_path(project)).ok and production_head(pg)[1] == len(lines(project))
+    assert verify(audit_path(project)).ok and production_head(pg)[1] == len(lines(project))
 
 
 def test_history_table_with_quoted_names(pg):

@@ -8,7 +8,6 @@ while it is being written and migguard can be killed at that moment.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -20,6 +19,17 @@ import pytest
 
 from migguard.apply.backup import remove_stale_partials
 from migguard.core.audit import verify
+from tests.apply.livekit import (
+    Project,
+    applied_versions,
+    audit_entries,
+    columns,
+    make_project,
+    migguard,
+    newest_plan,
+    start,
+    write,
+)
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e, pytest.mark.all_majors]
 
@@ -33,42 +43,11 @@ ADD_NOTE = "SET lock_timeout = '2s';\nALTER TABLE accounts ADD COLUMN note text;
 
 @pytest.fixture
 def project(tmp_path, pg, pg_cluster):
-    (tmp_path / "db" / "migrations").mkdir(parents=True)
-    (tmp_path / "migguard.toml").write_text(CONFIG)
-    (tmp_path / "db" / "migrations" / "0001_schema.sql").write_text(SCHEMA)
-    env = {**os.environ, "PG_PROD_URL": pg, "PG_SHADOW_URL": pg_cluster.url(), "MIGGUARD_USER": "tester"}
-    return tmp_path, env
-
-
-def migguard(project, *args: str) -> subprocess.CompletedProcess:
-    directory, env = project
-    return subprocess.run([sys.executable, "-m", "migguard", *args], cwd=directory, env=env, capture_output=True, check=False,
-                          text=True, timeout=300)
-
-
-def start(project, *args: str) -> subprocess.Popen:
-    directory, env = project
-    return subprocess.Popen([sys.executable, "-m", "migguard", *args], cwd=directory, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return make_project(tmp_path, CONFIG, pg, pg_cluster.url(), {"0001_schema.sql": SCHEMA})
 
 
 def backups(project) -> Path:
-    return project[0] / ".migguard" / "backups"
-
-
-def applied(url: str) -> list[str]:
-    with psycopg.connect(url) as conn:
-        return [r[0] for r in conn.execute("SELECT version FROM migguard.schema_migrations ORDER BY version")]
-
-
-def columns(url: str) -> set[str]:
-    with psycopg.connect(url) as conn:
-        return {r[0] for r in conn.execute("SELECT attname FROM pg_attribute WHERE attrelid = 'accounts'::regclass "
-                                           "AND attnum > 0 AND NOT attisdropped")}
-
-
-def audit(project) -> list[dict]:
-    return [json.loads(line) for line in (project[0] / ".migguard" / "audit.jsonl").read_text().splitlines()]
+    return project.root / ".migguard" / "backups"
 
 
 def pg_dumps_writing(partial: Path) -> list[int]:
@@ -100,7 +79,7 @@ def park_pg_dump(project, url: str) -> tuple[psycopg.Connection, subprocess.Pope
     """Start `apply --confirm-live` of a saved plan with `parked` locked; return when pg_dump is
     writing its partial file: (the lock's connection, migguard, the partial file, pg_dump's pids)."""
     assert migguard(project, "plan").returncode == 0
-    plan = max((project[0] / ".migguard" / "plans").iterdir(), key=lambda p: p.stat().st_mtime_ns)
+    plan = newest_plan(project)
     holder = psycopg.connect(url)
     holder.execute("LOCK TABLE parked IN ACCESS EXCLUSIVE MODE")
     process = start(project, "apply", "--confirm-live", "--plan", str(plan))
@@ -122,7 +101,7 @@ def test_dump_is_private_while_written_and_a_killed_apply_leaves_no_pg_dump_and_
     assert migguard(project, "apply", "--confirm-live").returncode == 0
     with psycopg.connect(pg, autocommit=True) as conn:
         conn.execute("INSERT INTO accounts (name) VALUES ('a'), ('b')")
-    (project[0] / "db" / "migrations" / "0002_note.sql").write_text(ADD_NOTE)
+    write(project, "0002_note.sql", ADD_NOTE)
     holder, process, partial, pids = park_pg_dump(project, pg)
     try:
         # Private from the first byte: nobody else may read it, not even while pg_dump writes it.
@@ -135,7 +114,7 @@ def test_dump_is_private_while_written_and_a_killed_apply_leaves_no_pg_dump_and_
     finally:
         holder.close()
     # Production is as before the apply; the killed run's partial file is recognisable, not a backup.
-    assert applied(pg) == ["0001"] and "note" not in columns(pg)
+    assert applied_versions(pg) == ["0001"] and "note" not in columns(pg)
     assert partial.exists() and partial.name.endswith(".partial")
     # The next run removes it, takes a complete backup and applies.
     again = migguard(project, "apply", "--confirm-live")
@@ -143,15 +122,15 @@ def test_dump_is_private_while_written_and_a_killed_apply_leaves_no_pg_dump_and_
     assert not list(backups(project).glob("*.partial"))
     dumps = sorted(backups(project).glob("*.dump"))
     assert len(dumps) == 2 and all(d.stat().st_mode & 0o777 == 0o600 for d in dumps)
-    assert applied(pg) == ["0001", "0002"] and "note" in columns(pg)
+    assert applied_versions(pg) == ["0001", "0002"] and "note" in columns(pg)
     with psycopg.connect(pg) as conn:
         assert conn.execute("SELECT count(*) FROM accounts").fetchone()[0] == 2
-    assert verify(project[0] / ".migguard" / "audit.jsonl").ok
+    assert verify(project.root / ".migguard" / "audit.jsonl").ok
 
 
 def test_sigterm_during_the_backup_stops_pg_dump_removes_the_partial_file_and_is_audited(project, pg):
     assert migguard(project, "apply", "--confirm-live").returncode == 0
-    (project[0] / "db" / "migrations" / "0002_note.sql").write_text(ADD_NOTE)
+    write(project, "0002_note.sql", ADD_NOTE)
     holder, process, partial, pids = park_pg_dump(project, pg)
     try:
         process.send_signal(signal.SIGTERM)
@@ -161,16 +140,16 @@ def test_sigterm_during_the_backup_stops_pg_dump_removes_the_partial_file_and_is
     assert process.returncode == 4, stderr
     assert "backup interrupted by SIGTERM" in stderr and "nothing was applied" in stderr
     assert gone(pids) and not partial.exists() and not list(backups(project).glob("*.partial"))
-    assert applied(pg) == ["0001"] and "note" not in columns(pg)
-    last = audit(project)[-1]
+    assert applied_versions(pg) == ["0001"] and "note" not in columns(pg)
+    last = audit_entries(project)[-1]
     assert last["result"] == "refused" and "backup interrupted by SIGTERM" in json.dumps(last)
-    assert verify(project[0] / ".migguard" / "audit.jsonl").ok
+    assert verify(project.root / ".migguard" / "audit.jsonl").ok
 
 
 def test_backup_refused_under_force_rls_keeps_pg_dumps_whole_stderr(project, pg):
     """The table owner is not a superuser and the table forces RLS: pg_dump refuses to dump it
     (row_security is off in pg_dump), with an error, a hint and the query on separate lines."""
-    directory, env = project
+    directory, env = project.root, project.env
     (directory / "db" / "migrations" / "0001_schema.sql").write_text(
         SCHEMA + "ALTER TABLE accounts ENABLE ROW LEVEL SECURITY;\nALTER TABLE accounts FORCE ROW LEVEL SECURITY;\n"
                  "CREATE POLICY named_only ON accounts USING (name IS NOT NULL);\n")
@@ -179,7 +158,7 @@ def test_backup_refused_under_force_rls_keeps_pg_dumps_whole_stderr(project, pg)
                      "EXCEPTION WHEN duplicate_object THEN NULL; END $$")
         conn.execute(f'ALTER DATABASE "{conn.info.dbname}" OWNER TO mg_owner')
     as_owner = lambda url: url.replace("postgresql://postgres@", "postgresql://mg_owner@")
-    owner = (directory, {**env, "PG_PROD_URL": as_owner(pg), "PG_SHADOW_URL": as_owner(env["PG_SHADOW_URL"])})
+    owner = Project(directory, {**env, "PG_PROD_URL": as_owner(pg), "PG_SHADOW_URL": as_owner(env["PG_SHADOW_URL"])})
     first = migguard(owner, "apply", "--confirm-live")
     assert first.returncode == 0, first.stderr
     with psycopg.connect(pg, autocommit=True) as conn:
@@ -195,8 +174,8 @@ def test_backup_refused_under_force_rls_keeps_pg_dumps_whole_stderr(project, pg)
     assert any("NO FORCE ROW LEVEL SECURITY" in line or "Query was" in line for line in detail), result.stderr
     assert all(line.startswith("    ") for line in detail)
     assert not list(backups(project).glob("*.partial")) and len(list(backups(project).glob("*.dump"))) == 1
-    assert applied(pg) == ["0001"] and "note" not in columns(pg)
-    assert audit(project)[-1]["result"] == "refused"
+    assert applied_versions(pg) == ["0001"] and "note" not in columns(pg)
+    assert audit_entries(project)[-1]["result"] == "refused"
 
 
 def test_only_the_partial_files_of_dead_processes_are_removed(tmp_path):
