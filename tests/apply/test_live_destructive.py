@@ -6,10 +6,6 @@ The CLI scenario's production is a fresh database on the session cluster (the sh
 cluster), with a sentinel password in its URL that must appear nowhere.
 """
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import psycopg
@@ -22,8 +18,15 @@ from migguard.core.errors import GateRefused
 from migguard.core.sources import discover
 from migguard.lint.context import LintSettings
 from migguard.lint.engine import LintTarget, RulePolicy, lint_file, lint_live
+from tests.apply.livekit import (
+    SENTINEL,
+    audit_entries,
+    make_project,
+    migguard,
+    with_password,
+    write,
+)
 
-SENTINEL = "S3ntinel-Pa55word"
 CONFIG = '[tool.migguard]\nmigrations = "db/migrations"\nlock_timeout = "300ms"\nmax_lock_timeout = "2s"\nlock_retries = 3\npg_version = 15\n'
 VICTIM = "SET lock_timeout = '2s';\nCREATE TABLE victim (id bigint PRIMARY KEY, note text);\n"
 IGNORED_TRUNCATE = ("SET lock_timeout = '2s';\n"
@@ -95,23 +98,9 @@ def test_the_live_gate_does_not_read_the_lint_cache(tmp_path):
 
 # --- through the CLI, on production ------------------------------------------------------------------
 
-def _with_password(url: str) -> str:
-    return url.replace("postgresql://postgres@", f"postgresql://postgres:{SENTINEL}@")
-
-
 @pytest.fixture
 def project(tmp_path, pg, pg_cluster):
-    (tmp_path / "db" / "migrations").mkdir(parents=True)
-    (tmp_path / "migguard.toml").write_text(CONFIG)
-    (tmp_path / "db" / "migrations" / "0001_victim.sql").write_text(VICTIM)
-    env = {"PG_PROD_URL": _with_password(pg), "PG_SHADOW_URL": pg_cluster.url(), "MIGGUARD_USER": "tester"}
-    return tmp_path, env
-
-
-def migguard(project, *args: str) -> subprocess.CompletedProcess:
-    directory, env = project
-    return subprocess.run([sys.executable, "-m", "migguard", *args], check=False, cwd=directory, capture_output=True,
-                          text=True, env={**os.environ, **env}, timeout=300)
+    return make_project(tmp_path, CONFIG, with_password(pg), pg_cluster.url(), {"0001_victim.sql": VICTIM})
 
 
 def _state(url: str) -> tuple[int, list[str]]:
@@ -120,11 +109,6 @@ def _state(url: str) -> tuple[int, list[str]]:
         rows = conn.execute("SELECT count(*) FROM victim").fetchone()[0]
         versions = [r[0] for r in conn.execute("SELECT version FROM migguard.schema_migrations ORDER BY version")]
     return rows, versions
-
-
-def _audit(project) -> list[dict]:
-    path = project[0] / ".migguard" / "audit.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 @pytest.mark.pg
@@ -137,7 +121,7 @@ def test_hidden_and_ignored_truncates_need_allow_destructive_on_the_live_path(pr
         conn.execute("INSERT INTO victim SELECT g, 'row ' || g FROM generate_series(1, 50) g")
 
     # 1. A TRUNCATE silenced by an in-file ignore: lint honours the ignore, the live path does not.
-    (project[0] / "db" / "migrations" / "0002_ignored_truncate.sql").write_text(IGNORED_TRUNCATE)
+    write(project, "0002_ignored_truncate.sql", IGNORED_TRUNCATE)
     linted = migguard(project, "lint")
     assert linted.returncode == 0, linted.stdout + linted.stderr
     refused = migguard(project, "apply", "--confirm-live")
@@ -148,22 +132,22 @@ def test_hidden_and_ignored_truncates_need_allow_destructive_on_the_live_path(pr
     assert _state(pg) == (50, ["0001"])
 
     # 2. Plus a TRUNCATE assembled from constant strings in a DO block.
-    (project[0] / "db" / "migrations" / "0003_do_truncate.sql").write_text(DO_TRUNCATE)
+    write(project, "0003_do_truncate.sql", DO_TRUNCATE)
     hidden = migguard(project, "apply", "--confirm-live")
     assert hidden.returncode == 1, hidden.stderr
     assert "ban-truncate in 0003_do_truncate.sql" in hidden.stderr
     assert _state(pg) == (50, ["0001"])
-    refusals = [e for e in _audit(project) if e["result"] == "refused"]
+    refusals = [e for e in audit_entries(project) if e["result"] == "refused"]
     assert len(refusals) == 2 and all("ban-truncate" in e["details"]["reason"] for e in refusals)
 
     # 3. The person's explicit yes: it runs, and the audit records it.
     allowed = migguard(project, "apply", "--confirm-live", "--allow-destructive")
     assert allowed.returncode == 0, allowed.stderr
     assert _state(pg) == (0, ["0001", "0002", "0003"])
-    applied = [e for e in _audit(project) if e["result"] == "applied"]
+    applied = [e for e in audit_entries(project) if e["result"] == "applied"]
     assert applied[-1]["migrations"] == ["0002", "0003"]
-    assert verify(project[0] / ".migguard" / "audit.jsonl").ok
+    assert verify(project.root / ".migguard" / "audit.jsonl").ok
 
     outputs = [r.stdout + r.stderr for r in (first, linted, refused, hidden, allowed)]
-    files = [p.read_text(errors="replace") for p in project[0].rglob("*") if p.is_file() and p.suffix != ".dump"]
+    files = [p.read_text(errors="replace") for p in project.root.rglob("*") if p.is_file() and p.suffix != ".dump"]
     assert not any(SENTINEL in text for text in outputs + files)

@@ -6,9 +6,6 @@ production's state: the victim's rows, the catalog, the history table.
 """
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pglast
@@ -16,6 +13,7 @@ import psycopg
 import pytest
 
 from migguard.pg.introspect import introspect
+from tests.apply.livekit import make_project, migguard, scalar, write
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e, pytest.mark.all_majors]
 
@@ -37,25 +35,7 @@ DROP_EVIL = ("SET lock_timeout = '2s';\n-- migguard:ignore ban-drop-column -- th
 
 @pytest.fixture
 def project(tmp_path, pg, pg_cluster):
-    (tmp_path / "db" / "migrations").mkdir(parents=True)
-    (tmp_path / "migguard.toml").write_text(CONFIG)
-    env = {"PG_PROD_URL": pg, "PG_SHADOW_URL": pg_cluster.url(), "MIGGUARD_USER": "tester"}
-    return tmp_path, env
-
-
-def migguard(project, *args: str) -> subprocess.CompletedProcess:
-    directory, env = project
-    return subprocess.run([sys.executable, "-m", "migguard", *args], cwd=directory, capture_output=True, text=True,
-                          env={**os.environ, **env}, timeout=300, check=False)
-
-
-def write(project, name: str, text: str) -> None:
-    (project[0] / "db" / "migrations" / name).write_text(text)
-
-
-def scalar(url: str, query: str):
-    with psycopg.connect(url) as conn:
-        return conn.execute(query).fetchone()[0]
+    return make_project(tmp_path, CONFIG, pg, pg_cluster.url())
 
 
 def statements_of(path: Path) -> list[str]:
@@ -65,7 +45,7 @@ def statements_of(path: Path) -> list[str]:
 
 def plan_of(project, version: str) -> dict:
     """The plan.json written for the apply of pending migration `version` (one plan directory per apply)."""
-    plans = [json.loads(p.read_text()) for p in (project[0] / ".migguard" / "plans").rglob("plan.json")]
+    plans = [json.loads(p.read_text()) for p in (project.root / ".migguard" / "plans").rglob("plan.json")]
     (plan,) = [p for p in plans if p["pending"] == [version]]
     return plan
 
@@ -84,7 +64,7 @@ def test_a_column_name_cannot_end_a_comment_of_the_rollback(project, pg):
 
     # Every SQL script migguard wrote (the plan's forward, rollback and per-migration rollbacks,
     # the rollback beside the backup) parses to DDL only: no DELETE hides behind a comment.
-    scripts = [p for p in (project[0] / ".migguard").rglob("*.sql")]
+    scripts = [p for p in (project.root / ".migguard").rglob("*.sql")]
     assert any(p.parent.name == "rollback" for p in scripts) and any(p.name.endswith(".rollback.sql") for p in scripts)
     for script in scripts:
         assert "DeleteStmt" not in statements_of(script), f"{script} runs a DELETE"
@@ -112,9 +92,9 @@ def test_a_config_value_that_is_not_its_type_is_refused_before_anything_runs(pro
     assert migguard(project, "apply", "--confirm-live").returncode == 0
     with psycopg.connect(pg, autocommit=True) as conn:
         conn.execute("INSERT INTO moods SELECT generate_series(1, 5)")
-    audit = project[0] / ".migguard" / "audit.jsonl"
+    audit = project.root / ".migguard" / "audit.jsonl"
     entries = audit.read_text().count("\n")
-    (project[0] / "migguard.toml").write_text(CONFIG.replace('lock_timeout = "2s"\n', "")
+    (project.root / "migguard.toml").write_text(CONFIG.replace('lock_timeout = "2s"\n', "")
                                               + f"{key} = {json.dumps(value)}\n")
     write(project, "0002_more.sql", "SET lock_timeout = '2s';\nCREATE TABLE more (id int);\n")
     for command in (("apply", "--confirm-live"), ("rollback", "--confirm-live")):
