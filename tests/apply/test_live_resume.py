@@ -6,19 +6,24 @@ audit log are asserted after each step.
 """
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import psycopg
 import pytest
 
+from tests.apply.livekit import (
+    SENTINEL,
+    audit_entries,
+    audit_path,
+    make_project,
+    migguard,
+    newest_plan,
+    with_password,
+    write,
+)
 from tests.apply.test_live_runner import Holder
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e, pytest.mark.all_majors]
 
-SENTINEL = "S3ntinel-Pa55word"
 CONFIG = """[tool.migguard]
 migrations = "db/migrations"
 lock_timeout = "300ms"
@@ -37,18 +42,7 @@ CREATE INDEX CONCURRENTLY b_y_idx ON b (y);
 
 @pytest.fixture
 def project(tmp_path, pg, pg_cluster):
-    (tmp_path / "db" / "migrations").mkdir(parents=True)
-    (tmp_path / "migguard.toml").write_text(CONFIG)
-    (tmp_path / "db" / "migrations" / "0001_tables.sql").write_text(TABLES)
-    env = {"PG_PROD_URL": pg.replace("postgresql://postgres@", f"postgresql://postgres:{SENTINEL}@"),
-           "PG_SHADOW_URL": pg_cluster.url(), "MIGGUARD_USER": "tester"}
-    return tmp_path, env
-
-
-def migguard(project, *args: str) -> subprocess.CompletedProcess:
-    directory, env = project
-    return subprocess.run([sys.executable, "-m", "migguard", *args], cwd=directory, capture_output=True, text=True,
-                          env={**os.environ, **env}, timeout=300, check=False)
+    return make_project(tmp_path, CONFIG, with_password(pg), pg_cluster.url(), {"0001_tables.sql": TABLES})
 
 
 def state(url: str) -> dict:
@@ -67,13 +61,9 @@ def state(url: str) -> dict:
         }
 
 
-def newest_plan(project) -> Path:
-    return max((project[0] / ".migguard" / "plans").iterdir(), key=lambda p: p.stat().st_mtime_ns)
-
-
 def test_a_part_way_migration_is_planned_as_resumed_and_resumes_without_accepting_drift(project, pg):
     assert migguard(project, "apply", "--confirm-live").returncode == 0
-    (project[0] / "db" / "migrations" / "0002_indexes.sql").write_text(INDEXES)
+    write(project, "0002_indexes.sql", INDEXES)
 
     # Another session holds b: statement 2 gives up after its one lock_timeout; statement 1 stays applied.
     holder = Holder(pg, seconds=120)
@@ -97,14 +87,14 @@ def test_a_part_way_migration_is_planned_as_resumed_and_resumes_without_acceptin
     assert document["drift"] == [] and document["part_way_edited"] == []
 
     # A statement that ran, edited since: plan says so (error, naming it) instead of planning it silently.
-    (project[0] / "db" / "migrations" / "0002_indexes.sql").write_text(INDEXES.replace("ON a (x)", "ON a (x, id)"))
+    write(project, "0002_indexes.sql", INDEXES.replace("ON a (x)", "ON a (x, id)"))
     edited = migguard(project, "plan", "--format", "json")
     assert edited.returncode == 1, edited.stderr
     named = [f for f in json.loads(edited.stdout)["findings"] if f["rule"] == "partial-migration-edited"]
     assert len(named) == 1 and named[0]["severity"] == "error", edited.stdout
     assert ("statement 1 (line 1: CREATE INDEX CONCURRENTLY a_x_idx ON a (x)) that ran differs from the file's "
             "statement 1") in named[0]["message"]
-    (project[0] / "db" / "migrations" / "0002_indexes.sql").write_text(INDEXES)
+    write(project, "0002_indexes.sql", INDEXES)
 
     # plan: no drift; the clone runs only statement 2, so only it is a change of this apply and of
     # rollback.sql, while the migration's own rollback (what `rollback` undoes later) drops both.
@@ -130,7 +120,7 @@ def test_a_part_way_migration_is_planned_as_resumed_and_resumes_without_acceptin
     assert "resuming at statement 2" in resumed.stderr and "schema-drift" not in resumed.stderr
     assert state(pg) == {"history": ["0001", "0002"], "progress": [],
                          "indexes": [("a_x_idx", True), ("b_y_idx", True)]}
-    audit = [json.loads(line) for line in (project[0] / ".migguard" / "audit.jsonl").read_text().splitlines()]
+    audit = audit_entries(project)
     assert audit[-1]["result"] == "applied" and audit[-1]["migrations"] == ["0002"]
     assert not any(a["id"] == "schema-drift" for a in audit[-1]["details"]["accepted"])
 
@@ -140,7 +130,7 @@ def test_a_part_way_migration_is_planned_as_resumed_and_resumes_without_acceptin
     assert state(pg) == {"history": ["0001"], "progress": [], "indexes": []}
 
     outputs = "".join(r.stdout + r.stderr for r in (failed, status, edited, planned, resumed, rolled))
-    assert SENTINEL not in outputs + (project[0] / ".migguard" / "audit.jsonl").read_text()
+    assert SENTINEL not in outputs + audit_path(project).read_text()
 
 
 class Writer:
@@ -158,7 +148,7 @@ class Writer:
 
 def test_the_invalid_index_a_failed_attempt_left_is_rebuilt_not_drift(project, pg):
     assert migguard(project, "apply", "--confirm-live").returncode == 0
-    (project[0] / "db" / "migrations" / "0002_indexes.sql").write_text(INDEXES)
+    write(project, "0002_indexes.sql", INDEXES)
     writer = Writer(pg)
     try:
         failed = migguard(project, "apply", "--confirm-live")

@@ -5,68 +5,34 @@ as it was before it.
 """
 
 import json
-import os
-import subprocess
-import sys
 
 import psycopg
 import pytest
 
-from migguard.core.audit import verify
+from tests.apply.livekit import (
+    applied_versions,
+    assert_clean,
+    audit_entries,
+    make_project,
+    migguard,
+    query,
+    with_password,
+    write,
+)
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e, pytest.mark.all_majors]
 
-SENTINEL = "S3ntinel-Pa55word"
 CONFIG = '[tool.migguard]\nmigrations = "db/migrations"\nlock_timeout = "{lock_timeout}"\nmax_lock_timeout = "2s"\nlock_retries = 1\npg_version = 15\n'
 
 
 @pytest.fixture
 def project(tmp_path, pg, pg_cluster):
-    (tmp_path / "db" / "migrations").mkdir(parents=True)
-    (tmp_path / "migguard.toml").write_text(CONFIG.format(lock_timeout="300ms"))
-    url = pg.replace("postgresql://postgres@", f"postgresql://postgres:{SENTINEL}@")
-    env = {"PG_PROD_URL": url, "PG_SHADOW_URL": pg_cluster.url(), "MIGGUARD_USER": "tester"}
-    return tmp_path, env
-
-
-def migguard(project, *args: str) -> subprocess.CompletedProcess:
-    directory, env = project
-    return subprocess.run([sys.executable, "-m", "migguard", *args], cwd=directory, capture_output=True, text=True,
-                          env={**os.environ, **env}, timeout=300)
-
-
-def write(project, name: str, text: str) -> None:
-    (project[0] / "db" / "migrations" / name).write_text(text)
-
-
-def query(url: str, text: str, params=None) -> list[tuple]:
-    with psycopg.connect(url, autocommit=True) as conn:
-        cursor = conn.execute(text, params)
-        return cursor.fetchall() if cursor.description else []
-
-
-def history(url: str) -> list[str]:
-    return [r[0] for r in query(url, "SELECT version FROM migguard.schema_migrations ORDER BY version")]
-
-
-def audit(project) -> list[dict]:
-    path = project[0] / ".migguard" / "audit.jsonl"
-    assert verify(path).ok
-    return [json.loads(line) for line in path.read_text().splitlines()]
+    return make_project(tmp_path, CONFIG.format(lock_timeout="300ms"), with_password(pg), pg_cluster.url())
 
 
 def apply(project, *extra: str) -> None:
     result = migguard(project, "apply", "--confirm-live", *extra)
     assert result.returncode == 0, result.stderr
-
-
-def assert_clean(project, *results) -> None:
-    texts = [r.stdout + r.stderr for r in results]
-    for path in project[0].rglob("*"):
-        texts.append(str(path))
-        if path.is_file() and path.suffix != ".dump":
-            texts.append(path.read_bytes().decode("utf-8", "replace"))
-    assert SENTINEL not in "\n".join(texts)
 
 
 PARENTS = '''SET lock_timeout = '2s';
@@ -107,7 +73,7 @@ def test_dropped_parent_and_child_come_back_whole_in_one_transaction(project, pg
     dry = migguard(project, "rollback")
     assert dry.returncode == 0, dry.stderr
     assert "restore table public.parents" in dry.stdout and "restore table public.children" in dry.stdout
-    assert history(pg) == ["0001", "0002"]
+    assert applied_versions(pg) == ["0001", "0002"]
 
     back = migguard(project, "rollback", "--confirm-live")
     assert back.returncode == 0, back.stderr
@@ -118,8 +84,8 @@ def test_dropped_parent_and_child_come_back_whole_in_one_transaction(project, pg
     assert query(pg, "INSERT INTO children (parent_id) VALUES (1) RETURNING id") == [(91,)]
     with pytest.raises(psycopg.errors.ForeignKeyViolation):
         query(pg, "INSERT INTO children (parent_id) VALUES (999)")
-    assert history(pg) == ["0001"]
-    entry = audit(project)[-1]
+    assert applied_versions(pg) == ["0001"]
+    entry = audit_entries(project, verified=True)[-1]
     assert entry["result"] == "rolled-back" and entry["migrations"] == ["0002"]
     assert "public.parents (30 rows)" in entry["details"]["restored"]
     assert_clean(project, dry, back)
@@ -138,13 +104,13 @@ def test_a_restore_that_fails_undoes_every_migration_of_the_rollback(project, pg
 
     # The apply's backup is damaged: pg_restore's own error, audited; nothing runs.
     fingerprint = query(pg, "SELECT plan_fingerprint FROM migguard.schema_migrations WHERE version = '0002'")[0][0]
-    [dump] = (project[0] / ".migguard" / "backups").glob(f"*-{fingerprint[:12]}.dump")  # the one apply took for 0002
+    [dump] = (project.root / ".migguard" / "backups").glob(f"*-{fingerprint[:12]}.dump")  # the one apply took for 0002
     intact = dump.read_bytes()
     dump.write_bytes(b"PGDMP" + b"\0" * 64)
     damaged = migguard(project, "rollback", "--confirm-live", "--to", "0001")
     assert damaged.returncode == 3 and "pg_restore" in damaged.stderr, damaged.stderr
-    assert history(pg) == ["0001", "0002", "0003"]
-    entry = audit(project)[-1]
+    assert applied_versions(pg) == ["0001", "0002", "0003"]
+    entry = audit_entries(project, verified=True)[-1]
     assert entry["result"] == "failed" and "pg_restore" in entry["details"]["error"] and entry["backup_path"] is None
     dump.write_bytes(intact)
 
@@ -152,10 +118,10 @@ def test_a_restore_that_fails_undoes_every_migration_of_the_rollback(project, pg
     failed = migguard(project, "rollback", "--confirm-live", "--to", "0001")
     assert failed.returncode == 3, failed.stderr
     assert "undone" in failed.stderr and "foreign key" in failed.stderr
-    assert history(pg) == ["0001", "0002", "0003"]
+    assert applied_versions(pg) == ["0001", "0002", "0003"]
     assert query(pg, "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace ORDER BY 1") == before
     assert query(pg, "SELECT to_regclass('owners_name_idx') IS NOT NULL") == [(True,)]
-    entry = audit(project)[-1]
+    entry = audit_entries(project, verified=True)[-1]
     assert entry["result"] == "failed" and "foreign key" in entry["details"]["error"]
     assert entry["backup_path"]  # the rollback's own backup was taken first
     assert_clean(project, failed)
@@ -174,10 +140,10 @@ def test_irreversible_change_refuses_before_anything_runs(project, pg):
     assert "CANNOT UNDO: recreate type public.mood" in dry.stdout
     live = migguard(project, "rollback", "--confirm-live")
     assert live.returncode == 1 and "cannot undo" in live.stderr and "public.mood" in live.stderr
-    assert history(pg) == ["0001", "0002"]
+    assert applied_versions(pg) == ["0001", "0002"]
     assert query(pg, "SELECT enum_range(NULL::mood)::text") == [("{happy,blue}",)]
     assert query(pg, "SELECT m::text FROM moods ORDER BY id") == [("happy",), ("blue",)]
-    entries = audit(project)
+    entries = audit_entries(project, verified=True)
     assert entries[-1]["result"] == "refused" and "public.mood" in entries[-1]["details"]["reason"]
     assert entries[-1]["backup_path"] is None  # refused before the backup: nothing ran
     assert_clean(project, dry, live)
@@ -205,8 +171,8 @@ def test_rolling_back_an_added_column_that_holds_values_needs_allow_destructive(
     assert refused.returncode == 1 and "--allow-destructive" in refused.stderr
     assert query(pg, "SELECT count(note) FROM accounts") == [(3,)]
     assert query(pg, "SELECT count(*) FROM audit_trail") == [(2,)]
-    assert history(pg) == ["0001", "0002"]
-    assert audit(project)[-1]["result"] == "refused"
+    assert applied_versions(pg) == ["0001", "0002"]
+    assert audit_entries(project, verified=True)[-1]["result"] == "refused"
 
     allowed = migguard(project, "rollback", "--confirm-live", "--allow-destructive")
     assert allowed.returncode == 0, allowed.stderr
@@ -214,8 +180,8 @@ def test_rolling_back_an_added_column_that_holds_values_needs_allow_destructive(
     assert query(pg, "SELECT to_regclass('audit_trail')") == [(None,)]
     assert query(pg, "SELECT count(*) FROM accounts") == [(5,)]
     assert query(pg, "SELECT code FROM accounts WHERE id = 5") == [("longe",)]
-    assert history(pg) == ["0001"]
-    entry = audit(project)[-1]
+    assert applied_versions(pg) == ["0001"]
+    entry = audit_entries(project, verified=True)[-1]
     assert entry["result"] == "rolled-back" and "public.accounts.note (3 rows)" in entry["details"]["destroyed"]
 
 
@@ -236,20 +202,20 @@ def test_dropped_columns_come_back_by_key_and_a_keyless_table_is_named_not_resto
 
     refused = migguard(project, "rollback", "--confirm-live")
     assert refused.returncode == 1 and "public.events.msg" in refused.stderr and "primary key" in refused.stderr
-    assert history(pg) == ["0001", "0002", "0003"]
+    assert applied_versions(pg) == ["0001", "0002", "0003"]
     assert query(pg, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'events'::regclass AND attname = 'msg'") == [(0,)]
 
     lossy = migguard(project, "rollback", "--confirm-live", "--no-restore-data")
     assert lossy.returncode == 0, lossy.stderr
     assert query(pg, "SELECT count(*), count(msg) FROM events") == [(4, 0)]
-    assert history(pg) == ["0001", "0002"]
+    assert applied_versions(pg) == ["0001", "0002"]
 
     back = migguard(project, "rollback", "--confirm-live")
     assert back.returncode == 0, back.stderr
     assert 'public.items.Price, EUR: 12 row(s) restored' in back.stderr
     assert query(pg, 'SELECT count(*) FROM items WHERE "Price, EUR" = id * 2.5') == [(12,)]
     assert query(pg, 'SELECT "Price, EUR" FROM items WHERE id = 13') == [(0,)]  # written since: no value in the backup
-    assert history(pg) == ["0001"]
+    assert applied_versions(pg) == ["0001"]
     assert_clean(project, plan, refused, lossy, back)
 
 
@@ -259,13 +225,13 @@ def test_config_lock_timeout_never_reaches_sql_as_text(project, pg):
     write(project, "0002_flag.sql", "SET lock_timeout = '2s';\nALTER TABLE victim ADD COLUMN flag int;\n")
     apply(project)
     query(pg, "INSERT INTO victim (id) SELECT generate_series(1, 7)")
-    (project[0] / "migguard.toml").write_text(CONFIG.format(lock_timeout="2s'; DELETE FROM victim; SELECT '"))
+    (project.root / "migguard.toml").write_text(CONFIG.format(lock_timeout="2s'; DELETE FROM victim; SELECT '"))
 
     result = migguard(project, "rollback", "--confirm-live")
     assert result.returncode in (2, 3), result.stderr  # rejected at config load, or by the server as a bad value
     assert "Traceback" not in result.stderr
     assert query(pg, "SELECT count(*) FROM victim") == [(7,)]
-    assert history(pg) == ["0001", "0002"]
+    assert applied_versions(pg) == ["0001", "0002"]
     assert query(pg, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'victim'::regclass AND attname = 'flag'") == [(1,)]
 
 
@@ -280,9 +246,9 @@ def test_lock_contention_retries_then_gives_up_leaving_production_as_it_was(proj
         holder.rollback()
     assert result.returncode == 3, result.stderr
     assert "lock_timeout 300ms fired 2 times" in result.stderr and "retry 1/1" in result.stderr
-    assert history(pg) == ["0001", "0002"]
+    assert applied_versions(pg) == ["0001", "0002"]
     assert query(pg, "SELECT count(*) FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'c'") == [(1,)]
-    entry = audit(project)[-1]
+    entry = audit_entries(project, verified=True)[-1]
     assert entry["result"] == "failed" and "lock" in entry["details"]["error"]
 
 
@@ -303,4 +269,4 @@ def test_a_name_that_ends_a_comment_never_runs_as_sql(project, pg):
     assert back.returncode == 0, back.stderr
     assert query(pg, "SELECT count(*) FROM victim") == [(6,)]
     assert query(pg, f"SELECT count(*) FROM t WHERE {quoted} = 'v' || id") == [(4,)]
-    assert history(pg) == ["0001"]
+    assert applied_versions(pg) == ["0001"]

@@ -3,12 +3,10 @@ exactly what stayed applied, and the timeout ceiling and the checked bytes hold.
 the real CLI where the operator would be; production's rows, catalog, history and progress asserted after.
 """
 
-import json
 import os
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -16,10 +14,19 @@ import pytest
 from migguard.apply.runner import MigrationError, Runner
 from migguard.core.errors import GateRefused
 from migguard.core.sources import checksum, discover
+from tests.apply.livekit import (
+    SENTINEL,
+    audit_entries,
+    audit_path,
+    make_project,
+    migguard,
+    saved_plan,
+    with_password,
+    write,
+)
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e, pytest.mark.all_majors]
 
-SENTINEL = "S3ntinel-Pa55word"
 CONFIG = """[tool.migguard]
 migrations = "db/migrations"
 lock_timeout = "300ms"
@@ -41,28 +48,8 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS b_y_idx ON b (y);
 
 @pytest.fixture
 def project(tmp_path, pg, pg_cluster):
-    (tmp_path / "db" / "migrations").mkdir(parents=True)
-    (tmp_path / "migguard.toml").write_text(CONFIG.format(retries=6))
-    (tmp_path / "db" / "migrations" / "0001_tables.sql").write_text(TABLES)
-    env = {"PG_PROD_URL": pg.replace("postgresql://postgres@", f"postgresql://postgres:{SENTINEL}@"),
-           "PG_SHADOW_URL": pg_cluster.url(), "MIGGUARD_USER": "tester"}
-    return tmp_path, env
-
-
-def migguard(project, *args: str) -> subprocess.CompletedProcess:
-    directory, env = project
-    return subprocess.run([sys.executable, "-m", "migguard", *args], cwd=directory, capture_output=True, text=True,
-                          env={**os.environ, **env}, timeout=300)
-
-
-def write(project, name: str, text: str) -> None:
-    (project[0] / "db" / "migrations" / name).write_text(text)
-
-
-def saved_plan(project) -> Path:
-    result = migguard(project, "plan")
-    assert result.returncode == 0, result.stdout + result.stderr
-    return max((project[0] / ".migguard" / "plans").iterdir(), key=lambda p: p.stat().st_mtime_ns)
+    return make_project(tmp_path, CONFIG.format(retries=6), with_password(pg), pg_cluster.url(),
+                        {"0001_tables.sql": TABLES})
 
 
 def state(url: str) -> dict:
@@ -107,7 +94,7 @@ class Holder:
 
 def apply_released_at_first_retry(project, holder: Holder, *args: str) -> tuple[int, str]:
     """Run apply while `holder` holds the lock; release it once apply reports its first lock timeout."""
-    directory, env = project
+    directory, env = project.root, project.env
     process = subprocess.Popen([sys.executable, "-m", "migguard", "apply", *args], cwd=directory, text=True,
                                env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     lines = []
@@ -135,7 +122,7 @@ def test_lock_timeout_retries_continue_at_the_failing_statement(project, pg):
 
 
 def test_a_failure_part_way_says_what_stayed_applied_and_the_next_apply_resumes(project, pg):
-    (project[0] / "migguard.toml").write_text(CONFIG.format(retries=1))
+    (project.root / "migguard.toml").write_text(CONFIG.format(retries=1))
     assert migguard(project, "apply", "--confirm-live").returncode == 0
     write(project, "0002_indexes.sql", INDEXES)
     plan = saved_plan(project)
@@ -155,7 +142,7 @@ def test_a_failure_part_way_says_what_stayed_applied_and_the_next_apply_resumes(
     assert "resumes at statement 3" in message and "rolled back" not in message
     assert state(pg) == {"history": ["0001"], "progress": [("0002", 1), ("0002", 2)], "seed": 1,
                          "indexes": {"a_x_idx": True}}
-    audit = [json.loads(line) for line in (project[0] / ".migguard" / "audit.jsonl").read_text().splitlines()]
+    audit = audit_entries(project)
     assert audit[-1]["result"] == "failed" and "STAY APPLIED" in audit[-1]["details"]["error"]
 
     # A statement that ran is edited afterwards: the plan reports it (partial-migration-edited), and
@@ -177,7 +164,7 @@ def test_a_failure_part_way_says_what_stayed_applied_and_the_next_apply_resumes(
     assert state(pg) == {"history": ["0001", "0002"], "progress": [], "seed": 1,
                          "indexes": {"a_x_idx": True, "b_y_idx": True}}
     outputs = failed.stdout + failed.stderr + edited.stdout + edited.stderr + resumed.stdout + resumed.stderr
-    assert SENTINEL not in outputs + (project[0] / ".migguard" / "audit.jsonl").read_text()
+    assert SENTINEL not in outputs + audit_path(project).read_text()
 
 
 SLOW_TIMEOUT = """CREATE TABLE marker (id int);
@@ -202,7 +189,7 @@ def test_a_timeout_above_the_ceiling_is_refused_by_lint_and_by_the_runner(projec
         assert conn.execute("SELECT to_regclass('marker')").fetchone()[0] is None
         assert [r[0] for r in conn.execute("SELECT version FROM migguard.schema_migrations")] == ["0001"]
     # A ceiling raised in the configuration is the team's reviewed yes.
-    (project[0] / "migguard.toml").write_text(CONFIG.format(retries=1) + 'max_statement_timeout = "2h"\n')
+    (project.root / "migguard.toml").write_text(CONFIG.format(retries=1) + 'max_statement_timeout = "2h"\n')
     allowed = migguard(project, "apply", "--confirm-live")
     assert allowed.returncode == 0, allowed.stderr
     with psycopg.connect(pg) as conn:
@@ -213,13 +200,13 @@ def test_disabling_a_timeout_is_refused_whatever_the_ceiling(project, pg):
     write(project, "0002_off.sql", "CREATE TABLE marker (id int);\nRESET lock_timeout;\n")
     runner = Runner(pg, "migguard.schema_migrations", "300ms", "15min", 0, max_lock_timeout="1d")
     with pytest.raises(GateRefused, match=r"statement 2 \(line 2: RESET lock_timeout\) switches lock_timeout off"):
-        runner.run(discover(project[0] / "db" / "migrations"))
+        runner.run(discover(project.migrations))
     with psycopg.connect(pg) as conn:
         assert conn.execute("SELECT to_regclass('a'), to_regclass('marker')").fetchone() == (None, None)
 
 
 def test_the_runner_runs_only_the_bytes_the_gates_checked(project, pg):
-    migrations = discover(project[0] / "db" / "migrations")
+    migrations = discover(project.migrations)
     checked = {"0001": checksum(TABLES)}
     write(project, "0001_tables.sql", TABLES + "DROP TABLE plans;\n")  # changed after the gates read it
     runner = Runner(pg, "migguard.schema_migrations", "300ms", "15min", 0, expected_checksums=checked)
@@ -228,17 +215,17 @@ def test_the_runner_runs_only_the_bytes_the_gates_checked(project, pg):
     with psycopg.connect(pg) as conn:
         assert conn.execute("SELECT to_regclass('a')").fetchone()[0] is None
     write(project, "0001_tables.sql", TABLES)  # a Migration reads its file once: discover it again
-    assert runner.run(discover(project[0] / "db" / "migrations")).applied == ["0001"]
+    assert runner.run(discover(project.migrations)).applied == ["0001"]
     with psycopg.connect(pg) as conn:
         assert conn.execute("SELECT checksum FROM migguard.schema_migrations").fetchone()[0] == checked["0001"]
 
 
 def test_the_files_own_transaction_block_is_recorded_with_its_commit(project, pg):
     """BEGIN … COMMIT in a CONCURRENTLY file: its statements and their progress commit together."""
-    Runner(pg, "migguard.schema_migrations", "300ms", "15min", 0).run(discover(project[0] / "db" / "migrations"))
+    Runner(pg, "migguard.schema_migrations", "300ms", "15min", 0).run(discover(project.migrations))
     write(project, "0002_block.sql", "BEGIN;\nINSERT INTO plans (name) VALUES ('free');\nCOMMIT;\n" + INDEXES)
     runner = Runner(pg, "migguard.schema_migrations", "300ms", "15min", 0, sleep=lambda _: None)
-    pending = discover(project[0] / "db" / "migrations")[1:]
+    pending = discover(project.migrations)[1:]
     holder = Holder(pg, seconds=120)
     try:
         with pytest.raises(MigrationError, match="failed at statement 6"):
