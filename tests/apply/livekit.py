@@ -22,6 +22,22 @@ from migguard.core.audit import verify
 
 SENTINEL = "S3ntinel-Pa55word"
 
+# A tenant table isolated as the RLS audit wants it, granted to `app_user` (see ensure_app_user).
+NOTES = """SET lock_timeout = '2s';
+CREATE TABLE notes (
+    tenant_id uuid NOT NULL,
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    body text,
+    PRIMARY KEY (tenant_id, id)
+);
+ALTER TABLE notes ENABLE ROW LEVEL SECURITY;
+ALTER TABLE notes FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON notes
+    USING (tenant_id = current_setting('app.tenant_id')::uuid)
+    WITH CHECK (tenant_id = current_setting('app.tenant_id')::uuid);
+GRANT SELECT, INSERT, UPDATE, DELETE ON notes TO app_user;
+"""
+
 
 @dataclass(frozen=True)
 class Project:
@@ -48,6 +64,12 @@ def make_project(root: Path, config: str, prod_url: str, shadow_url: str,
     for name, text in (migrations or {}).items():
         (root / "db" / "migrations" / name).write_text(text)
     return Project(root, {"PG_PROD_URL": prod_url, "PG_SHADOW_URL": shadow_url, "MIGGUARD_USER": "tester"})
+
+
+def ensure_app_user(cluster_url: str) -> None:
+    """The application role NOTES grants to; roles are cluster-wide, so it may exist already."""
+    with psycopg.connect(cluster_url, autocommit=True) as admin:
+        admin.execute("DO $$ BEGIN CREATE ROLE app_user NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
 
 
 def _argv(args: tuple[str, ...]) -> list[str]:

@@ -6,7 +6,6 @@ production URL carries a sentinel password that must never appear in any output 
 """
 
 import hashlib
-import json
 import os
 import subprocess
 import sys
@@ -15,11 +14,19 @@ import time
 import psycopg
 import pytest
 
-from migguard.core.audit import verify
+from tests.apply.livekit import (
+    NOTES,
+    SENTINEL,
+    audit_entries,
+    ensure_app_user,
+    make_project,
+    migguard,
+    newest_plan,
+    with_password,
+    write,
+)
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e, pytest.mark.all_majors]
-
-SENTINEL = "S3ntinel-Pa55word"
 
 CONFIG = """[tool.migguard]
 migrations = "db/migrations"
@@ -27,21 +34,6 @@ lock_timeout = "2s"
 pg_version = 15
 """
 
-# A tenant table isolated as the RLS audit wants it.
-NOTES = """SET lock_timeout = '2s';
-CREATE TABLE notes (
-    tenant_id uuid NOT NULL,
-    id bigint GENERATED ALWAYS AS IDENTITY,
-    body text,
-    PRIMARY KEY (tenant_id, id)
-);
-ALTER TABLE notes ENABLE ROW LEVEL SECURITY;
-ALTER TABLE notes FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_isolation ON notes
-    USING (tenant_id = current_setting('app.tenant_id')::uuid)
-    WITH CHECK (tenant_id = current_setting('app.tenant_id')::uuid);
-GRANT SELECT, INSERT, UPDATE, DELETE ON notes TO app_user;
-"""
 # Lint-clean, and it opens every tenant's notes that have a body to every tenant (OR-combined).
 WIDENING = """SET lock_timeout = '2s';
 CREATE POLICY support_read ON notes FOR SELECT TO app_user USING (body IS NOT NULL);
@@ -56,28 +48,10 @@ CREATE TABLE victim (id int PRIMARY KEY);
 """
 
 
-def _with_password(url: str) -> str:
-    return url.replace("postgresql://postgres@", f"postgresql://postgres:{SENTINEL}@")
-
-
 @pytest.fixture
 def project(tmp_path, pg, pg_cluster):
-    with psycopg.connect(pg_cluster.url(), autocommit=True) as admin:  # roles are cluster-wide
-        admin.execute("DO $$ BEGIN CREATE ROLE app_user NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
-    (tmp_path / "db" / "migrations").mkdir(parents=True)
-    (tmp_path / "migguard.toml").write_text(CONFIG)
-    env = {"PG_PROD_URL": _with_password(pg), "PG_SHADOW_URL": pg_cluster.url(), "MIGGUARD_USER": "tester"}
-    return tmp_path, env
-
-
-def migguard(project, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    directory, env = project
-    return subprocess.run([sys.executable, "-m", "migguard", *args], cwd=directory, capture_output=True, text=True,
-                          env={**os.environ, **env}, timeout=timeout, check=False)
-
-
-def write(project, name: str, text: str) -> None:
-    (project[0] / "db" / "migrations" / name).write_text(text)
+    ensure_app_user(pg_cluster.url())
+    return make_project(tmp_path, CONFIG, with_password(pg), pg_cluster.url())
 
 
 def history(url: str) -> dict[str, str]:
@@ -86,12 +60,6 @@ def history(url: str) -> dict[str, str]:
         if conn.execute("SELECT to_regclass('migguard.schema_migrations')").fetchone()[0] is None:
             return {}
         return dict(conn.execute("SELECT version, checksum FROM migguard.schema_migrations ORDER BY version"))
-
-
-def audit_entries(project) -> list[dict]:
-    path = project[0] / ".migguard" / "audit.jsonl"
-    assert verify(path).ok
-    return [json.loads(line) for line in path.read_text().splitlines()]
 
 
 def public_tables(url: str) -> set[str]:
@@ -123,7 +91,7 @@ def test_a_widening_policy_is_refused_live_and_in_the_dry_run_until_accepted(pro
     assert refused.returncode == 1
     assert "rls-permissive-or-widening" in refused.stderr.splitlines()[-1] and "--accept" in refused.stderr
     assert policies(pg) == {"tenant_isolation"} and list(history(pg)) == ["0001"]
-    last = audit_entries(project)[-1]
+    last = audit_entries(project, verified=True)[-1]
     assert last["result"] == "refused" and last["details"]["live"] is True
     assert "rls-permissive-or-widening" in last["details"]["reason"]
 
@@ -135,16 +103,16 @@ def test_a_widening_policy_is_refused_live_and_in_the_dry_run_until_accepted(pro
 
     # The config entry, with its reason: applied, and the acceptance printed and audited.
     reason = "support reads bodies across tenants; approved by security, ticket SEC-42"
-    (project[0] / "migguard.toml").write_text(CONFIG + f'\n[tool.migguard.accept]\nrls-permissive-or-widening = "{reason}"\n')
+    (project.root / "migguard.toml").write_text(CONFIG + f'\n[tool.migguard.accept]\nrls-permissive-or-widening = "{reason}"\n')
     applied = migguard(project, "apply", "--confirm-live")
     assert applied.returncode == 0, applied.stderr
     assert f"ACCEPTED rls-permissive-or-widening ([tool.migguard.accept]: {reason})" in applied.stderr
     assert policies(pg) == {"tenant_isolation", "support_read"} and list(history(pg)) == ["0001", "0002"]
-    last = audit_entries(project)[-1]
+    last = audit_entries(project, verified=True)[-1]
     assert last["result"] == "applied" and last["migrations"] == ["0002"]
     assert last["details"]["accepted"] == [{"id": "rls-permissive-or-widening", "source": "config", "reason": reason}]
     outputs = [r.stdout + r.stderr for r in (first, planned, dry, refused, accepted_dry, applied)]
-    written = [p.read_bytes().decode("utf-8", "replace") for p in project[0].rglob("*") if p.is_file()]
+    written = [p.read_bytes().decode("utf-8", "replace") for p in project.root.rglob("*") if p.is_file()]
     assert SENTINEL not in "".join(outputs + written)
 
 
@@ -154,11 +122,11 @@ def test_acceptances_of_unknown_ids_or_without_a_reason_are_refused_before_anyth
     assert flag.returncode == 2 and "--accept rls-permisive-or-widening: unknown finding id" in flag.stderr
     for table, message in (('nope = "because"', "invalid value for 'accept': unknown finding id 'nope'"),
                            ('schema-drift = "  "', "invalid value for 'accept.schema-drift': a reason is required")):
-        (project[0] / "migguard.toml").write_text(CONFIG + f"\n[tool.migguard.accept]\n{table}\n")
+        (project.root / "migguard.toml").write_text(CONFIG + f"\n[tool.migguard.accept]\n{table}\n")
         bad = migguard(project, "apply", "--confirm-live")
         assert bad.returncode == 2 and message in bad.stderr, bad.stderr
         assert len(bad.stderr.strip().splitlines()) == 1
-    assert history(pg) == {} and not (project[0] / ".migguard" / "audit.jsonl").exists()
+    assert history(pg) == {} and not (project.root / ".migguard" / "audit.jsonl").exists()
 
 
 def test_a_data_precheck_that_says_the_migration_will_fail_applies_nothing(project, pg):
@@ -182,7 +150,7 @@ def test_a_data_precheck_that_says_the_migration_will_fail_applies_nothing(proje
         constraints = {r[0] for r in conn.execute("SELECT conname FROM pg_constraint "
                                                   "WHERE conrelid = 'accounts'::regclass")}
     assert "note" not in columns and "short_name" not in constraints
-    assert audit_entries(project)[-1]["result"] == "refused"
+    assert audit_entries(project, verified=True)[-1]["result"] == "refused"
 
 
 # migguard, with the backup step held until the test says go (a slow pg_dump, made deterministic).
@@ -211,9 +179,9 @@ def test_a_file_overwritten_while_the_backup_runs_is_not_what_runs(project, pg, 
     checked = "SET lock_timeout = '2s';\nCREATE TABLE marker (id int);\n"
     write(project, "0002_marker.sql", checked)
     assert migguard(project, "plan").returncode == 0
-    plan = max((project[0] / ".migguard" / "plans").iterdir(), key=lambda p: p.stat().st_mtime_ns)
+    plan = newest_plan(project)
 
-    directory, env = project
+    directory, env = project.root, project.env
     signals = tmp_path_factory.mktemp("signals")
     process = subprocess.Popen([sys.executable, "-c", HELD_BACKUP, str(signals), "apply", "--confirm-live", "--plan",
                                 str(plan)], cwd=directory, env={**os.environ, **env}, stdout=subprocess.PIPE,

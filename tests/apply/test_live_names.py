@@ -8,66 +8,35 @@ production URL carries a sentinel password that must never appear in any output 
 """
 
 import json
-import os
-import subprocess
-import sys
 
-import psycopg
 import pytest
 
-from migguard.core.audit import verify
+from tests.apply.livekit import (
+    NOTES,
+    assert_clean,
+    audit_entries,
+    ensure_app_user,
+    make_project,
+    migguard,
+    query,
+    with_password,
+    write,
+)
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e, pytest.mark.all_majors]
 
-SENTINEL = "S3ntinel-Pa55word"
 CONFIG = '[tool.migguard]\nmigrations = "db/migrations"\nlock_timeout = "2s"\npg_version = 15\n'
 HISTORY = '"Mig.Hist"."Schema Migrations"'
 
 
 @pytest.fixture
 def project(tmp_path, pg, pg_cluster):
-    with psycopg.connect(pg_cluster.url(), autocommit=True) as admin:  # roles are cluster-wide
-        admin.execute("DO $$ BEGIN CREATE ROLE app_user NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
-    (tmp_path / "db" / "migrations").mkdir(parents=True)
-    (tmp_path / "migguard.toml").write_text(CONFIG)
-    url = pg.replace("postgresql://postgres@", f"postgresql://postgres:{SENTINEL}@")
-    env = {"PG_PROD_URL": url, "PG_SHADOW_URL": pg_cluster.url(), "MIGGUARD_USER": "tester"}
-    return tmp_path, env
-
-
-def migguard(project, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    directory, base = project
-    return subprocess.run([sys.executable, "-m", "migguard", *args], cwd=directory, capture_output=True, text=True,
-                          env={**os.environ, **base, **(env or {})}, timeout=300, check=False)
-
-
-def write(project, name: str, text: str) -> None:
-    (project[0] / "db" / "migrations" / name).write_text(text)
-
-
-def query(url: str, text: str, params=None) -> list[tuple]:
-    with psycopg.connect(url, autocommit=True) as conn:
-        cursor = conn.execute(text, params)
-        return cursor.fetchall() if cursor.description else []
-
-
-def audit(project) -> list[dict]:
-    path = project[0] / ".migguard" / "audit.jsonl"
-    assert verify(path).ok
-    return [json.loads(line) for line in path.read_text().splitlines()]
-
-
-def assert_clean(project, *results) -> None:
-    texts = [r.stdout + r.stderr for r in results]
-    for path in project[0].rglob("*"):
-        texts.append(str(path))
-        if path.is_file() and path.suffix != ".dump":
-            texts.append(path.read_bytes().decode("utf-8", "replace"))
-    assert SENTINEL not in "\n".join(texts)
+    ensure_app_user(pg_cluster.url())
+    return make_project(tmp_path, CONFIG, with_password(pg), pg_cluster.url())
 
 
 def test_a_history_table_with_dots_and_spaces_in_its_names_works_through_apply_status_and_rollback(project, pg):
-    (project[0] / "migguard.toml").write_text(CONFIG + f"history_table = '{HISTORY}'\n")
+    (project.root / "migguard.toml").write_text(CONFIG + f"history_table = '{HISTORY}'\n")
     write(project, "0001_items.sql", "SET lock_timeout = '2s';\nCREATE TABLE items (id int PRIMARY KEY, v text);\n")
     # statement by statement: its progress is kept beside the history, in the same quoted schema
     write(project, "0002_index.sql", "SET lock_timeout = '2s';\nCREATE INDEX CONCURRENTLY items_v ON public.items (v);\n")
@@ -94,7 +63,7 @@ def test_a_history_table_with_dots_and_spaces_in_its_names_works_through_apply_s
     assert query(pg, "SELECT count(*) FROM pg_index WHERE indrelid = 'items'::regclass AND NOT indisprimary") == [(0,)]
     after = json.loads(migguard(project, "status", "--format", "json").stdout)
     assert after["pending"] == ["0002"] and after["drift"] == []
-    assert [(e["command"], e["result"]) for e in audit(project) if e["result"] != "started"] == [
+    assert [(e["command"], e["result"]) for e in audit_entries(project, verified=True) if e["result"] != "started"] == [
         ("apply", "applied"), ("rollback", "rolled-back")]
     assert_clean(project, applied, status, back)
 
@@ -125,7 +94,7 @@ def test_a_dotted_table_dropped_and_a_dotted_column_dropped_come_back_with_their
     assert query(pg, "SELECT attname FROM pg_attribute WHERE attrelid = '\"api.v1\".\"t.x\"'::regclass "
                      "AND attnum > 0 AND NOT attisdropped ORDER BY attnum") == [("id",), ("keep",)]
     assert query(pg, "SELECT to_regclass('\"api.v1\".\"T.y\"')") == [(None,)]
-    (header,) = [t for t in (p.read_text() for p in (project[0] / ".migguard" / "backups").glob("*.rollback.sql"))
+    (header,) = [t for t in (p.read_text() for p in (project.root / ".migguard" / "backups").glob("*.rollback.sql"))
                  if "(migrations 0002)" in t]
     assert "--schema=api.v1 --table=t.x " in header and "--schema=api.v1 --table=T.y " in header
 
@@ -135,7 +104,8 @@ def test_a_dotted_table_dropped_and_a_dotted_column_dropped_come_back_with_their
         (1, "one", 10), (2, None, 20), (3, "three", 30)]
     assert query(pg, 'SELECT id, note FROM "api.v1"."T.y" ORDER BY id') == [(7, "seven"), (8, "eight")]
     assert query(pg, "SELECT version FROM migguard.schema_migrations ORDER BY version") == [("0001",)]
-    (entry,) = [e for e in audit(project) if e["command"] == "rollback" and e["result"] == "rolled-back"]
+    (entry,) = [e for e in audit_entries(project, verified=True)
+                if e["command"] == "rollback" and e["result"] == "rolled-back"]
     assert sorted(entry["details"]["restored"]) == ["api.v1.T.y (2 rows)", "api.v1.t.x.b.c (3 rows)"]
     assert_clean(project, applied, plan, dropped, back)
 
@@ -144,7 +114,7 @@ def test_apply_of_a_saved_plan_refuses_production_on_the_shadow(project, pg, pg_
     write(project, "0001_items.sql", "SET lock_timeout = '2s';\nCREATE TABLE names_probe (id int PRIMARY KEY);\n")
     planned = migguard(project, "plan")
     assert planned.returncode == 0, planned.stderr
-    (saved,) = (project[0] / ".migguard" / "plans").iterdir()
+    (saved,) = (project.root / ".migguard" / "plans").iterdir()
     shadow = pg_cluster.url()  # the shadow's own database, empty like the production the plan was made on
 
     refused = migguard(project, "apply", "--plan", str(saved), "--confirm-live", env={"PG_PROD_URL": shadow})
@@ -158,22 +128,6 @@ def test_apply_of_a_saved_plan_refuses_production_on_the_shadow(project, pg, pg_
     applied = migguard(project, "apply", "--plan", str(saved), "--confirm-live")
     assert applied.returncode == 0, applied.stderr
     assert query(pg, "SELECT version FROM migguard.schema_migrations") == [("0001",)]
-
-
-NOTES = """SET lock_timeout = '2s';
-CREATE TABLE notes (
-    tenant_id uuid NOT NULL,
-    id bigint GENERATED ALWAYS AS IDENTITY,
-    body text,
-    PRIMARY KEY (tenant_id, id)
-);
-ALTER TABLE notes ENABLE ROW LEVEL SECURITY;
-ALTER TABLE notes FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_isolation ON notes
-    USING (tenant_id = current_setting('app.tenant_id')::uuid)
-    WITH CHECK (tenant_id = current_setting('app.tenant_id')::uuid);
-GRANT SELECT, INSERT, UPDATE, DELETE ON notes TO app_user;
-"""
 
 
 def test_granting_truncate_on_a_tenant_table_to_an_app_role_is_refused_live(project, pg):
@@ -191,5 +145,5 @@ def test_granting_truncate_on_a_tenant_table_to_an_app_role_is_refused_live(proj
     assert "rls-truncate-granted" in refused.stderr and "Traceback" not in refused.stderr
     assert query(pg, "SELECT has_table_privilege('app_user', 'notes', 'TRUNCATE')") == [(False,)]
     assert query(pg, "SELECT version FROM migguard.schema_migrations ORDER BY version") == [("0001",)]
-    assert [e["result"] for e in audit(project) if e["command"] == "apply"][-1] == "refused"
+    assert [e["result"] for e in audit_entries(project, verified=True) if e["command"] == "apply"][-1] == "refused"
     assert_clean(project, applied, plan, refused)
