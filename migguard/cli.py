@@ -204,6 +204,22 @@ def rollback(
 
 
 @app.command()
+def baseline(
+    confirm_live: Annotated[bool, typer.Option("--confirm-live", help="Write the migration and record it as applied in production (default: dry run).")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Adopt an existing production: its schema becomes the first migration, proven and recorded as applied."""
+    from migguard.baseline.command import BaselineOptions, dry_run_text, run_baseline
+
+    outcome = run_baseline(BaselineOptions(confirm_live=confirm_live), _load(config), progress=_note)
+    if not outcome.live:
+        _write_stdout(dry_run_text(outcome))
+        _note("migguard: dry run: nothing was written; the baseline is proven (add --confirm-live to record it)")
+        return
+    _note(f"migguard: baseline written and recorded as applied: {outcome.summary()}")
+
+
+@app.command()
 def status(
     format: FormatOption = "text",
     no_drift: Annotated[bool, typer.Option("--no-drift", help="Skip the drift check (no shadow needed).")] = False,
