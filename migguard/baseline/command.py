@@ -35,7 +35,12 @@ from migguard.apply.audit_guard import check_log, guard_live
 from migguard.apply.runner import ApplyLock
 from migguard.baseline.capture import Capture, capture
 from migguard.baseline.proof import Proof, prove
-from migguard.core.audit import AuditLog, check_not_locked, current_user, lockdown_identity
+from migguard.core.audit import (
+    AuditLog,
+    check_not_locked,
+    current_user,
+    lockdown_identity,
+)
 from migguard.core.config import Config, production_url, secret
 from migguard.core.errors import DatabaseError, GateRefused, InputError
 from migguard.core.identifiers import comment_safe
@@ -45,7 +50,7 @@ from migguard.pg.connect import connect, describe
 from migguard.pg.history import AppliedMigration, ensure_table, read_applied, record
 from migguard.pg.progress import ensure_table as ensure_progress_table
 from migguard.pg.shadow import ShadowServer
-from migguard.project.new import first_migration, write_path, write_files
+from migguard.project.new import first_migration, write_files, write_path
 from migguard.schema.model import SchemaModel
 
 Progress = Callable[[str], None]
@@ -85,31 +90,26 @@ def run_baseline(options: BaselineOptions, config: Config, progress: Progress = 
     prod_url = production_url(config, options.prod_url)
     root = Path(config.root)
     directory = write_path(root, config.migrations, "migrations")
-    own = config.history_path[0]
     audit = AuditLog(root / config.audit_log)
     target = redact_text(prod_url)
     _refuse_existing(directory, config, prod_url)
-    if not options.confirm_live:
-        check_log(audit, prod_url, config.history_table)
-        check_not_locked(audit, lockdown_identity(), config.lockdown_after)
-        outcome, _staged = _capture_and_prove(options, config, prod_url, directory, own, progress, live=False)
-        return outcome
-
-    audit = guard_live(audit, NAME, prod_url, config.history_table, config.lockdown_after)
-    with ApplyLock(prod_url, config.history_table):
-        _refuse_existing(directory, config, prod_url)  # again, under the lock: another run may have won
-        try:
-            outcome, staged = _capture_and_prove(options, config, prod_url, directory, own, progress, live=True)
-        except GateRefused as refused:
-            audit.refused(NAME, refused, target=target)
-            raise
-        try:
+    with tempfile.TemporaryDirectory(prefix="migguard-baseline-") as staging:
+        if not options.confirm_live:  # the same checks, read only
+            check_log(audit, prod_url, config.history_table)
+            check_not_locked(audit, lockdown_identity(), config.lockdown_after)
+            return _capture_and_prove(options, config, prod_url, directory, Path(staging), progress)
+        audit = guard_live(audit, NAME, prod_url, config.history_table, config.lockdown_after)
+        with ApplyLock(prod_url, config.history_table):
+            _refuse_existing(directory, config, prod_url)  # again, under the lock: another run may have won
+            try:
+                outcome = _capture_and_prove(options, config, prod_url, directory, Path(staging), progress)
+            except GateRefused as refused:
+                audit.refused(NAME, refused, target=target)
+                raise
             details = {"live": True, "files": [str(p) for p in outcome.files], "checksum": outcome.checksum,
                        "server_version": outcome.server_version, "objects": outcome.counts}
             with audit.live_run(NAME, target=target, migrations=[outcome.version], details=details):
-                _write_and_record(config, prod_url, directory, staged, outcome)
-        finally:
-            shutil.rmtree(staged, ignore_errors=True)
+                _write_and_record(config, prod_url, directory, Path(staging), outcome)
     audit.append(NAME, result="applied", target=target, migrations=[outcome.version], details=details)
     return outcome
 
@@ -133,40 +133,35 @@ def _refuse_existing(directory: Path, config: Config, prod_url: str) -> None:
                          "no migguard history; use plan and apply from here")
 
 
-def _capture_and_prove(options: BaselineOptions, config: Config, prod_url: str, directory: Path, own: str,
-                       progress: Progress, live: bool) -> tuple[BaselineOutcome, Path]:
-    """Capture production's schema, stage the file(s) in a temporary copy of the write path (so the
-    proof replays, and the history records, exactly the bytes that will be written), and prove it.
-    Returns the outcome and the staging directory (removed here unless `live`)."""
+def _capture_and_prove(options: BaselineOptions, config: Config, prod_url: str, directory: Path, staging: Path,
+                       progress: Progress) -> BaselineOutcome:
+    """Capture production's schema, stage the file(s) in `staging` as they will be written into
+    `directory` (so the proof replays, and the history records, exactly those bytes), and prove it."""
+    own = config.history_path[0]
     now = datetime.now(UTC).replace(microsecond=0)
     progress("baseline: [1/3] capture: pg_dump --schema-only of production (migguard's own schema left out)")
     captured = capture(prod_url, own, config.history_table, now)
-    layout = config.layout if config.layout != "auto" else "plain"
-    staging = Path(tempfile.mkdtemp(prefix="migguard-baseline-"))
-    try:
-        migration, files = _stage(staging, directory, layout, captured)
-        progress("baseline: [2/3] prove: replay it on an empty shadow database and compare with production's "
-                 "schema restored on the same server")
-        with ShadowServer(options.shadow_url or secret("PG_SHADOW_URL", config), Path(config.root) / ".migguard",
-                          production=prod_url) as shadow:
-            proof = prove(shadow, migration, prod_url, own)
-        _refuse_unproven(proof)
-        progress(f"baseline: [3/3] proven: the baseline reproduces production's schema ({'recording it' if live else 'dry run: nothing written'})")
-        outcome = BaselineOutcome(live, migration.version, files, len(migration.up_sql().encode("utf-8")),
-                                  migration.checksum(), counts(proof.production), captured.server_version,
-                                  captured.roles, migration.up_sql())
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    if not live:
-        shutil.rmtree(staging, ignore_errors=True)
-    return outcome, staging
+    layout = config.layout if config.layout != "auto" else "plain"  # the folder is empty: `new`'s default
+    migration, files = _stage(staging, directory, layout, captured, now)
+    progress("baseline: [2/3] prove: replay it on an empty shadow database and compare it with production's "
+             "schema restored on the same server")
+    with ShadowServer(options.shadow_url or secret("PG_SHADOW_URL", config), Path(config.root) / ".migguard",
+                      production=prod_url) as shadow:
+        proof = prove(shadow, migration, prod_url, own)
+    _refuse_unproven(proof)
+    progress("baseline: [3/3] proven: replayed, it reproduces production's schema"
+             + ("" if options.confirm_live else " (dry run: nothing is written)"))
+    text = migration.up_sql()
+    return BaselineOutcome(options.confirm_live, migration.version, files, len(text.encode("utf-8")),
+                           migration.checksum(), counts(proof.production), captured.server_version, captured.roles,
+                           text)
 
 
-def _stage(staging: Path, directory: Path, layout: str, captured: Capture) -> tuple[Migration, list[Path]]:
+def _stage(staging: Path, directory: Path, layout: str, captured: Capture,
+           now: datetime) -> tuple[Migration, list[Path]]:
     """Write the migration into `staging` as it will be written into `directory`; read it back as
     the history will (its version, name and checksum), and return it with its final paths."""
-    new_dir, files = first_migration(staging, layout, NAME, captured.text, DOWN, datetime.now(UTC))
+    new_dir, files = first_migration(staging, layout, NAME, captured.text, DOWN, now)
     write_files(staging, new_dir, files)
     found = discover(staging, layout)
     if len(found) != 1:  # a defect, not bad input: the staging folder holds exactly what was written
@@ -212,7 +207,8 @@ def _write_and_record(config: Config, prod_url: str, directory: Path, staging: P
 
 def _copy(staging: Path, directory: Path, targets: list[Path]) -> list[Path]:
     """Copy the staged file(s) into the write path with `new`'s exclusive writes; the paths written."""
-    texts = [(target, (staging / target.relative_to(directory)).read_text(encoding="utf-8")) for target in targets]
+    texts = [(target, (staging / target.relative_to(directory)).read_bytes().decode("utf-8"))  # bytes as proven
+             for target in targets]
     new_dir = targets[0].parent if targets[0].parent != directory else None
     write_files(directory, new_dir, texts)
     return ([new_dir] if new_dir else []) + targets

@@ -13,7 +13,6 @@ from migguard.baseline.proof import owned_as, prove
 from migguard.core.config import Config
 from migguard.core.sources import discover
 from migguard.lint.engine import LintOptions, run_lint
-from migguard.pg.introspect import introspect
 from migguard.pg.shadow import ShadowServer
 from migguard.project.new import first_migration, write_files
 from migguard.schema.model import SchemaModel, Table
