@@ -25,7 +25,7 @@ reads), becomes `SET LOCAL`, so it ends with the migration's transaction.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import pglast
@@ -43,6 +43,7 @@ WHERE d.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
   AND d.refclassid = 'pg_authid'::regclass AND d.deptype IN ('a', 'r') AND r.rolname !~ '^pg_'
 ORDER BY 1
 """
+_SETTINGS = "SET LOCAL check_function_bodies = false;  -- a function may be created before the table it reads\n\n"
 _LEADING_COMMENTS = re.compile(r"(\s*--[^\n]*\n)*\s*")
 _SESSION_SETTING = re.compile(r"^(SET\s+\w+\s*(=|TO)\s*.*|SELECT\s+pg_catalog\.set_config\s*\(.*\))$",
                               re.IGNORECASE | re.DOTALL)
@@ -50,11 +51,20 @@ _SESSION_SETTING = re.compile(r"^(SET\s+\w+\s*(=|TO)\s*.*|SELECT\s+pg_catalog\.s
 
 @dataclass(frozen=True)
 class Capture:
-    """The first migration's text and what it was made from."""
+    """The first migration's text (its header comments, then the SQL) and what it was made from."""
 
-    text: str
+    header: str
+    body: str
     server_version: str  # production's `server_version`, e.g. "15.8"
     roles: tuple[str, ...]  # roles the file creates when missing
+
+    @property
+    def text(self) -> str:
+        return self.header + self.body
+
+    def with_header_line(self, line: str) -> Capture:
+        """The same capture with `line` (a comment, e.g. a lint directive) ending its header."""
+        return replace(self, header=self.header + line.rstrip("\n") + "\n")
 
 
 def capture(url: str, own_schema: str, history_table: str, now: datetime) -> Capture:
@@ -64,9 +74,8 @@ def capture(url: str, own_schema: str, history_table: str, now: datetime) -> Cap
         roles = tuple(row[0] for row in conn.execute(_ROLES_SQL).fetchall())
         conn.rollback()
     dump = pg_dump_schema(url, [*DUMP_FLAGS, "--exclude-schema", name_pattern(own_schema)])
-    body = clean_dump(dump)
-    header = _header(redact_text(url), server_version, history_table, now)
-    return Capture(header + roles_block(roles) + body, server_version, roles)
+    body = _SETTINGS + roles_block(roles) + clean_dump(dump)
+    return Capture(_header(redact_text(url), server_version, history_table, now), body, server_version, roles)
 
 
 def clean_dump(dump: str) -> str:
@@ -113,5 +122,4 @@ def _header(target: str, server_version: str, history_table: str, now: datetime)
         "these objects, so apply never runs it there; plan and status replay it first on the shadow.",
         "Editing it is a checksum mismatch: change the schema in a new migration (`migguard new`).",
     ]
-    return ("".join(f"-- {comment_safe(line)}\n" for line in lines)
-            + "SET LOCAL check_function_bodies = false;  -- a function may be created before the table it reads\n\n")
+    return "".join(f"-- {comment_safe(line)}\n" for line in lines)

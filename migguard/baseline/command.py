@@ -11,9 +11,9 @@ In order, stopping at the first refusal:
 2. live: the audit log verifies and holds production's head, and the caller is not locked down
    (`guard_live`, as apply); the dry run checks the same without writing;
 3. live: apply's migration lock is taken, and step 1 is checked again under it;
-4. the schema is captured (`capture.py`) and proven (`proof.py`): replayed on an empty shadow
-   database, the file must reproduce production's schema exactly, else it is refused (exit 1)
-   with the differences;
+4. the schema is captured (`capture.py`, with the one lint directive of `ignores.py`) and proven
+   (`proof.py`): replayed on an empty shadow database, the file must reproduce production's schema
+   exactly, else it is refused (exit 1) with the differences;
 5. the dry run stops here and shows what it would write; with --confirm-live the file is written
    and recorded in the history (the row apply writes, its checksum the file's), in the history
    transaction: a failure leaves neither the row nor the file. The audit log gets apply's entries.
@@ -34,6 +34,7 @@ import psycopg
 from migguard.apply.audit_guard import check_log, guard_live
 from migguard.apply.runner import ApplyLock
 from migguard.baseline.capture import Capture, capture
+from migguard.baseline.ignores import file_ignore
 from migguard.baseline.proof import Proof, prove
 from migguard.core.audit import (
     AuditLog,
@@ -142,6 +143,10 @@ def _capture_and_prove(options: BaselineOptions, config: Config, prod_url: str, 
     progress("baseline: [1/3] capture: pg_dump --schema-only of production (migguard's own schema left out)")
     captured = capture(prod_url, own, config.history_table, now)
     layout = config.layout if config.layout != "auto" else "plain"  # the folder is empty: `new`'s default
+    target = first_migration(directory, layout, NAME, "", "", now)[1][0][0]  # where it goes (nothing written)
+    ignore = file_ignore(target, directory, captured.text, config)
+    if ignore is not None:
+        captured = captured.with_header_line(ignore)
     migration, files = _stage(staging, directory, layout, captured, now)
     progress("baseline: [2/3] prove: replay it on an empty shadow database and compare it with production's "
              "schema restored on the same server")

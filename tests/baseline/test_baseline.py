@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from migguard.baseline.capture import capture, clean_dump, roles_block
+from migguard.baseline.ignores import file_ignore
 from migguard.baseline.proof import owned_as, prove
 from migguard.core.config import Config
 from migguard.core.sources import discover
@@ -103,11 +104,22 @@ def test_capture_is_a_normal_migration_without_migguards_schema_that_lint_reads(
     # the header's own, and the function body's line: pg_dump's session settings are gone
     assert [line.split(";")[0] for line in top_level_sets] == ["SET LOCAL check_function_bodies = false",
                                                                 "SET search_path = billing"]
-    path = tmp_path / "0001_baseline.sql"
+    directory = tmp_path / "db" / "migrations"
+    directory.mkdir(parents=True)
+    path = directory / "0001_baseline.sql"
     path.write_text(text)
-    report = run_lint(LintOptions(paths=(str(path),), use_cache=False), Config(root=str(tmp_path)))
-    assert report.summary["files"] == 1
+    config = Config(root=str(tmp_path), source=str(tmp_path / "migguard.toml"))  # a project: write-path rules too
+    report = run_lint(LintOptions(paths=(str(path),), use_cache=False), config)
+    assert report.summary["files"] == 1 and report.findings  # static rules fire on a tenant schema's DDL
     assert not [f for f in report.findings if f.rule == "syntax-error"]
+
+    # the one file-level ignore names exactly the rules that fired: lint --strict then passes, no unused-ignore
+    ignore = file_ignore(path, directory, text, config)
+    assert ignore.startswith("-- migguard:ignore-file ") and "-- migguard baseline:" in ignore
+    assert set(ignore.split(" -- ")[0].split("ignore-file ")[1].split(", ")) == {f.rule for f in report.findings}
+    path.write_text(captured.with_header_line(ignore).text)
+    again = run_lint(LintOptions(paths=(str(path),), use_cache=False, strict=True), config)
+    assert not again.findings and again.ok
 
 
 def _migration(tmp_path: Path, text: str):

@@ -126,6 +126,8 @@ def test_adopting_a_production_built_without_migguard(project, pg):
     report = json.loads(status.stdout)
     assert report["applied"] == ["0001"] and report["pending"] == [] and report["drift"] == []
 
+    lint = migguard(project, "lint", "--strict")  # its one ignore-file directive: the folder's lint passes
+    assert lint.returncode == 0, lint.stdout + lint.stderr
     made = migguard(project, "new", "add_due_date", "--template", "feature")
     assert made.returncode == 0, made.stderr
     assert sorted(p.name for p in project.migrations.iterdir()) == ["0001_baseline.sql", "0002_add_due_date.sql"]
