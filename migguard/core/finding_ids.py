@@ -54,12 +54,14 @@ class FindingProvider:
 
 
 @dataclass(frozen=True, slots=True)
-class _Registry:
+class Registry:
+    """The documented ids (sorted), and the ids each origin reports."""
+
     by_id: dict[str, FindingKind]
     reported_by: dict[Origin, frozenset[str]]
 
 
-_registry: _Registry | None = None
+_registry: Registry | None = None
 
 
 def finding_kind(finding_id: str) -> FindingKind | None:
@@ -78,7 +80,7 @@ def reported_by(origin: Origin) -> frozenset[str]:
     return _loaded().reported_by[origin]
 
 
-def build(providers: Iterable[FindingProvider]) -> _Registry:
+def build(providers: Iterable[FindingProvider]) -> Registry:
     """The registry of these providers; ValueError when an id is declared twice, is not kebab-case,
     falls outside its provider's origin or families, or is reported-too without being documented."""
     by_id: dict[str, FindingKind] = {}
@@ -102,10 +104,10 @@ def build(providers: Iterable[FindingProvider]) -> _Registry:
             if finding_id not in by_id:
                 raise ValueError(f"{provider.origin} reports {finding_id!r}, which no provider documents")
             reported[provider.origin].add(finding_id)
-    return _Registry(dict(sorted(by_id.items())), {origin: frozenset(ids) for origin, ids in reported.items()})
+    return Registry(dict(sorted(by_id.items())), {origin: frozenset(ids) for origin, ids in reported.items()})
 
 
-def _loaded() -> _Registry:
+def _loaded() -> Registry:
     global _registry
     if _registry is None:
         import migguard
