@@ -17,6 +17,8 @@ import ast
 import functools
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -201,3 +203,17 @@ def _kind(finding_id: str = "a-b", family: str = "plan", origin: Origin = "datab
 def test_a_bad_declaration_is_refused(providers, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         build(providers)
+
+
+def test_scan_app_sarif_has_help_for_its_ids(tmp_path):
+    """Through the CLI: a command other than lint gets the help of its own ids (the registry loads its
+    providers on first use, whichever command runs)."""
+    (tmp_path / ".git").mkdir()  # no allowlist above the scanned directory is read
+    (tmp_path / "app.py").write_text('def cancel(cur, booking_id):\n'
+                                     '    cur.execute("DELETE FROM bookings WHERE id = %s", (booking_id,))\n')
+    done = subprocess.run([sys.executable, "-m", "migguard", "scan-app", "app.py", "--tables", "bookings",
+                           "--format", "sarif"], cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert done.returncode == 1, done.stderr
+    (descriptor,) = json.loads(done.stdout)["runs"][0]["tool"]["driver"]["rules"]
+    assert descriptor["id"] == "tenant-filter-missing"
+    assert descriptor["help"]["markdown"] == finding_kind("tenant-filter-missing").doc.strip()
