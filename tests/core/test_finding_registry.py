@@ -99,6 +99,7 @@ def read_source() -> tuple[dict[str, frozenset[str]], tuple[str, ...]]:
                 continue
             argument = _id_argument(call, CONSTRUCTORS[name])
             if argument is None:
+                unexplained.append(f"{module}:{call.lineno}: {name}(…) without an id where this test looks for it")
                 continue
             if isinstance(argument, ast.Constant) and isinstance(argument.value, str):
                 ids = {argument.value}
