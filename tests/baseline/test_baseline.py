@@ -14,6 +14,7 @@ from migguard.baseline.proof import owned_as, prove
 from migguard.core.config import Config
 from migguard.core.sources import discover
 from migguard.lint.engine import LintOptions, run_lint
+from migguard.pg.introspect import introspect
 from migguard.pg.shadow import ShadowServer
 from migguard.project.new import first_migration, write_files
 from migguard.schema.model import SchemaModel, Table
@@ -156,3 +157,25 @@ def test_owned_as_maps_only_the_named_roles_objects():
     assert mapped.schemas == {"app": "postgres", "other": "someone"}
     assert {k: t.owner for k, t in mapped.tables.items()} == {"app.t": "postgres", "app.u": "someone"}
     assert owned_as(model, "postgres", "postgres") is model
+
+
+@pytest.mark.pg
+def test_objects_of_the_role_migguard_connects_as_are_proven_as_owned_by_whoever_replays(pg, pg_cluster, tmp_path):
+    """Production owned by a non-superuser login role, migguard connecting as it: the baseline (no
+    owners) replayed by the shadow's role reproduces it; the clone's owners are read as that role."""
+    with psycopg.connect(pg, autocommit=True) as admin:
+        admin.execute("DO $$ BEGIN CREATE ROLE baseline_owner LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+        admin.execute("DO $$ BEGIN EXECUTE format('GRANT CREATE ON DATABASE %I TO baseline_owner', current_database()); END $$")
+    owner_url = pg.replace("postgresql://postgres@", "postgresql://baseline_owner@")
+    with psycopg.connect(owner_url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA app; CREATE TABLE app.items (tenant_id uuid NOT NULL, id int, PRIMARY KEY (tenant_id, id));"
+                     "ALTER TABLE app.items ENABLE ROW LEVEL SECURITY; ALTER TABLE app.items FORCE ROW LEVEL SECURITY;"
+                     "CREATE POLICY tenant_isolation ON app.items USING (tenant_id = current_setting('app.tenant_id')::uuid);"
+                     "CREATE VIEW app.item_ids WITH (security_invoker = true) AS SELECT id FROM app.items;")
+    assert introspect(pg).tables["app.items"].owner == "baseline_owner"
+    text = capture(owner_url, "migguard", "migguard.schema_migrations", NOW).text
+    with ShadowServer(pg_cluster.url()) as shadow:
+        proof = prove(shadow, _migration(tmp_path, text), owner_url, "migguard")
+    assert proof.ok, [c.describe() for c in proof.differences]
+    assert proof.production.tables["app.items"].owner == "postgres"  # the shadow's role replays the baseline
+    assert proof.production.schemas["app"] == "postgres" and proof.production.views["app.item_ids"].owner == "postgres"
