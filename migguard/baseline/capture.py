@@ -79,20 +79,26 @@ def capture(url: str, own_schema: str, history_table: str, now: datetime) -> Cap
 
 
 def clean_dump(dump: str) -> str:
-    """The dump without its top-level session settings (a line inside a function body is never
-    touched: statements are split by PostgreSQL's own scanner), with no run of blank lines left."""
+    """The dump without its top-level session settings. Statements are split by PostgreSQL's own
+    scanner, so a line inside a function body or a string is never touched; only the blank lines
+    between statements that a removed line leaves doubled are dropped."""
     kept, position = [], 0
     for part in pglast.split(dump, with_parser=False, only_slices=True):
         start = _LEADING_COMMENTS.match(dump, part.start, part.stop).end()  # the statement, its comments kept
-        if _SESSION_SETTING.match(dump[start:part.stop].strip()):
-            end = part.stop
-            while end < len(dump) and dump[end] in " \t;":
+        if not _SESSION_SETTING.match(dump[start:part.stop].strip()):
+            continue
+        kept.append(dump[position:start])
+        end = part.stop
+        while end < len(dump) and dump[end] in " \t;":
+            end += 1
+        if end < len(dump) and dump[end] == "\n":  # its line goes with it
+            end += 1
+        if "".join(kept).endswith("\n\n"):  # a blank line already separates the statements around it
+            while end < len(dump) and dump[end] == "\n":
                 end += 1
-            kept.append(dump[position:start])
-            position = end
+        position = end
     kept.append(dump[position:])
-    text = re.sub(r"\n{3,}", "\n\n", "".join(kept))
-    return text.strip("\n") + "\n"
+    return "".join(kept).strip("\n") + "\n"
 
 
 def roles_block(roles: tuple[str, ...]) -> str:

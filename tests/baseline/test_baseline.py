@@ -54,11 +54,11 @@ def production(pg, pg_cluster):
 def test_clean_dump_drops_top_level_session_settings_but_never_a_line_of_a_function_body():
     dump = ("--\n-- PostgreSQL database dump\n--\n\nSET statement_timeout = 0;\nSET client_encoding = 'UTF8';\n"
             "SELECT pg_catalog.set_config('search_path', '', false);\nSET check_function_bodies = false;\n\n"
-            "CREATE FUNCTION public.f() RETURNS void LANGUAGE plpgsql AS $$\nBEGIN\nSET work_mem = '1MB';\nEND $$;\n\n"
+            "CREATE FUNCTION public.f() RETURNS void LANGUAGE plpgsql AS $$\nBEGIN\nSET work_mem = '1MB';\n\n\n\nEND $$;\n\n"
             "SET default_tablespace = '';\n\nCREATE TABLE public.t (id int);\n")
     cleaned = clean_dump(dump)
     assert cleaned == ("--\n-- PostgreSQL database dump\n--\n\n"
-                       "CREATE FUNCTION public.f() RETURNS void LANGUAGE plpgsql AS $$\nBEGIN\nSET work_mem = '1MB';\n"
+                       "CREATE FUNCTION public.f() RETURNS void LANGUAGE plpgsql AS $$\nBEGIN\nSET work_mem = '1MB';\n\n\n\n"
                        "END $$;\n\nCREATE TABLE public.t (id int);\n")
 
 
