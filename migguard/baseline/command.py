@@ -82,9 +82,17 @@ class BaselineOutcome:
 
     def summary(self) -> str:
         objects = ", ".join(f"{n} {kind}" for kind, n in self.counts.items())
-        where = ", ".join(str(p) for p in self.files)
+        where = ", ".join(_shown(p) for p in self.files)
         return (f"{where} ({self.size:,} bytes, version {self.version}, checksum {self.checksum[:12]}…): "
                 f"{objects}; {len(self.roles)} role(s) created NOLOGIN where missing")
+
+
+def _shown(path: Path) -> str:
+    """A path relative to the working directory when it lies below it, as `new` and lint show paths."""
+    try:
+        return path.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def run_baseline(options: BaselineOptions, config: Config, progress: Progress = lambda _: None) -> BaselineOutcome:
