@@ -282,7 +282,7 @@ def _state_dir(config: Optional[str]) -> Path:
 
 @shadow_app.command("start")
 def shadow_start(
-    pg_version: Annotated[Optional[int], typer.Option("--pg-version", help="Major version (default: production's when PG_PROD_URL is set, else the bundled server).")] = None,
+    pg_version: Annotated[Optional[int], typer.Option("--pg-version", help="Major version (default: production's when PG_PROD_URL is set, else the installed server with the most extensions).")] = None,
     config: ConfigOption = None,
 ) -> None:
     """Start a shadow cluster and leave it running (state in .migguard/shadow.json)."""

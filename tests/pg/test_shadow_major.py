@@ -1,10 +1,11 @@
 """The shadow runs on production's PostgreSQL major (SPEC section 5, step 2; issue 11 item 3).
 
 `choose_for` is tested as a pure function over lists of installations, and against the machine's
-(`available_binaries()`); `ShadowServer` and the CLI against real servers: a production on a major
-other than the bundled one (the machine's PostgreSQL 15) gets a shadow of that major, so a view,
-which PostgreSQL 15 and 16 deparse differently, is not drift; a PG_SHADOW_URL on another major is
-planned with the `shadow-major-mismatch` finding and one warning line.
+(`available_binaries()`); `ShadowServer` and the CLI against real servers: a production on each
+major this machine has (the bundled 16, the local 15) gets a shadow of that major whatever the
+default server is, so a view, which PostgreSQL 15 and 16 deparse differently, is not drift; a
+PG_SHADOW_URL on another major is planned with the `shadow-major-mismatch` finding and one
+warning line (and shows that drift).
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def _docker_must_not_be_asked() -> bool:
 
 def test_a_major_nobody_has_falls_back_to_the_bundled_server_with_the_mismatch(tmp_path):
     bundled = _installation(tmp_path, "bundled", 16)
-    options = [bundled, _installation(tmp_path, "pg15", 15, ("pg_trgm",))]
+    options = [bundled, _installation(tmp_path, "pg15", 15)]
     choice = choose_for(13, options, _no_docker)
     assert choice.binaries == bundled and choice.container_major is None
     mismatch = choice.mismatch
@@ -67,6 +68,13 @@ def test_a_major_nobody_has_falls_back_to_the_bundled_server_with_the_mismatch(t
     assert line.startswith("production runs PostgreSQL 13 but no PostgreSQL 13 server is available here, so the "
                            "shadow runs PostgreSQL 16, the bundled server")
     assert "PG_SHADOW_URL to a PostgreSQL 13 server" in mismatch.hint
+
+
+def test_a_major_nobody_has_falls_back_to_the_default_with_contrib(tmp_path):
+    local = _installation(tmp_path, "pg15", 15, ("pg_trgm", "pgcrypto"))
+    choice = choose_for(13, [_installation(tmp_path, "bundled", 16), local], _no_docker)
+    assert choice.binaries == local
+    assert f"so the shadow runs PostgreSQL 15, from {local.bin_dir}:" in choice.mismatch.message
 
 
 def test_a_major_nobody_has_runs_in_a_container_when_docker_answers(tmp_path):
@@ -88,10 +96,12 @@ def test_of_two_installations_of_the_major_the_one_with_more_extensions(tmp_path
     assert choose_for(16, [bare, contrib], _docker_must_not_be_asked).binaries == contrib
 
 
-def test_without_production_the_default_server(tmp_path):
-    bundled = _installation(tmp_path, "bundled", 16)
-    options = [bundled, _installation(tmp_path, "pg15", 15, ("pg_trgm",))]
-    assert choose_for(None, options, _docker_must_not_be_asked).binaries == bundled
+def test_without_production_the_installation_with_most_extensions_bundled_first_among_equals(tmp_path):
+    bundled = _installation(tmp_path, "bundled", 16, ("plpgsql",))
+    bare = _installation(tmp_path, "pg14", 14, ("plpgsql",))
+    contrib = _installation(tmp_path, "pg15", 15, ("plpgsql", "pg_trgm"))
+    assert choose_for(None, [bundled, bare], _docker_must_not_be_asked).binaries == bundled
+    assert choose_for(None, [bundled, bare, contrib], _docker_must_not_be_asked).binaries == contrib
 
 
 def test_no_server_at_all_is_a_database_error_naming_the_major():
@@ -121,38 +131,26 @@ def test_the_ephemeral_shadow_runs_on_production_s_major(pg, pg_cluster):
     assert shadow.mismatch is None and warnings == []
 
 
-@pytest.fixture(scope="module")
-def other_major():
-    """A running cluster of a major that is not the default server's (the machine's PostgreSQL 15)."""
-    default = available_binaries()[0]
-    others = [b for b in available_binaries() if b.major != default.major]
+def _other_major(major: int):
+    """An installation of another major than `major`; skips when this machine has only one."""
+    others = [b for b in available_binaries() if b.major != major]
     if not others:
-        pytest.skip("one PostgreSQL major on this machine: no production on another major to test")
-    cluster = Cluster(others[0]).start()
-    yield cluster
-    cluster.stop()
+        pytest.skip("one PostgreSQL major on this machine: no other major to test against")
+    return others[0]
 
 
 @pytest.fixture
-def production(other_major, request):
-    """A database on `other_major` holding 0001 (a table and a view), recorded as applied by hand."""
-    name = "prod_" + request.node.name[-40:].lower().replace("[", "_").replace("]", "")
-    with psycopg.connect(other_major.url(), autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.execute(f'CREATE DATABASE "{name}"')
-    return other_major.url(name)
-
-
-@pytest.fixture
-def project(tmp_path, production):
-    project = make_project(tmp_path, CONFIG, production, "", {"0001_invoices.sql": INVOICES})
+def project(tmp_path, pg):
+    """Production (a fresh database on the session cluster) holding 0001, a table and a view,
+    created and recorded as applied by hand; no PG_SHADOW_URL."""
+    project = make_project(tmp_path, CONFIG, pg, "", {"0001_invoices.sql": INVOICES})
     migration = discover(project.migrations)[0]
-    with psycopg.connect(production) as conn:
+    with psycopg.connect(pg) as conn:
         conn.execute(INVOICES)
         ensure_table(conn, "migguard.schema_migrations")
         record(conn, "migguard.schema_migrations",
                AppliedMigration("0001", "invoices", migration.checksum(), None, "psql",
-                                        datetime.now(timezone.utc), None))
+                                datetime.now(timezone.utc), None))
     return project
 
 
@@ -165,7 +163,9 @@ def _plan(project, **env):
 
 @pytest.mark.pg
 @pytest.mark.e2e
-def test_plan_on_a_production_of_another_major_replays_on_that_major(project, other_major):
+@pytest.mark.all_majors  # the point is the major: production on each one this machine has
+def test_plan_replays_on_production_s_major(project):
+    """Production on 15 and on 16, whichever the default server is: no drift, no mismatch."""
     done, report, plan = _plan(project)
     assert done.returncode == 0, done.stderr
     assert not {f["rule"] for f in report["findings"]} & {"schema-drift", "shadow-major-mismatch"}
@@ -173,16 +173,21 @@ def test_plan_on_a_production_of_another_major_replays_on_that_major(project, ot
     assert plan["drift"] == [] and "warning" not in done.stderr
 
 
+@pytest.fixture
+def other_cluster(pg_cluster):
+    cluster = Cluster(_other_major(pg_cluster.binaries.major)).start()
+    yield cluster
+    cluster.stop()
+
+
 @pytest.mark.pg
 @pytest.mark.e2e
-def test_plan_with_a_shadow_url_of_another_major_says_so(project, other_major, pg_cluster):
-    if pg_cluster.binaries.major == other_major.binaries.major:
-        pytest.skip("the session cluster runs production's major here")
-    production = other_major.binaries.major
-    done, report, plan = _plan(project, PG_SHADOW_URL=pg_cluster.url())
+def test_plan_with_a_shadow_url_of_another_major_says_so(project, pg_cluster, other_cluster):
+    production, shadow = pg_cluster.binaries.major, other_cluster.binaries.major
+    done, report, plan = _plan(project, PG_SHADOW_URL=other_cluster.url())
     warnings = [line for line in done.stderr.splitlines() if line.startswith("migguard: warning:")]
     assert warnings == [f"migguard: warning: production runs PostgreSQL {production} but the shadow server "
-                        f"(PG_SHADOW_URL) runs PostgreSQL {pg_cluster.binaries.major}: SQL that PostgreSQL deparses "
+                        f"(PG_SHADOW_URL) runs PostgreSQL {shadow}: SQL that PostgreSQL deparses "
                         "(view definitions, defaults, policies) can differ between majors, and so can what replays. "
                         f"Point PG_SHADOW_URL at a PostgreSQL {production} server."]
     found = [f for f in plan["findings"] if f["rule"] == "shadow-major-mismatch"]
@@ -194,18 +199,17 @@ def test_plan_with_a_shadow_url_of_another_major_says_so(project, other_major, p
 
 @pytest.mark.pg
 @pytest.mark.e2e
-def test_shadow_start_follows_production_s_major_unless_told(project, other_major):
+def test_shadow_start_follows_production_s_major_unless_told(project, pg_cluster):
+    state_file = project.root / ".migguard" / "shadow.json"
     try:
         started = migguard(project, "shadow", "start")
         assert started.returncode == 0, started.stderr
-        assert started.stdout.startswith(f"shadow running: PostgreSQL {other_major.binaries.major} ")
-        state = json.loads((project.root / ".migguard" / "shadow.json").read_text())
-        assert server_major(state["url"]) == other_major.binaries.major
+        assert started.stdout.startswith(f"shadow running: PostgreSQL {pg_cluster.binaries.major} ")
+        assert server_major(json.loads(state_file.read_text())["url"]) == pg_cluster.binaries.major
         assert migguard(project, "shadow", "stop").returncode == 0
-        default = available_binaries()[0].major
-        started = migguard(project, "shadow", "start", "--pg-version", str(default))
+        other = _other_major(pg_cluster.binaries.major).major
+        started = migguard(project, "shadow", "start", "--pg-version", str(other))
         assert started.returncode == 0, started.stderr
-        state = json.loads((project.root / ".migguard" / "shadow.json").read_text())
-        assert server_major(state["url"]) == default
+        assert server_major(json.loads(state_file.read_text())["url"]) == other
     finally:
         migguard(project, "shadow", "stop")
