@@ -1,7 +1,10 @@
 """The shadow server: scratch databases where migrations are replayed and proven.
 
 The server is, in order: `PG_SHADOW_URL` (a role that may create databases), the cluster kept
-by `migguard shadow start`, or an ephemeral cluster started for this command and removed after.
+by `migguard shadow start`, or an ephemeral cluster started for this command and removed after,
+on production's PostgreSQL major when production is known and that major is available
+(`migguard.pg.cluster.choose_for`); a shadow on another major than production's is reported
+(`ShadowServer.mismatch`, one warning line).
 Replays are cached as template databases keyed by the chain of migration checksums, so an
 unchanged prefix of the history is copied, not replayed again.
 """
