@@ -131,10 +131,10 @@ def main() -> None:
             print(f"| {name} | - | {', '.join(created) or '-'} | " + " | ".join(["not standalone"] * len(columns))
                   + f" |  <!-- {reason} -->")
     totals = [sum(1 for name in names if not results[(column, name)][1]) for column in columns]
-    print(f"| **replay whole** | | | " + " | ".join(f"**{t} of {len(names)}**" for t in totals) + " |")
+    print("| **replay whole** | | | " + " | ".join(f"**{t} of {len(names)}**" for t in totals) + " |")
     extension_only = [sum(1 for name in names if results[(column, name)][1].startswith("ext "))
                       for column in columns]
-    print(f"| stopped by a missing extension | | | " + " | ".join(map(str, extension_only)) + " |")
+    print("| stopped by a missing extension | | | " + " | ".join(map(str, extension_only)) + " |")
 
     migration_projects = sorted(set(HISTORIES) | set(NOT_REPLAYABLE))
     per_project = {p: project_extensions(p) for p in migration_projects}

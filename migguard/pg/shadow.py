@@ -27,8 +27,8 @@ import psycopg
 from psycopg import sql
 
 from migguard.core.errors import DatabaseError, InputError
-from migguard.core.sources import Migration
 from migguard.core.redact import redact_text
+from migguard.core.sources import Migration
 from migguard.pg.cluster import (Binaries, Cluster, ContainerServer, MajorMismatch, ShadowChoice, available_binaries,
                                  bundled_binaries, choose_binaries, choose_for, local_binaries)
 from migguard.pg.connect import connect, describe

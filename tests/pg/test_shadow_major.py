@@ -186,10 +186,10 @@ def test_plan_with_a_shadow_url_of_another_major_says_so(project, pg_cluster, ot
     production, shadow = pg_cluster.binaries.major, other_cluster.binaries.major
     done, report, plan = _plan(project, PG_SHADOW_URL=other_cluster.url())
     warnings = [line for line in done.stderr.splitlines() if line.startswith("migguard: warning:")]
-    assert warnings == [f"migguard: warning: production runs PostgreSQL {production} but the shadow server "
-                        f"(PG_SHADOW_URL) runs PostgreSQL {shadow}: SQL that PostgreSQL deparses "
-                        "(view definitions, defaults, policies) can differ between majors, and so can what replays. "
-                        f"Point PG_SHADOW_URL at a PostgreSQL {production} server."]
+    assert warnings == [(f"migguard: warning: production runs PostgreSQL {production} but the shadow server "
+                         f"(PG_SHADOW_URL) runs PostgreSQL {shadow}: SQL that PostgreSQL deparses "
+                         "(view definitions, defaults, policies) can differ between majors, and so can what replays. "
+                         f"Point PG_SHADOW_URL at a PostgreSQL {production} server.")]
     found = [f for f in plan["findings"] if f["rule"] == "shadow-major-mismatch"]
     assert [(f["severity"], f["path"]) for f in found] == [("info", "db:shadow")]
     assert found == [f for f in report["findings"] if f["rule"] == "shadow-major-mismatch"]
