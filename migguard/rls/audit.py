@@ -118,12 +118,6 @@ class RlsResult(BaseModel):
     def ok(self) -> bool:
         return not any(f.severity == Severity.ERROR for f in self.findings)
 
-    def by_rule(self) -> dict[str, list[Finding]]:
-        grouped: dict[str, list[Finding]] = defaultdict(list)
-        for finding in self.findings:
-            grouped[finding.rule].append(finding)
-        return dict(grouped)
-
 
 def finding(rule: str, path: str, message: str, hint: str | None = None,
             severity: Severity | None = None) -> Finding:
