@@ -238,6 +238,7 @@ WHERE c.relkind IN ('r', 'p') AND {app_object("c.relnamespace", "pg_class", "c.o
 ORDER BY 2, 3
 """
 
+# The names exempt_tables may use: any relation of the application's schemas (extension members too).
 RLS_RELATION_NAMES_SQL = f"""
 SELECT n.nspname AS schema_name, c.relname AS name
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
