@@ -53,6 +53,10 @@ def diff_command(
     source: Annotated[str, typer.Argument(metavar="FROM", help="Database URL, migrations directory or schema JSON.")],
     target: Annotated[str, typer.Argument(metavar="TO", help="Database URL, migrations directory or schema JSON.")],
     sql_only: Annotated[bool, typer.Option("--sql", help="Print only the SQL that turns FROM into TO.")] = False,
+    online: Annotated[bool, typer.Option(
+        "--online/--no-online", help="Online-safe SQL (CREATE INDEX CONCURRENTLY, NOT VALID then VALIDATE, SET NOT NULL "
+                                     "through a CHECK), as migguard's lint requires of a migration; --no-online: the "
+                                     "plain forms, each in one statement.")] = True,
     format: FormatOption = "text",
     config: ConfigOption = None,
 ) -> None:
@@ -62,16 +66,19 @@ def diff_command(
     from migguard.drift.compare import compare
 
     check_format(format, allowed=("text", "json"))
-    result = compare(source, target, load(config))
+    result = compare(source, target, load(config), online=online)
     if sql_only:
         sys.stdout.write(result.forward_sql)
     elif format == "json":
         typer.echo(json.dumps({"version": 1, "command": "diff", "from": result.source, "to": result.target,
                                "changes": [{"kind": c.kind, "object": c.object, "forward": c.forward,
                                             "reverse": c.reverse, "destructive": c.destructive, "lossy": c.lossy,
-                                            "lock": c.lock} for c in result.changes]}, indent=2))
+                                            "lock": c.lock, "hazards": list(c.hazards),
+                                            "concurrently": c.concurrently, "validation": c.validation}
+                                           for c in result.changes]}, indent=2))
     else:
         typer.echo(f"-- {len(result.changes)} change(s) from {result.source} to {result.target}")
         for change in result.changes:
-            typer.echo(f"-- {change.describe()}" + (f" [{change.lock}]" if change.lock else ""))
+            typer.echo(f"-- {change.describe()}" + (f" [{change.lock}]" if change.lock else "")
+                       + (f" hazards: {', '.join(change.hazards)}" if change.hazards else ""))
         sys.stdout.write(result.forward_sql)

@@ -17,7 +17,7 @@ from migguard.core.redact import redact_text
 from migguard.core.sources import discover
 from migguard.pg.introspect import introspect
 from migguard.pg.shadow import ShadowServer
-from migguard.schema.diff import Change, diff, forward_script, reverse_script
+from migguard.schema.diff import Change, diff, migration_scripts, reverse_script
 from migguard.schema.model import SchemaModel
 
 
@@ -29,7 +29,12 @@ class Comparison:
 
     @property
     def forward_sql(self) -> str:
-        return forward_script(self.changes)
+        """The forward SQL; online, as the migration files it must be cut into (`migration_scripts`)."""
+        scripts = migration_scripts(self.changes)
+        if len(scripts) < 2:
+            return "".join(scripts)
+        return "".join(f"-- migguard: migration file {number} of {len(scripts)}: save each file as a migration of its "
+                       "own, in this order\n" + text for number, text in enumerate(scripts, 1))
 
     @property
     def rollback_sql(self) -> str:
@@ -62,8 +67,8 @@ def load_schema(source: str, config: Config, shadow: ShadowServer | None) -> Sch
     raise InputError(f"{redact_text(source)}: not a database URL, a migrations directory or a schema JSON file")
 
 
-def compare(source: str, target: str, config: Config) -> Comparison:
-    """Changes that turn `source`'s schema into `target`'s."""
+def compare(source: str, target: str, config: Config, online: bool = False) -> Comparison:
+    """Changes that turn `source`'s schema into `target`'s (`online`: in online-safe forms)."""
     needs_shadow = any(Path(s).is_dir() for s in (source, target) if not is_url(s))
     shadow = ShadowServer(secret("PG_SHADOW_URL", config), Path(config.root) / ".migguard") if needs_shadow else None
     try:
@@ -74,4 +79,4 @@ def compare(source: str, target: str, config: Config) -> Comparison:
     finally:
         if shadow:
             shadow.close()
-    return Comparison(redact_text(source), redact_text(target), diff(before, after))
+    return Comparison(redact_text(source), redact_text(target), diff(before, after, online=online))

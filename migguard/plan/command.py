@@ -32,7 +32,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import psycopg
@@ -45,6 +45,7 @@ from migguard.core.redact import redact_text
 from migguard.core.sources import Migration, checksum, discover
 from migguard.lint.context import LintSettings
 from migguard.lint.engine import ConfiguredFindings, LintCache, LintTarget, RulePolicy, build_report, gate_passes, lint_targets
+from migguard.lint.generated import generated_sql_findings
 from migguard.pg.connect import connect, describe
 from migguard.pg.history import read_applied
 from migguard.pg.introspect import introspect
@@ -399,6 +400,9 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
             # 10. rollback: generate and verify on the clone
             step("rollback", "[9/9] rollback: generate and verify on the clone")
             rollback_sql, irreversible = reverse_script(changes)
+            # linted with migguard's own rules, as the one transaction `migguard rollback` runs it in
+            db_findings += generated_sql_findings("rollback.sql", rollback_sql, replace(settings, assume_in_transaction=True),
+                                                  policy, rule="generated-sql-unsafe")
             verified = _verify_rollback(clone_url, rollback_sql, before, irreversible, own)
             if not verified:
                 db_findings.append(_db_finding("rollback-unverified", Severity.ERROR, "rollback.sql",

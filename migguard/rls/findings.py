@@ -1542,6 +1542,35 @@ listed as irreversible (such as an added enum value), which the plan reports sep
     references=(ALTER_TABLE,),
 ))
 
+_PLAN["generated-sql-unsafe"] = (Severity.WARNING, "the generated rollback takes a lock migguard's own rules refuse "
+                                                  "in a migration", _doc(
+    what="""
+`migguard plan` lints the rollback.sql it generates with migguard's own rules and reports each
+error of a rule outside the destructive family (a rollback drops what its migration created by
+nature; `migguard rollback` gates that itself) at its line of rollback.sql, naming the rule.
+""",
+    why="""
+The rollback runs in one transaction, all or nothing (it restores dropped data in the same
+transaction), so it cannot use CREATE INDEX CONCURRENTLY or validate a constraint apart: the
+locks it takes on a live table are the ones the named rule describes, for as long as it runs.
+Whoever may have to run it should know that before the deploy, not during the incident.
+""",
+    bad="""
+-- The migration drops an index; rollback.sql builds it again under a SHARE lock (writes wait).
+DROP INDEX CONCURRENTLY accounts_email_idx;
+""",
+    good="""
+-- Drop the index in a later release, once nothing may need a rollback to the version that used it.
+-- This migration keeps it; its rollback takes no lock on accounts.
+ALTER TABLE accounts ADD COLUMN nickname text;
+""",
+    quiet="""
+The generated rollback breaks none of the lock, hygiene, tenancy or compatibility rules at error
+level. `migguard diff --sql` prints online-safe SQL by default (`--no-online` for the plain forms).
+""",
+    references=(ALTER_TABLE, CREATE_INDEX),
+))
+
 _PLAN["down-script-fails"] = (Severity.ERROR, "a hand-written down script fails after its migration", _doc(
     what="""
 When pending migrations have hand-written down scripts, `migguard plan` runs them, newest first,

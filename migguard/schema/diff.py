@@ -39,6 +39,15 @@ SHARE = "SHARE"
 SHARE_ROW_EXCLUSIVE = "SHARE ROW EXCLUSIVE"
 SHARE_UPDATE_EXCLUSIVE = "SHARE UPDATE EXCLUSIVE"
 
+# Hazards a change carries (`Change.hazards`).
+HAZARD_ACCESS_EXCLUSIVE = "access-exclusive-lock"  # blocks every read and write of the table while it runs
+HAZARD_BLOCKS_WRITES = "blocks-writes"  # SHARE / SHARE ROW EXCLUSIVE: reads go on, writes wait
+HAZARD_DELETES_DATA = "deletes-data"
+HAZARD_SCANS_TABLE = "scans-table"  # reads every row (an index build, a validation, a type change)
+HAZARD_REWRITES_TABLE = "rewrites-table"  # unless the new type is binary-coercible
+HAZARD_INDEX_DROPPED = "index-dropped"  # queries that used it may slow down
+HAZARD_NOT_TRANSACTIONAL = "not-transactional"  # CONCURRENTLY: a failure leaves an INVALID index behind
+
 
 @dataclass(frozen=True)
 class Change:
@@ -54,6 +63,34 @@ class Change:
     lock: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
     path: tuple[str, ...] = ()  # (schema, name) or (schema, table, member): the names, never split from `object`
+    # Online forms (`diff(..., online=True)`): `concurrently` SQL (both ways) cannot run inside a
+    # transaction block; a `validation` checks the rows of what an earlier change added NOT VALID
+    # and must run in a later transaction than that change (`migration_scripts` cuts there).
+    concurrently: bool = False
+    validation: bool = False
+
+    @property
+    def hazards(self) -> tuple[str, ...]:
+        """What running this change risks, as pg-schema-diff names hazards: derived from its kind,
+        lock and flags, so every change carries them whichever function built it."""
+        found = []
+        if self.lock == ACCESS_EXCLUSIVE:
+            found.append(HAZARD_ACCESS_EXCLUSIVE)
+        elif self.lock in (SHARE, SHARE_ROW_EXCLUSIVE):
+            found.append(HAZARD_BLOCKS_WRITES)
+        if self.destructive or self.lossy:
+            found.append(HAZARD_DELETES_DATA)
+        if self.lock is not None and (  # no lock: a part of a table created by the same change set
+                self.kind in ("create index", "recreate type", "alter column type", "set not null") or self.validation
+                or (self.kind == "add constraint" and "NOT VALID" not in self.forward)):
+            found.append(HAZARD_SCANS_TABLE)
+        if self.kind == "alter column type":
+            found.append(HAZARD_REWRITES_TABLE)
+        if self.kind == "drop index":
+            found.append(HAZARD_INDEX_DROPPED)
+        if self.concurrently:
+            found.append(HAZARD_NOT_TRANSACTIONAL)
+        return tuple(found)
 
     def describe(self) -> str:
         """One line for people and for comments: control characters in names are escaped."""
@@ -66,8 +103,11 @@ def _change(kind: str, path: tuple[str, ...], forward: str, reverse: str | None,
     return Change(kind, object_key(*path), forward, reverse, phase, path=tuple(path), **flags)
 
 
-def diff(before: SchemaModel, after: SchemaModel) -> list[Change]:
-    """Changes that turn `before` into `after`, in the order they must run."""
+def diff(before: SchemaModel, after: SchemaModel, online: bool = False) -> list[Change]:
+    """Changes that turn `before` into `after`, in the order they must run.
+
+    `online`: the forms that keep a live table readable and writable where PostgreSQL has them
+    (`_online`). The plan's rollback never uses them: it runs in one transaction (SPEC 6)."""
     touched = _touched_objects(before, after)
     changes: list[Change] = []
     for name in _keys(touched, "schemas"):
@@ -110,7 +150,8 @@ def diff(before: SchemaModel, after: SchemaModel) -> list[Change]:
         changes += _rule_changes(before.rules.get(name), after.rules.get(name))
     changes += [c for name in reversed(order) for c in view_changes[name] if c.phase != VIEW]
     changes += [c for name in order for c in view_changes[name] if c.phase == VIEW]
-    return sorted(changes, key=lambda c: c.phase)  # stable: keeps each object's internal order
+    changes = sorted(changes, key=lambda c: c.phase)  # stable: keeps each object's internal order
+    return _online(changes, before, after) if online else changes
 
 
 def reverse_script(changes: Iterable[Change]) -> tuple[str, list[Change]]:
@@ -133,6 +174,25 @@ def reverse_script(changes: Iterable[Change]) -> tuple[str, list[Change]]:
 def forward_script(changes: Iterable[Change]) -> str:
     text = "\n".join(change.forward for change in changes)
     return text + ("\n" if text else "")
+
+
+def migration_scripts(changes: Iterable[Change]) -> list[str]:
+    """The forward SQL as the migration files migguard's runner and its lint need, in order: a
+    file with CONCURRENTLY runs statement by statement outside a transaction and holds nothing
+    else (ban-mixing-concurrently), any other file runs in one transaction. So consecutive
+    `concurrently` changes make a file, the changes between them another; the validations come
+    last, in a file of their own, once what they validate was added NOT VALID and committed
+    (ban-validate-same-transaction). Plain change sets are one file."""
+    files: list[list[Change]] = []
+    validations = []
+    for change in changes:
+        if change.validation:
+            validations.append(change)
+        elif files and files[-1][0].concurrently == change.concurrently:
+            files[-1].append(change)
+        else:
+            files.append([change])
+    return [forward_script(file) for file in files + ([validations] if validations else [])]
 
 
 # --- which objects differ --------------------------------------------------------------------
@@ -959,3 +1019,85 @@ def _view_changes(name: str, old: View | None, new: View | None, changed: bool) 
         _change("drop view", path, _drop_view_sql(old), _view_sql(old), DROP_DEPENDENT),
         _change("create view" if changed else "recreate dependent view", path, _view_sql(new), _drop_view_sql(new), VIEW),
     ]
+
+
+# --- online forms ----------------------------------------------------------------------------------
+
+
+_CREATE_INDEX = re.compile(r"CREATE (UNIQUE )?INDEX ")
+
+
+def _online(changes: list[Change], before: SchemaModel, after: SchemaModel) -> list[Change]:
+    """The same change set in the forms that keep a live table readable and writable, where
+    PostgreSQL allows them; on a table that exists on both sides (a new table has no rows and
+    no readers), and not on partitioned tables or partitions, where they are refused:
+    - CREATE / DROP INDEX CONCURRENTLY (SHARE UPDATE EXCLUSIVE; `concurrently`: outside a transaction);
+    - a foreign key or CHECK added NOT VALID (a brief lock, no scan), then VALIDATE CONSTRAINT
+      (SHARE UPDATE EXCLUSIVE while it scans) as a `validation`; a new table's foreign keys too (the
+      table they reference is locked, and has rows);
+    - SET NOT NULL through a CHECK (column IS NOT NULL) added NOT VALID, validated, then SET NOT
+      NULL (PostgreSQL 12+ skips its scan: the valid CHECK proves it) and the CHECK dropped."""
+    kept = {key: (before.tables[key], after.tables[key]) for key in before.tables.keys() & after.tables.keys()
+            if not any(t.partition_key or t.partition_of for t in (before.tables[key], after.tables[key]))}
+    # a foreign key locks the table it references too, so a new table's foreign keys are added NOT VALID as well
+    unpartitioned = {key: t for key, t in after.tables.items() if not (t.partition_key or t.partition_of)}
+    index_tables = {object_key(t.schema_name, index): key for key, pair in kept.items() for t in pair for index in t.indexes}
+    for key in before.views.keys() & after.views.keys():
+        for view in (before.views[key], after.views[key]):
+            index_tables.update({object_key(view.schema_name, index): key for index in view.indexes})
+    result: list[Change] = []
+    for change in changes:
+        table = object_key(*change.path[:2]) if len(change.path) == 3 else None
+        if change.kind in ("create index", "drop index") and change.object in index_tables:
+            result.append(replace(change, forward=_concurrently(change.forward), reverse=_concurrently(change.reverse),
+                                  lock=SHARE_UPDATE_EXCLUSIVE, concurrently=True))
+        elif change.kind == "add constraint" and "NOT VALID" not in change.forward and (
+                table in kept and kept[table][1].constraints[change.path[2]].kind == "check"
+                or table in unpartitioned and unpartitioned[table].constraints[change.path[2]].kind == "foreign"):
+            target = f"ALTER TABLE {_qn(*change.path[:2])}"
+            result.append(replace(change, forward=change.forward.removesuffix(";") + " NOT VALID;"))
+            result.append(_change("validate constraint", change.path, f"{target} VALIDATE CONSTRAINT {_q(change.path[2])};",
+                                  "", change.phase, lock=SHARE_UPDATE_EXCLUSIVE, validation=True))
+        elif change.kind == "validate constraint":  # validated by the migration: apart from what it adds
+            result.append(replace(change, validation=True))
+        elif change.kind == "set not null" and table in kept and not kept[table][1].columns[change.path[2]].identity:
+            result += _set_not_null_online(change, kept[table][1])
+        else:
+            result.append(change)
+    return result
+
+
+def _concurrently(sql: str | None) -> str | None:
+    """CREATE [UNIQUE] INDEX (pg_get_indexdef's text) and DROP INDEX, with CONCURRENTLY."""
+    if not sql:
+        return sql
+    if sql.startswith("DROP INDEX "):
+        return "DROP INDEX CONCURRENTLY " + sql.removeprefix("DROP INDEX ")
+    return _CREATE_INDEX.sub(lambda m: f"CREATE {m.group(1) or ''}INDEX CONCURRENTLY ", sql, count=1)
+
+
+def _set_not_null_online(change: Change, table: Table) -> list[Change]:
+    """SET NOT NULL as two changes: the CHECK added NOT VALID; then (a `validation`) VALIDATE,
+    SET NOT NULL and DROP CONSTRAINT. The CHECK's name holds the column's name (the lint rule
+    require-check-for-set-not-null reads it so) and is taken by no constraint of the table."""
+    column = change.path[2]
+    name = _free_name(f"{table.name}_{column}_not_null", set(table.constraints))
+    target, constraint = f"ALTER TABLE {_rel(table)}", _q(name)
+    check = _change("add not null check", change.path,
+                    f"{target} ADD CONSTRAINT {constraint} CHECK ({_q(column)} IS NOT NULL) NOT VALID;",
+                    f"{target} DROP CONSTRAINT IF EXISTS {constraint};", change.phase, lock=ACCESS_EXCLUSIVE,
+                    notes=("added NOT VALID: no scan, the lock is held only for the catalog change",))
+    finish = replace(change, forward=(f"{target} VALIDATE CONSTRAINT {constraint};\n{change.forward}\n"
+                                      f"{target} DROP CONSTRAINT {constraint};"), validation=True,
+                     notes=("the validated CHECK proves the column holds no NULL: SET NOT NULL does not scan",))
+    return [check, finish]
+
+
+def _free_name(name: str, taken: set[str]) -> str:
+    """`name`, cut to PostgreSQL's 63 bytes (whole characters), with a number when it is taken."""
+    for number in range(len(taken) + 1):
+        suffix = f"_{number}" if number else ""
+        base = name.encode()[:63 - len(suffix)].decode(errors="ignore")
+        if base + suffix not in taken:
+            return base + suffix
+    raise AssertionError("unreachable: fewer taken names than candidates")
