@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -10,6 +11,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from migguard.core.sources import Migration
+from migguard.pg.shadow import apply_migration
 from tests.plan.test_plan import EXAMPLES, _production
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e]
@@ -57,8 +60,14 @@ def test_diff_between_a_database_and_a_migrations_directory(project, pg, pg_clus
     objects = {c["object"] for c in json.loads(result.stdout)["changes"]}
     assert {"public.payouts", "public.invoices.legacy_ref", "public.invoices.due_on"} <= objects
     script = migguard(project, "diff", pg, "db/migrations", "--sql", env=env)
-    with psycopg.connect(pg, autocommit=True) as conn:  # the printed SQL really turns FROM into TO
-        conn.execute(script.stdout)
+    # the printed SQL really turns FROM into TO, each migration file it prints run as migguard runs one
+    # (online by default: a file with CONCURRENTLY statement by statement)
+    files = re.split(r"^-- migguard: migration file \d+ of \d+.*\n", script.stdout, flags=re.MULTILINE)
+    assert "CONCURRENTLY" in script.stdout and len(files) > 2
+    with psycopg.connect(pg, autocommit=True) as conn:
+        for number, text in enumerate(f for f in files if f.strip()):
+            (project / f"generated_{number}.sql").write_text(text)
+            apply_migration(conn, Migration(str(number), "generated", project / f"generated_{number}.sql"))
     again = migguard(project, "diff", pg, "db/migrations", "--format", "json", env=env)
     assert json.loads(again.stdout)["changes"] == []
     assert "password" not in result.stdout

@@ -9,7 +9,7 @@ is online by default.
 import json
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -25,7 +25,12 @@ from migguard.pg.introspect import introspect
 from migguard.pg.shadow import apply_migration, with_database
 from migguard.plan.command import PlanOptions, run_plan
 from migguard.schema.diff import (
-    HAZARD_ACCESS_EXCLUSIVE, HAZARD_NOT_TRANSACTIONAL, SHARE_UPDATE_EXCLUSIVE, diff, migration_scripts, reverse_script,
+    HAZARD_ACCESS_EXCLUSIVE,
+    HAZARD_NOT_TRANSACTIONAL,
+    SHARE_UPDATE_EXCLUSIVE,
+    diff,
+    migration_scripts,
+    reverse_script,
 )
 
 pytestmark = pytest.mark.pg
@@ -130,7 +135,7 @@ def test_validations_get_a_migration_file_of_their_own_without_concurrently(mode
     first, second = migration_scripts(changes)
     assert "NOT VALID" in first and "VALIDATE" not in first
     assert second.count("VALIDATE CONSTRAINT") == 2 and "SET NOT NULL" in second
-    single = "".join((first, second))
+    single = first + second
     assert "ban-validate-same-transaction" in {rule for rule, _ in _errors("one.sql", single)}  # why it is cut
     assert _errors("first.sql", first) == [] and _errors("second.sql", second) == []
     _run_as_migrations(url, [first, second], tmp_path)
@@ -194,7 +199,7 @@ def test_the_plan_reports_the_locks_of_its_rollback(tmp_path, pg, pg_cluster):
         with conn.transaction():
             ensure_table(conn, "migguard.schema_migrations")
             record(conn, "migguard.schema_migrations", AppliedMigration(
-                "0001", "items", first.checksum(), None, "test", datetime.now(timezone.utc), 1))
+                "0001", "items", first.checksum(), None, "test", datetime.now(UTC), 1))
     report, plan = run_plan(PlanOptions(prod_url=pg, shadow_url=pg_cluster.url(), write=False),
                             load_config(str(tmp_path / "migguard.toml")))
     assert plan.rollback_verified
