@@ -50,6 +50,7 @@ from migguard.schema.diff import diff, forward_script, migration_scripts, revers
 
 PEERS = REPO.parent / "shared" / "peers" / "diff"
 _NOISE = re.compile(r"^(--.*|SET .*|SELECT pg_catalog\.set_config.*|\\(un)?restrict .*|)$")
+_TABLE = re.compile(r"CREATE (?:UNLOGGED |FOREIGN )?TABLE ")
 _EXTENSION = re.compile(r"\bcreate\s+extension\s+(?:if\s+not\s+exists\s+)?\"?([\w-]+)", re.IGNORECASE)
 
 
@@ -139,12 +140,31 @@ class Server:
                     print(f"could not drop role {role}: {describe(error)}", file=sys.stderr)
 
     def dump(self, url: str) -> list[str]:
-        """The schema as pg_dump prints it, without comments, SET lines and blank lines."""
+        """The schema as pg_dump prints it, without comments, SET lines and blank lines, and the
+        columns of each CREATE TABLE sorted: a column added by ALTER TABLE comes last in the table,
+        and no diff tool rewrites a table to reproduce the column order."""
         result = subprocess.run([self.pg_dump, "--schema-only", "--dbname", url], capture_output=True,
                                 text=True, check=False, timeout=120)
         if result.returncode != 0:
             raise RuntimeError(f"pg_dump: {result.stderr.strip()}")
-        return [line for line in result.stdout.splitlines() if not _NOISE.match(line)]
+        return _columns_sorted([line for line in result.stdout.splitlines() if not _NOISE.match(line)])
+
+
+def _columns_sorted(lines: list[str]) -> list[str]:
+    out: list[str] = []
+    columns: list[str] | None = None
+    for line in lines:
+        if columns is None:
+            out.append(line)
+            if _TABLE.match(line) and line.endswith("("):
+                columns = []
+        elif line.startswith(")"):
+            out += sorted(column.rstrip(",") for column in columns)
+            out.append(line)
+            columns = None
+        else:
+            columns.append(line)
+    return out
 
 
 def _load(url: str, text: str) -> None:
@@ -199,11 +219,15 @@ def round_trip(server: Server, case: Case, *, online: bool = False, judge: str =
                 return Outcome("unloadable", f"load {which}.sql", describe(error))
         before, after = introspect(urls["a"]), introspect(urls["b"])
 
+        dumps: dict[str, list[str]] = {}
+
         def same(url: str, target: str, model) -> str | None:
             if judge == "model":
                 left = diff(introspect(url), model)
                 return None if not left else "; ".join(c.describe() for c in left[:2])
-            got, want = server.dump(url), server.dump(urls[target])
+            if target not in dumps:
+                dumps[target] = server.dump(urls[target])
+            got, want = server.dump(url), dumps[target]
             return None if got == want else _first_difference(got, want)
 
         outcome = Outcome("ok")
