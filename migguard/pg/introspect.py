@@ -227,6 +227,7 @@ def _read(conn: psycopg.Connection) -> SchemaModel:
                     (LOCK_TIMEOUT, STATEMENT_TIMEOUT))
 
         version = int(rows("SHOW server_version_num")[0]["server_version_num"])
+        role = rows("SELECT current_user AS role")[0]["role"]  # ownership is compared relative to it
         schemas = {r["name"]: r["owner"] for r in rows(SCHEMAS_SQL)}
         extensions = {r["name"]: Extension(**r) for r in rows(EXTENSIONS_SQL)}
         relations = rows(RELATIONS_SQL)
@@ -277,5 +278,5 @@ def _read(conn: psycopg.Connection) -> SchemaModel:
                                                                    values=tuple(r["values"])) for r in rows(ENUMS_SQL)}
         domains = {object_key(r["schema_name"], r["name"]): Domain(**r) for r in rows(DOMAINS_SQL)}
         rules = {rule.qualified_name: rule for rule in (RewriteRule(**r) for r in rows(RULES_SQL))}
-    return SchemaModel(server_version=version, schemas=schemas, extensions=extensions, tables=tables, views=views,
+    return SchemaModel(server_version=version, connecting_role=role, schemas=schemas, extensions=extensions, tables=tables, views=views,
                        sequences=sequences, functions=functions, enums=enums, domains=domains, rules=rules)

@@ -1,5 +1,10 @@
 """The schema model: everything migguard compares between two databases, as one pydantic tree.
 
+Ownership is compared relative to the role each side was read as (SPEC 5.4: "ownership by the
+role migguard connects as is not drift"): the shadow replays as its own role, production is
+read as the role migguard connects as, and an object each side's role owns is owned by
+`CONNECTING_ROLE` on both. An owner that is some other role still compares by name.
+
 Objects are kept in dicts keyed by their qualified name (`object_key(schema, name)`: `schema.name`,
 a part in double quotes when it holds a dot or a quote; functions by their identity signature) so
 that a structural diff of two models maps straight back to named objects. Code never splits a
@@ -190,10 +195,16 @@ class Extension(_Model):
     version: str
 
 
+# The owner "the role that read the model". CURRENT_USER is a keyword: only a quoted identifier
+# could name a real role so.
+CONNECTING_ROLE = "current_user"
+
+
 class SchemaModel(_Model):
     """A whole database's schema (user schemas only; system catalogs excluded)."""
 
     server_version: int = 0  # server_version_num; informational, not part of the hash
+    connecting_role: str | None = None  # current_user when it was read; not compared (see relative_owners)
     schemas: dict[str, str | None] = Field(default_factory=dict)  # schema name → owner
     extensions: dict[str, Extension] = Field(default_factory=dict)
     tables: dict[str, Table] = Field(default_factory=dict)
@@ -210,7 +221,25 @@ class SchemaModel(_Model):
         Column order is kept for CREATE TABLE but not compared: PostgreSQL cannot reorder columns,
         so a column dropped and re-added by a rollback comes back last (migra and pg-schema-diff
         make the same choice)."""
-        return self.model_dump(mode="json", exclude=_NOT_COMPARED)
+        return self.relative_owners().model_dump(mode="json", exclude=_NOT_COMPARED)
+
+    def relative_owners(self) -> SchemaModel:
+        """The model with every owner equal to `connecting_role` written as `CONNECTING_ROLE`, so
+        that two databases read as different roles (the shadow's, production's) compare their
+        objects' ownership relative to that role. A model without a connecting role is unchanged."""
+        role = self.connecting_role
+        if role is None:
+            return self
+
+        def relative(objects: dict) -> dict:
+            return {k: v.model_copy(update={"owner": CONNECTING_ROLE}) if v.owner == role else v
+                    for k, v in objects.items()}
+
+        return self.model_copy(update={
+            "connecting_role": None,
+            "schemas": {k: CONNECTING_ROLE if v == role else v for k, v in self.schemas.items()},
+            "tables": relative(self.tables), "views": relative(self.views), "functions": relative(self.functions),
+        })
 
     def canonical_json(self) -> str:
         """Sorted, whitespace-free JSON of `comparable()`: the hash input."""
@@ -236,7 +265,7 @@ class SchemaModel(_Model):
         return cls.model_validate_json(text)
 
 
-_NOT_COMPARED = {"server_version": True, "tables": {"__all__": {"columns": {"__all__": {"position"}}}}}
+_NOT_COMPARED = {"server_version": True, "connecting_role": True, "tables": {"__all__": {"columns": {"__all__": {"position"}}}}}
 
 
 def row_key(table: Table) -> tuple[str, ...]:
