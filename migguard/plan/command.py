@@ -519,6 +519,12 @@ def _query_plan_finding(path: str, change: PlanChange) -> Finding:
 
 
 def _precheck_finding(result: PrecheckResult) -> Finding:
+    if result.skipped:
+        return _db_finding("precheck-skipped", Severity.WARNING, f"db:{result.object}",
+                           f"The {result.check} pre-check of {result.object} did not run: production refused to let "
+                           f"the connecting role read every row ({result.skipped}).",
+                           "Connect as a role with BYPASSRLS and SELECT on the table (README: \"The roles "
+                           "production needs\"), or check the data by hand before applying.")
     sampled = " (on a 1% sample: the full count timed out)" if result.sampled else ""
     keys = f"; first keys: {', '.join(result.sample_keys)}" if result.sample_keys else ""
     if result.fails_migration:
