@@ -1,9 +1,11 @@
 """The schema model: everything migguard compares between two databases, as one pydantic tree.
 
-Ownership is compared relative to the role each side was read as (SPEC 5.4: "ownership by the
-role migguard connects as is not drift"): the shadow replays as its own role, production is
-read as the role migguard connects as, and an object each side's role owns is owned by
-`CONNECTING_ROLE` on both. An owner that is some other role still compares by name.
+Ownership is compared relative to the roles the two sides were read as (SPEC 5.4: "ownership by
+the role migguard connects as is not drift"): the shadow replays as its own role, production is
+read as the role migguard connects as, and the clone of production keeps production's owner
+names while the pending migrations create objects there as the shadow's role. So an owner that
+is either side's connecting role is `CONNECTING_ROLE` on both sides; any other owner still
+compares by name.
 
 Objects are kept in dicts keyed by their qualified name (`object_key(schema, name)`: `schema.name`,
 a part in double quotes when it holds a dot or a quote; functions by their identity signature) so
@@ -223,21 +225,21 @@ class SchemaModel(_Model):
         make the same choice)."""
         return self.relative_owners().model_dump(mode="json", exclude=_NOT_COMPARED)
 
-    def relative_owners(self) -> SchemaModel:
-        """The model with every owner equal to `connecting_role` written as `CONNECTING_ROLE`, so
-        that two databases read as different roles (the shadow's, production's) compare their
-        objects' ownership relative to that role. A model without a connecting role is unchanged."""
-        role = self.connecting_role
-        if role is None:
+    def relative_owners(self, roles: set[str] | None = None) -> SchemaModel:
+        """The model with every owner in `roles` (default: its own `connecting_role`) written as
+        `CONNECTING_ROLE`, so that databases read as different roles (the shadow's, production's)
+        compare ownership relative to the role migguard connects as. Without roles: unchanged."""
+        roles = roles if roles is not None else {self.connecting_role} - {None}
+        if not roles:
             return self
 
         def relative(objects: dict) -> dict:
-            return {k: v.model_copy(update={"owner": CONNECTING_ROLE}) if v.owner == role else v
+            return {k: v.model_copy(update={"owner": CONNECTING_ROLE}) if v.owner in roles else v
                     for k, v in objects.items()}
 
         return self.model_copy(update={
             "connecting_role": None,
-            "schemas": {k: CONNECTING_ROLE if v == role else v for k, v in self.schemas.items()},
+            "schemas": {k: CONNECTING_ROLE if v in roles else v for k, v in self.schemas.items()},
             "tables": relative(self.tables), "views": relative(self.views), "functions": relative(self.functions),
         })
 

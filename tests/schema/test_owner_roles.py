@@ -22,6 +22,18 @@ def test_objects_owned_by_each_sides_connecting_role_do_not_differ():
     assert shadow.fingerprint() == production.fingerprint()
 
 
+def test_the_clone_keeps_productions_owner_names_and_its_new_objects_are_the_shadows():
+    """apply's verify: the plan's schema-after is the clone (read as the shadow's role) where the
+    objects production had keep production's owner and the migrations' new ones are the shadow's."""
+    after = model("postgres", "app_owner")
+    after = after.model_copy(update={"tables": {**after.tables, "app.new": Table(
+        schema_name="app", name="new", owner="postgres")}})
+    production = model("app_owner", "app_owner")
+    production = production.model_copy(update={"tables": {**production.tables, "app.new": Table(
+        schema_name="app", name="new", owner="app_owner")}})
+    assert diff(after, production) == []
+
+
 def test_an_owner_that_is_not_the_connecting_role_is_still_a_difference():
     shadow, production = model("postgres", "postgres"), model("app_owner", "someone_else")
     changes = diff(shadow, production)
