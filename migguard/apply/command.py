@@ -166,11 +166,11 @@ def run_apply(options: ApplyOptions, config: Config, progress: Progress = lambda
             try:
                 _show_findings(plan, accepted, options.strict, progress)
                 pending, outcome.accepted = _gates(options, config, plan, prod_url, accepted)
-            except GateRefused as refused:
+                if pending:
+                    _preflight(options, config, plan, prod_url)
+            except (GateRefused, preflight.PreflightRefused) as refused:
                 refuse(refused)
                 raise
-            if pending:
-                _preflight(options, config, plan, prod_url)
             for acceptance in outcome.accepted:
                 progress(comment_safe(f"migguard: ACCEPTED {acceptance.describe()}"))
             if not pending:
@@ -273,7 +273,7 @@ def _affected_tables(plan: SavedPlan) -> list[str]:
 
 def _preflight(options: ApplyOptions, config: Config, plan: SavedPlan, prod_url: str) -> None:
     """What the backup and the writes need of the connecting role, checked before either starts
-    (exit 3, one line per missing privilege). Like a failed connection, not a policy refusal."""
+    (exit 3, one line per missing privilege; audited as refused, as a failed backup was)."""
     creates_in = {_path(c)[0] for c in plan.document["changes"] if c["kind"].startswith("create ")}
     affected = [tuple(parts) for parts in _affected(plan)]
     preflight.require(prod_url, preflight.Needs(

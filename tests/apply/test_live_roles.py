@@ -92,7 +92,9 @@ def test_without_bypassrls_apply_names_the_missing_privilege_and_writes_nothing(
     assert applied_versions(admin) == ["0001"]
     assert scalar(admin, "SELECT count(*) FROM items") == 3
     assert backups(project) == before
-    assert [e["result"] for e in audit_entries(project, verified=True) if e["command"] == "apply"][-1] == "dry-run"
+    last = [e for e in audit_entries(project, verified=True) if e["command"] == "apply"][-1]
+    assert last["result"] == "refused" and "lacks BYPASSRLS" in last["details"]["reason"]
+    assert not [e for e in audit_entries(project) if e["result"] == "started" and "0002" in e["migrations"]]
     status = migguard(project, "status")  # owned by the connecting role on one side, the shadow's on the other
     assert status.returncode == 0, status.stdout + status.stderr
     assert "drift:    none" in status.stdout
