@@ -10,7 +10,15 @@ import psycopg
 import pytest
 
 from migguard.pg.tools import client_for, server_major
-from tests.apply.livekit import applied_versions, audit_entries, columns, make_project, migguard, scalar, write
+from tests.apply.livekit import (
+    applied_versions,
+    audit_entries,
+    columns,
+    make_project,
+    migguard,
+    scalar,
+    write,
+)
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e]
 
@@ -83,10 +91,10 @@ def test_without_bypassrls_apply_names_the_missing_privilege_and_writes_nothing(
         done = migguard(project, *args)
         assert done.returncode == 3, done.stderr
         error = [line for line in done.stderr.splitlines() if line.startswith("migguard: error: ")]
-        assert error == ["migguard: error: production refuses what apply needs: role app_owner lacks BYPASSRLS: the "
-                         "backup (pg_dump) reads every row of public.items under FORCE ROW LEVEL SECURITY and fails "
-                         "with \"query would be affected by row-level security policy\" (a superuser runs ALTER ROLE "
-                         "app_owner BYPASSRLS; or apply with --no-backup); nothing was touched"]
+        assert error == [("migguard: error: production refuses what apply needs: role app_owner lacks BYPASSRLS: the "
+                          "backup (pg_dump) reads every row of public.items under FORCE ROW LEVEL SECURITY and fails "
+                          "with \"query would be affected by row-level security policy\" (a superuser runs ALTER "
+                          "ROLE app_owner BYPASSRLS; or apply with --no-backup); nothing was touched")]
         assert "internal error" not in done.stderr
     assert "note" not in columns(admin, "items")
     assert applied_versions(admin) == ["0001"]
