@@ -123,36 +123,13 @@ def check(conn: psycopg.Connection, needs: Needs) -> tuple[str, list[str]]:
         TABLE_SQL, ([s for s, _ in (*needs.history, *needs.altered)],
                     [t for _, t in (*needs.history, *needs.altered)])).fetchall()}
 
-    if needs.plan_reads or needs.backup != "none":
-        relations = conn.execute(RELATIONS_SQL).fetchall()
-        dumped = _dumped(relations, needs.backup, needs.backup_tables)
-        scope = relations if needs.plan_reads else dumped  # what some pg_dump locks
-        step = ("pg_dump (plan's schema copy and the backup)" if needs.plan_reads and needs.backup != "none" else
-                "pg_dump --schema-only (plan's copy of production's schema)" if needs.plan_reads else
-                "the backup (pg_dump)")
-        no_usage = sorted({r[0] for r in scope if not r[3]})
-        if no_usage:
-            missing.append(f"USAGE on schema {_names(quote_ident(s) for s in no_usage)}: {step} locks every table "
-                           f"in it (GRANT USAGE ON SCHEMA … TO {grantee})")
-        unread = [r for r in scope if r[2] in ("r", "p") and not r[4] and (r[0], r[1]) not in needs.history]
-        if unread:
-            missing.append(f"SELECT on {_names(quote_qualified(r[0], r[1]) for r in unread)}: {step} locks every "
-                           f"table it dumps (GRANT SELECT ON … TO {grantee})")
-        if needs.backup != "none":
-            sequences = [r for r in dumped if r[2] == "S" and not r[4]]
-            if sequences:
-                missing.append(f"SELECT on sequence {_names(quote_qualified(r[0], r[1]) for r in sequences)}: the "
-                               f"backup (pg_dump) reads each sequence's position (GRANT SELECT ON SEQUENCE … TO "
-                               f"{grantee})")
-            filtered = [r for r in dumped if r[2] == "r" and r[5] and not bypassrls and (r[6] or not r[7])]
-            if filtered:
-                forced = "FORCE ROW LEVEL SECURITY" if all(r[6] and r[7] for r in filtered) else "row-level security"
-                missing.append(
-                    f"BYPASSRLS: the backup (pg_dump) reads every row of {_names(quote_qualified(r[0], r[1]) for r in filtered)} "
-                    f"under {forced} and fails with \"query would be affected by row-level security policy\" "
-                    f"(a superuser runs ALTER ROLE {grantee} BYPASSRLS; or apply with --no-backup)")
-
+    dump_lines, no_usage = _dump_lines(conn, needs, bypassrls, grantee)
+    missing += dump_lines
     existing = [(s, t) for s, t in needs.history if (s, t) in tables]
+    closed = sorted(s for s in history_schemas if s in schemas and not schemas[s][0] and s not in no_usage)
+    if closed:
+        missing.append(f"USAGE on schema {_names(quote_ident(s) for s in closed)}: plan and apply read "
+                       f"migguard's history there (GRANT USAGE ON SCHEMA … TO {grantee})")
     if needs.plan_reads:
         unread = [(s, t) for s, t in existing if not tables[(s, t)][0]]
         if unread:
@@ -183,6 +160,42 @@ def check(conn: psycopg.Connection, needs: Needs) -> tuple[str, list[str]]:
             missing.append(f"CREATE on schema {_names(quote_ident(s) for s in no_create)}: the pending migrations "
                            f"create objects there (GRANT CREATE ON SCHEMA … TO {grantee})")
     return role, missing
+
+
+def _dump_lines(conn: psycopg.Connection, needs: Needs, bypassrls: bool, grantee: str) -> tuple[list[str], list[str]]:
+    """What pg_dump needs (plan's schema copy, the backup): the lines, and the schemas lacking USAGE."""
+    missing: list[str] = []
+    if not (needs.plan_reads or needs.backup != "none"):
+        return missing, []
+    relations = conn.execute(RELATIONS_SQL).fetchall()
+    dumped = _dumped(relations, needs.backup, needs.backup_tables)
+    scope = relations if needs.plan_reads else dumped  # what some pg_dump locks
+    step = ("pg_dump (plan's schema copy and the backup)" if needs.plan_reads and needs.backup != "none" else
+            "pg_dump --schema-only (plan's copy of production's schema)" if needs.plan_reads else
+            "the backup (pg_dump)")
+    no_usage = sorted({r[0] for r in scope if not r[3]})
+    if no_usage:
+        missing.append(f"USAGE on schema {_names(quote_ident(s) for s in no_usage)}: {step} locks every table "
+                       f"in it (GRANT USAGE ON SCHEMA … TO {grantee})")
+    unread = [r for r in scope if r[2] in ("r", "p") and not r[4] and (r[0], r[1]) not in needs.history]
+    if unread:
+        missing.append(f"SELECT on {_names(quote_qualified(r[0], r[1]) for r in unread)}: {step} locks every "
+                       f"table it dumps (GRANT SELECT ON … TO {grantee})")
+    if needs.backup == "none":
+        return missing, no_usage
+    sequences = [r for r in dumped if r[2] == "S" and not r[4]]
+    if sequences:
+        missing.append(f"SELECT on sequence {_names(quote_qualified(r[0], r[1]) for r in sequences)}: the "
+                       f"backup (pg_dump) reads each sequence's position (GRANT SELECT ON SEQUENCE … TO {grantee})")
+    # pg_dump reads with row_security off: a table whose rows the role sees through policies fails it
+    filtered = [r for r in dumped if r[2] == "r" and r[5] and not bypassrls and (r[6] or not r[7])]
+    if filtered:
+        forced = "FORCE ROW LEVEL SECURITY" if all(r[6] and r[7] for r in filtered) else "row-level security"
+        tables = _names(quote_qualified(r[0], r[1]) for r in filtered)
+        missing.append(f"BYPASSRLS: the backup (pg_dump) reads every row of {tables} under {forced} and fails "
+                       f"with \"query would be affected by row-level security policy\" (a superuser runs "
+                       f"ALTER ROLE {grantee} BYPASSRLS; or apply with --no-backup)")
+    return missing, no_usage
 
 
 def _dumped(relations: list[tuple], backup: str, tables: Iterable[tuple[str, str]]) -> list[tuple]:

@@ -45,9 +45,9 @@ from migguard.core.redact import redact_text
 from migguard.core.sources import Migration, checksum, discover
 from migguard.lint.context import LintSettings
 from migguard.lint.engine import ConfiguredFindings, LintCache, LintTarget, RulePolicy, build_report, gate_passes, lint_targets
+from migguard.pg import preflight
 from migguard.pg.connect import connect, describe
 from migguard.pg.history import read_applied
-from migguard.pg import preflight
 from migguard.pg.introspect import introspect
 from migguard.pg.shadow import MigrationFailed, ShadowServer, apply_migration
 from migguard.pg.partway import Mismatch, PartWay, read_part_way, run_recorded, without_leftovers
@@ -227,7 +227,7 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
     if prod_url:
         # before anything is read: the privileges plan's reads need (exit 3 naming each one missing)
         preflight.require(prod_url, preflight.Needs(history=preflight.own_tables(config.history_table)),
-                          "what plan reads")
+                          "what plan needs")
         with connect(prod_url, connect_timeout=10) as prod:
             applied_rows = read_applied(prod, config.history_table)
             applied_now = {row.version for row in applied_rows}

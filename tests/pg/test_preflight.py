@@ -91,16 +91,17 @@ def test_apply_writes_need_create_ownership_and_history_privileges(role, pg):
         admin.execute("CREATE SCHEMA migguard; CREATE TABLE migguard.schema_migrations (version text)")
     found = lines(url, needs)
     assert [line.split(":")[0] for line in found] == [
-        "CREATE on schema migguard", "SELECT, INSERT, UPDATE, DELETE on migguard.schema_migrations",
+        "USAGE on schema migguard", "CREATE on schema migguard",
+        "SELECT, INSERT, UPDATE, DELETE on migguard.schema_migrations",
         "ownership of public.theirs", "CREATE on schema public"]
-    assert "migguard.schema_migrations_progress, migguard.audit_head" in found[0]
+    assert "migguard.schema_migrations_progress, migguard.audit_head" in found[1]
 
 
 def test_require_raises_one_error_naming_the_role_with_a_line_per_privilege(role):
     url, name = role
     with pytest.raises(PreflightRefused) as refused:
-        require(url, Needs(history=HISTORY), "what plan reads")
+        require(url, Needs(history=HISTORY), "what plan needs")
     assert refused.value.exit_code == 3
-    assert refused.value.message == (f"production refuses what plan reads: role {name} lacks 2 privileges (one line "
+    assert refused.value.message == (f"production refuses what plan needs: role {name} lacks 2 privileges (one line "
                                       "each below); nothing was touched")
     assert refused.value.detail.splitlines() == list(refused.value.missing)
