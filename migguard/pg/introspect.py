@@ -278,6 +278,6 @@ def _read(conn: psycopg.Connection) -> SchemaModel:
                                                                    values=tuple(r["values"])) for r in rows(ENUMS_SQL)}
         domains = {object_key(r["schema_name"], r["name"]): Domain(**r) for r in rows(DOMAINS_SQL)}
         rules = {rule.qualified_name: rule for rule in (RewriteRule(**r) for r in rows(RULES_SQL))}
-    return SchemaModel(server_version=version, connecting_role=role, schemas=schemas, extensions=extensions,
+    return SchemaModel(server_version=version, connecting_roles=(role,), schemas=schemas, extensions=extensions,
                        tables=tables, views=views, sequences=sequences, functions=functions, enums=enums,
                        domains=domains, rules=rules)

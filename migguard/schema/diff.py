@@ -69,7 +69,7 @@ def _change(kind: str, path: tuple[str, ...], forward: str, reverse: str | None,
 def diff(before: SchemaModel, after: SchemaModel) -> list[Change]:
     """Changes that turn `before` into `after`, in the order they must run. An owner that is either
     side's connecting role is that role on both sides (`SchemaModel.relative_owners`)."""
-    roles = {before.connecting_role, after.connecting_role} - {None}
+    roles = {*before.connecting_roles, *after.connecting_roles}
     before, after = before.relative_owners(roles), after.relative_owners(roles)
     touched = _touched_objects(before, after)
     changes: list[Change] = []

@@ -7,7 +7,7 @@ from migguard.schema.model import CONNECTING_ROLE, Function, SchemaModel, Table,
 
 def model(role: str | None, owner: str, schema_owner: str | None = None) -> SchemaModel:
     return SchemaModel(
-        connecting_role=role,
+        connecting_roles=(role,) if role else (),
         schemas={"public": "pg_database_owner", "app": schema_owner or owner},
         tables={"app.items": Table(schema_name="app", name="items", owner=owner)},
         views={"app.recent": View(schema_name="app", name="recent", definition=" SELECT 1;", owner=owner)},
@@ -34,6 +34,15 @@ def test_the_clone_keeps_productions_owner_names_and_its_new_objects_are_the_sha
     assert diff(after, production) == []
 
 
+def test_a_clone_read_as_the_shadows_role_stands_for_productions_role_when_told():
+    """Drift between a replay and a clone of production, both on the shadow: the clone keeps
+    production's owner names, the replay has the shadow's."""
+    replay, clone = model("postgres", "postgres"), model("postgres", "app_owner")
+    assert {c.kind for c in diff(replay, clone)} >= {"alter table owner", "alter schema owner"}
+    assert diff(replay, clone.also_read_as("app_owner")) == []
+    assert clone.also_read_as("app_owner").also_read_as("app_owner").connecting_roles == ("postgres", "app_owner")
+
+
 def test_an_owner_that_is_not_the_connecting_role_is_still_a_difference():
     shadow, production = model("postgres", "postgres"), model("app_owner", "someone_else")
     changes = diff(shadow, production)
@@ -55,6 +64,6 @@ def test_a_model_read_without_a_role_compares_owners_by_name():
 def test_the_connecting_role_survives_a_json_round_trip_and_is_not_compared():
     saved = model("postgres", "postgres")
     loaded = SchemaModel.from_json(saved.to_json())
-    assert loaded.connecting_role == "postgres"
-    assert "connecting_role" not in saved.comparable()
+    assert loaded.connecting_roles == ("postgres",)
+    assert "connecting_roles" not in saved.comparable()
     assert saved.comparable()["tables"]["app.items"]["owner"] == CONNECTING_ROLE
