@@ -277,7 +277,7 @@ def _preflight(options: ApplyOptions, config: Config, plan: SavedPlan, prod_url:
     creates_in = {_path(c)[0] for c in plan.document["changes"] if c["kind"].startswith("create ")}
     affected = [tuple(parts) for parts in _affected(plan)]
     preflight.require(prod_url, preflight.Needs(
-        history=preflight.own_tables(config.history_table, HEAD_TABLE), plan_reads=False, backup=options.backup,
+        history=preflight.own_tables(config.history_table, HEAD_TABLE), schema_dump=False, backup=options.backup,
         backup_tables=tuple(affected), writes=True, altered=tuple(affected),
         creates_in=tuple(sorted(s for s in creates_in if s in plan.before.schemas))), "what apply needs")
 

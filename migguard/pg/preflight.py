@@ -6,8 +6,8 @@ has started, a history table that cannot be created), `plan` and `apply` ask the
 and name every missing privilege, one line each: what lacks it, which step needs it, how to grant
 it. What each step needs, read from what it runs:
 
-- plan's reads: `pg_dump --schema-only` locks every table (USAGE on its schema, SELECT on it) and
-  the history tables are read (USAGE on their schema, SELECT);
+- every command reads migguard's history tables (USAGE on their schema, SELECT); plan's
+  `pg_dump --schema-only` locks every table (USAGE on its schema, SELECT on it);
 - the backup (`pg_dump -Fc`, whole or the affected tables): the same, SELECT on the sequences it
   dumps, and rows it may read in full: a table under row-level security needs BYPASSRLS, unless
   the role owns it and the security is not forced (pg_dump runs with row_security off);
@@ -80,7 +80,7 @@ class Needs:
     """What a command is about to do in production."""
 
     history: tuple[tuple[str, str], ...]  # (schema, table) of migguard's own tables (history, progress, head)
-    plan_reads: bool = True  # pg_dump --schema-only and the history reads
+    schema_dump: bool = True  # plan's pg_dump --schema-only (every command reads the history)
     backup: str = "none"  # full | affected | none
     backup_tables: tuple[tuple[str, str], ...] = ()  # with backup "affected"
     writes: bool = False  # apply: the history writes
@@ -128,12 +128,12 @@ def check(conn: psycopg.Connection, needs: Needs) -> tuple[str, list[str]]:
     existing = [(s, t) for s, t in needs.history if (s, t) in tables]
     closed = sorted(s for s in history_schemas if s in schemas and not schemas[s][0] and s not in no_usage)
     if closed:
-        missing.append(f"USAGE on schema {_names(quote_ident(s) for s in closed)}: plan and apply read "
+        missing.append(f"USAGE on schema {_names(quote_ident(s) for s in closed)}: plan, status and apply read "
                        f"migguard's history there (GRANT USAGE ON SCHEMA … TO {grantee})")
-    if needs.plan_reads:
+    if not needs.writes:  # the writes' line names SELECT with the rest
         unread = [(s, t) for s, t in existing if not tables[(s, t)][0]]
         if unread:
-            missing.append(f"SELECT on {_names(quote_qualified(*n) for n in unread)}: plan and apply read "
+            missing.append(f"SELECT on {_names(quote_qualified(*n) for n in unread)}: plan, status and apply read "
                            f"migguard's history there (GRANT SELECT ON … TO {grantee})")
     if needs.writes:
         if not create_database:
@@ -165,13 +165,13 @@ def check(conn: psycopg.Connection, needs: Needs) -> tuple[str, list[str]]:
 def _dump_lines(conn: psycopg.Connection, needs: Needs, bypassrls: bool, grantee: str) -> tuple[list[str], list[str]]:
     """What pg_dump needs (plan's schema copy, the backup): the lines, and the schemas lacking USAGE."""
     missing: list[str] = []
-    if not (needs.plan_reads or needs.backup != "none"):
+    if not (needs.schema_dump or needs.backup != "none"):
         return missing, []
     relations = conn.execute(RELATIONS_SQL).fetchall()
     dumped = _dumped(relations, needs.backup, needs.backup_tables)
-    scope = relations if needs.plan_reads else dumped  # what some pg_dump locks
-    step = ("pg_dump (plan's schema copy and the backup)" if needs.plan_reads and needs.backup != "none" else
-            "pg_dump --schema-only (plan's copy of production's schema)" if needs.plan_reads else
+    scope = relations if needs.schema_dump else dumped  # what some pg_dump locks
+    step = ("pg_dump (plan's schema copy and the backup)" if needs.schema_dump and needs.backup != "none" else
+            "pg_dump --schema-only (plan's copy of production's schema)" if needs.schema_dump else
             "the backup (pg_dump)")
     no_usage = sorted({r[0] for r in scope if not r[3]})
     if no_usage:

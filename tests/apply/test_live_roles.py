@@ -139,3 +139,20 @@ def test_with_bypassrls_apply_backs_up_every_row_and_status_shows_no_drift(proje
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute("ALTER ROLE app_owner NOBYPASSRLS")
+
+
+def test_a_role_that_may_not_read_the_history_is_told_so_by_status_and_plan(project, admin):
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute("DO $$ BEGIN CREATE ROLE app_reader LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+    reader = {"PG_PROD_URL": admin.replace("postgresql://postgres@", "postgresql://app_reader@")}
+    # status reads the history; plan also copies production's schema with pg_dump --schema-only
+    for command, privileges in (("status", ["USAGE on schema migguard",
+                                            "SELECT on migguard.schema_migrations, migguard.schema_migrations_progress"]),
+                                ("plan", ["USAGE on schema migguard", "SELECT on migguard.audit_head, public.items",
+                                          "SELECT on migguard.schema_migrations, migguard.schema_migrations_progress"])):
+        done = migguard(project, command, env=reader)
+        assert done.returncode == 3, done.stdout + done.stderr
+        lines = done.stderr.splitlines()
+        head = lines.index(f"migguard: error: production refuses what {command} needs: role app_reader lacks "
+                           f"{len(privileges)} privileges (one line each below); nothing was touched")
+        assert [line.strip().split(":")[0] for line in lines[head + 1:]] == privileges

@@ -66,7 +66,7 @@ def test_the_backup_needs_bypassrls_for_forced_or_foreign_rls_tables(role, pg):
     assert "query would be affected by row-level security policy" in found[1]
     assert f"ALTER ROLE {name} BYPASSRLS" in found[1]
     # only the affected table, which the role owns under FORCE: still BYPASSRLS; not forced: nothing
-    affected = Needs(history=HISTORY, plan_reads=False, backup="affected", backup_tables=(("public", "mine"),))
+    affected = Needs(history=HISTORY, schema_dump=False, backup="affected", backup_tables=(("public", "mine"),))
     assert [line.split(":")[0] for line in lines(url, affected)] == ["BYPASSRLS"]
     with psycopg.connect(pg, autocommit=True) as admin:
         admin.execute("ALTER TABLE public.mine NO FORCE ROW LEVEL SECURITY")
@@ -78,7 +78,7 @@ def test_the_backup_needs_bypassrls_for_forced_or_foreign_rls_tables(role, pg):
 
 def test_apply_writes_need_create_ownership_and_history_privileges(role, pg):
     url, name = role
-    needs = Needs(history=HISTORY, plan_reads=False, writes=True,
+    needs = Needs(history=HISTORY, schema_dump=False, writes=True,
                   altered=(("public", "mine"), ("public", "theirs")), creates_in=("public",))
     found = lines(url, needs)
     database = scalar(pg, "SELECT current_database()")
@@ -105,3 +105,14 @@ def test_require_raises_one_error_naming_the_role_with_a_line_per_privilege(role
     assert refused.value.message == (f"production refuses what plan needs: role {name} lacks 2 privileges (one line "
                                       "each below); nothing was touched")
     assert refused.value.detail.splitlines() == list(refused.value.missing)
+
+
+def test_status_needs_only_to_read_the_history(role, pg):
+    url, name = role
+    status = Needs(history=HISTORY, schema_dump=False)
+    assert lines(url, status) == []  # no history yet; secret.hidden is not status's business
+    with psycopg.connect(pg, autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA migguard; GRANT USAGE ON SCHEMA migguard TO {name}; "
+                      "CREATE TABLE migguard.schema_migrations (version text)")
+    assert lines(url, status) == [(f"SELECT on migguard.schema_migrations: plan, status and apply read migguard's "
+                                   f"history there (GRANT SELECT ON … TO {name})")]
