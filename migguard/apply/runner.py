@@ -1,5 +1,7 @@
 """Apply migrations to production: one transaction each, under lock and statement timeouts,
 recorded in the history table in that same transaction, retried when the lock timeout fires.
+A file wrapped whole in a plain `BEGIN; … COMMIT;` runs its body in that transaction (the wrapper
+itself does not run: it would end migguard's transaction before the history record).
 
 Before anything runs, each migration is read once and checked: its bytes against the checksum
 the gates saw (`expected_checksums`), and the lock_timeout / statement_timeout it sets against the
@@ -33,7 +35,7 @@ from psycopg import sql
 from migguard.core.errors import DatabaseError, GateRefused, LockHeld
 from migguard.core.session import above_ceiling, is_session_setting, timeout_settings
 from migguard.core.sources import Migration, checksum
-from migguard.lint.context import is_transaction_end, is_transaction_start
+from migguard.lint.context import is_transaction_end, is_transaction_start, whole_file_wrapper
 from migguard.pg import progress as progress_table
 from migguard.pg.connect import connect, describe
 from migguard.pg.history import AppliedMigration, ensure_table, record, table_identifier
@@ -234,7 +236,9 @@ class Runner:
                 with conn.transaction():
                     conn.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(self.lock_timeout)))
                     conn.execute(sql.SQL("SET LOCAL statement_timeout = {}").format(sql.Literal(self.statement_timeout)))
-                    conn.execute(text)
+                    body = _body(text, statements)
+                    if body:
+                        conn.execute(body)
                     self._record(conn, migration, checksum(text), started, clock)
             except psycopg.Error as error:
                 raise _Failed(None, error, by_statement=False) from None
@@ -395,6 +399,13 @@ class Runner:
         record(conn, self.history_table, AppliedMigration(
             migration.version, migration.name, text_checksum, self.fingerprint, self.applied_by, started,
             int((time.monotonic() - clock) * 1000)))
+
+
+def _body(text: str, statements: tuple[Statement, ...]) -> str:
+    """What runs in migguard's transaction: the checked text itself, or, for a file wrapped whole in a plain
+    `BEGIN; … COMMIT;`, the bytes of that text between the two (which then need not, and must not, run)."""
+    wrapper = whole_file_wrapper(statements)
+    return text if wrapper is None else wrapper.body_text(text)
 
 
 def _where(statement: Statement) -> str:
