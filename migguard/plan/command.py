@@ -237,8 +237,12 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
         base_migrations = migrations_at_ref(options.base, directory, config.layout)
         applied_versions = [m.version for m in base_migrations]
         target = f"git:{options.base}"
+        progress(f"no PG_PROD_URL: planned against {target} (the migrations at {options.base} stand for production's "
+                 "history); set PG_PROD_URL to plan against production")
     else:
         applied_versions, target, base_migrations = [], "empty database", None
+        progress("no PG_PROD_URL: planned against an empty database (every migration is pending); set PG_PROD_URL "
+                 "to plan against production, or pass --base REF to plan against a git ref")
     applied, pending = split_history(migrations, applied_versions)
     checksum_mismatch = []
     if prod_url:

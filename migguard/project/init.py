@@ -103,9 +103,11 @@ ENV_EXAMPLE = """\
 #
 # Production: migguard only reads it, except `apply` / `rollback` with --confirm-live.
 PG_PROD_URL=postgresql://migguard_reader:CHANGE_ME@db.example.invalid:5432/app
-# Shadow: a scratch server where migguard creates and drops databases. Leave it out to let
-# migguard start an ephemeral PostgreSQL of its own.
-PG_SHADOW_URL=postgresql://postgres:CHANGE_ME@localhost:5432/postgres
+# Shadow: a scratch server where migguard creates and drops databases. Left out (as here),
+# migguard starts a PostgreSQL of its own for each command, or uses the one `migguard shadow start`
+# keeps. Set it only when you run a scratch server yourself (a role that may CREATE DATABASE,
+# never production), then remove the leading "# ":
+# PG_SHADOW_URL=postgresql://postgres:CHANGE_ME@localhost:5432/postgres
 """
 
 

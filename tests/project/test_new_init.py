@@ -385,8 +385,9 @@ def test_init_env_example_has_placeholders_only(tmp_path):
     migguard("init", cwd=tmp_path)
     text = (tmp_path / "vault" / ".env.example").read_text(encoding="utf-8")
     values = dict(line.split("=", 1) for line in text.splitlines() if line and not line.startswith("#"))
-    assert set(values) == {"PG_PROD_URL", "PG_SHADOW_URL"}
+    assert set(values) == {"PG_PROD_URL"}  # PG_SHADOW_URL is commented out: copied as told, it must not be set
     assert all("CHANGE_ME" in value for value in values.values())
+    assert "# PG_SHADOW_URL=postgresql://postgres:CHANGE_ME@" in text
     assert not (tmp_path / "vault" / ".env").exists()
 
 
