@@ -13,9 +13,11 @@ Their docs, and those of `unused-allowlist-entry` and `unscanned-file`, are in
 `migguard.scan.findings`. `[tool.migguard.rules]` applies to every finding ("off" drops it, a
 severity replaces the default) before the gate is decided.
 
-Monitored tables: those with the tenant column (`tenant_column`, default tenant_id) in a schema
-snapshot JSON (`--schema`) and/or named by `--tables`; with neither, the CREATE TABLE / ALTER TABLE
-… ADD COLUMN statements of the configured migrations directory, read statically. Names are
+Monitored tables (`migguard.scan.tables`), from the first source that names any: those with the
+tenant column (`tenant_column`, default tenant_id) in a schema snapshot JSON (`--schema`) and/or
+named by `--tables`; `[tool.migguard.scan] tables`; the CREATE TABLE / ALTER TABLE … ADD COLUMN
+statements of the configured migrations directory, read statically; production's catalog when
+PG_PROD_URL is set (read-only). The report says which (summary `tables_source`). Names are
 compared in snake_case, so `hr_employees`, `hrEmployees` and `HrEmployees` are the same table and
 `tenantId` is the tenant column.
 
@@ -82,6 +84,12 @@ from sqlglot import exp
 from migguard.core.errors import InputError
 from migguard.core.findings import Finding, Report, Severity
 from migguard.lint.engine import ConfiguredFindings, gate_passes
+from migguard.scan.tables import (  # noqa: F401  (the scanner's API)
+    MonitoredTables,
+    monitored_tables,
+    tables_from_migrations,
+    tables_from_schema,
+)
 from migguard.sql import tenant_scope
 
 SQL_RULE = "tenant-filter-missing"
@@ -779,35 +787,6 @@ def default_allowlists(paths: Sequence[Path], cwd: Path) -> list[Path]:
 # --- monitored tables ------------------------------------------------------------------------------
 
 
-def tables_from_schema(path: Path, column: str) -> set[str]:
-    """Tables with the tenant column in a SchemaModel snapshot JSON (e.g. a plan's schema-after.json)."""
-    from pydantic import ValidationError
-
-    from migguard.schema.model import SchemaModel
-
-    try:
-        model = SchemaModel.from_json(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such schema file") from None
-    except (OSError, UnicodeDecodeError, ValidationError, ValueError):
-        raise InputError(f"{path}: not a migguard schema snapshot (JSON)") from None
-    return {table.name for table in model.tables.values() if column in table.columns}
-
-
-def tables_from_migrations(directory: Path, column: str, layout: str = "auto") -> set[str]:
-    """Tables the migrations create with (or later give) the tenant column, read statically."""
-    from migguard.core.sources import discover
-    from migguard.lint.context import LintContext, LintSettings
-    from migguard.sql.parse import parse_file
-
-    settings = LintSettings(tenant_column=column)
-    tables: set[str] = set()
-    for migration in discover(directory, layout):
-        context = LintContext(str(migration.up), parse_file(migration.up_sql()).statements, settings)
-        tables.update(context.tenant_tables)
-    return tables
-
-
 # --- the command ---------------------------------------------------------------------------------
 
 
@@ -881,24 +860,10 @@ def _read(file: SourceFile) -> str | Finding:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def resolve_tenancy(options: ScanOptions, config) -> Tenancy:
-    """The monitored tables: --schema and/or --tables, else the configured migrations directory."""
-    column = config.tenant_column
-    tables: set[str] = {t.strip() for raw in options.tables for t in raw.split(",") if t.strip()}
-    if options.schema:
-        tables |= tables_from_schema(Path(options.schema), column)
-    if not options.schema and not options.tables:
-        directory = Path(config.root) / config.migrations
-        if not directory.is_dir():
-            raise InputError(f"no monitored tables: {_display(directory)} does not exist; "
-                             f"pass --schema FILE or --tables a,b")
-        tables = tables_from_migrations(directory, column, config.layout)
-        if not tables:
-            raise InputError(f"no monitored tables: no migration in {_display(directory)} creates a table "
-                             f"with {column}; pass --schema FILE or --tables a,b")
-    if not tables:
-        raise InputError(f"no monitored tables: the schema has no table with {column}")
-    return Tenancy(frozenset(tables), column)
+def resolve_tenancy(options: ScanOptions, config) -> tuple[Tenancy, MonitoredTables]:
+    """The monitored tables and where they came from (`migguard.scan.tables`)."""
+    monitored = monitored_tables(options.tables, options.schema, config)
+    return Tenancy(monitored.tables, config.tenant_column), monitored
 
 
 def run_scan(options: ScanOptions, config) -> Report:
@@ -913,7 +878,7 @@ def run_scan(options: ScanOptions, config) -> Report:
     else:
         for path in default_allowlists([Path(p) for p in options.paths], cwd):
             read_allowlist(path, allowlist)
-    tenancy = resolve_tenancy(options, config)
+    tenancy, monitored = resolve_tenancy(options, config)
     bases = [cwd, *{f.root for f in files if f.root is not None}]
     by_file: dict[Path, list[AllowEntry]] = {}
     for entry in allowlist.entries:
@@ -943,6 +908,8 @@ def run_scan(options: ScanOptions, config) -> Report:
     summary = {
         "files": len(files),
         "tables": len(tenancy.tables),
+        "tables_source": monitored.source,
+        "tables_from": monitored.detail,
         "errors": sum(1 for f in findings if f.severity == Severity.ERROR),
         "warnings": sum(1 for f in findings if f.severity == Severity.WARNING),
         "infos": sum(1 for f in findings if f.severity == Severity.INFO),
