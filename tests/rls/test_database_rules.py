@@ -111,7 +111,7 @@ def test_a_database_rule_needs_a_known_family():
 
 
 def test_cli_lists_and_explains_database_rules(capsys):
-    from migguard.cli import explain, list_rules
+    from migguard.cli.rules import explain, list_rules
 
     list_rules(format="json")
     listed = {r["id"]: r for r in json.loads(capsys.readouterr().out)}

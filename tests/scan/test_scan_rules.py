@@ -135,7 +135,7 @@ def test_examples_need_a_comment_naming_the_file():
 
 
 def test_cli_lists_and_explains_scan_rules(capsys):
-    from migguard.cli import explain, list_rules
+    from migguard.cli.rules import explain, list_rules
 
     list_rules(format="json")
     listed = {r["id"]: r for r in json.loads(capsys.readouterr().out)}
