@@ -70,10 +70,37 @@ def table_parts(table: exp.Table) -> tuple[str, ...]:
 
 
 def table_references(tree: exp.Expression) -> list[exp.Table]:
-    """The relations the statement names (not its CTEs, not functions in FROM), in order of appearance."""
-    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
-    return [t for t in tree.find_all(exp.Table) if isinstance(t.this, exp.Identifier)
-            and (t.args.get("db") is not None or t.name.lower() not in ctes)]
+    """The relations the statement names (not references to its CTEs, not functions in FROM)."""
+    return [t for t in tree.find_all(exp.Table) if isinstance(t.this, exp.Identifier) and cte_of(t) is None]
+
+
+def cte_of(table: exp.Table) -> exp.CTE | None:
+    """The CTE an unqualified name refers to, as PostgreSQL scopes it: a WITH of an enclosing query, where a
+    CTE sees those before it (and, WITH RECURSIVE, itself and all of them); else None, a relation."""
+    if table.args.get("db") is not None:
+        return None
+    wanted = table.name.lower() if not table.this.quoted else table.name
+    child: exp.Expression = table
+    node = table.parent
+    while node is not None:
+        with_ = (node.args.get("with_") or node.args.get("with")) if isinstance(node, exp.Query | exp.DML) else None
+        if isinstance(with_, exp.With) and child is not with_:
+            ctes = list(with_.expressions)
+            for cte in ctes:
+                if name(cte.args["alias"].this) == wanted:
+                    return cte
+        elif isinstance(node, exp.With):
+            ctes = list(node.expressions)
+            inside = ctes.index(child) if child in ctes else len(ctes)
+            visible = ctes if node.args.get("recursive") else ctes[:inside]
+            for cte in visible:
+                if name(cte.args["alias"].this) == wanted:
+                    return cte
+            child = node.parent  # the query that owns this WITH: its CTEs are done with
+            node = child.parent if child is not None else None
+            continue
+        child, node = node, node.parent
+    return None
 
 
 @dataclass(frozen=True)
@@ -120,7 +147,6 @@ class TenantScope:
                  tenant_column: str) -> None:
         self.tree, self.is_tenant_table, self.is_tenant_column = tree, is_tenant_table, is_tenant_column
         self.tenant_column = tenant_column
-        self.ctes = {cte.alias_or_name.lower(): cte.this for cte in tree.find_all(exp.CTE)}
         self.memo: dict[int, _Analysis | None] = {}
         self.values: list[exp.Expression] = []  # what tenant columns are compared with (for the audit)
 
@@ -239,8 +265,9 @@ class TenantScope:
     def _source(self, node: exp.Expression, action: str) -> _Source:
         alias = (node.alias_or_name or "").lower()
         if isinstance(node, exp.Table) and isinstance(node.this, exp.Identifier):
-            if not node.args.get("db") and node.name.lower() in self.ctes:
-                return _Source(alias, node, action, derived=self.ctes[node.name.lower()])
+            cte = cte_of(node)
+            if cte is not None:
+                return _Source(alias, node, action, derived=cte.this)
             return _Source(alias, node, action, table=node)
         if isinstance(node, exp.Subquery):
             return _Source(alias, node, action, derived=node.this)

@@ -33,6 +33,8 @@ SCOPED = [
     "SELECT * FROM bookings b JOIN users u USING (tenant_id) WHERE tenant_id = $1",
     "SELECT * FROM bookings b WHERE b.tenant_id = $1 AND EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = b.tenant_id)",
     "WITH mine AS (SELECT * FROM bookings WHERE tenant_id = $1) SELECT * FROM mine",
+    "WITH bookings AS (SELECT * FROM bookings WHERE tenant_id = $1) SELECT * FROM bookings",
+    "WITH RECURSIVE r AS (SELECT id FROM bookings WHERE tenant_id = $1 UNION SELECT id FROM r) SELECT * FROM r",
     "SELECT b.* FROM bookings b JOIN tenants t ON t.id = b.tenant_id WHERE t.slug = $1",
     "SELECT count(*) FROM tenants",
 ]
@@ -48,6 +50,9 @@ UNSCOPED = [
     "SELECT * FROM bookings b FULL JOIN users u ON u.tenant_id = b.tenant_id WHERE b.tenant_id = $1",
     "SELECT * FROM bookings UNION ALL SELECT * FROM bookings WHERE tenant_id = $1",
     "WITH x AS (SELECT * FROM bookings) SELECT * FROM x WHERE tenant_id = $1",
+    # A CTE does not see itself (without RECURSIVE): its body reads the table of that name.
+    "WITH bookings AS (SELECT * FROM bookings) SELECT * FROM bookings WHERE tenant_id = $1",
+    "WITH a AS (SELECT * FROM users), users AS (SELECT * FROM a WHERE tenant_id = $1) SELECT * FROM users",
     "SELECT (SELECT count(*) FROM users) FROM bookings WHERE tenant_id = $1",
 ]
 
