@@ -35,12 +35,13 @@ from psycopg import sql
 from migguard.core.errors import DatabaseError, GateRefused, LockHeld
 from migguard.core.session import above_ceiling, is_session_setting, timeout_settings
 from migguard.core.sources import Migration, checksum
-from migguard.lint.context import is_transaction_end, is_transaction_start, whole_file_wrapper
+from migguard.lint.context import is_transaction_end, is_transaction_start
 from migguard.pg import progress as progress_table
 from migguard.pg.connect import connect, describe
 from migguard.pg.history import AppliedMigration, ensure_table, record, table_identifier
 from migguard.pg.progress import DoneStatement, statement_hash
 from migguard.sql.parse import Statement, created_index, parse_file
+from migguard.sql.transactions import transaction_text
 
 Sleep = Callable[[float], None]
 
@@ -236,7 +237,7 @@ class Runner:
                 with conn.transaction():
                     conn.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(self.lock_timeout)))
                     conn.execute(sql.SQL("SET LOCAL statement_timeout = {}").format(sql.Literal(self.statement_timeout)))
-                    body = _body(text, statements)
+                    body = transaction_text(text, statements)
                     if body:
                         conn.execute(body)
                     self._record(conn, migration, checksum(text), started, clock)
@@ -399,13 +400,6 @@ class Runner:
         record(conn, self.history_table, AppliedMigration(
             migration.version, migration.name, text_checksum, self.fingerprint, self.applied_by, started,
             int((time.monotonic() - clock) * 1000)))
-
-
-def _body(text: str, statements: tuple[Statement, ...]) -> str:
-    """What runs in migguard's transaction: the checked text itself, or, for a file wrapped whole in a plain
-    `BEGIN; … COMMIT;`, the bytes of that text between the two (which then need not, and must not, run)."""
-    wrapper = whole_file_wrapper(statements)
-    return text if wrapper is None else wrapper.body_text(text)
 
 
 def _where(statement: Statement) -> str:

@@ -26,7 +26,7 @@ from migguard.core.sources import Migration
 from migguard.pg.cluster import Binaries, Cluster, ContainerServer, bundled_binaries, choose_binaries, local_binaries
 from migguard.pg.connect import connect, describe
 from migguard.sql.parse import parse_file
-from migguard.sql.transactions import whole_file_wrapper
+from migguard.sql.transactions import transaction_text, whole_file_wrapper
 
 _CONCURRENTLY = re.compile(r"\bconcurrently\b", re.IGNORECASE)
 TEMPLATE_PREFIX = "migguard_tpl_"
@@ -89,7 +89,7 @@ def apply_migration(conn: psycopg.Connection, migration: Migration,
         conn.autocommit = False
         with conn.transaction():
             if on_statement is None:
-                body = text if wrapper is None else wrapper.body_text(text)
+                body = transaction_text(text, parsed)
                 if body:
                     conn.execute(body)
             else:

@@ -57,6 +57,7 @@ from migguard.plan.trace import StatementTrace, TableSize, Tracer, grade, table_
 from migguard.rls.command import audit_and_probe
 from migguard.schema.diff import Change, diff, reverse_script
 from migguard.schema.model import SchemaModel, not_restorable_columns
+from migguard.sql.transactions import transaction_text
 
 Progress = Callable[[str], None]
 
@@ -553,7 +554,9 @@ def _check_down_scripts(shadow: ShadowServer, clone_db: str, pending: list[Migra
         with connect(url, autocommit=True) as conn:
             try:
                 with conn.transaction():
-                    conn.execute(down)
+                    body = transaction_text(down)  # a down script wrapped whole in BEGIN … COMMIT: its body
+                    if body:
+                        conn.execute(body)
             except psycopg.Error as error:
                 findings.append(_db_finding("down-script-fails", Severity.ERROR, where,
                                             f"The down script of {migration.version} fails after its migration: {describe(error)}",

@@ -76,3 +76,12 @@ def whole_file_wrapper(statements: Sequence[Statement]) -> Wrapper | None:
     if any(controls_transaction(s) for s in body):
         return None
     return Wrapper(begin, commit, body)
+
+
+def transaction_text(text: str, statements: Sequence[Statement] | None = None) -> str:
+    """What runs inside migguard's own transaction: the file's text, or, for a file wrapped whole in a plain
+    `BEGIN; … COMMIT;`, the bytes between the two (the wrapper would end migguard's transaction early)."""
+    from migguard.sql.parse import parse_file
+
+    wrapper = whole_file_wrapper(parse_file(text).statements if statements is None else statements)
+    return text if wrapper is None else wrapper.body_text(text)

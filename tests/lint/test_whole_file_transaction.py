@@ -6,7 +6,7 @@ import pytest
 from migguard.lint.context import LintContext, LintSettings
 from migguard.lint.facts.ddl import transaction_ids
 from migguard.sql.parse import parse_file
-from migguard.sql.transactions import whole_file_wrapper
+from migguard.sql.transactions import transaction_text, whole_file_wrapper
 from tests.lint.lintkit import assert_clean, assert_flags, lint_sql
 
 RULE = "transaction-nesting"
@@ -86,3 +86,13 @@ def test_savepoint_games():
 
 def test_without_the_runners_transaction_a_wrapper_is_the_files_own():
     assert_clean("BEGIN;\nALTER TABLE a ADD COLUMN b int;\nCOMMIT;", RULE, assume_in_transaction=False)
+
+
+def test_transaction_text_is_what_runs_in_migguards_transaction():
+    wrapped = "BEGIN;\nDROP TABLE IF EXISTS a;\nCOMMIT;\n"
+    assert transaction_text(wrapped) == "DROP TABLE IF EXISTS a;\n"
+    assert transaction_text("BEGIN;\nCOMMIT;") == ""
+    plain = "DROP TABLE IF EXISTS a;\n"
+    assert transaction_text(plain) == plain
+    partial = "BEGIN;\nDROP TABLE IF EXISTS a;\nCOMMIT;\nSELECT 1;\n"
+    assert transaction_text(partial) == partial  # not a wrapper: lint's error, run as written
