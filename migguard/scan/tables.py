@@ -3,10 +3,10 @@
 In order, the first source that names any: the command line (`--tables`, `--schema`), the
 configuration (`[tool.migguard.scan] tables`), the migrations (the tables they create with, or
 give, the tenant column), and production's catalog when PG_PROD_URL is set (the tables and views
-that have the tenant column, outside the system schemas and migguard's own history schema; read in
-one read-only snapshot). A project adopted on a database older than its migrations has no tenant
-table in its migrations, so the configuration or production names them. The report says which
-source was used.
+that have the tenant column, in the application's schemas as `pg.catalog` defines them, not
+migguard's own history schema; read in one read-only snapshot). A project adopted on a database
+older than its migrations has no tenant table in its migrations, so the configuration or
+production names them. The report says which source was used.
 """
 
 from __future__ import annotations
@@ -18,20 +18,8 @@ from pathlib import Path
 from migguard.core.config import Config, secret
 from migguard.core.errors import InputError
 from migguard.core.redact import redact_text
+from migguard.pg.catalog import SCAN_TENANT_RELATIONS_SQL, CatalogReader
 from migguard.pg.connect import connect, read_only_snapshot
-
-# Relations with the tenant column that application SQL reads: tables (plain and partitioned), views,
-# materialized views and foreign tables; partitions are read through their parent, and named alike.
-_PRODUCTION_SQL = """
-SELECT DISTINCT c.relname
-  FROM pg_attribute a
-  JOIN pg_class c ON c.oid = a.attrelid
-  JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE a.attname = %(column)s AND a.attnum > 0 AND NOT a.attisdropped
-   AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
-   AND n.nspname <> ALL (%(skip)s) AND n.nspname !~ '^pg_'
- ORDER BY 1
-"""
 
 
 @dataclass(frozen=True)
@@ -81,11 +69,11 @@ def monitored_tables(tables: tuple[str, ...], schema: str | None, config: Config
 
 
 def tables_from_production(url: str, column: str, history_schema: str) -> set[str]:
-    """Relations with the tenant column in production's catalog, read in one read-only snapshot."""
+    """The application's relations with the tenant column in production's catalog (not migguard's history
+    schema), read in one read-only snapshot."""
     with connect(url, connect_timeout=10, statement_timeout="30s") as conn, read_only_snapshot(conn):
-        rows = conn.execute(_PRODUCTION_SQL, {"column": column,
-                                              "skip": ["information_schema", history_schema]}).fetchall()
-    return {row[0] for row in rows}
+        reader = CatalogReader(conn, exclude_schemas=[history_schema])
+        return {row[0] for row in reader.tuples(SCAN_TENANT_RELATIONS_SQL, column=column)}
 
 
 def tables_from_schema(path: Path, column: str) -> set[str]:
