@@ -118,3 +118,19 @@ def test_production_without_a_tenant_table_is_still_no_monitored_tables(tmp_path
     done = scan(project(tmp_path), prod=pg)
     [line] = done.stderr.splitlines()
     assert done.returncode == 2 and "production has no table with tenant_id" in line
+
+
+@pytest.mark.pg
+def test_production_tables_are_the_applications_only(pg):
+    """pg.catalog's application schemas: an extension's member or schema, and migguard's own history, are
+    not the application's tenant tables."""
+    with psycopg.connect(pg, autocommit=True) as conn:
+        conn.execute(PRODUCTION + """
+            CREATE TABLE public.ext_member (id int, tenant_id uuid);
+            ALTER EXTENSION plpgsql ADD TABLE public.ext_member;
+            CREATE SCHEMA ext_owned;
+            CREATE TABLE ext_owned.lookup (id int, tenant_id uuid);
+            ALTER EXTENSION plpgsql ADD SCHEMA ext_owned;
+            CREATE TABLE "Mixed" ("tenant_id" uuid);
+        """)
+    assert tables_from_production(pg, "tenant_id", "migguard") == {"invoices", "customers", "open_invoices", "Mixed"}
