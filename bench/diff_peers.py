@@ -9,7 +9,7 @@ For each pair: a.sql and b.sql are loaded into two template databases (the roles
 renamed to `peerdiff_<tool>_<role>` and created, as SOURCES.md says); both are introspected; a
 copy of a gets forward_script(diff(a, b)) in one transaction (`--online`: the online forms, each
 migration file of `migration_scripts` run as migguard runs one) and must equal b; then
-reverse_script and it must equal a again. `--judge dump` (the default) compares `pg_dump
+reverse_script (`--online`: as a migration file) and it must equal a again. `--judge dump` (the default) compares `pg_dump
 --schema-only` text (comments, SET lines and `\\restrict` keys left out), so objects the model
 does not hold count too; `--judge model` compares migguard's own introspection (diff == []).
 A pair whose a.sql or b.sql does not load on this server (a major or an extension it lacks) is
@@ -185,6 +185,7 @@ def _run_script(url: str, text: str) -> None:
 
 def _run_migrations(url: str, scripts: list[str], directory: Path) -> None:
     """Each script as a migration file, run as migguard runs one (statement by statement with CONCURRENTLY)."""
+    directory.mkdir(exist_ok=True)
     for number, text in enumerate(scripts):
         path = directory / f"{number:04d}.sql"
         path.write_text(text)
@@ -241,6 +242,8 @@ def round_trip(server: Server, case: Case, *, online: bool = False, judge: str =
                             _run_migrations(work, migration_scripts(changes), Path(scratch))
                         else:
                             _run_script(work, forward_script(changes))
+                    elif online:  # the reverse of CONCURRENTLY is CONCURRENTLY: run as migguard runs such a file
+                        _run_migrations(work, [reverse_script(changes)[0]], Path(scratch) / "reverse")
                     else:
                         _run_script(work, reverse_script(changes)[0])
                 except psycopg.Error as error:
