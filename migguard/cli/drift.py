@@ -7,11 +7,12 @@ from typing import Annotated
 
 import typer
 
-from migguard.cli.common import ConfigOption, FormatOption, check_format, load
+from migguard.cli.common import ConfigOption, FormatOption, check_format, session
 from migguard.core.exit_codes import ExitCode
 
 
 def status(
+    ctx: typer.Context,
     format: FormatOption = "text",
     no_drift: Annotated[bool, typer.Option("--no-drift", help="Skip the drift check (no shadow needed).")] = False,
     config: ConfigOption = None,
@@ -22,7 +23,8 @@ def status(
     from migguard.drift.status import run_status
 
     check_format(format, allowed=("text", "json"))
-    result = run_status(load(config), check_drift=not no_drift)
+    run = session(ctx)
+    result = run_status(run.load(config), check_drift=not no_drift)
     if format == "json":
         typer.echo(json.dumps({"version": 1, "ok": result.ok, "command": "status", "target": result.target,
                                "applied": result.applied, "pending": result.pending, "edited": result.edited,
@@ -50,6 +52,7 @@ def status(
 
 
 def diff_command(
+    ctx: typer.Context,
     source: Annotated[str, typer.Argument(metavar="FROM", help="Database URL, migrations directory or schema JSON.")],
     target: Annotated[str, typer.Argument(metavar="TO", help="Database URL, migrations directory or schema JSON.")],
     sql_only: Annotated[bool, typer.Option("--sql", help="Print only the SQL that turns FROM into TO.")] = False,
@@ -62,7 +65,8 @@ def diff_command(
     from migguard.drift.compare import compare
 
     check_format(format, allowed=("text", "json"))
-    result = compare(source, target, load(config))
+    run = session(ctx)
+    result = compare(source, target, run.load(config))
     if sql_only:
         sys.stdout.write(result.forward_sql)
     elif format == "json":
