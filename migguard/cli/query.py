@@ -24,7 +24,8 @@ def query_command(
     config: ConfigOption = None,
 ) -> None:
     """Read-only inspection of production: an approved playbook or an explicit sandbox query."""
-    from migguard.query.command import RENDERERS, QueryOptions, load_playbooks, parse_params, playbooks_path, run_query
+    from migguard.query.command import QueryOptions, load_playbooks, parse_params, playbooks_path, run_query
+    from migguard.report.query import RENDERERS
 
     check_format(format, allowed=tuple(RENDERERS))
     run = session(ctx)
