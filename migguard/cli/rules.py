@@ -12,26 +12,20 @@ from migguard.core.errors import InputError
 
 def list_rules(format: FormatOption = "text") -> None:
     """List every rule: id, default severity, family and summary."""
-    from migguard.lint.rules import ALL_RULES
+    from migguard.core.finding_ids import finding_kinds
     from migguard.report import rules as report
-    from migguard.rls.findings import DATABASE_RULES
-    from migguard.scan.findings import SCAN_RULES
 
-    rules = sorted((*ALL_RULES, *DATABASE_RULES, *SCAN_RULES), key=lambda r: r.id)  # static, database, scan-app
+    rules = finding_kinds()  # lint rules, database steps, scan-app: sorted by id
     if format != "json":
         check_format(format, allowed=("text", "json"))
     write_stdout((report.render_json if format == "json" else report.render_text)(rules))
 
+
 def explain(rule_id: Annotated[str, typer.Argument(help="A rule id, e.g. ban-drop-column.")]) -> None:
     """Print a rule's documentation."""
-    from migguard.lint.rules import RULES_BY_ID
-    from migguard.scan.findings import by_id as scan_rules
+    from migguard.core.finding_ids import finding_kind
 
-    rule = RULES_BY_ID.get(rule_id) or scan_rules.get(rule_id)
-    if rule is None:
-        from migguard.rls.findings import by_id
-
-        rule = by_id.get(rule_id)
+    rule = finding_kind(rule_id)
     if rule is None:
         raise InputError(f"unknown rule id '{rule_id}' (see `migguard rules`)")
     flags = ", destructive (refused unless --allow-destructive)" if rule.destructive else ""
