@@ -34,6 +34,8 @@ COMMANDS = [
     (["scan-app", "."], "migguard.scan.scanner", "run_scan"),
     (["new", "add_x", "--template", "feature"], "migguard.project.new", "run_new"),
     (["init", "."], "migguard.project.init", "run_init"),
+    (["rules"], "migguard.core.finding_ids", "finding_kinds"),
+    (["explain", "ban-drop-table"], "migguard.core.finding_ids", "finding_kind"),
 ]
 
 
