@@ -25,7 +25,7 @@ def query_command(
 ) -> None:
     """Read-only inspection of production: an approved playbook or an explicit sandbox query."""
     from migguard.query.command import QueryOptions, load_playbooks, parse_params, playbooks_path, run_query
-    from migguard.report.query import RENDERERS
+    from migguard.report.query import RENDERERS, render_playbooks
 
     check_format(format, allowed=tuple(RENDERERS))
     run = session(ctx)
@@ -34,8 +34,7 @@ def query_command(
                            params=parse_params(param or ()), playbooks_path=playbooks, tenant=tenant,
                            timeout=timeout, limit=limit)
     if list_playbooks:
-        for book in load_playbooks(playbooks_path(options, settings)).values():
-            typer.echo(f"{book.name}  ({', '.join(book.params) or 'no params'}{'; tenant_scoped' if book.tenant_scoped else ''})  {book.description}")
+        write_stdout(render_playbooks(load_playbooks(playbooks_path(options, settings)).values()))
         return
     result = run_query(options, settings)
     write_stdout(RENDERERS[format](result))

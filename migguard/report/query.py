@@ -1,4 +1,4 @@
-"""`migguard query`: the rows as an aligned table (text) or JSON, one row a line."""
+"""`migguard query`: the rows as an aligned table (text) or JSON, one row a line; `--list`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import json
 import math
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
 
 from migguard.query.result import QueryResult
 
@@ -45,6 +46,21 @@ def render_text(result: QueryResult) -> str:
 
 
 RENDERERS = {"text": render_text, "json": render_json}
+
+
+class PlaybookInfo(Protocol):
+    """What `query --list` shows of an approved query (query.command.Playbook)."""
+
+    name: str
+    description: str
+    params: Sequence[str]
+    tenant_scoped: bool
+
+
+def render_playbooks(books: Iterable[PlaybookInfo]) -> str:
+    """`query --list`: one line a playbook, its parameters and whether it is tenant-scoped."""
+    return "".join(f"{book.name}  ({', '.join(book.params) or 'no params'}{'; tenant_scoped' if book.tenant_scoped else ''})"
+                   f"  {book.description}\n" for book in books)
 
 
 def _text_value(value: Any) -> str:

@@ -92,6 +92,17 @@ def test_query_renderers_and_their_format_map():
     assert query.RENDERERS == {"text": query.render_text, "json": query.render_json}
 
 
+def test_query_list_of_playbooks():
+    from migguard.query.command import Playbook
+
+    books = [Playbook(name="recent", description="Latest orders", sql="SELECT 1"),
+             Playbook(name="by-tenant", description="One tenant's rows", params=("tenant_id", "days"),
+                      sql="SELECT %(tenant_id)s, %(days)s", tenant_scoped=True)]
+    assert query.render_playbooks(books) == ("recent  (no params)  Latest orders\n"
+                                             "by-tenant  (tenant_id, days; tenant_scoped)  One tenant's rows\n")
+    assert query.render_playbooks([]) == ""
+
+
 class _Rule:
     def __init__(self, id, severity, family, destructive, summary):
         self.id, self.default_severity, self.family, self.destructive, self.summary = (
