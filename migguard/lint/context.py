@@ -111,11 +111,6 @@ def alter_table(statement: Statement) -> exp.Alter | None:
     return None
 
 
-def alter_actions(statement: Statement) -> list[exp.Expression]:
-    tree = alter_table(statement)
-    return list(tree.args.get("actions") or []) if tree else []
-
-
 def created_table(statement: Statement) -> str | None:
     """Name of the table a CREATE TABLE statement creates, from either parser."""
     tree = statement.ast

@@ -269,6 +269,9 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
         raise _LintRefused(report)
 
     with ShadowServer(shadow_url, Path(config.root) / ".migguard", production=prod_url) as shadow:
+        if shadow.mismatch:
+            db_findings.append(_db_finding("shadow-major-mismatch", Severity.INFO, "db:shadow",
+                                           shadow.mismatch.message + ".", shadow.mismatch.hint))
         created: list[str] = []
         try:
             # 2. replay the applied history from zero

@@ -106,7 +106,7 @@ _TABLE_KINDS = ("r", "p")
 
 @dataclass(frozen=True, slots=True)
 class Relation:
-    """What the catalog says about one referenced relation (see `query.CATALOG_SQL`)."""
+    """What the catalog says about one referenced relation (see `pg.catalog.QUERY_RELATIONS_SQL`)."""
 
     name: str  # schema-qualified as PostgreSQL prints it
     kind: str  # pg_class.relkind
