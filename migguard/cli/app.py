@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from migguard import __version__
-from migguard.cli import apply, audit, drift, lint, plan, project, query, rls, rules, scan, shadow
+from migguard.cli import apply, audit, baseline, drift, lint, plan, project, query, rls, rules, scan, shadow
 from migguard.cli.common import Session, session
 from migguard.core.errors import MigguardError
 from migguard.core.exit_codes import ExitCode
@@ -54,6 +54,7 @@ app.command()(lint.lint)
 app.command()(plan.plan)
 app.command()(apply.apply)
 app.command()(apply.rollback)
+app.command()(baseline.baseline)
 app.command()(drift.status)
 app.command("diff")(drift.diff_command)
 app.add_typer(shadow.shadow_app, name="shadow")

@@ -22,6 +22,7 @@ COMMANDS = [
     (["plan"], "migguard.plan.command", "run_plan"),
     (["apply"], "migguard.apply.command", "run_apply"),
     (["rollback"], "migguard.apply.rollback", "run_rollback"),
+    (["baseline"], "migguard.baseline.command", "run_baseline"),
     (["status"], "migguard.drift.status", "run_status"),
     (["diff", "db/migrations", "schema.json"], "migguard.drift.compare", "compare"),
     (["shadow", "start"], "migguard.pg.shadow", "start_persistent"),
