@@ -116,8 +116,18 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as error:  # a bug: still one redacted line, with the traceback only under --debug
         if run.debug:
             raise
+        if _lost_connection(error):  # the server went away mid-command: a database failure, not a defect
+            _error(f"database connection failed: {str(error).splitlines()[0] if str(error) else type(error).__name__}")
+            sys.exit(ExitCode.DATABASE)
         message = str(error).splitlines()[0] if str(error) else ""
         _error(f"{type(error).__name__}: {message} (a defect in migguard: please report it with the output of "
                "the same command run with --debug)", prefix="migguard: internal error: ")
         sys.exit(ExitCode.INTERNAL)
     sys.exit(code if isinstance(code, int) else ExitCode.OK)
+
+
+def _lost_connection(error: Exception) -> bool:
+    """psycopg's OperationalError escaping a command (a server that stopped, a dropped connection);
+    read from sys.modules so that commands that never load psycopg do not pay for its import."""
+    psycopg = sys.modules.get("psycopg")
+    return psycopg is not None and isinstance(error, psycopg.OperationalError)

@@ -75,3 +75,23 @@ def test_debug_lets_the_defect_through_with_its_traceback(tmp_path, monkeypatch)
     with pytest.raises(SystemExit) as done:  # the next run in the same process starts without --debug
         main(["lint"])
     assert done.value.code == ExitCode.INTERNAL
+
+
+def test_a_connection_lost_mid_command_is_a_database_failure_not_a_defect(tmp_path, monkeypatch, capsys):
+    """psycopg's OperationalError escaping a command (the server stopped under it) is exit 3."""
+    import psycopg
+
+    (tmp_path / "migguard.toml").write_text('[tool.migguard]\nmigrations = "db/migrations"\n')
+    (tmp_path / "db" / "migrations").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+
+    def lost(*args, **kwargs):
+        raise psycopg.OperationalError(f"connection to postgresql://app:{SECRET}@db:5432/prod lost\nmore")
+
+    monkeypatch.setattr(importlib.import_module("migguard.drift.status"), "run_status", lost)
+    with pytest.raises(SystemExit) as done:
+        main(["status"])
+    assert done.value.code == ExitCode.DATABASE == 3
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("migguard: error: database connection failed: connection to ")
+    assert SECRET not in lines[0] and "internal error" not in lines[0]
