@@ -318,7 +318,7 @@ def main() -> None:
         for case in selected:
             try:
                 outcome = round_trip(server, case, online=args.online, judge=args.judge, migra=migra, available=available)
-            except Exception as error:  # a bug of migguard's (introspection, diff) is a failure of the pair, not of the run
+            except Exception as error:  # noqa: BLE001 -- a bug of migguard's (introspection, diff) is a failure of the pair, not of the run
                 outcome = Outcome("failed", "migguard", f"{type(error).__name__}: {error}")
             results[case.name] = outcome
             if args.verbose:

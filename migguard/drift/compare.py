@@ -6,7 +6,6 @@ snapshot JSON (`schema-before.json` / `schema-after.json` of a plan, or `--save`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -15,30 +14,11 @@ from migguard.core.config import Config, secret
 from migguard.core.errors import InputError
 from migguard.core.redact import redact_text
 from migguard.core.sources import discover
+from migguard.drift.results import Comparison
 from migguard.pg.introspect import introspect
 from migguard.pg.shadow import ShadowServer
-from migguard.schema.diff import Change, diff, migration_scripts, reverse_script
+from migguard.schema.diff import diff
 from migguard.schema.model import SchemaModel
-
-
-@dataclass
-class Comparison:
-    source: str
-    target: str
-    changes: list[Change]
-
-    @property
-    def forward_sql(self) -> str:
-        """The forward SQL; online, as the migration files it must be cut into (`migration_scripts`)."""
-        scripts = migration_scripts(self.changes)
-        if len(scripts) < 2:
-            return "".join(scripts)
-        return "".join(f"-- migguard: migration file {number} of {len(scripts)}: save each file as a migration of its "
-                       "own, in this order\n" + text for number, text in enumerate(scripts, 1))
-
-    @property
-    def rollback_sql(self) -> str:
-        return reverse_script(self.changes)[0]
 
 
 def is_url(text: str) -> bool:
