@@ -64,15 +64,17 @@ def test_diff_text_sql_and_json():
     assert diff.render_sql(comparison) == sql
     assert diff.render_text(comparison) == (
         "-- 2 change(s) from db/migrations to prod\n"
-        "-- add column public.users.note [ACCESS EXCLUSIVE]\n"
-        "-- drop table public.legacy (destructive, lossy)\n" + sql)
+        "-- add column public.users.note [ACCESS EXCLUSIVE] hazards: access-exclusive-lock\n"
+        "-- drop table public.legacy (destructive, lossy) hazards: deletes-data\n" + sql)
     assert diff.render_text(Comparison("a", "b", [])) == "-- 0 change(s) from a to b\n"
     document = json.loads(diff.render_json(comparison))
     assert document == {"version": 1, "command": "diff", "from": "db/migrations", "to": "prod", "changes": [
         {"kind": "add column", "object": "public.users.note", "forward": ADD.forward, "reverse": ADD.reverse,
-         "destructive": False, "lossy": False, "lock": "ACCESS EXCLUSIVE"},
+         "destructive": False, "lossy": False, "lock": "ACCESS EXCLUSIVE", "hazards": ["access-exclusive-lock"],
+         "concurrently": False, "validation": False},
         {"kind": "drop table", "object": "public.legacy", "forward": DROP.forward, "reverse": DROP.reverse,
-         "destructive": True, "lossy": True, "lock": None}]}
+         "destructive": True, "lossy": True, "lock": None, "hazards": ["deletes-data"], "concurrently": False,
+         "validation": False}]}
     assert diff.render_json(comparison).endswith("  ]\n}\n")
 
 
