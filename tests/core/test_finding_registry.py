@@ -40,7 +40,8 @@ PACKAGE = Path(__file__).parents[2] / "migguard"
 SECTIONS = ("What it does", "Why it is dangerous", "Bad", "Good", "When it does not fire", "References")
 
 # call name -> where its id is: a keyword, or the first positional argument
-CONSTRUCTORS = {"Rule": "id", "Finding": "rule", "_db_finding": 0, "finding": 0, "leak": 0, "OrmHit": 0}
+CONSTRUCTORS = {"Rule": "id", "Finding": "rule", "_db_finding": 0, "finding": 0, "leak": 0, "OrmHit": 0,
+                "generated_sql_findings": "rule"}  # lint/generated.py: the lint of a generated script, under its caller's id
 # which command's origin a module's findings have
 ORIGIN_OF = {"lint": "lint", "plan": "database", "rls": "database", "scan": "scan"}
 # (module, enclosing function, id expression): helpers handing on an id their callers chose,
