@@ -300,7 +300,7 @@ def main() -> None:
     if not args.peers.is_dir():
         sys.exit(f"diff_peers: no peer suite at {args.peers}")
     selected = [c for c in cases(args.peers) if args.only in c.name]
-    migra = shutil.which("migra")
+    migra = shutil.which("migra", path=str(Path(sys.executable).parent)) or shutil.which("migra")  # the venv's first
     cluster = None
     if args.url:
         if not args.pg_dump:
