@@ -45,7 +45,7 @@ from migguard.core.sources import Migration  # noqa: E402
 from migguard.pg.cluster import Cluster, choose_binaries  # noqa: E402
 from migguard.pg.connect import describe  # noqa: E402
 from migguard.pg.introspect import introspect  # noqa: E402
-from migguard.pg.shadow import apply_migration, with_database  # noqa: E402
+from migguard.pg.shadow import MigrationFailed, apply_migration, with_database  # noqa: E402
 from migguard.schema.diff import diff, forward_script, migration_scripts, reverse_script  # noqa: E402
 
 PEERS = REPO.parent / "shared" / "peers" / "diff"
@@ -248,6 +248,9 @@ def round_trip(server: Server, case: Case, *, online: bool = False, judge: str =
                         _run_script(work, reverse_script(changes)[0])
                 except psycopg.Error as error:
                     outcome = Outcome("failed", step, f"error: {describe(error)}")
+                    break
+                except MigrationFailed as error:  # online: a migration file, run as migguard runs one
+                    outcome = Outcome("failed", step, f"error: {error.message.split(' failed: ', 1)[-1]}")
                     break
                 difference = same(work, target, model)
                 if difference:
