@@ -144,6 +144,8 @@ def run_apply(options: ApplyOptions, config: Config, progress: Progress = lambda
         failing = [f for f in refused.report.findings if f.severity == "error"]
         for finding in failing:
             progress(comment_safe(f"  error[{finding.rule}] {finding.path}: {finding.message}"))
+            if finding.hint:
+                progress(comment_safe(f"    = hint: {finding.hint}"))
         named = "; ".join(dict.fromkeys(comment_safe(f"{f.rule} at {f.path}") for f in failing))
         message = f"{refused.message}: {named}" if named else refused.message
         if live:

@@ -2,9 +2,10 @@
 
 Production is only read. Drift is production's schema against a replay of the applied
 migrations on the shadow, the same comparison `plan` makes: the statements production ran of a
-part-way migration (`migguard.pg.partway`) are replayed too, so they are not drift. Part-way
-migrations are listed with how many of their statements ran and the last failure the audit log
-recorded for them.
+part-way migration (`migguard.pg.partway`) are replayed too, so they are not drift. An applied migration that does
+not replay raises HistoryNotReplayable (`migguard.drift.replay`: exit 1, not a database failure).
+Part-way migrations are listed with how many of their statements ran and the last failure the
+audit log recorded for them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from migguard.core.config import Config, secret
 from migguard.core.errors import InputError
 from migguard.core.redact import redact_text
 from migguard.core.sources import discover
+from migguard.drift.replay import replay_history
 from migguard.pg.connect import connect
 from migguard.pg.history import read_applied
 from migguard.pg.introspect import introspect
@@ -88,7 +90,7 @@ def run_status(config: Config, prod_url: str | None = None, shadow_url: str | No
         applied = [m for m in migrations if m.version in applied_versions]
         with ShadowServer(shadow_url or secret("PG_SHADOW_URL", config), Path(config.root) / ".migguard",
                           production=prod_url) as shadow:
-            database = shadow.replay(applied)
+            database = replay_history(shadow, applied, prod_url)
             try:
                 for part in part_way:
                     with connect(shadow.database_url(database), autocommit=True) as conn:

@@ -44,12 +44,13 @@ from migguard.core.findings import Finding, Report, Severity
 from migguard.core.identifiers import comment_safe, object_key
 from migguard.core.redact import redact_text
 from migguard.core.sources import Migration, checksum, discover
+from migguard.drift.replay import HistoryNotReplayable, extension_finding, replay_history
 from migguard.lint.context import LintSettings
 from migguard.lint.engine import ConfiguredFindings, LintCache, LintTarget, RulePolicy, build_report, gate_passes, lint_targets
 from migguard.pg.connect import connect, describe
 from migguard.pg.history import read_applied
 from migguard.pg.introspect import introspect
-from migguard.pg.shadow import MigrationFailed, ShadowServer, apply_migration
+from migguard.pg.shadow import MigrationFailed, ShadowServer, apply_migration, missing_object
 from migguard.pg.partway import Mismatch, PartWay, read_part_way, run_recorded, without_leftovers
 from migguard.plan.prechecks import PrecheckResult, run_prechecks
 from migguard.plan.query_plans import PlanChange, load_queries, snapshot
@@ -373,7 +374,12 @@ def replay_step(state: PlanState) -> None:
     """2. Replay the applied history from zero, then what production ran of part-way migrations
     (each one's changes diffed on the replay)."""
     assert state.shadow is not None
-    state.replay_db = state.shadow.replay(state.history)
+    try:
+        state.replay_db = replay_history(state.shadow, state.history, state.prod_url)
+    except HistoryNotReplayable as failure:
+        state.db_findings.append(failure.finding)
+        raise _PlanRefused(state.report(), "an applied migration fails when the history is replayed on the "
+                                           "shadow") from None
     state.created.append(state.replay_db)
     state.own = state.config.history_path[0]
     state.replay_url = state.shadow_url_of(state.replay_db)
@@ -450,9 +456,14 @@ def apply_step(state: PlanState) -> None:
                 apply_migration(conn, migration, on_statement=tracer.after_statement,
                                 skip=skips.get(migration.version, frozenset()))
             except MigrationFailed as failure:
-                state.db_findings.append(_db_finding("migration-fails", Severity.ERROR, _display(migration.up),
-                                                     f"The migration fails on a copy of production's schema: {failure.message}",
-                                                     "Fix the migration; nothing was applied to production."))
+                missing = missing_object(failure)
+                if missing is not None and missing.kind == "extension":
+                    assert state.shadow is not None
+                    state.db_findings.append(extension_finding(failure, missing.name, state.shadow, state.prod_url))
+                else:
+                    state.db_findings.append(_db_finding("migration-fails", Severity.ERROR, _display(migration.up),
+                                                         f"The migration fails on a copy of production's schema: {failure.message}",
+                                                         "Fix the migration; nothing was applied to production."))
                 raise _PlanRefused(state.report()) from None
             state.traces += tracer.traces
             current = introspect(conn).without_schemas(state.own)
@@ -563,9 +574,9 @@ class _LintRefused(GateRefused):
 
 
 class _PlanRefused(GateRefused):
-    def __init__(self, report: Report) -> None:
+    def __init__(self, report: Report, message: str = "a pending migration fails on the shadow") -> None:
         self.report = report
-        super().__init__("a pending migration fails on the shadow")
+        super().__init__(message)
 
 
 PlanRefused = (_LintRefused, _PlanRefused)
