@@ -248,7 +248,7 @@ class PlanState:
     # clone
     clone_db: str = ""
     clone_url: str = ""
-    production: SchemaModel | None = None
+    production: SchemaModel | None = None  # read on production itself: the fingerprint hashes it (apply re-reads it)
     sizes: dict[str, TableSize] = field(default_factory=dict)
     before: SchemaModel | None = None
     # drift
@@ -420,15 +420,17 @@ def clone_step(state: PlanState) -> None:
 
 
 def drift_step(state: PlanState) -> None:
-    """4. Drift: production against the replayed history (with the part-way statements; production
-    without the leftovers apply rebuilds)."""
-    assert state.production is not None and state.replayed is not None
+    """4. Drift: production against the replayed history (with the part-way statements), both read on
+    the shadow server: production is its clone (step 3), so deparsing that differs between majors (a
+    view's definition) is not drift. The INVALID leftovers apply rebuilds are named; the clone has
+    none (pg_dump skips invalid indexes)."""
+    assert state.production is not None and state.replayed is not None and state.before is not None
     if state.prod_url:
-        compared, leftovers = without_leftovers(state.production, state.pending, state.part_way)
+        _compared, leftovers = without_leftovers(state.production, state.pending, state.part_way)
         for name in leftovers:
             state.progress(f"  INVALID index {comment_safe(name)}: left by a failed CREATE INDEX CONCURRENTLY that "
                            "apply runs again (it drops the leftover first): not drift")
-        state.drift = diff(state.replayed, compared)
+        state.drift = diff(state.replayed, state.before)
     for change in state.drift:
         state.db_findings.append(_db_finding("schema-drift", Severity.WARNING if state.options.accept_drift else Severity.ERROR,
                                              f"db:{change.object}",
