@@ -1,8 +1,8 @@
-"""Write the README's rule reference from the rule registries (ids, severities, summaries, families).
+"""Write the README's rule reference from the one registry of finding ids (`migguard.core.finding_ids`):
+ids, severities, summaries and families.
 
-Three registries: the static lint rules (`migguard.lint.rules.ALL_RULES`, one table per family), the
-findings of the database steps (`migguard.rls.findings.DATABASE_RULES`, one table per family) and
-the findings of `migguard scan-app` (`migguard.scan.findings.SCAN_RULES`, one table).
+One table per family: the static lint rules, the findings of the database steps, and the findings of
+`migguard scan-app`.
 
 Usage: python scripts/rules_doc.py [--check]. With --check, exit 1 when the README is out of date
 (tests/test_readme.py runs the same comparison, so the reference cannot drift from the code).
@@ -43,21 +43,20 @@ def _table(title: str, rules) -> list[str]:
 
 
 def render() -> str:
-    from migguard.lint.rules import ALL_RULES
-    from migguard.rls.findings import DATABASE_RULES
-    from migguard.scan.findings import SCAN_RULES
+    from migguard.core.finding_ids import finding_kinds
 
+    lint, database, scan = (finding_kinds(origin) for origin in ("lint", "database", "scan"))
     lines = [BEGIN, ""]
     for family, title in FAMILY_TITLES.items():
-        if any(r.family == family for r in ALL_RULES):
-            lines += _table(title, [r for r in ALL_RULES if r.family == family])
+        if any(r.family == family for r in lint):
+            lines += _table(title, [r for r in lint if r.family == family])
     lines += ["The database steps report these findings (ids the RLS audit shares with the static rules above, "
               "such as `require-rls-enabled`, are listed there):", ""]
     for family, title in DATABASE_FAMILY_TITLES.items():
-        if any(r.family == family for r in DATABASE_RULES):
-            lines += _table(title, [r for r in DATABASE_RULES if r.family == family])
-    lines += _table(SCAN_TITLE, SCAN_RULES)
-    lines += [f"{len(ALL_RULES)} lint rules, {len(DATABASE_RULES)} database findings and {len(SCAN_RULES)} "
+        if any(r.family == family for r in database):
+            lines += _table(title, [r for r in database if r.family == family])
+    lines += _table(SCAN_TITLE, scan)
+    lines += [f"{len(lint)} lint rules, {len(database)} database findings and {len(scan)} "
               "scan-app findings. `migguard explain RULE` prints any of them in full (what, why, bad and good "
               "examples, when it does not fire, references); `[tool.migguard.rules]` sets the severity of any "
               "of them, or turns it off.", "", END]

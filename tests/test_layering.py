@@ -1,10 +1,11 @@
 """The layering of the packages holds (issue 15): the import-linter contracts in pyproject.toml.
 
 The contracts: capabilities import only what sits below them (cli > apply > plan > rls | drift |
-query | scan | project | report > lint | pg > schema | sql > core), every top-level module is placed
-in a layer, no import circle between sibling modules or packages, and no database driver in the
-pure parts. The checker is proven on a copy of the package with a planted breach, so a contract
-that no longer checks anything fails here too.
+query | scan | project | report > lint | pg > schema | sql > core; inside cli: app > the command
+groups, independent of each other > common), every top-level module is placed in a layer, no import
+circle between sibling modules or packages, and no database driver in the pure parts. The checker is
+proven on a copy of the package with a planted breach, so a contract that no longer checks anything
+fails here too.
 """
 
 from __future__ import annotations
@@ -41,13 +42,15 @@ def test_contracts_are_kept():
     # a capability reaching into a sibling of its own layer
     ("migguard/query/check.py", "from migguard.scan import scanner\n",
      "migguard.query is not allowed to import migguard.scan"),
+    # a CLI command group reaching into another instead of cli/common.py
+    ("migguard/cli/lint.py", "from migguard.cli import plan\n", "migguard.cli.lint is not allowed to import migguard.cli.plan"),
     # a circle inside a package (the one rls/probe.py <-> rls/audit.py had)
     ("migguard/rls/audit.py", "from migguard.rls.probe import probe\n", "No cycles are allowed in migguard.rls"),
     # a new top-level module no layer names
     ("migguard/durations.py", '"""Unplaced."""\n', "migguard.durations"),
     # the database driver in a pure part
     ("migguard/schema/diff.py", "import psycopg\n", "migguard.schema.diff -> psycopg"),
-], ids=["upward", "sibling", "circle", "unplaced", "impure"])
+], ids=["upward", "sibling", "cli-group", "circle", "unplaced", "impure"])
 def test_a_planted_breach_breaks_the_build(tmp_path, module, planted, expected):
     shutil.copytree(ROOT / "migguard", tmp_path / "migguard", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")

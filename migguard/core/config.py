@@ -18,6 +18,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from migguard.core.durations import parse_duration
 from migguard.core.errors import ConfigError, InputError
+from migguard.core.finding_ids import finding_kind, reported_by
 from migguard.core.identifiers import parse_qualified
 
 RuleSetting = Literal["off", "info", "warning", "error"]
@@ -133,18 +134,9 @@ class Config(BaseModel):
     @field_validator("rules")
     @classmethod
     def _known_rules(cls, value: dict[str, RuleSetting]) -> dict[str, RuleSetting]:
-        from migguard.lint.rules import RULES_BY_ID
-        from migguard.scan.findings import by_id as scan_rules  # light: neither the scanner nor psycopg
-
-        # scan-app finding ids are rule ids too; so are the database finding ids (plan, RLS audit
-        # and probe), whose registry imports psycopg: read only when an id is not found elsewhere.
-        unknown = [rule_id for rule_id in value if rule_id not in RULES_BY_ID and rule_id not in scan_rules]
-        if unknown:
-            from migguard.rls.findings import by_id
-
-            for rule_id in unknown:
-                if rule_id not in by_id:
-                    raise ValueError(f"unknown rule id {rule_id!r}")
+        for rule_id in value:  # any documented finding id: lint rules, database steps, scan-app
+            if finding_kind(rule_id) is None:
+                raise ValueError(f"unknown rule id {rule_id!r}")
         return value
 
     @field_validator("accept")
@@ -188,10 +180,7 @@ def acceptable_finding_ids() -> frozenset[str]:
     """The ids `[tool.migguard.accept]` and `apply --accept` take: findings of the plan's database
     steps (plan, RLS audit and probe), which apply judges from the plan. Static lint findings are
     re-linted live and suppressed in the file (`-- migguard:ignore`), never accepted here."""
-    from migguard.rls.audit import RULES as RLS_RULES
-    from migguard.rls.findings import by_id
-
-    return frozenset(by_id) | frozenset(RLS_RULES)
+    return reported_by("database")
 
 
 _GUC_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*(?:\.[A-Za-z_][A-Za-z0-9_$]*)+")

@@ -1,5 +1,8 @@
 """SARIF 2.1.0 for code-scanning upload: one run, rule metadata with help, 1-based regions.
 
+The rule metadata of every id (lint, plan, rls check, scan-app) comes from the one registry of finding
+ids (`migguard.core.finding_ids`).
+
 Pure: no timestamps, no absolute paths, no machine facts; the same report gives the same bytes.
 """
 
@@ -10,9 +13,8 @@ import re
 from urllib.parse import quote
 
 from migguard import __version__
+from migguard.core.finding_ids import FindingKind, finding_kind
 from migguard.core.findings import Finding, Report, Severity
-from migguard.lint.rule import Rule
-from migguard.lint.rules import RULES_BY_ID
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -56,7 +58,7 @@ def artifact_uri(path: str) -> str:
 
 
 def _descriptor(rule_id: str) -> dict:
-    rule = RULES_BY_ID.get(rule_id)
+    rule = finding_kind(rule_id)
     if rule is None:  # a finding from a rule this build does not know: still a valid descriptor
         return {"id": rule_id, "name": _name(rule_id), "shortDescription": {"text": rule_id}}
     doc = rule.doc.strip()
@@ -98,7 +100,7 @@ def _name(rule_id: str) -> str:
     return "".join(part.capitalize() for part in re.split(r"[-_]", rule_id))
 
 
-def _tags(rule: Rule) -> list[str]:
+def _tags(rule: FindingKind) -> list[str]:
     tags = [rule.family]
     if rule.destructive and "destructive" not in tags:
         tags.append("destructive")

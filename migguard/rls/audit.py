@@ -22,7 +22,8 @@ Exemptions come only from `exempt_tables`; each one is listed in the result and 
 finding. Rule ids shared with the static rules (`require-rls-enabled`, `require-rls-forced`,
 `require-tenant-policy`, `ban-constant-true-policy`, `ban-nullable-tenant-column`,
 `ban-security-definer-function`, `require-security-invoker-view`) name the same defects; the
-others are catalogued in `RULES`.
+others, with the severity and summary of every id the audit and the probe report, are
+catalogued in `migguard.rls.findings.RLS_RULES`.
 """
 
 from __future__ import annotations
@@ -42,61 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from migguard.core.errors import DatabaseError
 from migguard.core.findings import Finding, Severity
 from migguard.pg.connect import read_only_snapshot
-
-# --- rule catalogue -------------------------------------------------------------------------------
-
-RULES: dict[str, tuple[Severity, str]] = {
-    # audit (catalog)
-    "require-rls-enabled": (Severity.ERROR, "a multi-tenant table (or partition) has row level security disabled"),
-    "require-rls-forced": (Severity.ERROR, "a multi-tenant table's RLS is not forced, so its owner bypasses it"),
-    "require-tenant-policy": (Severity.ERROR, "a multi-tenant table has no policy for the application roles"),
-    "ban-constant-true-policy": (Severity.ERROR, "a permissive policy's USING or WITH CHECK is always true"),
-    "rls-policy-not-tenant-keyed": (Severity.ERROR,
-                                    "a permissive policy does not compare the tenant column with the tenant setting"),
-    "rls-permissive-or-widening": (Severity.ERROR,
-                                   "a permissive policy ORs access open beside (or inside) the tenant condition"),
-    "require-policy-with-check": (Severity.WARNING, "an INSERT policy has no WITH CHECK, so it allows no row"),
-    "require-policy-using": (Severity.WARNING, "a SELECT/UPDATE/DELETE/ALL policy has no USING, so it matches no row"),
-    "rls-policy-command-uncovered": (Severity.WARNING,
-                                     "an application role holds a privilege no policy covers (every such "
-                                     "statement is refused)"),
-    "ban-nullable-tenant-column": (Severity.ERROR, "the tenant column is nullable"),
-    "rls-unique-key-without-tenant": (Severity.ERROR,
-                                      "a unique key of a multi-tenant table lacks the tenant column (existence "
-                                      "oracle across tenants; info for surrogate keys)"),
-    "rls-foreign-key-without-tenant": (Severity.ERROR,
-                                       "a foreign key between multi-tenant tables lacks the tenant column "
-                                       "(cross-tenant references)"),
-    "rls-truncate-granted": (Severity.ERROR, "an application role may TRUNCATE a multi-tenant table (RLS does "
-                                             "not apply to TRUNCATE)"),
-    "rls-app-role-owner": (Severity.ERROR, "an application role owns a multi-tenant table"),
-    "rls-app-role-member-of-owner": (Severity.ERROR, "an application role is a member of a multi-tenant table's owner"),
-    "rls-app-role-superuser": (Severity.ERROR, "an application role is (or can become) a superuser"),
-    "rls-app-role-bypassrls": (Severity.ERROR, "an application role has (or can become a role with) BYPASSRLS"),
-    "rls-app-role-missing": (Severity.WARNING, "a configured application role does not exist in the database"),
-    "require-security-invoker-view": (Severity.ERROR, "a view over tenant data is not security_invoker, or a "
-                                                      "materialized view holds tenant data"),
-    "ban-security-definer-function": (Severity.WARNING, "a SECURITY DEFINER function reads multi-tenant tables "
-                                                        "(error when an application role may call it and its "
-                                                        "owner bypasses RLS)"),
-    "rls-no-tenant-tables": (Severity.INFO, "no table has the tenant column"),
-    "rls-exempt": (Severity.INFO, "a relation is exempt from the RLS checks by exempt_tables"),
-    "rls-exempt-unknown": (Severity.WARNING, "an exempt_tables entry names no relation in the database"),
-    # probe (dynamic)
-    "rls-probe-select-leak": (Severity.ERROR, "acting for tenant A, an application role read tenant B's rows"),
-    "rls-probe-update-leak": (Severity.ERROR, "acting for tenant A, an application role updated tenant B's rows"),
-    "rls-probe-delete-leak": (Severity.ERROR, "acting for tenant A, an application role deleted tenant B's rows"),
-    "rls-probe-insert-leak": (Severity.ERROR, "acting for tenant A, an application role inserted a row for tenant B"),
-    "rls-probe-move-leak": (Severity.ERROR, "acting for tenant A, an application role moved a row to tenant B"),
-    "rls-probe-truncate-leak": (Severity.ERROR, "an application role was allowed to TRUNCATE a multi-tenant table"),
-    "rls-probe-unique-leak": (Severity.ERROR, "a unique violation told tenant A that tenant B holds a value "
-                                              "(info for surrogate keys)"),
-    "rls-probe-cross-tenant-reference": (Severity.ERROR, "tenant A inserted a row referencing tenant B's row"),
-    "rls-probe-view-leak": (Severity.ERROR, "acting for tenant A, an application role read tenant B's rows "
-                                            "through a view or materialized view"),
-    "rls-probe-skipped": (Severity.INFO, "the probe could not test a table or a role (the reason is given)"),
-    "rls-probe-inconclusive": (Severity.INFO, "a probe attempt failed for a reason other than a refusal"),
-}
+from migguard.rls.findings import RLS_RULES
 
 COMMANDS = ("select", "insert", "update", "delete")
 _POLCMD = {"r": "select", "a": "insert", "w": "update", "d": "delete", "*": "all"}
@@ -127,7 +74,7 @@ class RlsResult(BaseModel):
 def finding(rule: str, path: str, message: str, hint: str | None = None,
             severity: Severity | None = None) -> Finding:
     """A Finding at a database pseudo-path (`db:schema.table`, `db:role:name`, …), line 1."""
-    return Finding(rule=rule, severity=severity or RULES[rule][0], path=path, line=1, column=1, end_line=1,
+    return Finding(rule=rule, severity=severity or RLS_RULES[rule][0], path=path, line=1, column=1, end_line=1,
                    end_column=1, statement=None, message=message, hint=hint)
 
 

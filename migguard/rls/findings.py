@@ -15,39 +15,23 @@ migguard.toml) changes a setting. Bad produces the finding, Good does not
 situation in SQL comments and show the migration SQL that triggers the finding and its safe
 version.
 
-Severities and summaries of the RLS ids come from `migguard.rls.audit.RULES` (single source of
-truth); the plan ids' match what `migguard.plan.command` reports.
+Severities and summaries of the RLS ids are `RLS_RULES` (what the audit and the probe report with);
+the plan ids' match what `migguard.plan.command` reports. They join the one registry of finding ids
+as `FINDINGS` (`migguard.core.finding_ids`). This module imports nothing heavy: config validation
+loads it.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Literal
 
+from migguard.core.finding_ids import FindingKind, FindingProvider
 from migguard.core.findings import Severity
-from migguard.rls.audit import RULES as RLS_RULES
 
 Family = Literal["rls-catalog", "rls-probe", "plan"]
 FAMILIES: tuple[str, ...] = ("rls-catalog", "rls-probe", "plan")
 SECTIONS = ("What it does", "Why it is dangerous", "Bad", "Good", "When it does not fire", "References")
-
-
-@dataclass(frozen=True, slots=True)
-class DatabaseRule:
-    """A finding id of a database step: default severity, one-line summary, family and docs."""
-
-    id: str
-    default_severity: Severity
-    summary: str
-    family: Family
-    doc: str
-
-    destructive = False  # as `Rule.destructive`: no database finding is a destructive-change rule
-
-    def __post_init__(self) -> None:
-        if self.family not in FAMILIES:
-            raise ValueError(f"database rule {self.id}: unknown family {self.family!r}")
 
 
 def sql_block(doc: str, section: str) -> str:
@@ -109,6 +93,64 @@ def _per_command(select: str = f"USING ({_KEYED})", insert: str = f"WITH CHECK (
                       f"CREATE POLICY invoices_update ON invoices FOR UPDATE {update};".replace(" ;", ";"),
                       f"CREATE POLICY invoices_delete ON invoices FOR DELETE {delete};".replace(" ;", ";"),
                       _GRANT])
+
+
+# --- what the RLS audit and probe report -----------------------------------------------------------
+
+# id -> (severity, summary) of every finding the audit and the probe report (`migguard.rls.audit.finding`),
+# the ids they share with static rules included (documented there).
+RLS_RULES: dict[str, tuple[Severity, str]] = {
+    # audit (catalog)
+    "require-rls-enabled": (Severity.ERROR, "a multi-tenant table (or partition) has row level security disabled"),
+    "require-rls-forced": (Severity.ERROR, "a multi-tenant table's RLS is not forced, so its owner bypasses it"),
+    "require-tenant-policy": (Severity.ERROR, "a multi-tenant table has no policy for the application roles"),
+    "ban-constant-true-policy": (Severity.ERROR, "a permissive policy's USING or WITH CHECK is always true"),
+    "rls-policy-not-tenant-keyed": (Severity.ERROR,
+                                    "a permissive policy does not compare the tenant column with the tenant setting"),
+    "rls-permissive-or-widening": (Severity.ERROR,
+                                   "a permissive policy ORs access open beside (or inside) the tenant condition"),
+    "require-policy-with-check": (Severity.WARNING, "an INSERT policy has no WITH CHECK, so it allows no row"),
+    "require-policy-using": (Severity.WARNING, "a SELECT/UPDATE/DELETE/ALL policy has no USING, so it matches no row"),
+    "rls-policy-command-uncovered": (Severity.WARNING,
+                                     "an application role holds a privilege no policy covers (every such "
+                                     "statement is refused)"),
+    "ban-nullable-tenant-column": (Severity.ERROR, "the tenant column is nullable"),
+    "rls-unique-key-without-tenant": (Severity.ERROR,
+                                      "a unique key of a multi-tenant table lacks the tenant column (existence "
+                                      "oracle across tenants; info for surrogate keys)"),
+    "rls-foreign-key-without-tenant": (Severity.ERROR,
+                                       "a foreign key between multi-tenant tables lacks the tenant column "
+                                       "(cross-tenant references)"),
+    "rls-truncate-granted": (Severity.ERROR, "an application role may TRUNCATE a multi-tenant table (RLS does "
+                                             "not apply to TRUNCATE)"),
+    "rls-app-role-owner": (Severity.ERROR, "an application role owns a multi-tenant table"),
+    "rls-app-role-member-of-owner": (Severity.ERROR, "an application role is a member of a multi-tenant table's owner"),
+    "rls-app-role-superuser": (Severity.ERROR, "an application role is (or can become) a superuser"),
+    "rls-app-role-bypassrls": (Severity.ERROR, "an application role has (or can become a role with) BYPASSRLS"),
+    "rls-app-role-missing": (Severity.WARNING, "a configured application role does not exist in the database"),
+    "require-security-invoker-view": (Severity.ERROR, "a view over tenant data is not security_invoker, or a "
+                                                      "materialized view holds tenant data"),
+    "ban-security-definer-function": (Severity.WARNING, "a SECURITY DEFINER function reads multi-tenant tables "
+                                                        "(error when an application role may call it and its "
+                                                        "owner bypasses RLS)"),
+    "rls-no-tenant-tables": (Severity.INFO, "no table has the tenant column"),
+    "rls-exempt": (Severity.INFO, "a relation is exempt from the RLS checks by exempt_tables"),
+    "rls-exempt-unknown": (Severity.WARNING, "an exempt_tables entry names no relation in the database"),
+    # probe (dynamic)
+    "rls-probe-select-leak": (Severity.ERROR, "acting for tenant A, an application role read tenant B's rows"),
+    "rls-probe-update-leak": (Severity.ERROR, "acting for tenant A, an application role updated tenant B's rows"),
+    "rls-probe-delete-leak": (Severity.ERROR, "acting for tenant A, an application role deleted tenant B's rows"),
+    "rls-probe-insert-leak": (Severity.ERROR, "acting for tenant A, an application role inserted a row for tenant B"),
+    "rls-probe-move-leak": (Severity.ERROR, "acting for tenant A, an application role moved a row to tenant B"),
+    "rls-probe-truncate-leak": (Severity.ERROR, "an application role was allowed to TRUNCATE a multi-tenant table"),
+    "rls-probe-unique-leak": (Severity.ERROR, "a unique violation told tenant A that tenant B holds a value "
+                                              "(info for surrogate keys)"),
+    "rls-probe-cross-tenant-reference": (Severity.ERROR, "tenant A inserted a row referencing tenant B's row"),
+    "rls-probe-view-leak": (Severity.ERROR, "acting for tenant A, an application role read tenant B's rows "
+                                            "through a view or materialized view"),
+    "rls-probe-skipped": (Severity.INFO, "the probe could not test a table or a role (the reason is given)"),
+    "rls-probe-inconclusive": (Severity.INFO, "a probe attempt failed for a reason other than a refusal"),
+}
 
 
 # --- RLS catalog audit ------------------------------------------------------------------------------
@@ -1661,14 +1703,21 @@ are computed again); dropped tables (their rows come back whole with COPY).
 # --- the registry -------------------------------------------------------------------------------------
 
 
-def _rls(rule_id: str, family: Family, doc: str) -> DatabaseRule:
-    severity, summary = RLS_RULES[rule_id]
-    return DatabaseRule(rule_id, severity, summary, family, doc)
+def _database(rule_id: str, severity: Severity, summary: str, family: Family, doc: str) -> FindingKind:
+    """A database finding id; none is a destructive-change rule (`--allow-destructive` governs lint only)."""
+    return FindingKind(rule_id, severity, summary, family, "database", doc)
 
 
-DATABASE_RULES: tuple[DatabaseRule, ...] = tuple(sorted(
-    [_rls(i, "rls-catalog", d) for i, d in _CATALOG_DOCS.items()]
-    + [_rls(i, "rls-probe", d) for i, d in _PROBE_DOCS.items()]
-    + [DatabaseRule(i, severity, summary, "plan", doc) for i, (severity, summary, doc) in _PLAN.items()],
+DATABASE_RULES: tuple[FindingKind, ...] = tuple(sorted(
+    [_database(i, *RLS_RULES[i], "rls-catalog", d) for i, d in _CATALOG_DOCS.items()]
+    + [_database(i, *RLS_RULES[i], "rls-probe", d) for i, d in _PROBE_DOCS.items()]
+    + [_database(i, severity, summary, "plan", doc) for i, (severity, summary, doc) in _PLAN.items()],
     key=lambda rule: rule.id))
-by_id: dict[str, DatabaseRule] = {rule.id: rule for rule in DATABASE_RULES}
+
+FINDINGS = FindingProvider(
+    origin="database",
+    families=FAMILIES,
+    kinds=DATABASE_RULES,
+    # the audit's ids that name the defect a static rule names, documented by that rule
+    reports_too=tuple(sorted(set(RLS_RULES) - set(_CATALOG_DOCS) - set(_PROBE_DOCS))),
+)

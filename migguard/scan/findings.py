@@ -12,8 +12,9 @@ tables `bookings` and `invoices` (`EXAMPLE_TABLES`, e.g. `--tables bookings,invo
 default tenant column `tenant_id`. tests/scan/test_scan_rules.py writes each section's files to an
 empty directory and runs the scan on it: Bad reports the id, Good reports nothing at all.
 
-This module imports nothing heavy (`migguard.core.config` reads it to validate rule ids); the ids and
-severities match what `migguard.scan.scanner` reports (the test checks it).
+The ids and severities match what `migguard.scan.scanner` reports (the test checks it); they join
+the one registry of finding ids as `FINDINGS` (`migguard.core.finding_ids`). This module imports
+nothing heavy: config validation loads it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from migguard.core.finding_ids import FindingKind, FindingProvider
 from migguard.core.findings import Severity
 
 FAMILY = "app-scan"
@@ -28,16 +30,9 @@ SECTIONS = ("What it does", "Why it is dangerous", "Bad", "Good", "When it does 
 EXAMPLE_TABLES = ("bookings", "invoices")
 
 
-class ScanRule(NamedTuple):
-    """A finding id of `migguard scan-app`: default severity, one-line summary and docs."""
-
-    id: str
-    default_severity: Severity
-    summary: str
-    doc: str
-    family: str = FAMILY
-
-    destructive = False  # as `Rule.destructive`: scan-app findings are never destructive-change rules
+def _scan(rule_id: str, severity: Severity, summary: str, doc: str) -> FindingKind:
+    """A scan-app finding id; none is a destructive-change rule."""
+    return FindingKind(rule_id, severity, summary, FAMILY, "scan", doc)
 
 
 class Example(NamedTuple):
@@ -340,19 +335,19 @@ virtualenvs, and the migrations and seeds directories.
 )
 
 
-SCAN_RULES: tuple[ScanRule, ...] = tuple(sorted([
-    ScanRule("tenant-filter-missing", Severity.ERROR,
-             "SQL in application code reads or writes a tenant table without filtering on the tenant column",
-             _TENANT_FILTER),
-    ScanRule("orm-tenant-filter-missing", Severity.ERROR,
-             "an ORM query (eq, findFirst, findMany) on a tenant table has no tenantId in its statement",
-             _ORM_FILTER),
-    ScanRule("orm-unscoped-delete", Severity.ERROR,
-             "an ORM delete() on a tenant table has no tenantId, outside admin routes", _ORM_DELETE),
-    ScanRule("unused-allowlist-entry", Severity.WARNING,
-             "a .migguard-allow entry silences nothing, or names a file that does not exist", _UNUSED_ENTRY),
-    ScanRule("unscanned-file", Severity.INFO,
-             "a source file scan-app could not analyse (not UTF-8, over 2 MB, or Python that does not parse)",
-             _UNSCANNED),
+SCAN_RULES: tuple[FindingKind, ...] = tuple(sorted([
+    _scan("tenant-filter-missing", Severity.ERROR,
+          "SQL in application code reads or writes a tenant table without filtering on the tenant column",
+          _TENANT_FILTER),
+    _scan("orm-tenant-filter-missing", Severity.ERROR,
+          "an ORM query (eq, findFirst, findMany) on a tenant table has no tenantId in its statement",
+          _ORM_FILTER),
+    _scan("orm-unscoped-delete", Severity.ERROR,
+          "an ORM delete() on a tenant table has no tenantId, outside admin routes", _ORM_DELETE),
+    _scan("unused-allowlist-entry", Severity.WARNING,
+          "a .migguard-allow entry silences nothing, or names a file that does not exist", _UNUSED_ENTRY),
+    _scan("unscanned-file", Severity.INFO,
+          "a source file scan-app could not analyse (not UTF-8, over 2 MB, or Python that does not parse)",
+          _UNSCANNED),
 ], key=lambda rule: rule.id))
-by_id: dict[str, ScanRule] = {rule.id: rule for rule in SCAN_RULES}
+FINDINGS = FindingProvider(origin="scan", families=(FAMILY,), kinds=SCAN_RULES)

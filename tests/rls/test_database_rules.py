@@ -1,7 +1,7 @@
 """The database findings are documented like the static rules, and their docs are executable.
 
 - every finding id the RLS audit, the isolation probe and `migguard plan` can report has a
-  `DatabaseRule` (or is a static rule id);
+  `FindingKind` of `rls/findings.py` (or is a static rule id);
 - every doc has the sections of a static rule's docs;
 - the Bad schema of each `rls-*` id, run on a fresh database, makes the audit (or the probe)
   report the id, and the Good schema is clean (no finding from the audit or the probe).
@@ -27,11 +27,11 @@ import migguard.plan.command as plan_module
 import migguard.plan.prechecks as prechecks_module
 import migguard.rls.audit as rls_module
 import migguard.rls.probe as rls_probe_module
+from migguard.core.finding_ids import FindingKind, FindingProvider, build, finding_kind, finding_kinds
 from migguard.core.findings import Severity
 from migguard.lint.rules import RULES_BY_ID
-from migguard.rls.audit import RULES as RLS_RULES
 from migguard.rls.audit import audit
-from migguard.rls.findings import DATABASE_RULES, FAMILIES, SECTIONS, DatabaseRule, by_id, sql_block
+from migguard.rls.findings import DATABASE_RULES, FAMILIES, RLS_RULES, SECTIONS, sql_block
 from migguard.rls.probe import probe
 from migguard.sql.parse import parse_file
 
@@ -68,7 +68,7 @@ def _rls_reported_ids() -> set[str]:
 
 
 def test_every_reported_id_is_documented():
-    documented = set(by_id) | set(RULES_BY_ID)
+    documented = {kind.id for kind in finding_kinds()}
     assert not set(RLS_RULES) - documented, "RLS ids without docs"
     assert not _plan_ids() - documented, "plan ids without docs"
 
@@ -79,14 +79,14 @@ def test_rls_code_reports_exactly_the_catalogued_ids():
 
 def test_database_rules_cover_exactly_the_ids_without_a_static_rule():
     expected = (set(RLS_RULES) | _plan_ids()) - set(RULES_BY_ID)
-    assert set(by_id) == expected
-    assert not set(by_id) & set(RULES_BY_ID), "a database rule shadows a static rule"
+    assert {r.id for r in DATABASE_RULES} == expected
+    assert not {r.id for r in DATABASE_RULES} & set(RULES_BY_ID), "a database rule shadows a static rule"
 
 
 def test_registry_is_sorted_unique_and_indexed():
     ids = [r.id for r in DATABASE_RULES]
     assert ids == sorted(ids) and len(ids) == len(set(ids))
-    assert by_id == {r.id: r for r in DATABASE_RULES}
+    assert all(finding_kind(r.id) == r for r in DATABASE_RULES)  # the one registry serves them
     assert all(ID_PATTERN.match(i) for i in ids), ids
     assert {r.family for r in DATABASE_RULES} == set(FAMILIES)
 
@@ -100,27 +100,27 @@ def test_rls_severities_and_summaries_come_from_the_rls_catalogue():
 def test_plan_severities_match_what_plan_reports():
     text = _source(plan_module)
     for rule_id, severity in re.findall(r'_db_finding\("([a-z0-9-]+)", Severity\.(\w+),', text):
-        assert by_id[rule_id].default_severity == Severity[severity], rule_id
-    assert by_id["schema-drift"].default_severity == Severity.ERROR  # warning only with --accept-drift
-    assert by_id["query-plan-regression"].default_severity == Severity.WARNING
-    assert by_id["precheck-destroyed-rows"].default_severity == Severity.WARNING  # fails_migration=False
-    assert all(by_id[f"precheck-{k}"].default_severity == Severity.ERROR
+        assert finding_kind(rule_id).default_severity == Severity[severity], rule_id
+    assert finding_kind("schema-drift").default_severity == Severity.ERROR  # warning only with --accept-drift
+    assert finding_kind("query-plan-regression").default_severity == Severity.WARNING
+    assert finding_kind("precheck-destroyed-rows").default_severity == Severity.WARNING  # fails_migration=False
+    assert all(finding_kind(f"precheck-{k}").default_severity == Severity.ERROR
                for k in ("not-null", "unique", "foreign-key", "check", "narrowing"))
 
 
 def test_a_database_rule_needs_a_known_family():
-    with pytest.raises(ValueError, match="unknown family"):
-        DatabaseRule("x-y", Severity.INFO, "s", "lint", "")  # type: ignore[arg-type]
+    stray = FindingKind("x-y", Severity.INFO, "s", "lint", "database", "d")
+    with pytest.raises(ValueError, match="family 'lint' is not one of its provider's"):
+        build([FindingProvider("database", FAMILIES, (stray,))])
 
 
 def test_cli_lists_and_explains_database_rules(capsys):
-    from migguard.cli import explain, list_rules
+    from migguard.cli.rules import explain, list_rules
 
     list_rules(format="json")
     listed = {r["id"]: r for r in json.loads(capsys.readouterr().out)}
-    from migguard.scan.findings import by_id as scan_rules  # scan-app ids: tests/scan/test_scan_rules.py
 
-    assert set(by_id) | set(RULES_BY_ID) | set(scan_rules) == set(listed) and list(listed) == sorted(listed)
+    assert {kind.id for kind in finding_kinds()} == set(listed) and list(listed) == sorted(listed)
     assert listed["schema-drift"]["family"] == "plan" and listed["rls-probe-view-leak"]["severity"] == "error"
     explain("rls-app-role-owner")
     shown = capsys.readouterr().out
@@ -194,7 +194,7 @@ def _settings(text: str, roles: dict[str, str]) -> dict:
             "exempt_tables": tuple(config.get("rls", {}).get("exempt_tables", ()))}
 
 
-def _load(rule: DatabaseRule, example: str, url: str, roles: dict[str, str]) -> dict:
+def _load(rule: FindingKind, example: str, url: str, roles: dict[str, str]) -> dict:
     """Run the example's SQL on the database at `url`; its audit/probe settings."""
     text = sql_block(rule.doc, example)
     with psycopg.connect(url, autocommit=True) as conn:
@@ -206,7 +206,7 @@ def _rules(result) -> set[str]:
     return {f.rule for f in result.findings}
 
 
-def _examples(rule: DatabaseRule, example: str, url: str, roles: dict[str, str], check) -> None:
+def _examples(rule: FindingKind, example: str, url: str, roles: dict[str, str], check) -> None:
     settings = _load(rule, example, url, roles)
     if example == "Bad":
         found = _rules(check(url, **settings))

@@ -41,7 +41,8 @@ import pytest
 
 from migguard.core.findings import Severity
 from migguard.pg.introspect import introspect
-from migguard.rls.audit import RULES, always_true, audit, normalise_name
+from migguard.rls.audit import always_true, audit, normalise_name
+from migguard.rls.findings import RLS_RULES as RULES
 from migguard.rls.probe import probe
 
 pytestmark = pytest.mark.pg

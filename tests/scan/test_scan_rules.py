@@ -1,6 +1,6 @@
 """The scan-app findings are documented like the static rules, and their docs are executable.
 
-- every id migguard/scan/scanner.py reports has a `ScanRule`, with the severity it is reported at;
+- every id migguard/scan/scanner.py reports is documented (a `FindingKind`), with the severity it is reported at;
 - every doc has the sections of a static rule's docs;
 - the Bad files of each doc, written to an empty directory and scanned by `run_scan` (what
   `migguard scan-app` runs) with the example tables monitored, report the id; the Good files
@@ -22,9 +22,10 @@ from pydantic import ValidationError
 
 import migguard.scan.scanner as scan_app_module
 from migguard.core.config import Config
+from migguard.core.finding_ids import FindingKind, finding_kind, finding_kinds
 from migguard.core.findings import Severity
 from migguard.lint.rules import RULES_BY_ID
-from migguard.scan.findings import EXAMPLE_TABLES, FAMILY, SCAN_RULES, SECTIONS, ScanRule, by_id, examples
+from migguard.scan.findings import EXAMPLE_TABLES, FAMILY, SCAN_RULES, SECTIONS, examples
 from migguard.scan.scanner import ScanOptions, run_scan
 
 ROOT = Path(__file__).parents[2]
@@ -66,26 +67,26 @@ def scan(tmp_path: Path, files: list, rules: dict[str, str] | None = None, monke
 
 def test_every_reported_id_is_documented_at_its_severity():
     reported = _reported_ids()
-    assert set(reported) == set(by_id)
+    assert set(reported) == {r.id for r in SCAN_RULES}
     for rule_id, severity in reported.items():
-        assert by_id[rule_id].default_severity == Severity[severity], rule_id
+        assert finding_kind(rule_id).default_severity == Severity[severity], rule_id
 
 
 def test_registry_is_sorted_unique_and_shadows_nothing():
     ids = [r.id for r in SCAN_RULES]
     assert ids == sorted(ids) and len(ids) == len(set(ids))
-    assert by_id == {r.id: r for r in SCAN_RULES}
-    assert all(ID_PATTERN.match(i) and r.family == FAMILY and not r.destructive for i, r in by_id.items())
+    assert all(finding_kind(r.id) == r for r in SCAN_RULES)  # the one registry serves them
+    assert all(ID_PATTERN.match(r.id) and r.family == FAMILY and not r.destructive for r in SCAN_RULES)
     from migguard.rls.findings import SECTIONS as DATABASE_SECTIONS
-    from migguard.rls.findings import by_id as database_rules
 
-    assert not set(by_id) & (set(RULES_BY_ID) | set(database_rules)), "a scan-app id shadows another rule"
+    others = set(RULES_BY_ID) | {kind.id for kind in finding_kinds("database")}
+    assert not set(ids) & others, "a scan-app id shadows another rule"
     assert SECTIONS == DATABASE_SECTIONS
 
 
-def test_config_validation_does_not_import_the_scanner_or_the_database_registry():
+def test_config_validation_imports_neither_the_scanner_nor_the_database_driver():
     code = ("import sys; from migguard.core.config import Config; Config(rules={'orm-unscoped-delete': 'off'}); "
-            "print(sorted(m for m in ('migguard.scan.scanner', 'migguard.rls.findings') if m in sys.modules))")
+            "print(sorted(m for m in ('migguard.scan.scanner', 'migguard.rls.audit', 'psycopg') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
 
@@ -94,7 +95,7 @@ def test_config_validation_does_not_import_the_scanner_or_the_database_registry(
 
 
 @pytest.mark.parametrize("rule", SCAN_RULES, ids=lambda r: r.id)
-def test_docs_have_every_section(rule: ScanRule):
+def test_docs_have_every_section(rule: FindingKind):
     headings = re.findall(r"^## (.+)$", rule.doc, re.MULTILINE)
     assert tuple(headings) == SECTIONS, f"{rule.id}: sections {headings}"
     assert rule.summary and not rule.summary.endswith(".")
@@ -106,7 +107,7 @@ def test_docs_have_every_section(rule: ScanRule):
 
 
 @pytest.mark.parametrize("rule", SCAN_RULES, ids=lambda r: r.id)
-def test_bad_example_reports_the_id(rule: ScanRule, tmp_path, monkeypatch):
+def test_bad_example_reports_the_id(rule: FindingKind, tmp_path, monkeypatch):
     report = scan(tmp_path, examples(rule.doc, "Bad"), monkeypatch=monkeypatch)
     fired = [f for f in report.findings if f.rule == rule.id]
     assert fired, [(f.rule, f.path, f.line) for f in report.findings]
@@ -115,7 +116,7 @@ def test_bad_example_reports_the_id(rule: ScanRule, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("rule", SCAN_RULES, ids=lambda r: r.id)
-def test_good_example_reports_nothing(rule: ScanRule, tmp_path, monkeypatch):
+def test_good_example_reports_nothing(rule: FindingKind, tmp_path, monkeypatch):
     files = examples(rule.doc, "Good")
     report = scan(tmp_path, files, monkeypatch=monkeypatch)
     assert [(f.rule, f.path, f.line) for f in report.findings] == []
@@ -135,14 +136,14 @@ def test_examples_need_a_comment_naming_the_file():
 
 
 def test_cli_lists_and_explains_scan_rules(capsys):
-    from migguard.cli import explain, list_rules
+    from migguard.cli.rules import explain, list_rules
 
     list_rules(format="json")
     listed = {r["id"]: r for r in json.loads(capsys.readouterr().out)}
-    assert set(by_id) <= set(listed) and list(listed) == sorted(listed)
+    assert {r.id for r in SCAN_RULES} <= set(listed) and list(listed) == sorted(listed)
     assert listed["unused-allowlist-entry"] == {"id": "unused-allowlist-entry", "severity": "warning",
                                                 "family": "app-scan", "destructive": False,
-                                                "summary": by_id["unused-allowlist-entry"].summary}
+                                                "summary": finding_kind("unused-allowlist-entry").summary}
     list_rules(format="text")
     line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith("unscanned-file "))
     assert line.split()[1:3] == ["info", "app-scan"]
@@ -159,7 +160,8 @@ def test_config_accepts_scan_rule_ids():
 
 
 def test_configured_rules_apply_to_scan_app_findings(tmp_path, monkeypatch):
-    files = examples(by_id["tenant-filter-missing"].doc, "Bad") + examples(by_id["unscanned-file"].doc, "Bad")
+    files = [*examples(finding_kind("tenant-filter-missing").doc, "Bad"),
+             *examples(finding_kind("unscanned-file").doc, "Bad")]
     plain = scan(tmp_path, files, monkeypatch=monkeypatch)
     assert sorted({(f.rule, f.severity.value) for f in plain.findings}) == [
         ("tenant-filter-missing", "error"), ("unscanned-file", "info")]

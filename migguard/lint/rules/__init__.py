@@ -1,10 +1,13 @@
 """The rule registry: every rule module, listed once and explicitly (tests/lint/rules/test_registry.py
-checks that none is forgotten)."""
+checks that none is forgotten). Their ids join the one registry of finding ids as `FINDINGS`
+(`migguard.core.finding_ids`)."""
 
 from __future__ import annotations
 
 from importlib import import_module
 
+from migguard.core.finding_ids import FindingKind, FindingProvider
+from migguard.lint.rule import FAMILIES as RULE_FAMILIES
 from migguard.lint.rule import Rule
 
 # Grouped by family; keep each group alphabetical.
@@ -90,10 +93,9 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     for family in sorted({rule.family for rule in ALL_RULES})
 }
 
-
-def get(rule_id: str) -> Rule:
-    """The rule with this id; KeyError names it when there is none."""
-    try:
-        return RULES_BY_ID[rule_id]
-    except KeyError:
-        raise KeyError(f"unknown rule id {rule_id!r}") from None
+FINDINGS = FindingProvider(
+    origin="lint",
+    families=RULE_FAMILIES,
+    kinds=tuple(FindingKind(rule.id, rule.default_severity, rule.summary, rule.family, "lint", rule.doc,
+                            rule.destructive) for rule in ALL_RULES),
+)

@@ -1,0 +1,108 @@
+"""What every command shares: the common options, the root flags, loading the config, rendering."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from migguard import __version__
+from migguard.core.errors import InputError
+
+_DEBUG = False
+_QUIET = False
+_VERBOSE = False
+
+FormatOption = Annotated[str, typer.Option("--format", "-f", help="text | json | sarif | github | markdown")]
+ConfigOption = Annotated[Optional[str], typer.Option("--config", help="Config file (default: migguard.toml or pyproject.toml, searched upward).")]
+OutputOption = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report here instead of stdout.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"migguard {__version__}")
+        raise typer.Exit(0)
+
+
+def root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr (errors still).")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also say which config file is used.")] = False,
+    no_color: Annotated[bool, typer.Option("--no-color", help="Plain output (migguard prints no colour codes anyway).")] = False,
+) -> None:
+    global _DEBUG, _QUIET, _VERBOSE
+    _DEBUG, _QUIET, _VERBOSE = debug, quiet, verbose and not quiet
+    if no_color:
+        os.environ["NO_COLOR"] = "1"
+
+
+def debug() -> bool:
+    """Whether --debug was given (tracebacks instead of one line)."""
+    return _DEBUG
+
+
+def note(line: str) -> None:
+    """Progress and summaries: stderr, unless --quiet (stdout carries only the report)."""
+    if not _QUIET:
+        typer.echo(line, err=True)
+
+
+def load(config: Optional[str]):
+    """The configuration; with --verbose, say where it came from."""
+    from migguard.core.config import load_config
+
+    loaded = load_config(config)
+    if _VERBOSE:
+        note(f"migguard: config {loaded.source or 'defaults (no migguard.toml or [tool.migguard] found)'}")
+    return loaded
+
+
+def read_stdin(name: str) -> str:
+    """Standard input as SQL text: UTF-8, a BOM dropped, as a file would be read."""
+    from migguard.core.sources import decode_sql
+
+    return decode_sql(name, sys.stdin.buffer.read())
+
+
+def check_format(name: str, allowed: tuple[str, ...] | None = None) -> None:
+    from migguard.report import FORMAT_NAMES
+
+    choices = allowed or FORMAT_NAMES
+    if name not in choices:
+        raise InputError(f"unknown format '{name}' (choose from: {', '.join(choices)})")
+
+
+def emit(report, format: str, output: Path | None) -> None:
+    """Render the report to stdout or --output; with --format github also fill the job summary."""
+    from migguard.report import renderer
+
+    text = renderer(format)(report)
+    if output is not None:
+        try:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(text, encoding="utf-8")
+        except OSError as error:
+            raise InputError(f"cannot write {output}: {error.strerror}") from None
+    else:
+        write_stdout(text)
+    summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if format == "github" and summary_path:
+        try:
+            with open(summary_path, "a", encoding="utf-8") as handle:
+                handle.write(renderer("markdown")(report))
+        except OSError as error:
+            raise InputError(f"cannot write GITHUB_STEP_SUMMARY: {error.strerror}") from None
+
+
+def write_stdout(text: str) -> None:
+    """Write the report; a stdout that cannot encode it (C locale, cp1252) gets UTF-8, as --output does."""
+    try:
+        sys.stdout.write(text)
+    except UnicodeEncodeError:  # nothing was written: the whole text is encoded before any byte goes out
+        sys.stdout.flush()
+        sys.stdout.buffer.write(text.encode("utf-8"))
+        sys.stdout.buffer.flush()

@@ -1,0 +1,52 @@
+"""`migguard shadow start|stop|status`: a shadow cluster kept running between commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from migguard.cli.common import ConfigOption, load
+from migguard.core.exit_codes import ExitCode
+
+
+shadow_app = typer.Typer(help="Keep a shadow PostgreSQL running between commands (faster plans).", no_args_is_help=True)
+
+def _state_dir(config: Optional[str]) -> Path:
+
+    return Path(load(config).root) / ".migguard"
+
+
+@shadow_app.command("start")
+def shadow_start(
+    pg_version: Annotated[Optional[int], typer.Option("--pg-version", help="Major version (default: the bundled server).")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Start a shadow cluster and leave it running (state in .migguard/shadow.json)."""
+    from migguard.pg.shadow import start_persistent
+
+    state = start_persistent(_state_dir(config), pg_version)
+    typer.echo(f"shadow running: PostgreSQL {state['major']} in {state['directory']}")
+
+
+@shadow_app.command("stop")
+def shadow_stop(config: ConfigOption = None) -> None:
+    """Stop the kept shadow cluster and delete its data."""
+    from migguard.pg.shadow import stop_persistent
+
+    typer.echo("shadow stopped" if stop_persistent(_state_dir(config)) else "no shadow was running")
+
+
+@shadow_app.command("status")
+def shadow_status(config: ConfigOption = None) -> None:
+    """Say whether a kept shadow cluster is running (exit 1 when not)."""
+    from migguard.pg.shadow import read_state, running_shadow_url
+
+    directory = _state_dir(config)
+    state = read_state(directory)
+    if state and running_shadow_url(directory):
+        typer.echo(f"shadow running: PostgreSQL {state['major']} in {state['directory']} since {state['started_at']}")
+        return
+    typer.echo("no shadow running")
+    raise typer.Exit(ExitCode.GATE_REFUSED)
