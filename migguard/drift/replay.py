@@ -73,7 +73,7 @@ def replay_finding(failure: MigrationFailed, shadow: ShadowServer, prod_url: str
         absent = ", and production has none either" if prod_url else ""
         hint = (f"No migration before {migration.version} creates {missing.describe()}{absent}: add the migration "
                 "that creates it before this one, or repair the history so it replays from an empty database.")
-    return _finding(HISTORY_NOT_REPLAYABLE, migration, message, hint)
+    return _db_finding(HISTORY_NOT_REPLAYABLE, migration, message, hint)
 
 
 def extension_finding(failure: MigrationFailed, extension: str, shadow: ShadowServer, prod_url: str | None) -> Finding:
@@ -88,7 +88,7 @@ def extension_finding(failure: MigrationFailed, extension: str, shadow: ShadowSe
             "(a local PostgreSQL of production's major with its contrib modules), PG_SHADOW_URL pointing at a "
             f"server that has it, or install postgresql-contrib{f'-{major}' if major else ''} (or the package that "
             f"ships {extension}) for the shadow's PostgreSQL.")
-    return _finding(EXTENSION_UNAVAILABLE, migration, message, hint)
+    return _db_finding(EXTENSION_UNAVAILABLE, migration, message, hint)
 
 
 def _production_has(prod_url: str, missing: MissingObject) -> bool:
@@ -109,7 +109,7 @@ def _major(url: str) -> int | None:
         return int(conn.info.server_version) // 10000 or None
 
 
-def _finding(rule: str, migration: Migration, message: str, hint: str) -> Finding:
+def _db_finding(rule: str, migration: Migration, message: str, hint: str) -> Finding:
     return Finding(rule=rule, severity=Severity.ERROR, path=_display(migration.up), line=1, column=1, end_line=1,
                    end_column=1, message=message, hint=hint)
 
