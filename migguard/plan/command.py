@@ -269,7 +269,8 @@ class PlanState:
     def report(self) -> Report:
         return build_report(self.findings + self.db_findings, self.targets, self.options.strict)
 
-    def shadow_url_of(self, database: str) -> str:
+    def database_url(self, database: str) -> str:
+        """URL of a scratch database on the shadow."""
         assert self.shadow is not None
         return self.shadow.database_url(database)
 
@@ -382,7 +383,7 @@ def replay_step(state: PlanState) -> None:
                                            "shadow") from None
     state.created.append(state.replay_db)
     state.own = state.config.history_path[0]
-    state.replay_url = state.shadow_url_of(state.replay_db)
+    state.replay_url = state.database_url(state.replay_db)
     state.replayed = state.history_model = introspect(state.replay_url).without_schemas(state.own)
     for part in state.part_way:
         state.progress(f"  {part.version} ran part way in production: statement(s) "
@@ -415,7 +416,7 @@ def clone_step(state: PlanState) -> None:
         state.clone_db = state.shadow.create_database(template=state.replay_db)
         state.created.append(state.clone_db)
         state.production = state.replayed
-    state.clone_url = state.shadow_url_of(state.clone_db)
+    state.clone_url = state.database_url(state.clone_db)
     state.before = introspect(state.clone_url).without_schemas(state.own)
 
 
