@@ -20,13 +20,15 @@ def _state_dir(config: Optional[str]) -> Path:
 
 @shadow_app.command("start")
 def shadow_start(
-    pg_version: Annotated[Optional[int], typer.Option("--pg-version", help="Major version (default: the bundled server).")] = None,
+    pg_version: Annotated[Optional[int], typer.Option("--pg-version", help="Major version (default: production's when PG_PROD_URL is set, else the installed server with the most extensions).")] = None,
     config: ConfigOption = None,
 ) -> None:
     """Start a shadow cluster and leave it running (state in .migguard/shadow.json)."""
+    from migguard.core.config import secret
     from migguard.pg.shadow import start_persistent
 
-    state = start_persistent(_state_dir(config), pg_version)
+    loaded = load(config)
+    state = start_persistent(Path(loaded.root) / ".migguard", pg_version, production=secret("PG_PROD_URL", loaded))
     typer.echo(f"shadow running: PostgreSQL {state['major']} in {state['directory']}")
 
 

@@ -1,8 +1,10 @@
 """An ephemeral PostgreSQL cluster migguard starts itself, so a shadow needs no installed service.
 
-Where the server comes from, in order: the bundled server of the `pgserver` wheel (a default
-dependency), PostgreSQL binaries on the machine (PATH, Debian's /usr/lib/postgresql/*/bin,
-Homebrew), else a `testcontainers` container when a Docker engine answers. The cluster lives in
+Where the server comes from: the bundled server of the `pgserver` wheel (a default dependency)
+or PostgreSQL binaries on the machine (PATH, Debian's /usr/lib/postgresql/*/bin, Homebrew),
+whichever can create more extensions (the bundled one ships none of contrib), else a
+`testcontainers` container when a Docker engine answers. For a production on a known major,
+`choose_for` prefers that major wherever it comes from (SPEC section 5). The cluster lives in
 a temporary directory, listens only on a Unix socket there, runs with durability off (it is
 scratch space), and is removed on stop.
 
@@ -12,6 +14,7 @@ user (`postgres` when it exists, else `nobody`) and gives that user the director
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import platform
@@ -21,6 +24,7 @@ import stat
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +53,11 @@ class Binaries:
 
     def program(self, name: str) -> str:
         return str(self.bin_dir / name)
+
+    @property
+    def extensions(self) -> frozenset[str]:
+        """The extensions this installation can create (its `extension/*.control` files)."""
+        return _extensions(self.bin_dir)
 
 
 def bundled_binaries() -> Binaries | None:
@@ -87,18 +96,100 @@ def available_binaries() -> list[Binaries]:
     return ([bundled] if bundled else []) + local_binaries()
 
 
+@dataclass(frozen=True, slots=True)
+class MajorMismatch:
+    """The shadow runs another PostgreSQL major than production (SPEC section 5, step 2). `kind`
+    says where the shadow came from, which decides the fix: "ephemeral" (no server of production's
+    major here), "url" (PG_SHADOW_URL or --shadow), "kept" (`migguard shadow start`)."""
+
+    production: int
+    shadow: int
+    kind: str
+    source: str = ""
+
+    @property
+    def message(self) -> str:
+        origin = "the bundled server" if self.source.startswith("bundled") else f"from {self.source}"
+        where = {"ephemeral": f"no PostgreSQL {self.production} server is available here, so the shadow runs "
+                              f"PostgreSQL {self.shadow}, {origin}",
+                 "url": f"the shadow server (PG_SHADOW_URL) runs PostgreSQL {self.shadow}",
+                 "kept": f"the shadow kept by `migguard shadow start` runs PostgreSQL {self.shadow}"}[self.kind]
+        return (f"production runs PostgreSQL {self.production} but {where}: SQL that PostgreSQL deparses (view "
+                "definitions, defaults, policies) can differ between majors, and so can what replays")
+
+    @property
+    def hint(self) -> str:
+        return {"ephemeral": f"Install PostgreSQL {self.production}'s server package (or start a Docker engine), "
+                             f"or set PG_SHADOW_URL to a PostgreSQL {self.production} server.",
+                "url": f"Point PG_SHADOW_URL at a PostgreSQL {self.production} server.",
+                "kept": f"Restart the kept shadow on production's major: `migguard shadow stop`, then "
+                        f"`migguard shadow start` (PostgreSQL {self.production} when PG_PROD_URL is set)."}[self.kind]
+
+    def line(self) -> str:
+        """The one-line warning for stderr."""
+        return f"{self.message}. {self.hint}"
+
+
+@dataclass(frozen=True, slots=True)
+class ShadowChoice:
+    """Where an ephemeral shadow runs: `binaries`, else a container of `container_major`;
+    `mismatch` when neither is of production's major."""
+
+    binaries: Binaries | None
+    container_major: int | None = None
+    mismatch: MajorMismatch | None = None
+
+    @property
+    def major(self) -> int:
+        return self.binaries.major if self.binaries else self.container_major or 0
+
+
+def choose_for(production_major: int | None, options: list[Binaries],
+               docker_answers: Callable[[], bool] = lambda: ContainerServer.available()) -> ShadowChoice:
+    """The server for a shadow of production on `production_major` (SPEC section 5, step 2): an
+    installation of that major (of several, the default one), else a container of it when a Docker
+    engine answers, else the default installation with the mismatch. Without production (None):
+    the default. `options` is `available_binaries()`; `docker_answers` is asked only when no
+    installation fits (it may take seconds)."""
+    if production_major is not None:
+        same = [b for b in options if b.major == production_major]
+        if same:
+            return ShadowChoice(default_binaries(same))
+    if options and production_major is None:
+        return ShadowChoice(default_binaries(options))
+    if docker_answers():
+        return ShadowChoice(None, production_major or ContainerServer.DEFAULT_MAJOR)
+    if not options:
+        raise _no_server(production_major)
+    fallback = default_binaries(options)
+    return ShadowChoice(fallback, mismatch=MajorMismatch(production_major, fallback.major, "ephemeral",
+                                                         fallback.source))
+
+
+def _no_server(major: int | None) -> DatabaseError:
+    wanted = f"PostgreSQL {major}" if major else "PostgreSQL"
+    return DatabaseError(
+        f"no {wanted} server binaries found (install the pgserver wheel, or PostgreSQL's server package), "
+        "and PG_SHADOW_URL is not set"
+    )
+
+
+def default_binaries(options: list[Binaries]) -> Binaries:
+    """Of several installations, the one that can create the most extensions; among equals, the
+    first (the bundled server). Histories stop at their first CREATE EXTENSION the server lacks:
+    of the corpus's 9 standalone histories, 7 replay whole on PostgreSQL 15 with contrib, 3 on the
+    bundled 16, which has none (bench/extensions.py)."""
+    return max(options, key=lambda b: len(b.extensions))  # max keeps the first of equals
+
+
 def choose_binaries(major: int | None = None) -> Binaries:
-    """The bundled server, else a local one; `major` asks for a specific version."""
+    """The default installation (`default_binaries`); `major` asks for a specific version."""
     options = available_binaries()
     if major is not None:
         options = [b for b in options if b.major == major]
     if not options:
-        wanted = f"PostgreSQL {major}" if major else "PostgreSQL"
-        raise DatabaseError(
-            f"no {wanted} server binaries found (install the pgserver wheel, or PostgreSQL's server package), "
-            "and PG_SHADOW_URL is not set"
-        )
-    return options[0]
+        raise _no_server(major)
+    return default_binaries(options)
 
 
 def _major(bin_dir: Path) -> int:
@@ -109,6 +200,25 @@ def _major(bin_dir: Path) -> int:
         return 0
     match = re.search(r"(\d+)(?:\.\d+)?", output)
     return int(match.group(1)) if match else 0
+
+
+@functools.cache
+def _extensions(bin_dir: Path) -> frozenset[str]:
+    """Names of the `.control` files in the installation's share directory (`pg_config --sharedir`:
+    Debian keeps it apart from the binaries, under /usr/share/postgresql/N)."""
+    directories = [bin_dir.parent / "share" / "postgresql", bin_dir.parent / "share"]
+    try:
+        shared = subprocess.run([str(bin_dir / "pg_config"), "--sharedir"], capture_output=True, text=True,
+                                timeout=20, check=False).stdout.strip()
+        if shared:
+            directories.insert(0, Path(shared))
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    for directory in directories:
+        controls = list((directory / "extension").glob("*.control"))
+        if controls:
+            return frozenset(path.stem for path in controls)
+    return frozenset()
 
 
 def _service_user() -> str | None:
@@ -225,7 +335,9 @@ class ContainerServer:
     """The last resort when no server binaries exist: a PostgreSQL container through
     testcontainers (an optional dependency), when a Docker engine answers."""
 
-    def __init__(self, major: int = 16) -> None:
+    DEFAULT_MAJOR = 16
+
+    def __init__(self, major: int = DEFAULT_MAJOR) -> None:
         self.major = major
         self._container = None
 

@@ -1,7 +1,10 @@
 """The shadow server: scratch databases where migrations are replayed and proven.
 
 The server is, in order: `PG_SHADOW_URL` (a role that may create databases), the cluster kept
-by `migguard shadow start`, or an ephemeral cluster started for this command and removed after.
+by `migguard shadow start`, or an ephemeral cluster started for this command and removed after,
+on production's PostgreSQL major when production is known and that major is available
+(`migguard.pg.cluster.choose_for`); a shadow on another major than production's is reported
+(`ShadowServer.mismatch`, one warning line).
 Replays are cached as template databases keyed by the chain of migration checksums, so an
 unchanged prefix of the history is copied, not replayed again.
 """
@@ -11,6 +14,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
+import sys
 import tempfile
 import time
 import uuid
@@ -23,8 +28,10 @@ import psycopg
 from psycopg import sql
 
 from migguard.core.errors import DatabaseError, InputError
+from migguard.core.redact import redact_text
 from migguard.core.sources import Migration
-from migguard.pg.cluster import Binaries, Cluster, ContainerServer, bundled_binaries, choose_binaries, local_binaries
+from migguard.pg.cluster import (Binaries, Cluster, ContainerServer, MajorMismatch, ShadowChoice, available_binaries,
+                                 bundled_binaries, choose_binaries, choose_for, local_binaries)
 from migguard.pg.connect import connect, describe
 from migguard.sql.parse import parse_file
 
@@ -144,16 +151,25 @@ def apply_migration(conn: psycopg.Connection, migration: Migration,
 
 
 class ShadowServer:
-    """Where scratch databases are created; call `close()` (or use `with`) to release it."""
+    """Where scratch databases are created; call `close()` (or use `with`) to release it.
+
+    Given production's URL, the shadow runs on production's PostgreSQL major when it can (SPEC
+    section 5, step 2: `choose_for`); when it cannot, or PG_SHADOW_URL / the kept shadow runs
+    another major, `mismatch` says so and `warn` gets one line (stderr by default)."""
 
     def __init__(self, url: str | None = None, state_dir: Path | None = None,
-                 binaries: Binaries | None = None, production: str | None = None) -> None:
+                 binaries: Binaries | None = None, production: str | None = None,
+                 warn: Callable[[str], None] | None = None) -> None:
         self._cluster: Cluster | None = None
         self._container: ContainerServer | None = None
-        self.url = url or running_shadow_url(state_dir)
+        kept = None if url else running_shadow_url(state_dir)
+        self.url = url or kept
+        self.kept = kept is not None  # `migguard shadow start`'s cluster
         self.binaries = binaries
         self.ephemeral = self.url is None
         self.production = production  # refused as the shadow's own database (see start)
+        self.mismatch: MajorMismatch | None = None
+        self._warn = warn or warn_on_stderr
 
     def __enter__(self) -> ShadowServer:
         self.start()
@@ -163,22 +179,32 @@ class ShadowServer:
         self.close()
 
     def start(self) -> ShadowServer:
-        """An ephemeral cluster from local binaries, else a container when Docker answers."""
+        """The given server, else an ephemeral cluster (or container) on production's major."""
+        production_major = server_major(self.production) if self.production is not None else None
         if self.url is not None:
             if self.production is not None:
                 refuse_production_on_shadow(self.production, self.url)
+                shadow_major = server_major(self.url)
+                if shadow_major != production_major:
+                    self._mismatch(MajorMismatch(production_major, shadow_major, "kept" if self.kept else "url"))
             return self
-        try:
-            binaries = self.binaries or choose_binaries()
-        except DatabaseError:
-            if not ContainerServer.available():
-                raise
-            self._container = ContainerServer()
+        if self.binaries is not None:
+            choice = ShadowChoice(self.binaries)
+        else:
+            choice = choose_for(production_major, available_binaries())
+        if choice.mismatch:
+            self._mismatch(choice.mismatch)
+        if choice.binaries is None:
+            self._container = ContainerServer(choice.container_major)
             self.url = self._container.start()
             return self
-        self._cluster = Cluster(binaries).start()
+        self._cluster = Cluster(choice.binaries).start()
         self.url = self._cluster.url()
         return self
+
+    def _mismatch(self, mismatch: MajorMismatch) -> None:
+        self.mismatch = mismatch
+        self._warn(mismatch.line())
 
     def close(self) -> None:
         if self._cluster is not None:
@@ -274,6 +300,17 @@ class ShadowServer:
             pass  # another run saved it first, or the source had a connection open: only a cache
 
 
+def server_major(url: str) -> int:
+    """The PostgreSQL major version `url` runs (`server_version_num` 150004 → 15)."""
+    with connect(url, autocommit=True) as conn:
+        return int(conn.execute("SHOW server_version_num").fetchone()[0]) // 10000
+
+
+def warn_on_stderr(message: str) -> None:
+    """A warning as one redacted line on stderr (the default of ShadowServer's `warn`)."""
+    print("migguard: warning: " + redact_text(message).replace("\n", " "), file=sys.stderr)
+
+
 def server_identity(url: str) -> tuple[str, str]:
     """(server, database) of `url`: the running server is told apart by its start time and port,
     which any role may read (pg_control_system()'s identifier is shared by a server's copies)."""
@@ -316,16 +353,28 @@ def read_state(state_dir: Path) -> dict | None:
         return None
 
 
-def start_persistent(state_dir: Path, major: int | None = None) -> dict:
-    """`migguard shadow start`: a cluster that outlives the command; its state in `state_dir`."""
+def start_persistent(state_dir: Path, major: int | None = None, production: str | None = None,
+                     warn: Callable[[str], None] = warn_on_stderr) -> dict:
+    """`migguard shadow start`: a cluster that outlives the command; its state in `state_dir`.
+
+    `major` wins; else production's major when `production` is given (with a warning when no
+    server of it is installed); else the default server. No container: it would not outlive us."""
     existing = read_state(state_dir)
     if existing and running_shadow_url(state_dir):
         return existing
-    binaries = choose_binaries(major)
+    if major is not None or production is None:
+        binaries = choose_binaries(major)
+    else:
+        choice = choose_for(server_major(production), available_binaries(), docker_answers=lambda: False)
+        if choice.mismatch:
+            warn(choice.mismatch.line())
+        binaries = choice.binaries
     # The data lives in the system temp directory, keyed by project: a project under a private
     # home would otherwise have to open its parents to the unprivileged server user.
     key = hashlib.sha256(str(state_dir.resolve()).encode()).hexdigest()[:12]
     cluster = Cluster(binaries, Path(tempfile.gettempdir()) / f"migguard-shadow-{key}", keep=True)
+    if _data_major(cluster.data) not in (None, binaries.major):
+        shutil.rmtree(cluster.directory, ignore_errors=True)  # a stopped shadow of another major: scratch
     cluster.directory.mkdir(parents=True, exist_ok=True)
     cluster.start()
     state = {"url": cluster.url(), "directory": str(cluster.directory), "bin_dir": str(binaries.bin_dir),
@@ -333,6 +382,13 @@ def start_persistent(state_dir: Path, major: int | None = None) -> dict:
     state_dir.mkdir(parents=True, exist_ok=True)
     (state_dir / STATE_FILE).write_text(json.dumps(state, indent=2), encoding="utf-8")
     return state
+
+
+def _data_major(data: Path) -> int | None:
+    try:
+        return int((data / "PG_VERSION").read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        return None
 
 
 def stop_persistent(state_dir: Path) -> bool:

@@ -290,6 +290,9 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
     run_steps(state, (LINT,))
     with ShadowServer(state.shadow_url, Path(config.root) / ".migguard", production=state.prod_url) as shadow:
         state.shadow = shadow
+        if shadow.mismatch:
+            state.db_findings.append(_db_finding("shadow-major-mismatch", Severity.INFO, "db:shadow",
+                                                 shadow.mismatch.message + ".", shadow.mismatch.hint))
         try:
             run_steps(state, SHADOW_STEPS)
         finally:

@@ -1700,6 +1700,37 @@ are computed again); dropped tables (their rows come back whole with COPY).
     references=(ALTER_TABLE,),
 ))
 
+_PLAN["shadow-major-mismatch"] = (Severity.INFO, "the shadow runs another PostgreSQL major than production",
+                                    _doc(
+    what="""
+Reads production's `server_version_num` and the shadow's. The ephemeral shadow is started on
+production's major when one is available (local binaries of that major, then a `postgres:<major>`
+container when a Docker engine answers); when none is, it runs on the bundled server and the plan
+says so with this finding (and one warning line on stderr). A PG_SHADOW_URL, or the shadow kept by
+`migguard shadow start`, on another major gets the same finding.
+""",
+    why="""
+PostgreSQL deparses view definitions, defaults and policies differently from one major to the
+next, and accepts different syntax: a shadow on another major can show drift production does not
+have, or replay a migration production would refuse (or the other way round). The plan is still
+made; this says how far to trust it.
+""",
+    bad="""
+-- production runs PostgreSQL 15; no PostgreSQL 15 server here, so the shadow is the bundled 16
+CREATE VIEW open_invoices AS SELECT id, number FROM invoices WHERE paid_at IS NULL;
+""",
+    good="""
+-- the same migration, planned with a PostgreSQL 15 shadow (apt install postgresql-15, a Docker
+-- engine for the postgres:15 container, or PG_SHADOW_URL pointing at a PostgreSQL 15 server)
+CREATE VIEW open_invoices AS SELECT id, number FROM invoices WHERE paid_at IS NULL;
+""",
+    quiet="""
+The shadow and production run the same major; no production URL (the plan then compares against
+the replayed history or `--base`, on the default server).
+""",
+    references=(_PG + "upgrading.html", _PG + "functions-info.html"),
+))
+
 # --- the registry -------------------------------------------------------------------------------------
 
 
