@@ -1245,6 +1245,70 @@ NULL column over NULL rows, duplicates under a new unique key) are found by the 
     references=(_PG + "sql-altertable.html",),
 ))
 
+_PLAN["history-not-replayable"] = (Severity.ERROR, "an applied migration fails when the history is replayed on "
+                                                     "the shadow", _doc(
+    what="""
+`migguard plan`, `status` and `apply` replay the applied migrations from an empty database on the
+shadow. When one fails there, this names it, PostgreSQL's error and the fix: when production has
+the object the failing statement needs (a table, column, type, schema or function), production
+predates the migrations and `migguard baseline` captures its schema as the first migration;
+otherwise it names the object no earlier migration creates. The command stops there (exit 1);
+nothing touches production.
+""",
+    why="""
+Drift, the plan's clone and its rollback are all measured against the replayed history. A history
+that does not replay cannot say what production should be, and every environment built from the
+migrations (CI, staging, a new developer's database) fails the same way.
+""",
+    bad="""
+-- Production's "customers" table was created by hand before the project used migrations; the
+-- first migration alters it, so an empty database cannot replay it.
+ALTER TABLE customers ADD COLUMN email text;
+""",
+    good="""
+-- `migguard baseline --confirm-live` wrote production's schema as the first migration and
+-- recorded it as applied; the next migration alters a table the history creates.
+ALTER TABLE customers ADD COLUMN email text;
+""",
+    quiet="""
+Every applied migration replays. A migration that needs an extension the shadow server lacks is
+`extension-unavailable` instead; a pending migration that fails on the clone is `migration-fails`.
+""",
+    references=(_PG + "app-pgdump.html",),
+))
+
+_PLAN["extension-unavailable"] = (Severity.ERROR, "a migration creates an extension the shadow server does not "
+                                                  "have", _doc(
+    what="""
+A migration's `CREATE EXTENSION` fails on the shadow because the server has no files for the
+extension (SQLSTATE 0A000 "extension is not available" since PostgreSQL 16, 58P01 "could not open
+extension control file" before): the bundled server ships no contrib modules. This names the
+extension and how to give the shadow one that has it: `migguard shadow start --pg-version N` (a
+local PostgreSQL of production's major, whose contrib modules are installed), `PG_SHADOW_URL`
+pointing at such a server, or installing postgresql-contrib. Reported for the replayed history and
+for the pending migrations; the command stops there (exit 1).
+""",
+    why="""
+Without the extension the shadow cannot replay the history or prove the migration, so nothing
+after it (drift, locks, rollback) could be checked. The migration itself is fine when production
+has the extension's files: the shadow is what lacks them.
+""",
+    bad="""
+-- The shadow is the bundled PostgreSQL, which has no contrib modules.
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+""",
+    good="""
+-- The same migration, planned with `migguard shadow start --pg-version 15` (production's major,
+-- with postgresql-contrib installed) or PG_SHADOW_URL pointing at a server that has pg_trgm.
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+""",
+    quiet="""
+The shadow server has the extension's files, or the migration only names an extension that
+already exists (`IF NOT EXISTS`).
+""",
+    references=(_PG + "sql-createextension.html", _PG + "contrib.html"),
+))
+
 _PLAN["observed-table-rewrite"] = (Severity.ERROR, "a statement rewrote a table on the clone (graded by "
                                                    "production's size: info, warning, error)", _doc(
     what="""

@@ -22,6 +22,7 @@ import psycopg
 import pytest
 from pydantic import ValidationError
 
+import migguard.drift.replay as replay_module
 import migguard.plan.command as plan_module
 import migguard.plan.prechecks as prechecks_module
 import migguard.rls.audit as rls_module
@@ -46,9 +47,11 @@ def _source(module) -> str:
 
 
 def _plan_ids() -> set[str]:
-    """Every rule id migguard/plan/command.py reports (literal ids, and precheck-<kind> per kind prechecks.py has)."""
+    """Every rule id migguard/plan/command.py reports (literal ids, and precheck-<kind> per kind prechecks.py has),
+    and those of the replay (migguard/drift/replay.py, constants)."""
     text = _source(plan_module)
     ids = set(re.findall(r'(?:rule=|_db_finding\()"([a-z0-9-]+)"', text))
+    ids |= set(re.findall(r'^[A-Z_]+ = "([a-z0-9-]+)"$', _source(replay_module), re.MULTILINE))
     dynamic = re.findall(r'(?:rule=|_db_finding\()f"([^"]*)"', text)
     assert dynamic == ["precheck-{result.check}"], f"plan/command.py builds rule ids this test does not know: {dynamic}"
     kinds = set(re.findall(r'checks\.append\(\("([a-z-]+)"', _source(prechecks_module)))
