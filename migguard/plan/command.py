@@ -44,7 +44,7 @@ from migguard.core.findings import Finding, Report, Severity
 from migguard.core.identifiers import comment_safe, object_key
 from migguard.core.redact import redact_text
 from migguard.core.sources import Migration, checksum, discover
-from migguard.drift.replay import HistoryNotReplayable, extension_finding, replay_history
+from migguard.drift.replay import ShadowRefused, check_extensions, extension_finding, replay_history
 from migguard.lint.context import LintSettings
 from migguard.lint.engine import ConfiguredFindings, LintCache, LintTarget, RulePolicy, build_report, gate_passes, lint_targets
 from migguard.pg.connect import connect, describe
@@ -380,7 +380,7 @@ def replay_step(state: PlanState) -> None:
     assert state.shadow is not None
     try:
         state.replay_db = replay_history(state.shadow, state.history, state.prod_url)
-    except HistoryNotReplayable as failure:
+    except ShadowRefused as failure:
         state.db_findings.append(failure.finding)
         raise _PlanRefused(state.report(), "an applied migration fails when the history is replayed on the "
                                            "shadow") from None
@@ -409,6 +409,11 @@ def clone_step(state: PlanState) -> None:
     """3. Clone production's schema into a second shadow database (or, without production, the replay)."""
     assert state.shadow is not None
     if state.prod_url:
+        try:
+            check_extensions(state.shadow, state.prod_url)
+        except ShadowRefused as refused:
+            state.db_findings.append(refused.finding)
+            raise _PlanRefused(state.report(), "production's schema cannot be restored on the shadow") from None
         state.clone_db = state.shadow.create_database()
         state.created.append(state.clone_db)
         state.shadow.clone_schema(state.prod_url, state.clone_db)
