@@ -239,8 +239,3 @@ def _updown(directory: Path, files: list[Path]) -> list[Migration]:
 
 def _dbmate(directory: Path, files: list[Path]) -> list[Migration]:
     return [Migration(*_split_name(path.stem), path, dbmate=True) for path in files]
-
-
-def forward_files(directory: Path, layout: str = "auto") -> list[tuple[Path, bool]]:
-    """(path, is_dbmate) of each forward script in `directory`, in order, for lint."""
-    return [(m.up, m.dbmate) for m in discover(directory, layout, unique=False)]

@@ -11,32 +11,8 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-_USER_RELATIONS = """
-    c.relnamespace IN (SELECT oid FROM pg_namespace
-                       WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
-                         AND nspname NOT LIKE 'pg\\_temp\\_%' AND nspname NOT LIKE 'pg\\_toast\\_temp\\_%')
-"""
-
-FILENODES_SQL = f"""
-SELECT c.oid, n.nspname || '.' || c.relname AS relation, c.relkind, pg_relation_filenode(c.oid) AS filenode
-FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'm') AND {_USER_RELATIONS}
-"""
-
-SIZES_SQL = f"""
-SELECT n.nspname || '.' || c.relname AS relation, greatest(c.reltuples, 0)::bigint AS rows,
-       pg_total_relation_size(c.oid) AS bytes
-FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p', 'm') AND {_USER_RELATIONS}
-"""
-
-# Lock modes that block ordinary traffic (reads or writes) while held.
-BLOCKING = {
-    "AccessExclusiveLock": "every read and write",
-    "ExclusiveLock": "every write",
-    "ShareRowExclusiveLock": "every write",
-    "ShareLock": "every write",
-}
+from migguard.pg import catalog as q
+from migguard.pg.catalog import CatalogReader
 
 SMALL_ROWS = 10_000
 LARGE_ROWS = 1_000_000
@@ -60,22 +36,10 @@ class StatementTrace:
     rewritten: list[str] = field(default_factory=list)  # tables (and indexes) whose storage was replaced
 
 
-def table_sizes(conn: psycopg.Connection) -> dict[str, TableSize]:
-    """Row estimates and total sizes of every user table (read-only, from the statistics)."""
-    return {row[0]: TableSize(int(row[1]), int(row[2])) for row in conn.execute(SIZES_SQL).fetchall()}
-
-
-# After each statement, one round trip: the storage file of every table that existed before the
-# migration, and the relation locks this backend now holds on those tables. Restricting both to
-# the tables that existed keeps the query small on large schemas and many statements.
-AFTER_STATEMENT_SQL = """
-SELECT 'file' AS what, t.oid::bigint, NULL::text, pg_relation_filenode(t.oid)::bigint
-FROM unnest(%(tables)s::oid[]) AS t(oid)
-UNION ALL
-SELECT 'lock', l.relation::bigint, l.mode, NULL
-FROM pg_locks l
-WHERE l.pid = pg_backend_pid() AND l.granted AND l.locktype = 'relation' AND l.relation = ANY(%(tables)s::oid[])
-"""
+def table_sizes(conn: psycopg.Connection, *, exclude_schemas: tuple[str, ...] = ()) -> dict[str, TableSize]:
+    """Row estimates and total sizes of the application's tables (read-only, from the statistics)."""
+    rows = CatalogReader(conn, exclude_schemas=exclude_schemas).tuples(q.TRACE_SIZES_SQL)
+    return {row[0]: TableSize(int(row[1]), int(row[2])) for row in rows}
 
 
 class Tracer:
@@ -89,7 +53,7 @@ class Tracer:
         self._locks: dict[int, set[str]] = {}
 
     def before(self, conn: psycopg.Connection) -> None:
-        rows = conn.execute(FILENODES_SQL).fetchall()
+        rows = CatalogReader(conn).tuples(q.TRACE_FILENODES_SQL)
         self._names = {oid: relation for oid, relation, kind, _ in rows if kind in ("r", "m")}
         self._filenodes = {oid: filenode for oid, _, kind, filenode in rows if kind in ("r", "m")}
         self._locks = {}
@@ -97,7 +61,9 @@ class Tracer:
     def after_statement(self, conn: psycopg.Connection, index: int, statement: str) -> None:
         held: dict[int, set[str]] = {}
         filenodes: dict[int, int | None] = {}
-        for what, oid, mode, filenode in conn.execute(AFTER_STATEMENT_SQL, {"tables": list(self._names)}).fetchall():
+        # One round trip, scoped to the tables that existed before the migration.
+        after = conn.execute(q.TRACE_AFTER_STATEMENT_SQL, {"tables": list(self._names)}).fetchall()
+        for what, oid, mode, filenode in after:
             if what == "lock":
                 held.setdefault(oid, set()).add(mode)
             else:

@@ -59,6 +59,7 @@ from migguard.core.audit import AuditLog
 from migguard.core.config import Config, secret
 from migguard.core.errors import DatabaseError, GateRefused, InputError, MigguardError
 from migguard.core.redact import redact_text
+from migguard.pg.catalog import named_relations
 from migguard.pg.connect import connect, describe
 from migguard.query.check import REFUSED, Analysis, Relation, analyse
 
@@ -70,43 +71,6 @@ CURSOR_NAME = "migguard_query"
 _PLACEHOLDER = re.compile(r"%\((?P<name>[^)]*)\)(?P<conv>.?)|%%|%")
 _PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DURATION = re.compile(r"(?P<number>\d+(?:\.\d+)?)\s*(?P<unit>us|ms|s|min|h|d)?")
-
-# One row per relation the query names: what the tenant check needs to know about it.
-CATALOG_SQL = """
-WITH RECURSIVE refs AS (
-    SELECT ref, to_regclass(ref)::oid AS oid FROM unnest(%(refs)s::text[]) AS r(ref)
-), deps(root, rel) AS (
-    SELECT oid, oid FROM refs WHERE oid IS NOT NULL
-    UNION
-    SELECT d.root, dep.refobjid
-    FROM deps d
-    JOIN pg_rewrite rw ON rw.ev_class = d.rel
-    JOIN pg_depend dep ON dep.classid = 'pg_rewrite'::regclass AND dep.objid = rw.oid
-                      AND dep.refclassid = 'pg_class'::regclass AND dep.refobjid <> d.rel
-)
-SELECT r.ref,
-       format('%%I.%%I', n.nspname, c.relname) AS name,
-       c.relkind::text AS kind,
-       EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = %(column)s
-                                            AND a.attnum > 0 AND NOT a.attisdropped) AS has_tenant,
-       c.relkind IN ('r', 'p') AND row_security_active(c.oid::regclass) AS rls_active,
-       EXISTS (SELECT FROM unnest(c.reloptions) o
-               WHERE lower(o) IN ('security_invoker=true', 'security_invoker=on', 'security_invoker=1',
-                                  'security_invoker=yes')) AS security_invoker,
-       ARRAY(SELECT format('%%I.%%I', bn.nspname, b.relname) || ':'
-                    || (b.relkind IN ('r', 'p') AND row_security_active(b.oid::regclass))::text
-             FROM deps d
-             JOIN pg_class b ON b.oid = d.rel
-             JOIN pg_namespace bn ON bn.oid = b.relnamespace
-             WHERE d.root = c.oid AND d.rel <> c.oid AND b.relkind IN ('r', 'p', 'f', 'm')
-               AND EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = b.oid AND a.attname = %(column)s
-                                                        AND a.attnum > 0 AND NOT a.attisdropped)
-             ORDER BY 1) AS tenant_bases
-FROM refs r
-JOIN pg_class c ON c.oid = r.oid
-JOIN pg_namespace n ON n.oid = c.relnamespace
-"""
-
 
 class Playbook(BaseModel):
     """One approved query."""
@@ -397,9 +361,8 @@ def _execute(conn: psycopg.Connection, prepared: _Prepared, options: QueryOption
 def _catalog(cur: psycopg.Cursor, refs: list[str], column: str) -> dict[str, Relation]:
     if not refs:
         return {}
-    cur.execute(CATALOG_SQL, {"refs": refs, "column": column})
     catalog = {}
-    for ref, name, kind, has_tenant, rls_active, invoker, bases in cur.fetchall():
+    for ref, name, kind, has_tenant, rls_active, invoker, bases in named_relations(cur, refs, column):
         parsed = tuple((base.rpartition(":")[0], base.rpartition(":")[2] == "true") for base in bases or ())
         catalog[ref] = Relation(name, kind, has_tenant, bool(rls_active), invoker, parsed)
     return catalog

@@ -37,11 +37,12 @@ from dataclasses import dataclass, field
 import psycopg
 from pglast import ast, enums, parse_sql
 from pglast.stream import RawStream
-from psycopg.rows import dict_row
 from pydantic import BaseModel, ConfigDict, Field
 
 from migguard.core.errors import DatabaseError
 from migguard.core.findings import Finding, Severity
+from migguard.pg import catalog as q
+from migguard.pg.catalog import CatalogReader
 from migguard.pg.connect import read_only_snapshot
 from migguard.rls.findings import RLS_RULES
 
@@ -64,12 +65,6 @@ class RlsResult(BaseModel):
     def ok(self) -> bool:
         return not any(f.severity == Severity.ERROR for f in self.findings)
 
-    def by_rule(self) -> dict[str, list[Finding]]:
-        grouped: dict[str, list[Finding]] = defaultdict(list)
-        for finding in self.findings:
-            grouped[finding.rule].append(finding)
-        return dict(grouped)
-
 
 def finding(rule: str, path: str, message: str, hint: str | None = None,
             severity: Severity | None = None) -> Finding:
@@ -82,159 +77,7 @@ def table_path(name: str) -> str:
     return f"db:{name}"
 
 
-# --- catalog ---------------------------------------------------------------------------------------
-
-_USER_NAMESPACES = """
-    SELECT n.oid FROM pg_namespace n
-    WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
-      AND n.nspname !~ '^pg_(toast_)?temp_'
-      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_namespace'::regclass
-                      AND d.objid = n.oid AND d.deptype = 'e')
-"""
-_NOT_EXTENSION_MEMBER = """
-    NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = {catalog}::regclass AND d.objid = {oid} AND d.deptype = 'e')
-"""
-
-TENANT_TABLES_SQL = f"""
-SELECT c.oid, n.nspname AS schema_name, c.relname AS name, c.relkind::text AS relkind,
-       c.relowner AS owner_oid, pg_get_userbyid(c.relowner) AS owner,
-       c.relrowsecurity AS rls_enabled, c.relforcerowsecurity AS rls_forced, c.relispartition AS is_partition,
-       (SELECT i.inhparent FROM pg_inherits i WHERE i.inhrelid = c.oid AND c.relispartition) AS parent_oid,
-       a.attnum AS tenant_attnum, NOT a.attnotnull AS tenant_nullable,
-       format_type(a.atttypid, a.atttypmod) AS tenant_type
-FROM pg_class c
-JOIN pg_namespace n ON n.oid = c.relnamespace
-JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = %(column)s AND a.attnum > 0 AND NOT a.attisdropped
-WHERE c.relkind IN ('r', 'p') AND c.relnamespace IN ({_USER_NAMESPACES})
-  AND {_NOT_EXTENSION_MEMBER.format(catalog="'pg_class'", oid="c.oid")}
-ORDER BY 2, 3
-"""
-
-RELATION_NAMES_SQL = f"""
-SELECT n.nspname AS schema_name, c.relname AS name
-FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND c.relnamespace IN ({_USER_NAMESPACES})
-"""
-
-ROLES_SQL = """
-SELECT u.name, r.oid, r.rolsuper AS superuser, r.rolbypassrls AS bypassrls,
-       coalesce(array(SELECT m.rolname FROM pg_roles m
-                      WHERE r.oid IS NOT NULL AND m.oid <> r.oid AND m.rolsuper AND pg_has_role(r.oid, m.oid, 'MEMBER')
-                      ORDER BY 1), '{}') AS superuser_via,
-       coalesce(array(SELECT m.rolname FROM pg_roles m
-                      WHERE r.oid IS NOT NULL AND m.oid <> r.oid AND m.rolbypassrls AND NOT m.rolsuper
-                        AND pg_has_role(r.oid, m.oid, 'MEMBER')
-                      ORDER BY 1), '{}') AS bypassrls_via
-FROM unnest(%(roles)s::text[]) WITH ORDINALITY AS u(name, position)
-LEFT JOIN pg_roles r ON r.rolname = u.name
-ORDER BY u.position
-"""
-
-ACCESS_SQL = """
-SELECT c.oid AS relid, r.rolname AS role,
-       has_any_column_privilege(r.oid, c.oid, 'SELECT') AS select,
-       has_any_column_privilege(r.oid, c.oid, 'INSERT') AS insert,
-       has_any_column_privilege(r.oid, c.oid, 'UPDATE') AS update,
-       has_table_privilege(r.oid, c.oid, 'DELETE') AS delete,
-       has_table_privilege(r.oid, c.oid, 'TRUNCATE') AS truncate,
-       c.relowner = r.oid AS owner,
-       pg_has_role(r.oid, c.relowner, 'MEMBER') AS member_of_owner
-FROM pg_class c CROSS JOIN pg_roles r
-WHERE c.oid = ANY(%(oids)s) AND r.rolname = ANY(%(roles)s)
-"""
-
-POLICIES_SQL = """
-SELECT p.polrelid AS relid, p.polname AS name, p.polcmd::text AS command, p.polpermissive AS permissive,
-       coalesce(array(SELECT CASE WHEN r = 0 THEN 'public' ELSE pg_get_userbyid(r) END FROM unnest(p.polroles) r
-                      ORDER BY 1), '{public}') AS roles,
-       pg_get_expr(p.polqual, p.polrelid) AS using, pg_get_expr(p.polwithcheck, p.polrelid) AS with_check,
-       coalesce(array(SELECT a.rolname FROM pg_roles a WHERE a.rolname = ANY(%(roles)s)
-                        AND (0 = ANY(p.polroles) OR EXISTS (SELECT 1 FROM unnest(p.polroles) r
-                                                            WHERE r <> 0 AND pg_has_role(a.oid, r, 'USAGE')))
-                      ORDER BY 1), '{}') AS applies_to
-FROM pg_policy p
-WHERE p.polrelid = ANY(%(oids)s)
-ORDER BY p.polrelid, p.polname
-"""
-
-UNIQUE_KEYS_SQL = """
-SELECT i.indrelid AS relid, ic.relname AS name, i.indisprimary AS primary,
-       (SELECT con.conname FROM pg_constraint con WHERE con.conindid = i.indexrelid AND con.conrelid = i.indrelid
-          AND con.contype IN ('p', 'u')) AS constraint_name,
-       array(SELECT k FROM unnest(i.indkey::int2[]) WITH ORDINALITY u(k, o) WHERE o <= i.indnkeyatts ORDER BY o)
-         AS attnums,
-       array(SELECT pg_get_indexdef(i.indexrelid, k, true) FROM generate_series(1, i.indnkeyatts) k ORDER BY k)
-         AS columns,
-       pg_get_expr(i.indpred, i.indrelid) AS predicate,
-       coalesce((SELECT bool_and(a.attidentity <> ''
-                                 OR coalesce(pg_get_expr(ad.adbin, ad.adrelid), '')
-                                    ~* '^(nextval|gen_random_uuid|uuid_generate_v[14]|uuidv[47])\\(')
-                 FROM unnest(i.indkey::int2[]) WITH ORDINALITY u(k, o)
-                 JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = u.k
-                 LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
-                 WHERE u.o <= i.indnkeyatts), false)
-         AND i.indexprs IS NULL AS surrogate
-FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
-WHERE i.indisunique AND i.indrelid = ANY(%(oids)s)
-  AND NOT EXISTS (SELECT 1 FROM pg_inherits ih WHERE ih.inhrelid = i.indexrelid)
-ORDER BY i.indrelid, ic.relname
-"""
-
-FOREIGN_KEYS_SQL = """
-SELECT con.conrelid AS relid, con.conname AS name, con.confrelid AS refrelid,
-       con.confrelid::regclass::text AS references,
-       con.conkey::int2[] AS attnums, con.confkey::int2[] AS ref_attnums,
-       array(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY k(n, o)
-             JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n ORDER BY k.o) AS columns,
-       array(SELECT a.attname FROM unnest(con.confkey) WITH ORDINALITY k(n, o)
-             JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.n ORDER BY k.o) AS ref_columns
-FROM pg_constraint con
-WHERE con.contype = 'f' AND con.conrelid = ANY(%(oids)s) AND con.conparentid = 0
-ORDER BY con.conrelid, con.conname
-"""
-
-VIEWS_SQL = f"""
-SELECT v.oid, n.nspname AS schema_name, v.relname AS name, v.relkind::text AS relkind,
-       v.relowner AS owner_oid, pg_get_userbyid(v.relowner) AS owner,
-       coalesce((SELECT o.option_value::boolean FROM pg_options_to_table(v.reloptions) o
-                 WHERE o.option_name = 'security_invoker'), false) AS security_invoker,
-       array(SELECT DISTINCT d.refobjid FROM pg_rewrite rw
-             JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = rw.oid
-             WHERE rw.ev_class = v.oid AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> v.oid) AS reads,
-       coalesce(array(SELECT a.rolname FROM pg_roles a WHERE a.rolname = ANY(%(roles)s)
-                        AND has_any_column_privilege(a.oid, v.oid, 'SELECT') ORDER BY 1), '{{}}') AS readable_by,
-       EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = v.oid AND a.attname = %(column)s
-               AND NOT a.attisdropped) AS has_tenant_column,
-       v.relispopulated AS populated
-FROM pg_class v JOIN pg_namespace n ON n.oid = v.relnamespace
-WHERE v.relkind IN ('v', 'm') AND v.relnamespace IN ({_USER_NAMESPACES})
-  AND {_NOT_EXTENSION_MEMBER.format(catalog="'pg_class'", oid="v.oid")}
-ORDER BY 2, 3
-"""
-
-FUNCTIONS_SQL = f"""
-SELECT p.oid, n.nspname AS schema_name, p.proname AS name, p.oid::regprocedure::text AS signature,
-       p.prosecdef AS security_definer, p.prorettype = 'trigger'::regtype AS trigger,
-       p.proowner AS owner_oid, pg_get_userbyid(p.proowner) AS owner,
-       l.lanname AS language, CASE WHEN l.lanname IN ('c', 'internal') THEN '' ELSE p.prosrc END AS body,
-       coalesce(array(SELECT a.rolname FROM pg_roles a WHERE a.rolname = ANY(%(roles)s)
-                        AND has_function_privilege(a.oid, p.oid, 'EXECUTE') ORDER BY 1), '{{}}') AS executable_by,
-       array(SELECT DISTINCT d.refobjid FROM pg_depend d
-             WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.refclassid = 'pg_class'::regclass)
-         AS reads
-FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang
-WHERE p.prokind IN ('f', 'p') AND p.pronamespace IN ({_USER_NAMESPACES})
-  AND {_NOT_EXTENSION_MEMBER.format(catalog="'pg_proc'", oid="p.oid")}
-ORDER BY 2, 3, 4
-"""
-
-ROLE_FACTS_SQL = """
-SELECT a.oid, a.rolname AS name, a.rolsuper AS superuser, a.rolbypassrls AS bypassrls,
-       array(SELECT b.oid FROM pg_roles b WHERE b.oid = ANY(%(owners)s) AND pg_has_role(a.oid, b.oid, 'USAGE'))
-         AS privileges_of
-FROM pg_roles a WHERE a.oid = ANY(%(roles)s)
-"""
-
+# --- catalog (the queries: pg/catalog.py RLS_*) ----------------------------------------------------
 
 @dataclass
 class TenantTable:
@@ -295,36 +138,31 @@ def read_catalog(conn: psycopg.Connection, *, tenant_column: str, app_roles: Seq
                  exempt_tables: Iterable[str] = ()) -> Catalog:
     """The catalog facts the audit and the probe need. Call inside a snapshot (see `read_only_snapshot`)."""
     roles = list(app_roles)
-    with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute("SELECT set_config('search_path', 'pg_catalog', true)")
-
-        def rows(query: str, **params: object) -> list[dict]:
-            cur.execute(query, params)
-            return cur.fetchall()
-
-        version = int(rows("SHOW server_version_num")[0]["server_version_num"])
-        relation_names = {f"{r['schema_name']}.{r['name']}" for r in rows(RELATION_NAMES_SQL)}
-        wanted = list(dict.fromkeys(normalise_name(n) for n in exempt_tables))
-        exempt = [n for n in wanted if n in relation_names]
-        unknown = [n for n in wanted if n not in relation_names]
-        all_tables = [TenantTable(**r) for r in rows(TENANT_TABLES_SQL, column=tenant_column)]
-        tables = {t.oid: t for t in all_tables if t.qualified not in exempt}
-        oids = list(tables)
-        for r in rows(ACCESS_SQL, oids=oids, roles=roles):
-            tables[r.pop("relid")].access[r.pop("role")] = r
-        for r in rows(POLICIES_SQL, oids=oids, roles=roles):
-            tables[r.pop("relid")].policies.append(r)
-        for r in rows(UNIQUE_KEYS_SQL, oids=oids):
-            tables[r.pop("relid")].unique_keys.append(r)
-        for r in rows(FOREIGN_KEYS_SQL, oids=oids):
-            tables[r.pop("relid")].foreign_keys.append(r)
-        views = [v for v in rows(VIEWS_SQL, roles=roles, column=tenant_column)
-                 if f"{v['schema_name']}.{v['name']}" not in exempt]
-        functions = rows(FUNCTIONS_SQL, roles=roles)
-        owners = {t.owner_oid for t in tables.values()}
-        subjects = {v["owner_oid"] for v in views} | {f["owner_oid"] for f in functions if f["security_definer"]}
-        role_facts = {r["oid"]: r for r in rows(ROLE_FACTS_SQL, owners=list(owners), roles=list(subjects))}
-        return Catalog(version, tables, exempt, unknown, rows(ROLES_SQL, roles=roles), views, functions, role_facts)
+    conn.execute("SELECT set_config('search_path', 'pg_catalog', true)")
+    rows = CatalogReader(conn).rows
+    version = int(conn.execute("SHOW server_version_num").fetchone()[0])
+    relation_names = {f"{r['schema_name']}.{r['name']}" for r in rows(q.RLS_RELATION_NAMES_SQL)}
+    wanted = list(dict.fromkeys(normalise_name(n) for n in exempt_tables))
+    exempt = [n for n in wanted if n in relation_names]
+    unknown = [n for n in wanted if n not in relation_names]
+    all_tables = [TenantTable(**r) for r in rows(q.RLS_TENANT_TABLES_SQL, column=tenant_column)]
+    tables = {t.oid: t for t in all_tables if t.qualified not in exempt}
+    oids = list(tables)
+    for r in rows(q.RLS_ACCESS_SQL, oids=oids, roles=roles):
+        tables[r.pop("relid")].access[r.pop("role")] = r
+    for r in rows(q.RLS_POLICIES_SQL, oids=oids, roles=roles):
+        tables[r.pop("relid")].policies.append(r)
+    for r in rows(q.RLS_UNIQUE_KEYS_SQL, oids=oids):
+        tables[r.pop("relid")].unique_keys.append(r)
+    for r in rows(q.RLS_FOREIGN_KEYS_SQL, oids=oids):
+        tables[r.pop("relid")].foreign_keys.append(r)
+    views = [v for v in rows(q.RLS_VIEWS_SQL, roles=roles, column=tenant_column)
+             if f"{v['schema_name']}.{v['name']}" not in exempt]
+    functions = rows(q.RLS_FUNCTIONS_SQL, roles=roles)
+    owners = {t.owner_oid for t in tables.values()}
+    subjects = {v["owner_oid"] for v in views} | {f["owner_oid"] for f in functions if f["security_definer"]}
+    role_facts = {r["oid"]: r for r in rows(q.RLS_ROLE_FACTS_SQL, owners=list(owners), roles=list(subjects))}
+    return Catalog(version, tables, exempt, unknown, rows(q.RLS_ROLES_SQL, roles=roles), views, functions, role_facts)
 
 
 def view_closure(catalog: Catalog) -> dict[int, set[int]]:

@@ -24,80 +24,10 @@ from dataclasses import dataclass, field
 import psycopg
 from pglast import ast, parse_sql
 from psycopg import sql
-from psycopg.rows import dict_row
 
+from migguard.pg import catalog as q
+from migguard.pg.catalog import CatalogReader
 from migguard.pg.connect import describe
-
-_USER_NAMESPACES = """
-    SELECT n.oid FROM pg_namespace n
-    WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
-      AND n.nspname !~ '^pg_(toast_)?temp_'
-"""
-
-RELATIONS_SQL = f"""
-SELECT c.oid, n.nspname AS schema_name, c.relname AS name, c.relkind::text AS relkind,
-       c.relispartition AS is_partition,
-       (SELECT i.inhparent FROM pg_inherits i WHERE i.inhrelid = c.oid AND c.relispartition) AS parent_oid,
-       pg_get_expr(c.relpartbound, c.oid) AS bound,
-       pt.partstrat::text AS strategy,
-       coalesce(pt.partattrs::int2[], '{{}}') AS key_attnums
-FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-LEFT JOIN pg_partitioned_table pt ON pt.partrelid = c.oid
-WHERE c.relkind IN ('r', 'p') AND c.relnamespace IN ({_USER_NAMESPACES})
-ORDER BY 2, 3
-"""
-
-COLUMNS_SQL = f"""
-SELECT a.attrelid AS relid, a.attnum, a.attname AS name, a.atttypid AS type_oid,
-       format_type(a.atttypid, a.atttypmod) AS type, a.atttypmod AS typmod, a.attnotnull AS not_null,
-       a.atthasdef AS has_default, a.attidentity::text AS identity, a.attgenerated::text AS generated
-FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
-WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p') AND c.relnamespace IN ({_USER_NAMESPACES})
-ORDER BY a.attrelid, a.attnum
-"""
-
-TYPES_SQL = f"""
-WITH RECURSIVE used(oid) AS (
-    SELECT DISTINCT a.atttypid FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
-    WHERE a.attnum > 0 AND c.relkind IN ('r', 'p') AND c.relnamespace IN ({_USER_NAMESPACES})
-  UNION
-    SELECT t.typbasetype FROM pg_type t JOIN used u ON u.oid = t.oid WHERE t.typtype = 'd'
-)
-SELECT t.oid, format_type(t.oid, NULL) AS name, t.typname, t.typtype::text AS typtype,
-       t.typcategory::text AS category, t.typbasetype AS base_oid, t.typtypmod AS base_typmod, t.typelem AS elem,
-       array(SELECT e.enumlabel FROM pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder)::text[] AS labels
-FROM pg_type t WHERE t.oid IN (SELECT oid FROM used)
-"""
-
-# Foreign keys as the child sees them: its own, and those cloned from its partitioned parent, but
-# not the per-partition clones PostgreSQL adds on the referencing side for a partitioned target.
-FOREIGN_KEYS_SQL = f"""
-SELECT con.conrelid AS relid, con.conname AS name, con.confrelid AS refrelid,
-       array(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY k(n, o)
-             JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n ORDER BY k.o)::text[] AS columns,
-       array(SELECT a.attname FROM unnest(con.confkey) WITH ORDINALITY k(n, o)
-             JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.n ORDER BY k.o)::text[] AS ref_columns
-FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid
-WHERE con.contype = 'f' AND c.relnamespace IN ({_USER_NAMESPACES})
-  AND (con.conparentid = 0 OR (SELECT p.conrelid FROM pg_constraint p WHERE p.oid = con.conparentid) <> con.conrelid)
-ORDER BY con.conrelid, con.conname
-"""
-
-# Constraint and unique-index names -> columns, to map an error back to what to change.
-CONSTRAINT_COLUMNS_SQL = f"""
-SELECT con.conrelid AS relid, con.conname AS name, con.contype::text AS kind,
-       array(SELECT a.attname FROM unnest(con.conkey) k(n)
-             JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n)::text[] AS columns,
-       CASE WHEN con.contype = 'c' THEN pg_get_expr(con.conbin, con.conrelid) END AS expression
-FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid
-WHERE con.contype IN ('c', 'u', 'p', 'x', 'f') AND c.relnamespace IN ({_USER_NAMESPACES})
-UNION ALL
-SELECT i.indrelid, ic.relname, CASE WHEN i.indisunique THEN 'i' ELSE 'n' END,
-       array(SELECT a.attname FROM unnest(i.indkey::int2[]) k(n)
-             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n)::text[], NULL
-FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_class c ON c.oid = i.indrelid
-WHERE i.indisunique AND c.relnamespace IN ({_USER_NAMESPACES})
-"""
 
 OMIT = object()  # leave the column to its default (identity, generated, DEFAULT, or NULL)
 MAX_ATTEMPTS = 40
@@ -204,45 +134,42 @@ class Schema:
 
 
 def read_schema(conn: psycopg.Connection) -> Schema:
-    """Tables, columns, types, keys and partitions of the user schemas (one query per kind)."""
-    with conn.cursor(row_factory=dict_row) as cur:
-        def rows(query: str) -> list[dict]:
-            cur.execute(query)
-            return cur.fetchall()
-
-        relations = {r["oid"]: Relation(**r) for r in rows(RELATIONS_SQL)}
-        types = {r["oid"]: TypeInfo(**r) for r in rows(TYPES_SQL)}
-        for r in rows(COLUMNS_SQL):
-            relation = relations.get(r.pop("relid"))
-            if relation is None:
-                continue
-            column = Column(**r)
-            domains, current = [], types.get(column.type_oid)
-            while current is not None and current.typtype == "d":
-                domains.append(current.typname)
-                current = types.get(current.base_oid)
-            column.base, column.domains = current, tuple(domains)
-            relation.columns.append(column)
-        for r in rows(FOREIGN_KEYS_SQL):
-            relation = relations.get(r.pop("relid"))
-            if relation is not None:
-                relation.foreign_keys.append(ForeignKey(**r))
-        for r in rows(CONSTRAINT_COLUMNS_SQL):
-            relation = relations.get(r["relid"])
-            if relation is None:
-                continue
-            relation.constraint_columns[r["name"]] = list(r["columns"])
-            if r["kind"] in ("u", "p", "i") and r["columns"]:
-                relation.unique_sets.append(list(r["columns"]))
-            if r["expression"]:
-                literals = check_literals(r["expression"])
-                for column in r["columns"]:
-                    known = relation.check_literals.setdefault(column, [])
-                    known.extend(v for v in literals if v not in known)
-        for relation in relations.values():
-            if relation.parent_oid in relations:
-                relations[relation.parent_oid].children.append(relation.oid)
-        return Schema(relations)
+    """Tables, columns, types, keys and partitions of the application's tables (one query per kind;
+    the queries and which tables are the application's: pg/catalog.py ROWGEN_*)."""
+    rows = CatalogReader(conn).rows
+    relations = {r["oid"]: Relation(**r) for r in rows(q.ROWGEN_RELATIONS_SQL)}
+    types = {r["oid"]: TypeInfo(**r) for r in rows(q.ROWGEN_TYPES_SQL)}
+    for r in rows(q.ROWGEN_COLUMNS_SQL):
+        relation = relations.get(r.pop("relid"))
+        if relation is None:
+            continue
+        column = Column(**r)
+        domains, current = [], types.get(column.type_oid)
+        while current is not None and current.typtype == "d":
+            domains.append(current.typname)
+            current = types.get(current.base_oid)
+        column.base, column.domains = current, tuple(domains)
+        relation.columns.append(column)
+    for r in rows(q.ROWGEN_FOREIGN_KEYS_SQL):
+        relation = relations.get(r.pop("relid"))
+        if relation is not None:
+            relation.foreign_keys.append(ForeignKey(**r))
+    for r in rows(q.ROWGEN_CONSTRAINT_COLUMNS_SQL):
+        relation = relations.get(r["relid"])
+        if relation is None:
+            continue
+        relation.constraint_columns[r["name"]] = list(r["columns"])
+        if r["kind"] in ("u", "p", "i") and r["columns"]:
+            relation.unique_sets.append(list(r["columns"]))
+        if r["expression"]:
+            literals = check_literals(r["expression"])
+            for column in r["columns"]:
+                known = relation.check_literals.setdefault(column, [])
+                known.extend(v for v in literals if v not in known)
+    for relation in relations.values():
+        if relation.parent_oid in relations:
+            relations[relation.parent_oid].children.append(relation.oid)
+    return Schema(relations)
 
 
 # --- candidate values ---------------------------------------------------------------------------

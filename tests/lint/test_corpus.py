@@ -1,8 +1,9 @@
 """Regression corpus: real migrations from public projects (`../shared/corpus`, see its SOURCES.md).
 
 One test per corpus folder. For every folder: linting each `.sql` file with every rule raises
-nothing. For `migration` folders: `syntax-error` is reported exactly where PostgreSQL's own
-grammar (pglast) rejects a statement parsed alone, and nowhere else. For `templated` folders
+nothing. For `migration` folders, PostgreSQL's own parser (pglast) is the oracle of the statement
+splitter: each slice migguard cuts is one statement to the parser or one it rejects, nothing of
+the file falls between slices, and `syntax-error` is reported exactly on the rejected slices. For `templated` folders
 (Go-template placeholders): the real CLI gives findings and one summary line, never a traceback.
 The parse rate over the corpus is printed by `bench/lint_corpus.py`, not asserted here.
 """
@@ -67,31 +68,55 @@ def _rejected(sql: str) -> bool:
     return False
 
 
-def _rejected_statements(text: str) -> int:
-    """How many statements of `text` PostgreSQL's grammar rejects, each parsed alone.
-
-    A file the grammar accepts as a whole has none. Otherwise the file is cut at every ';' token
-    of PostgreSQL's scanner (comments and quoted text cannot hide one) and each piece is parsed.
-    """
-    if not _rejected(text):
-        return 0
+def _tokens(sql: str) -> list[str] | None:
+    """PostgreSQL's scanner's token names for `sql`, comments left out; None when it gives up."""
     try:
-        tokens = pg.scan(text)
-    except pg.ParseError:  # the scanner itself gives up (unterminated quote): one error
-        return 1
-    pieces, start = [], None
-    for token in tokens:
-        if token.name in ("SQL_COMMENT", "C_COMMENT"):
-            continue
-        if token.name == "ASCII_59":
-            if start is not None:
-                pieces.append(text[start:token.start])
-            start = None
-        elif start is None:
-            start = token.start
-    if start is not None:
-        pieces.append(text[start:])
-    return sum(_rejected(piece) for piece in pieces)
+        return [t.name for t in pg.scan(sql) if t.name not in ("SQL_COMMENT", "C_COMMENT")]
+    except pg.ParseError:
+        return None
+
+
+def _split_problems(text: str) -> tuple[list[str], int]:
+    """What PostgreSQL's own parser, given each slice migguard cut, says is wrong with the cut;
+    and how many slices it rejects. Independent of migguard's splitter (which it checks):
+
+    - the slices are in order and apart, and what lies between and around them is only
+      whitespace, comments and ';' (nothing of the file is lost);
+    - a slice migguard accepts is exactly one statement to PostgreSQL's parser;
+    - a slice migguard rejects is rejected by the parser, and holds no ';' token (two statements
+      were not glued into one error);
+    - when the parser accepts the whole file, it counts as many statements as there are slices.
+    """
+    statements = parse_file(text).statements
+    problems, rejected, end = [], 0, 0
+    for statement in statements:
+        where = f"statement {statement.index} (line {statement.line})"
+        gap = text[end:statement.start]
+        if statement.start < end or _tokens(gap) is None or set(_tokens(gap)) - {"ASCII_59"}:
+            problems.append(f"{where}: before it, text that is in no statement: {gap[-80:]!r}")
+        if text[statement.start:statement.start + len(statement.text)] != statement.text:
+            problems.append(f"{where}: its text is not the file's text at its offset")
+        end = statement.start + len(statement.text)
+        if statement.syntax_error is None:
+            try:
+                count = len(pg.parse_sql(statement.text))
+            except pg.ParseError as error:
+                problems.append(f"{where}: accepted, but PostgreSQL rejects it: {error}")
+                continue
+            if count != 1:
+                problems.append(f"{where}: accepted as one statement, PostgreSQL reads {count}")
+        else:
+            rejected += 1
+            if not _rejected(statement.text):
+                problems.append(f"{where}: syntax error reported, PostgreSQL accepts {statement.text[:120]!r}")
+            if "ASCII_59" in (_tokens(statement.text) or ()):
+                problems.append(f"{where}: a rejected slice that holds a ';' (two statements glued?)")
+    tail = text[end:]
+    if _tokens(tail) is None or set(_tokens(tail)) - {"ASCII_59"}:
+        problems.append(f"after the last statement, text that is in no statement: {tail[:80]!r}")
+    if not _rejected(text) and len(pg.parse_sql(text)) != len(statements):
+        problems.append(f"PostgreSQL reads {len(pg.parse_sql(text))} statements, migguard {len(statements)}")
+    return problems, rejected
 
 
 def _run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -119,7 +144,7 @@ def test_folder_lints_without_crash(folder: str) -> None:
     files = _sql_files(CORPUS / folder)
     if expected_files is not None:
         assert len(files) == expected_files, f"{folder}: {len(files)} .sql files, SOURCES.md says {expected_files}"
-    reported = expected = 0
+    reported = rejected = 0
     wrong: list[str] = []
     for path in files:
         text = _read(path)
@@ -129,19 +154,14 @@ def test_folder_lints_without_crash(folder: str) -> None:
             pytest.fail(f"{path.relative_to(CORPUS)}: {type(error).__name__}: {error}")
         if category != "migration":
             continue
-        errors = [f for f in findings if f.rule == "syntax-error"]
-        reported += len(errors)
-        expected += _rejected_statements(text)
-        if errors:
-            statements = parse_file(text).statements
-            for finding in errors:
-                sql = statements[finding.statement].text
-                if not _rejected(sql):
-                    wrong.append(f"{path.relative_to(CORPUS)}:{finding.line}: PostgreSQL accepts {sql[:120]!r}")
+        problems, count = _split_problems(text)
+        wrong += [f"{path.relative_to(CORPUS)}: {problem}" for problem in problems]
+        rejected += count
+        reported += sum(1 for f in findings if f.rule == "syntax-error")
     if category == "migration":
-        assert not wrong, "syntax-error on statements PostgreSQL accepts:\n" + "\n".join(wrong)
-        assert reported == expected, f"{folder}: {reported} syntax-error findings, PostgreSQL rejects {expected}"
-        assert expected == KNOWN_REJECTED.get(folder, 0), f"{folder}: PostgreSQL now rejects {expected} statements"
+        assert not wrong, "statements cut where PostgreSQL's parser disagrees:\n" + "\n".join(wrong)
+        assert reported == rejected, f"{folder}: {reported} syntax-error findings, PostgreSQL rejects {rejected}"
+        assert rejected == KNOWN_REJECTED.get(folder, 0), f"{folder}: PostgreSQL now rejects {rejected} statements"
 
 
 @pytest.mark.parametrize("folder", TEMPLATED_FOLDERS)

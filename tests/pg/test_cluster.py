@@ -33,15 +33,18 @@ def test_stop_removes_the_directory():
     assert not directory.exists()
 
 
-def test_container_fallback_when_a_docker_engine_answers():
-    from migguard.pg.cluster import ContainerServer
+def test_without_binaries_or_a_docker_engine_the_shadow_says_what_to_install(monkeypatch, tmp_path):
+    """The container fallback's refusal, on every machine (the test it replaces started a container
+    and so skipped wherever no Docker engine answers, as on the machines this suite runs on)."""
+    from migguard.core.errors import DatabaseError
+    from migguard.pg import cluster
+    from migguard.pg.shadow import ShadowServer
 
-    if not ContainerServer.available():
-        pytest.skip("no Docker engine answers on this machine: the testcontainers fallback cannot run here")
-    server = ContainerServer()
-    url = server.start()
-    try:
-        with psycopg.connect(url) as conn:
-            assert conn.execute("select 1").fetchone() == (1,)
-    finally:
-        server.stop()
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")  # a socket nobody answers
+    assert not cluster.ContainerServer.available()
+    monkeypatch.setattr(cluster, "available_binaries", lambda: [])  # a machine without PostgreSQL
+    server = ShadowServer()
+    with pytest.raises(DatabaseError, match=r"^no PostgreSQL server binaries found \(install the pgserver wheel.*"
+                                            r"PG_SHADOW_URL is not set$"):
+        server.start()
+    assert server.url is None and server.cluster is None

@@ -5,10 +5,6 @@ def test_snapshot(report, snapshot):
     assert render(report) == snapshot
 
 
-def test_pure(report):
-    assert render(report) == render(report)
-
-
 def test_one_command_per_finding_in_order(report):
     lines = render(report).splitlines()
     assert len(lines) == len(report.findings)

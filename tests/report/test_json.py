@@ -10,10 +10,6 @@ def test_snapshot(report, snapshot):
     assert render(report) == snapshot
 
 
-def test_pure(report):
-    assert render(report) == render(report)
-
-
 def test_has_exactly_the_spec_keys(report):
     document = json.loads(render(report))
     assert set(document) == {"version", "ok", "command", "findings", "summary"}

@@ -5,10 +5,6 @@ def test_snapshot(report, snapshot):
     assert render(report) == snapshot
 
 
-def test_pure(report):
-    assert render(report) == render(report)
-
-
 def test_verdict_line_first_with_counts(report):
     first = render(report).splitlines()[0]
     assert first == "## ❌ migguard lint: gate refused (2 errors, 1 warning, 1 info in 2 files)"

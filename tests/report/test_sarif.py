@@ -16,10 +16,6 @@ def test_snapshot(report, snapshot):
     assert render(report) == snapshot
 
 
-def test_pure(report):
-    assert render(report) == render(report)
-
-
 @pytest.mark.parametrize("variant", ["fixture", "no findings"])
 def test_validates_against_the_sarif_2_1_0_schema(report, variant):
     if variant == "no findings":

@@ -1,14 +1,8 @@
-from migguard.report import renderer
 from migguard.report.text import render
 
 
 def test_snapshot(report, snapshot):
     assert render(report) == snapshot
-
-
-def test_pure(report):
-    assert render(report) == render(report)
-    assert renderer("text") is render
 
 
 def test_compiler_style_header_sql_line_caret_and_hint(report):

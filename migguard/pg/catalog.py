@@ -1,0 +1,522 @@
+"""The one reader of PostgreSQL's catalog: which objects are the application's, and the queries
+that read them for introspection, the RLS audit, the row generator, the lock trace and `query`.
+
+The application's objects are those in the application's schemas (`APP_SCHEMAS_SQL`: not
+pg_catalog, information_schema, pg_toast or a temporary schema, not created by an extension, not
+one the caller names — migguard's own history schema) that are not themselves members of an
+extension (`not_extension_member`). `CatalogReader` reads that list of schemas once per call and
+binds it, as `%(app_schemas)s`, to every query it runs; a query scoped to given relations takes
+their oids (`%(oids)s`) or names instead. Each reader keeps its own result types; only the
+catalog SQL lives here, so the definition cannot drift between them again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import psycopg
+from psycopg.rows import dict_row
+
+# The application's schemas. Temporary schemas belong to sessions, extension-owned ones to their
+# extension, and `exclude` names migguard's own (the history table and the audit head).
+APP_SCHEMAS_SQL = """
+SELECT n.oid FROM pg_namespace n
+WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+  AND n.nspname !~ '^pg_(toast_)?temp_'
+  AND n.nspname <> ALL(%(exclude)s::text[])
+  AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_namespace'::regclass
+                  AND d.objid = n.oid AND d.deptype = 'e')
+ORDER BY 1
+"""
+
+
+def in_app_schemas(namespace: str) -> str:
+    """SQL: the namespace oid `namespace` is one of the application's schemas."""
+    return f"{namespace} = ANY(%(app_schemas)s::oid[])"
+
+
+def not_extension_member(catalog: str, oid: str) -> str:
+    """SQL: the object `oid` of system catalog `catalog` (e.g. 'pg_class') was not created by an extension."""
+    return (f"NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = '{catalog}'::regclass AND d.objid = {oid}"
+            " AND d.deptype = 'e')")
+
+
+def app_object(namespace: str, catalog: str, oid: str) -> str:
+    """SQL: the object is the application's (in its schemas, not an extension's member)."""
+    return f"{in_app_schemas(namespace)} AND {not_extension_member(catalog, oid)}"
+
+
+class CatalogReader:
+    """Catalog queries on one connection (rows as dicts), scoped to the application's schemas.
+
+    The schema list is read when the reader is made: make it inside the snapshot the queries share."""
+
+    def __init__(self, conn: psycopg.Connection, *, exclude_schemas: Iterable[str] = ()) -> None:
+        self.conn = conn
+        rows = conn.execute(APP_SCHEMAS_SQL, {"exclude": list(exclude_schemas)}).fetchall()
+        self.app_schemas = [row[0] for row in rows]
+
+    def rows(self, query: str, **params: object) -> list[dict]:
+        with self.conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(query, {"app_schemas": self.app_schemas, **params})
+            return cur.fetchall()
+
+    def tuples(self, query: str, **params: object) -> list[tuple]:
+        return self.conn.execute(query, {"app_schemas": self.app_schemas, **params}).fetchall()
+
+
+# --- introspection (pg/introspect.py: the SchemaModel) --------------------------------------------
+
+SCHEMA_SCHEMAS_SQL = f"""
+SELECT n.nspname AS name, pg_get_userbyid(n.nspowner) AS owner
+FROM pg_namespace n WHERE {in_app_schemas("n.oid")}
+ORDER BY 1
+"""
+
+SCHEMA_EXTENSIONS_SQL = """
+SELECT e.extname AS name, n.nspname AS schema_name, e.extversion AS version
+FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+WHERE e.extname <> 'plpgsql'
+ORDER BY 1
+"""
+
+SCHEMA_RELATIONS_SQL = f"""
+SELECT c.oid, n.nspname AS schema_name, c.relname AS name, c.relkind, pg_get_userbyid(c.relowner) AS owner,
+       c.relrowsecurity AS rls_enabled, c.relforcerowsecurity AS rls_forced,
+       CASE WHEN c.relispartition THEN (SELECT i.inhparent::regclass::text FROM pg_inherits i WHERE i.inhrelid = c.oid) END AS partition_of,
+       CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END AS partition_bound,
+       CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partition_key,
+       obj_description(c.oid, 'pg_class') AS comment,
+       CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END AS view_definition,
+       coalesce(c.reloptions, '{{}}') AS options,
+       (SELECT coalesce(json_agg(json_build_array(CASE WHEN a.grantee = 0 THEN 'public' ELSE pg_get_userbyid(a.grantee) END,
+                                                 a.privilege_type)), '[]')
+        FROM aclexplode(c.relacl) a WHERE a.grantee <> c.relowner) AS grants
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND {app_object("c.relnamespace", "pg_class", "c.oid")}
+ORDER BY 2, 3
+"""
+
+SCHEMA_COLUMNS_SQL = f"""
+SELECT a.attrelid AS relid, a.attname AS name,
+       row_number() OVER (PARTITION BY a.attrelid ORDER BY a.attnum)::int AS position,
+       format_type(a.atttypid, a.atttypmod) AS type, NOT a.attnotnull AS nullable,
+       CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, ad.adrelid) END AS default,
+       CASE a.attidentity WHEN 'a' THEN 'always' WHEN 'd' THEN 'by default' END AS identity,
+       CASE WHEN a.attgenerated <> '' THEN pg_get_expr(ad.adbin, ad.adrelid) END AS generated,
+       CASE WHEN a.attcollation <> t.typcollation THEN co.collname END AS collation,
+       col_description(a.attrelid, a.attnum) AS comment
+FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_type t ON t.oid = a.atttypid
+LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+LEFT JOIN pg_collation co ON co.oid = a.attcollation
+WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'f')
+  AND {in_app_schemas("c.relnamespace")}
+ORDER BY a.attrelid, a.attnum
+"""
+
+SCHEMA_CONSTRAINTS_SQL = f"""
+SELECT con.conrelid AS relid, con.conname AS name, con.contype AS kind, pg_get_constraintdef(con.oid) AS definition,
+       coalesce((SELECT array_agg(a.attname ORDER BY k.i) FROM unnest(con.conkey) WITH ORDINALITY k(n, i)
+                 JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n), '{{}}') AS columns,
+       con.convalidated AS validated,
+       CASE WHEN con.contype = 'f' THEN con.confrelid::regclass::text END AS references,
+       obj_description(con.oid, 'pg_constraint') AS comment
+FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid
+WHERE con.contype IN ('p', 'u', 'f', 'c', 'x') AND {in_app_schemas("c.relnamespace")}
+  AND (con.conparentid = 0 OR NOT c.relispartition)
+ORDER BY con.conrelid, con.conname
+"""
+
+SCHEMA_INDEXES_SQL = f"""
+SELECT i.indrelid AS relid, ic.relname AS name, pg_get_indexdef(i.indexrelid) AS definition, i.indisunique AS unique,
+       am.amname AS method,
+       coalesce((SELECT array_agg(pg_get_indexdef(i.indexrelid, k.i::int, true) ORDER BY k.i)
+                 FROM generate_series(1, i.indnkeyatts) k(i)), '{{}}') AS columns,
+       pg_get_expr(i.indpred, i.indrelid) AS predicate, i.indisvalid AS valid,
+       (SELECT con.conname FROM pg_constraint con WHERE con.conindid = i.indexrelid AND con.conrelid = i.indrelid
+        AND con.contype IN ('p', 'u', 'x')) AS constraint,
+       obj_description(i.indexrelid, 'pg_class') AS comment
+FROM pg_index i
+JOIN pg_class ic ON ic.oid = i.indexrelid
+JOIN pg_class c ON c.oid = i.indrelid
+JOIN pg_am am ON am.oid = ic.relam
+WHERE {in_app_schemas("c.relnamespace")} AND c.relkind IN ('r', 'p', 'm')
+ORDER BY i.indrelid, ic.relname
+"""
+
+SCHEMA_POLICIES_SQL = f"""
+SELECT p.polrelid AS relid, p.polname AS name,
+       CASE p.polcmd WHEN 'r' THEN 'select' WHEN 'a' THEN 'insert' WHEN 'w' THEN 'update'
+                     WHEN 'd' THEN 'delete' ELSE 'all' END AS command,
+       p.polpermissive AS permissive,
+       coalesce((SELECT array_agg(CASE WHEN r = 0 THEN 'public' ELSE pg_get_userbyid(r) END ORDER BY 1)
+                 FROM unnest(p.polroles) r), '{{public}}') AS roles,
+       pg_get_expr(p.polqual, p.polrelid) AS using, pg_get_expr(p.polwithcheck, p.polrelid) AS with_check
+FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid
+WHERE {in_app_schemas("c.relnamespace")}
+ORDER BY p.polrelid, p.polname
+"""
+
+SCHEMA_TRIGGERS_SQL = f"""
+SELECT t.tgrelid AS relid, t.tgname AS name, pg_get_triggerdef(t.oid) AS definition, t.tgenabled AS enabled
+FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+WHERE NOT t.tgisinternal AND {in_app_schemas("c.relnamespace")}
+  AND (t.tgparentid = 0)
+ORDER BY t.tgrelid, t.tgname
+"""
+
+SCHEMA_SEQUENCES_SQL = f"""
+SELECT n.nspname AS schema_name, c.relname AS name, format_type(s.seqtypid, NULL) AS data_type,
+       s.seqstart AS start, s.seqincrement AS increment, s.seqmin AS minimum, s.seqmax AS maximum,
+       s.seqcache AS cache, s.seqcycle AS cycle,
+       (SELECT d.refobjid::regclass::text || '.' || quote_ident(a.attname) FROM pg_depend d
+        JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+        WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i')
+          AND d.refclassid = 'pg_class'::regclass LIMIT 1) AS owned_by
+FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE {app_object("c.relnamespace", "pg_class", "c.oid")}
+ORDER BY 1, 2
+"""
+
+SCHEMA_FUNCTIONS_SQL = f"""
+SELECT n.nspname AS schema_name, p.proname AS name, pg_get_function_identity_arguments(p.oid) AS arguments,
+       CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' WHEN 'w' THEN 'window' ELSE 'function' END AS kind,
+       CASE WHEN p.prokind IN ('f', 'w') THEN pg_get_function_result(p.oid) END AS returns,
+       l.lanname AS language,
+       CASE p.provolatile WHEN 'i' THEN 'immutable' WHEN 's' THEN 'stable' ELSE 'volatile' END AS volatility,
+       p.prosecdef AS security_definer,
+       CASE WHEN p.prokind <> 'a' THEN pg_get_functiondef(p.oid) ELSE '' END AS definition,
+       pg_get_userbyid(p.proowner) AS owner
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang
+WHERE {app_object("p.pronamespace", "pg_proc", "p.oid")}
+ORDER BY 1, 2, 3
+"""
+
+SCHEMA_ENUMS_SQL = f"""
+SELECT n.nspname AS schema_name, t.typname AS name,
+       array_agg(e.enumlabel ORDER BY e.enumsortorder) AS values
+FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace JOIN pg_enum e ON e.enumtypid = t.oid
+WHERE {app_object("t.typnamespace", "pg_type", "t.oid")}
+GROUP BY 1, 2 ORDER BY 1, 2
+"""
+
+SCHEMA_DOMAINS_SQL = f"""
+SELECT n.nspname AS schema_name, t.typname AS name, format_type(t.typbasetype, t.typtypmod) AS base_type,
+       t.typnotnull AS not_null, t.typdefault AS default,
+       coalesce((SELECT json_object_agg(con.conname, pg_get_constraintdef(con.oid)) FROM pg_constraint con
+                 WHERE con.contypid = t.oid), '{{}}') AS constraints
+FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+WHERE t.typtype = 'd' AND {app_object("t.typnamespace", "pg_type", "t.oid")}
+ORDER BY 1, 2
+"""
+
+# Rules made by CREATE RULE; a view's own _RETURN rule is its definition, read with the view.
+SCHEMA_RULES_SQL = f"""
+SELECT n.nspname AS schema_name, c.relname AS "table", r.rulename AS name, pg_get_ruledef(r.oid) AS definition,
+       r.ev_enabled AS enabled
+FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE r.rulename <> '_RETURN' AND {app_object("c.relnamespace", "pg_class", "c.oid")}
+ORDER BY 1, 2, 3
+"""
+
+
+# --- the RLS audit and probe (rls/audit.py: read_catalog) ------------------------------------------
+
+RLS_TENANT_TABLES_SQL = f"""
+SELECT c.oid, n.nspname AS schema_name, c.relname AS name, c.relkind::text AS relkind,
+       c.relowner AS owner_oid, pg_get_userbyid(c.relowner) AS owner,
+       c.relrowsecurity AS rls_enabled, c.relforcerowsecurity AS rls_forced, c.relispartition AS is_partition,
+       (SELECT i.inhparent FROM pg_inherits i WHERE i.inhrelid = c.oid AND c.relispartition) AS parent_oid,
+       a.attnum AS tenant_attnum, NOT a.attnotnull AS tenant_nullable,
+       format_type(a.atttypid, a.atttypmod) AS tenant_type
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = %(column)s AND a.attnum > 0 AND NOT a.attisdropped
+WHERE c.relkind IN ('r', 'p') AND {app_object("c.relnamespace", "pg_class", "c.oid")}
+ORDER BY 2, 3
+"""
+
+# The names exempt_tables may use: any relation of the application's schemas (extension members too).
+RLS_RELATION_NAMES_SQL = f"""
+SELECT n.nspname AS schema_name, c.relname AS name
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND {in_app_schemas("c.relnamespace")}
+"""
+
+RLS_ROLES_SQL = """
+SELECT u.name, r.oid, r.rolsuper AS superuser, r.rolbypassrls AS bypassrls,
+       coalesce(array(SELECT m.rolname FROM pg_roles m
+                      WHERE r.oid IS NOT NULL AND m.oid <> r.oid AND m.rolsuper AND pg_has_role(r.oid, m.oid, 'MEMBER')
+                      ORDER BY 1), '{}') AS superuser_via,
+       coalesce(array(SELECT m.rolname FROM pg_roles m
+                      WHERE r.oid IS NOT NULL AND m.oid <> r.oid AND m.rolbypassrls AND NOT m.rolsuper
+                        AND pg_has_role(r.oid, m.oid, 'MEMBER')
+                      ORDER BY 1), '{}') AS bypassrls_via
+FROM unnest(%(roles)s::text[]) WITH ORDINALITY AS u(name, position)
+LEFT JOIN pg_roles r ON r.rolname = u.name
+ORDER BY u.position
+"""
+
+# Scoped to the multi-tenant tables RLS_TENANT_TABLES_SQL found (`oids`).
+RLS_ACCESS_SQL = """
+SELECT c.oid AS relid, r.rolname AS role,
+       has_any_column_privilege(r.oid, c.oid, 'SELECT') AS select,
+       has_any_column_privilege(r.oid, c.oid, 'INSERT') AS insert,
+       has_any_column_privilege(r.oid, c.oid, 'UPDATE') AS update,
+       has_table_privilege(r.oid, c.oid, 'DELETE') AS delete,
+       has_table_privilege(r.oid, c.oid, 'TRUNCATE') AS truncate,
+       c.relowner = r.oid AS owner,
+       pg_has_role(r.oid, c.relowner, 'MEMBER') AS member_of_owner
+FROM pg_class c CROSS JOIN pg_roles r
+WHERE c.oid = ANY(%(oids)s) AND r.rolname = ANY(%(roles)s)
+"""
+
+RLS_POLICIES_SQL = """
+SELECT p.polrelid AS relid, p.polname AS name, p.polcmd::text AS command, p.polpermissive AS permissive,
+       coalesce(array(SELECT CASE WHEN r = 0 THEN 'public' ELSE pg_get_userbyid(r) END FROM unnest(p.polroles) r
+                      ORDER BY 1), '{public}') AS roles,
+       pg_get_expr(p.polqual, p.polrelid) AS using, pg_get_expr(p.polwithcheck, p.polrelid) AS with_check,
+       coalesce(array(SELECT a.rolname FROM pg_roles a WHERE a.rolname = ANY(%(roles)s)
+                        AND (0 = ANY(p.polroles) OR EXISTS (SELECT 1 FROM unnest(p.polroles) r
+                                                            WHERE r <> 0 AND pg_has_role(a.oid, r, 'USAGE')))
+                      ORDER BY 1), '{}') AS applies_to
+FROM pg_policy p
+WHERE p.polrelid = ANY(%(oids)s)
+ORDER BY p.polrelid, p.polname
+"""
+
+RLS_UNIQUE_KEYS_SQL = """
+SELECT i.indrelid AS relid, ic.relname AS name, i.indisprimary AS primary,
+       (SELECT con.conname FROM pg_constraint con WHERE con.conindid = i.indexrelid AND con.conrelid = i.indrelid
+          AND con.contype IN ('p', 'u')) AS constraint_name,
+       array(SELECT k FROM unnest(i.indkey::int2[]) WITH ORDINALITY u(k, o) WHERE o <= i.indnkeyatts ORDER BY o)
+         AS attnums,
+       array(SELECT pg_get_indexdef(i.indexrelid, k, true) FROM generate_series(1, i.indnkeyatts) k ORDER BY k)
+         AS columns,
+       pg_get_expr(i.indpred, i.indrelid) AS predicate,
+       coalesce((SELECT bool_and(a.attidentity <> ''
+                                 OR coalesce(pg_get_expr(ad.adbin, ad.adrelid), '')
+                                    ~* '^(nextval|gen_random_uuid|uuid_generate_v[14]|uuidv[47])\\(')
+                 FROM unnest(i.indkey::int2[]) WITH ORDINALITY u(k, o)
+                 JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = u.k
+                 LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+                 WHERE u.o <= i.indnkeyatts), false)
+         AND i.indexprs IS NULL AS surrogate
+FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+WHERE i.indisunique AND i.indrelid = ANY(%(oids)s)
+  AND NOT EXISTS (SELECT 1 FROM pg_inherits ih WHERE ih.inhrelid = i.indexrelid)
+ORDER BY i.indrelid, ic.relname
+"""
+
+RLS_FOREIGN_KEYS_SQL = """
+SELECT con.conrelid AS relid, con.conname AS name, con.confrelid AS refrelid,
+       con.confrelid::regclass::text AS references,
+       con.conkey::int2[] AS attnums, con.confkey::int2[] AS ref_attnums,
+       array(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY k(n, o)
+             JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n ORDER BY k.o) AS columns,
+       array(SELECT a.attname FROM unnest(con.confkey) WITH ORDINALITY k(n, o)
+             JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.n ORDER BY k.o) AS ref_columns
+FROM pg_constraint con
+WHERE con.contype = 'f' AND con.conrelid = ANY(%(oids)s) AND con.conparentid = 0
+ORDER BY con.conrelid, con.conname
+"""
+
+RLS_VIEWS_SQL = f"""
+SELECT v.oid, n.nspname AS schema_name, v.relname AS name, v.relkind::text AS relkind,
+       v.relowner AS owner_oid, pg_get_userbyid(v.relowner) AS owner,
+       coalesce((SELECT o.option_value::boolean FROM pg_options_to_table(v.reloptions) o
+                 WHERE o.option_name = 'security_invoker'), false) AS security_invoker,
+       array(SELECT DISTINCT d.refobjid FROM pg_rewrite rw
+             JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = rw.oid
+             WHERE rw.ev_class = v.oid AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> v.oid) AS reads,
+       coalesce(array(SELECT a.rolname FROM pg_roles a WHERE a.rolname = ANY(%(roles)s)
+                        AND has_any_column_privilege(a.oid, v.oid, 'SELECT') ORDER BY 1), '{{}}') AS readable_by,
+       EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = v.oid AND a.attname = %(column)s
+               AND NOT a.attisdropped) AS has_tenant_column,
+       v.relispopulated AS populated
+FROM pg_class v JOIN pg_namespace n ON n.oid = v.relnamespace
+WHERE v.relkind IN ('v', 'm') AND {app_object("v.relnamespace", "pg_class", "v.oid")}
+ORDER BY 2, 3
+"""
+
+RLS_FUNCTIONS_SQL = f"""
+SELECT p.oid, n.nspname AS schema_name, p.proname AS name, p.oid::regprocedure::text AS signature,
+       p.prosecdef AS security_definer, p.prorettype = 'trigger'::regtype AS trigger,
+       p.proowner AS owner_oid, pg_get_userbyid(p.proowner) AS owner,
+       l.lanname AS language, CASE WHEN l.lanname IN ('c', 'internal') THEN '' ELSE p.prosrc END AS body,
+       coalesce(array(SELECT a.rolname FROM pg_roles a WHERE a.rolname = ANY(%(roles)s)
+                        AND has_function_privilege(a.oid, p.oid, 'EXECUTE') ORDER BY 1), '{{}}') AS executable_by,
+       array(SELECT DISTINCT d.refobjid FROM pg_depend d
+             WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.refclassid = 'pg_class'::regclass)
+         AS reads
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang
+WHERE p.prokind IN ('f', 'p') AND {app_object("p.pronamespace", "pg_proc", "p.oid")}
+ORDER BY 2, 3, 4
+"""
+
+RLS_ROLE_FACTS_SQL = """
+SELECT a.oid, a.rolname AS name, a.rolsuper AS superuser, a.rolbypassrls AS bypassrls,
+       array(SELECT b.oid FROM pg_roles b WHERE b.oid = ANY(%(owners)s) AND pg_has_role(a.oid, b.oid, 'USAGE'))
+         AS privileges_of
+FROM pg_roles a WHERE a.oid = ANY(%(roles)s)
+"""
+
+
+# --- the row generator (rls/rowgen.py: read_schema) ------------------------------------------------
+# Columns, keys and constraints are read for every table of the application's schemas; the
+# generator keeps those of the relations ROWGEN_RELATIONS_SQL returned.
+
+ROWGEN_RELATIONS_SQL = f"""
+SELECT c.oid, n.nspname AS schema_name, c.relname AS name, c.relkind::text AS relkind,
+       c.relispartition AS is_partition,
+       (SELECT i.inhparent FROM pg_inherits i WHERE i.inhrelid = c.oid AND c.relispartition) AS parent_oid,
+       pg_get_expr(c.relpartbound, c.oid) AS bound,
+       pt.partstrat::text AS strategy,
+       coalesce(pt.partattrs::int2[], '{{}}') AS key_attnums
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_partitioned_table pt ON pt.partrelid = c.oid
+WHERE c.relkind IN ('r', 'p') AND {app_object("c.relnamespace", "pg_class", "c.oid")}
+ORDER BY 2, 3
+"""
+
+ROWGEN_COLUMNS_SQL = f"""
+SELECT a.attrelid AS relid, a.attnum, a.attname AS name, a.atttypid AS type_oid,
+       format_type(a.atttypid, a.atttypmod) AS type, a.atttypmod AS typmod, a.attnotnull AS not_null,
+       a.atthasdef AS has_default, a.attidentity::text AS identity, a.attgenerated::text AS generated
+FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p') AND {in_app_schemas("c.relnamespace")}
+ORDER BY a.attrelid, a.attnum
+"""
+
+# The types of those columns, with the base types under their domains (from any schema).
+ROWGEN_TYPES_SQL = f"""
+WITH RECURSIVE used(oid) AS (
+    SELECT DISTINCT a.atttypid FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+    WHERE a.attnum > 0 AND c.relkind IN ('r', 'p') AND {in_app_schemas("c.relnamespace")}
+  UNION
+    SELECT t.typbasetype FROM pg_type t JOIN used u ON u.oid = t.oid WHERE t.typtype = 'd'
+)
+SELECT t.oid, format_type(t.oid, NULL) AS name, t.typname, t.typtype::text AS typtype,
+       t.typcategory::text AS category, t.typbasetype AS base_oid, t.typtypmod AS base_typmod, t.typelem AS elem,
+       array(SELECT e.enumlabel FROM pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder)::text[] AS labels
+FROM pg_type t WHERE t.oid IN (SELECT oid FROM used)
+"""
+
+# Foreign keys as the child sees them: its own, and those cloned from its partitioned parent, but
+# not the per-partition clones PostgreSQL adds on the referencing side for a partitioned target.
+ROWGEN_FOREIGN_KEYS_SQL = f"""
+SELECT con.conrelid AS relid, con.conname AS name, con.confrelid AS refrelid,
+       array(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY k(n, o)
+             JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n ORDER BY k.o)::text[] AS columns,
+       array(SELECT a.attname FROM unnest(con.confkey) WITH ORDINALITY k(n, o)
+             JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.n ORDER BY k.o)::text[] AS ref_columns
+FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid
+WHERE con.contype = 'f' AND {in_app_schemas("c.relnamespace")}
+  AND (con.conparentid = 0 OR (SELECT p.conrelid FROM pg_constraint p WHERE p.oid = con.conparentid) <> con.conrelid)
+ORDER BY con.conrelid, con.conname
+"""
+
+# Constraint and unique-index names -> columns, to map an error back to what to change.
+ROWGEN_CONSTRAINT_COLUMNS_SQL = f"""
+SELECT con.conrelid AS relid, con.conname AS name, con.contype::text AS kind,
+       array(SELECT a.attname FROM unnest(con.conkey) k(n)
+             JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n)::text[] AS columns,
+       CASE WHEN con.contype = 'c' THEN pg_get_expr(con.conbin, con.conrelid) END AS expression
+FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid
+WHERE con.contype IN ('c', 'u', 'p', 'x', 'f') AND {in_app_schemas("c.relnamespace")}
+UNION ALL
+SELECT i.indrelid, ic.relname, CASE WHEN i.indisunique THEN 'i' ELSE 'n' END,
+       array(SELECT a.attname FROM unnest(i.indkey::int2[]) k(n)
+             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n)::text[], NULL
+FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_class c ON c.oid = i.indrelid
+WHERE i.indisunique AND {in_app_schemas("c.relnamespace")}
+"""
+
+
+# --- the lock trace (plan/trace.py) ----------------------------------------------------------------
+
+TRACE_FILENODES_SQL = f"""
+SELECT c.oid, n.nspname || '.' || c.relname AS relation, c.relkind, pg_relation_filenode(c.oid) AS filenode
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'm') AND {app_object("c.relnamespace", "pg_class", "c.oid")}
+"""
+
+TRACE_SIZES_SQL = f"""
+SELECT n.nspname || '.' || c.relname AS relation, greatest(c.reltuples, 0)::bigint AS rows,
+       pg_total_relation_size(c.oid) AS bytes
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'm') AND {app_object("c.relnamespace", "pg_class", "c.oid")}
+"""
+
+# After each statement, one round trip, scoped to the tables that existed before the migration
+# (`tables`, oids): the storage file of each, and the relation locks this backend now holds on
+# them. The scope keeps the query small on large schemas and many statements.
+TRACE_AFTER_STATEMENT_SQL = """
+SELECT 'file' AS what, t.oid::bigint, NULL::text, pg_relation_filenode(t.oid)::bigint
+FROM unnest(%(tables)s::oid[]) AS t(oid)
+UNION ALL
+SELECT 'lock', l.relation::bigint, l.mode, NULL
+FROM pg_locks l
+WHERE l.pid = pg_backend_pid() AND l.granted AND l.locktype = 'relation' AND l.relation = ANY(%(tables)s::oid[])
+"""
+
+
+# --- `query` (query/command.py) --------------------------------------------------------------------
+# Scoped to the relations the query names (`refs`, as regclass text), in whatever schema they
+# are: a name the user wrote is always described, so the tenant check never misses a table.
+
+QUERY_RELATIONS_SQL = """
+WITH RECURSIVE refs AS (
+    SELECT ref, to_regclass(ref)::oid AS oid FROM unnest(%(refs)s::text[]) AS r(ref)
+), deps(root, rel) AS (
+    SELECT oid, oid FROM refs WHERE oid IS NOT NULL
+    UNION
+    SELECT d.root, dep.refobjid
+    FROM deps d
+    JOIN pg_rewrite rw ON rw.ev_class = d.rel
+    JOIN pg_depend dep ON dep.classid = 'pg_rewrite'::regclass AND dep.objid = rw.oid
+                      AND dep.refclassid = 'pg_class'::regclass AND dep.refobjid <> d.rel
+)
+SELECT r.ref,
+       format('%%I.%%I', n.nspname, c.relname) AS name,
+       c.relkind::text AS kind,
+       EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = %(column)s
+                                            AND a.attnum > 0 AND NOT a.attisdropped) AS has_tenant,
+       c.relkind IN ('r', 'p') AND row_security_active(c.oid::regclass) AS rls_active,
+       EXISTS (SELECT FROM unnest(c.reloptions) o
+               WHERE lower(o) IN ('security_invoker=true', 'security_invoker=on', 'security_invoker=1',
+                                  'security_invoker=yes')) AS security_invoker,
+       ARRAY(SELECT format('%%I.%%I', bn.nspname, b.relname) || ':'
+                    || (b.relkind IN ('r', 'p') AND row_security_active(b.oid::regclass))::text
+             FROM deps d
+             JOIN pg_class b ON b.oid = d.rel
+             JOIN pg_namespace bn ON bn.oid = b.relnamespace
+             WHERE d.root = c.oid AND d.rel <> c.oid AND b.relkind IN ('r', 'p', 'f', 'm')
+               AND EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = b.oid AND a.attname = %(column)s
+                                                        AND a.attnum > 0 AND NOT a.attisdropped)
+             ORDER BY 1) AS tenant_bases
+FROM refs r
+JOIN pg_class c ON c.oid = r.oid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+"""
+
+
+def named_relations(cur: psycopg.Cursor, refs: list[str], tenant_column: str) -> list[tuple]:
+    """One row per relation `refs` names that exists (see QUERY_RELATIONS_SQL), on the caller's cursor."""
+    cur.execute(QUERY_RELATIONS_SQL, {"refs": refs, "column": tenant_column})
+    return cur.fetchall()
+
+
+# --- scan-app (scan/tables.py: the monitored tables when production names them) -------------------
+
+# Relations with the tenant column that application SQL reads: tables (plain and partitioned), views,
+# materialized views and foreign tables. Partitions are read through their parent and named alike.
+SCAN_TENANT_RELATIONS_SQL = f"""
+SELECT DISTINCT c.relname
+FROM pg_class c
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = %(column)s AND a.attnum > 0 AND NOT a.attisdropped
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND {app_object("c.relnamespace", "pg_class", "c.oid")}
+ORDER BY 1
+"""

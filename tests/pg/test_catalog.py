@@ -1,0 +1,110 @@
+"""The one definition of the application's schemas (pg/catalog.py), and every catalog reader
+honouring it, on a real PostgreSQL: system and temporary schemas, an extension's schema and an
+extension's member table are never the application's; migguard's schema is left out on request."""
+
+import psycopg
+import pytest
+
+from migguard.pg.catalog import CatalogReader
+from migguard.pg.connect import read_only_snapshot
+from migguard.pg.introspect import introspect
+from migguard.plan.trace import Tracer, table_sizes
+from migguard.rls.audit import read_catalog
+from migguard.rls.rowgen import read_schema
+
+pytestmark = pytest.mark.pg
+
+# plpgsql is installed in every database: ALTER EXTENSION … ADD makes its members without
+# needing an extension's files on the server.
+SCHEMA = """
+CREATE SCHEMA app;
+CREATE TABLE app.orders (id int PRIMARY KEY, tenant_id int NOT NULL);
+CREATE TABLE public.notes (id int, tenant_id int);
+CREATE VIEW app.order_ids AS SELECT id, tenant_id FROM app.orders;
+CREATE TABLE public.ext_member (id int, tenant_id int);
+ALTER EXTENSION plpgsql ADD TABLE public.ext_member;
+CREATE VIEW public.ext_view AS SELECT id, tenant_id FROM public.ext_member;
+ALTER EXTENSION plpgsql ADD VIEW public.ext_view;
+CREATE SCHEMA ext_owned;
+CREATE TABLE ext_owned.lookup (id int, tenant_id int);
+ALTER EXTENSION plpgsql ADD SCHEMA ext_owned;
+CREATE SCHEMA migguard;
+CREATE TABLE migguard.schema_migrations (version text PRIMARY KEY, tenant_id int);
+"""
+APP_TABLES = {"app.orders", "public.notes"}
+OWN_TABLES = {"migguard.schema_migrations"}
+
+
+@pytest.fixture
+def conn(pg):
+    with psycopg.connect(pg, autocommit=True) as setup:
+        setup.execute(SCHEMA)
+    with psycopg.connect(pg) as conn:
+        conn.execute("CREATE TEMP TABLE scratch (id int, tenant_id int)")  # this session's pg_temp_N
+        conn.commit()
+        yield conn
+
+
+def _names(conn, oids):
+    return {r[0] for r in conn.execute("SELECT nspname FROM pg_namespace WHERE oid = ANY(%s)", (oids,))}
+
+
+def test_the_application_schemas(conn):
+    assert _names(conn, CatalogReader(conn).app_schemas) == {"app", "public", "migguard"}
+    assert _names(conn, CatalogReader(conn, exclude_schemas=["migguard"]).app_schemas) == {"app", "public"}
+    conn.execute('CREATE SCHEMA "Mixed.Case"')
+    assert "Mixed.Case" in _names(conn, CatalogReader(conn, exclude_schemas=["migguard"]).app_schemas)
+    assert _names(conn, CatalogReader(conn, exclude_schemas=["Mixed.Case", "migguard"]).app_schemas) \
+        == {"app", "public"}
+
+
+def test_introspection_reads_only_the_application(conn, pg):
+    model = introspect(conn)
+    assert {f"{t.schema_name}.{t.name}" for t in model.tables.values()} == APP_TABLES | OWN_TABLES
+    assert {f"{v.schema_name}.{v.name}" for v in model.views.values()} == {"app.order_ids"}
+    assert set(model.schemas) == {"app", "public", "migguard"}
+    # Excluding migguard's schema in the query gives what without_schemas() gives after it.
+    excluded = introspect(pg, exclude_schemas=("migguard",))
+    assert excluded == introspect(pg).without_schemas("migguard")
+    assert {f"{t.schema_name}.{t.name}" for t in excluded.tables.values()} == APP_TABLES
+
+
+def test_rls_catalog_reads_only_the_application(conn):
+    with read_only_snapshot(conn):
+        catalog = read_catalog(conn, tenant_column="tenant_id", app_roles=["nobody"],
+                               exempt_tables=["ext_owned.lookup", "public.ext_member"])
+    assert {t.qualified for t in catalog.tables.values()} == APP_TABLES | OWN_TABLES
+    assert {f"{v['schema_name']}.{v['name']}" for v in catalog.views} == {"app.order_ids"}
+    # An exemption may name any relation of the application's schemas (an extension's member in
+    # public is harmless to exempt); a schema that is not the application's holds nothing to exempt.
+    assert catalog.exempt == ["public.ext_member"] and catalog.unknown_exemptions == ["ext_owned.lookup"]
+
+
+def test_row_generator_reads_only_the_application(conn):
+    schema = read_schema(conn)
+    assert {r.qualified for r in schema.relations.values()} == APP_TABLES | OWN_TABLES
+    assert [c.name for c in next(r for r in schema.relations.values() if r.qualified == "app.orders").columns] \
+        == ["id", "tenant_id"]
+
+
+def test_table_sizes_and_trace_read_only_the_application(conn):
+    conn.execute("INSERT INTO app.orders SELECT g, 1 FROM generate_series(1, 50) g")
+    conn.commit()
+    conn.execute("ANALYZE app.orders")
+    sizes = table_sizes(conn)
+    assert set(sizes) == APP_TABLES | OWN_TABLES
+    assert sizes["app.orders"].rows == 50 and sizes["app.orders"].bytes > 0
+    assert set(table_sizes(conn, exclude_schemas=("migguard",))) == APP_TABLES
+    conn.rollback()
+
+    tracer = Tracer("V1")
+    tracer.before(conn)
+    statement = "LOCK TABLE app.orders, public.ext_member, ext_owned.lookup, scratch IN ACCESS EXCLUSIVE MODE"
+    conn.execute(statement)
+    tracer.after_statement(conn, 0, statement)
+    conn.execute("TRUNCATE public.notes, public.ext_member")  # a new storage file for each
+    tracer.after_statement(conn, 1, "TRUNCATE")
+    conn.rollback()
+    assert tracer.traces[0].locks == {"app.orders": "AccessExclusiveLock"}
+    assert tracer.traces[1].locks == {"public.notes": "AccessExclusiveLock"}
+    assert tracer.traces[1].rewritten == ["public.notes"]
