@@ -11,13 +11,16 @@ verification make one here.
 
 from __future__ import annotations
 
+from migguard.drift.replay import check_extensions
 from migguard.pg.introspect import introspect
 from migguard.pg.shadow import ShadowServer
 from migguard.schema.model import SchemaModel
 
 
 def production_on_shadow(shadow: ShadowServer, prod_url: str, own: str) -> SchemaModel:
-    """Production's schema, without migguard's own schema `own`, restored on `shadow` and read there."""
+    """Production's schema, without migguard's own schema `own`, restored on `shadow` and read there;
+    an extension production has and the shadow lacks raises ShadowRefused (extension-unavailable)."""
+    check_extensions(shadow, prod_url)
     database = shadow.create_database()
     try:
         shadow.clone_schema(prod_url, database)

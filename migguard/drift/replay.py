@@ -5,7 +5,8 @@
 that says what to do (exit 1), not a database failure (exit 3 stays for a server that cannot be
 reached or a live statement that failed):
 - `extension-unavailable`: the migration creates an extension the shadow server has no files for
-  (the bundled server ships no contrib); the hint says how to give the shadow one that has it;
+  (the bundled server ships no contrib), or production has one and its schema could not be
+  restored there (`check_extensions`); the hint says how to give the shadow one that has it;
 - `history-not-replayable`: any other failure, naming the migration, PostgreSQL's error and the
   fix: when production has the object the history lacks, production predates the history
   (`migguard baseline`); else which object no earlier migration creates.
@@ -39,8 +40,9 @@ _PRODUCTION_HAS = {
 }
 
 
-class HistoryNotReplayable(GateRefused):
-    """An applied migration fails on the shadow replay; carries the finding that says why."""
+class ShadowRefused(GateRefused):
+    """The shadow cannot stand for production (an applied migration does not replay there, or
+    production has an extension the shadow lacks); carries the finding that says why."""
 
     def __init__(self, finding: Finding) -> None:
         self.finding = finding
@@ -48,11 +50,11 @@ class HistoryNotReplayable(GateRefused):
 
 
 def replay_history(shadow: ShadowServer, history: Sequence[Migration], prod_url: str | None) -> str:
-    """`shadow.replay(history)`; a migration that fails there raises HistoryNotReplayable."""
+    """`shadow.replay(history)`; a migration that fails there raises ShadowRefused."""
     try:
         return shadow.replay(history)
     except MigrationFailed as failure:
-        raise HistoryNotReplayable(replay_finding(failure, shadow, prod_url)) from None
+        raise ShadowRefused(replay_finding(failure, shadow, prod_url)) from None
 
 
 def replay_finding(failure: MigrationFailed, shadow: ShadowServer, prod_url: str | None) -> Finding:
@@ -73,22 +75,43 @@ def replay_finding(failure: MigrationFailed, shadow: ShadowServer, prod_url: str
         absent = ", and production has none either" if prod_url else ""
         hint = (f"No migration before {migration.version} creates {missing.describe()}{absent}: add the migration "
                 "that creates it before this one, or repair the history so it replays from an empty database.")
-    return _db_finding(HISTORY_NOT_REPLAYABLE, migration, message, hint)
+    return _db_finding(HISTORY_NOT_REPLAYABLE, _display(migration.up), message, hint)
 
 
 def extension_finding(failure: MigrationFailed, extension: str, shadow: ShadowServer, prod_url: str | None) -> Finding:
     """The finding for a migration that creates an extension the shadow server does not have."""
     migration = failure.migration
     shadow_major = _major(shadow.url) if shadow.url else None
-    major = (_major(prod_url) if prod_url else None) or shadow_major
     on = f" (PostgreSQL {shadow_major})" if shadow_major else ""
     message = (f"Migration {migration.version} ({migration.up.name}) needs extension {extension}, which the shadow "
                f"server{on} does not have: {failure.error}.")
-    hint = (f"Give the shadow a PostgreSQL that has {extension}: `migguard shadow start --pg-version {major or 'N'}` "
+    major = (_major(prod_url) if prod_url else None) or shadow_major
+    return _db_finding(EXTENSION_UNAVAILABLE, _display(migration.up), message, _extension_hint(extension, major))
+
+
+def check_extensions(shadow: ShadowServer, prod_url: str) -> None:
+    """Before production's schema is restored on the shadow: each extension production has must be
+    one the shadow server can create, else ShadowRefused (extension-unavailable) names them."""
+    assert shadow.url is not None, "start() the shadow server first"
+    with connect(prod_url, autocommit=True) as prod:
+        installed = [row[0] for row in prod.execute("SELECT extname FROM pg_extension ORDER BY extname")]
+    with connect(shadow.url, autocommit=True) as conn:
+        available = {row[0] for row in conn.execute("SELECT name FROM pg_available_extensions")}
+        shadow_major = conn.info.server_version // 10000
+    missing = [name for name in installed if name not in available]
+    if not missing:
+        return
+    message = (f"Production has extension(s) {', '.join(missing)}, which the shadow server (PostgreSQL "
+               f"{shadow_major}) does not have: production's schema cannot be restored there.")
+    raise ShadowRefused(_db_finding(EXTENSION_UNAVAILABLE, f"db:{missing[0]}", message,
+                                    _extension_hint(", ".join(missing), _major(prod_url))))
+
+
+def _extension_hint(extension: str, major: int | None) -> str:
+    return (f"Give the shadow a PostgreSQL that has {extension}: `migguard shadow start --pg-version {major or 'N'}` "
             "(a local PostgreSQL of production's major with its contrib modules), PG_SHADOW_URL pointing at a "
             f"server that has it, or install postgresql-contrib{f'-{major}' if major else ''} (or the package that "
             f"ships {extension}) for the shadow's PostgreSQL.")
-    return _db_finding(EXTENSION_UNAVAILABLE, migration, message, hint)
 
 
 def _production_has(prod_url: str, missing: MissingObject) -> bool:
@@ -109,9 +132,9 @@ def _major(url: str) -> int | None:
         return int(conn.info.server_version) // 10000 or None
 
 
-def _db_finding(rule: str, migration: Migration, message: str, hint: str) -> Finding:
-    return Finding(rule=rule, severity=Severity.ERROR, path=_display(migration.up), line=1, column=1, end_line=1,
-                   end_column=1, message=message, hint=hint)
+def _db_finding(rule: str, path: str, message: str, hint: str) -> Finding:
+    return Finding(rule=rule, severity=Severity.ERROR, path=path, line=1, column=1, end_line=1, end_column=1,
+                   message=message, hint=hint)
 
 
 def _display(path: Path) -> str:

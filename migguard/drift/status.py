@@ -4,7 +4,8 @@ Production is only read. Drift is production's schema against a replay of the ap
 migrations on the shadow, the same comparison `plan` makes: both read on the shadow server
 (`migguard.drift.clone`), and the statements production ran of a part-way migration
 (`migguard.pg.partway`) are replayed too, so they are not drift. An applied migration that does
-not replay raises HistoryNotReplayable (`migguard.drift.replay`: exit 1, not a database failure).
+not replay, or an extension of production the shadow lacks, raises ShadowRefused
+(`migguard.drift.replay`: exit 1, not a database failure).
 Part-way migrations are listed with how many of their statements ran and the last failure the
 audit log recorded for them.
 """

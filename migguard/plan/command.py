@@ -44,7 +44,7 @@ from migguard.core.findings import Finding, Report, Severity
 from migguard.core.identifiers import comment_safe, object_key
 from migguard.core.redact import redact_text
 from migguard.core.sources import Migration, checksum, discover
-from migguard.drift.replay import HistoryNotReplayable, extension_finding, replay_history
+from migguard.drift.replay import ShadowRefused, check_extensions, extension_finding, replay_history
 from migguard.lint.context import LintSettings
 from migguard.lint.engine import ConfiguredFindings, LintCache, LintTarget, RulePolicy, build_report, gate_passes, lint_targets
 from migguard.pg import preflight
@@ -60,6 +60,7 @@ from migguard.plan.trace import StatementTrace, TableSize, Tracer, grade, table_
 from migguard.rls.command import audit_and_probe
 from migguard.schema.diff import Change, diff, reverse_script
 from migguard.schema.model import SchemaModel, not_restorable_columns
+from migguard.sql.transactions import transaction_text
 
 Progress = Callable[[str], None]
 
@@ -344,8 +345,12 @@ def load_state(options: PlanOptions, config: Config, progress: Progress) -> Plan
         base_migrations = migrations_at_ref(options.base, directory, config.layout)
         applied_versions = [m.version for m in base_migrations]
         target = f"git:{options.base}"
+        progress(f"no PG_PROD_URL: planned against {target} (the migrations at {options.base} stand for production's "
+                 "history); set PG_PROD_URL to plan against production")
     else:
         applied_versions, target = [], "empty database"
+        progress("no PG_PROD_URL: planned against an empty database (every migration is pending); set PG_PROD_URL "
+                 "to plan against production, or pass --base REF to plan against a git ref")
     applied, pending = split_history(migrations, applied_versions)
     return PlanState(options=options, config=config, progress=progress, started=started, migrations=migrations,
                      prod_url=prod_url, shadow_url=shadow_url, target=target, applied=applied, pending=pending,
@@ -384,7 +389,7 @@ def replay_step(state: PlanState) -> None:
     assert state.shadow is not None
     try:
         state.replay_db = replay_history(state.shadow, state.history, state.prod_url)
-    except HistoryNotReplayable as failure:
+    except ShadowRefused as failure:
         state.db_findings.append(failure.finding)
         raise _PlanRefused(state.report(), "an applied migration fails when the history is replayed on the "
                                            "shadow") from None
@@ -413,6 +418,11 @@ def clone_step(state: PlanState) -> None:
     """3. Clone production's schema into a second shadow database (or, without production, the replay)."""
     assert state.shadow is not None
     if state.prod_url:
+        try:
+            check_extensions(state.shadow, state.prod_url)
+        except ShadowRefused as refused:
+            state.db_findings.append(refused.finding)
+            raise _PlanRefused(state.report(), "production's schema cannot be restored on the shadow") from None
         state.clone_db = state.shadow.create_database()
         state.created.append(state.clone_db)
         state.shadow.clone_schema(state.prod_url, state.clone_db)
@@ -698,7 +708,9 @@ def _check_down_scripts(shadow: ShadowServer, clone_db: str, pending: list[Migra
         with connect(url, autocommit=True) as conn:
             try:
                 with conn.transaction():
-                    conn.execute(down)
+                    body = transaction_text(down)  # a down script wrapped whole in BEGIN … COMMIT: its body
+                    if body:
+                        conn.execute(body)
             except psycopg.Error as error:
                 findings.append(_db_finding("down-script-fails", Severity.ERROR, where,
                                             f"The down script of {migration.version} fails after its migration: {describe(error)}",

@@ -1285,8 +1285,10 @@ extension (SQLSTATE 0A000 "extension is not available" since PostgreSQL 16, 58P0
 extension control file" before): the bundled server ships no contrib modules. This names the
 extension and how to give the shadow one that has it: `migguard shadow start --pg-version N` (a
 local PostgreSQL of production's major, whose contrib modules are installed), `PG_SHADOW_URL`
-pointing at such a server, or installing postgresql-contrib. Reported for the replayed history and
-for the pending migrations; the command stops there (exit 1).
+pointing at such a server, or installing postgresql-contrib. Reported for the replayed history,
+for the pending migrations, and before production's schema is restored on the shadow (plan's
+clone, status's drift check) for each extension production has that the shadow lacks; the command
+stops there (exit 1).
 """,
     why="""
 Without the extension the shadow cannot replay the history or prove the migration, so nothing

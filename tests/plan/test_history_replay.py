@@ -96,3 +96,19 @@ def test_a_pending_extension_the_shadow_lacks_is_a_finding(tmp_path, pg, bundled
     assert "extension-unavailable" in apply.stderr
     assert scalar(pg, "SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'") == 0
     assert applied_versions(pg) == []
+
+
+def test_an_extension_production_has_and_the_shadow_lacks_is_a_finding(tmp_path, pg15, bundled_cluster):
+    """pg_trgm made by hand in production (no migration creates it): its schema cannot be restored on
+    the bundled server, so the clone (plan) and the drift check (status) stop with the finding."""
+    project = make_project(tmp_path, CONFIG, pg15, bundled_cluster.url(), {
+        "0001_words.sql": "CREATE TABLE words (word text);\n"})
+    with psycopg.connect(pg15, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION pg_trgm")
+    plan = migguard(project, "plan")
+    assert plan.returncode == 1, plan.stdout + plan.stderr
+    assert "extension-unavailable" in plan.stdout and "Production has extension(s) pg_trgm" in plan.stdout
+    assert "--pg-version 15" in plan.stdout
+    status = migguard(project, "status")
+    assert status.returncode == 1 and "Production has extension(s) pg_trgm" in status.stderr, status.stderr
+    assert scalar(pg15, "SELECT to_regclass('words') IS NULL")

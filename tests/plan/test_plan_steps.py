@@ -68,8 +68,10 @@ def test_without_production_the_clone_is_the_replay_and_there_are_no_prechecks(p
     lines: list[str] = []
     _report, plan = run_plan(PlanOptions(shadow_url=pg_cluster.url(), write=False),
                              load_config(str(project / "migguard.toml")), lines.append)
-    assert lines[1] == "[2/9] replay: 0 applied migration(s) on the shadow (shadow server)"
-    assert lines[2] == "[3/9] clone: no production URL; the replayed history stands for production"
-    assert [line.split("]")[0] for line in lines] == ["[1/9", "[2/9", "[3/9", "[4/9", "[5/9", "[6/9", "[8/9", "[9/9"]
+    assert lines[0].startswith("no PG_PROD_URL: planned against an empty database")  # before the steps
+    steps = lines[1:]
+    assert steps[1] == "[2/9] replay: 0 applied migration(s) on the shadow (shadow server)"
+    assert steps[2] == "[3/9] clone: no production URL; the replayed history stands for production"
+    assert [line.split("]")[0] for line in steps] == ["[1/9", "[2/9", "[3/9", "[4/9", "[5/9", "[6/9", "[8/9", "[9/9"]
     assert "prechecks" not in plan.timings and plan.target == "empty database"
     assert len(plan.changes) == 2 and plan.directory is None
