@@ -12,6 +12,7 @@ verification make one here.
 from __future__ import annotations
 
 from migguard.drift.replay import check_extensions
+from migguard.pg.connect import connect
 from migguard.pg.introspect import introspect
 from migguard.pg.shadow import ShadowServer
 from migguard.schema.model import SchemaModel
@@ -24,6 +25,9 @@ def production_on_shadow(shadow: ShadowServer, prod_url: str, own: str) -> Schem
     database = shadow.create_database()
     try:
         shadow.clone_schema(prod_url, database)
-        return introspect(shadow.database_url(database)).without_schemas(own)
+        with connect(prod_url) as prod:  # the clone keeps production's owner names: they stand for its role
+            role = prod.execute("SELECT current_user").fetchone()[0]
+            prod.rollback()
+        return introspect(shadow.database_url(database)).without_schemas(own).also_read_as(role)
     finally:
         shadow.drop_database(database)

@@ -434,7 +434,8 @@ def clone_step(state: PlanState) -> None:
         state.created.append(state.clone_db)
         state.production = state.replayed
     state.clone_url = state.database_url(state.clone_db)
-    state.before = introspect(state.clone_url).without_schemas(state.own)
+    # the clone keeps production's owner names: owned by production's connecting role is owned by ours
+    state.before = introspect(state.clone_url).without_schemas(state.own).also_read_as(*state.production.connecting_roles)
 
 
 def drift_step(state: PlanState) -> None:
