@@ -23,7 +23,9 @@ from tests.apply.livekit import (
     Project,
     applied_versions,
     assert_clean,
+    audit_entries,
     columns,
+    ensure_app_user,
     migguard,
     newest_plan,
     query,
@@ -35,7 +37,8 @@ pytestmark = [pytest.mark.pg, pytest.mark.e2e, pytest.mark.all_majors]
 TENANTS = ("11111111-1111-1111-1111-111111111111", "22222222-2222-2222-2222-222222222222")
 TENANT = "current_setting('app.tenant_id')::uuid"
 
-# What the owner built before migguard (the rows go in before RLS is forced: the owner is subject to it).
+# What the owner built before migguard (the rows go in before RLS is forced: the owner is subject to
+# it), granted to the application role as livekit's NOTES is.
 PRODUCTION = f"""
 CREATE TABLE notes (
     tenant_id uuid NOT NULL,
@@ -53,10 +56,13 @@ INSERT INTO notes (tenant_id, body, tag) VALUES
     ('{TENANTS[0]}', 'one', {{tag_value}}), ('{TENANTS[0]}', 'two', {{tag_value}}), ('{TENANTS[1]}', 'three', NULL);
 INSERT INTO events VALUES ('{TENANTS[0]}', '2025-06-01', 'signup'), ('{TENANTS[1]}', '2026-06-01', 'signup');
 SELECT nextval('invoice_numbers'), nextval('invoice_numbers');
-ALTER TABLE notes ENABLE ROW LEVEL SECURITY;
-ALTER TABLE notes FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_isolation ON notes USING (tenant_id = {TENANT}) WITH CHECK (tenant_id = {TENANT});
-"""
+GRANT SELECT, INSERT, UPDATE, DELETE ON notes, events, events_2025, events_2026 TO app_user;
+GRANT SELECT ON note_counts TO app_user;
+GRANT USAGE ON SEQUENCE invoice_numbers TO app_user;
+""" + "".join(f"""ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;
+ALTER TABLE {table} FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON {table} USING (tenant_id = {TENANT}) WITH CHECK (tenant_id = {TENANT});
+""" for table in ("notes", "events", "events_2025", "events_2026"))
 
 # A column on the tenant table, and one on the partitioned table (so on both partitions).
 ADD_COLUMN = """SET lock_timeout = '2s';
@@ -72,6 +78,7 @@ EXTENSIONS = {"citext": ("citext", "'Urgent'"), "vector": ("vector(3)", "'[1,2,3
 def production(pg, pg_cluster):
     """(superuser URL, owner role) of production; the role and the database go when the test ends."""
     owner = f"adopt_{uuid.uuid4().hex[:10]}"
+    ensure_app_user(pg_cluster.url())
     available = {r[0] for r in query(pg, "SELECT name FROM pg_available_extensions")}
     extension = next(name for name in EXTENSIONS if name in available)
     tag_type, tag_value = EXTENSIONS[extension]
@@ -106,7 +113,7 @@ def _state(url: str, owner: str) -> dict:
         "rows": query(url, "SELECT (SELECT count(*) FROM notes), (SELECT count(*) FROM events_2025), "
                            "(SELECT count(*) FROM events_2026), (SELECT last_value FROM invoice_numbers)")[0],
         "rls": query(url, "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class "
-                          "WHERE relname = 'notes'"),
+                          "WHERE relname IN ('notes', 'events', 'events_2025', 'events_2026') ORDER BY 1"),
         "owners": query(url, "SELECT DISTINCT relowner::regrole::text FROM pg_class c JOIN pg_namespace n "
                              "ON n.oid = relnamespace WHERE nspname = 'public' AND relkind IN ('r', 'p', 'v', 'S')"),
         "policies": query(url, "SELECT tablename, policyname FROM pg_policies"),
@@ -115,19 +122,21 @@ def _state(url: str, owner: str) -> dict:
     } | {"owner": owner}
 
 
-def _no_drift(project: Project) -> tuple:
+def _no_drift(project: Project, runs: list) -> dict:
+    """`status --format json` (kept in `runs`): exit 0, no drift, no edited or missing migration."""
     status = migguard(project, "status", "--format", "json")
+    runs.append(status)
     assert status.returncode == 0, status.stdout + status.stderr
     report = json.loads(status.stdout)
     assert report["drift"] == [] and report["edited"] == [] and report["missing"] == [], report
-    return status, report
+    return report
 
 
 def test_adopting_an_existing_production_as_its_owner(project, production):
     url, owner = production
     before = _state(url, owner)
     assert before["rows"] == (3, 1, 1, 1001) and before["owners"] == [(owner,)]
-    assert before["rls"] == [("notes", True, True)]
+    assert before["rls"] == [(table, True, True) for table in ("events", "events_2025", "events_2026", "notes")]
     runs = []
 
     def run(*args: str):
@@ -144,17 +153,16 @@ def test_adopting_an_existing_production_as_its_owner(project, production):
     assert [p.name for p in project.migrations.glob("*.sql")] == ["0001_baseline.sql"]
     assert applied_versions(url) == ["0001"]
     assert _state(url, owner) == before
-    status, report = _no_drift(project)
-    runs.append(status)
+    report = _no_drift(project, runs)
     assert report["applied"] == ["0001"] and report["pending"] == []
 
-    made = run("new", "add_column")
+    made = run("new", "add_column", "--template", "feature")
     (added,) = [p.name for p in project.migrations.glob("*.sql") if p.name != "0001_baseline.sql"]
     assert added.startswith("0002_") and added.endswith("add_column.sql"), made.stdout
     write(project, added, ADD_COLUMN)
     run("plan")
     document = json.loads((newest_plan(project) / "plan.json").read_text())
-    assert document["pending"] == [added.removesuffix(".sql").split("_", 1)[0]] and document["drift"] == []
+    assert document["pending"] == ["0002"] and document["drift"] == []
     plan = str(newest_plan(project))
 
     # the owner without BYPASSRLS: the preflight refuses before the backup, naming what is missing
@@ -172,8 +180,7 @@ def test_adopting_an_existing_production_as_its_owner(project, production):
     assert all("source" in columns(url, table) for table in ("events", "events_2025", "events_2026"))
     assert query(url, "SELECT count(*) FROM notes WHERE priority IS NULL") == [(3,)]
     assert _state(url, owner) == before  # data, RLS forced, owners: unchanged
-    status, report = _no_drift(project)
-    runs.append(status)
+    report = _no_drift(project, runs)
     assert report["applied"] == ["0001", "0002"] and report["pending"] == []
 
     run("rollback", "--confirm-live")
@@ -181,7 +188,10 @@ def test_adopting_an_existing_production_as_its_owner(project, production):
     assert "priority" not in columns(url, "notes")
     assert not any("source" in columns(url, table) for table in ("events", "events_2025", "events_2026"))
     assert _state(url, owner) == before
-    status, report = _no_drift(project)
-    runs.append(status)
+    report = _no_drift(project, runs)
     assert report["applied"] == ["0001"] and report["pending"] == ["0002"]
+    live = [(e["command"], e["result"], e["migrations"]) for e in audit_entries(project, verified=True)
+            if e["result"] != "started"]
+    assert live == [("baseline", "applied", ["0001"]), ("apply", "refused", ["0002"]), ("apply", "applied", ["0002"]),
+                    ("rollback", "rolled-back", ["0002"])]
     assert_clean(project, *runs)
