@@ -90,7 +90,10 @@ class Needs:
 
 class PreflightRefused(DatabaseError):
     """Production does not grant the connecting role what the command needs (exit 3); nothing was
-    touched. `missing` holds one line per missing privilege."""
+    touched. `missing` holds one line per missing privilege. Audited as a refusal that does not count
+    toward lockdown: a missing grant is the database's set-up, not a person breaking policy."""
+
+    audit_reason_kind = "preflight"
 
     def __init__(self, what: str, role: str, missing: list[str]) -> None:
         self.role = role
