@@ -22,12 +22,13 @@ def production_on_shadow(shadow: ShadowServer, prod_url: str, own: str) -> Schem
     """Production's schema, without migguard's own schema `own`, restored on `shadow` and read there;
     an extension production has and the shadow lacks raises ShadowRefused (extension-unavailable)."""
     check_extensions(shadow, prod_url)
+    with connect(prod_url, autocommit=True) as conn:
+        role = conn.execute("SELECT current_user").fetchone()[0]
     database = shadow.create_database()
     try:
         shadow.clone_schema(prod_url, database)
-        with connect(prod_url) as prod:  # the clone keeps production's owner names: they stand for its role
-            role = prod.execute("SELECT current_user").fetchone()[0]
-            prod.rollback()
+        # the clone keeps production's owner names: the role migguard connects to production as
+        # stands for the connecting role there too (SPEC 5.4, `SchemaModel.also_read_as`)
         return introspect(shadow.database_url(database)).without_schemas(own).also_read_as(role)
     finally:
         shadow.drop_database(database)

@@ -434,7 +434,8 @@ def clone_step(state: PlanState) -> None:
         state.created.append(state.clone_db)
         state.production = state.replayed
     state.clone_url = state.database_url(state.clone_db)
-    # the clone keeps production's owner names: owned by production's connecting role is owned by ours
+    # the clone keeps production's owner names: production's connecting role stands for the clone's,
+    # in drift and in the rollback's verification (a view it recreates on the clone is the shadow role's)
     state.before = introspect(state.clone_url).without_schemas(state.own).also_read_as(*state.production.connecting_roles)
 
 
@@ -449,7 +450,7 @@ def drift_step(state: PlanState) -> None:
         for name in leftovers:
             state.progress(f"  INVALID index {comment_safe(name)}: left by a failed CREATE INDEX CONCURRENTLY that "
                            "apply runs again (it drops the leftover first): not drift")
-        state.drift = diff(state.replayed, state.before)
+        state.drift = diff(state.replayed, state.before)  # before: read as production's role too (clone_step)
     for change in state.drift:
         state.db_findings.append(_db_finding("schema-drift", Severity.WARNING if state.options.accept_drift else Severity.ERROR,
                                              f"db:{change.object}",
