@@ -362,9 +362,7 @@ def lint_step(state: PlanState) -> None:
     """1. Lint the pending migrations; record the history's own findings (edited, part-way edited)."""
     options, config = state.options, state.config
     policy = RulePolicy.build(config.rules, options.select, options.ignore, options.allow_destructive)
-    settings = LintSettings(pg_version=config.pg_version, tenant_column=config.tenant_column,
-                            tenant_setting=config.tenant_setting, assume_in_transaction=config.assume_in_transaction,
-                            max_lock_timeout=config.lock_timeout_ceiling, max_statement_timeout=config.statement_timeout_ceiling)
+    settings = LintSettings.from_config(config)
     state.targets = [LintTarget(_display(m.up), m.up_sql()) for m in state.pending]
     lint_findings = lint_targets(state.targets, settings, policy, LintCache(Path(config.root) / ".migguard" / "cache"))
     state.findings = list(lint_findings)
