@@ -59,6 +59,7 @@ def _read(conn: psycopg.Connection, exclude_schemas: tuple[str, ...]) -> SchemaM
         rows = reader.rows
 
         version = int(conn.execute("SHOW server_version_num").fetchone()[0])
+        role = conn.execute("SELECT current_user").fetchone()[0]  # ownership is compared relative to it
         schemas = {r["name"]: r["owner"] for r in rows(q.SCHEMA_SCHEMAS_SQL)}
         extensions = {r["name"]: Extension(**r) for r in rows(q.SCHEMA_EXTENSIONS_SQL)}
         relations = rows(q.SCHEMA_RELATIONS_SQL)
@@ -111,5 +112,6 @@ def _read(conn: psycopg.Connection, exclude_schemas: tuple[str, ...]) -> SchemaM
                  for r in rows(q.SCHEMA_ENUMS_SQL)}
         domains = {object_key(r["schema_name"], r["name"]): Domain(**r) for r in rows(q.SCHEMA_DOMAINS_SQL)}
         rules = {rule.qualified_name: rule for rule in (RewriteRule(**r) for r in rows(q.SCHEMA_RULES_SQL))}
-    return SchemaModel(server_version=version, schemas=schemas, extensions=extensions, tables=tables, views=views,
-                       sequences=sequences, functions=functions, enums=enums, domains=domains, rules=rules)
+    return SchemaModel(server_version=version, connecting_roles=(role,), schemas=schemas, extensions=extensions,
+                       tables=tables, views=views, sequences=sequences, functions=functions, enums=enums,
+                       domains=domains, rules=rules)

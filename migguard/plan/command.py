@@ -45,6 +45,7 @@ from migguard.core.redact import redact_text
 from migguard.core.sources import Migration, checksum, discover
 from migguard.lint.context import LintSettings
 from migguard.lint.engine import ConfiguredFindings, LintCache, LintTarget, RulePolicy, build_report, gate_passes, lint_targets
+from migguard.pg import preflight
 from migguard.pg.connect import connect, describe
 from migguard.pg.history import read_applied
 from migguard.pg.introspect import introspect
@@ -57,6 +58,7 @@ from migguard.plan.trace import StatementTrace, TableSize, Tracer, grade, table_
 from migguard.rls.command import audit_and_probe
 from migguard.schema.diff import Change, diff, reverse_script
 from migguard.schema.model import SchemaModel, not_restorable_columns
+from migguard.sql.transactions import transaction_text
 
 Progress = Callable[[str], None]
 
@@ -224,6 +226,9 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
     part_way: list[PartWay] = []
     mismatches: list[Mismatch] = []
     if prod_url:
+        # before anything is read: the privileges plan's reads need (exit 3 naming each one missing)
+        preflight.require(prod_url, preflight.Needs(history=preflight.own_tables(config.history_table)),
+                          "what plan needs")
         with connect(prod_url, connect_timeout=10) as prod:
             applied_rows = read_applied(prod, config.history_table)
             applied_now = {row.version for row in applied_rows}
@@ -237,8 +242,12 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
         base_migrations = migrations_at_ref(options.base, directory, config.layout)
         applied_versions = [m.version for m in base_migrations]
         target = f"git:{options.base}"
+        progress(f"no PG_PROD_URL: planned against {target} (the migrations at {options.base} stand for production's "
+                 "history); set PG_PROD_URL to plan against production")
     else:
         applied_versions, target, base_migrations = [], "empty database", None
+        progress("no PG_PROD_URL: planned against an empty database (every migration is pending); set PG_PROD_URL "
+                 "to plan against production, or pass --base REF to plan against a git ref")
     applied, pending = split_history(migrations, applied_versions)
     checksum_mismatch = []
     if prod_url:
@@ -522,6 +531,12 @@ def _query_plan_finding(path: str, change: PlanChange) -> Finding:
 
 
 def _precheck_finding(result: PrecheckResult) -> Finding:
+    if result.skipped:
+        return _db_finding("precheck-skipped", Severity.WARNING, f"db:{result.object}",
+                           f"The {result.check} pre-check of {result.object} did not run: production refused to let "
+                           f"the connecting role read every row ({result.skipped}).",
+                           "Connect as a role with BYPASSRLS and SELECT on the table (README: \"The roles "
+                           "production needs\"), or check the data by hand before applying.")
     sampled = " (on a 1% sample: the full count timed out)" if result.sampled else ""
     keys = f"; first keys: {', '.join(result.sample_keys)}" if result.sample_keys else ""
     if result.fails_migration:
@@ -552,7 +567,9 @@ def _check_down_scripts(shadow: ShadowServer, clone_db: str, pending: list[Migra
         with connect(url, autocommit=True) as conn:
             try:
                 with conn.transaction():
-                    conn.execute(down)
+                    body = transaction_text(down)  # a down script wrapped whole in BEGIN … COMMIT: its body
+                    if body:
+                        conn.execute(body)
             except psycopg.Error as error:
                 findings.append(_db_finding("down-script-fails", Severity.ERROR, where,
                                             f"The down script of {migration.version} fails after its migration: {describe(error)}",
