@@ -86,9 +86,9 @@ def _moved(statement: Statement) -> tuple[str, str] | None:
         if kind and any(isinstance(a, exp.AlterSet) and a.args.get("tablespace") is not None
                         for a in tree.args.get("actions") or []):
             return kind, table_name(tree.this)
-    elif isinstance(command, AlterTable) and command.object_kind in _KINDS:
-        if any(a.kind == "set_table_space" for a in command.actions):
-            return _KINDS[command.object_kind], normalise(command.table)
+    elif isinstance(command, AlterTable) and command.object_kind in _KINDS and any(
+            a.kind == "set_table_space" for a in command.actions):
+        return _KINDS[command.object_kind], normalise(command.table)
     return None
 
 

@@ -64,7 +64,8 @@ HINT = ("Backfill in a separate migration that runs after this one commits, in b
 
 READ_HINT = ("Run the query in a separate migration, after the one that changes the table has committed, or "
              "drop it from the migration.")
-_WRITES = {exp.Update: "UPDATE", exp.Delete: "DELETE", exp.Merge: "MERGE", exp.Insert: "INSERT … SELECT"}
+_WRITES = {exp.Update: "UPDATE of", exp.Delete: "DELETE from", exp.Merge: "MERGE into",
+           exp.Insert: "INSERT … SELECT into"}
 _STATEMENTS = (exp.Query, exp.Update, exp.Delete, exp.Merge, exp.Insert)
 
 
@@ -87,9 +88,9 @@ def check(context: LintContext) -> Iterator[Violation]:
                 continue
             yield Violation(
                 statement,
-                f"This {verb} of {table} runs in the transaction of the {lock.action} on line {lock.statement.line}, "
+                f"This {verb} {table} runs in the transaction of the {lock.action} on line {lock.statement.line}, "
                 f"so its {lock.lock.name} lock, which blocks {lock.lock.blocks}, is held until the whole "
-                f"{'backfill' if verb == 'UPDATE' else 'statement'} commits.",
+                f"{'backfill' if verb == 'UPDATE of' else 'statement'} commits.",
                 HINT,
                 offset=at(statement, rf"\b{verb.split()[0].lower()}\b"),
             )
@@ -101,7 +102,8 @@ def check(context: LintContext) -> Iterator[Violation]:
 
 
 def _touched_tables(statement: Statement) -> dict[str, str | None]:
-    """Tables a query or DML statement writes (→ the verb: UPDATE, DELETE, …) or only reads (→ None)."""
+    """Tables a query or DML statement writes (→ how a message names the write: 'UPDATE of', …) or only
+    reads (→ None)."""
     tree = statement.ast
     if not isinstance(tree, _STATEMENTS):
         return {}
@@ -117,7 +119,7 @@ def _touched_tables(statement: Statement) -> dict[str, str | None]:
         if isinstance(target, exp.Table):
             targets.add(id(target))
             name = table_name(target)
-            if touched.get(name) != "UPDATE":
+            if touched.get(name) != "UPDATE of":
                 touched[name] = _WRITES[type(node)]
     ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     for node in tree.find_all(exp.Table):

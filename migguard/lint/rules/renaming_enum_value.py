@@ -45,6 +45,7 @@ from migguard.lint.rule import Rule, Violation, at
 from migguard.sql.parse import Statement
 from migguard.sql.shapes import EnumValue
 
+
 def check(context: LintContext) -> Iterator[Violation]:
     created: dict[str, int] = {}
     for statement in context.parsed():

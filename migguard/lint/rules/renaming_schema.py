@@ -50,11 +50,11 @@ def check(context: LintContext) -> Iterator[Violation]:
             shown_old, shown_new = display(old), display(new)
             yield Violation(
                 statement,
-                f"Renaming schema {shown_old} to {shown_new} breaks every running client, view, function and search_path "
-                f"that still names {shown_old}: each of their queries on its tables fails.",
-                f"Keep schema {shown_old}: create {shown_new} beside it and move objects in steps the application follows, "
-                f"dropping {shown_old} only once no running code uses it (or pass --allow-destructive in a maintenance "
-                "window).",
+                f"Renaming schema {shown_old} to {shown_new} breaks every running client, view, function and "
+                f"search_path that still names {shown_old}: each of their queries on its tables fails.",
+                f"Keep schema {shown_old}: create {shown_new} beside it and move objects in steps the application "
+                f"follows, dropping {shown_old} only once no running code uses it (or pass --allow-destructive in a "
+                "maintenance window).",
                 offset=at(statement, r"\brename\b"),
                 new_object=created.get(old, statement.index) < statement.index,
             )

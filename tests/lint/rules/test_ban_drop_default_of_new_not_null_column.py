@@ -13,7 +13,8 @@ def test_flags_drop_default_after_add_not_null(snapshot):
 def test_set_default_null_one_statement_and_statement_sqlglot_rejects():
     sql = "ALTER TABLE a ADD COLUMN plan text NOT NULL DEFAULT 'free';\nALTER TABLE a ALTER plan SET DEFAULT NULL;"
     assert_flags(sql, RULE, count=1)
-    sql = f"ALTER TABLE a ADD plan text NOT NULL DEFAULT 'free'{FALLBACK};\nALTER TABLE a ALTER COLUMN plan DROP DEFAULT{FALLBACK};"
+    sql = (f"ALTER TABLE a ADD plan text NOT NULL DEFAULT 'free'{FALLBACK};\n"
+           f"ALTER TABLE a ALTER COLUMN plan DROP DEFAULT{FALLBACK};")
     assert_flags(sql, RULE, count=1)
 
 

@@ -14,8 +14,9 @@ def test_flags_a_read_under_access_exclusive(snapshot):
 def test_flags_delete_insert_select_and_reads_in_subqueries():
     base = "ALTER TABLE accounts ADD COLUMN plan text;\n"
     out = assert_flags(base + "DELETE FROM accounts WHERE plan IS NULL;", RULE, count=1)
-    assert "DELETE of accounts" in out
-    assert_flags(base + "INSERT INTO accounts (id) SELECT id FROM legacy;", RULE, count=1)
+    assert "DELETE from accounts" in out
+    assert "INSERT … SELECT into accounts" in assert_flags(base + "INSERT INTO accounts (id) SELECT id FROM legacy;",
+                                                          RULE, count=1)
     assert_flags(base + "INSERT INTO archive SELECT * FROM public.accounts;", RULE, count=1)
     assert_flags(base + "SELECT setval('s', (SELECT max(id) FROM accounts));", RULE, count=1)
 

@@ -25,7 +25,8 @@ def test_lowering_fractional_precision_rewrites(old, new):
 
 
 def test_using_the_plain_cast_to_the_new_type_is_no_using():
-    sql = 'ALTER TABLE t ADD COLUMN "field" varchar(40);\nALTER TABLE t ALTER COLUMN "field" TYPE text USING "field"::text;'
+    sql = ('ALTER TABLE t ADD COLUMN "field" varchar(40);\n'
+           'ALTER TABLE t ALTER COLUMN "field" TYPE text USING "field"::text;')
     assert_clean(sql, CHANGE)
     assert_clean("ALTER TABLE t ALTER COLUMN f TYPE text USING (f::text);", CHANGE)  # old type unknown: maybe coercible
     # A cast to another type, of another column, or an expression is a real USING.
@@ -41,7 +42,8 @@ def test_integer_to_bigint_rewrites_but_is_not_narrowing():
     sql = 'ALTER TABLE "tests_model" ALTER COLUMN "field" TYPE bigint USING "field"::bigint;'
     assert_clean(sql, NARROW)
     assert_flags(sql, CHANGE, count=1)
-    assert_clean("ALTER TABLE t ADD COLUMN n integer;\nALTER TABLE t ALTER COLUMN n TYPE bigint USING n::bigint;", NARROW)
+    assert_clean("ALTER TABLE t ADD COLUMN n integer;\nALTER TABLE t ALTER COLUMN n TYPE bigint USING n::bigint;",
+                 NARROW)
     # Still narrowing when the old type says so.
     assert_flags("ALTER TABLE t ADD COLUMN n numeric(30);\nALTER TABLE t ALTER COLUMN n TYPE bigint USING n::bigint;",
                  NARROW, count=1)
