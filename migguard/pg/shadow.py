@@ -22,9 +22,10 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg
+from psycopg.conninfo import make_conninfo
 from psycopg import sql
 
 from migguard.core.errors import DatabaseError, InputError
@@ -42,9 +43,11 @@ STATE_FILE = "shadow.json"
 
 
 def with_database(url: str, database: str) -> str:
-    """The same server URL, pointing at another database."""
+    """The same server's connection string (a URL or key=value pairs), pointing at another database."""
+    if not url.startswith(("postgresql://", "postgres://")):
+        return make_conninfo(url, dbname=database)
     parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
+    return urlunsplit((parts.scheme, parts.netloc, "/" + quote(database, safe=""), parts.query, parts.fragment))
 
 
 def chain_keys(migrations: Sequence[Migration]) -> list[str]:
