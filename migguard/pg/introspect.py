@@ -80,9 +80,9 @@ def _read(conn: psycopg.Connection, exclude_schemas: tuple[str, ...]) -> SchemaM
         tables, views = {}, {}
         for r in relations:
             grants: dict[str, list[str]] = defaultdict(list)
-            for role, privilege in r["grants"]:
-                grants[role].append(privilege)
-            grant_map = {role: tuple(sorted(p)) for role, p in sorted(grants.items())}
+            for grantee, privilege in r["grants"]:
+                grants[grantee].append(privilege)
+            grant_map = {grantee: tuple(sorted(p)) for grantee, p in sorted(grants.items())}
             key = object_key(r["schema_name"], r["name"])
             oid = r["oid"]
             if r["relkind"] in ("v", "m"):
