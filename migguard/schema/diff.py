@@ -1,8 +1,8 @@
 """The change set between two schema models, as ordered SQL with its reverse: a pure function.
 
-deepdiff finds which objects differ (the path `root['tables']['public.users']['columns'][…]`
-names the table); each differing object is then compared field by field and turned into named
-`Change`s. Every change carries its forward SQL, its reverse SQL (built from the before-model,
+The objects that differ are found by their equality keys (`schema/changes.py`); each is then
+compared field by field and turned into named `Change`s, which deepdiff explains ("type integer →
+bigint"). Every change carries its forward SQL, its reverse SQL (built from the before-model,
 so a dropped column comes back with its type, default and constraints), and flags: destructive,
 lossy (data that the reverse cannot bring back), and the lock it takes.
 
@@ -18,9 +18,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from deepdiff import DeepDiff
-
 from migguard.core.identifiers import comment_safe, object_key, quote_ident, quote_literal, quote_qualified
+from migguard.schema.changes import Explainer, differing
 from migguard.schema.model import (
     Column, Constraint, Domain, EnumType, Function, Index, Policy, RewriteRule, SchemaModel, Sequence, Table, Trigger,
     View,
@@ -54,11 +53,13 @@ class Change:
     lock: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
     path: tuple[str, ...] = ()  # (schema, name) or (schema, table, member): the names, never split from `object`
+    details: tuple[str, ...] = ()  # the fields that changed, e.g. "type integer → bigint" (kept objects only)
 
     def describe(self) -> str:
         """One line for people and for comments: control characters in names are escaped."""
         flags = [f for f, on in (("destructive", self.destructive), ("lossy", self.lossy)) if on]
-        return comment_safe(f"{self.kind} {self.object}" + (f" ({', '.join(flags)})" if flags else ""))
+        return comment_safe(f"{self.kind} {self.object}" + (f" ({', '.join(flags)})" if flags else "")
+                            + (f": {'; '.join(self.details)}" if self.details else ""))
 
 
 def _change(kind: str, path: tuple[str, ...], forward: str, reverse: str | None, phase: int = TABLE, **flags) -> Change:
@@ -110,6 +111,8 @@ def diff(before: SchemaModel, after: SchemaModel) -> list[Change]:
         changes += _rule_changes(before.rules.get(name), after.rules.get(name))
     changes += [c for name in reversed(order) for c in view_changes[name] if c.phase != VIEW]
     changes += [c for name in order for c in view_changes[name] if c.phase == VIEW]
+    explain = Explainer(before, after)
+    changes = [replace(c, details=explain.details(c.kind, c.path, c.object)) if c.path else c for c in changes]
     return sorted(changes, key=lambda c: c.phase)  # stable: keeps each object's internal order
 
 
@@ -141,36 +144,8 @@ _MISSING = object()
 
 
 def _touched_objects(before: SchemaModel, after: SchemaModel) -> dict[str, set[str]]:
-    """Category → names of the objects that differ, read off deepdiff's tree view.
-
-    deepdiff walks only the objects that differ: equal ones are left out first by a plain dict
-    comparison (deepdiff over a whole 200-table model takes seconds; a plan diffs many times)."""
-    a, b = before.comparable(), after.comparable()
-    result = DeepDiff(*_differing(a, b), view="tree", ignore_order=False)
-    touched: dict[str, set[str]] = {}
-    for report in result.values():
-        for level in report:
-            path = level.path(output_format="list")
-            if len(path) >= 2:
-                touched.setdefault(path[0], set()).add(path[1])
-            elif len(path) == 1:  # a whole category appeared or vanished
-                for name in set((a.get(path[0]) or {})) | set((b.get(path[0]) or {})):
-                    touched.setdefault(path[0], set()).add(name)
-    return touched
-
-
-def _differing(a: dict, b: dict) -> tuple[dict, dict]:
-    """`a` and `b` with every object that is equal on both sides removed from each category."""
-    small_a, small_b = {}, {}
-    for category in a.keys() | b.keys():
-        old, new = a.get(category), b.get(category)
-        if isinstance(old, dict) and isinstance(new, dict):
-            names = {n for n in old.keys() | new.keys() if old.get(n, _MISSING) != new.get(n, _MISSING)}
-            small_a[category] = {n: old[n] for n in names if n in old}
-            small_b[category] = {n: new[n] for n in names if n in new}
-        elif old != new:
-            small_a[category], small_b[category] = old, new
-    return small_a, small_b
+    """Category → names of the objects that differ, by equality key (no serialisation, no deepdiff)."""
+    return differing(before, after)
 
 
 def _keys(touched: dict[str, set[str]], category: str) -> list[str]:

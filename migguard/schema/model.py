@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import cached_property
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,8 +22,35 @@ from migguard.core.identifiers import object_key
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    # Fields kept in the model but left out of every comparison (a column's attnum order), as a
+    # pydantic `exclude` spec.
+    uncompared: ClassVar[dict[str, Any]] = {}
+
+    @cached_property
+    def equality_key(self) -> str:
+        """SHA-256 of the compared fields as sorted JSON: two objects PostgreSQL treats as equal have
+        equal keys. Computed once per object (the model is frozen), so a diff finds the objects that
+        differ by comparing keys; model_copy() drops it."""
+        return hashlib.sha256(json.dumps(self.compared_fields(), sort_keys=True, separators=(",", ":"),
+                                         ensure_ascii=False).encode("utf-8")).hexdigest()
+
+    def compared_fields(self, *, without: frozenset[str] = frozenset()) -> dict[str, Any]:
+        """The compared fields as JSON data (what the key hashes and deepdiff reads), minus `without`."""
+        return self.model_dump(mode="json", exclude={**self.uncompared, **dict.fromkeys(without, True)})
+
+    def model_copy(self, *, update: dict[str, Any] | None = None, deep: bool = False) -> Any:
+        """A copy whose equality key is computed afresh (the cached one belongs to this object's fields)."""
+        copy = super().model_copy(update=update, deep=deep)
+        copy.__dict__.pop("equality_key", None)
+        return copy
+
+
+SchemaObject = _Model  # the base of every object in the model, for code that compares objects
+
 
 class Column(_Model):
+    uncompared: ClassVar[dict[str, Any]] = {"position": True}
+
     name: str
     position: int  # attnum order, as PostgreSQL keeps it
     type: str  # format_type(atttypid, atttypmod)
@@ -71,6 +100,8 @@ class Trigger(_Model):
 
 
 class Table(_Model):
+    uncompared: ClassVar[dict[str, Any]] = {"columns": {"__all__": {"position"}}}
+
     schema_name: str
     name: str
     kind: str = "table"  # table | partitioned table | foreign table
