@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from migguard.cli import apply, audit, common, drift, lint, plan, project, query, rls, rules, scan, shadow
+from migguard.cli import apply, audit, baseline, common, drift, lint, plan, project, query, rls, rules, scan, shadow
 from migguard.core.errors import MigguardError
 from migguard.core.exit_codes import ExitCode
 from migguard.core.redact import redact_text
@@ -29,6 +29,7 @@ app.command()(lint.lint)
 app.command()(plan.plan)
 app.command()(apply.apply)
 app.command()(apply.rollback)
+app.command()(baseline.baseline)
 app.command()(drift.status)
 app.command("diff")(drift.diff_command)
 app.add_typer(shadow.shadow_app, name="shadow")

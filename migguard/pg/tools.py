@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from psycopg.conninfo import make_conninfo
@@ -102,10 +103,12 @@ def _kill_group(process: subprocess.Popen) -> None:
     process.wait()
 
 
-def pg_dump_schema(url: str) -> str:
-    """`pg_dump --schema-only` of the database, as SQL that psycopg can run (psql meta-commands removed)."""
+def pg_dump_schema(url: str, options: Sequence[str] = ()) -> str:
+    """`pg_dump --schema-only` of the database, as SQL that psycopg can run (psql meta-commands removed).
+
+    `options`: more pg_dump flags (`migguard baseline` drops ownership and excludes migguard's schema)."""
     binaries = client_for(server_major(url))
-    output = run_tool(binaries, "pg_dump", ["--schema-only"],
+    output = run_tool(binaries, "pg_dump", ["--schema-only", *options],
                       url, "pg_dump --schema-only").stdout.decode("utf-8")
     # Recent pg_dump releases wrap the script in psql's \restrict … \unrestrict; psycopg runs plain SQL.
     return "\n".join(line for line in output.splitlines() if not line.startswith("\\"))

@@ -194,8 +194,7 @@ def run_new(options: NewOptions, config, now: datetime | None = None) -> NewResu
     layout = configured if configured != "auto" else (detect_layout(existing) if existing else "plain")
     migrations = discover(directory, layout) if existing else []
     newest, newest_version = _newest(migrations, layout)
-    default = {"flyway": "1", "dbmate": now.strftime("%Y%m%d%H%M%S")}.get(layout, "0001")
-    version = next_version(newest_version, now, default)
+    version = next_version(newest_version, now, first_version(layout, now))
     sep = _separator(newest, newest_version)
 
     template = find_template(options.template, root)
@@ -212,6 +211,23 @@ def run_new(options: NewOptions, config, now: datetime | None = None) -> NewResu
     new_dir, files = _targets(directory, layout, migrations, newest, (version, sep, name), up, down)
     _write(directory, new_dir, files)
     return NewResult([path for path, _ in files], layout, version, template, warnings)
+
+
+def first_version(layout: str, now: datetime) -> str:
+    """The version of the first migration in `layout`."""
+    return {"flyway": "1", "dbmate": now.strftime("%Y%m%d%H%M%S")}.get(layout, "0001")
+
+
+def first_migration(directory: Path, layout: str, name: str, up: str, down: str,
+                    now: datetime) -> tuple[Path | None, list[tuple[Path, str]]]:
+    """(directory to create or None, [(file, text)]) of the first migration of an empty write path,
+    named and numbered as `new` would (`migguard baseline`); write them with `write_files`."""
+    return _targets(directory, layout, [], None, (first_version(layout, now), "_", clean_name(name)), up, down)
+
+
+def write_files(directory: Path, new_dir: Path | None, files: list[tuple[Path, str]]) -> None:
+    """Create the files exclusively inside the write path `directory` (see `_write`)."""
+    _write(directory, new_dir, files)
 
 
 def _targets(directory: Path, layout: str, migrations: list[Migration], newest: Migration | None,

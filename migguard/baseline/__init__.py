@@ -1,0 +1,1 @@
+"""`migguard baseline`: adopt an existing production (see command.py)."""
