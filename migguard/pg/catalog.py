@@ -89,6 +89,11 @@ SELECT c.oid, n.nspname AS schema_name, c.relname AS name, c.relkind, pg_get_use
        obj_description(c.oid, 'pg_class') AS comment,
        CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END AS view_definition,
        coalesce(c.reloptions, '{{}}') AS options,
+       c.relpersistence AS persistence, c.relreplident AS replica_identity,
+       (SELECT ic.relname FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid
+        WHERE x.indrelid = c.oid AND x.indisreplident) AS replica_identity_index,
+       (SELECT coalesce(json_agg(i.inhparent::regclass::text ORDER BY i.inhseqno), '[]') FROM pg_inherits i
+        WHERE i.inhrelid = c.oid AND NOT c.relispartition) AS inherits,
        (SELECT coalesce(json_agg(json_build_array(CASE WHEN a.grantee = 0 THEN 'public' ELSE pg_get_userbyid(a.grantee) END,
                                                  a.privilege_type)), '[]')
         FROM aclexplode(c.relacl) a WHERE a.grantee <> c.relowner) AS grants
@@ -105,7 +110,8 @@ SELECT a.attrelid AS relid, a.attname AS name,
        CASE a.attidentity WHEN 'a' THEN 'always' WHEN 'd' THEN 'by default' END AS identity,
        CASE WHEN a.attgenerated <> '' THEN pg_get_expr(ad.adbin, ad.adrelid) END AS generated,
        CASE WHEN a.attcollation <> t.typcollation THEN co.collname END AS collation,
-       col_description(a.attrelid, a.attnum) AS comment
+       col_description(a.attrelid, a.attnum) AS comment,
+       CASE WHEN a.attstattarget >= 0 THEN a.attstattarget::int END AS statistics
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_type t ON t.oid = a.atttypid

@@ -27,6 +27,8 @@ STATEMENT_TIMEOUT = "120s"
 
 _CONSTRAINT_KINDS = {"p": "primary", "u": "unique", "f": "foreign", "c": "check", "x": "exclusion"}
 _RELATION_KINDS = {"r": "table", "p": "partitioned table", "f": "foreign table"}
+_PERSISTENCE = {"p": "permanent", "u": "unlogged"}
+_REPLICA_IDENTITY = {"d": "default", "f": "full", "n": "nothing", "i": "index"}
 
 
 def introspect(conninfo: str | psycopg.Connection, *, exclude_schemas: tuple[str, ...] = ()) -> SchemaModel:
@@ -99,7 +101,10 @@ def _read(conn: psycopg.Connection, exclude_schemas: tuple[str, ...]) -> SchemaM
                 triggers=dict(per_table["triggers"].get(oid, {})),
                 rls_enabled=r["rls_enabled"], rls_forced=r["rls_forced"], partition_of=r["partition_of"],
                 partition_bound=r["partition_bound"], partition_key=r["partition_key"], comment=r["comment"],
-                grants=grant_map,
+                grants=grant_map, persistence=_PERSISTENCE.get(r["persistence"], "permanent"),
+                options=tuple(sorted(r["options"])), replica_identity=_REPLICA_IDENTITY[r["replica_identity"]],
+                replica_identity_index=r["replica_identity_index"] if r["replica_identity"] == "i" else None,
+                inherits=tuple(r["inherits"]),
             )
         sequences = {object_key(r["schema_name"], r["name"]): Sequence(**r) for r in rows(q.SCHEMA_SEQUENCES_SQL)}
         functions = {}

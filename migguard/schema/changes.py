@@ -34,7 +34,10 @@ _FIELDS = {
     "alter domain not null": ("not_null",), "add enum value": ("values",),
     "alter sequence": ("data_type", "start", "increment", "minimum", "maximum", "cache", "cycle"),
     "alter sequence owner": ("owned_by",), "alter schema owner": ("owner",),
-    "update extension": ("version",),
+    "update extension": ("version",), "set unlogged": ("persistence",), "set logged": ("persistence",),
+    "alter table options": ("options",), "alter column statistics": ("statistics",),
+    "alter replica identity": ("replica_identity", "replica_identity_index"),
+    "inherit": ("inherits",), "no inherit": ("inherits",),
 }
 
 

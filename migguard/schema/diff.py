@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 
 from migguard.core.identifiers import comment_safe, object_key, quote_ident, quote_literal, quote_qualified
 from migguard.schema.changes import Explainer, differing
+from migguard.schema.ddl_table import Step, create_clauses, created_steps, property_steps
 from migguard.schema.model import (
     Column, Constraint, Domain, EnumType, Function, Index, Policy, RewriteRule, SchemaModel, Sequence, Table, Trigger,
     View,
@@ -153,9 +154,9 @@ def _keys(touched: dict[str, set[str]], category: str) -> list[str]:
 
 
 def _table_order(name: str, before: SchemaModel, after: SchemaModel) -> tuple[int, str]:
-    """Partitioned parents before their partitions; otherwise by name."""
+    """Partitioned and inherited parents before their children; otherwise by name."""
     table = after.tables.get(name) or before.tables.get(name)
-    return (1 if table and table.partition_of else 0, name)
+    return (1 if table and (table.partition_of or table.inherits) else 0, name)
 
 
 # --- SQL helpers ------------------------------------------------------------------------------
@@ -404,7 +405,8 @@ def _create_table_sql(table: Table) -> str:
         return f"CREATE TABLE {name} PARTITION OF {table.partition_of} {table.partition_bound};"
     columns = ",\n    ".join(_column_sql(c) for c in table.ordered_columns())
     suffix = f" PARTITION BY {table.partition_key}" if table.partition_key else ""
-    return f"CREATE TABLE {name} (\n    {columns}\n){suffix};"
+    unlogged, inherits, options = create_clauses(table)
+    return f"CREATE {unlogged}TABLE {name} (\n    {columns}\n){inherits}{suffix}{options};"
 
 
 def _relation_names(model: SchemaModel) -> set[str]:
@@ -480,6 +482,7 @@ def _alter_table(old: Table, new: Table, created: bool = False) -> list[Change]:
     changes: list[Change] = []
     if not created:
         changes += _column_changes(old, new, target)
+    changes += [_step_change(new, step) for step in (created_steps(new) if created else property_steps(old, new))]
     if old.partition_of != new.partition_of or old.partition_bound != new.partition_bound:
         # partition_of is regclass text, printed by PostgreSQL qualified and quoted: used as it is.
         if old.partition_of:
@@ -518,6 +521,16 @@ def _alter_table(old: Table, new: Table, created: bool = False) -> list[Change]:
     return changes
 
 
+_STEP_PHASES = {"nothing": DROP_CONSTRAINT, "columns": COLUMN, "all columns": CONSTRAINT, "indexes": TRIGGER}
+
+
+def _step_change(table: Table, step: Step) -> Change:
+    """A `schema/ddl_table.py` step as a Change, placed after what it needs."""
+    path = (table.schema_name, table.name) + ((step.member,) if step.member is not None else ())
+    return _change(step.kind, path, step.forward, step.reverse, _STEP_PHASES[step.after], lock=step.lock,
+                   notes=step.notes)
+
+
 def _comment(text: str | None) -> str:
     return "NULL" if text is None else _lit(text)
 
@@ -540,6 +553,8 @@ def _column_changes(old: Table, new: Table, target: str) -> list[Change]:
         if column.name not in new.columns:
             path = (old.schema_name, old.name, column.name)
             restore = _restore_column_sql(target, column)
+            if column.statistics is not None:
+                restore += f"\n{target} ALTER COLUMN {_q(column.name)} SET STATISTICS {int(column.statistics)};"
             if column.comment:
                 restore += f"\nCOMMENT ON COLUMN {_rel(old)}.{_q(column.name)} IS {_comment(column.comment)};"
             changes.append(_change("drop column", path, f"{target} DROP COLUMN {_q(column.name)};", restore, DROP_COLUMN,

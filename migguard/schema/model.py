@@ -60,6 +60,7 @@ class Column(_Model):
     generated: str | None = None  # expression of a stored generated column
     collation: str | None = None  # only when it differs from the type's default
     comment: str | None = None
+    statistics: int | None = None  # ALTER COLUMN … SET STATISTICS; None: the server's default
 
 
 class Constraint(_Model):
@@ -118,6 +119,11 @@ class Table(_Model):
     partition_key: str | None = None
     comment: str | None = None
     grants: dict[str, tuple[str, ...]] = Field(default_factory=dict)  # role → sorted privileges
+    persistence: str = "permanent"  # permanent | unlogged
+    options: tuple[str, ...] = ()  # reloptions, sorted, e.g. fillfactor=70
+    replica_identity: str = "default"  # default | full | nothing | index
+    replica_identity_index: str | None = None  # the index of REPLICA IDENTITY USING INDEX
+    inherits: tuple[str, ...] = ()  # parents of INHERITS (not partitioning), as regclass text, in order
 
     @property
     def qualified_name(self) -> str:
