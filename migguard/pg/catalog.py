@@ -67,8 +67,16 @@ class CatalogReader:
 
 # --- introspection (pg/introspect.py: the SchemaModel) --------------------------------------------
 
+def acl_grants(acl: str, kind: str, owner: str) -> str:
+    """A JSON array of [grantee, privilege] of an ACL column; NULL means the kind's default ACL
+    (acldefault: PUBLIC may execute functions and use types), the owner's own rights left out."""
+    return (f"(SELECT coalesce(json_agg(json_build_array(CASE WHEN a.grantee = 0 THEN 'public' "
+            f"ELSE pg_get_userbyid(a.grantee) END, a.privilege_type)), '[]') "
+            f"FROM aclexplode(coalesce({acl}, acldefault('{kind}', {owner}))) a WHERE a.grantee <> {owner})")
+
+
 SCHEMA_SCHEMAS_SQL = f"""
-SELECT n.nspname AS name, pg_get_userbyid(n.nspowner) AS owner
+SELECT n.nspname AS name, pg_get_userbyid(n.nspowner) AS owner, {acl_grants("n.nspacl", "n", "n.nspowner")} AS grants
 FROM pg_namespace n WHERE {in_app_schemas("n.oid")}
 ORDER BY 1
 """
@@ -180,7 +188,8 @@ SELECT n.nspname AS schema_name, c.relname AS name, format_type(s.seqtypid, NULL
        (SELECT d.refobjid::regclass::text || '.' || quote_ident(a.attname) FROM pg_depend d
         JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
         WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i')
-          AND d.refclassid = 'pg_class'::regclass LIMIT 1) AS owned_by
+          AND d.refclassid = 'pg_class'::regclass LIMIT 1) AS owned_by,
+       {acl_grants("c.relacl", "s", "c.relowner")} AS grants
 FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE {app_object("c.relnamespace", "pg_class", "c.oid")}
 ORDER BY 1, 2
@@ -194,7 +203,7 @@ SELECT n.nspname AS schema_name, p.proname AS name, pg_get_function_identity_arg
        CASE p.provolatile WHEN 'i' THEN 'immutable' WHEN 's' THEN 'stable' ELSE 'volatile' END AS volatility,
        p.prosecdef AS security_definer,
        CASE WHEN p.prokind <> 'a' THEN pg_get_functiondef(p.oid) ELSE '' END AS definition,
-       pg_get_userbyid(p.proowner) AS owner
+       pg_get_userbyid(p.proowner) AS owner, {acl_grants("p.proacl", "f", "p.proowner")} AS grants
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang
 WHERE {app_object("p.pronamespace", "pg_proc", "p.oid")}
 ORDER BY 1, 2, 3
@@ -202,17 +211,18 @@ ORDER BY 1, 2, 3
 
 SCHEMA_ENUMS_SQL = f"""
 SELECT n.nspname AS schema_name, t.typname AS name,
-       array_agg(e.enumlabel ORDER BY e.enumsortorder) AS values
+       array_agg(e.enumlabel ORDER BY e.enumsortorder) AS values, {acl_grants("t.typacl", "T", "t.typowner")} AS grants
 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace JOIN pg_enum e ON e.enumtypid = t.oid
 WHERE {app_object("t.typnamespace", "pg_type", "t.oid")}
-GROUP BY 1, 2 ORDER BY 1, 2
+GROUP BY t.oid, 1, 2 ORDER BY 1, 2
 """
 
 SCHEMA_DOMAINS_SQL = f"""
 SELECT n.nspname AS schema_name, t.typname AS name, format_type(t.typbasetype, t.typtypmod) AS base_type,
        t.typnotnull AS not_null, t.typdefault AS default,
        coalesce((SELECT json_object_agg(con.conname, pg_get_constraintdef(con.oid)) FROM pg_constraint con
-                 WHERE con.contypid = t.oid), '{{}}') AS constraints
+                 WHERE con.contypid = t.oid), '{{}}') AS constraints,
+       {acl_grants("t.typacl", "T", "t.typowner")} AS grants
 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
 WHERE t.typtype = 'd' AND {app_object("t.typnamespace", "pg_type", "t.oid")}
 ORDER BY 1, 2

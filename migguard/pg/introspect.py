@@ -61,7 +61,9 @@ def _read(conn: psycopg.Connection, exclude_schemas: tuple[str, ...]) -> SchemaM
         rows = reader.rows
 
         version = int(conn.execute("SHOW server_version_num").fetchone()[0])
-        schemas = {r["name"]: r["owner"] for r in rows(q.SCHEMA_SCHEMAS_SQL)}
+        schema_rows = rows(q.SCHEMA_SCHEMAS_SQL)
+        schemas = {r["name"]: r["owner"] for r in schema_rows}
+        schema_grants = {r["name"]: _grant_map(r["grants"]) for r in schema_rows if r["grants"]}
         extensions = {r["name"]: Extension(**r) for r in rows(q.SCHEMA_EXTENSIONS_SQL)}
         relations = rows(q.SCHEMA_RELATIONS_SQL)
         per_table: dict[str, dict[int, dict]] = {key: defaultdict(dict) for key in
@@ -80,10 +82,7 @@ def _read(conn: psycopg.Connection, exclude_schemas: tuple[str, ...]) -> SchemaM
                 per_table[key][relid][r["name"]] = model(**r)
         tables, views = {}, {}
         for r in relations:
-            grants: dict[str, list[str]] = defaultdict(list)
-            for role, privilege in r["grants"]:
-                grants[role].append(privilege)
-            grant_map = {role: tuple(sorted(p)) for role, p in sorted(grants.items())}
+            grant_map = _grant_map(r["grants"])
             key = object_key(r["schema_name"], r["name"])
             oid = r["oid"]
             if r["relkind"] in ("v", "m"):
@@ -106,15 +105,28 @@ def _read(conn: psycopg.Connection, exclude_schemas: tuple[str, ...]) -> SchemaM
                 replica_identity_index=r["replica_identity_index"] if r["replica_identity"] == "i" else None,
                 inherits=tuple(r["inherits"]),
             )
-        sequences = {object_key(r["schema_name"], r["name"]): Sequence(**r) for r in rows(q.SCHEMA_SEQUENCES_SQL)}
+        sequences = {object_key(r["schema_name"], r["name"]): Sequence(**{**r, "grants": _grant_map(r["grants"])})
+                     for r in rows(q.SCHEMA_SEQUENCES_SQL)}
         functions = {}
         for r in rows(q.SCHEMA_FUNCTIONS_SQL):
-            function = Function(**r, body_hash=hashlib.sha256(r["definition"].encode()).hexdigest())
+            function = Function(**{**r, "grants": _grant_map(r["grants"])},
+                                body_hash=hashlib.sha256(r["definition"].encode()).hexdigest())
             functions[function.signature] = function
         enums = {object_key(r["schema_name"], r["name"]): EnumType(schema_name=r["schema_name"], name=r["name"],
-                                                                   values=tuple(r["values"]))
+                                                                   values=tuple(r["values"]),
+                                                                   grants=_grant_map(r["grants"]))
                  for r in rows(q.SCHEMA_ENUMS_SQL)}
-        domains = {object_key(r["schema_name"], r["name"]): Domain(**r) for r in rows(q.SCHEMA_DOMAINS_SQL)}
+        domains = {object_key(r["schema_name"], r["name"]): Domain(**{**r, "grants": _grant_map(r["grants"])})
+                   for r in rows(q.SCHEMA_DOMAINS_SQL)}
         rules = {rule.qualified_name: rule for rule in (RewriteRule(**r) for r in rows(q.SCHEMA_RULES_SQL))}
-    return SchemaModel(server_version=version, schemas=schemas, extensions=extensions, tables=tables, views=views,
+    return SchemaModel(server_version=version, schemas=schemas, schema_grants=schema_grants, extensions=extensions,
+                       tables=tables, views=views,
                        sequences=sequences, functions=functions, enums=enums, domains=domains, rules=rules)
+
+
+def _grant_map(pairs: list[list[str]]) -> dict[str, tuple[str, ...]]:
+    """[[grantee, privilege], …] → grantee → sorted privileges."""
+    grants: dict[str, list[str]] = defaultdict(list)
+    for role, privilege in pairs:
+        grants[role].append(privilege)
+    return {role: tuple(sorted(privileges)) for role, privileges in sorted(grants.items())}

@@ -15,7 +15,8 @@ from deepdiff import DeepDiff
 from migguard.core.identifiers import object_key
 from migguard.schema.model import SchemaModel, SchemaObject, Table, View
 
-CATEGORIES = ("schemas", "extensions", "tables", "views", "sequences", "functions", "enums", "domains", "rules")
+CATEGORIES = ("schemas", "schema_grants", "extensions", "tables", "views", "sequences", "functions", "enums", "domains",
+              "rules")
 _MISSING = object()
 _MEMBERS = ("columns", "constraints", "indexes", "policies", "triggers")
 _LONGEST = 60  # a longer value (a function body, a view definition) is named as changed, not printed
@@ -56,8 +57,8 @@ def _key(value: Any) -> Any:
     return value.equality_key if isinstance(value, SchemaObject) else value
 
 
-def field_changes(old: Any, new: Any) -> list[tuple[str, str]]:
-    """(field, "field old → new") for each field that differs between two versions of one object.
+def field_changes(old: Any, new: Any) -> list[tuple[tuple, str]]:
+    """(path, "field old → new") for each field that differs between two versions of one object.
 
     deepdiff finds the differing paths; each is cut to the field (and the key, for a dict field
     such as grants) and printed with its whole value on each side."""
@@ -65,17 +66,18 @@ def field_changes(old: Any, new: Any) -> list[tuple[str, str]]:
     if a == b:
         return []
     paths: dict[tuple, None] = {}
-    for report in DeepDiff(a, b, view="tree", ignore_order=False).values():
+    for report in DeepDiff(a, b, view="tree", ignore_order=False, threshold_to_diff_deeper=0).values():
         for level in report:
             paths[_field_path(level.path(output_format="list"), a, b)] = None
+    order = {field: i for i, field in enumerate([*a, *b] if isinstance(a, dict) and isinstance(b, dict) else [])}
     out = []
-    for path in paths:
+    for path in sorted(paths, key=lambda p: (order.get(p[0], -1) if p else -1, [str(part) for part in p])):
         label = ".".join(str(part) for part in path) or "value"
         before, after = _at(a, path), _at(b, path)
         if max(len(_show(before)), len(_show(after))) > _LONGEST or "\n" in _show(before) + _show(after):
-            out.append((str(path[0]) if path else "value", f"{label} changed"))
+            out.append((path or ("value",), f"{label} changed"))
         else:
-            out.append((str(path[0]) if path else "value", f"{label} {_show(before)} → {_show(after)}"))
+            out.append((path or ("value",), f"{label} {_show(before)} → {_show(after)}"))
     return out
 
 
@@ -122,8 +124,9 @@ class Explainer:
 
     def __init__(self, before: SchemaModel, after: SchemaModel) -> None:
         self.before, self.after = before, after
-        self._cache: dict[tuple[int, int], list[tuple[str, str]]] = {}
+        self._cache: dict[tuple[int, int], list[tuple[tuple, str]]] = {}
         self._indexes: dict[str, tuple[Any, Any]] | None = None
+        self._functions: dict[tuple[str, ...], str] | None = None
 
     def details(self, kind: str, path: tuple[str, ...], name: str) -> tuple[str, ...]:
         pair = self._pair(path, name)
@@ -133,7 +136,10 @@ class Explainer:
         if key not in self._cache:
             self._cache[key] = field_changes(*pair)
         wanted = _FIELDS.get(kind)
-        return tuple(text for field, text in self._cache[key] if wanted is None or field in wanted)
+        if kind in ("grant", "revoke"):  # one change per role: "public.t to reader" is about grants.reader
+            return tuple(text for path, text in self._cache[key] if path[0] == "grants" and len(path) > 1
+                         and name.endswith((f" to {path[1]}", f" from {path[1]}")))
+        return tuple(text for path, text in self._cache[key] if wanted is None or path[0] in wanted)
 
     def _pair(self, path: tuple[str, ...], name: str) -> tuple[Any, Any] | None:
         before, after = self.before, self.after
@@ -158,13 +164,21 @@ class Explainer:
                 if parent in getattr(before, category) or parent in getattr(after, category):
                     return getattr(before, category).get(parent), getattr(after, category).get(parent)
             return None
-        if name in before.functions or name in after.functions:
-            return before.functions.get(name), after.functions.get(name)
+        function = self._function_keys().get(path)
+        if function is not None:
+            return before.functions.get(function), after.functions.get(function)
         key = object_key(*path)
         for category in ("tables", "views", "sequences", "enums", "domains"):
             if key in getattr(before, category) or key in getattr(after, category):
                 return getattr(before, category).get(key), getattr(after, category).get(key)
         return self._index_pairs().get(key)
+
+    def _function_keys(self) -> dict[tuple[str, ...], str]:
+        """A function change's path (schema, "name(arguments)") → the function's key (its signature)."""
+        if self._functions is None:
+            self._functions = {(f.schema_name, f"{f.name}({f.arguments})"): key
+                               for model in (self.before, self.after) for key, f in model.functions.items()}
+        return self._functions
 
     def _index_pairs(self) -> dict[str, tuple[Any, Any]]:
         """Index key (schema.index) → (before, after) index: an index change's path names no table."""

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 
 from migguard.core.identifiers import comment_safe, object_key, quote_ident, quote_literal, quote_qualified
 from migguard.schema.changes import Explainer, differing
+from migguard.schema.ddl_grants import grant_steps
 from migguard.schema.ddl_table import Step, create_clauses, created_steps, property_steps
 from migguard.schema.model import (
     Column, Constraint, Domain, EnumType, Function, Index, Policy, RewriteRule, SchemaModel, Sequence, Table, Trigger,
@@ -93,9 +94,13 @@ def diff(before: SchemaModel, after: SchemaModel) -> list[Change]:
     for name in _keys(touched, "domains"):
         changes += _domain_changes(name, before.domains.get(name), after.domains.get(name))
     for name in _keys(touched, "sequences"):
+        if _only_grants_differ(before.sequences.get(name), after.sequences.get(name)):
+            continue
         changes += _sequence_changes(name, before.sequences.get(name), after.sequences.get(name), before, after)
     relations = {_rel(r) for model in (before, after) for r in (*model.tables.values(), *model.views.values())}
     for name in _keys(touched, "functions"):
+        if _only_grants_differ(before.functions.get(name), after.functions.get(name)):
+            continue
         changes += _function_changes(name, before.functions.get(name), after.functions.get(name), relations)
     changed_tables = set(_keys(touched, "tables"))
     taken, grantees = _relation_names(after), _grantees(before) | _grantees(after)
@@ -112,6 +117,7 @@ def diff(before: SchemaModel, after: SchemaModel) -> list[Change]:
         changes += _rule_changes(before.rules.get(name), after.rules.get(name))
     changes += [c for name in reversed(order) for c in view_changes[name] if c.phase != VIEW]
     changes += [c for name in order for c in view_changes[name] if c.phase == VIEW]
+    changes += _object_grant_changes(before, after, touched)
     explain = Explainer(before, after)
     changes = [replace(c, details=explain.details(c.kind, c.path, c.object)) if c.path else c for c in changes]
     return sorted(changes, key=lambda c: c.phase)  # stable: keeps each object's internal order
@@ -803,6 +809,41 @@ def _grant_changes(relation: Table | View, kind: str, old: dict[str, tuple[str, 
             changes.append(Change("revoke", f"{relation.qualified_name} from {role}",
                                   f"REVOKE {', '.join(removed)} ON {kind} {qualified} FROM {grantee};",
                                   f"GRANT {', '.join(removed)} ON {kind} {qualified} TO {grantee};", GRANT, path=path))
+    return changes
+
+
+def _only_grants_differ(old: Sequence | Function | None, new: Sequence | Function | None) -> bool:
+    """Kept, and equal but for its grants (which `_object_grant_changes` diffs)."""
+    return old is not None and new is not None and old.model_copy(update={"grants": {}}) == new.model_copy(update={"grants": {}})
+
+
+def _object_grant_changes(before: SchemaModel, after: SchemaModel, touched: dict[str, set[str]]) -> list[Change]:
+    """Grants on schemas, sequences, functions and types, once the object exists. A dropped
+    object's grants are revoked just before it goes, so that its rollback grants them again after
+    recreating it; a created object's go with it."""
+    found: list[tuple[tuple[str, ...], str, str, str, dict | None, dict | None]] = []
+    for name in sorted(touched.get("schema_grants", set()) | touched.get("schemas", set())):
+        old = before.schema_grants.get(name, {}) if name in before.schemas else None
+        new = after.schema_grants.get(name, {}) if name in after.schemas else None
+        found.append(((name,), name, "SCHEMA", _q(name), old, new))
+    for category, word in (("sequences", "SEQUENCE"), ("functions", None), ("enums", "TYPE"), ("domains", "DOMAIN")):
+        for key in _keys(touched, category):
+            old, new = getattr(before, category).get(key), getattr(after, category).get(key)
+            thing = old or new
+            if word is None and thing.kind == "aggregate":
+                continue  # not generated (see _function_changes)
+            path = (thing.schema_name, f"{thing.name}({thing.arguments})") if word is None else (thing.schema_name, thing.name)
+            target = f"{_rel(thing)}({thing.arguments})" if word is None else _rel(thing)
+            found.append((path, key, word or thing.kind.upper(), target, old and old.grants, new and new.grants))
+    changes = []
+    for path, key, word, target, old, new in found:
+        if old is None and new is None:
+            continue
+        for step in grant_steps(word, target, old, new):
+            preposition = "to" if step.kind == "grant" else "from"
+            changes.append(Change(step.kind, f"{key} {preposition} {step.role}", step.forward,
+                                  "" if old is None else step.reverse, DROP_DEPENDENT if new is None else GRANT,
+                                  path=path))
     return changes
 
 

@@ -160,6 +160,7 @@ class Sequence(_Model):
     cache: int = 1
     cycle: bool = False
     owned_by: str | None = None  # table.column of an identity/serial column
+    grants: dict[str, tuple[str, ...]] = Field(default_factory=dict)  # role → sorted privileges
 
     @property
     def qualified_name(self) -> str:
@@ -178,6 +179,7 @@ class Function(_Model):
     definition: str = ""  # pg_get_functiondef (empty for aggregates)
     body_hash: str = ""  # sha256 of the definition, for quick comparison
     owner: str | None = None
+    grants: dict[str, tuple[str, ...]] = Field(default_factory=dict)  # PUBLIC's EXECUTE unless revoked
 
     @property
     def signature(self) -> str:
@@ -188,6 +190,7 @@ class EnumType(_Model):
     schema_name: str
     name: str
     values: tuple[str, ...]  # in enumsortorder
+    grants: dict[str, tuple[str, ...]] = Field(default_factory=dict)  # PUBLIC's USAGE unless revoked
 
     @property
     def qualified_name(self) -> str:
@@ -201,6 +204,7 @@ class Domain(_Model):
     not_null: bool = False
     default: str | None = None
     constraints: dict[str, str] = Field(default_factory=dict)  # name → definition
+    grants: dict[str, tuple[str, ...]] = Field(default_factory=dict)  # PUBLIC's USAGE unless revoked
 
     @property
     def qualified_name(self) -> str:
@@ -232,6 +236,7 @@ class SchemaModel(_Model):
 
     server_version: int = 0  # server_version_num; informational, not part of the hash
     schemas: dict[str, str | None] = Field(default_factory=dict)  # schema name → owner
+    schema_grants: dict[str, dict[str, tuple[str, ...]]] = Field(default_factory=dict)  # schema → role → privileges
     extensions: dict[str, Extension] = Field(default_factory=dict)
     tables: dict[str, Table] = Field(default_factory=dict)
     views: dict[str, View] = Field(default_factory=dict)
@@ -261,6 +266,7 @@ class SchemaModel(_Model):
         """The model minus every object in the named schemas (migguard's own history schema)."""
         return self.model_copy(update={
             "schemas": {k: v for k, v in self.schemas.items() if k not in names},
+            "schema_grants": {k: v for k, v in self.schema_grants.items() if k not in names},
             **{category: {k: v for k, v in getattr(self, category).items() if v.schema_name not in names}
                for category in ("tables", "views", "sequences", "functions", "enums", "domains", "rules")},
         })

@@ -3,12 +3,11 @@ applied and reversed exactly (pure model tests, then on a real PostgreSQL)."""
 
 from __future__ import annotations
 
-import psycopg
 import pytest
 
-from migguard.pg.introspect import introspect
 from migguard.schema.diff import diff, forward_script, reverse_script
 from migguard.schema.model import Column, SchemaModel, Table
+from tests.schema.roundtrip_kit import round_trip_both_ways
 
 ID = Column(name="id", position=1, type="bigint", nullable=False)
 BODY = Column(name="body", position=2, type="text")
@@ -83,31 +82,8 @@ CASES = {
 }
 
 
-def _database(cluster, name: str, sql: str) -> str:
-    with psycopg.connect(cluster.url(), autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
-    with psycopg.connect(cluster.url(name), autocommit=True) as conn:
-        conn.execute(sql)
-    return cluster.url(name)
-
-
 @pytest.mark.pg
 @pytest.mark.parametrize("case", CASES)
 def test_round_trip_on_postgresql(pg_cluster, case):
     """diff(a, b) applied to a yields b; its rollback brings a back; and the other way round."""
-    a = _database(pg_cluster, "props_a", BASE)
-    b = _database(pg_cluster, "props_b", BASE + CASES[case])
-    model_a, model_b = introspect(a), introspect(b)
-    for start, goal, url in ((model_a, model_b, a), (model_b, model_a, b)):
-        changes = diff(start, goal)
-        assert changes, f"{case}: the change is invisible to the diff"
-        with psycopg.connect(url) as conn:
-            conn.execute(forward_script(changes))
-        assert diff(introspect(url), goal) == [], [c.describe() for c in diff(introspect(url), goal)]
-        rollback, irreversible = reverse_script(changes)
-        assert irreversible == []
-        with psycopg.connect(url) as conn:
-            conn.execute(rollback)
-        assert introspect(url).fingerprint() == start.fingerprint(), \
-            [c.describe() for c in diff(introspect(url), start)]
+    round_trip_both_ways(pg_cluster, BASE, BASE + CASES[case])
