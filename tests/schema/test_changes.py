@@ -85,9 +85,9 @@ def test_diff_command_prints_the_fields(tmp_path):
     for name, model in (("a.json", before), ("b.json", after)):
         (tmp_path / name).write_text(model.to_json(), encoding="utf-8")
     result = subprocess.run([sys.executable, "-m", "migguard", "diff", "a.json", "b.json"], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
     assert "-- alter column type public.invoices.amount: type integer → bigint [ACCESS EXCLUSIVE]" in result.stdout
     result = subprocess.run([sys.executable, "-m", "migguard", "diff", "a.json", "b.json", "--format", "json"],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
     assert json.loads(result.stdout)["changes"][0]["kind"] == "alter column type"

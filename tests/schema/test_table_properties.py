@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from migguard.schema.diff import diff, forward_script, reverse_script
+from migguard.schema.diff import diff, forward_script
 from migguard.schema.model import Column, SchemaModel, Table
 from tests.schema.roundtrip_kit import round_trip_both_ways
 
@@ -28,8 +28,8 @@ def _model(**table: object) -> SchemaModel:
     ({}, {"replica_identity": "full"}, "alter replica identity public.events: replica_identity default → full",
      "ALTER TABLE public.events REPLICA IDENTITY FULL;", "ALTER TABLE public.events REPLICA IDENTITY DEFAULT;"),
     ({"replica_identity": "nothing"}, {"replica_identity": "index", "replica_identity_index": "events_id_key"},
-     "alter replica identity public.events: replica_identity nothing → index; "
-     "replica_identity_index none → events_id_key",
+     ("alter replica identity public.events: replica_identity nothing → index; "
+      "replica_identity_index none → events_id_key"),
      "ALTER TABLE public.events REPLICA IDENTITY USING INDEX events_id_key;",
      "ALTER TABLE public.events REPLICA IDENTITY NOTHING;"),
     ({}, {"inherits": ("public.base",)}, "inherit public.events: inherits () → (public.base)",
