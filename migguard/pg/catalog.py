@@ -228,6 +228,22 @@ WHERE t.typtype = 'd' AND {app_object("t.typnamespace", "pg_type", "t.oid")}
 ORDER BY 1, 2
 """
 
+# Composite types made by CREATE TYPE … AS (…) (a table's row type is the table's).
+SCHEMA_COMPOSITES_SQL = f"""
+SELECT n.nspname AS schema_name, t.typname AS name,
+       coalesce((SELECT json_agg(json_build_array(a.attname, format_type(a.atttypid, a.atttypmod)
+                                   || CASE WHEN a.attcollation <> at.typcollation
+                                           THEN ' COLLATE ' || quote_ident(co.collname) ELSE '' END)
+                                 ORDER BY a.attnum)
+                 FROM pg_attribute a JOIN pg_type at ON at.oid = a.atttypid
+                 LEFT JOIN pg_collation co ON co.oid = a.attcollation
+                 WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped), '[]') AS attributes,
+       obj_description(t.oid, 'pg_type') AS comment, {acl_grants("t.typacl", "T", "t.typowner")} AS grants
+FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace JOIN pg_class c ON c.oid = t.typrelid
+WHERE t.typtype = 'c' AND c.relkind = 'c' AND {app_object("t.typnamespace", "pg_type", "t.oid")}
+ORDER BY 1, 2
+"""
+
 # Rules made by CREATE RULE; a view's own _RETURN rule is its definition, read with the view.
 SCHEMA_RULES_SQL = f"""
 SELECT n.nspname AS schema_name, c.relname AS "table", r.rulename AS name, pg_get_ruledef(r.oid) AS definition,

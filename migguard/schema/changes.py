@@ -16,7 +16,7 @@ from migguard.core.identifiers import object_key
 from migguard.schema.model import SchemaModel, SchemaObject, Table, View
 
 CATEGORIES = ("schemas", "schema_grants", "extensions", "tables", "views", "sequences", "functions", "enums", "domains",
-              "rules")
+              "composites", "rules")
 _MISSING = object()
 _MEMBERS = ("columns", "constraints", "indexes", "policies", "triggers")
 _LONGEST = 60  # a longer value (a function body, a view definition) is named as changed, not printed
@@ -38,7 +38,7 @@ _FIELDS = {
     "update extension": ("version",), "set unlogged": ("persistence",), "set logged": ("persistence",),
     "alter table options": ("options",), "alter column statistics": ("statistics",),
     "alter replica identity": ("replica_identity", "replica_identity_index"),
-    "inherit": ("inherits",), "no inherit": ("inherits",),
+    "inherit": ("inherits",), "no inherit": ("inherits",), "comment on type": ("comment",),
 }
 
 
@@ -160,7 +160,7 @@ class Explainer:
             rule = object_key(*path)
             if rule in before.rules or rule in after.rules:
                 return before.rules.get(rule), after.rules.get(rule)
-            for category in ("enums", "domains"):  # an enum value, a domain constraint: the whole type
+            for category in ("enums", "domains", "composites"):  # an enum value, a domain constraint: the type
                 if parent in getattr(before, category) or parent in getattr(after, category):
                     return getattr(before, category).get(parent), getattr(after, category).get(parent)
             return None
@@ -168,7 +168,7 @@ class Explainer:
         if function is not None:
             return before.functions.get(function), after.functions.get(function)
         key = object_key(*path)
-        for category in ("tables", "views", "sequences", "enums", "domains"):
+        for category in ("tables", "views", "sequences", "enums", "domains", "composites"):
             if key in getattr(before, category) or key in getattr(after, category):
                 return getattr(before, category).get(key), getattr(after, category).get(key)
         return self._index_pairs().get(key)

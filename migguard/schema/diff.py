@@ -21,9 +21,10 @@ from dataclasses import dataclass, field, replace
 from migguard.core.identifiers import comment_safe, object_key, quote_ident, quote_literal, quote_qualified
 from migguard.schema.changes import Explainer, differing
 from migguard.schema.ddl_grants import grant_steps
+from migguard.schema.ddl_types import composite_steps
 from migguard.schema.ddl_table import Step, create_clauses, created_steps, property_steps
 from migguard.schema.model import (
-    Column, Constraint, Domain, EnumType, Function, Index, Policy, RewriteRule, SchemaModel, Sequence, Table, Trigger,
+    Column, CompositeType, Constraint, Domain, EnumType, Function, Index, Policy, RewriteRule, SchemaModel, Sequence, Table, Trigger,
     View,
 )
 
@@ -93,6 +94,8 @@ def diff(before: SchemaModel, after: SchemaModel) -> list[Change]:
         changes += _enum_changes(name, before.enums.get(name), after.enums.get(name), before)
     for name in _keys(touched, "domains"):
         changes += _domain_changes(name, before.domains.get(name), after.domains.get(name))
+    for name in _keys(touched, "composites"):
+        changes += _composite_changes(before.composites.get(name), after.composites.get(name))
     for name in _keys(touched, "sequences"):
         if _only_grants_differ(before.sequences.get(name), after.sequences.get(name)):
             continue
@@ -812,6 +815,18 @@ def _grant_changes(relation: Table | View, kind: str, old: dict[str, tuple[str, 
     return changes
 
 
+def _composite_changes(old: CompositeType | None, new: CompositeType | None) -> list[Change]:
+    """A composite type is created with the other types (an attribute may be an enum), dropped with them."""
+    composite = old or new
+    if old is not None and new is not None and old.model_copy(update={"grants": {}}) == new.model_copy(update={"grants": {}}):
+        return []  # only its grants differ (`_object_grant_changes`)
+    phases = {"create": TYPE, "alter": TYPE, "drop": DROP_TYPE}
+    return [_change(step.kind, (composite.schema_name, composite.name) + ((step.member,) if step.member else ()),
+                    step.forward, step.reverse, phases[step.stage], destructive=step.destructive,
+                    lossy=step.destructive)
+            for step in composite_steps(old, new)]
+
+
 def _only_grants_differ(old: Sequence | Function | None, new: Sequence | Function | None) -> bool:
     """Kept, and equal but for its grants (which `_object_grant_changes` diffs)."""
     return old is not None and new is not None and old.model_copy(update={"grants": {}}) == new.model_copy(update={"grants": {}})
@@ -826,7 +841,8 @@ def _object_grant_changes(before: SchemaModel, after: SchemaModel, touched: dict
         old = before.schema_grants.get(name, {}) if name in before.schemas else None
         new = after.schema_grants.get(name, {}) if name in after.schemas else None
         found.append(((name,), name, "SCHEMA", _q(name), old, new))
-    for category, word in (("sequences", "SEQUENCE"), ("functions", None), ("enums", "TYPE"), ("domains", "DOMAIN")):
+    for category, word in (("sequences", "SEQUENCE"), ("functions", None), ("enums", "TYPE"), ("domains", "DOMAIN"),
+                           ("composites", "TYPE")):
         for key in _keys(touched, category):
             old, new = getattr(before, category).get(key), getattr(after, category).get(key)
             thing = old or new

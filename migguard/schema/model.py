@@ -211,6 +211,20 @@ class Domain(_Model):
         return object_key(self.schema_name, self.name)
 
 
+class CompositeType(_Model):
+    """A type made by CREATE TYPE … AS (…)."""
+
+    schema_name: str
+    name: str
+    attributes: tuple[tuple[str, str], ...]  # (name, type with COLLATE when not the type's default), in order
+    comment: str | None = None
+    grants: dict[str, tuple[str, ...]] = Field(default_factory=dict)  # PUBLIC's USAGE unless revoked
+
+    @property
+    def qualified_name(self) -> str:
+        return object_key(self.schema_name, self.name)
+
+
 class RewriteRule(_Model):
     """A rule made by CREATE RULE (pg_rewrite; a view's own _RETURN rule is part of the view)."""
 
@@ -244,6 +258,7 @@ class SchemaModel(_Model):
     functions: dict[str, Function] = Field(default_factory=dict)
     enums: dict[str, EnumType] = Field(default_factory=dict)
     domains: dict[str, Domain] = Field(default_factory=dict)
+    composites: dict[str, CompositeType] = Field(default_factory=dict)
     rules: dict[str, RewriteRule] = Field(default_factory=dict)
 
     def comparable(self) -> dict:
@@ -268,7 +283,8 @@ class SchemaModel(_Model):
             "schemas": {k: v for k, v in self.schemas.items() if k not in names},
             "schema_grants": {k: v for k, v in self.schema_grants.items() if k not in names},
             **{category: {k: v for k, v in getattr(self, category).items() if v.schema_name not in names}
-               for category in ("tables", "views", "sequences", "functions", "enums", "domains", "rules")},
+               for category in ("tables", "views", "sequences", "functions", "enums", "domains", "composites",
+                                 "rules")},
         })
 
     def to_json(self) -> str:
