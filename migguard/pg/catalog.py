@@ -244,6 +244,16 @@ WHERE t.typtype = 'c' AND c.relkind = 'c' AND {app_object("t.typnamespace", "pg_
 ORDER BY 1, 2
 """
 
+# Extended statistics made by CREATE STATISTICS.
+SCHEMA_STATISTICS_SQL = f"""
+SELECT n.nspname AS schema_name, s.stxname AS name, pg_get_statisticsobjdef(s.oid) AS definition,
+       CASE WHEN s.stxstattarget >= 0 THEN s.stxstattarget::int END AS target,
+       obj_description(s.oid, 'pg_statistic_ext') AS comment
+FROM pg_statistic_ext s JOIN pg_namespace n ON n.oid = s.stxnamespace
+WHERE {app_object("s.stxnamespace", "pg_statistic_ext", "s.oid")}
+ORDER BY 1, 2
+"""
+
 # Rules made by CREATE RULE; a view's own _RETURN rule is its definition, read with the view.
 SCHEMA_RULES_SQL = f"""
 SELECT n.nspname AS schema_name, c.relname AS "table", r.rulename AS name, pg_get_ruledef(r.oid) AS definition,

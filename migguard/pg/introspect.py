@@ -18,8 +18,8 @@ from migguard.pg import catalog as q
 from migguard.pg.catalog import CatalogReader
 from migguard.pg.connect import read_only_snapshot
 from migguard.schema.model import (
-    Column, CompositeType, Constraint, Domain, EnumType, Extension, Function, Index, Policy, RewriteRule, SchemaModel, Sequence,
-    Table, Trigger, View,
+    Column, CompositeType, Constraint, Domain, EnumType, Extension, Function, Index, Policy, RewriteRule, SchemaModel,
+    Sequence, Statistics, Table, Trigger, View,
 )
 
 LOCK_TIMEOUT = "10s"
@@ -121,11 +121,12 @@ def _read(conn: psycopg.Connection, exclude_schemas: tuple[str, ...]) -> SchemaM
         composites = {object_key(r["schema_name"], r["name"]): CompositeType(
             **{**r, "attributes": tuple(tuple(a) for a in r["attributes"]), "grants": _grant_map(r["grants"])})
             for r in rows(q.SCHEMA_COMPOSITES_SQL)}
+        statistics = {object_key(r["schema_name"], r["name"]): Statistics(**r) for r in rows(q.SCHEMA_STATISTICS_SQL)}
         rules = {rule.qualified_name: rule for rule in (RewriteRule(**r) for r in rows(q.SCHEMA_RULES_SQL))}
     return SchemaModel(server_version=version, schemas=schemas, schema_grants=schema_grants, extensions=extensions,
                        tables=tables, views=views,
                        sequences=sequences, functions=functions, enums=enums, domains=domains, composites=composites,
-                       rules=rules)
+                       statistics=statistics, rules=rules)
 
 
 def _grant_map(pairs: list[list[str]]) -> dict[str, tuple[str, ...]]:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from migguard.core.identifiers import comment_safe, object_key, quote_ident, quote_literal, quote_qualified
 from migguard.schema.changes import Explainer, differing
 from migguard.schema.ddl_grants import grant_steps
+from migguard.schema.ddl_statistics import statistics_steps
 from migguard.schema.ddl_types import composite_steps
 from migguard.schema.ddl_table import Step, create_clauses, created_steps, property_steps
 from migguard.schema.model import (
@@ -120,6 +121,11 @@ def diff(before: SchemaModel, after: SchemaModel) -> list[Change]:
         changes += _rule_changes(before.rules.get(name), after.rules.get(name))
     changes += [c for name in reversed(order) for c in view_changes[name] if c.phase != VIEW]
     changes += [c for name in order for c in view_changes[name] if c.phase == VIEW]
+    for name in _keys(touched, "statistics"):
+        thing = before.statistics.get(name) or after.statistics.get(name)
+        changes += [_change(step.kind, (thing.schema_name, thing.name), step.forward, step.reverse,
+                            INDEX if step.stage == "create" else DROP_CONSTRAINT)
+                    for step in statistics_steps(before.statistics.get(name), after.statistics.get(name))]
     changes += _object_grant_changes(before, after, touched)
     explain = Explainer(before, after)
     changes = [replace(c, details=explain.details(c.kind, c.path, c.object)) if c.path else c for c in changes]

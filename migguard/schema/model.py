@@ -225,6 +225,20 @@ class CompositeType(_Model):
         return object_key(self.schema_name, self.name)
 
 
+class Statistics(_Model):
+    """An extended statistics object made by CREATE STATISTICS."""
+
+    schema_name: str
+    name: str
+    definition: str  # pg_get_statisticsobjdef: the whole CREATE STATISTICS, names qualified
+    target: int | None = None  # ALTER STATISTICS … SET STATISTICS; None: the default
+    comment: str | None = None
+
+    @property
+    def qualified_name(self) -> str:
+        return object_key(self.schema_name, self.name)
+
+
 class RewriteRule(_Model):
     """A rule made by CREATE RULE (pg_rewrite; a view's own _RETURN rule is part of the view)."""
 
@@ -259,6 +273,7 @@ class SchemaModel(_Model):
     enums: dict[str, EnumType] = Field(default_factory=dict)
     domains: dict[str, Domain] = Field(default_factory=dict)
     composites: dict[str, CompositeType] = Field(default_factory=dict)
+    statistics: dict[str, Statistics] = Field(default_factory=dict)
     rules: dict[str, RewriteRule] = Field(default_factory=dict)
 
     def comparable(self) -> dict:
@@ -284,7 +299,7 @@ class SchemaModel(_Model):
             "schema_grants": {k: v for k, v in self.schema_grants.items() if k not in names},
             **{category: {k: v for k, v in getattr(self, category).items() if v.schema_name not in names}
                for category in ("tables", "views", "sequences", "functions", "enums", "domains", "composites",
-                                 "rules")},
+                                 "statistics", "rules")},
         })
 
     def to_json(self) -> str:
