@@ -76,7 +76,8 @@ def acl_grants(acl: str, kind: str, owner: str) -> str:
 
 
 SCHEMA_SCHEMAS_SQL = f"""
-SELECT n.nspname AS name, pg_get_userbyid(n.nspowner) AS owner, {acl_grants("n.nspacl", "n", "n.nspowner")} AS grants
+SELECT n.nspname AS name, pg_get_userbyid(n.nspowner) AS owner,
+       {acl_grants("n.nspacl", "n", "n.nspowner")} AS grants
 FROM pg_namespace n WHERE {in_app_schemas("n.oid")}
 ORDER BY 1
 """
@@ -211,7 +212,8 @@ ORDER BY 1, 2, 3
 
 SCHEMA_ENUMS_SQL = f"""
 SELECT n.nspname AS schema_name, t.typname AS name,
-       array_agg(e.enumlabel ORDER BY e.enumsortorder) AS values, {acl_grants("t.typacl", "T", "t.typowner")} AS grants
+       array_agg(e.enumlabel ORDER BY e.enumsortorder) AS values,
+       {acl_grants("t.typacl", "T", "t.typowner")} AS grants
 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace JOIN pg_enum e ON e.enumtypid = t.oid
 WHERE {app_object("t.typnamespace", "pg_type", "t.oid")}
 GROUP BY t.oid, 1, 2 ORDER BY 1, 2

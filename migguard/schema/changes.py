@@ -48,7 +48,8 @@ def differing(before: SchemaModel, after: SchemaModel) -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
     for category in CATEGORIES:
         old, new = getattr(before, category), getattr(after, category)
-        names = {name for name in old.keys() | new.keys() if _key(old.get(name, _MISSING)) != _key(new.get(name, _MISSING))}
+        names = {name for name in old.keys() | new.keys()
+                 if _key(old.get(name, _MISSING)) != _key(new.get(name, _MISSING))}
         if names:
             found[category] = names
     return found
@@ -146,7 +147,8 @@ class Explainer:
         before, after = self.before, self.after
         if len(path) == 1:
             for category in ("schemas", "extensions"):
-                old, new = getattr(before, category).get(path[0], _MISSING), getattr(after, category).get(path[0], _MISSING)
+                old = getattr(before, category).get(path[0], _MISSING)
+                new = getattr(after, category).get(path[0], _MISSING)
                 if old is not _MISSING or new is not _MISSING:
                     return (None if old is _MISSING else old, None if new is _MISSING else new)
             return None

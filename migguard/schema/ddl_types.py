@@ -49,7 +49,8 @@ def composite_steps(old: CompositeType | None, new: CompositeType | None) -> lis
                                   destructive=True))
     for attribute, type_ in new.attributes:
         if attribute not in before:
-            steps.append(TypeStep("add attribute", attribute, f"{target} ADD ATTRIBUTE {quote_ident(attribute)} {type_};",
+            steps.append(TypeStep("add attribute", attribute,
+                                  f"{target} ADD ATTRIBUTE {quote_ident(attribute)} {type_};",
                                   f"{target} DROP ATTRIBUTE {quote_ident(attribute)};", "alter"))
         elif before[attribute] != type_:
             alter = f"{target} ALTER ATTRIBUTE {quote_ident(attribute)} SET DATA TYPE"

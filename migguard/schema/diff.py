@@ -22,11 +22,11 @@ from migguard.core.identifiers import comment_safe, object_key, quote_ident, quo
 from migguard.schema.changes import Explainer, differing
 from migguard.schema.ddl_grants import grant_steps
 from migguard.schema.ddl_statistics import statistics_steps
-from migguard.schema.ddl_types import composite_steps
 from migguard.schema.ddl_table import Step, create_clauses, created_steps, property_steps
+from migguard.schema.ddl_types import composite_steps
 from migguard.schema.model import (
-    Column, CompositeType, Constraint, Domain, EnumType, Function, Index, Policy, RewriteRule, SchemaModel, Sequence, Table, Trigger,
-    View,
+    Column, CompositeType, Constraint, Domain, EnumType, Function, Index, Policy, RewriteRule, SchemaModel, Sequence,
+    Table, Trigger, View,
 )
 
 # Phases: the order in which changes run forward.
@@ -824,8 +824,8 @@ def _grant_changes(relation: Table | View, kind: str, old: dict[str, tuple[str, 
 def _composite_changes(old: CompositeType | None, new: CompositeType | None) -> list[Change]:
     """A composite type is created with the other types (an attribute may be an enum), dropped with them."""
     composite = old or new
-    if old is not None and new is not None and old.model_copy(update={"grants": {}}) == new.model_copy(update={"grants": {}}):
-        return []  # only its grants differ (`_object_grant_changes`)
+    if _only_grants_differ(old, new):
+        return []  # `_object_grant_changes` diffs them
     phases = {"create": TYPE, "alter": TYPE, "drop": DROP_TYPE}
     return [_change(step.kind, (composite.schema_name, composite.name) + ((step.member,) if step.member else ()),
                     step.forward, step.reverse, phases[step.stage], destructive=step.destructive,
@@ -833,9 +833,12 @@ def _composite_changes(old: CompositeType | None, new: CompositeType | None) -> 
             for step in composite_steps(old, new)]
 
 
-def _only_grants_differ(old: Sequence | Function | None, new: Sequence | Function | None) -> bool:
+def _only_grants_differ(old: Sequence | Function | CompositeType | None,
+                        new: Sequence | Function | CompositeType | None) -> bool:
     """Kept, and equal but for its grants (which `_object_grant_changes` diffs)."""
-    return old is not None and new is not None and old.model_copy(update={"grants": {}}) == new.model_copy(update={"grants": {}})
+    if old is None or new is None:
+        return False
+    return old.model_copy(update={"grants": {}}) == new.model_copy(update={"grants": {}})
 
 
 def _object_grant_changes(before: SchemaModel, after: SchemaModel, touched: dict[str, set[str]]) -> list[Change]:
@@ -854,8 +857,10 @@ def _object_grant_changes(before: SchemaModel, after: SchemaModel, touched: dict
             thing = old or new
             if word is None and thing.kind == "aggregate":
                 continue  # not generated (see _function_changes)
-            path = (thing.schema_name, f"{thing.name}({thing.arguments})") if word is None else (thing.schema_name, thing.name)
-            target = f"{_rel(thing)}({thing.arguments})" if word is None else _rel(thing)
+            if word is None:  # a function: named by its signature
+                path, target = (thing.schema_name, f"{thing.name}({thing.arguments})"), f"{_rel(thing)}({thing.arguments})"
+            else:
+                path, target = (thing.schema_name, thing.name), _rel(thing)
             found.append((path, key, word or thing.kind.upper(), target, old and old.grants, new and new.grants))
     changes = []
     for path, key, word, target, old, new in found:

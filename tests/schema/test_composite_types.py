@@ -9,8 +9,8 @@ from migguard.schema.diff import diff, forward_script
 from migguard.schema.model import Column, CompositeType, SchemaModel, Table
 from tests.schema.roundtrip_kit import round_trip_both_ways
 
-MONEY = CompositeType(schema_name="public", name="money", attributes=(("amount", "numeric(12,2)"), ("currency", "text")),
-                      grants={"public": ("USAGE",)})
+MONEY = CompositeType(schema_name="public", name="money",
+                      attributes=(("amount", "numeric(12,2)"), ("currency", "text")), grants={"public": ("USAGE",)})
 
 
 def _model(*composites: CompositeType, **rest) -> SchemaModel:

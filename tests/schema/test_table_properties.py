@@ -75,8 +75,9 @@ CASES = {
     "replica identity index": "ALTER TABLE events REPLICA IDENTITY USING INDEX events_id_key;",
     "statistics": "ALTER TABLE events ALTER COLUMN body SET STATISTICS 1000;",
     "inherit": "ALTER TABLE events INHERIT base;",
-    "created with all": """CREATE UNLOGGED TABLE child (id bigint NOT NULL, created_at timestamptz NOT NULL DEFAULT now(),
-                                                      note text) INHERITS (base) WITH (fillfactor = 60);
+    "created with all": """CREATE UNLOGGED TABLE child (id bigint NOT NULL,
+                                                      created_at timestamptz NOT NULL DEFAULT now(), note text)
+                               INHERITS (base) WITH (fillfactor = 60);
                            ALTER TABLE child ALTER COLUMN note SET STATISTICS 300;
                            ALTER TABLE child REPLICA IDENTITY FULL;""",
 }
