@@ -1,5 +1,7 @@
 """Apply migrations to production: one transaction each, under lock and statement timeouts,
 recorded in the history table in that same transaction, retried when the lock timeout fires.
+A file wrapped whole in a plain `BEGIN; … COMMIT;` runs its body in that transaction (the wrapper
+itself does not run: it would end migguard's transaction before the history record).
 
 Before anything runs, each migration is read once and checked: its bytes against the checksum
 the gates saw (`expected_checksums`), and the lock_timeout / statement_timeout it sets against the
@@ -39,6 +41,7 @@ from migguard.pg.connect import connect, describe
 from migguard.pg.history import AppliedMigration, ensure_table, record, table_identifier
 from migguard.pg.progress import DoneStatement, statement_hash
 from migguard.sql.parse import Statement, created_index, parse_file
+from migguard.sql.transactions import transaction_text
 
 Sleep = Callable[[float], None]
 
@@ -234,7 +237,9 @@ class Runner:
                 with conn.transaction():
                     conn.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(self.lock_timeout)))
                     conn.execute(sql.SQL("SET LOCAL statement_timeout = {}").format(sql.Literal(self.statement_timeout)))
-                    conn.execute(text)
+                    body = transaction_text(text, statements)
+                    if body:
+                        conn.execute(body)
                     self._record(conn, migration, checksum(text), started, clock)
             except psycopg.Error as error:
                 raise _Failed(None, error, by_statement=False) from None

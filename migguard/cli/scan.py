@@ -13,7 +13,7 @@ from migguard.core.exit_codes import ExitCode
 def scan_app_command(
     paths: Annotated[list[str], typer.Argument(metavar="PATH...", help="Application source files or directories.")],
     schema: Annotated[Optional[str], typer.Option("--schema", help="Schema snapshot JSON (e.g. a plan's schema-after.json): its tables with the tenant column are monitored.")] = None,
-    tables: Annotated[Optional[list[str]], typer.Option("--tables", help="Monitored tables, comma-separated (repeatable).")] = None,
+    tables: Annotated[Optional[list[str]], typer.Option("--tables", help="Monitored tables, comma-separated (repeatable). Without --tables or --schema: [tool.migguard.scan] tables, else the migrations, else production's catalog.")] = None,
     allowlist: Annotated[Optional[str], typer.Option("--allowlist", help="Allowlist file (default: .migguard-allow here and above the scanned paths).")] = None,
     format: FormatOption = "text",
     output: OutputOption = None,
@@ -27,6 +27,7 @@ def scan_app_command(
     report = run_scan(options, load(config))
     emit(report, format, output)
     summary = report.summary
+    note(f"migguard: scan-app: tenant tables from {summary['tables_source']} ({summary['tables_from']})")
     note(f"migguard: scan-app: {summary['files']} file(s), {summary['tables']} tenant table(s), "
               f"{summary['errors']} violation(s), {summary['allowlisted']} allowlisted: "
               f"{'gate passes' if report.ok else 'gate refused'}")

@@ -51,6 +51,31 @@ class RlsConfig(BaseModel):
         return value
 
 
+class ScanConfig(BaseModel):
+    """[tool.migguard.scan]: what `migguard scan-app` monitors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # The tenant tables, when the migrations do not create them (a database older than its migrations);
+    # None: not set (scan-app reads the migrations, then production's catalog).
+    tables: tuple[str, ...] | None = None
+
+    @field_validator("tables")
+    @classmethod
+    def _table_names(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if value is None:
+            return value
+        if not value:
+            raise ValueError("expected at least one table name (remove the key to read the tables from the "
+                             "migrations or production)")
+        for entry in value:  # `schema.table` or `table`, each part bare or quoted
+            try:
+                parse_qualified(entry, 2 if _has_schema(entry) else 1)
+            except ValueError as error:
+                raise ValueError(f"{entry!r}: {error}") from None
+        return value
+
+
 class Config(BaseModel):
     """Every setting of SPEC section 2, with its default."""
 
@@ -80,6 +105,7 @@ class Config(BaseModel):
     watch_queries: str | None = None
     rules: dict[str, RuleSetting] = Field(default_factory=dict)
     rls: RlsConfig = Field(default_factory=RlsConfig)
+    scan: ScanConfig = Field(default_factory=ScanConfig)
     # [tool.migguard.accept]: plan finding id -> why apply may proceed despite it (printed and audited)
     accept: dict[str, Reason] = Field(default_factory=dict)
 

@@ -20,7 +20,13 @@ from sqlglot import exp
 
 from migguard.sql.offsets import at
 from migguard.sql.parse import Statement, identifier  # noqa: F401  (rules read identifier from here)
-from migguard.sql.shapes import AlterTable, CreateTable, CreateView, Other, Policy, Transaction
+from migguard.sql.shapes import AlterTable, CreateTable, CreateView, Other, Policy
+from migguard.sql.transactions import (
+    Wrapper,
+    is_transaction_end,
+    is_transaction_start,
+    whole_file_wrapper,
+)
 
 _TIMEOUT_SETTING = re.compile(r"\block_timeout\b", re.IGNORECASE)
 # `= 0`, `TO '0s'`, `TO DEFAULT`, set_config('lock_timeout', '0', …): the timeout switched off.
@@ -143,22 +149,6 @@ def column_defs(statement: Statement) -> list[exp.ColumnDef]:
     return []
 
 
-def is_transaction_start(statement: Statement) -> bool:
-    """BEGIN / START TRANSACTION (not SAVEPOINT)."""
-    if isinstance(statement.command, Transaction):
-        return statement.command.kind in ("begin", "start")
-    return isinstance(statement.ast, exp.Transaction)
-
-
-def is_transaction_end(statement: Statement) -> bool:
-    """COMMIT / END / ROLLBACK of the whole transaction (not ROLLBACK TO SAVEPOINT)."""
-    if isinstance(statement.command, Transaction):
-        return statement.command.kind in ("commit", "rollback")
-    if isinstance(statement.ast, exp.Rollback):
-        return not statement.ast.args.get("savepoint")
-    return isinstance(statement.ast, exp.Commit)
-
-
 @dataclass
 class LintContext:
     """The statements of one migration and the facts the rules share."""
@@ -235,6 +225,12 @@ class LintContext:
     def wrapped_by_runner(self) -> bool:
         """migguard runs the file in one transaction (SPEC: except a file with CONCURRENTLY)."""
         return self.settings.assume_in_transaction and not self.has_concurrently
+
+    @cached_property
+    def wrapper(self) -> Wrapper | None:
+        """The file's whole-file `BEGIN; … COMMIT;`, when it has one. In a file migguard wraps, the wrapper is
+        not nested: the body runs in migguard's transaction, and the file reads as one transaction."""
+        return whole_file_wrapper(self.statements)
 
     @cached_property
     def explicit_transaction(self) -> tuple[bool, ...]:

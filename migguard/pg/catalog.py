@@ -551,3 +551,16 @@ def named_relations(cur: psycopg.Cursor, refs: list[str], tenant_column: str) ->
     """One row per relation `refs` names that exists (see QUERY_RELATIONS_SQL), on the caller's cursor."""
     cur.execute(QUERY_RELATIONS_SQL, {"refs": refs, "column": tenant_column})
     return cur.fetchall()
+
+
+# --- scan-app (scan/tables.py: the monitored tables when production names them) -------------------
+
+# Relations with the tenant column that application SQL reads: tables (plain and partitioned), views,
+# materialized views and foreign tables. Partitions are read through their parent and named alike.
+SCAN_TENANT_RELATIONS_SQL = f"""
+SELECT DISTINCT c.relname
+FROM pg_class c
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = %(column)s AND a.attnum > 0 AND NOT a.attisdropped
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND {app_object("c.relnamespace", "pg_class", "c.oid")}
+ORDER BY 1
+"""

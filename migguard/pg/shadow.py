@@ -33,6 +33,7 @@ from migguard.pg.cluster import (Binaries, Cluster, ContainerServer, MajorMismat
                                  bundled_binaries, choose_binaries, choose_for, local_binaries)
 from migguard.pg.connect import connect, describe
 from migguard.sql.parse import parse_file
+from migguard.sql.transactions import transaction_text, whole_file_wrapper
 
 _CONCURRENTLY = re.compile(r"\bconcurrently\b", re.IGNORECASE)
 TEMPLATE_PREFIX = "migguard_tpl_"
@@ -75,9 +76,12 @@ def apply_migration(conn: psycopg.Connection, migration: Migration,
     `on_statement(conn, index, text)` is called after each statement when given (the lock trace
     uses it); then statements run one by one even inside the transaction. `skip` holds the 1-based
     numbers of statements that already ran (a part-way migration resumed: `migguard.pg.partway`);
-    such a migration runs statement by statement, as the runner resumes it."""
+    such a migration runs statement by statement, as the runner resumes it. A file wrapped whole in
+    a plain `BEGIN; … COMMIT;` runs its body in this transaction, as the live runner runs it; the
+    body's statements keep their numbers in the file."""
     text = migration.up_sql()
-    statements = [s.text for s in parse_file(text).statements]
+    parsed = parse_file(text).statements
+    statements = [s.text for s in parsed]
     try:
         if skip or runs_outside_transaction(text):
             conn.autocommit = True
@@ -88,14 +92,18 @@ def apply_migration(conn: psycopg.Connection, migration: Migration,
                 if on_statement:
                     on_statement(conn, index, statement)
             return
+        wrapper = whole_file_wrapper(parsed)
         conn.autocommit = False
         with conn.transaction():
             if on_statement is None:
-                conn.execute(text)
+                body = transaction_text(text, parsed)
+                if body:
+                    conn.execute(body)
             else:
-                for index, statement in enumerate(statements):
-                    conn.execute(statement)
-                    on_statement(conn, index, statement)
+                body_statements = parsed if wrapper is None else wrapper.body
+                for statement in body_statements:
+                    conn.execute(statement.text)
+                    on_statement(conn, statement.index, statement.text)
     except psycopg.Error as error:
         raise MigrationFailed(migration, describe(error)) from None
     finally:

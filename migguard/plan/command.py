@@ -57,6 +57,7 @@ from migguard.plan.trace import StatementTrace, TableSize, Tracer, grade, table_
 from migguard.rls.command import audit_and_probe
 from migguard.schema.diff import Change, diff, reverse_script
 from migguard.schema.model import SchemaModel, not_restorable_columns
+from migguard.sql.transactions import transaction_text
 
 Progress = Callable[[str], None]
 
@@ -237,8 +238,12 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
         base_migrations = migrations_at_ref(options.base, directory, config.layout)
         applied_versions = [m.version for m in base_migrations]
         target = f"git:{options.base}"
+        progress(f"no PG_PROD_URL: planned against {target} (the migrations at {options.base} stand for production's "
+                 "history); set PG_PROD_URL to plan against production")
     else:
         applied_versions, target, base_migrations = [], "empty database", None
+        progress("no PG_PROD_URL: planned against an empty database (every migration is pending); set PG_PROD_URL "
+                 "to plan against production, or pass --base REF to plan against a git ref")
     applied, pending = split_history(migrations, applied_versions)
     checksum_mismatch = []
     if prod_url:
@@ -552,7 +557,9 @@ def _check_down_scripts(shadow: ShadowServer, clone_db: str, pending: list[Migra
         with connect(url, autocommit=True) as conn:
             try:
                 with conn.transaction():
-                    conn.execute(down)
+                    body = transaction_text(down)  # a down script wrapped whole in BEGIN … COMMIT: its body
+                    if body:
+                        conn.execute(body)
             except psycopg.Error as error:
                 findings.append(_db_finding("down-script-fails", Severity.ERROR, where,
                                             f"The down script of {migration.version} fails after its migration: {describe(error)}",

@@ -87,6 +87,11 @@ def config_text() -> str:
         "# Tables the RLS audit skips; give each a reason in a comment beside it.",
         '# exempt_tables = ["public.tenants"]        # the tenant registry itself',
         "",
+        "[tool.migguard.scan]",
+        "# The tenant tables `migguard scan-app` monitors, when the migrations do not create them. Unset, it",
+        "# reads them from the migrations, else from production's catalog (PG_PROD_URL).",
+        '# tables = ["public.invoices", "public.customers"]',
+        "",
         "[tool.migguard.accept]",
         "# Plan findings `apply --confirm-live` may proceed despite: finding id = the reason (required).",
         "# Each acceptance is printed and recorded in the audit log. For example:",
@@ -103,9 +108,11 @@ ENV_EXAMPLE = """\
 #
 # Production: migguard only reads it, except `apply` / `rollback` with --confirm-live.
 PG_PROD_URL=postgresql://migguard_reader:CHANGE_ME@db.example.invalid:5432/app
-# Shadow: a scratch server where migguard creates and drops databases. Leave it out to let
-# migguard start an ephemeral PostgreSQL of its own.
-PG_SHADOW_URL=postgresql://postgres:CHANGE_ME@localhost:5432/postgres
+# Shadow: a scratch server where migguard creates and drops databases. Left out (as here),
+# migguard starts a PostgreSQL of its own for each command, or uses the one `migguard shadow start`
+# keeps. Set it only when you run a scratch server yourself (a role that may CREATE DATABASE,
+# never production), then remove the leading "# ":
+# PG_SHADOW_URL=postgresql://postgres:CHANGE_ME@localhost:5432/postgres
 """
 
 

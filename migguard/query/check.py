@@ -13,33 +13,29 @@ Read-only (first of two walls; the READ ONLY transaction in `query/command.py` i
   check cannot see (`query_to_xml`, `table_to_xml`, `ts_stat`, …).
 A user-defined function that writes is not visible here; the READ ONLY transaction stops it.
 
-Tenant filter (`Analysis.tenant_problems`, given what the catalog says about each table):
-every reference to a multi-tenant relation (one with the tenant column) must be restricted,
-by a top-level conjunct of the WHERE clause of its own SELECT (or the ON clause of an inner
-join, or of the outer join on whose nullable side it is), to
-- `t.tenant_id = <value>`, `<value> = t.tenant_id`, `t.tenant_id IN (<values>)`,
-  `t.tenant_id = ANY(<value>)`, `t.tenant_id IN (SELECT …)` or `= (SELECT …)`, where a value
-  is an expression with no column of the query in it (a literal, a parameter,
-  `current_setting(…)`, a scalar subquery); casts on either side are allowed;
-- or equality with the tenant column of a relation that is itself restricted
-  (`JOIN users u ON u.tenant_id = b.tenant_id`, `USING (tenant_id)`, a correlated subquery's
-  `i.tenant_id = b.tenant_id`); an OR is a filter only when every branch filters the relation.
-A view or materialized view that reads tenant tables but has no tenant column cannot be
-filtered. With `--tenant`, an unfiltered relation is accepted only when row-level security is
-really active on it for the connected role (`row_security_active`; for a view: the view is
-`security_invoker` and RLS is active on every tenant table it reads). EXPLAIN reads no rows
-and is exempt. Not seen: tenant rows read inside functions (`SECURITY DEFINER` or not).
+Tenant filter (`Analysis.tenant_problems`, given what the catalog says about each table): every
+reference to a multi-tenant relation (one with the tenant column) must be constrained to a tenant,
+as `migguard.sql.tenant_scope` decides (the analysis `scan-app` shares: `=`, `IN`, `= ANY`, `IS NOT
+DISTINCT FROM` a value, or equality with the tenant column of a constrained relation, in the WHERE
+of its own SELECT or the ON of a join that restricts it). A view or materialized view that reads
+tenant tables but has no tenant column cannot be filtered. With `--tenant`, an unfiltered relation
+is accepted only when row-level security is really active on it for the connected role
+(`row_security_active`; for a view: the view is `security_invoker` and RLS is active on every
+tenant table it reads). EXPLAIN reads no rows and is exempt. Not seen: tenant rows read inside
+functions (`SECURITY DEFINER` or not).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from pglast import ast, parse_sql
 from pglast.parser import ParseError
+from sqlglot import exp
 
 from migguard.core.errors import GateRefused, InputError
+from migguard.sql import tenant_scope
 
 REFUSED = "query refused"
 
@@ -116,35 +112,12 @@ class Relation:
     tenant_bases: tuple[tuple[str, bool], ...] = ()  # views: tenant tables read, each with rls_active
 
 
-@dataclass(eq=False)
-class _Scope:
-    parent: _Scope | None
-    entries: list[_Entry] = field(default_factory=list)
-
-
-@dataclass(eq=False)
-class _Entry:
-    id: int
-    alias: str | None  # the name its columns are qualified with
-    ref: str | None  # regclass text to look up; None for subqueries, CTE references and functions
-    scope: _Scope
-
-
-@dataclass(eq=False)
-class _Condition:
-    expr: ast.Node | None
-    scope: _Scope
-    targets: frozenset[int] | None  # entries a filter here restricts; None: every entry of the scope
-    using: tuple[tuple[int, ...], tuple[int, ...]] | None = None  # JOIN … USING (tenant column)
-
-
 @dataclass
 class Analysis:
     """A statement that passed the read-only check, with what the tenant check needs."""
 
     kind: str  # select | show | explain
-    entries: list[_Entry]
-    conditions: list[_Condition]
+    tree: exp.Expression | None  # sqlglot's tree of a SELECT (None for SHOW and EXPLAIN)
     tenant_column: str
     param_values: Mapping[int, str] = field(default_factory=dict)  # $n → value, for the audit's tenant context
     filter_values: list[str] = field(default_factory=list)  # filled by tenant_problems
@@ -152,9 +125,9 @@ class Analysis:
     @property
     def refs(self) -> list[str]:
         """Relations to look up in the catalog (none for EXPLAIN and SHOW: they read no rows)."""
-        if self.kind != "select":
+        if self.kind != "select" or self.tree is None:
             return []
-        return sorted({e.ref for e in self.entries if e.ref is not None})
+        return sorted({_ref(t) for t in tenant_scope.table_references(self.tree)})
 
     @property
     def cursor_ok(self) -> bool:
@@ -163,47 +136,28 @@ class Analysis:
 
     def tenant_problems(self, catalog: Mapping[str, Relation], tenant: str | None, role: str) -> list[str]:
         """Why the query may not run as it is: unfiltered tenant relations (empty list: it may)."""
-        if self.kind != "select":
+        if self.kind != "select" or self.tree is None:
             return []
-        info = {e.id: catalog[e.ref] for e in self.entries if e.ref is not None and e.ref in catalog}
-        covered = self._covered(info)
-        problems: dict[str, None] = {}
         column = self.tenant_column
-        for entry in self.entries:
-            relation = info.get(entry.id)
+
+        def is_tenant_table(table: exp.Table) -> bool:
+            relation = catalog.get(_ref(table))
+            return relation is not None and relation.has_tenant
+
+        scope = tenant_scope.TenantScope(self.tree, is_tenant_table, lambda name: name.lower() == column, column)
+        covered = {id(r.table) for r in scope.references() if r.constrained}
+        self.filter_values[:] = [_describe(value, self.param_values) for value in scope.values]
+        problems: dict[str, None] = {}
+        for table in tenant_scope.table_references(self.tree):
+            relation = catalog.get(_ref(table))
             if relation is None or not (relation.has_tenant or relation.tenant_bases):
                 continue
-            if relation.has_tenant and entry.id in covered:
+            if relation.has_tenant and id(table) in covered:
                 continue
             if tenant is not None and rls_scoped(relation):
                 continue
             problems[_problem(relation, column, tenant, role)] = None
         return list(problems)
-
-    def _covered(self, info: Mapping[int, Relation]) -> set[int]:
-        def tenant_entries(entries: Sequence[_Entry]) -> list[_Entry]:
-            return [e for e in entries if e.id in info and info[e.id].has_tenant]
-
-        filtered: set[int] = set()
-        edges: set[tuple[int, int]] = set()
-        for condition in self.conditions:
-            allowed = condition.targets if condition.targets is not None else {e.id for e in condition.scope.entries}
-            if condition.using is not None:
-                left = [e.id for e in tenant_entries([self.entries[i] for i in condition.using[0]])]
-                right = [e.id for e in tenant_entries([self.entries[i] for i in condition.using[1]])]
-                edges |= {(a, b) for a in left for b in right if b in allowed}
-                edges |= {(b, a) for a in left for b in right if a in allowed}
-                continue
-            resolver = _Resolver(condition.scope, tenant_entries, self.tenant_column)
-            found, links = _filters(condition.expr, resolver, self.param_values, self.filter_values)
-            filtered |= {i for i in found if i in allowed}
-            edges |= {(a, b) for a, b in links if b in allowed}
-        changed = True
-        while changed:
-            before = len(filtered)
-            filtered |= {b for a, b in edges if a in filtered}
-            changed = len(filtered) != before
-        return filtered
 
 
 def analyse(sql: str, tenant_column: str, param_values: Mapping[int, str] | None = None) -> Analysis:
@@ -221,10 +175,14 @@ def analyse(sql: str, tenant_column: str, param_values: Mapping[int, str] | None
     kind = _root_kind(root)
     for node in _walk(root):
         _check_node(node)
-    builder = _Builder(tenant_column)
+    tree = None
     if kind == "select":
-        builder.select(root, None, frozenset())
-    return Analysis(kind, builder.entries, builder.conditions, tenant_column, dict(param_values or {}))
+        trees = tenant_scope.parse(sql)
+        if not trees or len(trees) != 1:
+            raise GateRefused(f"{REFUSED}: migguard cannot analyse this SELECT's tenant filter (sqlglot does not "
+                              "read it); rewrite it in plainer SQL")
+        tree = trees[0]
+    return Analysis(kind, tree, tenant_column, dict(param_values or {}))
 
 
 def _root_kind(root: ast.Node) -> str:
@@ -293,216 +251,20 @@ def _walk(value: object) -> Iterator[ast.Node]:
             stack.extend(item)
 
 
-def _subqueries(value: object) -> Iterator[ast.SelectStmt]:
-    """The outermost SELECTs nested in `value` (subqueries of expressions, not descended into)."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, ast.SelectStmt):
-            yield item
-        elif isinstance(item, ast.Node):
-            stack.extend(getattr(item, name, None) for name in item.__slots__)
-        elif isinstance(item, (list, tuple)):
-            stack.extend(item)
+def _ref(table: exp.Table) -> str:
+    """The relation as regclass text, each part quoted as PostgreSQL resolved it."""
+    return ".".join('"' + part.replace('"', '""') + '"' for part in tenant_scope.table_parts(table))
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-class _Builder:
-    """Scopes (one per SELECT), the relations each one reads, and the conditions that can filter them."""
-
-    _EXPRESSION_SLOTS = ("targetList", "whereClause", "groupClause", "havingClause", "windowClause", "sortClause",
-                         "limitOffset", "limitCount", "valuesLists", "distinctClause")
-
-    def __init__(self, tenant_column: str) -> None:
-        self.tenant_column = tenant_column
-        self.entries: list[_Entry] = []
-        self.conditions: list[_Condition] = []
-
-    def select(self, node: ast.SelectStmt, parent: _Scope | None, ctes: frozenset[str]) -> None:
-        if node.withClause is not None:
-            visible = set(ctes)
-            for cte in node.withClause.ctes or ():
-                if node.withClause.recursive:
-                    visible.add(cte.ctename)
-                if isinstance(cte.ctequery, ast.SelectStmt):
-                    self.select(cte.ctequery, parent, frozenset(visible))
-                visible.add(cte.ctename)
-            ctes = frozenset(visible)
-        if node.larg is not None or node.rarg is not None:  # UNION / INTERSECT / EXCEPT
-            for branch in (node.larg, node.rarg):
-                if branch is not None:
-                    self.select(branch, parent, ctes)
-            return
-        scope = _Scope(parent)
-        for item in node.fromClause or ():
-            self._from_item(item, scope, ctes)
-        if node.whereClause is not None:
-            self.conditions.append(_Condition(node.whereClause, scope, None))
-        for name in self._EXPRESSION_SLOTS:
-            for sub in _subqueries(getattr(node, name, None)):
-                self.select(sub, scope, ctes)
-
-    def _entry(self, alias: str | None, ref: str | None, scope: _Scope) -> list[int]:
-        entry = _Entry(len(self.entries), alias, ref, scope)
-        self.entries.append(entry)
-        scope.entries.append(entry)
-        return [entry.id]
-
-    def _from_item(self, item: ast.Node, scope: _Scope, ctes: frozenset[str]) -> list[int]:
-        """Register what a FROM item reads; return the entries it introduces."""
-        if isinstance(item, ast.RangeVar):
-            alias = item.alias.aliasname if item.alias is not None else item.relname
-            if item.schemaname is None and item.relname in ctes:
-                return self._entry(alias, None, scope)
-            parts = [p for p in (item.catalogname, item.schemaname, item.relname) if p]
-            return self._entry(alias, ".".join(_quote(p) for p in parts), scope)
-        if isinstance(item, ast.JoinExpr):
-            left = self._from_item(item.larg, scope, ctes)
-            right = self._from_item(item.rarg, scope, ctes)
-            join = getattr(item.jointype, "name", "JOIN_INNER")
-            targets = {"JOIN_LEFT": right, "JOIN_RIGHT": left, "JOIN_FULL": []}.get(join, left + right)
-            if item.quals is not None:
-                self.conditions.append(_Condition(item.quals, scope, frozenset(targets)))
-                for sub in _subqueries(item.quals):
-                    self.select(sub, scope, ctes)
-            if self.tenant_column in {getattr(name, "sval", None) for name in item.usingClause or ()}:
-                self.conditions.append(_Condition(None, scope, frozenset(targets), using=(tuple(left), tuple(right))))
-            return left + right
-        if isinstance(item, ast.RangeSubselect):
-            if isinstance(item.subquery, ast.SelectStmt):
-                self.select(item.subquery, scope, ctes)
-            return self._entry(item.alias.aliasname if item.alias is not None else None, None, scope)
-        if isinstance(item, ast.RangeTableSample) and isinstance(item.relation, ast.RangeVar):
-            return self._from_item(item.relation, scope, ctes)
-        for sub in _subqueries(item):  # functions in FROM, XMLTABLE, JSON_TABLE: their subqueries
-            self.select(sub, scope, ctes)
-        alias = getattr(item, "alias", None)
-        return self._entry(alias.aliasname if alias is not None else None, None, scope)
-
-
-class _Resolver:
-    """Which tenant entries a column reference denotes, from the condition's scope outward."""
-
-    def __init__(self, scope: _Scope, tenant_entries, column: str) -> None:
-        self.scope, self.tenant_entries, self.column = scope, tenant_entries, column
-
-    def tenant_refs(self, expr: ast.Node | None) -> list[_Entry] | None:
-        """The entries whose tenant column `expr` is (casts allowed), or None when it is something else."""
-        while isinstance(expr, (ast.TypeCast, ast.CollateClause)):
-            expr = expr.arg
-        if not isinstance(expr, ast.ColumnRef):
-            return None
-        names = [getattr(f, "sval", None) for f in expr.fields or ()]
-        if not names or None in names or names[-1] != self.column:
-            return None
-        scope: _Scope | None = self.scope
-        while scope is not None:
-            if len(names) == 1:
-                found = self.tenant_entries(scope.entries)
-                if found:
-                    return found
-            else:
-                named = [e for e in scope.entries if e.alias == names[-2]]
-                if named:
-                    return self.tenant_entries(named)
-            scope = scope.parent
-        return []
-
-
-def _filters(expr: ast.Node | None, resolver: _Resolver, params: Mapping[int, str],
-             values: list[str]) -> tuple[set[int], set[tuple[int, int]]]:
-    """Entries `expr` restricts to given tenant values, and tenant-column equalities (edges a → b)."""
-    if isinstance(expr, ast.BoolExpr):
-        op = getattr(expr.boolop, "name", "")
-        if op == "AND_EXPR":
-            found: set[int] = set()
-            links: set[tuple[int, int]] = set()
-            for arg in expr.args or ():
-                more, more_links = _filters(arg, resolver, params, values)
-                found |= more
-                links |= more_links
-            return found, links
-        if op == "OR_EXPR":
-            branches = [_filters(arg, resolver, params, values)[0] for arg in expr.args or ()]
-            return (set.intersection(*branches) if branches else set()), set()
-        return set(), set()
-    if isinstance(expr, ast.A_Expr):
-        kind = getattr(expr.kind, "name", "")
-        operator = [getattr(n, "sval", None) for n in expr.name or ()]
-        if operator != ["="]:
-            return set(), set()
-        left, right = resolver.tenant_refs(expr.lexpr), resolver.tenant_refs(expr.rexpr)
-        if kind == "AEXPR_OP":
-            if left is not None and right is not None:
-                return set(), _links(left, right, resolver.scope)
-            for side, other in ((left, expr.rexpr), (right, expr.lexpr)):
-                if side is not None and _is_value(other):
-                    values.append(_describe(other, params))
-                    return _own(side, resolver.scope), set()
-        elif kind == "AEXPR_IN" and left is not None and isinstance(expr.rexpr, (list, tuple)):
-            if all(_is_value(item) for item in expr.rexpr):
-                values.extend(_describe(item, params) for item in expr.rexpr)
-                return _own(left, resolver.scope), set()
-        elif kind == "AEXPR_OP_ANY" and left is not None and _is_value(expr.rexpr):
-            values.append(_describe(expr.rexpr, params))
-            return _own(left, resolver.scope), set()
-        return set(), set()
-    if isinstance(expr, ast.SubLink) and getattr(expr.subLinkType, "name", "") == "ANY_SUBLINK":
-        operator = [getattr(n, "sval", None) for n in expr.operName or ()]
-        left = resolver.tenant_refs(expr.testexpr)
-        if left is not None and operator in ([], ["="]):
-            values.append("(subquery)")
-            return _own(left, resolver.scope), set()
-    return set(), set()
-
-
-def _own(entries: list[_Entry], scope: _Scope) -> set[int]:
-    """A value filter restricts only the condition's own SELECT (not outer rows it references)."""
-    return {e.id for e in entries if e.scope is scope}
-
-
-def _links(left: list[_Entry], right: list[_Entry], scope: _Scope) -> set[tuple[int, int]]:
-    """`a.tenant = b.tenant`: both ways in one SELECT; outer → inner across a correlated subquery."""
-    links = set()
-    for a in left:
-        for b in right:
-            if a.scope is scope:
-                links.add((b.id, a.id))
-            if b.scope is scope:
-                links.add((a.id, b.id))
-    return links
-
-
-def _is_value(expr: object) -> bool:
-    """No column of the query in it (subqueries are their own SELECTs; a scalar one is a value)."""
-    stack = [expr]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, ast.ColumnRef):
-            return False
-        if isinstance(item, ast.SubLink):
-            if getattr(item.subLinkType, "name", "") not in ("EXPR_SUBLINK", "ARRAY_SUBLINK"):
-                return False
-            continue
-        if isinstance(item, ast.Node):
-            stack.extend(getattr(item, name, None) for name in item.__slots__)
-        elif isinstance(item, (list, tuple)):
-            stack.extend(item)
-    return True
-
-
-def _describe(expr: object, params: Mapping[int, str]) -> str:
+def _describe(value: exp.Expression, params: Mapping[int, str]) -> str:
     """A tenant value for the audit: a literal, a parameter's value, or a placeholder."""
-    while isinstance(expr, ast.TypeCast):
-        expr = expr.arg
-    if isinstance(expr, ast.A_Const) and not expr.isnull:
-        value = expr.val
-        return str(getattr(value, "sval", None) or getattr(value, "ival", None) or getattr(value, "fval", ""))
-    if isinstance(expr, ast.ParamRef) and expr.number in params:
-        return params[expr.number]
+    value = tenant_scope.uncast(value)
+    if isinstance(value, exp.Subquery | exp.Query):
+        return "(subquery)"
+    if isinstance(value, exp.Literal):
+        return str(value.this)
+    if isinstance(value, exp.Parameter) and str(value.name).isdigit() and int(value.name) in params:
+        return params[int(value.name)]
     return "(expression)"
 
 

@@ -13,9 +13,11 @@ Their docs, and those of `unused-allowlist-entry` and `unscanned-file`, are in
 `migguard.scan.findings`. `[tool.migguard.rules]` applies to every finding ("off" drops it, a
 severity replaces the default) before the gate is decided.
 
-Monitored tables: those with the tenant column (`tenant_column`, default tenant_id) in a schema
-snapshot JSON (`--schema`) and/or named by `--tables`; with neither, the CREATE TABLE / ALTER TABLE
-… ADD COLUMN statements of the configured migrations directory, read statically. Names are
+Monitored tables (`migguard.scan.tables`), from the first source that names any: those with the
+tenant column (`tenant_column`, default tenant_id) in a schema snapshot JSON (`--schema`) and/or
+named by `--tables`; `[tool.migguard.scan] tables`; the CREATE TABLE / ALTER TABLE … ADD COLUMN
+statements of the configured migrations directory, read statically; production's catalog when
+PG_PROD_URL is set (read-only). The report says which (summary `tables_source`). Names are
 compared in snake_case, so `hr_employees`, `hrEmployees` and `HrEmployees` are the same table and
 `tenantId` is the tenant column.
 
@@ -77,13 +79,18 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import sqlglot
 from sqlglot import exp
-from sqlglot.errors import SqlglotError
 
 from migguard.core.errors import InputError
 from migguard.core.findings import Finding, Report, Severity
 from migguard.lint.engine import ConfiguredFindings, gate_passes
+from migguard.scan.tables import (  # noqa: F401  (the scanner's API)
+    MonitoredTables,
+    monitored_tables,
+    tables_from_migrations,
+    tables_from_schema,
+)
+from migguard.sql import tenant_scope
 
 SQL_RULE = "tenant-filter-missing"
 ORM_RULE = "orm-tenant-filter-missing"
@@ -404,7 +411,6 @@ def _fold(node: ast.AST) -> list[str | _Field] | None:
 
 _SQL_START = re.compile(r"^\s*(?:SELECT|UPDATE|DELETE|INSERT|WITH)\b", re.IGNORECASE)
 _PLACEHOLDERS = re.compile(r"%\([A-Za-z_]\w*\)s|%s|(?<![:\w]):[A-Za-z_]\w*|\?(?![|&])|\{[A-Za-z_]?\w*\}")
-_DOLLAR_PARAM = re.compile(r"\$(\d+)")
 
 
 # A cheap pre-check per file: some quote directly followed by a statement keyword.
@@ -424,264 +430,15 @@ class SqlProblem:
 
 def sql_trees(sql: str) -> list[exp.Expression] | None:
     """sqlglot trees of the statements in `sql`, or None when PostgreSQL's grammar or sqlglot rejects it."""
-    from migguard.sql.parse import parse_file
-
-    trees = []
-    for statement in parse_file(sql).statements:
-        if statement.syntax_error is not None:
-            return None
-        # sqlglot misreads `$1,$2` as a dollar quote; spaces around parameters avoid it.
-        try:
-            parsed = [t for t in sqlglot.parse(_DOLLAR_PARAM.sub(r" $\1 ", statement.text), read="postgres") if t]
-        except (SqlglotError, RecursionError, ValueError, KeyError, IndexError, TypeError, AttributeError):
-            return None
-        trees.extend(parsed)
-    return trees
+    return tenant_scope.parse(sql)
 
 
 def sql_problems(tree: exp.Expression, tenancy: Tenancy) -> list[SqlProblem]:
-    """Monitored tables the statement reads or writes without constraining the tenant column."""
-    return _Scopes(tree, tenancy).problems()
-
-
-_UNITS = (exp.Select, exp.Update, exp.Delete)
-_Key = tuple[int, str]  # (id of the query unit, source alias)
-
-
-@dataclass
-class _Source:
-    alias: str
-    node: exp.Expression
-    action: str  # read | update | delete
-    table: str | None = None  # a real table's name as written
-    derived: exp.Expression | None = None  # the query behind a CTE reference or a derived table
-
-
-@dataclass
-class _Analysis:
-    sources: dict[str, _Source]
-    constrained: set[str]
-
-    def scoped(self, tenancy: Tenancy) -> bool:
-        tables = [a for a, s in self.sources.items() if s.table and tenancy.monitored(s.table)]
-        return bool(self.constrained) and all(a in self.constrained for a in tables)
-
-
-class _Scopes:
-    def __init__(self, tree: exp.Expression, tenancy: Tenancy) -> None:
-        self.tree, self.tenancy = tree, tenancy
-        self.ctes = {cte.alias_or_name.lower(): cte.this for cte in tree.find_all(exp.CTE)}
-        self.memo: dict[int, _Analysis | None] = {}
-
-    def problems(self) -> list[SqlProblem]:
-        found: list[SqlProblem] = []
-        for unit in self.tree.find_all(*_UNITS):
-            analysis = self.analyse(unit)
-            if analysis is None:
-                continue
-            for alias, source in analysis.sources.items():
-                if source.table and self.tenancy.monitored(source.table) and alias not in analysis.constrained:
-                    found.append(SqlProblem(source.table, source.action))
-        for insert in self.tree.find_all(exp.Insert):
-            target = insert.this
-            if isinstance(target, exp.Schema) and isinstance(target.this, exp.Table):
-                columns = [c.name for c in target.expressions]
-                if self.tenancy.monitored(target.this.name) and columns and not any(
-                        self.tenancy.is_tenant_column(c) for c in columns):
-                    found.append(SqlProblem(target.this.name, "insert"))
-        return list(dict.fromkeys(found))
-
-    # --- one SELECT / UPDATE / DELETE ---------------------------------------------------------
-
-    def analyse(self, unit: exp.Expression) -> _Analysis | None:
-        if id(unit) in self.memo:
-            return self.memo[id(unit)]  # None while in progress (recursive CTEs)
-        self.memo[id(unit)] = None
-        sources, conditions = self._sources(unit)
-        roots: set[str] = set()
-        edges: set[tuple[_Key, str]] = set()  # (constrained source, then this local alias is)
-        for condition, applies_to in conditions:
-            found_roots, found_edges = self._facts(condition, unit, sources)
-            roots |= {a for a in found_roots if applies_to is None or a in applies_to}
-            edges |= {(frm, to) for frm, to in found_edges if applies_to is None or to in applies_to}
-        for alias, source in sources.items():
-            if source.derived is not None and self._query_scoped(source.derived):
-                roots.add(alias)
-        constrained = set(roots)
-        changed = True
-        while changed:
-            changed = False
-            for frm, to in edges:
-                if to not in constrained and self._is_constrained(frm, unit, constrained):
-                    constrained.add(to)
-                    changed = True
-        analysis = _Analysis(sources, constrained)
-        self.memo[id(unit)] = analysis
-        return analysis
-
-    def _is_constrained(self, key: _Key, unit: exp.Expression, local: set[str]) -> bool:
-        unit_id, alias = key
-        if unit_id == id(unit):
-            return alias in local
-        outer = self.memo.get(unit_id)
-        return outer is not None and alias in outer.constrained
-
-    def _query_scoped(self, query: exp.Expression) -> bool:
-        if isinstance(query, exp.Subquery):
-            return self._query_scoped(query.this)
-        if isinstance(query, exp.SetOperation):
-            return self._query_scoped(query.left) and self._query_scoped(query.right)
-        if isinstance(query, _UNITS):
-            analysis = self.analyse(query)
-            return analysis is not None and analysis.scoped(self.tenancy)
-        return False
-
-    def _sources(self, unit: exp.Expression) -> tuple[dict[str, _Source], list[tuple[exp.Expression, set[str] | None]]]:
-        sources: dict[str, _Source] = {}
-        conditions: list[tuple[exp.Expression, set[str] | None]] = []
-
-        def add(node: exp.Expression | None, action: str = "read") -> str | None:
-            if node is None:
-                return None
-            source = self._source(node, action)
-            sources.setdefault(source.alias, source)
-            return source.alias
-
-        if isinstance(unit, exp.Select):
-            from_ = unit.args.get("from_") or unit.args.get("from")
-            add(from_.this if from_ else None)
-            for extra in (from_.expressions if from_ else []):
-                add(extra)
-        else:
-            add(unit.this, "update" if isinstance(unit, exp.Update) else "delete")
-            from_ = unit.args.get("from_") or unit.args.get("from")
-            if from_ is not None:
-                add(from_.this)
-            for using in unit.args.get("using") or []:
-                add(using)
-        for join in unit.args.get("joins") or []:
-            earlier = set(sources)
-            alias = add(join.this)
-            side = (join.args.get("side") or "").upper()
-            applies_to = {alias} if side == "LEFT" and alias else None
-            if side != "FULL" and join.args.get("on") is not None:
-                conditions.append((join.args["on"], applies_to))
-            using = [self._name(u) for u in join.args.get("using") or []]
-            if alias and side != "FULL" and any(self.tenancy.is_tenant_column(u) for u in using):
-                tie = exp.and_(*(exp.EQ(this=exp.column(self.tenancy.column, table=alias),
-                                        expression=exp.column(self.tenancy.column, table=other))
-                                 for other in earlier)) if earlier else None
-                if tie is not None:
-                    conditions.append((tie, applies_to))
-        where = unit.args.get("where")
-        if where is not None:
-            conditions.append((where.this, None))
-        return sources, conditions
-
-    def _source(self, node: exp.Expression, action: str) -> _Source:
-        alias = (node.alias_or_name or "").lower()
-        if isinstance(node, exp.Table) and isinstance(node.this, exp.Identifier):
-            if not node.args.get("db") and node.name.lower() in self.ctes:
-                return _Source(alias, node, action, derived=self.ctes[node.name.lower()])
-            return _Source(alias, node, action, table=node.name)
-        if isinstance(node, exp.Subquery):
-            return _Source(alias, node, action, derived=node.this)
-        return _Source(alias or f"#{id(node)}", node, action)
-
-    @staticmethod
-    def _name(node: exp.Expression) -> str:
-        return node.name if isinstance(node, exp.Identifier | exp.Column) else str(node)
-
-    # --- predicates ------------------------------------------------------------------------------
-
-    def _facts(self, condition: exp.Expression, unit: exp.Expression,
-               sources: dict[str, _Source]) -> tuple[set[str], set[tuple[_Key, str]]]:
-        """Local aliases a condition constrains directly, and tenant ties (from → to)."""
-        condition = _unparen(condition)
-        if isinstance(condition, exp.And):
-            left = self._facts(condition.this, unit, sources)
-            right = self._facts(condition.expression, unit, sources)
-            return left[0] | right[0], left[1] | right[1]
-        if isinstance(condition, exp.Or):
-            return self._facts(condition.this, unit, sources)[0] & self._facts(condition.expression, unit, sources)[0], set()
-        roots: set[str] = set()
-        edges: set[tuple[_Key, str]] = set()
-        if isinstance(condition, exp.EQ | exp.NullSafeEQ):
-            for a, b in ((condition.this, condition.expression), (condition.expression, condition.this)):
-                r, e = self._equality(_uncast(a), _uncast(b), unit, sources)
-                roots |= r
-                edges |= e
-        elif isinstance(condition, exp.In):
-            column = _uncast(condition.this)
-            if isinstance(column, exp.Column) and self.tenancy.is_tenant_column(column.name):
-                roots |= {k[1] for k in self._tenant_targets(column, unit, sources) if k[0] == id(unit)}
-        return roots, edges
-
-    def _equality(self, a: exp.Expression, b: exp.Expression, unit: exp.Expression,
-                  sources: dict[str, _Source]) -> tuple[set[str], set[tuple[_Key, str]]]:
-        if not isinstance(a, exp.Column):
-            return set(), set()
-        value = not isinstance(b, exp.Column) and not (isinstance(b, exp.Any) and b.find(exp.Column))
-        if self.tenancy.is_tenant_column(a.name):
-            targets = [k for k in self._tenant_targets(a, unit, sources) if k[0] == id(unit)]
-            if value:
-                return {k[1] for k in targets}, set()
-            other = self._resolve(b, unit, sources) if isinstance(b, exp.Column) else None
-            return set(), {(other, k[1]) for k in targets} if other else set()
-        # A non-tenant table pinned by one of its own columns (`t.slug = $1`) can scope what it joins.
-        key = self._resolve(a, unit, sources)
-        if value and key and key[0] == id(unit):
-            source = sources.get(key[1])
-            if source is not None and not (source.table and self.tenancy.monitored(source.table)):
-                return {key[1]}, set()
-        return set(), set()
-
-    def _tenant_targets(self, column: exp.Column, unit: exp.Expression, sources: dict[str, _Source]) -> list[_Key]:
-        if column.table:
-            key = self._resolve(column, unit, sources)
-            return [key] if key else []
-        monitored = [a for a, s in sources.items() if s.table and self.tenancy.monitored(s.table)]
-        return [(id(unit), a) for a in (monitored or list(sources)[:1])]
-
-    def _resolve(self, column: exp.Column, unit: exp.Expression, sources: dict[str, _Source]) -> _Key | None:
-        """The source a column belongs to: this query's, or an enclosing query's (correlation)."""
-        qualifier = column.table.lower()
-        if not qualifier:
-            return (id(unit), next(iter(sources))) if len(sources) == 1 else None
-        scope: exp.Expression | None = unit
-        scope_sources = sources
-        while scope is not None:
-            if qualifier in scope_sources:
-                return id(scope), qualifier
-            by_name = [a for a, s in scope_sources.items() if s.table and s.table.lower() == qualifier]
-            if by_name:
-                return id(scope), by_name[0]
-            scope = _enclosing_unit(scope)
-            if scope is None:
-                return None
-            analysis = self.analyse(scope) if id(scope) not in self.memo else self.memo[id(scope)]
-            scope_sources = analysis.sources if analysis else {}
-        return None
-
-
-def _enclosing_unit(node: exp.Expression) -> exp.Expression | None:
-    parent = node.parent
-    while parent is not None and not isinstance(parent, _UNITS):
-        parent = parent.parent
-    return parent
-
-
-def _unparen(node: exp.Expression) -> exp.Expression:
-    while isinstance(node, exp.Paren):
-        node = node.this
-    return node
-
-
-def _uncast(node: exp.Expression) -> exp.Expression:
-    node = _unparen(node)
-    while isinstance(node, exp.Cast | exp.TryCast):
-        node = _unparen(node.this)
-    return node
+    """Monitored tables the statement reads or writes without constraining the tenant column
+    (the analysis `migguard query` shares: `migguard.sql.tenant_scope`)."""
+    scope = tenant_scope.TenantScope(tree, lambda table: tenancy.monitored(table.name), tenancy.is_tenant_column,
+                                     tenancy.column)
+    return list(dict.fromkeys(SqlProblem(r.written, r.action) for r in scope.problems()))
 
 
 # --- findings --------------------------------------------------------------------------------------
@@ -1030,35 +787,6 @@ def default_allowlists(paths: Sequence[Path], cwd: Path) -> list[Path]:
 # --- monitored tables ------------------------------------------------------------------------------
 
 
-def tables_from_schema(path: Path, column: str) -> set[str]:
-    """Tables with the tenant column in a SchemaModel snapshot JSON (e.g. a plan's schema-after.json)."""
-    from pydantic import ValidationError
-
-    from migguard.schema.model import SchemaModel
-
-    try:
-        model = SchemaModel.from_json(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such schema file") from None
-    except (OSError, UnicodeDecodeError, ValidationError, ValueError):
-        raise InputError(f"{path}: not a migguard schema snapshot (JSON)") from None
-    return {table.name for table in model.tables.values() if column in table.columns}
-
-
-def tables_from_migrations(directory: Path, column: str, layout: str = "auto") -> set[str]:
-    """Tables the migrations create with (or later give) the tenant column, read statically."""
-    from migguard.core.sources import discover
-    from migguard.lint.context import LintContext, LintSettings
-    from migguard.sql.parse import parse_file
-
-    settings = LintSettings(tenant_column=column)
-    tables: set[str] = set()
-    for migration in discover(directory, layout):
-        context = LintContext(str(migration.up), parse_file(migration.up_sql()).statements, settings)
-        tables.update(context.tenant_tables)
-    return tables
-
-
 # --- the command ---------------------------------------------------------------------------------
 
 
@@ -1132,24 +860,10 @@ def _read(file: SourceFile) -> str | Finding:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def resolve_tenancy(options: ScanOptions, config) -> Tenancy:
-    """The monitored tables: --schema and/or --tables, else the configured migrations directory."""
-    column = config.tenant_column
-    tables: set[str] = {t.strip() for raw in options.tables for t in raw.split(",") if t.strip()}
-    if options.schema:
-        tables |= tables_from_schema(Path(options.schema), column)
-    if not options.schema and not options.tables:
-        directory = Path(config.root) / config.migrations
-        if not directory.is_dir():
-            raise InputError(f"no monitored tables: {_display(directory)} does not exist; "
-                             f"pass --schema FILE or --tables a,b")
-        tables = tables_from_migrations(directory, column, config.layout)
-        if not tables:
-            raise InputError(f"no monitored tables: no migration in {_display(directory)} creates a table "
-                             f"with {column}; pass --schema FILE or --tables a,b")
-    if not tables:
-        raise InputError(f"no monitored tables: the schema has no table with {column}")
-    return Tenancy(frozenset(tables), column)
+def resolve_tenancy(options: ScanOptions, config) -> tuple[Tenancy, MonitoredTables]:
+    """The monitored tables and where they came from (`migguard.scan.tables`)."""
+    monitored = monitored_tables(options.tables, options.schema, config)
+    return Tenancy(monitored.tables, config.tenant_column), monitored
 
 
 def run_scan(options: ScanOptions, config) -> Report:
@@ -1164,7 +878,7 @@ def run_scan(options: ScanOptions, config) -> Report:
     else:
         for path in default_allowlists([Path(p) for p in options.paths], cwd):
             read_allowlist(path, allowlist)
-    tenancy = resolve_tenancy(options, config)
+    tenancy, monitored = resolve_tenancy(options, config)
     bases = [cwd, *{f.root for f in files if f.root is not None}]
     by_file: dict[Path, list[AllowEntry]] = {}
     for entry in allowlist.entries:
@@ -1194,6 +908,8 @@ def run_scan(options: ScanOptions, config) -> Report:
     summary = {
         "files": len(files),
         "tables": len(tenancy.tables),
+        "tables_source": monitored.source,
+        "tables_from": monitored.detail,
         "errors": sum(1 for f in findings if f.severity == Severity.ERROR),
         "warnings": sum(1 for f in findings if f.severity == Severity.WARNING),
         "infos": sum(1 for f in findings if f.severity == Severity.INFO),

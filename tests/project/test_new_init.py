@@ -367,7 +367,7 @@ def test_init_writes_the_project_files(tmp_path):
 def test_init_config_lists_every_key_commented_at_its_default(tmp_path):
     migguard("init", cwd=tmp_path)
     text = (tmp_path / "migguard.toml").read_text(encoding="utf-8")
-    fields = set(Config.model_fields) - {"source", "root", "rules", "rls", "accept"}
+    fields = set(Config.model_fields) - {"source", "root", "rules", "rls", "accept", "scan"}
     assert set(KEY_COMMENTS) == fields
     defaults = Config()
     for key in fields:
@@ -376,6 +376,7 @@ def test_init_config_lists_every_key_commented_at_its_default(tmp_path):
         expected = getattr(defaults, key)
         assert value == (list(expected) if isinstance(expected, tuple) else expected) or expected is None, key
     assert "[tool.migguard.rules]" in text and "[tool.migguard.rls]" in text and "[tool.migguard.accept]" in text
+    assert "[tool.migguard.scan]" in text
     loaded = load_config(start=tmp_path)
     assert loaded.source == str(tmp_path / "migguard.toml")
     assert loaded.model_dump() == Config().model_dump()  # everything commented: the defaults
@@ -385,8 +386,9 @@ def test_init_env_example_has_placeholders_only(tmp_path):
     migguard("init", cwd=tmp_path)
     text = (tmp_path / "vault" / ".env.example").read_text(encoding="utf-8")
     values = dict(line.split("=", 1) for line in text.splitlines() if line and not line.startswith("#"))
-    assert set(values) == {"PG_PROD_URL", "PG_SHADOW_URL"}
+    assert set(values) == {"PG_PROD_URL"}  # PG_SHADOW_URL is commented out: copied as told, it must not be set
     assert all("CHANGE_ME" in value for value in values.values())
+    assert "# PG_SHADOW_URL=postgresql://postgres:CHANGE_ME@" in text
     assert not (tmp_path / "vault" / ".env").exists()
 
 

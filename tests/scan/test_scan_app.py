@@ -448,7 +448,8 @@ def test_json_output_shape(tmp_path):
     assert all(set(f) == keys and f["message"] and f["hint"] for f in document["findings"])
     assert document["summary"] | {"files": None} == {"files": None, "tables": 1, "errors": 2, "warnings": 0,
                                                        "infos": 0, "sql_queries": 2, "sql_unparsed": 0,
-                                                       "allowlisted": 0}
+                                                       "allowlisted": 0, "tables_source": "options",
+                                                       "tables_from": "--tables"}
     assert document["summary"]["files"] == 2  # node_modules is not scanned
 
 

@@ -4,7 +4,8 @@ RULE = "transaction-nesting"
 
 
 def test_flags_begin_in_a_wrapped_file(snapshot):
-    sql = "BEGIN;\nALTER TABLE accounts ADD COLUMN note text;\nCOMMIT;"
+    # Not a whole-file wrapper: the COMMIT ends migguard's transaction before the last statement.
+    sql = "BEGIN;\nALTER TABLE accounts ADD COLUMN note text;\nCOMMIT;\nALTER TABLE accounts ADD COLUMN label text;"
     assert assert_flags(sql, RULE, count=1, severity="error") == snapshot
 
 
