@@ -256,6 +256,16 @@ WHERE {app_object("s.stxnamespace", "pg_statistic_ext", "s.oid")}
 ORDER BY 1, 2
 """
 
+# Collations made by CREATE COLLATION; the whole row as JSON, as its columns differ by major
+# (colliculocale in 15 and 16, colllocale from 17, collicurules from 16).
+SCHEMA_COLLATIONS_SQL = f"""
+SELECT n.nspname AS schema_name, co.collname AS name, to_jsonb(co) AS row,
+       obj_description(co.oid, 'pg_collation') AS comment
+FROM pg_collation co JOIN pg_namespace n ON n.oid = co.collnamespace
+WHERE {app_object("co.collnamespace", "pg_collation", "co.oid")}
+ORDER BY 1, 2
+"""
+
 # Rules made by CREATE RULE; a view's own _RETURN rule is its definition, read with the view.
 SCHEMA_RULES_SQL = f"""
 SELECT n.nspname AS schema_name, c.relname AS "table", r.rulename AS name, pg_get_ruledef(r.oid) AS definition,

@@ -18,7 +18,7 @@ from migguard.pg import catalog as q
 from migguard.pg.catalog import CatalogReader
 from migguard.pg.connect import read_only_snapshot
 from migguard.schema.model import (
-    Column, CompositeType, Constraint, Domain, EnumType, Extension, Function, Index, Policy, RewriteRule, SchemaModel,
+    Collation, Column, CompositeType, Constraint, Domain, EnumType, Extension, Function, Index, Policy, RewriteRule, SchemaModel,
     Sequence, Statistics, Table, Trigger, View,
 )
 
@@ -122,11 +122,12 @@ def _read(conn: psycopg.Connection, exclude_schemas: tuple[str, ...]) -> SchemaM
             **{**r, "attributes": tuple(tuple(a) for a in r["attributes"]), "grants": _grant_map(r["grants"])})
             for r in rows(q.SCHEMA_COMPOSITES_SQL)}
         statistics = {object_key(r["schema_name"], r["name"]): Statistics(**r) for r in rows(q.SCHEMA_STATISTICS_SQL)}
+        collations = {object_key(r["schema_name"], r["name"]): _collation(r) for r in rows(q.SCHEMA_COLLATIONS_SQL)}
         rules = {rule.qualified_name: rule for rule in (RewriteRule(**r) for r in rows(q.SCHEMA_RULES_SQL))}
     return SchemaModel(server_version=version, schemas=schemas, schema_grants=schema_grants, extensions=extensions,
                        tables=tables, views=views,
                        sequences=sequences, functions=functions, enums=enums, domains=domains, composites=composites,
-                       statistics=statistics, rules=rules)
+                       statistics=statistics, collations=collations, rules=rules)
 
 
 def _grant_map(pairs: list[list[str]]) -> dict[str, tuple[str, ...]]:
@@ -135,3 +136,17 @@ def _grant_map(pairs: list[list[str]]) -> dict[str, tuple[str, ...]]:
     for role, privilege in pairs:
         grants[role].append(privilege)
     return {role: tuple(sorted(privileges)) for role, privileges in sorted(grants.items())}
+
+
+_COLLATION_PROVIDERS = {"i": "icu", "c": "libc", "b": "builtin", "d": "default"}
+
+
+def _collation(r: dict) -> Collation:
+    """A pg_collation row (as JSON: its columns differ by major) as a Collation."""
+    row = r["row"]
+    provider = _COLLATION_PROVIDERS.get(row["collprovider"], row["collprovider"])
+    libc = provider == "libc"
+    return Collation(schema_name=r["schema_name"], name=r["name"], provider=provider,
+                     locale=None if libc else row.get("colllocale") or row.get("colliculocale"),
+                     lc_collate=row.get("collcollate") if libc else None, lc_ctype=row.get("collctype") if libc else None,
+                     deterministic=row["collisdeterministic"], rules=row.get("collicurules"), comment=r["comment"])

@@ -16,7 +16,7 @@ from migguard.core.identifiers import object_key
 from migguard.schema.model import SchemaModel, SchemaObject, Table, View
 
 CATEGORIES = ("schemas", "schema_grants", "extensions", "tables", "views", "sequences", "functions", "enums", "domains",
-              "composites", "statistics", "rules")
+              "composites", "statistics", "collations", "rules")
 _MISSING = object()
 _MEMBERS = ("columns", "constraints", "indexes", "policies", "triggers")
 _LONGEST = 60  # a longer value (a function body, a view definition) is named as changed, not printed
@@ -40,6 +40,7 @@ _FIELDS = {
     "alter replica identity": ("replica_identity", "replica_identity_index"),
     "inherit": ("inherits",), "no inherit": ("inherits",), "comment on type": ("comment",),
     "alter statistics target": ("target",), "comment on statistics": ("comment",),
+    "comment on collation": ("comment",),
 }
 
 
@@ -171,7 +172,8 @@ class Explainer:
         if function is not None:
             return before.functions.get(function), after.functions.get(function)
         key = object_key(*path)
-        for category in ("tables", "views", "sequences", "enums", "domains", "composites", "statistics"):
+        for category in ("tables", "views", "sequences", "enums", "domains", "composites", "statistics",
+                         "collations"):
             if key in getattr(before, category) or key in getattr(after, category):
                 return getattr(before, category).get(key), getattr(after, category).get(key)
         return self._index_pairs().get(key)

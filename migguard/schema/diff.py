@@ -20,12 +20,13 @@ from dataclasses import dataclass, field, replace
 
 from migguard.core.identifiers import comment_safe, object_key, quote_ident, quote_literal, quote_qualified
 from migguard.schema.changes import Explainer, differing
+from migguard.schema import ddl_collations
 from migguard.schema.ddl_grants import grant_steps
 from migguard.schema.ddl_statistics import statistics_steps
 from migguard.schema.ddl_table import Step, create_clauses, created_steps, property_steps
 from migguard.schema.ddl_types import composite_steps
 from migguard.schema.model import (
-    Column, CompositeType, Constraint, Domain, EnumType, Function, Index, Policy, RewriteRule, SchemaModel, Sequence,
+    Collation, Column, CompositeType, Constraint, Domain, EnumType, Function, Index, Policy, RewriteRule, SchemaModel, Sequence,
     Table, Trigger, View,
 )
 
@@ -95,6 +96,8 @@ def diff(before: SchemaModel, after: SchemaModel) -> list[Change]:
         changes += _enum_changes(name, before.enums.get(name), after.enums.get(name), before)
     for name in _keys(touched, "domains"):
         changes += _domain_changes(name, before.domains.get(name), after.domains.get(name))
+    for name in _keys(touched, "collations"):
+        changes += _collation_changes(before.collations.get(name), after.collations.get(name))
     for name in _keys(touched, "composites"):
         changes += _composite_changes(before.composites.get(name), after.composites.get(name))
     for name in _keys(touched, "sequences"):
@@ -818,6 +821,23 @@ def _grant_changes(relation: Table | View, kind: str, old: dict[str, tuple[str, 
             changes.append(Change("revoke", f"{relation.qualified_name} from {role}",
                                   f"REVOKE {', '.join(removed)} ON {kind} {qualified} FROM {grantee};",
                                   f"GRANT {', '.join(removed)} ON {kind} {qualified} TO {grantee};", GRANT, path=path))
+    return changes
+
+
+def _collation_changes(old: Collation | None, new: Collation | None) -> list[Change]:
+    """Created first among the types (a column, a domain or an attribute may use it), dropped last."""
+    path = ((old or new).schema_name, (old or new).name)
+    if old is not None and new is not None and old.model_copy(update={"comment": None}) == new.model_copy(
+            update={"comment": None}):
+        return [_change("comment on collation", path, ddl_collations.comment_sql(new, new.comment),
+                        ddl_collations.comment_sql(old, old.comment), COMMENT)]
+    changes = []
+    if old is not None:
+        changes.append(_change("drop collation", path, ddl_collations.drop_sql(old), ddl_collations.create_sql(old),
+                               DROP_TYPE if new is None else TYPE))
+    if new is not None:
+        changes.append(_change("create collation", path, ddl_collations.create_sql(new), ddl_collations.drop_sql(new),
+                               TYPE))
     return changes
 
 

@@ -239,6 +239,24 @@ class Statistics(_Model):
         return object_key(self.schema_name, self.name)
 
 
+class Collation(_Model):
+    """A collation made by CREATE COLLATION."""
+
+    schema_name: str
+    name: str
+    provider: str  # icu | libc | builtin
+    locale: str | None = None  # the ICU or builtin locale
+    lc_collate: str | None = None  # libc
+    lc_ctype: str | None = None  # libc
+    deterministic: bool = True
+    rules: str | None = None  # ICU tailoring rules (PostgreSQL 16+)
+    comment: str | None = None
+
+    @property
+    def qualified_name(self) -> str:
+        return object_key(self.schema_name, self.name)
+
+
 class RewriteRule(_Model):
     """A rule made by CREATE RULE (pg_rewrite; a view's own _RETURN rule is part of the view)."""
 
@@ -274,6 +292,7 @@ class SchemaModel(_Model):
     domains: dict[str, Domain] = Field(default_factory=dict)
     composites: dict[str, CompositeType] = Field(default_factory=dict)
     statistics: dict[str, Statistics] = Field(default_factory=dict)
+    collations: dict[str, Collation] = Field(default_factory=dict)
     rules: dict[str, RewriteRule] = Field(default_factory=dict)
 
     def comparable(self) -> dict:
@@ -299,7 +318,7 @@ class SchemaModel(_Model):
             "schema_grants": {k: v for k, v in self.schema_grants.items() if k not in names},
             **{category: {k: v for k, v in getattr(self, category).items() if v.schema_name not in names}
                for category in ("tables", "views", "sequences", "functions", "enums", "domains", "composites",
-                                 "statistics", "rules")},
+                                 "statistics", "collations", "rules")},
         })
 
     def to_json(self) -> str:
