@@ -18,8 +18,8 @@ from migguard.pg import catalog as q
 from migguard.pg.catalog import CatalogReader
 from migguard.pg.connect import read_only_snapshot
 from migguard.schema.model import (
-    Collation, Column, CompositeType, Constraint, Domain, EnumType, Extension, Function, Index, Policy, RewriteRule, SchemaModel,
-    Sequence, Statistics, Table, Trigger, View,
+    Collation, Column, CompositeType, Constraint, Domain, EnumType, Extension, Function, Index, Policy, RewriteRule,
+    SchemaModel, Sequence, Statistics, Table, Trigger, View,
 )
 
 LOCK_TIMEOUT = "10s"
@@ -148,5 +148,6 @@ def _collation(r: dict) -> Collation:
     libc = provider == "libc"
     return Collation(schema_name=r["schema_name"], name=r["name"], provider=provider,
                      locale=None if libc else row.get("colllocale") or row.get("colliculocale"),
-                     lc_collate=row.get("collcollate") if libc else None, lc_ctype=row.get("collctype") if libc else None,
+                     lc_collate=row.get("collcollate") if libc else None,
+                     lc_ctype=row.get("collctype") if libc else None,
                      deterministic=row["collisdeterministic"], rules=row.get("collicurules"), comment=r["comment"])

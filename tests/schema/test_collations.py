@@ -20,7 +20,8 @@ def test_a_collation_is_created_before_the_column_that_uses_it():
     table = Table(schema_name="public", name="names", columns={
         "name": Column(name="name", position=1, type="text", collation="bytewise")})
     script = forward_script(diff(SchemaModel(), _model(POSIX, tables={"public.names": table})))
-    create = "CREATE COLLATION public.bytewise (provider = libc, lc_collate = 'C', lc_ctype = 'C', deterministic = true);"
+    create = ("CREATE COLLATION public.bytewise (provider = libc, lc_collate = 'C', lc_ctype = 'C', "
+              "deterministic = true);")
     assert script.index(create) < script.index("CREATE TABLE public.names")
 
 
@@ -29,8 +30,8 @@ def test_a_changed_collation_is_recreated_and_a_comment_altered():
                     deterministic=False)
     assert [(c.kind, c.forward) for c in diff(_model(POSIX), _model(icu))] == [
         ("drop collation", "DROP COLLATION public.bytewise;"),
-        ("create collation", "CREATE COLLATION public.bytewise (provider = icu, locale = 'und-u-ks-level2', "
-                             "deterministic = false);"),
+        ("create collation", ("CREATE COLLATION public.bytewise (provider = icu, locale = 'und-u-ks-level2', "
+                              "deterministic = false);")),
     ]
     [comment] = diff(_model(POSIX), _model(POSIX.model_copy(update={"comment": "byte order"})))
     assert comment.describe() == "comment on collation public.bytewise: comment none → byte order"
@@ -40,8 +41,9 @@ def test_a_changed_collation_is_recreated_and_a_comment_altered():
 BASE = "CREATE COLLATION bytewise (provider = libc, locale = 'C');\n"
 
 CASES = {
-    "created, used by a column": """CREATE COLLATION posix_names (provider = libc, lc_collate = 'POSIX', lc_ctype = 'POSIX');
-                                    CREATE TABLE people (name text COLLATE posix_names);""",
+    "created, used by a column": """
+        CREATE COLLATION posix_names (provider = libc, lc_collate = 'POSIX', lc_ctype = 'POSIX');
+        CREATE TABLE people (name text COLLATE posix_names);""",
     "dropped": "DROP COLLATION bytewise;",
     "comment": "COMMENT ON COLLATION bytewise IS 'byte order';",
 }
