@@ -19,15 +19,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from migguard.core.identifiers import comment_safe, object_key, quote_ident, quote_literal, quote_qualified
-from migguard.schema.changes import Explainer, differing
 from migguard.schema import ddl_collations
+from migguard.schema.changes import Explainer, differing
 from migguard.schema.ddl_grants import grant_steps
 from migguard.schema.ddl_statistics import statistics_steps
 from migguard.schema.ddl_table import Step, create_clauses, created_steps, property_steps
 from migguard.schema.ddl_types import composite_steps
 from migguard.schema.model import (
-    Collation, Column, CompositeType, Constraint, Domain, EnumType, Function, Index, Policy, RewriteRule, SchemaModel, Sequence,
-    Table, Trigger, View,
+    Collation, Column, CompositeType, Constraint, Domain, EnumType, Function, Index, Policy, RewriteRule, SchemaModel,
+    Sequence, Table, Trigger, View,
 )
 
 # Phases: the order in which changes run forward.

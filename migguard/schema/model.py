@@ -179,7 +179,7 @@ class Function(_Model):
     definition: str = ""  # pg_get_functiondef (empty for aggregates)
     body_hash: str = ""  # sha256 of the definition, for quick comparison
     owner: str | None = None
-    grants: dict[str, tuple[str, ...]] = Field(default_factory=dict)  # PUBLIC's EXECUTE unless revoked
+    grants: dict[str, tuple[str, ...]] = Field(default_factory=lambda: {"public": ("EXECUTE",)})  # PostgreSQL's default
 
     @property
     def signature(self) -> str:
@@ -190,7 +190,7 @@ class EnumType(_Model):
     schema_name: str
     name: str
     values: tuple[str, ...]  # in enumsortorder
-    grants: dict[str, tuple[str, ...]] = Field(default_factory=dict)  # PUBLIC's USAGE unless revoked
+    grants: dict[str, tuple[str, ...]] = Field(default_factory=lambda: {"public": ("USAGE",)})  # PostgreSQL's default
 
     @property
     def qualified_name(self) -> str:
@@ -204,7 +204,7 @@ class Domain(_Model):
     not_null: bool = False
     default: str | None = None
     constraints: dict[str, str] = Field(default_factory=dict)  # name → definition
-    grants: dict[str, tuple[str, ...]] = Field(default_factory=dict)  # PUBLIC's USAGE unless revoked
+    grants: dict[str, tuple[str, ...]] = Field(default_factory=lambda: {"public": ("USAGE",)})  # PostgreSQL's default
 
     @property
     def qualified_name(self) -> str:
@@ -218,7 +218,7 @@ class CompositeType(_Model):
     name: str
     attributes: tuple[tuple[str, str], ...]  # (name, type with COLLATE when not the type's default), in order
     comment: str | None = None
-    grants: dict[str, tuple[str, ...]] = Field(default_factory=dict)  # PUBLIC's USAGE unless revoked
+    grants: dict[str, tuple[str, ...]] = Field(default_factory=lambda: {"public": ("USAGE",)})  # PostgreSQL's default
 
     @property
     def qualified_name(self) -> str:
