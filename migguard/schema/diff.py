@@ -853,6 +853,17 @@ def _composite_changes(old: CompositeType | None, new: CompositeType | None) -> 
             for step in composite_steps(old, new)]
 
 
+def _recreated(old: object, new: object) -> bool:
+    """A function whose result or kind changes, an enum whose values are removed or reordered: the
+    diff drops and creates it (`_function_changes`, `_enum_changes`), so it loses its grants."""
+    if isinstance(old, Function) and isinstance(new, Function):
+        return old.returns != new.returns or old.kind != new.kind
+    if isinstance(old, EnumType) and isinstance(new, EnumType):
+        kept = [v for v in new.values if v in old.values]
+        return kept != list(old.values)
+    return False
+
+
 def _only_grants_differ(old: Sequence | Function | CompositeType | None,
                         new: Sequence | Function | CompositeType | None) -> bool:
     """Kept, and equal but for its grants (which `_object_grant_changes` diffs)."""
@@ -881,7 +892,11 @@ def _object_grant_changes(before: SchemaModel, after: SchemaModel, touched: dict
                 path, target = (thing.schema_name, f"{thing.name}({thing.arguments})"), f"{_rel(thing)}({thing.arguments})"
             else:
                 path, target = (thing.schema_name, thing.name), _rel(thing)
-            found.append((path, key, word or thing.kind.upper(), target, old and old.grants, new and new.grants))
+            word = word or thing.kind.upper()
+            if old is not None and new is not None and _recreated(old, new):  # dropped and created: grants lost
+                found += [(path, key, word, target, old.grants, None), (path, key, word, target, None, new.grants)]
+            else:
+                found.append((path, key, word, target, old and old.grants, new and new.grants))
     changes = []
     for path, key, word, target, old, new in found:
         if old is None and new is None:

@@ -62,6 +62,10 @@ CASES = {
                 "GRANT EXECUTE ON FUNCTION app.total(bigint) TO mg_grants_reader;",
     "type": "REVOKE USAGE ON TYPE app.mood FROM PUBLIC;\nGRANT USAGE ON TYPE app.mood TO mg_grants_reader;",
     "domain": "REVOKE USAGE ON DOMAIN app.positive FROM PUBLIC;",
+    "function recreated": """DROP FUNCTION app.total(bigint);
+                             CREATE FUNCTION app.total(tenant bigint) RETURNS numeric LANGUAGE sql AS $$ SELECT 1.5 $$;
+                             REVOKE EXECUTE ON FUNCTION app.total(bigint) FROM PUBLIC;
+                             GRANT EXECUTE ON FUNCTION app.total(bigint) TO mg_grants_reader;""",
     "created": """CREATE SCHEMA reports;
                   GRANT USAGE ON SCHEMA reports TO mg_grants_reader;
                   CREATE FUNCTION reports.secret() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;
@@ -74,3 +78,17 @@ CASES = {
 def test_round_trip_on_postgresql(pg_cluster, case):
     changes = round_trip_both_ways(pg_cluster, BASE, BASE + CASES[case])
     assert {c.kind for c in changes} & {"grant", "revoke"}, [c.describe() for c in changes]
+
+
+def test_a_recreated_function_gets_its_grants_again_both_ways():
+    locked = F.model_copy(update={"grants": {"app_reader": ("EXECUTE",)}})
+    wider = locked.model_copy(update={"returns": "numeric", "definition": F.definition.replace("bigint\n", "numeric\n")})
+    changes = diff(SchemaModel(functions={"public.total(tenant bigint)": locked}),
+                   SchemaModel(functions={"public.total(tenant bigint)": wider}))
+    script, (rollback, _) = forward_script(changes), reverse_script(changes)
+    grant = "GRANT EXECUTE ON FUNCTION public.total(tenant bigint) TO app_reader;"
+    revoke_public = "REVOKE EXECUTE ON FUNCTION public.total(tenant bigint) FROM PUBLIC;"
+    assert script.index("DROP FUNCTION public.total(tenant bigint);") < script.index(grant)
+    assert script.index("DROP FUNCTION public.total(tenant bigint);") < script.index(revoke_public)
+    assert rollback.rindex("DROP FUNCTION public.total(tenant bigint);") < rollback.rindex(grant)
+    assert rollback.rindex("DROP FUNCTION public.total(tenant bigint);") < rollback.rindex(revoke_public)
