@@ -45,19 +45,20 @@ _FIELDS = {
 
 
 def differing(before: SchemaModel, after: SchemaModel) -> dict[str, set[str]]:
-    """Category → keys of the objects that are on one side only or whose equality keys differ."""
+    """Category → keys of the objects that are on one side only or differ (by equality key first)."""
     found: dict[str, set[str]] = {}
     for category in CATEGORIES:
         old, new = getattr(before, category), getattr(after, category)
-        names = {name for name in old.keys() | new.keys()
-                 if _key(old.get(name, _MISSING)) != _key(new.get(name, _MISSING))}
+        names = {name for name in old.keys() | new.keys() if _differs(old.get(name, _MISSING), new.get(name, _MISSING))}
         if names:
             found[category] = names
     return found
 
 
-def _key(value: Any) -> Any:
-    return value.equality_key if isinstance(value, SchemaObject) else value
+def _differs(old: Any, new: Any) -> bool:
+    if isinstance(old, SchemaObject) and isinstance(new, SchemaObject):
+        return old.differs(new)
+    return old != new  # a schema's owner, its grants; or an object on one side only
 
 
 def field_changes(old: Any, new: Any) -> list[tuple[tuple, str]]:

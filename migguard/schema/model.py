@@ -28,11 +28,15 @@ class _Model(BaseModel):
 
     @cached_property
     def equality_key(self) -> str:
-        """SHA-256 of the compared fields as sorted JSON: two objects PostgreSQL treats as equal have
-        equal keys. Computed once per object (the model is frozen), so a diff finds the objects that
-        differ by comparing keys; model_copy() drops it."""
-        return hashlib.sha256(json.dumps(self.compared_fields(), sort_keys=True, separators=(",", ":"),
-                                         ensure_ascii=False).encode("utf-8")).hexdigest()
+        """SHA-256 of the compared fields' JSON (pydantic's serialiser, in field and dict order).
+        Equal keys mean equal objects; two equal objects whose dicts were filled in another order
+        get different keys, so `differs()` confirms a key mismatch on the fields. Computed once per
+        object (the model is frozen); model_copy() drops it."""
+        return hashlib.sha256(self.model_dump_json(exclude=self.uncompared or None).encode("utf-8")).hexdigest()
+
+    def differs(self, other: _Model) -> bool:
+        """Whether the compared fields differ: by key, and on a key mismatch by the fields themselves."""
+        return self.equality_key != other.equality_key and self.compared_fields() != other.compared_fields()
 
     def compared_fields(self, *, without: frozenset[str] = frozenset()) -> dict[str, Any]:
         """The compared fields as JSON data (what the key hashes and deepdiff reads), minus `without`."""

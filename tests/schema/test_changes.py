@@ -23,14 +23,16 @@ AMOUNT = Column(name="amount", position=1, type="integer", nullable=False, defau
 NOTE = Column(name="note", position=2, type="text")
 
 
-def test_equality_key_ignores_column_order_and_dict_order_but_not_a_field():
+def test_equality_ignores_column_positions_and_dict_order_but_not_a_field():
     table = _table(amount=AMOUNT, note=NOTE)
+    moved = _table(amount=AMOUNT.model_copy(update={"position": 7}), note=NOTE)
+    assert table.equality_key == moved.equality_key  # a column's position is not compared
     reordered = Table(schema_name="public", name="invoices",
                       columns={"note": NOTE.model_copy(update={"position": 1}),
                                "amount": AMOUNT.model_copy(update={"position": 2})})
-    assert table.equality_key == reordered.equality_key
+    assert not table.differs(reordered) and not reordered.differs(table)
     retyped = _table(amount=AMOUNT.model_copy(update={"type": "bigint"}), note=NOTE)
-    assert retyped.equality_key != table.equality_key
+    assert retyped.equality_key != table.equality_key and retyped.differs(table)
 
 
 def test_model_copy_recomputes_the_cached_key():
