@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from migguard.schema.changes import differing, field_changes
+from migguard.schema.changes import CATEGORIES, differing, field_changes
 from migguard.schema.diff import diff
 from migguard.schema.model import Column, Function, SchemaModel, Table
 
@@ -93,3 +93,8 @@ def test_diff_command_prints_the_fields(tmp_path):
     result = subprocess.run([sys.executable, "-m", "migguard", "diff", "a.json", "b.json", "--format", "json"],
                             cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
     assert json.loads(result.stdout)["changes"][0]["kind"] == "alter column type"
+
+
+def test_every_category_of_the_model_is_compared():
+    """A category left out of CATEGORIES would make its objects invisible to every diff."""
+    assert set(CATEGORIES) == set(SchemaModel.model_fields) - {"server_version"}
