@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from migguard.apply import gates
-from migguard.apply.audit_guard import check_log, guard_live
+from migguard.apply.audit_guard import HEAD_TABLE, check_log, guard_live
 from migguard.apply.backup import Backup, audit_fields, backup_name, take_backup
 from migguard.apply.gates import Acceptance
 from migguard.apply.restore import restore_command_column, restore_command_table
@@ -31,6 +31,7 @@ from migguard.core.errors import DatabaseError, GateRefused, LiveRefused, Miggua
 from migguard.core.identifiers import comment_safe, key_parts, name_pattern, object_key
 from migguard.core.redact import redact_text
 from migguard.core.sources import Migration, discover
+from migguard.pg import preflight
 from migguard.pg.connect import connect
 from migguard.pg.history import read_applied
 from migguard.pg.introspect import introspect
@@ -165,7 +166,9 @@ def run_apply(options: ApplyOptions, config: Config, progress: Progress = lambda
             try:
                 _show_findings(plan, accepted, options.strict, progress)
                 pending, outcome.accepted = _gates(options, config, plan, prod_url, accepted)
-            except GateRefused as refused:
+                if pending:
+                    _preflight(options, config, plan, prod_url)
+            except (GateRefused, preflight.PreflightRefused) as refused:
                 refuse(refused)
                 raise
             for acceptance in outcome.accepted:
@@ -196,8 +199,10 @@ def _dry_run(options: ApplyOptions, config: Config, plan: SavedPlan, prod_url: s
     outcome = ApplyOutcome(False, plan)
     try:
         check_not_locked(audit, lockdown_identity(), config.lockdown_after)
-        _pending, outcome.accepted = _gates(options, config, plan, prod_url, accepted)
-    except (GateRefused, LiveRefused) as refused:
+        pending, outcome.accepted = _gates(options, config, plan, prod_url, accepted)
+        if pending:
+            _preflight(options, config, plan, prod_url)
+    except (GateRefused, LiveRefused, preflight.PreflightRefused) as refused:
         outcome.refusal = refused
     for acceptance in outcome.accepted:
         progress(comment_safe(f"migguard: would accept {acceptance.describe()}"))
@@ -248,8 +253,8 @@ def _backup_and_run(options: ApplyOptions, config: Config, plan: SavedPlan, prod
     return result
 
 
-def _affected_tables(plan: SavedPlan) -> list[str]:
-    """`pg_dump --table` patterns of the existing tables the plan changes, read from each change's
+def _affected(plan: SavedPlan) -> list[tuple[str, ...]]:
+    """(schema, name) of the existing tables the plan changes, read from each change's
     (schema, name[, member]) path, so a dot or upper case inside a name matches only that table."""
     tables = set()
     for change in plan.document["changes"]:
@@ -258,7 +263,23 @@ def _affected_tables(plan: SavedPlan) -> list[str]:
             if object_key(*parts) in plan.before.tables:
                 tables.add(parts)
                 break
-    return [name_pattern(*parts) for parts in sorted(tables)]
+    return sorted(tables)
+
+
+def _affected_tables(plan: SavedPlan) -> list[str]:
+    """`pg_dump --table` patterns of the existing tables the plan changes."""
+    return [name_pattern(*parts) for parts in _affected(plan)]
+
+
+def _preflight(options: ApplyOptions, config: Config, plan: SavedPlan, prod_url: str) -> None:
+    """What the backup and the writes need of the connecting role, checked before either starts
+    (exit 3, one line per missing privilege; audited as refused, as a failed backup was)."""
+    creates_in = {_path(c)[0] for c in plan.document["changes"] if c["kind"].startswith("create ")}
+    affected = [tuple(parts) for parts in _affected(plan)]
+    preflight.require(prod_url, preflight.Needs(
+        history=preflight.own_tables(config.history_table, HEAD_TABLE), schema_dump=False, backup=options.backup,
+        backup_tables=tuple(affected), writes=True, altered=tuple(affected),
+        creates_in=tuple(sorted(s for s in creates_in if s in plan.before.schemas))), "what apply needs")
 
 
 def _path(change: dict) -> tuple[str, ...]:

@@ -29,8 +29,8 @@ from psycopg import sql
 
 from migguard.core.errors import DatabaseError
 from migguard.core.identifiers import comment_safe
-from migguard.core.redact import redact_text
 from migguard.pg.cluster import Binaries
+from migguard.pg.tools import tool_error
 from migguard.schema.model import Table, row_key
 
 _CHUNK = 1 << 16
@@ -177,8 +177,7 @@ class BackupData:
 
     def _check_exit(self) -> None:
         if self.process.wait() != 0:
-            message = self.process.stderr.read().decode("utf-8", "replace").strip().splitlines()
-            raise DatabaseError(f"reading {self.what} failed: {redact_text(message[-1] if message else 'pg_restore failed')}")
+            raise tool_error(f"reading {self.what}", self.process.stderr.read(), self.process.returncode)
 
 
 # --- writing it back, in the caller's transaction -------------------------------------------

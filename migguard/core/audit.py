@@ -63,7 +63,7 @@ FINAL_RESULTS = ("applied", "refused", "failed", "rolled-back")
 LIVE_COMMANDS = ("apply", "rollback")
 USER_ENV = "MIGGUARD_USER"  # CI identity; the OS login is recorded beside it as `os_user`
 # Refusals that are not a person's policy violation, so they never count toward lockdown.
-UNCOUNTED_REASONS = ("lockdown", "lock-held", "audit-broken")
+UNCOUNTED_REASONS = ("lockdown", "lock-held", "audit-broken", "preflight")
 
 _SECRET_KEY_PARTS = ("password", "passwd", "pwd", "secret", "token", "api_key", "apikey", "credential")
 _CHUNK = 64 * 1024
@@ -286,8 +286,11 @@ def check_not_locked(log: AuditLog | str | os.PathLike[str], identity: str, thre
 
 def refusal_details(error: BaseException) -> dict[str, Any]:
     """The details of a refused live operation: the reason, and its kind, which decides whether it
-    counts toward lockdown (a held migration lock or a broken audit log is no person's violation)."""
-    if isinstance(error, LockHeld):
+    counts toward lockdown (a held migration lock, a broken audit log or a privilege production does
+    not grant is no person's violation). An error class may name its kind (`audit_reason_kind`)."""
+    if getattr(error, "audit_reason_kind", None):
+        kind = error.audit_reason_kind
+    elif isinstance(error, LockHeld):
         kind = "lock-held"
     elif isinstance(error, AuditBroken):
         kind = "audit-broken"

@@ -17,6 +17,7 @@ from migguard.core.config import Config, secret
 from migguard.core.errors import InputError
 from migguard.core.redact import redact_text
 from migguard.core.sources import discover
+from migguard.pg import preflight
 from migguard.pg.connect import connect
 from migguard.pg.history import read_applied
 from migguard.pg.introspect import introspect
@@ -62,6 +63,8 @@ def run_status(config: Config, prod_url: str | None = None, shadow_url: str | No
     if not prod_url:
         raise InputError("PG_PROD_URL is not set (environment or the env file): status reads production")
     migrations = discover(Path(config.root) / config.migrations, config.layout)
+    preflight.require(prod_url, preflight.Needs(history=preflight.own_tables(config.history_table), schema_dump=False),
+                      "what status needs")
     with connect(prod_url) as prod:
         rows = read_applied(prod, config.history_table)
         recorded = {row.version for row in rows}

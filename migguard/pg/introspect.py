@@ -61,6 +61,7 @@ def _read(conn: psycopg.Connection, exclude_schemas: tuple[str, ...]) -> SchemaM
         rows = reader.rows
 
         version = int(conn.execute("SHOW server_version_num").fetchone()[0])
+        role = conn.execute("SELECT current_user").fetchone()[0]  # ownership is compared relative to it
         schema_rows = rows(q.SCHEMA_SCHEMAS_SQL)
         schemas = {r["name"]: r["owner"] for r in schema_rows}
         schema_grants = {r["name"]: _grant_map(r["grants"]) for r in schema_rows if r["grants"]}
@@ -124,10 +125,10 @@ def _read(conn: psycopg.Connection, exclude_schemas: tuple[str, ...]) -> SchemaM
         statistics = {object_key(r["schema_name"], r["name"]): Statistics(**r) for r in rows(q.SCHEMA_STATISTICS_SQL)}
         collations = {object_key(r["schema_name"], r["name"]): _collation(r) for r in rows(q.SCHEMA_COLLATIONS_SQL)}
         rules = {rule.qualified_name: rule for rule in (RewriteRule(**r) for r in rows(q.SCHEMA_RULES_SQL))}
-    return SchemaModel(server_version=version, schemas=schemas, schema_grants=schema_grants, extensions=extensions,
-                       tables=tables, views=views,
-                       sequences=sequences, functions=functions, enums=enums, domains=domains, composites=composites,
-                       statistics=statistics, collations=collations, rules=rules)
+    return SchemaModel(server_version=version, connecting_roles=(role,), schemas=schemas, schema_grants=schema_grants,
+                       extensions=extensions, tables=tables, views=views, sequences=sequences, functions=functions,
+                       enums=enums, domains=domains, composites=composites, statistics=statistics,
+                       collations=collations, rules=rules)
 
 
 def _grant_map(pairs: list[list[str]]) -> dict[str, tuple[str, ...]]:

@@ -65,8 +65,8 @@ def _child_setup(parent: int) -> None:
 
 def run_tool(binaries: Binaries, program: str, args: list[str], url: str | None, what: str,
              timeout: float = 3600) -> subprocess.CompletedProcess[bytes]:
-    """Run a PostgreSQL client program; a failure raises DatabaseError whose message is the tool's
-    last stderr line and whose detail is all of its stderr, redacted."""
+    """Run a PostgreSQL client program; a failure raises `tool_error`: its cause as the message,
+    all of its stderr as the detail (printed under the error line), redacted."""
     argv = [binaries.program(program), *args]
     env = dict(os.environ)
     if url is not None:
@@ -88,11 +88,21 @@ def run_tool(binaries: Binaries, program: str, args: list[str], url: str | None,
         if process.returncode is None:  # leaving early (timeout, Ctrl-C, a signal): the tool goes too
             _kill_group(process)
     if process.returncode != 0:
-        text = stderr.decode("utf-8", "replace").strip()
-        lines = text.splitlines()
-        raise DatabaseError(f"{what} failed: {redact_text(lines[-1] if lines else 'exit ' + str(process.returncode))}",
-                            detail=text if len(lines) > 1 else None)
+        raise tool_error(what, stderr, process.returncode)
     return subprocess.CompletedProcess(argv, process.returncode, stdout, stderr)
+
+
+def tool_error(what: str, stderr: bytes, returncode: int) -> DatabaseError:
+    """A failed tool's error: the message names the cause (the server's ERROR, else the tool's
+    `error:` line, else its last line), the detail is its whole stderr, both redacted. pg_dump's
+    last line is often only "Query was: COPY …", while the reason (say "query would be affected by
+    row-level security policy") and PostgreSQL's HINT come before it."""
+    text = stderr.decode("utf-8", "replace").strip()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    cause = next((line.split("ERROR:", 1)[1].strip() for line in lines if "ERROR:" in line), None)
+    cause = cause or next((line for line in lines if " error: " in line or line.startswith("error:")), None)
+    cause = cause or (lines[-1] if lines else f"exit {returncode}")
+    return DatabaseError(f"{what} failed: {redact_text(cause)}", detail=text if text and text != cause else None)
 
 
 def _kill_group(process: subprocess.Popen) -> None:

@@ -45,6 +45,7 @@ from migguard.core.redact import redact_text
 from migguard.core.sources import Migration, checksum, discover
 from migguard.lint.context import LintSettings
 from migguard.lint.engine import ConfiguredFindings, LintCache, LintTarget, RulePolicy, build_report, gate_passes, lint_targets
+from migguard.pg import preflight
 from migguard.pg.connect import connect, describe
 from migguard.pg.history import read_applied
 from migguard.pg.introspect import introspect
@@ -225,6 +226,9 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
     part_way: list[PartWay] = []
     mismatches: list[Mismatch] = []
     if prod_url:
+        # before anything is read: the privileges plan's reads need (exit 3 naming each one missing)
+        preflight.require(prod_url, preflight.Needs(history=preflight.own_tables(config.history_table)),
+                          "what plan needs")
         with connect(prod_url, connect_timeout=10) as prod:
             applied_rows = read_applied(prod, config.history_table)
             applied_now = {row.version for row in applied_rows}
@@ -527,6 +531,12 @@ def _query_plan_finding(path: str, change: PlanChange) -> Finding:
 
 
 def _precheck_finding(result: PrecheckResult) -> Finding:
+    if result.skipped:
+        return _db_finding("precheck-skipped", Severity.WARNING, f"db:{result.object}",
+                           f"The {result.check} pre-check of {result.object} did not run: production refused to let "
+                           f"the connecting role read every row ({result.skipped}).",
+                           "Connect as a role with BYPASSRLS and SELECT on the table (README: \"The roles "
+                           "production needs\"), or check the data by hand before applying.")
     sampled = " (on a 1% sample: the full count timed out)" if result.sampled else ""
     keys = f"; first keys: {', '.join(result.sample_keys)}" if result.sample_keys else ""
     if result.fails_migration:

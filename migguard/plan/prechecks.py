@@ -4,6 +4,12 @@ Each check derives from a planned change (the diff of the clone before and after
 migrations) and runs in a READ ONLY transaction under a short statement_timeout. When a full
 count times out on a large table, the check is repeated on a 1% TABLESAMPLE and says so.
 Only counts and the offending rows' key values are reported, never other column values.
+
+The counts must see every row: they run with row_security off, so a table whose rows the
+connecting role sees only through row-level security (no BYPASSRLS; FORCE ROW LEVEL SECURITY on
+a table it owns) is refused by PostgreSQL instead of counted partially, or of failing inside a
+policy on an unset tenant setting. Such a check, or one on a table the role may not read, is
+reported as not run (`skipped`, the reason), never as a clean result or a crash.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import psycopg
 from psycopg import sql
 
 from migguard.core.identifiers import object_key, parse_qualified
+from migguard.pg.connect import describe
 from migguard.schema.diff import Change
 from migguard.schema.model import SchemaModel, Table
 
@@ -31,6 +38,7 @@ class PrecheckResult:
     sampled: bool = False  # counted on a TABLESAMPLE after the full count timed out
     fails_migration: bool = True
     detail: str = ""
+    skipped: str = ""  # why the check did not run (the role may not read every row); offending is then 0
 
 
 def _referenced(references: str) -> tuple[str, str] | None:
@@ -144,7 +152,11 @@ def run_prechecks(conn: psycopg.Connection, changes: list[Change], before: Schem
     results = []
     for kind, obj, query, table in plan_checks(changes, before, after):
         keys = _key_columns(table)
-        count, sample, sampled = _count(conn, query, keys, timeout)
+        try:
+            count, sample, sampled = _count(conn, query, keys, timeout)
+        except (psycopg.errors.InsufficientPrivilege, psycopg.errors.UndefinedObject) as error:
+            results.append(PrecheckResult(kind, obj, 0, fails_migration=False, skipped=describe(error)))
+            continue
         if count:
             results.append(PrecheckResult(kind, obj, count, sample, sampled,
                                           fails_migration=kind != "destroyed-rows"))
@@ -162,6 +174,7 @@ def _count(conn: psycopg.Connection, query: sql.Composable, keys: list[str],
         try:
             with conn.transaction():
                 conn.execute("SET TRANSACTION READ ONLY")
+                conn.execute("SET LOCAL row_security = off")  # every row, or an error: never a filtered count
                 conn.execute(sql.SQL("SET LOCAL statement_timeout = {}").format(sql.Literal(timeout)))
                 count = conn.execute(sql.SQL("SELECT count(*) FROM ({}) q").format(source)).fetchone()[0]
                 sample: tuple[str, ...] = ()

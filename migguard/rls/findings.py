@@ -1451,6 +1451,34 @@ pending migrations; without a production URL.
     references=(_PG + "datatype-character.html", ALTER_TABLE),
 ))
 
+_PLAN["precheck-skipped"] = (Severity.WARNING, "a data pre-check could not read every row of its table in "
+                                             "production (row-level security, or no SELECT)", _doc(
+    what=_PRECHECK_INTRO + """The checks run with `row_security` off, so that they count every
+row or fail: when the connecting role sees the table only through row-level security (it lacks
+BYPASSRLS and does not own the table, or owns it under FORCE ROW LEVEL SECURITY), or may not read
+it at all, PostgreSQL refuses the count and this finding names the check that did not run and why.
+""",
+    why="""
+A count filtered by a tenant policy would report zero offending rows while other tenants' rows
+still make the migration fail in production; a policy that reads an unset tenant setting would
+fail the count outright. An unchecked condition must be visible, not reported clean.
+""",
+    bad="""
+-- migguard connects as app_owner (no BYPASSRLS); invoices is under FORCE ROW LEVEL SECURITY.
+ALTER TABLE invoices ALTER COLUMN customer_id SET NOT NULL;
+""",
+    good="""
+-- The same migration, with migguard connecting as a role that has BYPASSRLS
+-- (ALTER ROLE migrator BYPASSRLS, run by a superuser): the NULLs of every tenant are counted.
+ALTER TABLE invoices ALTER COLUMN customer_id SET NOT NULL;
+""",
+    quiet="""
+The connecting role is a superuser, has BYPASSRLS, or owns a table whose row-level security is
+not forced; tables without row-level security that the role may read.
+""",
+    references=(_PG + "ddl-rowsecurity.html", _PG + "runtime-config-client.html#GUC-ROW-SECURITY"),
+))
+
 _PLAN["precheck-destroyed-rows"] = (Severity.WARNING, "the migration destroys data that production holds (a "
                                                       "dropped table's rows, a dropped column's values)", _doc(
     what=_PRECHECK_INTRO + """This check counts the data the migration destroys: the rows of a

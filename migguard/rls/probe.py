@@ -19,7 +19,11 @@ Sequence positions (not transactional) are put back afterwards, so the database 
 was. A refusal is SQLSTATE 42501 (privilege or row level security); an integrity error raised
 after the policies let the statement through counts as a leak (the policy did not stop it);
 anything else is reported as inconclusive. A table whose rows cannot be generated, and a role
-that does not exist or cannot be assumed, is an info finding with the reason.
+that does not exist or cannot be assumed, is an info finding with the reason. A connecting role
+that is itself subject to row-level security (not a superuser, no BYPASSRLS: a shadow run as
+the tables' owner under FORCE RLS) would count tenant B's rows through the policies, with the
+tenant setting naming A or unset, and report leaks that are not there: then nothing is probed,
+and one info finding says why.
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.rel
 WHERE c.relkind = 'S' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_'
 ORDER BY 1, 2
 """
+# The probe counts every tenant's rows as its connecting role: that role must not be filtered by RLS.
+BYPASS_SQL = "SELECT current_user::text, rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user"
 _SAVEPOINT = sql.Identifier("migguard_probe")
 _REFUSED = "42501"  # insufficient_privilege: a missing grant, or a row level security WITH CHECK
 
@@ -92,14 +98,19 @@ def _run(url: str, tenant_column: str, tenant_setting: str, app_roles: Sequence[
                                    exempt_tables=exempt_tables)
             schema = read_schema(conn)
         sequences = _sequence_state(conn)
+        role, bypasses = conn.execute(BYPASS_SQL).fetchone()
         conn.rollback()
         read = time.perf_counter()
         prober = _Prober(conn, catalog, schema, tenant_column, tenant_setting)
         try:
             conn.execute("SELECT set_config('lock_timeout', '10s', true)")
-            prober.fill()
-            filled = time.perf_counter()
-            findings = list(exemption_findings(catalog)) + list(prober.run())
+            if catalog.tables and not bypasses:  # its own counts would pass through the policies
+                filled = time.perf_counter()
+                findings = [*exemption_findings(catalog), _subject_to_rls(role, tenant_setting)]
+            else:
+                prober.fill()
+                filled = time.perf_counter()
+                findings = list(exemption_findings(catalog)) + list(prober.run())
         finally:
             conn.rollback()
             _restore_sequences(conn, sequences)
@@ -109,6 +120,16 @@ def _run(url: str, tenant_column: str, tenant_setting: str, app_roles: Sequence[
                      exempt=tuple(catalog.exempt), roles=tuple(app_roles),
                      timings={"catalog": round(read - started, 4), "generate": round(filled - read, 4),
                               "checks": round(done - filled, 4), "total": round(done - started, 4)})
+
+
+def _subject_to_rls(role: str, setting: str) -> Finding:
+    """The probe's own role sees the tenant tables through their policies: its counts of tenant
+    B's rows (taken with `setting` still naming tenant A, or unset) would prove nothing."""
+    return finding("rls-probe-skipped", f"db:role:{role}",
+                   f"The isolation probe connects as {role}, which is subject to row-level security (not a "
+                   f"superuser, no BYPASSRLS): its own counts of each tenant's rows would be filtered by the "
+                   f"policies on {setting}, so no table was probed. Only the catalog audit checked isolation.",
+                   "Run the shadow (PG_SHADOW_URL) as a superuser or a role with BYPASSRLS.")
 
 
 class _Prober:

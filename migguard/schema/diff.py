@@ -26,8 +26,8 @@ from migguard.schema.ddl_statistics import statistics_steps
 from migguard.schema.ddl_table import Step, create_clauses, created_steps, property_steps
 from migguard.schema.ddl_types import composite_steps
 from migguard.schema.model import (
-    Collation, Column, CompositeType, Constraint, Domain, EnumType, Function, Index, Policy, RewriteRule, SchemaModel,
-    Sequence, Table, Trigger, View,
+    CONNECTING_ROLE, Collation, Column, CompositeType, Constraint, Domain, EnumType, Function, Index, Policy, RewriteRule,
+    SchemaModel, Sequence, Table, Trigger, View,
 )
 
 # Phases: the order in which changes run forward.
@@ -73,7 +73,10 @@ def _change(kind: str, path: tuple[str, ...], forward: str, reverse: str | None,
 
 
 def diff(before: SchemaModel, after: SchemaModel) -> list[Change]:
-    """Changes that turn `before` into `after`, in the order they must run."""
+    """Changes that turn `before` into `after`, in the order they must run. An owner that is either
+    side's connecting role is that role on both sides (`SchemaModel.relative_owners`)."""
+    roles = {*before.connecting_roles, *after.connecting_roles}
+    before, after = before.relative_owners(roles), after.relative_owners(roles)
     touched = _touched_objects(before, after)
     changes: list[Change] = []
     for name in _keys(touched, "schemas"):
@@ -221,9 +224,14 @@ def _schema_changes(name: str, old: object, new: object) -> list[Change]:
         return [_change("drop schema", path, f"DROP SCHEMA {_q(name)};", f"CREATE SCHEMA {_q(name)};", DROP_SCHEMA,
                         destructive=True)]
     if old != new and new is not None:
-        return [_change("alter schema owner", path, f"ALTER SCHEMA {_q(name)} OWNER TO {_q(str(new))};",
-                        f"ALTER SCHEMA {_q(name)} OWNER TO {_q(str(old))};" if old else None, SECURITY)]
+        return [_change("alter schema owner", path, f"ALTER SCHEMA {_q(name)} OWNER TO {_owner(str(new))};",
+                        f"ALTER SCHEMA {_q(name)} OWNER TO {_owner(str(old))};" if old else None, SECURITY)]
     return []
+
+
+def _owner(role: str) -> str:
+    """An owner as SQL: the role that runs the statement is CURRENT_USER."""
+    return "CURRENT_USER" if role == CONNECTING_ROLE else _q(role)
 
 
 def _enum_sql(enum: EnumType) -> str:
@@ -534,8 +542,8 @@ def _alter_table(old: Table, new: Table, created: bool = False) -> list[Change]:
         changes.append(_change("comment on table", path, f"COMMENT ON TABLE {qualified} IS {_comment(new.comment)};",
                                f"COMMENT ON TABLE {qualified} IS {_comment(old.comment)};", COMMENT))
     if not created and old.owner != new.owner and new.owner and old.owner:
-        changes.append(_change("alter table owner", path, f"{target} OWNER TO {_q(new.owner)};",
-                               f"{target} OWNER TO {_q(old.owner)};", SECURITY))
+        changes.append(_change("alter table owner", path, f"{target} OWNER TO {_owner(new.owner)};",
+                               f"{target} OWNER TO {_owner(old.owner)};", SECURITY))
     return changes
 
 

@@ -1,5 +1,14 @@
 """The schema model: everything migguard compares between two databases, as one pydantic tree.
 
+Ownership is compared relative to the roles the two sides were read as (SPEC 5.4: "ownership by
+the role migguard connects as is not drift"): the shadow replays as its own role, production is
+read as the role migguard connects as, and the clone of production keeps production's owner
+names while the pending migrations create objects there as the shadow's role. So an owner that
+is either side's connecting role is `CONNECTING_ROLE` on both sides; any other owner still
+compares by name. A database restored from production (the clone) keeps production's owner
+names while it is read as the shadow's role: `also_read_as(production's role)` says so, so that
+comparing it with a replay does not show every table's owner as drift.
+
 Objects are kept in dicts keyed by their qualified name (`object_key(schema, name)`: `schema.name`,
 a part in double quotes when it holds a dot or a quote; functions by their identity signature) so
 that a structural diff of two models maps straight back to named objects. Code never splits a
@@ -281,10 +290,17 @@ class Extension(_Model):
     version: str
 
 
+# The owner "the role that read the model". CURRENT_USER is a keyword: only a quoted identifier
+# could name a real role so.
+CONNECTING_ROLE = "current_user"
+
+
 class SchemaModel(_Model):
     """A whole database's schema (user schemas only; system catalogs excluded)."""
 
     server_version: int = 0  # server_version_num; informational, not part of the hash
+    # current_user when it was read, and the roles that stand for it (also_read_as); not compared
+    connecting_roles: tuple[str, ...] = ()
     schemas: dict[str, str | None] = Field(default_factory=dict)  # schema name → owner
     schema_grants: dict[str, dict[str, tuple[str, ...]]] = Field(default_factory=dict)  # schema → role → privileges
     extensions: dict[str, Extension] = Field(default_factory=dict)
@@ -305,7 +321,29 @@ class SchemaModel(_Model):
         Column order is kept for CREATE TABLE but not compared: PostgreSQL cannot reorder columns,
         so a column dropped and re-added by a rollback comes back last (migra and pg-schema-diff
         make the same choice)."""
-        return self.model_dump(mode="json", exclude=_NOT_COMPARED)
+        return self.relative_owners().model_dump(mode="json", exclude=_NOT_COMPARED)
+
+    def relative_owners(self, roles: set[str] | None = None) -> SchemaModel:
+        """The model with every owner in `roles` (default: its own `connecting_roles`) written as
+        `CONNECTING_ROLE`, so that databases read as different roles (the shadow's, production's)
+        compare ownership relative to the role migguard connects as. Without roles: unchanged."""
+        roles = roles if roles is not None else set(self.connecting_roles)
+        if not roles:
+            return self
+
+        def relative(objects: dict) -> dict:
+            return {k: v.model_copy(update={"owner": CONNECTING_ROLE}) if v.owner in roles else v
+                    for k, v in objects.items()}
+
+        return self.model_copy(update={
+            "connecting_roles": (),
+            "schemas": {k: CONNECTING_ROLE if v in roles else v for k, v in self.schemas.items()},
+            "tables": relative(self.tables), "views": relative(self.views), "functions": relative(self.functions),
+        })
+
+    def also_read_as(self, *roles: str) -> SchemaModel:
+        """This model with `roles` standing for its connecting role too (see the module docstring)."""
+        return self.model_copy(update={"connecting_roles": tuple(dict.fromkeys((*self.connecting_roles, *roles)))})
 
     def canonical_json(self) -> str:
         """Sorted, whitespace-free JSON of `comparable()`: the hash input."""
@@ -333,7 +371,7 @@ class SchemaModel(_Model):
         return cls.model_validate_json(text)
 
 
-_NOT_COMPARED = {"server_version": True, "tables": {"__all__": {"columns": {"__all__": {"position"}}}}}
+_NOT_COMPARED = {"server_version": True, "connecting_roles": True, "tables": {"__all__": {"columns": {"__all__": {"position"}}}}}
 
 
 def row_key(table: Table) -> tuple[str, ...]:

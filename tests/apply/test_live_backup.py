@@ -146,9 +146,10 @@ def test_sigterm_during_the_backup_stops_pg_dump_removes_the_partial_file_and_is
     assert verify(project.root / ".migguard" / "audit.jsonl").ok
 
 
-def test_backup_refused_under_force_rls_keeps_pg_dumps_whole_stderr(project, pg):
-    """The table owner is not a superuser and the table forces RLS: pg_dump refuses to dump it
-    (row_security is off in pg_dump), with an error, a hint and the query on separate lines."""
+def test_backup_refused_under_force_rls_before_pg_dump_runs(project, pg):
+    """The table owner is not a superuser and the table forces RLS: pg_dump would refuse to dump it
+    (row_security is off in pg_dump), so the preflight refuses first, naming BYPASSRLS (exit 3).
+    pg_dump's own stderr in that case: tests/pg/test_tool_stderr.py."""
     directory, env = project.root, project.env
     (directory / "db" / "migrations" / "0001_schema.sql").write_text(
         SCHEMA + "ALTER TABLE accounts ENABLE ROW LEVEL SECURITY;\nALTER TABLE accounts FORCE ROW LEVEL SECURITY;\n"
@@ -165,14 +166,10 @@ def test_backup_refused_under_force_rls_keeps_pg_dumps_whole_stderr(project, pg)
         conn.execute("INSERT INTO accounts (name) VALUES ('a')")
     (directory / "db" / "migrations" / "0002_note.sql").write_text(ADD_NOTE)
     result = migguard(owner, "apply", "--confirm-live")
-    assert result.returncode == 4, result.stderr
-    lines = result.stderr.splitlines()
-    error = next(line for line in lines if line.startswith("migguard: error: "))
-    assert "backup failed, nothing was applied" in error
-    detail = lines[lines.index(error) + 1:]
-    assert any("row-level security" in line for line in detail), result.stderr
-    assert any("NO FORCE ROW LEVEL SECURITY" in line or "Query was" in line for line in detail), result.stderr
-    assert all(line.startswith("    ") for line in detail)
+    assert result.returncode == 3, result.stderr
+    error = next(line for line in result.stderr.splitlines() if line.startswith("migguard: error: "))
+    assert error.startswith("migguard: error: production refuses what apply needs: role mg_owner lacks BYPASSRLS: "
+                            "the backup (pg_dump) reads every row of public.accounts under FORCE ROW LEVEL SECURITY")
     assert not list(backups(project).glob("*.partial")) and len(list(backups(project).glob("*.dump"))) == 1
     assert applied_versions(pg) == ["0001"] and "note" not in columns(pg)
     assert audit_entries(project)[-1]["result"] == "refused"

@@ -336,11 +336,20 @@ def test_a_new_ci_identity_does_not_lift_the_lockdown(log, monkeypatch):
     assert log.locked_until(lockdown_identity(), T0 + timedelta(minutes=3), 3) == T0 + timedelta(minutes=17)
 
 
-@pytest.mark.parametrize("kind", ["lock-held", "audit-broken", "lockdown"])
+@pytest.mark.parametrize("kind", ["lock-held", "audit-broken", "lockdown", "preflight"])
 def test_refusals_no_person_caused_do_not_count(log, kind):
     for minutes in (0, 1, 2, 3):
         _refuse(log, T0 + timedelta(minutes=minutes), reason_kind=kind)
     assert log.locked_until(ME, T0 + timedelta(minutes=4), 3) is None
+
+
+def test_a_privilege_production_lacks_is_recorded_as_a_preflight_refusal():
+    from migguard.core.audit import refusal_details
+    from migguard.pg.preflight import PreflightRefused
+
+    details = refusal_details(PreflightRefused("what apply needs", "app_owner", ["BYPASSRLS (the backup)"]))
+    assert details["reason_kind"] == "preflight"
+    assert "role app_owner lacks BYPASSRLS" in details["reason"]
 
 
 def test_check_not_locked_raises_exit_4_with_the_time(log):
