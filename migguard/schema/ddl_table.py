@@ -23,8 +23,8 @@ class Step:
     member: str | None  # the column a step is about; None: the table itself
     forward: str
     reverse: str
-    after: str  # what must exist first: "columns" (its own), "all columns" (every table's), "indexes",
-    # or "nothing" (runs before columns change)
+    after: str  # what must exist first: "columns" (its own), "all columns" (every table's columns and
+    # constraints: INHERIT checks both), "indexes", or "nothing" (runs before columns change)
     lock: str | None = ACCESS_EXCLUSIVE
     notes: tuple[str, ...] = ()
 
@@ -35,19 +35,20 @@ def options_sql(options: tuple[str, ...]) -> str:
                      for key, _, value in (option.partition("=") for option in options))
 
 
-def create_clauses(table: Table) -> tuple[str, str, str]:
-    """(the word before TABLE, INHERITS clause, WITH clause) of a CREATE TABLE."""
+def create_clauses(table: Table) -> tuple[str, str]:
+    """(the word before TABLE, the WITH clause) of a CREATE TABLE. INHERITS is not among them: a
+    child is created with every column and inherits once every table's columns are final (its
+    parent's may change type in the same diff), as a kept table would (`created_steps`)."""
     unlogged = "UNLOGGED " if table.persistence == "unlogged" else ""
-    inherits = f" INHERITS ({', '.join(table.inherits)})" if table.inherits else ""  # regclass text: SQL already
     options = f" WITH ({options_sql(table.options)})" if table.options else ""
-    return unlogged, inherits, options
+    return unlogged, options
 
 
 def created_steps(table: Table) -> list[Step]:
-    """What CREATE TABLE cannot say: statistics targets and the replica identity."""
+    """What CREATE TABLE does not say: statistics targets, the replica identity, INHERIT."""
     bare = table.model_copy(update={"columns": {n: c.model_copy(update={"statistics": None})
                                                 for n, c in table.columns.items()},
-                                    "replica_identity": "default", "replica_identity_index": None})
+                                    "replica_identity": "default", "replica_identity_index": None, "inherits": ()})
     return property_steps(bare, table, created=True)
 
 
@@ -75,7 +76,7 @@ def property_steps(old: Table, new: Table, *, created: bool = False) -> list[Ste
         steps.append(Step("alter replica identity", None, f"{target} REPLICA IDENTITY {_identity(new)};",
                           f"{target} REPLICA IDENTITY {_identity(old)};", "indexes",
                           notes=("logical replication and CDC decode updates and deletes by the replica identity",)))
-    if not created and old.inherits != new.inherits:
+    if old.inherits != new.inherits:
         for parent in old.inherits:
             if parent not in new.inherits:
                 steps.append(Step("no inherit", None, f"{target} NO INHERIT {parent};", f"{target} INHERIT {parent};",

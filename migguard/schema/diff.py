@@ -431,8 +431,8 @@ def _create_table_sql(table: Table) -> str:
         return f"CREATE TABLE {name} PARTITION OF {table.partition_of} {table.partition_bound};"
     columns = ",\n    ".join(_column_sql(c) for c in table.ordered_columns())
     suffix = f" PARTITION BY {table.partition_key}" if table.partition_key else ""
-    unlogged, inherits, options = create_clauses(table)
-    return f"CREATE {unlogged}TABLE {name} (\n    {columns}\n){inherits}{suffix}{options};"
+    unlogged, options = create_clauses(table)
+    return f"CREATE {unlogged}TABLE {name} (\n    {columns}\n){suffix}{options};"
 
 
 def _relation_names(model: SchemaModel) -> set[str]:
@@ -491,7 +491,12 @@ def _drop_table(table: Table, taken: set[str] = frozenset(), grantees: set[str] 
     changes = [_change("drop constraint", (*path, n), f"{target} DROP CONSTRAINT {_q(n)};",
                        _add_constraint_sql(target, c), DROP_FOREIGN_KEY, lock=ACCESS_EXCLUSIVE)
                for n, c in sorted(foreign.items())]
-    rest = table.model_copy(update={"constraints": {n: c for n, c in table.constraints.items() if n not in foreign}})
+    # A child leaves its parents first too: its rollback recreates it standalone and inherits again
+    # last, once the parents' columns are back as they were.
+    changes += [_change("no inherit", path, f"{target} NO INHERIT {parent};", f"{target} INHERIT {parent};",
+                        DROP_FOREIGN_KEY, lock=ACCESS_EXCLUSIVE) for parent in table.inherits]
+    rest = table.model_copy(update={"constraints": {n: c for n, c in table.constraints.items() if n not in foreign},
+                                    "inherits": ()})
     recreate = [change.forward for change in _create_table(rest, grantees)]
     # Last, unless a created object takes one of its relation names (its primary key's index,
     # after a table rename): then before the creates.
@@ -547,7 +552,7 @@ def _alter_table(old: Table, new: Table, created: bool = False) -> list[Change]:
     return changes
 
 
-_STEP_PHASES = {"nothing": DROP_CONSTRAINT, "columns": COLUMN, "all columns": CONSTRAINT, "indexes": TRIGGER}
+_STEP_PHASES = {"nothing": DROP_CONSTRAINT, "columns": COLUMN, "all columns": FOREIGN_KEY, "indexes": TRIGGER}
 
 
 def _step_change(table: Table, step: Step) -> Change:

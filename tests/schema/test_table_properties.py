@@ -88,3 +88,14 @@ CASES = {
 def test_round_trip_on_postgresql(pg_cluster, case):
     """diff(a, b) applied to a yields b; its rollback brings a back; and the other way round."""
     round_trip_both_ways(pg_cluster, BASE, BASE + CASES[case])
+
+
+@pytest.mark.pg
+def test_a_child_created_under_a_retyped_parent_inherits_once_the_columns_are_final(pg_cluster):
+    """The parent's column changes type in the same diff (concourse's build_events): the child is
+    created with the final columns and inherits after; backwards, it leaves before the parent reverts."""
+    changes = round_trip_both_ways(pg_cluster, BASE, BASE + """
+        ALTER TABLE base ALTER COLUMN id TYPE numeric;
+        ALTER TABLE base ADD CONSTRAINT base_id_check CHECK (id > 0);
+        CREATE TABLE child (extra text) INHERITS (base);""")
+    assert "inherit public.child" in [c.describe() for c in changes]
