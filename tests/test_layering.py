@@ -1,7 +1,7 @@
 """The layering of the packages holds (issue 15): the import-linter contracts in pyproject.toml.
 
-The contracts: capabilities import only what sits below them (cli > apply > plan > rls | drift |
-query | scan | project | report > lint | pg > schema | sql > core; inside cli: app > the command
+The contracts: capabilities import only what sits below them (cli > apply > plan > report > rls |
+drift | query | scan | project > lint | pg > schema | sql > core; inside cli: app > the command
 groups, independent of each other > common), every top-level module is placed in a layer, no import
 circle between sibling modules or packages, and no database driver in the pure parts. The checker is
 proven on a copy of the package with a planted breach, so a contract that no longer checks anything

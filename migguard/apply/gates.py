@@ -27,9 +27,7 @@ def check_lint(pending: list[Migration], config: Config, allow_destructive: bool
     only --allow-destructive does. No cache: the gate cannot authenticate one (see lint.lint_live).
     """
     policy = RulePolicy.build(config.rules, (), (), allow_destructive, live=True)
-    settings = LintSettings(pg_version=config.pg_version, tenant_column=config.tenant_column,
-                            tenant_setting=config.tenant_setting, assume_in_transaction=config.assume_in_transaction,
-                            max_lock_timeout=config.lock_timeout_ceiling, max_statement_timeout=config.statement_timeout_ceiling)
+    settings = LintSettings.from_config(config)
     targets = [LintTarget(m.up.as_posix(), m.up_sql()) for m in pending]
     result = lint_live(targets, settings, policy)
     if not gate_passes(result.findings, strict):

@@ -31,7 +31,7 @@ import psycopg
 from pglast.stream import RawStream
 from psycopg import sql
 
-from migguard.apply.audit_guard import check_log, guard_live
+from migguard.apply.audit_guard import HEAD_TABLE, check_log, guard_live
 from migguard.apply.backup import Backup, audit_fields, take_backup
 from migguard.apply.restore import (
     Restored, qualified_parts, read_sequence, restore_column, restore_sequence, restore_table, table_columns,
@@ -42,6 +42,7 @@ from migguard.core.config import Config, production_url
 from migguard.core.errors import DatabaseError, GateRefused, InputError, LiveRefused
 from migguard.core.identifiers import comment_safe, key_parts, object_key
 from migguard.core.redact import redact_text
+from migguard.pg import preflight
 from migguard.pg.cluster import Binaries
 from migguard.pg.connect import connect, describe
 from migguard.pg.history import AppliedMigration, read_applied
@@ -138,6 +139,8 @@ def run_rollback(options: RollbackOptions, config: Config, progress: Progress = 
         if not steps:
             return RollbackOutcome(False, [], text="-- nothing to roll back\n")
         destroyed, refusal = _gates(prod_url, config, steps, options)
+        if not refusal:
+            _preflight(prod_url, config, options)  # exit 3 as the live run would, nothing read further
         audit.append("rollback", result="dry-run", target=target, migrations=versions,
                      details={"destroys": [f"{d.object}: {d.rows}" for d in destroyed], "refusal": refusal})
         return RollbackOutcome(False, versions, text=_dry_run_text(steps, destroyed, options, refusal),
@@ -154,6 +157,7 @@ def run_rollback(options: RollbackOptions, config: Config, progress: Progress = 
             outcome.destroyed, refusal = _gates(prod_url, config, steps, options)
             if refusal:
                 raise GateRefused(refusal)
+            _preflight(prod_url, config, options)
             # "started" before the backup: a run killed from here on still leaves its trace
             with audit.live_run("rollback", target=target, migrations=versions, details={"backup": options.backup}):
                 if options.backup != "none":
@@ -171,7 +175,7 @@ def run_rollback(options: RollbackOptions, config: Config, progress: Progress = 
                 outcome.versions = versions
     except BaseException as error:  # every failure is audited once, with the tool's real error
         if not audit.recorded(error):
-            refused = isinstance(error, (GateRefused, LiveRefused))
+            refused = isinstance(error, (GateRefused, LiveRefused, preflight.PreflightRefused))
             audit.append("rollback", result="refused" if refused else "failed", target=target, migrations=versions,
                          **audit_fields(outcome.backup),
                          details=refusal_details(error) if refused else {"live": True, "error": error_text(error)})
@@ -182,6 +186,14 @@ def run_rollback(options: RollbackOptions, config: Config, progress: Progress = 
                           "destroyed": [f"{d.object} ({d.rows} rows)" for d in outcome.destroyed],
                           "no_restore_data": not options.restore_data, "no_backup": options.backup == "none"})
     return outcome
+
+
+def _preflight(prod_url: str, config: Config, options: RollbackOptions) -> None:
+    """What the backup and the history writes need of the connecting role, checked before either
+    starts (exit 3, one line per missing privilege), as apply checks them."""
+    preflight.require(prod_url, preflight.Needs(
+        history=preflight.own_tables(config.history_table, HEAD_TABLE), schema_dump=False,
+        backup=options.backup, writes=True), "what rollback needs")
 
 
 # --- what to undo --------------------------------------------------------------------------------
@@ -343,11 +355,20 @@ def _count(conn: psycopg.Connection, target: _Target, lock: bool = False) -> Des
         query = sql.SQL("SELECT count(*) FROM {t} WHERE ({c}{via}::{old})::{new} IS DISTINCT FROM {c}").format(
             t=relation, c=sql.Identifier(target.column), via=via, old=_type_name(target.old_type),
             new=_type_name(target.new_type))
+    previous = conn.execute("SHOW row_security").fetchone()[0]
     try:
         with conn.transaction():  # a savepoint inside the rollback's transaction
+            # every row, or PostgreSQL's refusal: never a count filtered by a tenant policy
+            conn.execute("SET LOCAL row_security = off")
             rows = conn.execute(query).fetchone()[0]
+            conn.execute(sql.SQL("SET LOCAL row_security = {}").format(sql.Literal(previous)))
     except psycopg.errors.DataException:
         return None
+    except psycopg.errors.InsufficientPrivilege as error:
+        role = conn.execute("SELECT current_user").fetchone()[0]
+        raise preflight.PreflightRefused("what rollback needs", role, [comment_safe(
+            f"BYPASSRLS (or SELECT on every row): counting the rows the rollback destroys in {target.object} "
+            f"reads every row, and production refuses: {error.diag.message_primary or error}")]) from None
     return Destroyed(target.object, int(rows))
 
 

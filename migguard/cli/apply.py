@@ -8,11 +8,12 @@ from typing import Annotated, Optional
 
 import typer
 
-from migguard.cli.common import ConfigOption, load, note
+from migguard.cli.common import ConfigOption, session
 from migguard.core.errors import InputError
 
 
 def apply(
+    ctx: typer.Context,
     confirm_live: Annotated[bool, typer.Option("--confirm-live", help="Really write to production (default: dry run).")] = False,
     allow_destructive: Annotated[bool, typer.Option("--allow-destructive", help="Allow destructive changes.")] = False,
     plan_file: Annotated[Optional[Path], typer.Option("--plan", help="Apply this saved plan (directory or plan.json).")] = None,
@@ -33,20 +34,22 @@ def apply(
     options = ApplyOptions(confirm_live=confirm_live, allow_destructive=allow_destructive, accept_drift=accept_drift,
                            accept=tuple(accept or ()), strict=strict, plan_path=plan_file,
                            backup="none" if no_backup else backup)
-    outcome = run_apply(options, load(config), progress=note)
+    run = session(ctx)
+    outcome = run_apply(options, run.load(config), progress=run.note)
     if not outcome.live:
         sys.stdout.write(outcome.text)
         if outcome.refusal is not None:
             raise outcome.refusal
-        note("migguard: dry run: nothing was applied; the gates pass (add --confirm-live to apply)")
+        run.note("migguard: dry run: nothing was applied; the gates pass (add --confirm-live to apply)")
         return
-    note(f"migguard: applied {len(outcome.applied)} migration(s)"
-              + (f" ({', '.join(outcome.applied)})" if outcome.applied else "")
-              + (f"; backup {outcome.backup.path}" if outcome.backup else "")
-              + (f"; rollback script {outcome.rollback_path}" if outcome.rollback_path else ""))
+    run.note(f"migguard: applied {len(outcome.applied)} migration(s)"
+             + (f" ({', '.join(outcome.applied)})" if outcome.applied else "")
+             + (f"; backup {outcome.backup.path}" if outcome.backup else "")
+             + (f"; rollback script {outcome.rollback_path}" if outcome.rollback_path else ""))
 
 
 def rollback(
+    ctx: typer.Context,
     confirm_live: Annotated[bool, typer.Option("--confirm-live", help="Really roll back production (default: dry run).")] = False,
     to: Annotated[Optional[str], typer.Option("--to", help="Roll back every migration applied after this version (one transaction).")] = None,
     allow_destructive: Annotated[bool, typer.Option("--allow-destructive", help="Roll back although it destroys data written since the apply.")] = False,
@@ -60,12 +63,13 @@ def rollback(
 
     options = RollbackOptions(confirm_live=confirm_live, to_version=to, backup="none" if no_backup else "full",
                               restore_data=not no_restore_data, allow_destructive=allow_destructive)
-    outcome = run_rollback(options, load(config), progress=note)
+    run = session(ctx)
+    outcome = run_rollback(options, run.load(config), progress=run.note)
     if not outcome.live:
         sys.stdout.write(outcome.text)
         if outcome.refusal:  # the dry run exits as the live run would
             raise GateRefused(outcome.refusal)
-        note("migguard: dry run: nothing was rolled back (add --confirm-live)")
+        run.note("migguard: dry run: nothing was rolled back (add --confirm-live)")
         return
     restored = "; ".join(f"{r.object}: {r.rows} row(s) restored" for r in outcome.restored)
-    note(f"migguard: rolled back {', '.join(outcome.versions) or 'nothing'}" + (f"; {restored}" if restored else ""))
+    run.note(f"migguard: rolled back {', '.join(outcome.versions) or 'nothing'}" + (f"; {restored}" if restored else ""))

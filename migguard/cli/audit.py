@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from migguard.cli.common import ConfigOption, load, note
+from migguard.cli.common import ConfigOption, session
 from migguard.core.exit_codes import ExitCode
 
 
@@ -16,6 +16,7 @@ audit_app = typer.Typer(help="The hash-chained audit log of live operations and 
 
 @audit_app.command("verify")
 def audit_verify(
+    ctx: typer.Context,
     log: Annotated[Optional[Path], typer.Option("--log", help="Audit log to check (default: audit_log from the config).")] = None,
     prod: Annotated[bool, typer.Option("--prod", help="Also check that the log holds the head production recorded (PG_PROD_URL; read only).")] = False,
     config: ConfigOption = None,
@@ -23,7 +24,8 @@ def audit_verify(
     """Verify the audit log's hash chain; report the first broken entry (exit 1)."""
     from migguard.core.audit import AuditLog, verify
 
-    settings = load(config) if log is None or prod else None
+    run = session(ctx)
+    settings = run.load(config) if log is None or prod else None
     log = log if log is not None else Path(settings.root) / settings.audit_log
     result = verify(log)
     if not result.ok:
@@ -45,6 +47,7 @@ def audit_verify(
 
 @audit_app.command("restart")
 def audit_restart(
+    ctx: typer.Context,
     reason: Annotated[str, typer.Option("--reason", help="What was investigated, and why a new log is started (audited).")],
     confirm_live: Annotated[bool, typer.Option("--confirm-live", help="Really move the log aside and reset production's audit head.")] = False,
     config: ConfigOption = None,
@@ -54,9 +57,10 @@ def audit_restart(
     from migguard.core.audit import AuditLog
     from migguard.core.config import production_url
 
-    settings = load(config)
+    run = session(ctx)
+    settings = run.load(config)
     outcome = restart(AuditLog(Path(settings.root) / settings.audit_log), production_url(settings),
                       settings.history_table, reason, settings.lockdown_after, confirm_live)
     sys.stdout.write(outcome.text)
-    note("migguard: new audit log started; live runs are allowed again" if outcome.live
-          else "migguard: dry run: nothing was changed (add --confirm-live)")
+    run.note("migguard: new audit log started; live runs are allowed again" if outcome.live
+             else "migguard: dry run: nothing was changed (add --confirm-live)")

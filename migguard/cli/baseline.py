@@ -6,19 +6,21 @@ from typing import Annotated
 
 import typer
 
-from migguard.cli.common import ConfigOption, load, note, write_stdout
+from migguard.cli.common import ConfigOption, session, write_stdout
 
 
 def baseline(
+    ctx: typer.Context,
     confirm_live: Annotated[bool, typer.Option("--confirm-live", help="Write the migration and record it as applied in production (default: dry run).")] = False,
     config: ConfigOption = None,
 ) -> None:
     """Adopt an existing production: its schema becomes the first migration, proven on the shadow and recorded as applied."""
     from migguard.baseline.command import BaselineOptions, dry_run_text, run_baseline
 
-    outcome = run_baseline(BaselineOptions(confirm_live=confirm_live), load(config), progress=note)
+    run = session(ctx)
+    outcome = run_baseline(BaselineOptions(confirm_live=confirm_live), run.load(config), progress=run.note)
     if not outcome.live:
         write_stdout(dry_run_text(outcome))
-        note("migguard: dry run: nothing was written; the baseline is proven (add --confirm-live to record it)")
+        run.note("migguard: dry run: nothing was written; the baseline is proven (add --confirm-live to record it)")
         return
-    note(f"migguard: baseline written and recorded as applied: {outcome.summary()}")
+    run.note(f"migguard: baseline written and recorded as applied: {outcome.summary()}")

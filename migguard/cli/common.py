@@ -1,64 +1,49 @@
-"""What every command shares: the common options, the root flags, loading the config, rendering."""
+"""What every command shares: the common options, the run's Session (root flags, config, progress), rendering."""
 
 from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from migguard import __version__
 from migguard.core.errors import InputError
-
-_DEBUG = False
-_QUIET = False
-_VERBOSE = False
 
 FormatOption = Annotated[str, typer.Option("--format", "-f", help="text | json | sarif | github | markdown")]
 ConfigOption = Annotated[Optional[str], typer.Option("--config", help="Config file (default: migguard.toml or pyproject.toml, searched upward).")]
 OutputOption = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report here instead of stdout.")]
 
 
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"migguard {__version__}")
-        raise typer.Exit(0)
+@dataclass
+class Session:
+    """The root flags of one run (--debug, --quiet, --verbose): main() makes it, the root callback
+    fills it, and typer hands it to every command as ctx.obj (see session())."""
+
+    debug: bool = False
+    quiet: bool = False
+    verbose: bool = False
+
+    def note(self, line: str) -> None:
+        """Progress and summaries: stderr, unless --quiet (stdout carries only the report)."""
+        if not self.quiet:
+            typer.echo(line, err=True)
+
+    def load(self, config: Optional[str]):
+        """The configuration; with --verbose, say where it came from."""
+        from migguard.core.config import load_config
+
+        loaded = load_config(config)
+        if self.verbose:
+            self.note(f"migguard: config {loaded.source or 'defaults (no migguard.toml or [tool.migguard] found)'}")
+        return loaded
 
 
-def root(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr (errors still).")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also say which config file is used.")] = False,
-    no_color: Annotated[bool, typer.Option("--no-color", help="Plain output (migguard prints no colour codes anyway).")] = False,
-) -> None:
-    global _DEBUG, _QUIET, _VERBOSE
-    _DEBUG, _QUIET, _VERBOSE = debug, quiet, verbose and not quiet
-    if no_color:
-        os.environ["NO_COLOR"] = "1"
-
-
-def debug() -> bool:
-    """Whether --debug was given (tracebacks instead of one line)."""
-    return _DEBUG
-
-
-def note(line: str) -> None:
-    """Progress and summaries: stderr, unless --quiet (stdout carries only the report)."""
-    if not _QUIET:
-        typer.echo(line, err=True)
-
-
-def load(config: Optional[str]):
-    """The configuration; with --verbose, say where it came from."""
-    from migguard.core.config import load_config
-
-    loaded = load_config(config)
-    if _VERBOSE:
-        note(f"migguard: config {loaded.source or 'defaults (no migguard.toml or [tool.migguard] found)'}")
-    return loaded
+def session(ctx: typer.Context) -> Session:
+    """The run's Session (a default one when the app is invoked without main(), as in typer's test runner)."""
+    return ctx.ensure_object(Session)
 
 
 def read_stdin(name: str) -> str:

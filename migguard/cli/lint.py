@@ -6,11 +6,12 @@ from typing import Annotated, Optional
 
 import typer
 
-from migguard.cli.common import ConfigOption, FormatOption, OutputOption, check_format, emit, load, note, read_stdin
+from migguard.cli.common import ConfigOption, FormatOption, OutputOption, check_format, emit, read_stdin, session
 from migguard.core.exit_codes import ExitCode
 
 
 def lint(
+    ctx: typer.Context,
     paths: Annotated[Optional[list[str]], typer.Argument(help="Files or directories ('-' reads stdin). Default: the configured migrations directory.")] = None,
     format: FormatOption = "text",
     output: OutputOption = None,
@@ -29,7 +30,8 @@ def lint(
     from migguard.lint.engine import LintOptions, run_lint
 
     check_format(format)
-    settings = load(config)
+    run = session(ctx)
+    settings = run.load(config)
     stdin_text = read_stdin(stdin_filename) if paths and "-" in paths else None
     options = LintOptions(
         paths=tuple(paths or ()), stdin_text=stdin_text, stdin_filename=stdin_filename,
@@ -40,6 +42,6 @@ def lint(
     emit(report, format, output)
     summary = report.summary
     verdict = "gate passes" if report.ok else "gate refused"
-    note(f"migguard: {summary['files']} file(s), {summary['errors']} error(s), {summary['warnings']} warning(s), "
-              f"{summary['infos']} info: {verdict}")
+    run.note(f"migguard: {summary['files']} file(s), {summary['errors']} error(s), {summary['warnings']} warning(s), "
+             f"{summary['infos']} info: {verdict}")
     raise typer.Exit(ExitCode.OK if report.ok else ExitCode.GATE_REFUSED)

@@ -6,11 +6,12 @@ from typing import Annotated, Optional
 
 import typer
 
-from migguard.cli.common import ConfigOption, FormatOption, OutputOption, check_format, emit, load, note
+from migguard.cli.common import ConfigOption, FormatOption, OutputOption, check_format, emit, session
 from migguard.core.exit_codes import ExitCode
 
 
 def plan(
+    ctx: typer.Context,
     format: FormatOption = "text",
     output: OutputOption = None,
     base: Annotated[Optional[str], typer.Option("--base", help="Without production: the git ref whose migrations count as applied.")] = None,
@@ -26,20 +27,21 @@ def plan(
     from migguard.plan.command import PlanOptions, PlanRefused, run_plan
 
     check_format(format)
-    settings = load(config)
+    run = session(ctx)
+    settings = run.load(config)
     options = PlanOptions(base=base, continue_on_error=continue_on_error, accept_drift=accept_drift,
                           allow_destructive=allow_destructive, strict=strict, select=tuple(select or ()),
                           ignore=tuple(ignore or ()))
     try:
-        report, result = run_plan(options, settings, progress=note)
+        report, result = run_plan(options, settings, progress=run.note)
     except PlanRefused as refused:
         emit(refused.report.model_copy(update={"command": "plan", "ok": False}), format, output)
-        note(f"migguard: plan refused: {refused.message}")
+        run.note(f"migguard: plan refused: {refused.message}")
         raise typer.Exit(ExitCode.GATE_REFUSED) from None
     emit(report, format, output)
     if result.directory is not None:
-        note(f"migguard: plan written to {result.directory}")
+        run.note(f"migguard: plan written to {result.directory}")
     verdict = "gate passes" if report.ok else "gate refused"
-    note(f"migguard: {len(result.pending)} pending migration(s), {len(result.changes)} change(s), "
-              f"rollback {'verified' if result.rollback_verified else 'NOT verified'}: {verdict}")
+    run.note(f"migguard: {len(result.pending)} pending migration(s), {len(result.changes)} change(s), "
+             f"rollback {'verified' if result.rollback_verified else 'NOT verified'}: {verdict}")
     raise typer.Exit(ExitCode.OK if report.ok else ExitCode.GATE_REFUSED)

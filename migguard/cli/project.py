@@ -8,10 +8,11 @@ from typing import Annotated
 
 import typer
 
-from migguard.cli.common import ConfigOption, load, note
+from migguard.cli.common import ConfigOption, session
 
 
 def new_command(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The migration's name, e.g. add_invoice_due_date (a name, not a path).")],
     template: Annotated[str, typer.Option("--template", "-t", help="feature (a migration, in `migrations`) | seed (in `seeds`).")],
     config: ConfigOption = None,
@@ -19,15 +20,17 @@ def new_command(
     """Create a migration or seed file from a template, numbered after the newest, inside the write path."""
     from migguard.project.new import NewOptions, run_new
 
-    result = run_new(NewOptions(name=name, template=template), load(config))
+    run = session(ctx)
+    result = run_new(NewOptions(name=name, template=template), run.load(config))
     for path in result.files:
         typer.echo(_shown(path))
     for warning in result.warnings:
-        note(f"migguard: warning: {warning}")
-    note(f"migguard: created {template} {result.version} ({result.layout} layout) from {_shown(result.template)}")
+        run.note(f"migguard: warning: {warning}")
+    run.note(f"migguard: created {template} {result.version} ({result.layout} layout) from {_shown(result.template)}")
 
 
 def init_command(
+    ctx: typer.Context,
     directory: Annotated[Path, typer.Argument(help="The project's root directory.")] = Path("."),
     force: Annotated[bool, typer.Option("--force", help="Overwrite migguard.toml, vault/.env.example and the workflow.")] = False,
 ) -> None:
@@ -41,7 +44,8 @@ def init_command(
         typer.echo(f"added to .gitignore: {', '.join(result.gitignore_added)}")
     if result.precommit_snippet:
         typer.echo("add this to the repos: list of .pre-commit-config.yaml (left unchanged):\n" + result.precommit_snippet)
-    note("migguard: project initialised; copy vault/.env.example to vault/.env for the connection strings")
+    run = session(ctx)
+    run.note("migguard: project initialised; copy vault/.env.example to vault/.env for the connection strings")
 
 
 def _shown(path: Path) -> str:

@@ -7,10 +7,11 @@ from typing import Annotated, Optional
 
 import typer
 
-from migguard.cli.common import ConfigOption, FormatOption, check_format, load, note, read_stdin, write_stdout
+from migguard.cli.common import ConfigOption, FormatOption, check_format, read_stdin, session, write_stdout
 
 
 def query_command(
+    ctx: typer.Context,
     playbook: Annotated[Optional[str], typer.Option("--playbook", help="Run this approved query from the playbooks file.")] = None,
     sandbox: Annotated[Optional[str], typer.Option("--sandbox", help="Run this ad-hoc read-only SQL (sandbox mode; '-' reads stdin).")] = None,
     param: Annotated[Optional[list[str]], typer.Option("--param", help="A playbook parameter, NAME=VALUE (repeatable).")] = None,
@@ -23,18 +24,19 @@ def query_command(
     config: ConfigOption = None,
 ) -> None:
     """Read-only inspection of production: an approved playbook or an explicit sandbox query."""
-    from migguard.query.command import RENDERERS, QueryOptions, load_playbooks, parse_params, playbooks_path, run_query
+    from migguard.query.command import QueryOptions, load_playbooks, parse_params, playbooks_path, run_query
+    from migguard.report.query import RENDERERS, render_playbooks
 
     check_format(format, allowed=tuple(RENDERERS))
-    settings = load(config)
+    run = session(ctx)
+    settings = run.load(config)
     options = QueryOptions(playbook=playbook, sandbox=read_stdin("<stdin>") if sandbox == "-" else sandbox,
                            params=parse_params(param or ()), playbooks_path=playbooks, tenant=tenant,
                            timeout=timeout, limit=limit)
     if list_playbooks:
-        for book in load_playbooks(playbooks_path(options, settings)).values():
-            typer.echo(f"{book.name}  ({', '.join(book.params) or 'no params'}{'; tenant_scoped' if book.tenant_scoped else ''})  {book.description}")
+        write_stdout(render_playbooks(load_playbooks(playbooks_path(options, settings)).values()))
         return
     result = run_query(options, settings)
     write_stdout(RENDERERS[format](result))
-    note(f"migguard: {result.row_count} row(s)" + (f" (more rows exist: raise --limit {limit})" if result.truncated else "")
-              + f" from {result.source}" + (f", tenant {result.tenant}" if result.tenant else "") + "; audited")
+    run.note(f"migguard: {result.row_count} row(s)" + (f" (more rows exist: raise --limit {limit})" if result.truncated else "")
+             + f" from {result.source}" + (f", tenant {result.tenant}" if result.tenant else "") + "; audited")

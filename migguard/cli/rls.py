@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from migguard.cli.common import ConfigOption, FormatOption, OutputOption, check_format, emit, load, note
+from migguard.cli.common import ConfigOption, FormatOption, OutputOption, check_format, emit, session
 from migguard.core.exit_codes import ExitCode
 
 
@@ -14,6 +14,7 @@ rls_app = typer.Typer(help="Row level security: catalog audit and tenant-isolati
 
 @rls_app.command("check")
 def rls_check(
+    ctx: typer.Context,
     probe: Annotated[bool, typer.Option("--probe", help="Also prove isolation with two tenants' rows on a shadow clone.")] = False,
     url: Annotated[Optional[str], typer.Option("--url", help="Database to check (default: PG_PROD_URL). Only read.")] = None,
     format: FormatOption = "text",
@@ -24,9 +25,10 @@ def rls_check(
     from migguard.rls.command import run_rls_check
 
     check_format(format)
-    report = run_rls_check(load(config), url, probe)
+    run = session(ctx)
+    report = run_rls_check(run.load(config), url, probe)
     emit(report, format, output)
-    note(f"migguard: rls check: {report.summary['errors']} error(s), {report.summary['warnings']} warning(s)"
-              f"{' (audit and probe)' if probe else ' (audit; add --probe to test isolation)'}: "
-              f"{'gate passes' if report.ok else 'gate refused'}")
+    run.note(f"migguard: rls check: {report.summary['errors']} error(s), {report.summary['warnings']} warning(s)"
+             f"{' (audit and probe)' if probe else ' (audit; add --probe to test isolation)'}: "
+             f"{'gate passes' if report.ok else 'gate refused'}")
     raise typer.Exit(ExitCode.OK if report.ok else ExitCode.GATE_REFUSED)

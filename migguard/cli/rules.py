@@ -6,25 +6,19 @@ from typing import Annotated
 
 import typer
 
-from migguard.cli.common import FormatOption, check_format
+from migguard.cli.common import FormatOption, check_format, write_stdout
 from migguard.core.errors import InputError
 
 
 def list_rules(format: FormatOption = "text") -> None:
     """List every rule: id, default severity, family and summary."""
-    import json
-
     from migguard.core.finding_ids import finding_kinds
+    from migguard.report import rules as report
 
     rules = finding_kinds()  # lint rules, database steps, scan-app: sorted by id
-    if format == "json":
-        typer.echo(json.dumps([{"id": r.id, "severity": r.default_severity.value, "family": r.family,
-                                "destructive": r.destructive, "summary": r.summary} for r in rules], indent=2))
-        return
-    check_format(format, allowed=("text", "json"))
-    width = max(len(r.id) for r in rules)
-    for rule in rules:
-        typer.echo(f"{rule.id:<{width}}  {rule.default_severity.value:<7}  {rule.family:<13}  {rule.summary}")
+    if format != "json":
+        check_format(format, allowed=("text", "json"))
+    write_stdout((report.render_json if format == "json" else report.render_text)(rules))
 
 
 def explain(rule_id: Annotated[str, typer.Argument(help="A rule id, e.g. ban-drop-column.")]) -> None:

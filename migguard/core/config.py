@@ -2,16 +2,19 @@
 
 Defaults live in code. An unknown key, an unknown rule id or a bad value is a ConfigError
 naming the key and the file. Secrets never come from here: connection strings are read only
-from the environment or the env file (see `secrets_from_env`).
+from the environment or the env file (see `secret`).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import tomllib
 import unicodedata
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
@@ -302,9 +305,16 @@ def read_env_file(path: Path) -> dict[str, str]:
     return values
 
 
+@functools.cache
+def _env_file(path: Path) -> Mapping[str, str]:
+    """The env file's values, read once per process: every step of a run (plan, apply, its gates,
+    the audit) sees the same connection strings, and the file is opened once, not at each call."""
+    return MappingProxyType(read_env_file(path))
+
+
 def secret(name: str, config: Config) -> str | None:
-    """A secret (PG_PROD_URL, PG_SHADOW_URL) from the environment, else from the env file."""
-    value = os.environ.get(name) or read_env_file(Path(config.root) / config.env_file).get(name) or None
+    """A secret (PG_PROD_URL, PG_SHADOW_URL) from the environment, else from the env file (read once)."""
+    value = os.environ.get(name) or _env_file((Path(config.root) / config.env_file).absolute()).get(name) or None
     if value:
         from migguard.core.dsn import parse_url  # checks it, and remembers its password for redaction
 

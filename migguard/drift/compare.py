@@ -6,7 +6,6 @@ snapshot JSON (`schema-before.json` / `schema-after.json` of a plan, or `--save`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -15,25 +14,11 @@ from migguard.core.config import Config, secret
 from migguard.core.errors import InputError
 from migguard.core.redact import redact_text
 from migguard.core.sources import discover
+from migguard.drift.results import Comparison
 from migguard.pg.introspect import introspect
 from migguard.pg.shadow import ShadowServer
-from migguard.schema.diff import Change, diff, forward_script, reverse_script
+from migguard.schema.diff import diff
 from migguard.schema.model import SchemaModel
-
-
-@dataclass
-class Comparison:
-    source: str
-    target: str
-    changes: list[Change]
-
-    @property
-    def forward_sql(self) -> str:
-        return forward_script(self.changes)
-
-    @property
-    def rollback_sql(self) -> str:
-        return reverse_script(self.changes)[0]
 
 
 def is_url(text: str) -> bool:

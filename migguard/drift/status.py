@@ -9,7 +9,6 @@ recorded for them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from migguard.core.audit import AuditLog
@@ -17,44 +16,14 @@ from migguard.core.config import Config, secret
 from migguard.core.errors import InputError
 from migguard.core.redact import redact_text
 from migguard.core.sources import discover
+from migguard.drift.results import PartWayStatus, Status
 from migguard.pg import preflight
 from migguard.pg.connect import connect
 from migguard.pg.history import read_applied
 from migguard.pg.introspect import introspect
 from migguard.pg.shadow import ShadowServer
 from migguard.pg.partway import read_part_way, run_recorded, without_leftovers
-from migguard.schema.diff import Change, diff
-
-
-@dataclass(frozen=True)
-class PartWayStatus:
-    """A pending migration production ran part of: statements done of total, and why it stopped."""
-
-    version: str
-    done: list[int]
-    total: int
-    last_failure: str | None = None  # "<time>: <first line of the error>" from the audit log
-
-    def describe(self) -> str:
-        failure = f"; last failure {self.last_failure}" if self.last_failure else ""
-        return (f"{self.version} ran part way: {len(self.done)} of {self.total} statement(s) done "
-                f"({', '.join(map(str, self.done))}); apply resumes at the next{failure}")
-
-
-@dataclass
-class Status:
-    target: str
-    applied: list[str] = field(default_factory=list)
-    pending: list[str] = field(default_factory=list)
-    edited: list[str] = field(default_factory=list)  # applied, but the file's checksum changed since
-    missing: list[str] = field(default_factory=list)  # applied in production, no file any more
-    drift: list[Change] = field(default_factory=list)
-    part_way: list[PartWayStatus] = field(default_factory=list)
-    part_way_edited: list[str] = field(default_factory=list)  # why a recorded statement no longer matches
-
-    @property
-    def ok(self) -> bool:
-        return not (self.edited or self.missing or self.drift or self.part_way_edited)
+from migguard.schema.diff import diff
 
 
 def run_status(config: Config, prod_url: str | None = None, shadow_url: str | None = None,
@@ -72,7 +41,7 @@ def run_status(config: Config, prod_url: str | None = None, shadow_url: str | No
                                              [m for m in migrations if m.version not in recorded])
         prod.rollback()
     files = {m.version: m for m in migrations}
-    status = Status(redact_text(prod_url))
+    status = Status(redact_text(prod_url), drift_checked=check_drift)
     applied_versions = {row.version for row in rows}
     for row in rows:
         if row.version not in files:

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import TypeVar
 
 from sqlglot import exp
@@ -52,6 +53,32 @@ class LintSettings:
     # The longest lock_timeout / statement_timeout a migration may set (config: max_*, else the configured value).
     max_lock_timeout: str = "2s"
     max_statement_timeout: str = "15min"
+
+    @classmethod
+    def from_config(cls, config, pg_version: int | None = None) -> LintSettings:
+        """The one way lint, plan and apply's gate build their settings, so that a rule concludes the
+        same in all three. `pg_version`: lint's --pg-version, else the configured one. The write
+        paths apply where a config file says there is a project (none: the workflow rules are silent).
+        `config` is a core.config.Config, not imported: the pure lint layer stays clear of its imports."""
+        return cls(
+            pg_version=pg_version or config.pg_version,
+            tenant_column=config.tenant_column,
+            tenant_setting=config.tenant_setting,
+            assume_in_transaction=config.assume_in_transaction,
+            write_paths=(project_path(config, config.migrations), project_path(config, config.seeds))
+            if config.source else (),
+            max_lock_timeout=config.lock_timeout_ceiling,
+            max_statement_timeout=config.statement_timeout_ceiling,
+        )
+
+
+def project_path(config, path: str) -> str:
+    """A configured path, made relative to the config file's directory, shown relative to cwd."""
+    absolute = Path(config.root) / path
+    try:
+        return os.path.relpath(absolute)
+    except ValueError:  # another drive (Windows)
+        return str(absolute)
 
 
 def normalise(name: str) -> str:

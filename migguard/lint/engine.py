@@ -25,7 +25,7 @@ from migguard import __version__
 from migguard.core.errors import InputError
 from migguard.core.findings import Finding, Report, Severity
 from migguard.core.sources import dbmate_section, discover, is_dbmate, read_sql, sql_files
-from migguard.lint.context import LintContext, LintSettings
+from migguard.lint.context import LintContext, LintSettings, project_path
 from migguard.lint.directives import find_directives, target_statements
 from migguard.lint.rule import Rule, Violation
 from migguard.lint.rules import ALL_RULES, FAMILIES, RULES_BY_ID
@@ -524,17 +524,9 @@ class LintOptions:
 def run_lint(options: LintOptions, config) -> Report:
     """The lint command as a plain function: options + config → report."""
     policy = RulePolicy.build(config.rules, options.select, options.ignore, options.allow_destructive)
-    settings = LintSettings(
-        pg_version=options.pg_version or config.pg_version,
-        tenant_column=config.tenant_column,
-        tenant_setting=config.tenant_setting,
-        assume_in_transaction=config.assume_in_transaction,
-        # a project's write-path policy applies where a config file says there is a project
-        write_paths=(_from_root(config, config.migrations), _from_root(config, config.seeds)) if config.source else (),
-        max_lock_timeout=config.lock_timeout_ceiling, max_statement_timeout=config.statement_timeout_ceiling,
-    )
+    settings = LintSettings.from_config(config, options.pg_version)
     # The configured directory is relative to the config file, wherever migguard runs from.
-    paths = options.paths or (_from_root(config, config.migrations),)
+    paths = options.paths or (project_path(config, config.migrations),)
     if options.changed_since:
         paths = tuple(changed_files(options.changed_since, [p for p in paths if p != "-"]))
     targets = collect_targets(paths, config.layout, options.stdin_text, options.stdin_filename)
@@ -542,11 +534,3 @@ def run_lint(options: LintOptions, config) -> Report:
     findings = lint_targets(targets, settings, policy, cache, options.jobs)
     return build_report(findings, targets, options.strict)
 
-
-def _from_root(config, path: str) -> str:
-    """A configured path, made relative to the config file's directory, shown relative to cwd."""
-    absolute = Path(config.root) / path
-    try:
-        return os.path.relpath(absolute)
-    except ValueError:  # another drive (Windows)
-        return str(absolute)

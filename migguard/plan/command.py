@@ -258,9 +258,7 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
     # 1. lint the pending migrations
     step("lint", f"[1/9] lint: {len(pending)} pending migration(s) of {len(migrations)}")
     policy = RulePolicy.build(config.rules, options.select, options.ignore, options.allow_destructive)
-    settings = LintSettings(pg_version=config.pg_version, tenant_column=config.tenant_column,
-                            tenant_setting=config.tenant_setting, assume_in_transaction=config.assume_in_transaction,
-                            max_lock_timeout=config.lock_timeout_ceiling, max_statement_timeout=config.statement_timeout_ceiling)
+    settings = LintSettings.from_config(config)
     targets = [LintTarget(_display(m.up), m.up_sql()) for m in pending]
     lint_findings = lint_targets(targets, settings, policy, LintCache(Path(config.root) / ".migguard" / "cache"))
     findings = list(lint_findings)

@@ -1,4 +1,7 @@
-"""The only map from format name to renderer. Renderers are pure: render(report) -> str."""
+"""Every renderer; pure functions from a typed result to text. This module maps the format names
+of a findings Report (lint, plan, rls check, scan-app) to their renderer: render(report) -> str.
+The commands with their own result types have their renderers beside them: status.py, diff.py,
+query.py (with its format map), rules.py."""
 
 from __future__ import annotations
 

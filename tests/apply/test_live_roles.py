@@ -103,6 +103,15 @@ def test_without_bypassrls_apply_names_the_missing_privilege_and_writes_nothing(
     last = [e for e in audit_entries(project, verified=True) if e["command"] == "apply"][-1]
     assert last["result"] == "refused" and "lacks BYPASSRLS" in last["details"]["reason"]
     assert not [e for e in audit_entries(project) if e["result"] == "started" and "0002" in e["migrations"]]
+    for args in (("rollback", "--allow-destructive"), ("rollback", "--confirm-live", "--allow-destructive")):
+        done = migguard(project, *args)  # rollback backs up first too: the same refusal, before anything
+        assert done.returncode == 3, done.stdout + done.stderr
+        assert "migguard: error: production refuses what rollback needs: role app_owner lacks BYPASSRLS" in done.stderr
+    assert applied_versions(admin) == ["0001"]
+    assert scalar(admin, "SELECT count(*) FROM items") == 3
+    assert backups(project) == before
+    last = [e for e in audit_entries(project, verified=True) if e["command"] == "rollback"][-1]
+    assert last["result"] == "refused" and last["details"]["reason_kind"] == "preflight"
     status = migguard(project, "status")  # owned by the connecting role on one side, the shadow's on the other
     assert status.returncode == 0, status.stdout + status.stderr
     assert "drift:    none" in status.stdout
