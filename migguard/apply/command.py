@@ -4,7 +4,8 @@ With --confirm-live, in order, stopping at the first failure: lockdown check, th
 then under it the gates (history checksums, lint, destructive, fingerprint, drift, the plan's
 findings; each finding passes only when accepted), backup, rollback script on disk, the runner
 (which checks each migration's bytes against the plan's checksum right before running it),
-verification against the plan's schema-after, audit. Each migration file is read once, under
+verification against the plan's schema-after (production's schema restored on the shadow and
+read there, as the plan read it), audit. Each migration file is read once, under
 the lock: the gates and the runner see the same text.
 
 Without --confirm-live (the dry run) the same gates run, except taking the lock; the plan, its
@@ -31,13 +32,14 @@ from migguard.core.errors import DatabaseError, GateRefused, LiveRefused, Miggua
 from migguard.core.identifiers import comment_safe, key_parts, name_pattern, object_key
 from migguard.core.redact import redact_text
 from migguard.core.sources import Migration, discover
+from migguard.drift.clone import production_on_shadow
 from migguard.pg import preflight
 from migguard.pg.connect import connect
 from migguard.pg.history import read_applied
-from migguard.pg.introspect import introspect
-from migguard.pg.shadow import refuse_production_on_shadow, server_identity
+from migguard.pg.shadow import ShadowServer, refuse_production_on_shadow, server_identity
 from migguard.plan.command import PlanOptions, PlanRefused, SavedPlan, run_plan
 from migguard.schema.diff import diff
+from migguard.schema.model import SchemaModel
 
 Progress = Callable[[str], None]
 
@@ -96,9 +98,10 @@ def _gates(options: ApplyOptions, config: Config, plan: SavedPlan, prod_url: str
 
 
 def _refuse_production_on_shadow(options: ApplyOptions, config: Config, prod_url: str) -> None:
-    """`apply --plan` starts no shadow, so the shadow's own check that production is not its
-    scratch space does not run: run it here whenever a shadow is configured (exit 2). A shadow
-    that does not answer cannot be the production that does, and a saved plan needs no shadow."""
+    """`apply --plan` starts no shadow before it writes (only its verification does, afterwards), so
+    the shadow's own check that production is not its scratch space would come too late: run it
+    here whenever a shadow is configured (exit 2). A shadow that does not answer cannot be the
+    production that does."""
     shadow = options.shadow_url or secret("PG_SHADOW_URL", config)
     if not shadow:
         return
@@ -145,6 +148,8 @@ def run_apply(options: ApplyOptions, config: Config, progress: Progress = lambda
         failing = [f for f in refused.report.findings if f.severity == "error"]
         for finding in failing:
             progress(comment_safe(f"  error[{finding.rule}] {finding.path}: {finding.message}"))
+            if finding.hint:
+                progress(comment_safe(f"    = hint: {finding.hint}"))
         named = "; ".join(dict.fromkeys(comment_safe(f"{f.rule} at {f.path}") for f in failing))
         message = f"{refused.message}: {named}" if named else refused.message
         if live:
@@ -242,8 +247,7 @@ def _backup_and_run(options: ApplyOptions, config: Config, plan: SavedPlan, prod
         raise
     outcome.applied = result.applied
     progress("verifying production against the plan's schema-after")
-    actual = introspect(prod_url).without_schemas(_own(config))
-    differences = diff(plan.after, actual)
+    differences = diff(plan.after, _production_on_shadow(options, config, prod_url))
     if differences:
         audit.append("apply", result="failed", target=target, fingerprint=plan.fingerprint,
                      migrations=outcome.applied, **audit_fields(outcome.backup),
@@ -251,6 +255,14 @@ def _backup_and_run(options: ApplyOptions, config: Config, plan: SavedPlan, prod
         raise DatabaseError("applied, but production does not match the plan: "
                             + "; ".join(c.describe() for c in differences[:5]))
     return result
+
+
+def _production_on_shadow(options: ApplyOptions, config: Config, prod_url: str) -> SchemaModel:
+    """Production's schema read where the plan read its schema-after: restored on the shadow, so
+    deparsing that differs between production's major and the shadow's (a view) is no difference."""
+    with ShadowServer(options.shadow_url or secret("PG_SHADOW_URL", config), Path(config.root) / ".migguard",
+                      production=prod_url) as shadow:
+        return production_on_shadow(shadow, prod_url, _own(config))
 
 
 def _affected(plan: SavedPlan) -> list[tuple[str, ...]]:

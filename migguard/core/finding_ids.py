@@ -61,6 +61,26 @@ class Registry:
     reported_by: dict[Origin, frozenset[str]]
 
 
+# The sections of every finding's docs, in order (a lint rule's docstring, a database finding's doc).
+SECTIONS = ("What it does", "Why it is dangerous", "Bad", "Good", "When it does not fire", "References")
+
+
+def sql_block(doc: str, section: str) -> str:
+    """The ```sql block of a doc section ("Bad" or "Good"); ValueError when there is none."""
+    match = re.search(rf"^## {section}\n+```sql\n(.*?)\n```", doc, re.MULTILINE | re.DOTALL)
+    if match is None:
+        raise ValueError(f"section {section!r} has no ```sql block")
+    return match.group(1)
+
+
+def finding_doc(what: str, why: str, bad: str, good: str, quiet: str, references: tuple[str, ...]) -> str:
+    """A finding's docs in the six sections every id's docs have (SECTIONS), Bad and Good as SQL."""
+    links = "\n".join(f"- {link}" for link in references)
+    return (f"## What it does\n{what.strip()}\n\n## Why it is dangerous\n{why.strip()}\n\n"
+            f"## Bad\n```sql\n{bad.strip()}\n```\n\n## Good\n```sql\n{good.strip()}\n```\n\n"
+            f"## When it does not fire\n{quiet.strip()}\n\n## References\n{links}\n")
+
+
 _registry: Registry | None = None
 
 

@@ -1,10 +1,13 @@
 """`migguard status`: applied, pending and edited migrations, and drift of production.
 
 Production is only read. Drift is production's schema against a replay of the applied
-migrations on the shadow, the same comparison `plan` makes: the statements production ran of a
-part-way migration (`migguard.pg.partway`) are replayed too, so they are not drift. Part-way
-migrations are listed with how many of their statements ran and the last failure the audit log
-recorded for them.
+migrations on the shadow, the same comparison `plan` makes: both read on the shadow server
+(`migguard.drift.clone`), and the statements production ran of a part-way migration
+(`migguard.pg.partway`) are replayed too, so they are not drift. An applied migration that does
+not replay, or an extension of production the shadow lacks, raises ShadowRefused
+(`migguard.drift.replay`: exit 1, not a database failure).
+Part-way migrations are listed with how many of their statements ran and the last failure the
+audit log recorded for them.
 """
 
 from __future__ import annotations
@@ -16,13 +19,15 @@ from migguard.core.config import Config, secret
 from migguard.core.errors import InputError
 from migguard.core.redact import redact_text
 from migguard.core.sources import discover
+from migguard.drift.clone import production_on_shadow
+from migguard.drift.replay import replay_history
 from migguard.drift.results import PartWayStatus, Status
 from migguard.pg import preflight
 from migguard.pg.connect import connect
 from migguard.pg.history import read_applied
 from migguard.pg.introspect import introspect
 from migguard.pg.shadow import ShadowServer
-from migguard.pg.partway import read_part_way, run_recorded, without_leftovers
+from migguard.pg.partway import read_part_way, run_recorded
 from migguard.schema.diff import diff
 
 
@@ -60,7 +65,7 @@ def run_status(config: Config, prod_url: str | None = None, shadow_url: str | No
         applied = [m for m in migrations if m.version in applied_versions]
         with ShadowServer(shadow_url or secret("PG_SHADOW_URL", config), Path(config.root) / ".migguard",
                           production=prod_url) as shadow:
-            database = shadow.replay(applied)
+            database = replay_history(shadow, applied, prod_url)
             try:
                 for part in part_way:
                     with connect(shadow.database_url(database), autocommit=True) as conn:
@@ -68,8 +73,9 @@ def run_status(config: Config, prod_url: str | None = None, shadow_url: str | No
                 replayed = introspect(shadow.database_url(database)).without_schemas(own)
             finally:
                 shadow.drop_database(database)
-        pending = [m for m in migrations if m.version not in applied_versions]
-        production, _leftovers = without_leftovers(introspect(prod_url).without_schemas(own), pending, part_way)
+            # read on the shadow too, so deparsing that differs between majors is not drift; the
+            # INVALID leftovers of a failed CREATE INDEX CONCURRENTLY are not restored (pg_dump skips them)
+            production = production_on_shadow(shadow, prod_url, own)
         status.drift = diff(replayed, production)
     return status
 

@@ -17,7 +17,6 @@ import json
 import os
 import subprocess
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -452,6 +451,8 @@ def lint_targets(targets: Sequence[LintTarget], settings: LintSettings, policy: 
     jobs = jobs or min(os.cpu_count() or 1, 8)
     work = [(targets[position], settings, policy) for position, _ in pending]
     if jobs > 1 and len(work) >= _PARALLEL_THRESHOLD:
+        from concurrent.futures import ProcessPoolExecutor  # multiprocessing costs an import a single file avoids
+
         with ProcessPoolExecutor(max_workers=jobs, mp_context=_fork_context()) as pool:
             computed = list(pool.map(_lint_one, work, chunksize=max(1, len(work) // (jobs * 8))))
     else:

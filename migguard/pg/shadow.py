@@ -20,10 +20,12 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg
+from psycopg.conninfo import make_conninfo
 from psycopg import sql
 
 from migguard.core.errors import DatabaseError, InputError
@@ -41,9 +43,11 @@ STATE_FILE = "shadow.json"
 
 
 def with_database(url: str, database: str) -> str:
-    """The same server URL, pointing at another database."""
+    """The same server's connection string (a URL or key=value pairs), pointing at another database."""
+    if not url.startswith(("postgresql://", "postgres://")):
+        return make_conninfo(url, dbname=database)
     parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
+    return urlunsplit((parts.scheme, parts.netloc, "/" + quote(database, safe=""), parts.query, parts.fragment))
 
 
 def chain_keys(migrations: Sequence[Migration]) -> list[str]:
@@ -61,11 +65,57 @@ def runs_outside_transaction(text: str) -> bool:
 
 
 class MigrationFailed(DatabaseError):
-    """A migration failed on the shadow; carries which one and PostgreSQL's message."""
+    """A migration failed on the shadow; carries which one, PostgreSQL's message and, when the
+    error came from the server, its SQLSTATE and primary message (what `missing_object` reads)."""
 
-    def __init__(self, migration: Migration, message: str) -> None:
+    def __init__(self, migration: Migration, message: str, sqlstate: str | None = None,
+                 primary: str | None = None) -> None:
         self.migration = migration
+        self.error = message
+        self.sqlstate = sqlstate
+        self.primary = primary or message
         super().__init__(f"migration {migration.version} ({migration.up.name}) failed: {message}")
+
+
+@dataclass(frozen=True)
+class MissingObject:
+    """What a failed statement needed and did not find: kind is relation, column, type, schema,
+    function or extension (an extension the server has no files for); `table` is a column's relation."""
+
+    kind: str
+    name: str
+    table: str | None = None
+
+    def describe(self) -> str:
+        return f"column {self.name} of {self.table}" if self.kind == "column" else f"{self.kind} {self.name}"
+
+
+# SQLSTATE -> PostgreSQL's primary message for a missing object (the names are the statement's own)
+_MISSING = {
+    "42P01": ("relation", re.compile(r'relation "(.+)" does not exist')),
+    "42703": ("column", re.compile(r'column "(.+)" of relation "(.+)" does not exist')),
+    "42704": ("type", re.compile(r'type "(.+)" does not exist')),
+    "3F000": ("schema", re.compile(r'schema "(.+)" does not exist')),
+    "42883": ("function", re.compile(r"function (.+) does not exist")),
+}
+# CREATE EXTENSION without the extension's files: 0A000 since PostgreSQL 16, 58P01 before
+_NO_EXTENSION = (re.compile(r'extension "(.+)" is not available'),
+                 re.compile(r'could not open extension control file ".*/([^/"]+)\.control"'))
+
+
+def missing_object(failure: MigrationFailed) -> MissingObject | None:
+    """The object whose absence made `failure`, when PostgreSQL's error names one."""
+    if failure.sqlstate in ("0A000", "58P01"):
+        for pattern in _NO_EXTENSION:
+            match = pattern.search(failure.primary)
+            if match:
+                return MissingObject("extension", match.group(1))
+        return None
+    kind, pattern = _MISSING.get(failure.sqlstate or "", (None, None))
+    match = pattern.fullmatch(failure.primary) if pattern else None
+    if kind is None or match is None:
+        return None
+    return MissingObject(kind, match.group(1), match.group(2) if kind == "column" else None)
 
 
 def apply_migration(conn: psycopg.Connection, migration: Migration,
@@ -105,7 +155,7 @@ def apply_migration(conn: psycopg.Connection, migration: Migration,
                     conn.execute(statement.text)
                     on_statement(conn, statement.index, statement.text)
     except psycopg.Error as error:
-        raise MigrationFailed(migration, describe(error)) from None
+        raise MigrationFailed(migration, describe(error), error.sqlstate, error.diag.message_primary) from None
     finally:
         if conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
             conn.autocommit = True

@@ -1,8 +1,9 @@
 """`migguard plan`: prove the pending migrations on a shadow before production sees them.
 
-Steps (SPEC section 5), each reported on the progress callback:
-lint → replay → clone → drift → data pre-checks → apply pending on the clone (lock and rewrite
-trace) → diff → rollback (generated and verified) → write the plan directory.
+Steps (SPEC section 5), each a function over the shared `PlanState`, run by `run_steps`, which
+prints its progress line and records when it started (`Plan.timings`):
+lint → replay → clone → drift → apply pending on the clone (lock and rewrite trace) → diff →
+data pre-checks → rls → rollback (generated and verified) → write the plan directory.
 Production is only read. Without a production URL, `--base REF` takes the migrations as of a
 git ref as the applied history, so CI can gate a pull request with no production access.
 
@@ -43,13 +44,14 @@ from migguard.core.findings import Finding, Report, Severity
 from migguard.core.identifiers import comment_safe, object_key
 from migguard.core.redact import redact_text
 from migguard.core.sources import Migration, checksum, discover
+from migguard.drift.replay import ShadowRefused, check_extensions, extension_finding, replay_history
 from migguard.lint.context import LintSettings
 from migguard.lint.engine import ConfiguredFindings, LintCache, LintTarget, RulePolicy, build_report, gate_passes, lint_targets
 from migguard.pg import preflight
 from migguard.pg.connect import connect, describe
 from migguard.pg.history import read_applied
 from migguard.pg.introspect import introspect
-from migguard.pg.shadow import MigrationFailed, ShadowServer, apply_migration
+from migguard.pg.shadow import MigrationFailed, ShadowServer, apply_migration, missing_object
 from migguard.pg.partway import Mismatch, PartWay, read_part_way, run_recorded, without_leftovers
 from migguard.plan.prechecks import PrecheckResult, run_prechecks
 from migguard.plan.query_plans import PlanChange, load_queries, snapshot
@@ -209,15 +211,112 @@ def fingerprint(pending: list[Migration], production_hash: str) -> str:
     return hashlib.sha256(material.encode()).hexdigest()
 
 
+@dataclass
+class PlanState:
+    """What the plan's steps share: each step reads what earlier steps left here and adds its own.
+
+    Set before the steps run: the migrations, production's history (`applied`, `pending`,
+    part-way migrations) and where the plan runs (`prod_url`, `shadow_url`, `target`)."""
+
+    options: PlanOptions
+    config: Config
+    progress: Progress
+    started: float
+    migrations: list[Migration]
+    prod_url: str | None
+    shadow_url: str | None
+    target: str
+    applied: list[Migration]
+    pending: list[Migration]
+    history: list[Migration]  # what the replay runs: the applied migrations, or those at --base
+    part_way: list[PartWay]
+    mismatches: list[Mismatch]
+    checksum_mismatch: list[str]
+    timings: dict[str, float] = field(default_factory=dict)
+    # lint
+    targets: list[LintTarget] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    db_findings: list[Finding] = field(default_factory=list)  # ConfiguredFindings: [tool.migguard.rules] applies
+    # the shadow and the scratch databases made on it (dropped when the steps end)
+    shadow: ShadowServer | None = None
+    created: list[str] = field(default_factory=list)
+    # replay
+    own: str = ""  # migguard's history schema is not the app's
+    replay_url: str = ""
+    replay_db: str = ""
+    history_model: SchemaModel | None = None  # the applied history
+    replayed: SchemaModel | None = None  # the applied history plus what production ran of part-way migrations
+    partial_changes: dict[str, list[Change]] = field(default_factory=dict)
+    # clone
+    clone_db: str = ""
+    clone_url: str = ""
+    production: SchemaModel | None = None  # read on production itself: the fingerprint hashes it (apply re-reads it)
+    sizes: dict[str, TableSize] = field(default_factory=dict)
+    before: SchemaModel | None = None
+    # drift
+    drift: list[Change] = field(default_factory=list)
+    # apply
+    traces: list[StatementTrace] = field(default_factory=list)
+    steps: list[MigrationStep] = field(default_factory=list)
+    models: list[SchemaModel] = field(default_factory=list)  # the clone's schema before each migration, and after all
+    plan_changes: list[PlanChange] = field(default_factory=list)
+    after: SchemaModel | None = None
+    # diff, prechecks, rollback
+    changes: list[Change] = field(default_factory=list)
+    prechecks: list[PrecheckResult] = field(default_factory=list)
+    rollback_sql: str = ""
+    irreversible: list[Change] = field(default_factory=list)
+    verified: bool = False
+
+    def report(self) -> Report:
+        return build_report(self.findings + self.db_findings, self.targets, self.options.strict)
+
+    def database_url(self, database: str) -> str:
+        """URL of a scratch database on the shadow."""
+        assert self.shadow is not None
+        return self.shadow.database_url(database)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One named step: `message` is its progress line, or None when it does not apply to this plan."""
+
+    name: str
+    message: Callable[[PlanState], str | None]
+    run: Callable[[PlanState], None]
+
+
 def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _: None) -> tuple[Report, Plan]:
-    """The plan command as a plain function."""
+    """The plan command as a plain function: lint, then the shadow steps, then the plan directory."""
+    state = load_state(options, config, progress)
+    run_steps(state, (LINT,))
+    with ShadowServer(state.shadow_url, Path(config.root) / ".migguard", production=state.prod_url) as shadow:
+        state.shadow = shadow
+        if shadow.mismatch:
+            state.db_findings.append(_db_finding("shadow-major-mismatch", Severity.INFO, "db:shadow",
+                                                 shadow.mismatch.message + ".", shadow.mismatch.hint))
+        try:
+            run_steps(state, SHADOW_STEPS)
+        finally:
+            for name in state.created:
+                shadow.drop_database(name)
+    return finish(state)
+
+
+def run_steps(state: PlanState, steps: tuple[Step, ...]) -> None:
+    """Run `steps` in order; each one's start (seconds since the plan began) goes in `state.timings`."""
+    for step in steps:
+        message = step.message(state)
+        if message is None:
+            continue
+        state.timings[step.name] = time.monotonic() - state.started
+        state.progress(message)
+        step.run(state)
+
+
+def load_state(options: PlanOptions, config: Config, progress: Progress) -> PlanState:
+    """Read which migrations are applied: from production (read only), from git at --base, or none."""
     started = time.monotonic()
-    timings: dict[str, float] = {}
-
-    def step(name: str, message: str) -> None:
-        timings[name] = time.monotonic() - started
-        progress(message)
-
     directory = Path(config.root) / config.migrations
     migrations = discover(directory, config.layout)
     prod_url = options.prod_url or secret("PG_PROD_URL", config)
@@ -225,6 +324,8 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
 
     part_way: list[PartWay] = []
     mismatches: list[Mismatch] = []
+    checksum_mismatch: list[str] = []
+    base_migrations = None
     if prod_url:
         # before anything is read: the privileges plan's reads need (exit 3 naming each one missing)
         preflight.require(prod_url, preflight.Needs(history=preflight.own_tables(config.history_table)),
@@ -237,7 +338,9 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
             prod.rollback()
         applied_versions = [row.version for row in applied_rows]
         target = redact_text(prod_url)
-        base_migrations = None
+        by_version = {m.version: m for m in migrations}
+        checksum_mismatch = [row.version for row in applied_rows
+                             if row.version in by_version and by_version[row.version].checksum() != row.checksum]
     elif options.base:
         base_migrations = migrations_at_ref(options.base, directory, config.layout)
         applied_versions = [m.version for m in base_migrations]
@@ -245,201 +348,241 @@ def run_plan(options: PlanOptions, config: Config, progress: Progress = lambda _
         progress(f"no PG_PROD_URL: planned against {target} (the migrations at {options.base} stand for production's "
                  "history); set PG_PROD_URL to plan against production")
     else:
-        applied_versions, target, base_migrations = [], "empty database", None
+        applied_versions, target = [], "empty database"
         progress("no PG_PROD_URL: planned against an empty database (every migration is pending); set PG_PROD_URL "
                  "to plan against production, or pass --base REF to plan against a git ref")
     applied, pending = split_history(migrations, applied_versions)
-    checksum_mismatch = []
-    if prod_url:
-        by_version = {m.version: m for m in migrations}
-        checksum_mismatch = [row.version for row in applied_rows
-                             if row.version in by_version and by_version[row.version].checksum() != row.checksum]
+    return PlanState(options=options, config=config, progress=progress, started=started, migrations=migrations,
+                     prod_url=prod_url, shadow_url=shadow_url, target=target, applied=applied, pending=pending,
+                     history=base_migrations if base_migrations is not None else applied, part_way=part_way,
+                     mismatches=mismatches, checksum_mismatch=checksum_mismatch)
 
-    # 1. lint the pending migrations
-    step("lint", f"[1/9] lint: {len(pending)} pending migration(s) of {len(migrations)}")
+
+def lint_step(state: PlanState) -> None:
+    """1. Lint the pending migrations; record the history's own findings (edited, part-way edited)."""
+    options, config = state.options, state.config
     policy = RulePolicy.build(config.rules, options.select, options.ignore, options.allow_destructive)
     settings = LintSettings.from_config(config)
-    targets = [LintTarget(_display(m.up), m.up_sql()) for m in pending]
-    lint_findings = lint_targets(targets, settings, policy, LintCache(Path(config.root) / ".migguard" / "cache"))
-    findings = list(lint_findings)
+    state.targets = [LintTarget(_display(m.up), m.up_sql()) for m in state.pending]
+    lint_findings = lint_targets(state.targets, settings, policy, LintCache(Path(config.root) / ".migguard" / "cache"))
+    state.findings = list(lint_findings)
     # Findings of the database steps: [tool.migguard.rules] applies to them as to the static rules.
-    db_findings = ConfiguredFindings(config.rules)
-    for version in checksum_mismatch:
-        db_findings.append(_db_finding("checksum-mismatch", Severity.ERROR, f"migration {version}",
-                                    f"Applied migration {version} was edited after it ran in production.",
-                                    "Restore the file as it was applied; put the change in a new migration."))
-    for mismatch in mismatches:
-        db_findings.append(_db_finding("partial-migration-edited", Severity.ERROR, f"migration {mismatch.version}",
-                                       mismatch.message,
-                                       "Restore the file as it ran, or undo the statements that ran and delete "
-                                       "their progress rows; then plan again."))
+    state.db_findings = ConfiguredFindings(config.rules)
+    for version in state.checksum_mismatch:
+        state.db_findings.append(_db_finding("checksum-mismatch", Severity.ERROR, f"migration {version}",
+                                             f"Applied migration {version} was edited after it ran in production.",
+                                             "Restore the file as it was applied; put the change in a new migration."))
+    for mismatch in state.mismatches:
+        state.db_findings.append(_db_finding("partial-migration-edited", Severity.ERROR, f"migration {mismatch.version}",
+                                             mismatch.message,
+                                             "Restore the file as it ran, or undo the statements that ran and delete "
+                                             "their progress rows; then plan again."))
     if not gate_passes(lint_findings, options.strict) and not options.continue_on_error:
-        report = build_report(findings + db_findings, targets, options.strict)
-        raise _LintRefused(report)
+        raise _LintRefused(state.report())
 
-    with ShadowServer(shadow_url, Path(config.root) / ".migguard", production=prod_url) as shadow:
-        if shadow.mismatch:
-            db_findings.append(_db_finding("shadow-major-mismatch", Severity.INFO, "db:shadow",
-                                           shadow.mismatch.message + ".", shadow.mismatch.hint))
-        created: list[str] = []
+
+def replay_step(state: PlanState) -> None:
+    """2. Replay the applied history from zero, then what production ran of part-way migrations
+    (each one's changes diffed on the replay)."""
+    assert state.shadow is not None
+    try:
+        state.replay_db = replay_history(state.shadow, state.history, state.prod_url)
+    except ShadowRefused as failure:
+        state.db_findings.append(failure.finding)
+        raise _PlanRefused(state.report(), "an applied migration fails when the history is replayed on the "
+                                           "shadow") from None
+    state.created.append(state.replay_db)
+    state.own = state.config.history_path[0]
+    state.replay_url = state.database_url(state.replay_db)
+    state.replayed = state.history_model = introspect(state.replay_url).without_schemas(state.own)
+    for part in state.part_way:
+        state.progress(f"  {part.version} ran part way in production: statement(s) "
+                       f"{', '.join(map(str, sorted(part.done)))} replayed, the rest is planned")
+        with connect(state.replay_url, autocommit=True) as conn:
+            try:
+                run_recorded(conn, part)
+            except MigrationFailed as failure:
+                state.db_findings.append(_db_finding(
+                    "migration-fails", Severity.ERROR, _display(part.migration.up),
+                    f"The statements of this part-way migration that ran in production fail on the replayed "
+                    f"history: {failure.message}", "Bring production back in line with the migrations."))
+                raise _PlanRefused(state.report()) from None
+        current = introspect(state.replay_url).without_schemas(state.own)
+        state.partial_changes[part.version] = diff(state.replayed, current)
+        state.replayed = current
+
+
+def clone_step(state: PlanState) -> None:
+    """3. Clone production's schema into a second shadow database (or, without production, the replay)."""
+    assert state.shadow is not None
+    if state.prod_url:
         try:
-            # 2. replay the applied history from zero
-            step("replay", f"[2/9] replay: {len(applied)} applied migration(s) on the shadow "
-                           f"({'ephemeral cluster' if shadow.ephemeral else 'shadow server'})")
-            history = base_migrations if base_migrations is not None else applied
-            replay_db = shadow.replay(history)
-            created.append(replay_db)
-            own = config.history_path[0]  # migguard's history schema is not the app's
-            replay_url = shadow.database_url(replay_db)
-            replayed = history_model = introspect(replay_url).without_schemas(own)
-            # what production ran of part-way migrations, after the history; each one's changes
-            partial_changes: dict[str, list[Change]] = {}
-            for part in part_way:
-                progress(f"  {part.version} ran part way in production: statement(s) "
-                         f"{', '.join(map(str, sorted(part.done)))} replayed, the rest is planned")
-                with connect(replay_url, autocommit=True) as conn:
-                    try:
-                        run_recorded(conn, part)
-                    except MigrationFailed as failure:
-                        db_findings.append(_db_finding(
-                            "migration-fails", Severity.ERROR, _display(part.migration.up),
-                            f"The statements of this part-way migration that ran in production fail on the replayed "
-                            f"history: {failure.message}", "Bring production back in line with the migrations."))
-                        raise _PlanRefused(build_report(findings + db_findings, targets, options.strict)) from None
-                current = introspect(replay_url).without_schemas(own)
-                partial_changes[part.version] = diff(replayed, current)
-                replayed = current
+            check_extensions(state.shadow, state.prod_url)
+        except ShadowRefused as refused:
+            state.db_findings.append(refused.finding)
+            raise _PlanRefused(state.report(), "production's schema cannot be restored on the shadow") from None
+        state.clone_db = state.shadow.create_database()
+        state.created.append(state.clone_db)
+        state.shadow.clone_schema(state.prod_url, state.clone_db)
+        with connect(state.prod_url) as prod:
+            state.production = introspect(prod).without_schemas(state.own)
+            state.sizes = table_sizes(prod)
+    else:
+        state.clone_db = state.shadow.create_database(template=state.replay_db)
+        state.created.append(state.clone_db)
+        state.production = state.replayed
+    state.clone_url = state.database_url(state.clone_db)
+    # the clone keeps production's owner names: production's connecting role stands for the clone's,
+    # in drift and in the rollback's verification (a view it recreates on the clone is the shadow role's)
+    state.before = introspect(state.clone_url).without_schemas(state.own).also_read_as(*state.production.connecting_roles)
 
-            # 3. clone production's schema (or, without production, the replay)
-            sizes: dict[str, TableSize] = {}
-            if prod_url:
-                step("clone", "[3/9] clone: production's schema into a second shadow database (pg_dump --schema-only)")
-                clone_db = shadow.create_database()
-                created.append(clone_db)
-                shadow.clone_schema(prod_url, clone_db)
-                with connect(prod_url) as prod:
-                    production = introspect(prod).without_schemas(own)
-                    sizes = table_sizes(prod)
-            else:
-                step("clone", "[3/9] clone: no production URL; the replayed history stands for production")
-                clone_db = shadow.create_database(template=replay_db)
-                created.append(clone_db)
-                production = replayed
-            clone_url = shadow.database_url(clone_db)
-            before = introspect(clone_url).without_schemas(own)
 
-            # 4. drift: production against the replayed history
-            step("drift", "[4/9] drift: production against the replayed history")
-            drift = []
-            if prod_url:  # replayed: with the part-way statements; production: without rebuilt leftovers
-                compared, leftovers = without_leftovers(production, pending, part_way)
-                for name in leftovers:
-                    progress(f"  INVALID index {comment_safe(name)}: left by a failed CREATE INDEX CONCURRENTLY that "
-                             "apply runs again (it drops the leftover first): not drift")
-                drift = diff(replayed, compared)
-            for change in drift:
-                db_findings.append(_db_finding("schema-drift", Severity.WARNING if options.accept_drift else Severity.ERROR,
-                                            f"db:{change.object}",
-                                            f"Production differs from the migrations: {change.describe()}.",
-                                            "Bring production back in line or write a migration that records the change; "
-                                            "--accept-drift plans anyway."))
+def drift_step(state: PlanState) -> None:
+    """4. Drift: production against the replayed history (with the part-way statements), both read on
+    the shadow server: production is its clone (step 3), so deparsing that differs between majors (a
+    view's definition) is not drift. The INVALID leftovers apply rebuilds are named; the clone has
+    none (pg_dump skips invalid indexes)."""
+    assert state.production is not None and state.replayed is not None and state.before is not None
+    if state.prod_url:
+        _compared, leftovers = without_leftovers(state.production, state.pending, state.part_way)
+        for name in leftovers:
+            state.progress(f"  INVALID index {comment_safe(name)}: left by a failed CREATE INDEX CONCURRENTLY that "
+                           "apply runs again (it drops the leftover first): not drift")
+        state.drift = diff(state.replayed, state.before)  # before: read as production's role too (clone_step)
+    for change in state.drift:
+        state.db_findings.append(_db_finding("schema-drift", Severity.WARNING if state.options.accept_drift else Severity.ERROR,
+                                             f"db:{change.object}",
+                                             f"Production differs from the migrations: {change.describe()}.",
+                                             "Bring production back in line or write a migration that records the change; "
+                                             "--accept-drift plans anyway."))
 
-            # 6. apply the pending migrations to the clone, tracing locks and rewrites
-            step("apply", f"[5/9] apply: {len(pending)} pending migration(s) on the clone, tracing locks and rewrites")
-            traces: list[StatementTrace] = []
-            watched = load_queries(Path(config.root) / config.watch_queries) if config.watch_queries else []
-            steps: list[MigrationStep] = []
-            skips = {part.version: part.skip for part in part_way}
-            with connect(clone_url, autocommit=True) as conn:
-                plans_before = snapshot(conn, watched)
-                previous = before
-                models = [before]
-                for migration in pending:
-                    tracer = Tracer(_display(migration.up))
-                    conn.autocommit = True
-                    tracer.before(conn)
-                    try:
-                        apply_migration(conn, migration, on_statement=tracer.after_statement,
-                                        skip=skips.get(migration.version, frozenset()))
-                    except MigrationFailed as failure:
-                        db_findings.append(_db_finding("migration-fails", Severity.ERROR, _display(migration.up),
-                                                    f"The migration fails on a copy of production's schema: {failure.message}",
-                                                    "Fix the migration; nothing was applied to production."))
-                        report = build_report(findings + db_findings, targets, options.strict)
-                        raise _PlanRefused(report) from None
-                    traces += tracer.traces
-                    current = introspect(conn).without_schemas(own)
-                    down = migration.down_sql()
-                    own_changes = partial_changes.get(migration.version, []) + diff(previous, current)
-                    steps.append(MigrationStep(migration.version, migration.name, migration.checksum(),
-                                               _display(migration.up), own_changes,
-                                               checksum(down) if down is not None else None))
-                    previous = current
-                    models.append(current)
-                # 8. watched queries: plan shape before and after
-                plan_changes = compare_plans(watched, plans_before, snapshot(conn, watched))
-            db_findings += _trace_findings(traces, sizes)
-            db_findings += [_query_plan_finding(config.watch_queries, change) for change in plan_changes if change.regressed]
-            after = introspect(clone_url).without_schemas(own)
 
-            # 7. diff
-            step("diff", "[6/9] diff: the clone before and after")
-            changes = diff(before, after)
+def apply_step(state: PlanState) -> None:
+    """5. Apply the pending migrations to the clone, tracing locks and rewrites; each migration's own
+    changes; the watched queries' plan shapes before and after."""
+    assert state.before is not None
+    config = state.config
+    watched = load_queries(Path(config.root) / config.watch_queries) if config.watch_queries else []
+    skips = {part.version: part.skip for part in state.part_way}
+    with connect(state.clone_url, autocommit=True) as conn:
+        plans_before = snapshot(conn, watched)
+        previous = state.before
+        state.models = [state.before]
+        for migration in state.pending:
+            tracer = Tracer(_display(migration.up))
+            conn.autocommit = True
+            tracer.before(conn)
+            try:
+                apply_migration(conn, migration, on_statement=tracer.after_statement,
+                                skip=skips.get(migration.version, frozenset()))
+            except MigrationFailed as failure:
+                missing = missing_object(failure)
+                if missing is not None and missing.kind == "extension":
+                    assert state.shadow is not None
+                    state.db_findings.append(extension_finding(failure, missing.name, state.shadow, state.prod_url))
+                else:
+                    state.db_findings.append(_db_finding("migration-fails", Severity.ERROR, _display(migration.up),
+                                                         f"The migration fails on a copy of production's schema: {failure.message}",
+                                                         "Fix the migration; nothing was applied to production."))
+                raise _PlanRefused(state.report()) from None
+            state.traces += tracer.traces
+            current = introspect(conn).without_schemas(state.own)
+            down = migration.down_sql()
+            own_changes = state.partial_changes.get(migration.version, []) + diff(previous, current)
+            state.steps.append(MigrationStep(migration.version, migration.name, migration.checksum(),
+                                             _display(migration.up), own_changes,
+                                             checksum(down) if down is not None else None))
+            previous = current
+            state.models.append(current)
+        state.plan_changes = compare_plans(watched, plans_before, snapshot(conn, watched))
+    state.db_findings += _trace_findings(state.traces, state.sizes)
+    state.db_findings += [_query_plan_finding(config.watch_queries, change)
+                          for change in state.plan_changes if change.regressed]
+    state.after = introspect(state.clone_url).without_schemas(state.own)
 
-            # 5. data pre-checks (they need the change set)
-            prechecks: list[PrecheckResult] = []
-            if prod_url and changes:
-                step("prechecks", "[7/9] data pre-checks on production (read-only)")
-                with connect(prod_url, autocommit=True) as prod:
-                    prechecks = run_prechecks(prod, changes, before, after)
-                db_findings += [_precheck_finding(p) for p in prechecks]
 
-            # 9. RLS: catalog audit and the two-tenant isolation probe on the migrated clone
-            step("rls", "[8/9] rls: catalog audit and two-tenant isolation probe on the migrated clone")
-            rls_findings = audit_and_probe(clone_url, config)
-            db_findings += rls_findings
+def diff_step(state: PlanState) -> None:
+    """6. The change set: the clone before and after."""
+    assert state.before is not None and state.after is not None
+    state.changes = diff(state.before, state.after)
 
-            # hand-written down scripts are checked, never trusted: run them on a copy of the clone
-            if any(m.down_sql() for m in pending):
-                db_findings += _check_down_scripts(shadow, clone_db, pending, models, own, created)
 
-            # 10. rollback: generate and verify on the clone
-            step("rollback", "[9/9] rollback: generate and verify on the clone")
-            rollback_sql, irreversible = reverse_script(changes)
-            verified = _verify_rollback(clone_url, rollback_sql, before, irreversible, own)
-            if not verified:
-                db_findings.append(_db_finding("rollback-unverified", Severity.ERROR, "rollback.sql",
-                                            "The generated rollback does not restore the schema from before the migration.",
-                                            "Review rollback.sql by hand before applying."))
-            if part_way:
-                problem = _verify_part_way_rollback(replay_url, part_way, steps, history_model, own)
-                if problem:
-                    verified = False
-                    db_findings.append(_db_finding("rollback-unverified", Severity.ERROR, problem[0], problem[1],
-                                                   "Review the migration's rollback by hand before applying."))
-            for obj, table, column in not_restorable_columns(changes, before):
-                db_findings.append(_db_finding("rollback-not-restorable", Severity.WARNING, f"db:{comment_safe(obj)}",
-                                               f"Dropping column {comment_safe(column)} of {comment_safe(table)} loses its values for "
-                                               "good: the table has no primary key (nor a unique key over NOT NULL "
-                                               "columns), so a rollback cannot match the backup's values back to rows.",
-                                               "Add a primary key first, or copy the values to a keyed table before "
-                                               "dropping the column."))
-        finally:
-            for name in created:
-                shadow.drop_database(name)
+def prechecks_step(state: PlanState) -> None:
+    """7. Data pre-checks on production, read only (they need the change set)."""
+    assert state.prod_url and state.before is not None and state.after is not None
+    with connect(state.prod_url, autocommit=True) as prod:
+        state.prechecks = run_prechecks(prod, state.changes, state.before, state.after)
+    state.db_findings += [_precheck_finding(p) for p in state.prechecks]
 
-    production_hash = production.fingerprint()
-    plan = Plan(fingerprint=fingerprint(pending, production_hash), applied=[m.version for m in applied],
-                pending=[m.version for m in pending], changes=changes, drift=drift, prechecks=prechecks, traces=traces,
-                rollback_sql=rollback_sql, forward_sql=_forward_sql(pending, part_way),
-                rollback_verified=verified, irreversible=irreversible, before=before, after=after, target=target,
-                findings=findings + db_findings, database_findings=list(db_findings), query_plans=plan_changes,
-                steps=steps, part_way={p.version: sorted(p.done) for p in part_way}, timings=timings)
-    if options.write:
-        plan.directory = write_plan(plan, Path(config.root) / config.plan_dir)
-    timings["total"] = time.monotonic() - started
-    report = build_report(findings + db_findings, targets, options.strict)
-    ok = report.ok and (not drift or options.accept_drift)
+
+def rls_step(state: PlanState) -> None:
+    """8. RLS: catalog audit and the two-tenant isolation probe on the migrated clone."""
+    state.db_findings += audit_and_probe(state.clone_url, state.config)
+
+
+def rollback_step(state: PlanState) -> None:
+    """9. Rollback: the hand-written down scripts are checked, never trusted (on a copy of the
+    clone); the generated rollback is verified on the clone, and a part-way migration's on the replay."""
+    assert state.shadow is not None and state.before is not None and state.history_model is not None
+    if any(m.down_sql() for m in state.pending):
+        state.db_findings += _check_down_scripts(state.shadow, state.clone_db, state.pending, state.models,
+                                                 state.own, state.created)
+    state.rollback_sql, state.irreversible = reverse_script(state.changes)
+    state.verified = _verify_rollback(state.clone_url, state.rollback_sql, state.before, state.irreversible, state.own)
+    if not state.verified:
+        state.db_findings.append(_db_finding("rollback-unverified", Severity.ERROR, "rollback.sql",
+                                             "The generated rollback does not restore the schema from before the migration.",
+                                             "Review rollback.sql by hand before applying."))
+    if state.part_way:
+        problem = _verify_part_way_rollback(state.replay_url, state.part_way, state.steps, state.history_model, state.own)
+        if problem:
+            state.verified = False
+            state.db_findings.append(_db_finding("rollback-unverified", Severity.ERROR, problem[0], problem[1],
+                                                 "Review the migration's rollback by hand before applying."))
+    for obj, table, column in not_restorable_columns(state.changes, state.before):
+        state.db_findings.append(_db_finding("rollback-not-restorable", Severity.WARNING, f"db:{comment_safe(obj)}",
+                                             f"Dropping column {comment_safe(column)} of {comment_safe(table)} loses its values for "
+                                             "good: the table has no primary key (nor a unique key over NOT NULL "
+                                             "columns), so a rollback cannot match the backup's values back to rows.",
+                                             "Add a primary key first, or copy the values to a keyed table before "
+                                             "dropping the column."))
+
+
+LINT = Step("lint", lambda s: f"[1/9] lint: {len(s.pending)} pending migration(s) of {len(s.migrations)}", lint_step)
+SHADOW_STEPS = (
+    Step("replay", lambda s: (f"[2/9] replay: {len(s.applied)} applied migration(s) on the shadow "
+                              f"({'ephemeral cluster' if s.shadow is not None and s.shadow.ephemeral else 'shadow server'})"),
+         replay_step),
+    Step("clone", lambda s: ("[3/9] clone: production's schema into a second shadow database (pg_dump --schema-only)"
+                             if s.prod_url else "[3/9] clone: no production URL; the replayed history stands for production"),
+         clone_step),
+    Step("drift", lambda s: "[4/9] drift: production against the replayed history", drift_step),
+    Step("apply", lambda s: f"[5/9] apply: {len(s.pending)} pending migration(s) on the clone, tracing locks and rewrites",
+         apply_step),
+    Step("diff", lambda s: "[6/9] diff: the clone before and after", diff_step),
+    Step("prechecks", lambda s: "[7/9] data pre-checks on production (read-only)" if s.prod_url and s.changes else None,
+         prechecks_step),
+    Step("rls", lambda s: "[8/9] rls: catalog audit and two-tenant isolation probe on the migrated clone", rls_step),
+    Step("rollback", lambda s: "[9/9] rollback: generate and verify on the clone", rollback_step),
+)
+
+
+def finish(state: PlanState) -> tuple[Report, Plan]:
+    """The plan from the steps' results; its directory written unless told not to; the gate's verdict."""
+    assert state.production is not None and state.before is not None and state.after is not None
+    plan = Plan(fingerprint=fingerprint(state.pending, state.production.fingerprint()),
+                applied=[m.version for m in state.applied], pending=[m.version for m in state.pending],
+                changes=state.changes, drift=state.drift, prechecks=state.prechecks, traces=state.traces,
+                rollback_sql=state.rollback_sql, forward_sql=_forward_sql(state.pending, state.part_way),
+                rollback_verified=state.verified, irreversible=state.irreversible, before=state.before,
+                after=state.after, target=state.target, findings=state.findings + state.db_findings,
+                database_findings=list(state.db_findings), query_plans=state.plan_changes, steps=state.steps,
+                part_way={p.version: sorted(p.done) for p in state.part_way}, timings=state.timings)
+    if state.options.write:
+        plan.directory = write_plan(plan, Path(state.config.root) / state.config.plan_dir)
+    state.timings["total"] = time.monotonic() - state.started
+    report = state.report()
+    ok = report.ok and (not state.drift or state.options.accept_drift)
     report = report.model_copy(update={"command": "plan", "ok": ok, "summary": report.summary | {"plan": plan.summary()}})
     return report, plan
 
@@ -451,9 +594,9 @@ class _LintRefused(GateRefused):
 
 
 class _PlanRefused(GateRefused):
-    def __init__(self, report: Report) -> None:
+    def __init__(self, report: Report, message: str = "a pending migration fails on the shadow") -> None:
         self.report = report
-        super().__init__("a pending migration fails on the shadow")
+        super().__init__(message)
 
 
 PlanRefused = (_LintRefused, _PlanRefused)

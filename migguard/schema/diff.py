@@ -512,7 +512,12 @@ def _alter_table(old: Table, new: Table, created: bool = False) -> list[Change]:
     target = f"ALTER TABLE {qualified}"
     changes: list[Change] = []
     if not created:
-        changes += _column_changes(old, new, target)
+        columns = _column_changes(old, new, target)
+        if new.partition_of and old.partition_of == new.partition_of:
+            # a partition's columns are its parent's: they come and go with the parent's ADD/DROP
+            # COLUMN, and PostgreSQL refuses both on the partition ("cannot drop inherited column")
+            columns = [c for c in columns if c.kind not in ("add column", "drop column")]
+        changes += columns
     changes += [_step_change(new, step) for step in (created_steps(new) if created else property_steps(old, new))]
     if old.partition_of != new.partition_of or old.partition_bound != new.partition_bound:
         # partition_of is regclass text, printed by PostgreSQL qualified and quoted: used as it is.

@@ -42,12 +42,13 @@ SECTIONS = ("What it does", "Why it is dangerous", "Bad", "Good", "When it does 
 # call name -> where its id is: a keyword, or the first positional argument
 CONSTRUCTORS = {"Rule": "id", "Finding": "rule", "_db_finding": 0, "finding": 0, "leak": 0, "OrmHit": 0}
 # which command's origin a module's findings have
-ORIGIN_OF = {"lint": "lint", "plan": "database", "rls": "database", "scan": "scan"}
+ORIGIN_OF = {"lint": "lint", "plan": "database", "rls": "database", "scan": "scan", "drift": "database"}
 # (module, enclosing function, id expression): helpers handing on an id their callers chose,
 # whose callers this scan reads
 PASS_THROUGHS = {
     ("lint/engine.py", "_finding", "rule.id"),  # a Rule's id: the Rule(id=…) declarations
     ("plan/command.py", "_db_finding", "rule"),
+    ("drift/replay.py", "_db_finding", "rule"),  # the replay's findings (plan, status, apply)
     ("rls/audit.py", "finding", "rule"),
     ("rls/probe.py", "leak", "rule"),
     ("scan/scanner.py", "scan_text", "hit.rule"),  # an OrmHit's rule: the OrmHit(…) calls

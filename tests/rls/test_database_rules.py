@@ -22,20 +22,27 @@ import psycopg
 import pytest
 from pydantic import ValidationError
 
+import migguard.drift.replay as replay_module
 import migguard.plan.command as plan_module
 import migguard.plan.prechecks as prechecks_module
 import migguard.rls.audit as rls_module
 import migguard.rls.probe as rls_probe_module
-from migguard.core.finding_ids import FindingKind, FindingProvider, build, finding_kind, finding_kinds
+from migguard.core.finding_ids import SECTIONS, FindingKind, FindingProvider, build, finding_kind, finding_kinds, sql_block
 from migguard.core.findings import Severity
 from migguard.lint.rules import RULES_BY_ID
 from migguard.rls.audit import audit
-from migguard.rls.findings import DATABASE_RULES, FAMILIES, RLS_RULES, SECTIONS, sql_block
+from migguard.plan.findings import PLAN_RULES
+from migguard.rls.findings import DATABASE_RULES as RLS_FINDINGS
+from migguard.rls.findings import FAMILIES as RLS_FAMILIES
+from migguard.rls.findings import RLS_RULES
 from migguard.rls.probe import probe
 from migguard.sql.parse import parse_file
 
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 ROLE_NAMES = ("app_user", "migrator")  # the roles the examples use
+# the database steps' ids: the RLS audit's and probe's (rls/findings.py) and plan's (plan/findings.py)
+DATABASE_RULES = tuple(sorted(RLS_FINDINGS + PLAN_RULES, key=lambda rule: rule.id))
+FAMILIES = (*RLS_FAMILIES, "plan")
 CATALOG = [r for r in DATABASE_RULES if r.family == "rls-catalog"]
 PROBE = [r for r in DATABASE_RULES if r.family == "rls-probe"]
 PLAN = [r for r in DATABASE_RULES if r.family == "plan"]
@@ -46,9 +53,11 @@ def _source(module) -> str:
 
 
 def _plan_ids() -> set[str]:
-    """Every rule id migguard/plan/command.py reports (literal ids, and precheck-<kind> per kind prechecks.py has)."""
+    """Every rule id migguard/plan/command.py reports (literal ids, and precheck-<kind> per kind prechecks.py has),
+    and those of the replay (migguard/drift/replay.py, constants)."""
     text = _source(plan_module)
     ids = set(re.findall(r'(?:rule=|_db_finding\()"([a-z0-9-]+)"', text))
+    ids |= set(re.findall(r'^[A-Z_]+ = "([a-z0-9-]+)"$', _source(replay_module), re.MULTILINE))
     dynamic = re.findall(r'(?:rule=|_db_finding\()f"([^"]*)"', text)
     assert dynamic == ["precheck-{result.check}"], f"plan/command.py builds rule ids this test does not know: {dynamic}"
     kinds = set(re.findall(r'checks\.append\(\("([a-z-]+)"', _source(prechecks_module)))

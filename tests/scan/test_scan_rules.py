@@ -77,7 +77,7 @@ def test_registry_is_sorted_unique_and_shadows_nothing():
     assert ids == sorted(ids) and len(ids) == len(set(ids))
     assert all(finding_kind(r.id) == r for r in SCAN_RULES)  # the one registry serves them
     assert all(ID_PATTERN.match(r.id) and r.family == FAMILY and not r.destructive for r in SCAN_RULES)
-    from migguard.rls.findings import SECTIONS as DATABASE_SECTIONS
+    from migguard.core.finding_ids import SECTIONS as DATABASE_SECTIONS
 
     others = set(RULES_BY_ID) | {kind.id for kind in finding_kinds("database")}
     assert not set(ids) & others, "a scan-app id shadows another rule"

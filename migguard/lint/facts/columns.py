@@ -215,7 +215,7 @@ class RetypedColumn:
     table: str
     name: str
     type: ColumnType | None
-    using: bool
+    using: bool  # a USING expression other than the column cast to its new type (which is no USING at all)
 
 
 def retyped_columns(context: LintContext) -> Iterator[RetypedColumn]:
@@ -232,15 +232,32 @@ def _column_changes(statement: Statement) -> Iterator[AddedColumn | RetypedColum
             if isinstance(action, exp.ColumnDef):
                 yield _from_sqlglot(statement, table, action)
             elif isinstance(action, exp.AlterColumn) and action.args.get("dtype") is not None:
-                yield RetypedColumn(statement, table, identifier(action.this), column_type(action.args["dtype"]),
-                                    bool(action.args.get("using")))
+                name, new = identifier(action.this), column_type(action.args["dtype"])
+                yield RetypedColumn(statement, table, name, new, _transforms(action.args.get("using"), name, new))
     elif isinstance(statement.command, AlterTable) and statement.command.object_kind == "table":
         table = normalise(statement.command.table)
         for act in statement.command.actions:
             if act.kind == "add_column" and act.column is not None:
                 yield _from_info(statement, table, act.column, act.missing_ok)
             elif act.kind == "alter_column_type":
-                yield RetypedColumn(statement, table, act.name or "", column_type(act.type_name), bool(act.using))
+                new = column_type(act.type_name)
+                using = expression(act.using) if act.using else None
+                yield RetypedColumn(statement, table, act.name or "", new,
+                                    bool(act.using) and (using is None or _transforms(using, act.name or "", new)))
+
+
+def _transforms(using: object, column: str, new: ColumnType | None) -> bool:
+    """Does a USING clause do more than cast the column to its new type (`USING col::text` for TYPE text)?"""
+    if not isinstance(using, exp.Expression):
+        return False  # no USING (sqlglot leaves False there)
+    while isinstance(using, exp.Paren):
+        using = using.this
+    if not isinstance(using, exp.Cast) or new is None or column_type(using.args.get("to")) != new:
+        return True
+    inner = using.this
+    while isinstance(inner, exp.Paren):
+        inner = inner.this
+    return not (isinstance(inner, exp.Column) and not inner.table and identifier(inner) == column)
 
 
 # --- every column the file declares: CREATE TABLE, ADD COLUMN, ALTER COLUMN … TYPE -----------------------

@@ -48,7 +48,7 @@ HINT = (
 
 
 def check(context: LintContext) -> Iterator[Violation]:
-    created = _created_schemas(context)
+    created = created_schemas(context)
     for statement in context.parsed():
         tree = statement.ast
         if isinstance(tree, exp.Drop) and (tree.args.get("kind") or "").upper() == "SCHEMA":
@@ -82,7 +82,7 @@ def _schema_name(node: exp.Expression) -> str:
     return identifier(node)
 
 
-def _created_schemas(context: LintContext) -> dict[str, int]:
+def created_schemas(context: LintContext) -> dict[str, int]:
     """Schema name → index of the statement that creates it in this file."""
     created: dict[str, int] = {}
     for statement in context.parsed():

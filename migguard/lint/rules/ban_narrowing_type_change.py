@@ -40,8 +40,8 @@ ALTER TABLE accounts ADD CONSTRAINT accounts_email_length CHECK (char_length(ema
 ## When it does not fire
 Widening changes (`integer` → `bigint`, `varchar(n)` → `text` or a longer `varchar`, `real` →
 `double precision`, `timestamp` → `timestamptz`). A change to `integer` or `double precision`, and
-a `USING` cast to `jsonb`, `json`, `timestamp` or `timestamptz`, when the old type is not known in
-this file: from their usual sources (`smallint`, `json`, `timestamp`) they always convert; `migguard
+a `USING` cast to `bigint`, `jsonb`, `json`, `timestamp` or `timestamptz`, when the old type is not
+known in this file: from their usual sources (`integer`, `json`, `timestamp`) they always convert; `migguard
 plan` sees the real types. Changing a column of a table created earlier in the same migration is
 reported as info. With `--allow-destructive` the finding is a warning and does not fail the gate.
 
@@ -117,8 +117,9 @@ _BUILTIN = set(_ALIASES.values())
 _FLOAT_DIGITS = 15  # decimal digits a double precision value carries
 _TIMESTAMPS = {"timestamp", "timestamptz"}
 # Targets a USING cast is taken as risky for even when the old type is unknown. Left out: text types (anything
-# converts to text), and jsonb/json/timestamp/timestamptz, whose usual sources (json, timestamp) always convert.
-_NOT_RISKY_UNKNOWN = _TEXT | {"json", "jsonb", "timestamp", "timestamptz", "bytea"}
+# converts to text), and bigint/jsonb/json/timestamp/timestamptz, whose usual sources (integer, json, timestamp)
+# always convert: `TYPE bigint USING col::bigint` widens an integer column.
+_NOT_RISKY_UNKNOWN = _TEXT | {"bigint", "json", "jsonb", "timestamp", "timestamptz", "bytea"}
 _TYPE_TEXT = re.compile(r"^(?P<base>[^(\[]*?)\s*(?:\((?P<mods>[^)]*)\))?\s*(?P<rest>(?:with(?:out)? time zone)?)"
                         r"\s*(?P<array>(?:\[\d*\]\s*)*)$", re.IGNORECASE)
 

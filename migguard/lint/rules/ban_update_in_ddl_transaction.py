@@ -1,19 +1,24 @@
 """
 ## What it does
-Flags an `UPDATE` (a backfill) that runs in the same transaction as an earlier statement that took
-a strong lock on the same existing table: `ALTER TABLE`, `CREATE INDEX` without `CONCURRENTLY`,
-a foreign key that references the table, …
+Flags a statement that reads or writes a whole table in the same transaction as an earlier
+statement that took a strong lock on that existing table: an `UPDATE` (a backfill), `DELETE`,
+`MERGE` or `INSERT … SELECT` into it after `ALTER TABLE`, `CREATE INDEX` without `CONCURRENTLY`, a
+foreign key that references it, …; and a `SELECT` (or any query) that reads it after a statement
+took its ACCESS EXCLUSIVE lock (`SELECT count(*) FROM t` after `ALTER TABLE t …`).
 
 ## Why it is dangerous
 A lock is held until the transaction ends. After `ALTER TABLE … ADD COLUMN`, the table's ACCESS
 EXCLUSIVE lock, which blocks every read and write of the table, stays held while the `UPDATE`
-rewrites every row: the quick schema change becomes an outage as long as the backfill. migguard
-runs each migration file in one transaction, so the whole file is that transaction.
+rewrites every row or the `SELECT` scans them: the quick schema change becomes an outage as long
+as the scan. migguard runs each migration file in one transaction, so the whole file is that
+transaction. Writes are blocked by weaker locks too (the SHARE lock of `CREATE INDEX`), reads only
+by ACCESS EXCLUSIVE.
 
 ## Bad
 ```sql
 ALTER TABLE accounts ADD COLUMN plan text;
 UPDATE accounts SET plan = 'free' WHERE plan IS NULL;
+SELECT count(*) FROM accounts;
 ```
 
 ## Good
@@ -25,22 +30,28 @@ ALTER TABLE accounts ADD COLUMN plan text;
 ```
 
 ## When it does not fire
-The `UPDATE` comes before the DDL, runs in another transaction (another migration, or after a
-`COMMIT` in a file migguard does not wrap), or changes a table the transaction holds no strong lock
-on. Tables created earlier in the same migration: nobody else waits on them. `UPDATE`s inside `DO`
-blocks and functions are not analysed.
+The statement comes before the DDL, runs in another transaction (another migration, or after a
+`COMMIT` in a file migguard does not wrap), or touches a table the transaction holds no strong lock
+on; a read of a table whose lock still lets reads through (SHARE, SHARE ROW EXCLUSIVE);
+`INSERT … VALUES` (it adds rows, it scans nothing). Tables created earlier in the same migration:
+nobody else waits on them. A `WHERE` clause does not exempt a statement: without the catalog
+migguard cannot tell that an index serves it. Statements inside `DO` blocks and functions are not
+analysed.
 
 ## References
 - https://www.postgresql.org/docs/current/explicit-locking.html#LOCKING-TABLES
 - https://www.postgresql.org/docs/current/sql-update.html
+- https://kaveland.no/eugene/hints/E4/index.html
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from sqlglot import exp
 
+from migguard.core import locks
 from migguard.core.findings import Severity
 from migguard.lint.context import LintContext, table_name
 from migguard.lint.facts import ddl
@@ -51,6 +62,13 @@ HINT = ("Backfill in a separate migration that runs after this one commits, in b
         "(UPDATE … WHERE id BETWEEN … AND …), outside the DDL transaction.")
 
 
+READ_HINT = ("Run the query in a separate migration, after the one that changes the table has committed, or "
+             "drop it from the migration.")
+_WRITES = {exp.Update: "UPDATE of", exp.Delete: "DELETE from", exp.Merge: "MERGE into",
+           exp.Insert: "INSERT … SELECT into"}
+_STATEMENTS = (exp.Query, exp.Update, exp.Delete, exp.Merge, exp.Insert)
+
+
 def check(context: LintContext) -> Iterator[Violation]:
     transactions = ddl.transaction_ids(context)
     held: dict[tuple[int, str], ddl.TableLock] = {}  # (transaction, table) → the strongest lock taken on it, first
@@ -58,17 +76,23 @@ def check(context: LintContext) -> Iterator[Violation]:
         transaction = transactions[statement.index]
         if transaction is None:
             continue
-        for table in _updated_tables(statement):
+        for table, verb in _touched_tables(statement).items():
             lock = held.get((transaction, table))
-            if lock is None:
+            if lock is None or (verb is None and lock.lock is not locks.ACCESS_EXCLUSIVE):
+                continue
+            if verb is None:
+                message = (f"This statement reads {table} in the transaction of the {lock.action} on line "
+                           f"{lock.statement.line}, so its {lock.lock.name} lock, which blocks {lock.lock.blocks}, is "
+                           "held while the read scans the table.")
+                yield Violation(statement, message, READ_HINT, offset=_read_offset(statement, table))
                 continue
             yield Violation(
                 statement,
-                f"This UPDATE of {table} runs in the transaction of the {lock.action} on line {lock.statement.line}, "
-                f"so its {lock.lock.name} lock, which blocks {lock.lock.blocks}, is held until the whole backfill "
-                f"commits.",
+                f"This {verb} {table} runs in the transaction of the {lock.action} on line {lock.statement.line}, "
+                f"so its {lock.lock.name} lock, which blocks {lock.lock.blocks}, is held until the whole "
+                f"{'backfill' if verb == 'UPDATE of' else 'statement'} commits.",
                 HINT,
-                offset=at(statement, r"\bupdate\b"),
+                offset=at(statement, rf"\b{verb.split()[0].lower()}\b"),
             )
         for lock in ddl.locks_of(context, statement):
             if lock.table and lock.lock.strong and not ddl.is_new_target(context, lock):
@@ -77,23 +101,42 @@ def check(context: LintContext) -> Iterator[Violation]:
                     held[key] = lock
 
 
-def _updated_tables(statement: Statement) -> list[str]:
-    """Tables the statement UPDATEs: the statement itself, or UPDATEs in its WITH clause."""
+def _touched_tables(statement: Statement) -> dict[str, str | None]:
+    """Tables a query or DML statement writes (→ how a message names the write: 'UPDATE of', …) or only
+    reads (→ None)."""
     tree = statement.ast
-    if tree is None:
-        return []
-    nodes = [tree] if isinstance(tree, exp.Update) else []
-    with_clause = tree.args.get("with_") or tree.args.get("with")
-    if isinstance(with_clause, exp.With):
-        nodes += [cte.this for cte in with_clause.expressions
-                  if isinstance(cte, exp.CTE) and isinstance(cte.this, exp.Update)]
-    return list(dict.fromkeys(table_name(node.this) for node in nodes))
+    if not isinstance(tree, _STATEMENTS):
+        return {}
+    touched: dict[str, str | None] = {}
+    targets: set[int] = set()
+    for node in tree.find_all(*_WRITES):
+        if isinstance(node, exp.Insert) and not isinstance(node.expression, exp.Query):
+            target = node.this.this if isinstance(node.this, exp.Schema) else node.this
+            if isinstance(target, exp.Table):
+                targets.add(id(target))  # INSERT … VALUES adds rows: it scans nothing
+            continue
+        target = node.this.this if isinstance(node.this, exp.Schema) else node.this
+        if isinstance(target, exp.Table):
+            targets.add(id(target))
+            name = table_name(target)
+            if touched.get(name) != "UPDATE of":
+                touched[name] = _WRITES[type(node)]
+    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    for node in tree.find_all(exp.Table):
+        if id(node) in targets or not node.name or (not node.args.get("db") and node.name.lower() in ctes):
+            continue
+        touched.setdefault(table_name(node), None)
+    return touched
+
+
+def _read_offset(statement: Statement, table: str) -> int:
+    return at(statement, rf"\b{re.escape(table.rsplit('.', 1)[-1])}\b") or at(statement, r"\bselect\b")
 
 
 RULE = Rule(
     id="ban-update-in-ddl-transaction",
     default_severity=Severity.ERROR,
-    summary="A backfill UPDATE in the DDL's transaction holds the DDL's strong lock until it ends",
+    summary="A backfill or scan of a table in the DDL's transaction holds the DDL's strong lock until it ends",
     family="locks",
     doc=__doc__,
     check=check,

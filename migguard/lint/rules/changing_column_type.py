@@ -1,11 +1,13 @@
 """
 ## What it does
 Flags `ALTER TABLE … ALTER COLUMN … TYPE` when the change is not binary-coercible, so PostgreSQL
-has to rewrite the table: any change with a `USING` clause, and every change except these, which
-PostgreSQL makes in the catalog alone:
+has to rewrite the table: any change with a `USING` clause that does more than cast the column to
+its new type (`USING col::text` for `TYPE text` is the same as no `USING`), and every change
+except these, which PostgreSQL makes in the catalog alone:
 `varchar(n)` → `varchar(m)` with m ≥ n, or → `varchar` / `text`; `text` → `varchar` (no length);
 `text` / `varchar` ↔ `citext`; `numeric(p, s)` → `numeric(q, s)` with q ≥ p, or → `numeric`;
-`cidr` → `inet`; `timestamp(p)` / `timestamptz(p)` / `time(p)` to a larger or no precision.
+`cidr` → `inet`; `timestamp(p)` / `timestamptz(p)` / `time(p)` / `timetz(p)` / `interval(p)` to a
+larger precision, to 6 (the largest) or to no precision (which means 6).
 
 ## Why it is dangerous
 A rewrite copies every row into a new file and rebuilds every index of the table while holding
@@ -53,7 +55,8 @@ HINT = ("Add a new column of the new type, keep it in sync with a trigger, backf
 _TEXTUAL = frozenset({"text", "varchar", "citext"})
 # New types that some binary-coercible change leads to: with the old type unknown, maybe no rewrite.
 _MAYBE_COERCIBLE = frozenset({"text", "varchar", "citext", "numeric", "inet"})
-_PRECISION_TYPES = frozenset({"timestamp", "timestamptz", "time", "timetz"})
+_PRECISION_TYPES = frozenset({"timestamp", "timestamptz", "time", "timetz", "interval"})
+_MAX_PRECISION = 6  # of each of them: precision 6 is what no precision means
 
 
 def check(context: LintContext) -> Iterator[Violation]:
@@ -121,7 +124,7 @@ def rewrites(old: columns.ColumnType, new: columns.ColumnType) -> bool:
     if old.name == "cidr" and new.name == "inet":
         return bool(new_mods)
     if old.name == new.name and old.name in _PRECISION_TYPES:
-        if not new_mods:
+        if not new_mods or new_mods[0] >= _MAX_PRECISION:
             return False
         return not (old_mods and old_mods[0] <= new_mods[0])
     return True

@@ -61,8 +61,9 @@ def test_quoted_schema_qualified_if_exists_mixed_case():
 
 def test_statement_sqlglot_rejects():
     assert_flags(f"ALTER TABLE accounts ALTER COLUMN n TYPE bigint{FALLBACK};", RULE, count=1)
-    assert_flags(f"ALTER TABLE accounts ALTER COLUMN n TYPE text USING n::text{FALLBACK};", RULE, count=1)
+    assert_flags(f"ALTER TABLE accounts ALTER COLUMN n TYPE text USING lower(n){FALLBACK};", RULE, count=1)
     assert_clean(f"ALTER TABLE accounts ALTER COLUMN n TYPE text{FALLBACK};", RULE)
+    assert_clean(f"ALTER TABLE accounts ALTER COLUMN n TYPE text USING n::text{FALLBACK};", RULE)  # = no USING
 
 
 def test_explicit_transaction():

@@ -1,0 +1,45 @@
+"""A cold `migguard lint FILE` (a pre-commit hook runs one per commit) and `migguard --help` import only
+what they use: never the database driver, the schema differ or the database capabilities, and `--help`
+not even the SQL parsers. Checked on a real process with `python -X importtime`, which names every
+module the process imports."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+_IMPORTED = re.compile(r"^import time:\s+\d+ \|\s+\d+ \|\s*(\S+)\s*$", re.MULTILINE)
+# Packages that talk to a database or diff schemas, and multiprocessing (one file is linted in process).
+NOT_FOR_LINT = ("psycopg", "psycopg_pool", "psycopg_c", "psycopg_binary", "deepdiff", "migguard.pg",
+                "migguard.plan", "migguard.apply", "migguard.drift", "migguard.rls", "migguard.query",
+                "migguard.scan", "migguard.schema", "concurrent.futures")
+NOT_FOR_HELP = NOT_FOR_LINT + ("sqlglot", "pglast", "pydantic", "migguard.lint", "migguard.sql", "migguard.core.config")
+
+
+def _imported(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess, set[str]]:
+    env = {**os.environ, "NO_COLOR": "1"}
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "migguard", *args], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    return done, set(_IMPORTED.findall(done.stderr))
+
+
+def _offending(modules: set[str], banned: tuple[str, ...]) -> list[str]:
+    return sorted(m for m in modules if any(m == b or m.startswith(b + ".") for b in banned))
+
+
+def test_lint_of_one_file_imports_no_database_module(tmp_path):
+    (tmp_path / "f.sql").write_text("ALTER TABLE accounts ADD COLUMN note text;\n", encoding="utf-8")
+    done, modules = _imported(tmp_path, "lint", "f.sql")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "migguard.lint.engine" in modules and "pglast" in modules  # it did lint, in this process
+    assert _offending(modules, NOT_FOR_LINT) == []
+
+
+def test_help_imports_neither_parsers_nor_database_modules(tmp_path):
+    done, modules = _imported(tmp_path, "--help")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "lint" in done.stdout and "migguard.cli.app" in modules
+    assert _offending(modules, NOT_FOR_HELP) == []

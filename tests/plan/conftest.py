@@ -1,0 +1,44 @@
+"""Clusters of a chosen major for the tests where production's major and the shadow's differ:
+the bundled server (no contrib modules) as the shadow, the machine's PostgreSQL 15 as production."""
+
+from __future__ import annotations
+
+import itertools
+
+import psycopg
+import pytest
+
+from migguard.pg.cluster import Cluster, bundled_binaries, local_binaries
+
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def bundled_cluster():
+    """The bundled server (the pgserver wheel: PostgreSQL 16, no contrib), whatever major `pg_cluster` is."""
+    binaries = bundled_binaries()
+    if binaries is None:
+        pytest.fail("the pgserver wheel is a dependency: no bundled server is an install bug")
+    with Cluster(binaries) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def pg15_cluster():
+    """A local PostgreSQL 15 with its contrib modules (the Debian layout of this machine and CI)."""
+    binaries = next((b for b in local_binaries() if b.major == 15), None)
+    if binaries is None:
+        pytest.skip("no local PostgreSQL 15 server binaries (postgresql-15)")
+    with Cluster(binaries) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def pg15(pg15_cluster):
+    """URL of a fresh database on the PostgreSQL 15 cluster: production on another major than the shadow."""
+    name = f"p{next(_counter)}"
+    with psycopg.connect(pg15_cluster.url(), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield pg15_cluster.url(name)
+    with psycopg.connect(pg15_cluster.url(), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
