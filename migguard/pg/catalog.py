@@ -67,8 +67,17 @@ class CatalogReader:
 
 # --- introspection (pg/introspect.py: the SchemaModel) --------------------------------------------
 
+def acl_grants(acl: str, kind: str, owner: str) -> str:
+    """A JSON array of [grantee, privilege] of an ACL column; NULL means the kind's default ACL
+    (acldefault: PUBLIC may execute functions and use types), the owner's own rights left out."""
+    return (f"(SELECT coalesce(json_agg(json_build_array(CASE WHEN a.grantee = 0 THEN 'public' "
+            f"ELSE pg_get_userbyid(a.grantee) END, a.privilege_type)), '[]') "
+            f"FROM aclexplode(coalesce({acl}, acldefault('{kind}', {owner}))) a WHERE a.grantee <> {owner})")
+
+
 SCHEMA_SCHEMAS_SQL = f"""
-SELECT n.nspname AS name, pg_get_userbyid(n.nspowner) AS owner
+SELECT n.nspname AS name, pg_get_userbyid(n.nspowner) AS owner,
+       {acl_grants("n.nspacl", "n", "n.nspowner")} AS grants
 FROM pg_namespace n WHERE {in_app_schemas("n.oid")}
 ORDER BY 1
 """
@@ -89,6 +98,11 @@ SELECT c.oid, n.nspname AS schema_name, c.relname AS name, c.relkind, pg_get_use
        obj_description(c.oid, 'pg_class') AS comment,
        CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END AS view_definition,
        coalesce(c.reloptions, '{{}}') AS options,
+       c.relpersistence AS persistence, c.relreplident AS replica_identity,
+       (SELECT ic.relname FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid
+        WHERE x.indrelid = c.oid AND x.indisreplident) AS replica_identity_index,
+       (SELECT coalesce(json_agg(i.inhparent::regclass::text ORDER BY i.inhseqno), '[]') FROM pg_inherits i
+        WHERE i.inhrelid = c.oid AND NOT c.relispartition) AS inherits,
        (SELECT coalesce(json_agg(json_build_array(CASE WHEN a.grantee = 0 THEN 'public' ELSE pg_get_userbyid(a.grantee) END,
                                                  a.privilege_type)), '[]')
         FROM aclexplode(c.relacl) a WHERE a.grantee <> c.relowner) AS grants
@@ -105,7 +119,8 @@ SELECT a.attrelid AS relid, a.attname AS name,
        CASE a.attidentity WHEN 'a' THEN 'always' WHEN 'd' THEN 'by default' END AS identity,
        CASE WHEN a.attgenerated <> '' THEN pg_get_expr(ad.adbin, ad.adrelid) END AS generated,
        CASE WHEN a.attcollation <> t.typcollation THEN co.collname END AS collation,
-       col_description(a.attrelid, a.attnum) AS comment
+       col_description(a.attrelid, a.attnum) AS comment,
+       CASE WHEN a.attstattarget >= 0 THEN a.attstattarget::int END AS statistics
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_type t ON t.oid = a.atttypid
@@ -174,7 +189,8 @@ SELECT n.nspname AS schema_name, c.relname AS name, format_type(s.seqtypid, NULL
        (SELECT d.refobjid::regclass::text || '.' || quote_ident(a.attname) FROM pg_depend d
         JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
         WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i')
-          AND d.refclassid = 'pg_class'::regclass LIMIT 1) AS owned_by
+          AND d.refclassid = 'pg_class'::regclass LIMIT 1) AS owned_by,
+       {acl_grants("c.relacl", "s", "c.relowner")} AS grants
 FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE {app_object("c.relnamespace", "pg_class", "c.oid")}
 ORDER BY 1, 2
@@ -188,7 +204,7 @@ SELECT n.nspname AS schema_name, p.proname AS name, pg_get_function_identity_arg
        CASE p.provolatile WHEN 'i' THEN 'immutable' WHEN 's' THEN 'stable' ELSE 'volatile' END AS volatility,
        p.prosecdef AS security_definer,
        CASE WHEN p.prokind <> 'a' THEN pg_get_functiondef(p.oid) ELSE '' END AS definition,
-       pg_get_userbyid(p.proowner) AS owner
+       pg_get_userbyid(p.proowner) AS owner, {acl_grants("p.proacl", "f", "p.proowner")} AS grants
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang
 WHERE {app_object("p.pronamespace", "pg_proc", "p.oid")}
 ORDER BY 1, 2, 3
@@ -196,19 +212,57 @@ ORDER BY 1, 2, 3
 
 SCHEMA_ENUMS_SQL = f"""
 SELECT n.nspname AS schema_name, t.typname AS name,
-       array_agg(e.enumlabel ORDER BY e.enumsortorder) AS values
+       array_agg(e.enumlabel ORDER BY e.enumsortorder) AS values,
+       {acl_grants("t.typacl", "T", "t.typowner")} AS grants
 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace JOIN pg_enum e ON e.enumtypid = t.oid
 WHERE {app_object("t.typnamespace", "pg_type", "t.oid")}
-GROUP BY 1, 2 ORDER BY 1, 2
+GROUP BY t.oid, 1, 2 ORDER BY 1, 2
 """
 
 SCHEMA_DOMAINS_SQL = f"""
 SELECT n.nspname AS schema_name, t.typname AS name, format_type(t.typbasetype, t.typtypmod) AS base_type,
        t.typnotnull AS not_null, t.typdefault AS default,
        coalesce((SELECT json_object_agg(con.conname, pg_get_constraintdef(con.oid)) FROM pg_constraint con
-                 WHERE con.contypid = t.oid), '{{}}') AS constraints
+                 WHERE con.contypid = t.oid), '{{}}') AS constraints,
+       {acl_grants("t.typacl", "T", "t.typowner")} AS grants
 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
 WHERE t.typtype = 'd' AND {app_object("t.typnamespace", "pg_type", "t.oid")}
+ORDER BY 1, 2
+"""
+
+# Composite types made by CREATE TYPE … AS (…) (a table's row type is the table's).
+SCHEMA_COMPOSITES_SQL = f"""
+SELECT n.nspname AS schema_name, t.typname AS name,
+       coalesce((SELECT json_agg(json_build_array(a.attname, format_type(a.atttypid, a.atttypmod)
+                                   || CASE WHEN a.attcollation <> at.typcollation
+                                           THEN ' COLLATE ' || quote_ident(co.collname) ELSE '' END)
+                                 ORDER BY a.attnum)
+                 FROM pg_attribute a JOIN pg_type at ON at.oid = a.atttypid
+                 LEFT JOIN pg_collation co ON co.oid = a.attcollation
+                 WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped), '[]') AS attributes,
+       obj_description(t.oid, 'pg_type') AS comment, {acl_grants("t.typacl", "T", "t.typowner")} AS grants
+FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace JOIN pg_class c ON c.oid = t.typrelid
+WHERE t.typtype = 'c' AND c.relkind = 'c' AND {app_object("t.typnamespace", "pg_type", "t.oid")}
+ORDER BY 1, 2
+"""
+
+# Extended statistics made by CREATE STATISTICS.
+SCHEMA_STATISTICS_SQL = f"""
+SELECT n.nspname AS schema_name, s.stxname AS name, pg_get_statisticsobjdef(s.oid) AS definition,
+       CASE WHEN s.stxstattarget >= 0 THEN s.stxstattarget::int END AS target,
+       obj_description(s.oid, 'pg_statistic_ext') AS comment
+FROM pg_statistic_ext s JOIN pg_namespace n ON n.oid = s.stxnamespace
+WHERE {app_object("s.stxnamespace", "pg_statistic_ext", "s.oid")}
+ORDER BY 1, 2
+"""
+
+# Collations made by CREATE COLLATION; the whole row as JSON, as its columns differ by major
+# (colliculocale in 15 and 16, colllocale from 17, collicurules from 16).
+SCHEMA_COLLATIONS_SQL = f"""
+SELECT n.nspname AS schema_name, co.collname AS name, to_jsonb(co) AS row,
+       obj_description(co.oid, 'pg_collation') AS comment
+FROM pg_collation co JOIN pg_namespace n ON n.oid = co.collnamespace
+WHERE {app_object("co.collnamespace", "pg_collation", "co.oid")}
 ORDER BY 1, 2
 """
 

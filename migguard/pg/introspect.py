@@ -18,8 +18,8 @@ from migguard.pg import catalog as q
 from migguard.pg.catalog import CatalogReader
 from migguard.pg.connect import read_only_snapshot
 from migguard.schema.model import (
-    Column, Constraint, Domain, EnumType, Extension, Function, Index, Policy, RewriteRule, SchemaModel, Sequence,
-    Table, Trigger, View,
+    Collation, Column, CompositeType, Constraint, Domain, EnumType, Extension, Function, Index, Policy, RewriteRule,
+    SchemaModel, Sequence, Statistics, Table, Trigger, View,
 )
 
 LOCK_TIMEOUT = "10s"
@@ -27,6 +27,8 @@ STATEMENT_TIMEOUT = "120s"
 
 _CONSTRAINT_KINDS = {"p": "primary", "u": "unique", "f": "foreign", "c": "check", "x": "exclusion"}
 _RELATION_KINDS = {"r": "table", "p": "partitioned table", "f": "foreign table"}
+_PERSISTENCE = {"p": "permanent", "u": "unlogged"}
+_REPLICA_IDENTITY = {"d": "default", "f": "full", "n": "nothing", "i": "index"}
 
 
 def introspect(conninfo: str | psycopg.Connection, *, exclude_schemas: tuple[str, ...] = ()) -> SchemaModel:
@@ -60,7 +62,9 @@ def _read(conn: psycopg.Connection, exclude_schemas: tuple[str, ...]) -> SchemaM
 
         version = int(conn.execute("SHOW server_version_num").fetchone()[0])
         role = conn.execute("SELECT current_user").fetchone()[0]  # ownership is compared relative to it
-        schemas = {r["name"]: r["owner"] for r in rows(q.SCHEMA_SCHEMAS_SQL)}
+        schema_rows = rows(q.SCHEMA_SCHEMAS_SQL)
+        schemas = {r["name"]: r["owner"] for r in schema_rows}
+        schema_grants = {r["name"]: _grant_map(r["grants"]) for r in schema_rows if r["grants"]}
         extensions = {r["name"]: Extension(**r) for r in rows(q.SCHEMA_EXTENSIONS_SQL)}
         relations = rows(q.SCHEMA_RELATIONS_SQL)
         per_table: dict[str, dict[int, dict]] = {key: defaultdict(dict) for key in
@@ -79,10 +83,7 @@ def _read(conn: psycopg.Connection, exclude_schemas: tuple[str, ...]) -> SchemaM
                 per_table[key][relid][r["name"]] = model(**r)
         tables, views = {}, {}
         for r in relations:
-            grants: dict[str, list[str]] = defaultdict(list)
-            for grantee, privilege in r["grants"]:
-                grants[grantee].append(privilege)
-            grant_map = {grantee: tuple(sorted(p)) for grantee, p in sorted(grants.items())}
+            grant_map = _grant_map(r["grants"])
             key = object_key(r["schema_name"], r["name"])
             oid = r["oid"]
             if r["relkind"] in ("v", "m"):
@@ -100,18 +101,54 @@ def _read(conn: psycopg.Connection, exclude_schemas: tuple[str, ...]) -> SchemaM
                 triggers=dict(per_table["triggers"].get(oid, {})),
                 rls_enabled=r["rls_enabled"], rls_forced=r["rls_forced"], partition_of=r["partition_of"],
                 partition_bound=r["partition_bound"], partition_key=r["partition_key"], comment=r["comment"],
-                grants=grant_map,
+                grants=grant_map, persistence=_PERSISTENCE.get(r["persistence"], "permanent"),
+                options=tuple(sorted(r["options"])), replica_identity=_REPLICA_IDENTITY[r["replica_identity"]],
+                replica_identity_index=r["replica_identity_index"] if r["replica_identity"] == "i" else None,
+                inherits=tuple(r["inherits"]),
             )
-        sequences = {object_key(r["schema_name"], r["name"]): Sequence(**r) for r in rows(q.SCHEMA_SEQUENCES_SQL)}
+        sequences = {object_key(r["schema_name"], r["name"]): Sequence(**{**r, "grants": _grant_map(r["grants"])})
+                     for r in rows(q.SCHEMA_SEQUENCES_SQL)}
         functions = {}
         for r in rows(q.SCHEMA_FUNCTIONS_SQL):
-            function = Function(**r, body_hash=hashlib.sha256(r["definition"].encode()).hexdigest())
+            function = Function(**{**r, "grants": _grant_map(r["grants"])},
+                                body_hash=hashlib.sha256(r["definition"].encode()).hexdigest())
             functions[function.signature] = function
         enums = {object_key(r["schema_name"], r["name"]): EnumType(schema_name=r["schema_name"], name=r["name"],
-                                                                   values=tuple(r["values"]))
+                                                                   values=tuple(r["values"]),
+                                                                   grants=_grant_map(r["grants"]))
                  for r in rows(q.SCHEMA_ENUMS_SQL)}
-        domains = {object_key(r["schema_name"], r["name"]): Domain(**r) for r in rows(q.SCHEMA_DOMAINS_SQL)}
+        domains = {object_key(r["schema_name"], r["name"]): Domain(**{**r, "grants": _grant_map(r["grants"])})
+                   for r in rows(q.SCHEMA_DOMAINS_SQL)}
+        composites = {object_key(r["schema_name"], r["name"]): CompositeType(
+            **{**r, "attributes": tuple(tuple(a) for a in r["attributes"]), "grants": _grant_map(r["grants"])})
+            for r in rows(q.SCHEMA_COMPOSITES_SQL)}
+        statistics = {object_key(r["schema_name"], r["name"]): Statistics(**r) for r in rows(q.SCHEMA_STATISTICS_SQL)}
+        collations = {object_key(r["schema_name"], r["name"]): _collation(r) for r in rows(q.SCHEMA_COLLATIONS_SQL)}
         rules = {rule.qualified_name: rule for rule in (RewriteRule(**r) for r in rows(q.SCHEMA_RULES_SQL))}
-    return SchemaModel(server_version=version, connecting_roles=(role,), schemas=schemas, extensions=extensions,
-                       tables=tables, views=views, sequences=sequences, functions=functions, enums=enums,
-                       domains=domains, rules=rules)
+    return SchemaModel(server_version=version, connecting_roles=(role,), schemas=schemas, schema_grants=schema_grants,
+                       extensions=extensions, tables=tables, views=views, sequences=sequences, functions=functions,
+                       enums=enums, domains=domains, composites=composites, statistics=statistics,
+                       collations=collations, rules=rules)
+
+
+def _grant_map(pairs: list[list[str]]) -> dict[str, tuple[str, ...]]:
+    """[[grantee, privilege], …] → grantee → sorted privileges."""
+    grants: dict[str, list[str]] = defaultdict(list)
+    for role, privilege in pairs:
+        grants[role].append(privilege)
+    return {role: tuple(sorted(privileges)) for role, privileges in sorted(grants.items())}
+
+
+_COLLATION_PROVIDERS = {"i": "icu", "c": "libc", "b": "builtin", "d": "default"}
+
+
+def _collation(r: dict) -> Collation:
+    """A pg_collation row (as JSON: its columns differ by major) as a Collation."""
+    row = r["row"]
+    provider = _COLLATION_PROVIDERS.get(row["collprovider"], row["collprovider"])
+    libc = provider == "libc"
+    return Collation(schema_name=r["schema_name"], name=r["name"], provider=provider,
+                     locale=None if libc else row.get("colllocale") or row.get("colliculocale"),
+                     lc_collate=row.get("collcollate") if libc else None,
+                     lc_ctype=row.get("collctype") if libc else None,
+                     deterministic=row["collisdeterministic"], rules=row.get("collicurules"), comment=r["comment"])

@@ -1,8 +1,8 @@
 """The change set between two schema models, as ordered SQL with its reverse: a pure function.
 
-deepdiff finds which objects differ (the path `root['tables']['public.users']['columns'][…]`
-names the table); each differing object is then compared field by field and turned into named
-`Change`s. Every change carries its forward SQL, its reverse SQL (built from the before-model,
+The objects that differ are found by their equality keys (`schema/changes.py`); each is then
+compared field by field and turned into named `Change`s, which deepdiff explains ("type integer →
+bigint"). Every change carries its forward SQL, its reverse SQL (built from the before-model,
 so a dropped column comes back with its type, default and constraints), and flags: destructive,
 lossy (data that the reverse cannot bring back), and the lock it takes.
 
@@ -18,12 +18,16 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from deepdiff import DeepDiff
-
 from migguard.core.identifiers import comment_safe, object_key, quote_ident, quote_literal, quote_qualified
+from migguard.schema import ddl_collations
+from migguard.schema.changes import Explainer, differing
+from migguard.schema.ddl_grants import grant_steps
+from migguard.schema.ddl_statistics import statistics_steps
+from migguard.schema.ddl_table import Step, create_clauses, created_steps, property_steps
+from migguard.schema.ddl_types import composite_steps
 from migguard.schema.model import (
-    CONNECTING_ROLE, Column, Constraint, Domain, EnumType, Function, Index, Policy, RewriteRule, SchemaModel, Sequence, Table, Trigger,
-    View,
+    CONNECTING_ROLE, Collation, Column, CompositeType, Constraint, Domain, EnumType, Function, Index, Policy, RewriteRule,
+    SchemaModel, Sequence, Table, Trigger, View,
 )
 
 # Phases: the order in which changes run forward.
@@ -63,6 +67,7 @@ class Change:
     lock: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
     path: tuple[str, ...] = ()  # (schema, name) or (schema, table, member): the names, never split from `object`
+    details: tuple[str, ...] = ()  # the fields that changed, e.g. "type integer → bigint" (kept objects only)
     # Online forms (`diff(..., online=True)`): `concurrently` SQL (both ways) cannot run inside a
     # transaction block; a `validation` checks the rows of what an earlier change added NOT VALID
     # and must run in a later transaction than that change (`migration_scripts` cuts there).
@@ -95,7 +100,8 @@ class Change:
     def describe(self) -> str:
         """One line for people and for comments: control characters in names are escaped."""
         flags = [f for f, on in (("destructive", self.destructive), ("lossy", self.lossy)) if on]
-        return comment_safe(f"{self.kind} {self.object}" + (f" ({', '.join(flags)})" if flags else ""))
+        return comment_safe(f"{self.kind} {self.object}" + (f" ({', '.join(flags)})" if flags else "")
+                            + (f": {'; '.join(self.details)}" if self.details else ""))
 
 
 def _change(kind: str, path: tuple[str, ...], forward: str, reverse: str | None, phase: int = TABLE, **flags) -> Change:
@@ -133,10 +139,18 @@ def diff(before: SchemaModel, after: SchemaModel, online: bool = False) -> list[
         changes += _enum_changes(name, before.enums.get(name), after.enums.get(name), before)
     for name in _keys(touched, "domains"):
         changes += _domain_changes(name, before.domains.get(name), after.domains.get(name))
+    for name in _keys(touched, "collations"):
+        changes += _collation_changes(before.collations.get(name), after.collations.get(name))
+    for name in _keys(touched, "composites"):
+        changes += _composite_changes(before.composites.get(name), after.composites.get(name))
     for name in _keys(touched, "sequences"):
+        if _only_grants_differ(before.sequences.get(name), after.sequences.get(name)):
+            continue
         changes += _sequence_changes(name, before.sequences.get(name), after.sequences.get(name), before, after)
     relations = {_rel(r) for model in (before, after) for r in (*model.tables.values(), *model.views.values())}
     for name in _keys(touched, "functions"):
+        if _only_grants_differ(before.functions.get(name), after.functions.get(name)):
+            continue
         changes += _function_changes(name, before.functions.get(name), after.functions.get(name), relations)
     changed_tables = set(_keys(touched, "tables"))
     taken, grantees = _relation_names(after), _grantees(before) | _grantees(after)
@@ -153,6 +167,14 @@ def diff(before: SchemaModel, after: SchemaModel, online: bool = False) -> list[
         changes += _rule_changes(before.rules.get(name), after.rules.get(name))
     changes += [c for name in reversed(order) for c in view_changes[name] if c.phase != VIEW]
     changes += [c for name in order for c in view_changes[name] if c.phase == VIEW]
+    for name in _keys(touched, "statistics"):
+        thing = before.statistics.get(name) or after.statistics.get(name)
+        changes += [_change(step.kind, (thing.schema_name, thing.name), step.forward, step.reverse,
+                            INDEX if step.stage == "create" else DROP_CONSTRAINT)
+                    for step in statistics_steps(before.statistics.get(name), after.statistics.get(name))]
+    changes += _object_grant_changes(before, after, touched)
+    explain = Explainer(before, after)
+    changes = [replace(c, details=explain.details(c.kind, c.path, c.object)) if c.path else c for c in changes]
     changes = sorted(changes, key=lambda c: c.phase)  # stable: keeps each object's internal order
     return _online(changes, before, after) if online else changes
 
@@ -204,36 +226,8 @@ _MISSING = object()
 
 
 def _touched_objects(before: SchemaModel, after: SchemaModel) -> dict[str, set[str]]:
-    """Category → names of the objects that differ, read off deepdiff's tree view.
-
-    deepdiff walks only the objects that differ: equal ones are left out first by a plain dict
-    comparison (deepdiff over a whole 200-table model takes seconds; a plan diffs many times)."""
-    a, b = before.comparable(), after.comparable()
-    result = DeepDiff(*_differing(a, b), view="tree", ignore_order=False)
-    touched: dict[str, set[str]] = {}
-    for report in result.values():
-        for level in report:
-            path = level.path(output_format="list")
-            if len(path) >= 2:
-                touched.setdefault(path[0], set()).add(path[1])
-            elif len(path) == 1:  # a whole category appeared or vanished
-                for name in set((a.get(path[0]) or {})) | set((b.get(path[0]) or {})):
-                    touched.setdefault(path[0], set()).add(name)
-    return touched
-
-
-def _differing(a: dict, b: dict) -> tuple[dict, dict]:
-    """`a` and `b` with every object that is equal on both sides removed from each category."""
-    small_a, small_b = {}, {}
-    for category in a.keys() | b.keys():
-        old, new = a.get(category), b.get(category)
-        if isinstance(old, dict) and isinstance(new, dict):
-            names = {n for n in old.keys() | new.keys() if old.get(n, _MISSING) != new.get(n, _MISSING)}
-            small_a[category] = {n: old[n] for n in names if n in old}
-            small_b[category] = {n: new[n] for n in names if n in new}
-        elif old != new:
-            small_a[category], small_b[category] = old, new
-    return small_a, small_b
+    """Category → names of the objects that differ, by equality key (no serialisation, no deepdiff)."""
+    return differing(before, after)
 
 
 def _keys(touched: dict[str, set[str]], category: str) -> list[str]:
@@ -241,9 +235,9 @@ def _keys(touched: dict[str, set[str]], category: str) -> list[str]:
 
 
 def _table_order(name: str, before: SchemaModel, after: SchemaModel) -> tuple[int, str]:
-    """Partitioned parents before their partitions; otherwise by name."""
+    """Partitioned and inherited parents before their children; otherwise by name."""
     table = after.tables.get(name) or before.tables.get(name)
-    return (1 if table and table.partition_of else 0, name)
+    return (1 if table and (table.partition_of or table.inherits) else 0, name)
 
 
 # --- SQL helpers ------------------------------------------------------------------------------
@@ -497,7 +491,8 @@ def _create_table_sql(table: Table) -> str:
         return f"CREATE TABLE {name} PARTITION OF {table.partition_of} {table.partition_bound};"
     columns = ",\n    ".join(_column_sql(c) for c in table.ordered_columns())
     suffix = f" PARTITION BY {table.partition_key}" if table.partition_key else ""
-    return f"CREATE TABLE {name} (\n    {columns}\n){suffix};"
+    unlogged, options = create_clauses(table)
+    return f"CREATE {unlogged}TABLE {name} (\n    {columns}\n){suffix}{options};"
 
 
 def _relation_names(model: SchemaModel) -> set[str]:
@@ -556,7 +551,12 @@ def _drop_table(table: Table, taken: set[str] = frozenset(), grantees: set[str] 
     changes = [_change("drop constraint", (*path, n), f"{target} DROP CONSTRAINT {_q(n)};",
                        _add_constraint_sql(target, c), DROP_FOREIGN_KEY, lock=ACCESS_EXCLUSIVE)
                for n, c in sorted(foreign.items())]
-    rest = table.model_copy(update={"constraints": {n: c for n, c in table.constraints.items() if n not in foreign}})
+    # A child leaves its parents first too: its rollback recreates it standalone and inherits again
+    # last, once the parents' columns are back as they were.
+    changes += [_change("no inherit", path, f"{target} NO INHERIT {parent};", f"{target} INHERIT {parent};",
+                        DROP_FOREIGN_KEY, lock=ACCESS_EXCLUSIVE) for parent in table.inherits]
+    rest = table.model_copy(update={"constraints": {n: c for n, c in table.constraints.items() if n not in foreign},
+                                    "inherits": ()})
     recreate = [change.forward for change in _create_table(rest, grantees)]
     # Last, unless a created object takes one of its relation names (its primary key's index,
     # after a table rename): then before the creates.
@@ -578,6 +578,7 @@ def _alter_table(old: Table, new: Table, created: bool = False) -> list[Change]:
             # COLUMN, and PostgreSQL refuses both on the partition ("cannot drop inherited column")
             columns = [c for c in columns if c.kind not in ("add column", "drop column")]
         changes += columns
+    changes += [_step_change(new, step) for step in (created_steps(new) if created else property_steps(old, new))]
     if old.partition_of != new.partition_of or old.partition_bound != new.partition_bound:
         # partition_of is regclass text, printed by PostgreSQL qualified and quoted: used as it is.
         if old.partition_of:
@@ -616,6 +617,16 @@ def _alter_table(old: Table, new: Table, created: bool = False) -> list[Change]:
     return changes
 
 
+_STEP_PHASES = {"nothing": DROP_CONSTRAINT, "columns": COLUMN, "all columns": FOREIGN_KEY, "indexes": TRIGGER}
+
+
+def _step_change(table: Table, step: Step) -> Change:
+    """A `schema/ddl_table.py` step as a Change, placed after what it needs."""
+    path = (table.schema_name, table.name) + ((step.member,) if step.member is not None else ())
+    return _change(step.kind, path, step.forward, step.reverse, _STEP_PHASES[step.after], lock=step.lock,
+                   notes=step.notes)
+
+
 def _comment(text: str | None) -> str:
     return "NULL" if text is None else _lit(text)
 
@@ -638,6 +649,8 @@ def _column_changes(old: Table, new: Table, target: str) -> list[Change]:
         if column.name not in new.columns:
             path = (old.schema_name, old.name, column.name)
             restore = _restore_column_sql(target, column)
+            if column.statistics is not None:
+                restore += f"\n{target} ALTER COLUMN {_q(column.name)} SET STATISTICS {int(column.statistics)};"
             if column.comment:
                 restore += f"\nCOMMENT ON COLUMN {_rel(old)}.{_q(column.name)} IS {_comment(column.comment)};"
             changes.append(_change("drop column", path, f"{target} DROP COLUMN {_q(column.name)};", restore, DROP_COLUMN,
@@ -886,6 +899,91 @@ def _grant_changes(relation: Table | View, kind: str, old: dict[str, tuple[str, 
             changes.append(Change("revoke", f"{relation.qualified_name} from {role}",
                                   f"REVOKE {', '.join(removed)} ON {kind} {qualified} FROM {grantee};",
                                   f"GRANT {', '.join(removed)} ON {kind} {qualified} TO {grantee};", GRANT, path=path))
+    return changes
+
+
+def _collation_changes(old: Collation | None, new: Collation | None) -> list[Change]:
+    """Created first among the types (a column, a domain or an attribute may use it), dropped last."""
+    path = ((old or new).schema_name, (old or new).name)
+    if old is not None and new is not None and old.model_copy(update={"comment": None}) == new.model_copy(
+            update={"comment": None}):
+        return [_change("comment on collation", path, ddl_collations.comment_sql(new, new.comment),
+                        ddl_collations.comment_sql(old, old.comment), COMMENT)]
+    changes = []
+    if old is not None:
+        changes.append(_change("drop collation", path, ddl_collations.drop_sql(old), ddl_collations.create_sql(old),
+                               DROP_TYPE if new is None else TYPE))
+    if new is not None:
+        changes.append(_change("create collation", path, ddl_collations.create_sql(new), ddl_collations.drop_sql(new),
+                               TYPE))
+    return changes
+
+
+def _composite_changes(old: CompositeType | None, new: CompositeType | None) -> list[Change]:
+    """A composite type is created with the other types (an attribute may be an enum), dropped with them."""
+    composite = old or new
+    if _only_grants_differ(old, new):
+        return []  # `_object_grant_changes` diffs them
+    phases = {"create": TYPE, "alter": TYPE, "drop": DROP_TYPE}
+    return [_change(step.kind, (composite.schema_name, composite.name) + ((step.member,) if step.member else ()),
+                    step.forward, step.reverse, phases[step.stage], destructive=step.destructive,
+                    lossy=step.destructive)
+            for step in composite_steps(old, new)]
+
+
+def _recreated(old: object, new: object) -> bool:
+    """A function whose result or kind changes, an enum whose values are removed or reordered: the
+    diff drops and creates it (`_function_changes`, `_enum_changes`), so it loses its grants."""
+    if isinstance(old, Function) and isinstance(new, Function):
+        return old.returns != new.returns or old.kind != new.kind
+    if isinstance(old, EnumType) and isinstance(new, EnumType):
+        kept = [v for v in new.values if v in old.values]
+        return kept != list(old.values)
+    return False
+
+
+def _only_grants_differ(old: Sequence | Function | CompositeType | None,
+                        new: Sequence | Function | CompositeType | None) -> bool:
+    """Kept, and equal but for its grants (which `_object_grant_changes` diffs)."""
+    if old is None or new is None:
+        return False
+    return old.model_copy(update={"grants": {}}) == new.model_copy(update={"grants": {}})
+
+
+def _object_grant_changes(before: SchemaModel, after: SchemaModel, touched: dict[str, set[str]]) -> list[Change]:
+    """Grants on schemas, sequences, functions and types, once the object exists. A dropped
+    object's grants are revoked just before it goes, so that its rollback grants them again after
+    recreating it; a created object's go with it."""
+    found: list[tuple[tuple[str, ...], str, str, str, dict | None, dict | None]] = []
+    for name in sorted(touched.get("schema_grants", set()) | touched.get("schemas", set())):
+        old = before.schema_grants.get(name, {}) if name in before.schemas else None
+        new = after.schema_grants.get(name, {}) if name in after.schemas else None
+        found.append(((name,), name, "SCHEMA", _q(name), old, new))
+    for category, word in (("sequences", "SEQUENCE"), ("functions", None), ("enums", "TYPE"), ("domains", "DOMAIN"),
+                           ("composites", "TYPE")):
+        for key in _keys(touched, category):
+            old, new = getattr(before, category).get(key), getattr(after, category).get(key)
+            thing = old or new
+            if word is None and thing.kind == "aggregate":
+                continue  # not generated (see _function_changes)
+            if word is None:  # a function: named by its signature
+                path, target = (thing.schema_name, f"{thing.name}({thing.arguments})"), f"{_rel(thing)}({thing.arguments})"
+            else:
+                path, target = (thing.schema_name, thing.name), _rel(thing)
+            word = word or thing.kind.upper()
+            if old is not None and new is not None and _recreated(old, new):  # dropped and created: grants lost
+                found += [(path, key, word, target, old.grants, None), (path, key, word, target, None, new.grants)]
+            else:
+                found.append((path, key, word, target, old and old.grants, new and new.grants))
+    changes = []
+    for path, key, word, target, old, new in found:
+        if old is None and new is None:
+            continue
+        for step in grant_steps(word, target, old, new):
+            preposition = "to" if step.kind == "grant" else "from"
+            changes.append(Change(step.kind, f"{key} {preposition} {step.role}", step.forward,
+                                  "" if old is None else step.reverse, DROP_DEPENDENT if new is None else GRANT,
+                                  path=path))
     return changes
 
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import cached_property
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -29,8 +31,39 @@ from migguard.core.identifiers import object_key
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    # Fields kept in the model but left out of every comparison (a column's attnum order), as a
+    # pydantic `exclude` spec.
+    uncompared: ClassVar[dict[str, Any]] = {}
+
+    @cached_property
+    def equality_key(self) -> str:
+        """SHA-256 of the compared fields' JSON (pydantic's serialiser, in field and dict order).
+        Equal keys mean equal objects; two equal objects whose dicts were filled in another order
+        get different keys, so `differs()` confirms a key mismatch on the fields. Computed once per
+        object (the model is frozen); model_copy() drops it."""
+        return hashlib.sha256(self.model_dump_json(exclude=self.uncompared or None).encode("utf-8")).hexdigest()
+
+    def differs(self, other: _Model) -> bool:
+        """Whether the compared fields differ: by key, and on a key mismatch by the fields themselves."""
+        return self.equality_key != other.equality_key and self.compared_fields() != other.compared_fields()
+
+    def compared_fields(self, *, without: frozenset[str] = frozenset()) -> dict[str, Any]:
+        """The compared fields as JSON data (what the key hashes and deepdiff reads), minus `without`."""
+        return self.model_dump(mode="json", exclude={**self.uncompared, **dict.fromkeys(without, True)})
+
+    def model_copy(self, *, update: dict[str, Any] | None = None, deep: bool = False) -> Any:
+        """A copy whose equality key is computed afresh (the cached one belongs to this object's fields)."""
+        copy = super().model_copy(update=update, deep=deep)
+        copy.__dict__.pop("equality_key", None)
+        return copy
+
+
+SchemaObject = _Model  # the base of every object in the model, for code that compares objects
+
 
 class Column(_Model):
+    uncompared: ClassVar[dict[str, Any]] = {"position": True}
+
     name: str
     position: int  # attnum order, as PostgreSQL keeps it
     type: str  # format_type(atttypid, atttypmod)
@@ -40,6 +73,7 @@ class Column(_Model):
     generated: str | None = None  # expression of a stored generated column
     collation: str | None = None  # only when it differs from the type's default
     comment: str | None = None
+    statistics: int | None = None  # ALTER COLUMN … SET STATISTICS; None: the server's default
 
 
 class Constraint(_Model):
@@ -80,6 +114,8 @@ class Trigger(_Model):
 
 
 class Table(_Model):
+    uncompared: ClassVar[dict[str, Any]] = {"columns": {"__all__": {"position"}}}
+
     schema_name: str
     name: str
     kind: str = "table"  # table | partitioned table | foreign table
@@ -96,6 +132,11 @@ class Table(_Model):
     partition_key: str | None = None
     comment: str | None = None
     grants: dict[str, tuple[str, ...]] = Field(default_factory=dict)  # role → sorted privileges
+    persistence: str = "permanent"  # permanent | unlogged
+    options: tuple[str, ...] = ()  # reloptions, sorted, e.g. fillfactor=70
+    replica_identity: str = "default"  # default | full | nothing | index
+    replica_identity_index: str | None = None  # the index of REPLICA IDENTITY USING INDEX
+    inherits: tuple[str, ...] = ()  # parents of INHERITS (not partitioning), as regclass text, in order
 
     @property
     def qualified_name(self) -> str:
@@ -132,6 +173,7 @@ class Sequence(_Model):
     cache: int = 1
     cycle: bool = False
     owned_by: str | None = None  # table.column of an identity/serial column
+    grants: dict[str, tuple[str, ...]] = Field(default_factory=dict)  # role → sorted privileges
 
     @property
     def qualified_name(self) -> str:
@@ -150,6 +192,7 @@ class Function(_Model):
     definition: str = ""  # pg_get_functiondef (empty for aggregates)
     body_hash: str = ""  # sha256 of the definition, for quick comparison
     owner: str | None = None
+    grants: dict[str, tuple[str, ...]] = Field(default_factory=lambda: {"public": ("EXECUTE",)})  # PostgreSQL's default
 
     @property
     def signature(self) -> str:
@@ -160,6 +203,7 @@ class EnumType(_Model):
     schema_name: str
     name: str
     values: tuple[str, ...]  # in enumsortorder
+    grants: dict[str, tuple[str, ...]] = Field(default_factory=lambda: {"public": ("USAGE",)})  # PostgreSQL's default
 
     @property
     def qualified_name(self) -> str:
@@ -173,6 +217,53 @@ class Domain(_Model):
     not_null: bool = False
     default: str | None = None
     constraints: dict[str, str] = Field(default_factory=dict)  # name → definition
+    grants: dict[str, tuple[str, ...]] = Field(default_factory=lambda: {"public": ("USAGE",)})  # PostgreSQL's default
+
+    @property
+    def qualified_name(self) -> str:
+        return object_key(self.schema_name, self.name)
+
+
+class CompositeType(_Model):
+    """A type made by CREATE TYPE … AS (…)."""
+
+    schema_name: str
+    name: str
+    attributes: tuple[tuple[str, str], ...]  # (name, type with COLLATE when not the type's default), in order
+    comment: str | None = None
+    grants: dict[str, tuple[str, ...]] = Field(default_factory=lambda: {"public": ("USAGE",)})  # PostgreSQL's default
+
+    @property
+    def qualified_name(self) -> str:
+        return object_key(self.schema_name, self.name)
+
+
+class Statistics(_Model):
+    """An extended statistics object made by CREATE STATISTICS."""
+
+    schema_name: str
+    name: str
+    definition: str  # pg_get_statisticsobjdef: the whole CREATE STATISTICS, names qualified
+    target: int | None = None  # ALTER STATISTICS … SET STATISTICS; None: the default
+    comment: str | None = None
+
+    @property
+    def qualified_name(self) -> str:
+        return object_key(self.schema_name, self.name)
+
+
+class Collation(_Model):
+    """A collation made by CREATE COLLATION."""
+
+    schema_name: str
+    name: str
+    provider: str  # icu | libc | builtin
+    locale: str | None = None  # the ICU or builtin locale
+    lc_collate: str | None = None  # libc
+    lc_ctype: str | None = None  # libc
+    deterministic: bool = True
+    rules: str | None = None  # ICU tailoring rules (PostgreSQL 16+)
+    comment: str | None = None
 
     @property
     def qualified_name(self) -> str:
@@ -211,6 +302,7 @@ class SchemaModel(_Model):
     # current_user when it was read, and the roles that stand for it (also_read_as); not compared
     connecting_roles: tuple[str, ...] = ()
     schemas: dict[str, str | None] = Field(default_factory=dict)  # schema name → owner
+    schema_grants: dict[str, dict[str, tuple[str, ...]]] = Field(default_factory=dict)  # schema → role → privileges
     extensions: dict[str, Extension] = Field(default_factory=dict)
     tables: dict[str, Table] = Field(default_factory=dict)
     views: dict[str, View] = Field(default_factory=dict)
@@ -218,6 +310,9 @@ class SchemaModel(_Model):
     functions: dict[str, Function] = Field(default_factory=dict)
     enums: dict[str, EnumType] = Field(default_factory=dict)
     domains: dict[str, Domain] = Field(default_factory=dict)
+    composites: dict[str, CompositeType] = Field(default_factory=dict)
+    statistics: dict[str, Statistics] = Field(default_factory=dict)
+    collations: dict[str, Collation] = Field(default_factory=dict)
     rules: dict[str, RewriteRule] = Field(default_factory=dict)
 
     def comparable(self) -> dict:
@@ -262,8 +357,10 @@ class SchemaModel(_Model):
         """The model minus every object in the named schemas (migguard's own history schema)."""
         return self.model_copy(update={
             "schemas": {k: v for k, v in self.schemas.items() if k not in names},
+            "schema_grants": {k: v for k, v in self.schema_grants.items() if k not in names},
             **{category: {k: v for k, v in getattr(self, category).items() if v.schema_name not in names}
-               for category in ("tables", "views", "sequences", "functions", "enums", "domains", "rules")},
+               for category in ("tables", "views", "sequences", "functions", "enums", "domains", "composites",
+                                 "statistics", "collations", "rules")},
         })
 
     def to_json(self) -> str:
