@@ -17,7 +17,8 @@ def render_json(comparison: Comparison) -> str:
                        "changes": [{"kind": c.kind, "object": c.object, "forward": c.forward,
                                     "reverse": c.reverse, "destructive": c.destructive, "lossy": c.lossy,
                                     "lock": c.lock, "hazards": list(c.hazards), "concurrently": c.concurrently,
-                                    "validation": c.validation} for c in comparison.changes]}, indent=2) + "\n"
+                                    "validation": c.validation, "details": list(c.details)}
+                                   for c in comparison.changes]}, indent=2) + "\n"
 
 
 def render_text(comparison: Comparison) -> str:

@@ -5,6 +5,7 @@ output must not change (it was compared with the old CLI on a real database when
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -71,11 +72,14 @@ def test_diff_text_sql_and_json():
     assert document == {"version": 1, "command": "diff", "from": "db/migrations", "to": "prod", "changes": [
         {"kind": "add column", "object": "public.users.note", "forward": ADD.forward, "reverse": ADD.reverse,
          "destructive": False, "lossy": False, "lock": "ACCESS EXCLUSIVE", "hazards": ["access-exclusive-lock"],
-         "concurrently": False, "validation": False},
+         "concurrently": False, "validation": False, "details": []},
         {"kind": "drop table", "object": "public.legacy", "forward": DROP.forward, "reverse": DROP.reverse,
          "destructive": True, "lossy": True, "lock": None, "hazards": ["deletes-data"], "concurrently": False,
-         "validation": False}]}
+         "validation": False, "details": []}]}
     assert diff.render_json(comparison).endswith("  ]\n}\n")
+    retyped = replace(ADD, kind="alter column type", details=("type integer → bigint", "default 0 → none"))
+    changed = json.loads(diff.render_json(Comparison("a", "b", [retyped])))["changes"][0]
+    assert changed["details"] == ["type integer → bigint", "default 0 → none"]  # which fields, as drift says
 
 
 def test_query_renderers_and_their_format_map():
