@@ -37,12 +37,12 @@ def test_without_binaries_or_a_docker_engine_the_shadow_says_what_to_install(mon
     """The container fallback's refusal, on every machine (the test it replaces started a container
     and so skipped wherever no Docker engine answers, as on the machines this suite runs on)."""
     from migguard.core.errors import DatabaseError
-    from migguard.pg import cluster
+    from migguard.pg import cluster, shadow
     from migguard.pg.shadow import ShadowServer
 
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")  # a socket nobody answers
     assert not cluster.ContainerServer.available()
-    monkeypatch.setattr(cluster, "available_binaries", lambda: [])  # a machine without PostgreSQL
+    monkeypatch.setattr(shadow, "available_binaries", lambda: [])  # a machine without PostgreSQL
     server = ShadowServer()
     with pytest.raises(DatabaseError, match=r"^no PostgreSQL server binaries found \(install the pgserver wheel.*"
                                             r"PG_SHADOW_URL is not set$"):
