@@ -91,8 +91,7 @@ def _history(url: str, table: str = "migguard.schema_migrations") -> list[tuple]
         return conn.execute(f"SELECT version, name, checksum FROM {table} ORDER BY version").fetchall()
 
 
-@pytest.mark.all_majors
-def test_adopting_a_production_built_without_migguard(project, pg):
+def test_adopting_a_production_built_without_migguard(project, pg):  # every major: test_adoption.py
     schema, rows = _schema(pg), _rows(pg)
 
     dry = migguard(project, "baseline")
