@@ -113,7 +113,6 @@ def _state(url: str) -> tuple[int, list[str]]:
 
 @pytest.mark.pg
 @pytest.mark.e2e
-@pytest.mark.all_majors
 def test_hidden_and_ignored_truncates_need_allow_destructive_on_the_live_path(project, pg):
     first = migguard(project, "apply", "--confirm-live")
     assert first.returncode == 0, first.stderr
