@@ -32,15 +32,20 @@ def pg_cluster(request):
         yield cluster
 
 
+def fresh_database(cluster, prefix: str = "t"):
+    """Yield the URL of a fresh, empty database on `cluster`; dropped afterwards (a fixture's body)."""
+    name = f"{prefix}{next(_counter)}"
+    with psycopg.connect(cluster.url(), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield cluster.url(name)
+    with psycopg.connect(cluster.url(), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
 def pg(pg_cluster):
     """URL of a fresh, empty database on the session cluster, dropped afterwards."""
-    name = f"t{next(_counter)}"
-    with psycopg.connect(pg_cluster.url(), autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield pg_cluster.url(name)
-    with psycopg.connect(pg_cluster.url(), autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    yield from fresh_database(pg_cluster)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -3,14 +3,10 @@ the bundled server (no contrib modules) as the shadow, the machine's PostgreSQL 
 
 from __future__ import annotations
 
-import itertools
-
-import psycopg
 import pytest
 
 from migguard.pg.cluster import Cluster, bundled_binaries, local_binaries
-
-_counter = itertools.count()
+from tests.conftest import fresh_database
 
 
 @pytest.fixture(scope="session")
@@ -36,9 +32,4 @@ def pg15_cluster():
 @pytest.fixture
 def pg15(pg15_cluster):
     """URL of a fresh database on the PostgreSQL 15 cluster: production on another major than the shadow."""
-    name = f"p{next(_counter)}"
-    with psycopg.connect(pg15_cluster.url(), autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield pg15_cluster.url(name)
-    with psycopg.connect(pg15_cluster.url(), autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    yield from fresh_database(pg15_cluster, "p")
