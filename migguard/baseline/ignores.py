@@ -11,6 +11,7 @@ naming exactly the rules that fire on it, with that reason; a rule added later s
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from migguard.core.config import Config
@@ -27,9 +28,6 @@ def file_ignore(path: Path, directory: Path, text: str, config: Config) -> str |
     """`-- migguard:ignore-file <ids> -- <reason>` for the rules that fire on `text`, to be written
     at `path` in the migrations `directory` (the write-path rules judge it there), or None."""
     policy = RulePolicy.build(config.rules)
-    settings = LintSettings(pg_version=config.pg_version, tenant_column=config.tenant_column,
-                            tenant_setting=config.tenant_setting, assume_in_transaction=config.assume_in_transaction,
-                            write_paths=(str(directory),), max_lock_timeout=config.lock_timeout_ceiling,
-                            max_statement_timeout=config.statement_timeout_ceiling)
+    settings = replace(LintSettings.from_config(config), write_paths=(str(directory),))
     rules = sorted({finding.rule for finding in lint_text(str(path), text, settings, policy)} - KEPT)
     return f"-- migguard:ignore-file {', '.join(rules)} -- {REASON}\n" if rules else None

@@ -6,9 +6,10 @@ two introspected models are compared, migguard's own schema left out. So deparsi
 between PostgreSQL majors (view definitions, defaults) never shows as a difference.
 
 Ownership: the baseline creates objects as the role that runs it, while the restored copy keeps
-production's owners. An object owned by the role migguard connects to production as is compared as
-owned by the role that replayed the baseline; an object owned by any other role is a difference
-(the baseline does not set owners), shown like every other one.
+production's owners. The role migguard connects to production as stands for the connecting role
+(`SchemaModel.also_read_as`, as drift's clone does), so an object it owns compares equal to one the
+replay created; an object owned by any other role is a difference (the baseline does not set
+owners), shown like every other one.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from migguard.schema.model import SchemaModel
 
 @dataclass
 class Proof:
-    production: SchemaModel  # as restored on the shadow, owners mapped (see the module docstring)
+    production: SchemaModel  # as restored on the shadow, production's role standing for the connecting one
     differences: list[Change]  # what the replayed baseline lacks or has more than production
     replay_error: str | None = None  # the baseline failed on the empty database
 
@@ -45,11 +46,7 @@ def prove(shadow: ShadowServer, baseline: Migration, prod_url: str, own_schema: 
         with connect(prod_url) as conn:
             prod_role = conn.execute("SELECT current_user").fetchone()[0]
             conn.rollback()
-        with connect(shadow.database_url(clone)) as conn:
-            shadow_role = conn.execute("SELECT current_user").fetchone()[0]
-            conn.rollback()
-        production = owned_as(introspect(shadow.database_url(clone)).without_schemas(own_schema),
-                              prod_role, shadow_role)
+        production = introspect(shadow.database_url(clone)).without_schemas(own_schema).also_read_as(prod_role)
         try:
             replay = shadow.replay([baseline], use_templates=False)
         except MigrationFailed as failure:
@@ -61,16 +58,3 @@ def prove(shadow: ShadowServer, baseline: Migration, prod_url: str, own_schema: 
         for database in created:
             shadow.drop_database(database)
 
-
-def owned_as(model: SchemaModel, role: str, replacement: str) -> SchemaModel:
-    """`model` with every object (and schema) that `role` owns owned by `replacement` instead."""
-    if role == replacement:
-        return model
-
-    def swap(objects: dict) -> dict:
-        return {key: obj.model_copy(update={"owner": replacement}) if obj.owner == role else obj
-                for key, obj in objects.items()}
-
-    return model.model_copy(update={
-        "schemas": {name: replacement if owner == role else owner for name, owner in model.schemas.items()},
-        "tables": swap(model.tables), "views": swap(model.views), "functions": swap(model.functions)})

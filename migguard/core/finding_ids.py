@@ -73,6 +73,10 @@ def sql_block(doc: str, section: str) -> str:
     return match.group(1)
 
 
+# The PostgreSQL manual: the reference section of every database finding's docs.
+PG_DOCS = "https://www.postgresql.org/docs/current/"
+
+
 def finding_doc(what: str, why: str, bad: str, good: str, quiet: str, references: tuple[str, ...]) -> str:
     """A finding's docs in the six sections every id's docs have (SECTIONS), Bad and Good as SQL."""
     links = "\n".join(f"- {link}" for link in references)

@@ -10,11 +10,11 @@ this module imports nothing heavy: config validation loads it.
 
 from __future__ import annotations
 
-from migguard.core.finding_ids import FindingKind, FindingProvider
+from migguard.core.finding_ids import PG_DOCS, FindingKind, FindingProvider
 from migguard.core.finding_ids import finding_doc as _doc
 from migguard.core.findings import Severity
 
-_PG = "https://www.postgresql.org/docs/current/"
+_PG = PG_DOCS
 CONSTRAINTS = _PG + "ddl-constraints.html"
 ALTER_TABLE = _PG + "sql-altertable.html"
 LOCKING = _PG + "explicit-locking.html"

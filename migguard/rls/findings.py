@@ -22,13 +22,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from migguard.core.finding_ids import FindingKind, FindingProvider
+from migguard.core.finding_ids import PG_DOCS, FindingKind, FindingProvider
 from migguard.core.finding_ids import finding_doc as _doc
 from migguard.core.findings import Severity
 
 Family = Literal["rls-catalog", "rls-probe"]
 FAMILIES: tuple[str, ...] = ("rls-catalog", "rls-probe")
-_PG = "https://www.postgresql.org/docs/current/"
+_PG = PG_DOCS
 RLS_DOCS = _PG + "ddl-rowsecurity.html"
 CREATE_POLICY = _PG + "sql-createpolicy.html"
 CREATE_ROLE = _PG + "sql-createrole.html"

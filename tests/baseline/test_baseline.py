@@ -10,14 +10,14 @@ import pytest
 
 from migguard.baseline.capture import capture, clean_dump, roles_block
 from migguard.baseline.ignores import file_ignore
-from migguard.baseline.proof import owned_as, prove
+from migguard.baseline.proof import prove
 from migguard.core.config import Config
 from migguard.core.sources import discover
 from migguard.lint.engine import LintOptions, run_lint
 from migguard.pg.introspect import introspect
 from migguard.pg.shadow import ShadowServer
 from migguard.project.new import first_migration, write_files
-from migguard.schema.model import SchemaModel, Table
+from migguard.schema.model import CONNECTING_ROLE
 
 NOW = datetime(2026, 12, 3, 23, 0, tzinfo=UTC)
 
@@ -149,20 +149,10 @@ def test_the_proof_passes_for_the_capture_and_names_what_a_doctored_baseline_lac
         assert shadow.databases("migguard_") == before  # its scratch databases are dropped
 
 
-def test_owned_as_maps_only_the_named_roles_objects():
-    model = SchemaModel(schemas={"app": "prod_owner", "other": "someone"},
-                        tables={"app.t": Table(schema_name="app", name="t", owner="prod_owner"),
-                                "app.u": Table(schema_name="app", name="u", owner="someone")})
-    mapped = owned_as(model, "prod_owner", "postgres")
-    assert mapped.schemas == {"app": "postgres", "other": "someone"}
-    assert {k: t.owner for k, t in mapped.tables.items()} == {"app.t": "postgres", "app.u": "someone"}
-    assert owned_as(model, "postgres", "postgres") is model
-
-
 @pytest.mark.pg
 def test_objects_of_the_role_migguard_connects_as_are_proven_as_owned_by_whoever_replays(pg, pg_cluster, tmp_path):
     """Production owned by a non-superuser login role, migguard connecting as it: the baseline (no
-    owners) replayed by the shadow's role reproduces it; the clone's owners are read as that role."""
+    owners) replayed by the shadow's role reproduces it; production's role stands for the connecting one."""
     with psycopg.connect(pg, autocommit=True) as admin:
         admin.execute("DO $$ BEGIN CREATE ROLE baseline_owner LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
         admin.execute("DO $$ BEGIN EXECUTE format('GRANT CREATE ON DATABASE %I TO baseline_owner', current_database()); END $$")
@@ -177,5 +167,9 @@ def test_objects_of_the_role_migguard_connects_as_are_proven_as_owned_by_whoever
     with ShadowServer(pg_cluster.url()) as shadow:
         proof = prove(shadow, _migration(tmp_path, text), owner_url, "migguard")
     assert proof.ok, [c.describe() for c in proof.differences]
-    assert proof.production.tables["app.items"].owner == "postgres"  # the shadow's role replays the baseline
-    assert proof.production.schemas["app"] == "postgres" and proof.production.views["app.item_ids"].owner == "postgres"
+    # the clone keeps production's owner; production's role stands for the connecting one, so the
+    # objects the shadow's role replayed compare as owned alike
+    assert proof.production.tables["app.items"].owner == "baseline_owner"
+    assert "baseline_owner" in proof.production.connecting_roles
+    relative = proof.production.relative_owners()
+    assert relative.schemas["app"] == CONNECTING_ROLE and relative.views["app.item_ids"].owner == CONNECTING_ROLE
