@@ -19,7 +19,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
-from migguard.core.durations import parse_duration
+from migguard.core.durations import duration_ms, parse_duration
 from migguard.core.errors import ConfigError, InputError
 from migguard.core.finding_ids import finding_kind, reported_by
 from migguard.core.identifiers import parse_qualified
@@ -181,8 +181,6 @@ class Config(BaseModel):
     @field_validator("max_lock_timeout", "max_statement_timeout")
     @classmethod
     def _ceiling(cls, value: str | None, info: ValidationInfo) -> str | None:
-        from migguard.core.session import duration_ms
-
         if value is None:
             return value
         ceiling = duration_ms(value)

@@ -16,15 +16,11 @@ import pglast
 from pglast import ast
 from pglast.enums import VariableSetKind
 
+from migguard.core.durations import duration_ms
+
 TIMEOUTS = ("lock_timeout", "statement_timeout")
 _MENTIONS = re.compile(r"\b(?:lock_timeout|statement_timeout|reset|set_config)\b", re.IGNORECASE)
 _STARTS_SETTING = re.compile(r"^\s*(?:set|reset|select)\b", re.IGNORECASE)
-_INT_MAX = 2**31 - 1
-# Time units of an integer parameter whose base unit is milliseconds (guc.c, memory_unit_conversion_table).
-_UNIT_MS = {"us": 0.001, "ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
-# strtol(value, &end, 0): hexadecimal, octal or decimal; then strtod when it stops at '.', 'e' or 'E'.
-_STRTOL = re.compile(r"\s*(?P<sign>[+-]?)(?:0[xX](?P<hex>[0-9a-fA-F]+)|(?P<octal>0[0-7]*)|(?P<decimal>[1-9][0-9]*))")
-_STRTOD = re.compile(r"\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,33 +36,6 @@ class TimeoutSetting:
     @property
     def disables(self) -> bool:
         return self.ms == 0
-
-
-def duration_ms(value: str) -> int | None:
-    """A lock_timeout / statement_timeout value in milliseconds, parsed as PostgreSQL's parse_int does
-    (a bare number is milliseconds; units us, ms, s, min, h, d, case-sensitive; fractions rounded);
-    None for a value PostgreSQL would refuse (no number, unknown unit, negative, above INT_MAX)."""
-    match = _STRTOL.match(value)
-    if match is None or value[match.end():match.end() + 1] in (".", "e", "E"):
-        match = _STRTOD.match(value)
-        if match is None:
-            return None
-        number = float(match.group())
-    else:
-        if match["hex"] is not None:
-            digits = int(match["hex"], 16)
-        elif match["decimal"] is not None:
-            digits = int(match["decimal"])
-        else:
-            digits = int(match["octal"], 8)
-        number = float(-digits if match["sign"] == "-" else digits)
-    unit = value[match.end():].strip()
-    if unit:
-        if unit not in _UNIT_MS:
-            return None
-        number *= _UNIT_MS[unit]
-    ms = round(number)  # rint(): halves to even, as Python's round
-    return ms if 0 <= ms <= _INT_MAX else None
 
 
 def _const(node: object) -> str | None:

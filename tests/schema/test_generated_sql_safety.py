@@ -82,12 +82,14 @@ def test_parse_qualified_refuses_anything_else(text):
 
 
 @pytest.mark.parametrize("text, ms", [("2s", 2000), ("15min", 900_000), ("500", 500), ("500ms", 500), ("1.5s", 1500),
-                                      (" 3 h ", 10_800_000), ("1d", 86_400_000), ("0.5ms", 1)])
+                                      (" 3 h ", 10_800_000), ("1d", 86_400_000), ("0.6ms", 1),
+                                      ("2.5", 2), ("1.5", 2), ("0500", 320)])  # halves to even, as PostgreSQL's rint
 def test_parse_duration(text, ms):
     assert parse_duration(text) == ms
 
 
-@pytest.mark.parametrize("text", ["0", "0s", "0.4ms", "-1s", "2S", "2 sec", "1e3", "25d", "", "2s'; DELETE FROM moods; SELECT '"])
+@pytest.mark.parametrize("text", ["0", "0s", "0.4ms", "0.5ms", "08", "-1s", "2S", "2 sec", "1e3", "25d", "",
+                                  "2s'; DELETE FROM moods; SELECT '"])
 def test_parse_duration_refuses(text):
     with pytest.raises(ValueError):
         parse_duration(text)

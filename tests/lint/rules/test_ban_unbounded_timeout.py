@@ -2,7 +2,8 @@ import re
 
 import pytest
 
-from migguard.core.session import duration_ms, timeout_settings
+from migguard.core.durations import duration_ms
+from migguard.core.session import timeout_settings
 from tests.lint.lintkit import assert_clean, assert_flags
 
 RULE = "ban-unbounded-timeout"
