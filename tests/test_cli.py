@@ -1,7 +1,9 @@
-"""The command line as a user runs it: a real process, real files, real exit codes and streams.
+"""The command line as a user runs it: real files, real exit codes and streams.
 
 Every exit code SPEC section 9 gives `lint` is produced here; every error is one line on stderr
-starting with `migguard: error:`, with no traceback.
+starting with `migguard: error:`, with no traceback. The commands run in this process through
+main() (tests/clirun.py: cwd, environment, stdin and both streams as a process has them); the
+tests marked "real process" run `python -m migguard` itself, for what only a process shows.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.clirun import run_cli
 
 DROP = "ALTER TABLE accounts DROP COLUMN legacy;\n"
 CLEAN = "CREATE TABLE accounts (id bigint PRIMARY KEY);\n"
@@ -46,6 +50,13 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 def migguard(*args: str, cwd: Path, stdin: bytes | str | None = None, **env: str) -> Result:
+    """`migguard *args` in this process (tests/clirun.py)."""
+    done = run_cli(args, cwd=cwd, env=_env(**env), stdin=stdin)
+    return Result(done.exit_code, done.stdout, done.stderr)
+
+
+def migguard_process(*args: str, cwd: Path, stdin: bytes | str | None = None, **env: str) -> Result:
+    """`python -m migguard *args` in a real process: for the smoke tests of what only a process shows."""
     data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
     done = subprocess.run([sys.executable, "-m", "migguard", *args], cwd=cwd, input=data, capture_output=True,
                           env=_env(**env), timeout=120, check=False)
@@ -87,9 +98,10 @@ def test_clean_migrations_exit_0(project):
     assert "Traceback" not in result.stderr
 
 
-def test_error_finding_exits_1_with_a_compiler_style_report(project):
+@pytest.mark.parametrize("run", [migguard, migguard_process], ids=["in-process", "real-process"])
+def test_error_finding_exits_1_with_a_compiler_style_report(project, run):
     write(project, {"db/migrations/0001_init.sql": CLEAN, "db/migrations/0002_drop.sql": DROP})
-    result = lint(cwd=project)
+    result = run("lint", ONLY, cwd=project)
     assert result.code == 1
     assert result.stdout.startswith("db/migrations/0002_drop.sql:1:22: error[ban-drop-column] ")
     assert "gate refused" in result.stderr and "gate refused" not in result.stdout
@@ -242,8 +254,8 @@ def test_output_file_is_not_written_when_lint_fails(project):
 
 
 def test_stdin_with_stdin_filename(project):
-    result = lint("-", "--stdin-filename", "db/migrations/0042_drop.sql", "--format", "json",
-                      cwd=project, stdin=DROP)
+    result = migguard_process("lint", ONLY, "-", "--stdin-filename", "db/migrations/0042_drop.sql", "--format",
+                              "json", cwd=project, stdin=DROP)  # real process: a pipe on its file descriptor 0
     assert result.code == 1
     assert [(f["path"], f["line"]) for f in result.json()["findings"]] == [("db/migrations/0042_drop.sql", 1)]
     result = lint("-", cwd=project, stdin=CLEAN)
@@ -369,9 +381,10 @@ def test_explain_prints_the_docs(project):
 
 
 def test_version_is_fast(project):
-    migguard("--version", cwd=project)  # warm the file system cache and bytecode
+    """Real process: the start-up time is what is measured."""
+    migguard_process("--version", cwd=project)  # warm the file system cache and bytecode
     start = time.perf_counter()
-    result = migguard("--version", cwd=project)
+    result = migguard_process("--version", cwd=project)
     elapsed = time.perf_counter() - start
     assert result.code == 0 and result.stdout.startswith("migguard ")
     assert elapsed < 1.0, f"migguard --version took {elapsed:.2f}s (SPEC target 0.3s)"
@@ -387,11 +400,9 @@ def test_cli_import_does_not_load_the_heavy_libraries(project):
 def test_quiet_and_verbose_global_options(tmp_path):
     (tmp_path / "migguard.toml").write_text('[tool.migguard]\nmigrations = "db"\n')
     (tmp_path / "ok.sql").write_text("SELECT 1;\n")
-    run = lambda *args: subprocess.run([sys.executable, "-m", "migguard", *args], cwd=tmp_path,  # noqa: E731
-                                       capture_output=True, text=True, timeout=120)
-    quiet = run("--quiet", "lint", "--no-cache", "ok.sql")
-    assert quiet.returncode == 0 and quiet.stderr == ""
-    verbose = run("--verbose", "--no-color", "lint", "--no-cache", "ok.sql")
-    assert verbose.returncode == 0 and "config" in verbose.stderr and "migguard.toml" in verbose.stderr
-    refused = run("--quiet", "lint", "missing.sql")
-    assert refused.returncode == 2 and refused.stderr.startswith("migguard: error:")
+    quiet = migguard("--quiet", "lint", "--no-cache", "ok.sql", cwd=tmp_path)
+    assert quiet.code == 0 and quiet.stderr == ""
+    verbose = migguard("--verbose", "--no-color", "lint", "--no-cache", "ok.sql", cwd=tmp_path)
+    assert verbose.code == 0 and "config" in verbose.stderr and "migguard.toml" in verbose.stderr
+    refused = migguard("--quiet", "lint", "missing.sql", cwd=tmp_path)
+    assert refused.code == 2 and refused.stderr.startswith("migguard: error:")

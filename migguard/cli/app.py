@@ -1,26 +1,103 @@
 """The root command: every command and command group is registered here, and `main()` runs them.
 
 A command lives in the module of its group (cli/<group>.py); this file only says which module
-serves which name, in the order `migguard --help` lists them.
+serves which name, in the order `migguard --help` lists them (COMMANDS). A command's module is
+imported, and its options built, only when that command runs or help lists it: `migguard lint`
+does not pay for the other fifteen.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
+from collections.abc import Iterator, MutableMapping
 from typing import Annotated
 
 import typer
+from typer.core import TyperGroup
 
 from migguard import __version__
-from migguard.cli import apply, audit, baseline, drift, lint, plan, project, query, rls, rules, scan, shadow
 from migguard.cli.common import Session, session
 from migguard.core.errors import MigguardError
 from migguard.core.exit_codes import ExitCode
-from migguard.core.redact import redact_text
+from migguard.core.redact import forget_secrets, redact_text
+
+# Command name → "module:attribute" under migguard.cli: a function is a command, a typer.Typer a
+# command group. Adding a command is one line here.
+COMMANDS = {
+    "lint": "lint:lint",
+    "plan": "plan:plan",
+    "apply": "apply:apply",
+    "rollback": "apply:rollback",
+    "baseline": "baseline:baseline",
+    "status": "drift:status",
+    "diff": "drift:diff_command",
+    "query": "query:query_command",
+    "scan-app": "scan:scan_app_command",
+    "new": "project:new_command",
+    "init": "project:init_command",
+    "rules": "rules:list_rules",
+    "explain": "rules:explain",
+    "shadow": "shadow:shadow_app",
+    "audit": "audit:audit_app",
+    "rls": "rls:rls_app",
+}
+
+
+class _Commands(MutableMapping):
+    """The root group's commands by name, each built on first use from COMMANDS; every name is
+    listed (help, "did you mean") whether built yet or not."""
+
+    def __init__(self) -> None:
+        self._built: dict = {}
+
+    def __getitem__(self, name: str):
+        if name not in self._built:
+            if name not in COMMANDS:
+                raise KeyError(name)
+            self._built[name] = self._build(name)
+        return self._built[name]
+
+    def _build(self, name: str):
+        module, _, attribute = COMMANDS[name].partition(":")
+        target = getattr(importlib.import_module(f"migguard.cli.{module}"), attribute)
+        if isinstance(target, typer.Typer):
+            return typer.main.get_group_from_info(
+                typer.models.TyperInfo(target, name=name), pretty_exceptions_short=app.pretty_exceptions_short,
+                suggest_commands=app.suggest_commands, rich_markup_mode=app.rich_markup_mode)
+        return typer.main.get_command_from_info(
+            typer.models.CommandInfo(name=name, callback=target), pretty_exceptions_short=app.pretty_exceptions_short,
+            rich_markup_mode=app.rich_markup_mode)
+
+    def __setitem__(self, name: str, command) -> None:
+        self._built[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        raise TypeError("the commands of migguard are fixed by COMMANDS")
+
+    def __iter__(self) -> Iterator[str]:
+        yield from COMMANDS
+        yield from (name for name in self._built if name not in COMMANDS)
+
+    def __len__(self) -> int:
+        return len(COMMANDS) + sum(name not in COMMANDS for name in self._built)
+
+    def __contains__(self, name: object) -> bool:
+        return name in COMMANDS or name in self._built
+
+
+class _LazyGroup(TyperGroup):
+    """The root group, its commands built on demand (see _Commands)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands = _Commands()
+
 
 app = typer.Typer(
     name="migguard",
+    cls=_LazyGroup,
     help="PostgreSQL migration safety gatekeeper: lint, plan on a shadow database, apply with backups.",
     add_completion=False,
     no_args_is_help=True,
@@ -50,24 +127,6 @@ def _root(
         os.environ["NO_COLOR"] = "1"
 
 
-app.command()(lint.lint)
-app.command()(plan.plan)
-app.command()(apply.apply)
-app.command()(apply.rollback)
-app.command()(baseline.baseline)
-app.command()(drift.status)
-app.command("diff")(drift.diff_command)
-app.add_typer(shadow.shadow_app, name="shadow")
-app.add_typer(audit.audit_app, name="audit")
-app.add_typer(rls.rls_app, name="rls")
-app.command("query")(query.query_command)
-app.command("scan-app")(scan.scan_app_command)
-app.command("new")(project.new_command)
-app.command("init")(project.init_command)
-app.command("rules")(rules.list_rules)
-app.command()(rules.explain)
-
-
 def _error(message: str, prefix: str = "migguard: error: ", detail: str | None = None) -> None:
     """Print an error as exactly one redacted line on stderr (a newline in a path is shown as \\n),
     then its detail, if any, as indented lines (SQL to undo what stayed applied, say)."""
@@ -84,6 +143,7 @@ def main(argv: list[str] | None = None) -> None:
     except ImportError:  # pragma: no cover
         from click import exceptions as click
 
+    reset_run_state()
     run = Session()
     try:
         # Without standalone mode, a typer.Exit comes back as the return value.
@@ -124,6 +184,17 @@ def main(argv: list[str] | None = None) -> None:
                "the same command run with --debug)", prefix="migguard: internal error: ")
         sys.exit(ExitCode.INTERNAL)
     sys.exit(code if isinstance(code, int) else ExitCode.OK)
+
+
+def reset_run_state() -> None:
+    """Forget what an earlier run in this process left in module state, so that two main() calls in
+    one process (the test suite's in-process CLI) behave as two processes: the passwords remembered
+    for redaction and the env file's values read once per run. Modules not loaded yet hold nothing
+    and stay unloaded (`--help` imports no config)."""
+    forget_secrets()
+    config = sys.modules.get("migguard.core.config")
+    if config is not None:
+        config.forget_env_files()
 
 
 def _lost_connection(error: Exception) -> bool:

@@ -310,6 +310,12 @@ def _env_file(path: Path) -> Mapping[str, str]:
     return MappingProxyType(read_env_file(path))
 
 
+def forget_env_files() -> None:
+    """Read env files afresh: the next run in this process (the test suite's in-process CLI) sees
+    their current values, as a new process would."""
+    _env_file.cache_clear()
+
+
 def secret(name: str, config: Config) -> str | None:
     """A secret (PG_PROD_URL, PG_SHADOW_URL) from the environment, else from the env file (read once)."""
     value = os.environ.get(name) or _env_file((Path(config.root) / config.env_file).absolute()).get(name) or None

@@ -49,6 +49,14 @@ def remember_secret(value: str | None) -> None:
         _by_value = re.compile("|".join(re.escape(form) for form in alternatives))
 
 
+def forget_secrets() -> None:
+    """Mask only by shape again: what one run remembered is not the next run's secret (a second
+    main() in one process, as the test suite runs the command line)."""
+    global _by_value
+    _secrets.clear()
+    _by_value = None
+
+
 def redact_dsn(dsn: str) -> str:
     """Return the DSN with its password replaced by ***."""
     return redact_text(dsn)
