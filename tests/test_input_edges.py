@@ -20,6 +20,7 @@ import pytest
 
 from migguard.core.findings import Finding, Report, Severity
 from migguard.report import text as text_report
+from tests.clirun import run_cli
 
 CONFIG = '[tool.migguard]\nmigrations = "db/migrations"\nlock_timeout = "2s"\n'
 ACCOUNTS = "SET lock_timeout = '2s';\nCREATE TABLE accounts (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text);\n"
@@ -28,10 +29,10 @@ PASSWORD = "p@ss:w/rd%40#?"
 FORMS = {PASSWORD, quote(PASSWORD, safe=""), quote(PASSWORD), "p@ss", "rd%40", "rd@"}
 
 
-def run(directory: Path, *args: str, env: dict | None = None, stdin: bytes | None = None,
-        timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "migguard", *args], cwd=directory, capture_output=True, check=False,
-                          env={**os.environ, "MIGGUARD_USER": "tester", **(env or {})}, input=stdin, timeout=timeout)
+def run(directory: Path, *args: str, env: dict | None = None, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    """`migguard *args` in this process (tests/clirun.py), its streams as bytes as a process gives them."""
+    done = run_cli(args, cwd=directory, env={**os.environ, "MIGGUARD_USER": "tester", **(env or {})}, stdin=stdin)
+    return subprocess.CompletedProcess(["migguard", *args], done.exit_code, done.stdout_bytes, done.stderr_bytes)
 
 
 def out(result: subprocess.CompletedProcess) -> str:

@@ -2,8 +2,10 @@
 
 A `Project` is a throwaway directory with db/migrations and a migguard.toml, plus the environment
 `migguard` runs with: PG_PROD_URL (usually carrying a sentinel password that must never be written
-anywhere), PG_SHADOW_URL and MIGGUARD_USER. `migguard()` runs the real CLI in it as a subprocess;
-the other functions read what production and the project hold afterwards. Plain functions only:
+anywhere), PG_SHADOW_URL and MIGGUARD_USER. `migguard()` runs the CLI in it, in this process
+(tests/clirun.py: main() with the project's cwd, environment and streams); `start()` runs it as a
+real process, for the tests that interrupt or kill it. The other functions read what production
+and the project hold afterwards. Plain functions only:
 each test file keeps its own `project` fixture (its config and first migration differ).
 """
 
@@ -19,6 +21,7 @@ from pathlib import Path
 import psycopg
 
 from migguard.core.audit import verify
+from tests.clirun import Result, run_cli
 
 SENTINEL = "S3ntinel-Pa55word"
 
@@ -76,11 +79,9 @@ def _argv(args: tuple[str, ...]) -> list[str]:
     return [sys.executable, "-m", "migguard", *args]
 
 
-def migguard(project: Project, *args: str, env: dict | None = None,
-             timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run `python -m migguard *args` in the project (PYTHONPATH is inherited: it runs this tree)."""
-    return subprocess.run(_argv(args), cwd=project.root, capture_output=True, text=True,
-                          env={**os.environ, **project.env, **(env or {})}, timeout=timeout, check=False)
+def migguard(project: Project, *args: str, env: dict | None = None) -> Result:
+    """Run `migguard *args` in the project, in this process (returncode, stdout, stderr as a process gives)."""
+    return run_cli(args, cwd=project.root, env={**os.environ, **project.env, **(env or {})})
 
 
 def start(project: Project, *args: str) -> subprocess.Popen:
@@ -143,7 +144,8 @@ def saved_plan(project: Project, *args: str) -> Path:
     return newest_plan(project)
 
 
-def all_output(project: Project, *results: subprocess.CompletedProcess, skip_suffixes: tuple[str, ...] = ()) -> str:
+def all_output(project: Project, *results: Result | subprocess.CompletedProcess,
+               skip_suffixes: tuple[str, ...] = ()) -> str:
     """Every byte migguard printed or wrote: stdout, stderr, and every file's name and content under
     the project (plans, backups, rollback scripts, audit), except files ending in `skip_suffixes`."""
     texts = [r.stdout + r.stderr for r in results]
@@ -154,6 +156,6 @@ def all_output(project: Project, *results: subprocess.CompletedProcess, skip_suf
     return "\n".join(texts)
 
 
-def assert_clean(project: Project, *results: subprocess.CompletedProcess, sentinel: str = SENTINEL) -> None:
+def assert_clean(project: Project, *results: Result | subprocess.CompletedProcess, sentinel: str = SENTINEL) -> None:
     """The sentinel password appears in no output, file name or file (pg_dump archives aside)."""
     assert sentinel not in all_output(project, *results, skip_suffixes=(".dump",))

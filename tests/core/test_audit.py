@@ -23,6 +23,7 @@ from migguard.core.audit import (
 )
 from migguard.core.errors import LiveRefused
 from migguard.core.exit_codes import ExitCode
+from tests.clirun import Result, run_cli
 
 SENTINEL = "S3ntinel-pw-7731"
 T0 = datetime(2024, 1, 22, 10, 0, tzinfo=UTC)
@@ -367,10 +368,9 @@ def test_check_not_locked_raises_exit_4_with_the_time(log):
 
 # --- CLI -----------------------------------------------------------------------------------------
 
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+def _cli(*args: str, cwd: Path) -> Result:
     env = {k: v for k, v in os.environ.items() if k not in ("PG_PROD_URL", "PG_SHADOW_URL")}
-    return subprocess.run([sys.executable, "-m", "migguard", "audit", "verify", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    return run_cli(["audit", "verify", *args], cwd=cwd, env=env)
 
 
 @pytest.fixture

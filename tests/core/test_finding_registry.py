@@ -17,8 +17,6 @@ import ast
 import functools
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -35,6 +33,7 @@ from migguard.core.finding_ids import (
 )
 from migguard.core.findings import Finding, Report, Severity
 from migguard.report import sarif
+from tests.clirun import run_cli
 
 PACKAGE = Path(__file__).parents[2] / "migguard"
 SECTIONS = ("What it does", "Why it is dangerous", "Bad", "Good", "When it does not fire", "References")
@@ -214,8 +213,7 @@ def test_scan_app_sarif_has_help_for_its_ids(tmp_path):
     (tmp_path / ".git").mkdir()  # no allowlist above the scanned directory is read
     (tmp_path / "app.py").write_text('def cancel(cur, booking_id):\n'
                                      '    cur.execute("DELETE FROM bookings WHERE id = %s", (booking_id,))\n')
-    done = subprocess.run([sys.executable, "-m", "migguard", "scan-app", "app.py", "--tables", "bookings",
-                           "--format", "sarif"], cwd=tmp_path, capture_output=True, text=True, check=False)
+    done = run_cli(["scan-app", "app.py", "--tables", "bookings", "--format", "sarif"], cwd=tmp_path)
     assert done.returncode == 1, done.stderr
     (descriptor,) = json.loads(done.stdout)["runs"][0]["tool"]["driver"]["rules"]
     assert descriptor["id"] == "tenant-filter-missing"

@@ -4,8 +4,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import psycopg
@@ -14,6 +12,7 @@ import pytest
 from migguard.core.sources import Migration
 from migguard.pg.shadow import apply_migration
 from tests.plan.test_plan import EXAMPLES, _production
+from tests.clirun import Result, run_cli
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e]
 
@@ -25,9 +24,8 @@ def project(tmp_path):
     return tmp_path
 
 
-def migguard(project: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "migguard", *args], cwd=project, capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=300)
+def migguard(project: Path, *args: str, env: dict | None = None) -> Result:
+    return run_cli(args, cwd=project, env={**os.environ, **(env or {})})
 
 
 def test_status_reports_applied_pending_edited_and_drift(project, pg, pg_cluster):

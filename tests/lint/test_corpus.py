@@ -11,8 +11,6 @@ The parse rate over the corpus is printed by `bench/lint_corpus.py`, not asserte
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from pglast import parser as pg
 from migguard.lint.context import LintSettings
 from migguard.lint.engine import RulePolicy, lint_text
 from migguard.sql.parse import parse_file
+from tests.clirun import Result, run_cli
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 
@@ -119,12 +118,11 @@ def _split_problems(text: str) -> tuple[list[str], int]:
     return problems, rejected
 
 
-def _run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "migguard", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=120, check=False)
+def _run_cli(*args: str, cwd: Path) -> Result:
+    return run_cli(args, cwd=cwd)
 
 
-def _assert_clean_stderr(result: subprocess.CompletedProcess[str], what: str) -> None:
+def _assert_clean_stderr(result: Result, what: str) -> None:
     assert result.returncode in (0, 1), f"{what}: exit code {result.returncode}\n{result.stderr}"
     assert "Traceback" not in result.stderr, f"{what}:\n{result.stderr}"
     lines = result.stderr.strip().splitlines()

@@ -12,7 +12,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 import tomllib
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +21,7 @@ import pytest
 
 from migguard.core.config import Config, load_config
 from migguard.project.init import KEY_COMMENTS
+from tests.clirun import run_cli
 
 
 @dataclass
@@ -40,9 +40,8 @@ class Result:
 
 def migguard(*args: str, cwd: Path) -> Result:
     env = {k: v for k, v in os.environ.items() if k not in ("PG_PROD_URL", "PG_SHADOW_URL", "GITHUB_STEP_SUMMARY")}
-    done = subprocess.run([sys.executable, "-m", "migguard", *args], cwd=cwd, capture_output=True, text=True,
-                          env=env, timeout=120, check=False)
-    return Result(done.returncode, done.stdout, done.stderr)
+    done = run_cli(args, cwd=cwd, env=env)
+    return Result(done.exit_code, done.stdout, done.stderr)
 
 
 def write(root: Path, files: dict[str, str]) -> Path:

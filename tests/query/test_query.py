@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -24,6 +22,7 @@ from migguard.core.audit import AuditLog, verify
 from migguard.core.config import load_config
 from migguard.core.errors import GateRefused, InputError
 from migguard.query.command import QueryOptions, load_playbooks, run_query
+from tests.clirun import Result, run_cli
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e]
 
@@ -89,11 +88,9 @@ class Prod:
         self.audit = root / ".migguard" / "audit.jsonl"
         self.outputs: list[str] = []
 
-    def cli(self, *args: str, url: str | None = None, stdin: str | None = None,
-            timeout: float = 120) -> subprocess.CompletedProcess:
+    def cli(self, *args: str, url: str | None = None, stdin: str | None = None) -> Result:
         env = {**os.environ, "PG_PROD_URL": url or self.ops_url, "MIGGUARD_USER": "tester"}
-        result = subprocess.run([sys.executable, "-m", "migguard", "query", *args], cwd=self.root, env=env,
-                                input=stdin, capture_output=True, text=True, timeout=timeout)
+        result = run_cli(["query", *args], cwd=self.root, env=env, stdin=stdin)
         self.outputs.append(result.stdout + result.stderr)
         return result
 
@@ -144,7 +141,7 @@ def prod(tmp_path, pg):
         conn.execute(f"DROP ROLE {ops}, {app}")
 
 
-def _one_line_error(result: subprocess.CompletedProcess) -> str:
+def _one_line_error(result: Result) -> str:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("migguard: error: "), result.stderr
     assert "Traceback" not in result.stderr

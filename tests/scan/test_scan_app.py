@@ -4,8 +4,6 @@ the example app, and the command's exit codes and JSON as a user sees them (a re
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -16,6 +14,7 @@ from migguard.scan.scanner import (
     sql_trees, tables_from_migrations, tables_from_schema,
 )
 from migguard.schema.model import Column, SchemaModel, Table
+from tests.clirun import Result, run_cli
 
 ROOT = Path(__file__).parents[2]
 EXAMPLES = ROOT / "examples"
@@ -317,9 +316,8 @@ def test_monitored_tables_from_a_schema_snapshot(tmp_path):
 
 # --- the command ---------------------------------------------------------------------------------------
 
-def migguard(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "migguard", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=120, check=False)
+def migguard(*args: str, cwd: Path) -> Result:
+    return run_cli(args, cwd=cwd)
 
 
 def one_error_line(stderr: str) -> str:

@@ -8,13 +8,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from migguard.scan.tables import tables_from_production
+from tests.clirun import Result, run_cli
 
 # Each query leaves one table unscoped: which one is reported tells which source was used.
 APP = ('Q1 = "SELECT * FROM invoices WHERE id = %s"\n'
@@ -42,12 +42,11 @@ def project(root: Path, config: str = "", migrations: dict[str, str] | None = No
     return root
 
 
-def scan(root: Path, *args: str, prod: str | None = None) -> subprocess.CompletedProcess[str]:
+def scan(root: Path, *args: str, prod: str | None = None) -> Result:
     env = {k: v for k, v in os.environ.items() if k not in ("PG_PROD_URL", "PG_SHADOW_URL")}
     if prod:
         env["PG_PROD_URL"] = prod
-    return subprocess.run([sys.executable, "-m", "migguard", "scan-app", "src", "--format", "json", *args],
-                          cwd=root, env=env, capture_output=True, text=True, timeout=120, check=False)
+    return run_cli(["scan-app", "src", "--format", "json", *args], cwd=root, env=env)
 
 
 def flagged(done: subprocess.CompletedProcess[str]) -> tuple[str, set[str]]:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 from migguard.schema.changes import CATEGORIES, differing, field_changes
 from migguard.schema.diff import diff
 from migguard.schema.model import Column, Function, SchemaModel, Table
+from tests.clirun import run_cli
 
 
 def _table(name: str = "invoices", **columns: Column) -> Table:
@@ -86,12 +85,10 @@ def test_diff_command_prints_the_fields(tmp_path):
     after = _model(_table(amount=AMOUNT.model_copy(update={"type": "bigint"})))
     for name, model in (("a.json", before), ("b.json", after)):
         (tmp_path / name).write_text(model.to_json(), encoding="utf-8")
-    result = subprocess.run([sys.executable, "-m", "migguard", "diff", "a.json", "b.json"], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=120, check=False)
+    result = run_cli(["diff", "a.json", "b.json"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "-- alter column type public.invoices.amount: type integer → bigint [ACCESS EXCLUSIVE]" in result.stdout
-    result = subprocess.run([sys.executable, "-m", "migguard", "diff", "a.json", "b.json", "--format", "json"],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    result = run_cli(["diff", "a.json", "b.json", "--format", "json"], cwd=tmp_path)
     assert json.loads(result.stdout)["changes"][0]["kind"] == "alter column type"
 
 

@@ -7,8 +7,6 @@ is online by default.
 """
 
 import json
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,6 +30,7 @@ from migguard.schema.diff import (
     migration_scripts,
     reverse_script,
 )
+from tests.clirun import run_cli
 
 pytestmark = pytest.mark.pg
 
@@ -172,8 +171,7 @@ def test_diff_sql_is_online_by_default(tmp_path, models):
     (tmp_path / "b.json").write_text(after.to_json())
 
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "migguard", "diff", "a.json", "b.json", *args], cwd=tmp_path,
-                              capture_output=True, text=True, timeout=120, check=False)
+        return run_cli(["diff", "a.json", "b.json", *args], cwd=tmp_path)
     online, plain, described = run("--sql"), run("--sql", "--no-online"), run("--format", "json")
     assert online.returncode == plain.returncode == described.returncode == 0, online.stderr + plain.stderr
     assert "-- migguard: migration file 2 of 2" in online.stdout and "NOT VALID" in online.stdout

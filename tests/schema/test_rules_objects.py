@@ -7,8 +7,6 @@ one the migrations lack was no drift.
 
 import json
 import os
-import subprocess
-import sys
 
 import psycopg
 import pytest
@@ -16,6 +14,7 @@ import pytest
 from migguard.pg.introspect import introspect
 from migguard.schema.diff import diff, forward_script, reverse_script
 from migguard.schema.model import RewriteRule, SchemaModel
+from tests.clirun import run_cli
 
 TABLES = """
 CREATE TABLE victim (id int PRIMARY KEY);
@@ -111,9 +110,8 @@ def project(tmp_path, pg, pg_cluster):
     return tmp_path, env
 
 
-def migguard(project, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "migguard", *args], cwd=project[0], capture_output=True, text=True,
-                          env=project[1], timeout=300, check=False)
+def migguard(project, *args: str):
+    return run_cli(args, cwd=project[0], env=project[1])
 
 
 @pytest.mark.pg
