@@ -17,6 +17,7 @@ import psycopg
 import pytest
 
 from migguard.core.audit import verify
+from migguard.pg import cluster, shadow
 from migguard.pg.introspect import introspect
 from tests.apply.livekit import (
     SENTINEL,
@@ -228,17 +229,15 @@ def test_unwritable_backup_directory_refuses_with_exit_4(project, pg):
     assert applied_versions(pg) == [] and "public.accounts" not in introspect(pg).tables
 
 
-def test_missing_pg_dump_refuses_with_exit_4(project, pg, tmp_path):
-    directory, env = project.root, project.env
-    # Only the Python interpreter on PATH, and no pgserver wheel or local server binaries visible.
+def test_missing_pg_dump_refuses_with_exit_4(project, pg, tmp_path, monkeypatch):
+    plan = saved_plan(project)
+    # Nothing on PATH, and no pgserver wheel or local server binaries visible.
     fake_root = tmp_path / "nobin"
     fake_root.mkdir()
-    result = subprocess.run(
-        [sys.executable, "-c",
-         "import migguard.pg.cluster as c; c.bundled_binaries = lambda: None; c.local_binaries = lambda: []; "
-         "import sys; from migguard.cli import main; sys.argv = ['migguard', 'apply', '--confirm-live', '--plan', sys.argv[1]]; main()",
-         str(saved_plan(project))],
-        cwd=directory, capture_output=True, text=True, env={**os.environ, **env, "PATH": str(fake_root)}, timeout=300)
+    for module in (cluster, shadow):
+        monkeypatch.setattr(module, "bundled_binaries", lambda: None)
+        monkeypatch.setattr(module, "local_binaries", lambda: [])
+    result = migguard(project, "apply", "--confirm-live", "--plan", str(plan), env={"PATH": str(fake_root)})
     assert result.returncode == 4 and "no pg_dump" in result.stderr
     assert applied_versions(pg) == []
 
