@@ -9,7 +9,7 @@ import os
 import psycopg
 import pytest
 
-from migguard.pg.cluster import Cluster, available_binaries
+from migguard.pg.cluster import Binaries, Cluster, available_binaries
 
 
 def _majors():
@@ -24,12 +24,28 @@ _BINARIES = _majors()
 _counter = itertools.count()
 
 
+@pytest.fixture(scope="session")
+def cluster_pool():
+    """One running cluster per installation for the whole session, started on first use: a session
+    fixture parametrised by major (pg_cluster) is torn down each time a worker's next test wants the
+    other major, and tests/plan's clusters of the same binaries would be two more servers to start."""
+    clusters: dict[Binaries, Cluster] = {}
+
+    def cluster_for(binaries: Binaries) -> Cluster:
+        if binaries not in clusters:
+            clusters[binaries] = Cluster(binaries).start()
+        return clusters[binaries]
+
+    yield cluster_for
+    for cluster in clusters.values():
+        cluster.stop()
+
+
 @pytest.fixture(scope="session", params=_BINARIES or [None], ids=lambda b: f"pg{b.major}" if b else "no-pg")
-def pg_cluster(request):
+def pg_cluster(request, cluster_pool):
     if request.param is None:
         pytest.fail("no PostgreSQL server binaries: the pgserver wheel is a dependency, so this is an install bug")
-    with Cluster(request.param) as cluster:
-        yield cluster
+    return cluster_pool(request.param)
 
 
 def fresh_database(cluster, prefix: str = "t"):

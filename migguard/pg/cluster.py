@@ -192,7 +192,10 @@ def choose_binaries(major: int | None = None) -> Binaries:
     return default_binaries(options)
 
 
+@functools.cache
 def _major(bin_dir: Path) -> int:
+    """The installation's major version, asked of its `postgres` once per process (a plan looks
+    for binaries several times: each `postgres --version` is a process start)."""
     try:
         output = subprocess.run([str(bin_dir / "postgres"), "--version"], capture_output=True, text=True,
                                 timeout=20, check=False).stdout
