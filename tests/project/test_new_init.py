@@ -1,4 +1,4 @@
-"""`migguard new` and `migguard init` as a user runs them: a real process in a real directory.
+"""`migguard new` and `migguard init` as a user runs them: main() (in process, tests/clirun.py) in a real directory.
 
 `new` writes only inside the configured write paths (POLICY: `db/migrations/**`, `db/seeds/**`):
 every way out (a path for NAME, `..`, an absolute path, a symbolic link for the directory or the

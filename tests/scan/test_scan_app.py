@@ -1,5 +1,5 @@
 """`migguard scan-app`: each pattern flagged and its safe twin clean, name matching, the allowlist,
-the example app, and the command's exit codes and JSON as a user sees them (a real process)."""
+the example app, and the command's exit codes and JSON as a user sees them (main() in process, tests/clirun.py)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Where scan-app's tenant tables come from (issue 11, item 8): --tables / --schema, then `[tool.migguard.scan]
 tables`, then the migrations, then production's catalog when PG_PROD_URL is set; the report says which. A
-project adopted on a database its migrations did not create scans against production's tables. Real processes;
-production is a real PostgreSQL database, and stays as it was (the catalog is only read)."""
+project adopted on a database its migrations did not create scans against production's tables. The CLI runs in
+process (tests/clirun.py); production is a real PostgreSQL database, and stays as it was (the catalog is only read)."""
 
 from __future__ import annotations
 
