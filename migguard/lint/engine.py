@@ -65,7 +65,9 @@ class RulePolicy:
             severity = Severity.INFO
         return severity
 
+    @functools.cached_property
     def fingerprint(self) -> str:
+        """The policy as a cache-key part; computed once (a large lint asks once per file)."""
         data = [sorted(self.enabled), sorted((k, v.value) for k, v in self.severities.items()), self.allow_destructive,
                 self.live]
         return json.dumps(data)
@@ -383,7 +385,7 @@ class LintCache:
         self._dirty = False
 
     def key(self, target: LintTarget, settings: LintSettings, policy: RulePolicy) -> str:
-        material = "\0".join([_code_version(), target.path, repr(settings), policy.fingerprint(), target.text])
+        material = "\0".join([_code_version(), target.path, repr(settings), policy.fingerprint, target.text])
         return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()
 
     def _load(self) -> dict[str, list[dict]]:
