@@ -29,6 +29,7 @@ from migguard.lint.directives import find_directives, target_statements
 from migguard.lint.rule import Rule, Violation
 from migguard.lint.rules import ALL_RULES, FAMILIES, RULES_BY_ID
 from migguard.sql.parse import ParsedFile, Statement, executed, parse_file
+from migguard.sql.shapes import NOTHING_TO_CHECK
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,8 @@ def lint_file(path: str, text: str, settings: LintSettings, policy: RulePolicy) 
                                              (problem.line, problem.column), (statement.end_line, statement.end_column),
                                              f"PostgreSQL rejects this statement: {problem.message}",
                                              "Fix the statement; the rest of the file was still checked.")))
-        elif statement.kind == "unanalysed" and "unanalysed-statement" in policy.enabled:
+        elif (statement.node_kind not in NOTHING_TO_CHECK and "unanalysed-statement" in policy.enabled
+              and statement.kind == "unanalysed"):  # the node kind answers most without parsing further
             rule = RULES_BY_ID["unanalysed-statement"]
             node_type = getattr(statement.command, "node_type", "statement")
             raw.append((rule, None, _finding(rule, policy.severity(rule), path, statement.index,
