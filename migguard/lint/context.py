@@ -109,8 +109,15 @@ def table_name(node: exp.Expression | None) -> str:
     return normalise(".".join(parts))
 
 
+# PostgreSQL's node kinds of the statements sqlglot reads as ALTER TABLE: asked first, the kind saves
+# parsing every other statement with sqlglot only to find it is not one.
+ALTER_TABLE_KINDS = frozenset({"AlterTableStmt", "RenameStmt", "AlterObjectSchemaStmt"})
+
+
 def alter_table(statement: Statement) -> exp.Alter | None:
     """The statement's sqlglot ALTER TABLE, if it is one."""
+    if statement.node_kind not in ALTER_TABLE_KINDS:
+        return None
     tree = statement.ast
     if isinstance(tree, exp.Alter) and (tree.args.get("kind") or "").upper() == "TABLE":
         return tree

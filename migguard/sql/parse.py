@@ -221,6 +221,10 @@ def executed(statements: tuple[Statement, ...]) -> tuple[Statement, ...]:
 RUNS_SQL_KINDS = frozenset({"DoStmt", "PrepareStmt", "ExplainStmt"})
 
 
+# ... and those `_inner` reads statements from (a function's body, for `body_statements`).
+_RUNS_CODE_KINDS = RUNS_SQL_KINDS | {"CreateFunctionStmt"}
+
+
 def runs_sql(command: Recognised | None) -> bool:
     """Does this statement run other SQL that `executed` would read (a DO block, PREPARE, EXPLAIN ANALYZE)?"""
     if isinstance(command, CodeBlock):
@@ -238,9 +242,9 @@ def body_statements(statement: Statement) -> tuple[Statement, ...]:
 def _inner(statement: Statement, outer: int, origin: Origin | None, depth: int,
            functions: bool = False) -> list[Statement]:
     """The statements `statement` runs (recursively), positioned in file statement `outer`."""
-    command = statement.command
-    if depth >= MAX_NESTING:
+    if depth >= MAX_NESTING or statement.node_kind not in _RUNS_CODE_KINDS:
         return []
+    command = statement.command
     found: list[Statement] = []
     # Nested inside another statement's SQL: point at where the outermost one runs it, and say so.
     if isinstance(command, Prepare | ExplainAnalyze):
