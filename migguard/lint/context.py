@@ -20,7 +20,7 @@ from typing import TypeVar
 from sqlglot import exp
 
 from migguard.sql.offsets import at
-from migguard.sql.parse import Statement, identifier  # noqa: F401  (rules read identifier from here)
+from migguard.sql.parse import Statement, identifier, postgres_sql  # noqa: F401  (rules read identifier from here)
 from migguard.sql.shapes import AlterTable, CreateTable, CreateView, Other, Policy
 from migguard.sql.transactions import (
     Wrapper,
@@ -451,7 +451,7 @@ def _partition_parent(statement: Statement) -> str | None:
 def _tenant_column_type(statement: Statement, column: str) -> str | None:
     for definition in column_defs(statement):
         if identifier(definition.this) == column and definition.args.get("kind") is not None:
-            return definition.args["kind"].sql("postgres").lower()
+            return postgres_sql(definition.args["kind"]).lower()
     if isinstance(statement.command, CreateTable):
         for info in statement.command.columns:
             if info.name == column:
@@ -459,5 +459,5 @@ def _tenant_column_type(statement: Statement, column: str) -> str | None:
     tree = alter_table(statement)
     for action in (tree.args.get("actions") or []) if tree is not None else []:
         if isinstance(action, exp.ColumnDef) and identifier(action.this) == column and action.args.get("kind"):
-            return action.args["kind"].sql("postgres").lower()
+            return postgres_sql(action.args["kind"]).lower()
     return None

@@ -11,6 +11,7 @@ a generic `Command`, or rejects although PostgreSQL accepts them, get a structur
 from __future__ import annotations
 
 import bisect
+import functools
 import json
 import logging
 import re
@@ -397,6 +398,19 @@ def _recognise(sql: str) -> Recognised:
         return recognise(node, sql)
     except (AttributeError, TypeError, ValueError, IndexError):  # an unusual shape of a known node type
         return Other(type(node).__name__)
+
+
+@functools.cache
+def _postgres_generator():
+    from sqlglot.dialects.postgres import Postgres
+
+    return Postgres().generator()
+
+
+def postgres_sql(node: exp.Expression) -> str:
+    """`node.sql("postgres")`, from one reused generator (building one per call cost more than the SQL).
+    A type is generated in place: the generator's rewrites only touch queries, so it needs no copy."""
+    return _postgres_generator().generate(node, copy=not isinstance(node, exp.DataType))
 
 
 def identifier(node: exp.Expression | None) -> str:

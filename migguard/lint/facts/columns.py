@@ -22,7 +22,7 @@ from migguard.lint.context import (
     LintContext, alter_table, column_defs, created_table, identifier, normalise, table_name,
 )
 from migguard.lint.rule import at
-from migguard.sql.parse import Statement
+from migguard.sql.parse import Statement, postgres_sql
 from migguard.sql.shapes import AlterTable, ColumnInfo, CreateTable
 
 # sqlglot's type names → PostgreSQL's (the canonical spelling migguard compares and prints).
@@ -77,13 +77,13 @@ def column_type(node: exp.DataType | str | None) -> ColumnType | None:
         inner = node.expressions[0] if node.expressions else None
         element = column_type(inner) if isinstance(inner, exp.DataType) else None
         return ColumnType(element.name, element.params, True) if element else None
-    params = tuple(p.name if isinstance(p, exp.DataTypeParam) else p.sql("postgres") for p in node.expressions)
+    params = tuple(p.name if isinstance(p, exp.DataTypeParam) else postgres_sql(p) for p in node.expressions)
     if node.this == exp.DataType.Type.USERDEFINED:  # pg_catalog.varchar(5), int4, a domain, …
         kind = node.args.get("kind")
         name = identifier(kind.expression) if isinstance(kind, exp.Dot) else identifier(kind)
         return ColumnType(_ALIASES.get(name, name), params)
     if not isinstance(node.this, exp.DataType.Type):  # e.g. INTERVAL DAY: a type with fields
-        return ColumnType(node.sql("postgres").lower())
+        return ColumnType(postgres_sql(node).lower())
     return ColumnType(_SQLGLOT_NAMES.get(node.this.name, node.this.name.lower()), params)
 
 
@@ -193,8 +193,8 @@ def _from_sqlglot(statement: Statement, table: str, column: exp.ColumnDef) -> Ad
             else:
                 identity = True
     return AddedColumn(statement, table, identifier(column.this), column_type(kind),
-                       kind.sql("postgres").lower() if kind is not None else "", not_null, default,
-                       default.sql("postgres") if default is not None else None, identity, generated,
+                       postgres_sql(kind).lower() if kind is not None else "", not_null, default,
+                       postgres_sql(default) if default is not None else None, identity, generated,
                        bool(column.args.get("exists")), primary_key)
 
 

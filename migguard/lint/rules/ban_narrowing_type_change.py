@@ -67,6 +67,7 @@ from migguard.core.locks import ACCESS_EXCLUSIVE
 from migguard.lint.context import LintContext, alter_table, column_defs, created_table, identifier, normalise, \
     table_name
 from migguard.lint.rule import Rule, Violation, at
+from migguard.sql.parse import postgres_sql
 from migguard.sql.shapes import AlterTable, CreateTable
 
 HINT_LIMIT = (
@@ -156,7 +157,7 @@ def parse_type(text: str) -> PgType | None:
 def _sqlglot_type(node: exp.Expression | None) -> PgType | None:
     if not isinstance(node, exp.DataType):
         return None
-    return parse_type(node.sql(dialect="postgres"))
+    return parse_type(postgres_sql(node))
 
 
 # --- the column types this file declares ------------------------------------------------------------
