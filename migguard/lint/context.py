@@ -194,6 +194,9 @@ class LintContext:
     # For the destructive rules: a table created with IF NOT EXISTS is not new (it may be production's,
     # full of rows). The lock rules keep the idempotent CREATE TABLE IF NOT EXISTS … CREATE INDEX idiom quiet.
     surely_new: bool = False
+    # The node kinds the rule now running declares (Rule.kinds): `parsed()` hands it only those, so the
+    # statements it cannot judge are never parsed with sqlglot for it. None: every statement.
+    kinds: frozenset[str] | None = None
 
     def memo(self, key: str, compute: Callable[[], T]) -> T:
         """A fact of the file computed once per context: several rules ask for it, some once per statement."""
@@ -203,7 +206,15 @@ class LintContext:
         return cache[key]
 
     def parsed(self) -> Iterator[Statement]:
-        """Statements PostgreSQL accepts (syntax errors are reported once, by lint)."""
+        """The statements PostgreSQL accepts (syntax errors are reported once, by lint) of the node kinds
+        the running rule handles: the engine dispatches each statement only to the rules that ask for it."""
+        if self.kinds is None:
+            return self.accepted()
+        kinds = self.kinds
+        return (s for s in self.statements if s.syntax_error is None and s.node_kind in kinds)
+
+    def accepted(self) -> Iterator[Statement]:
+        """Every statement PostgreSQL accepts, whichever rule asks: the shared facts read these."""
         return (s for s in self.statements if s.syntax_error is None)
 
     @cached_property
@@ -326,13 +337,13 @@ class LintContext:
         column = self.settings.tenant_column
         statements = {s.index: s for s in self.statements}
         found: dict[str, TenantTable] = {}
-        for name, index in _declared_tenant_tables(self.parsed(), column).items():
+        for name, index in _declared_tenant_tables(self.accepted(), column).items():
             statement = statements[index]
             if created_table(statement) and is_temporary(statement):
                 continue
             how = "create" if created_table(statement) else "add_column"
             found[name] = TenantTable(name, statement, how, _tenant_column_type(statement, column))
-        for statement in self.parsed():
+        for statement in self.accepted():
             name = created_table(statement)
             if name and name not in found and column in _query_columns(statement) and not is_temporary(statement):
                 found[name] = TenantTable(name, statement, "create")
@@ -353,7 +364,7 @@ class LintContext:
     def row_security(self) -> dict[str, set[str]]:
         """Table → the row-security actions (enable/force/disable/no_force) this file takes on it."""
         actions: dict[str, set[str]] = {}
-        for statement in self.parsed():
+        for statement in self.accepted():
             command = statement.command
             if isinstance(command, AlterTable):
                 for action in command.actions:
@@ -365,7 +376,7 @@ class LintContext:
     def policies(self) -> dict[str, list[Policy]]:
         """Table → the policies this file creates or alters on it."""
         found: dict[str, list[Policy]] = {}
-        for statement in self.parsed():
+        for statement in self.accepted():
             if isinstance(statement.command, Policy) and statement.command.action != "drop":
                 found.setdefault(normalise(statement.command.table), []).append(statement.command)
         return found

@@ -166,6 +166,7 @@ def lint_file(path: str, text: str, settings: LintSettings, policy: RulePolicy) 
         if rule.check is None or rule.id not in policy.enabled:
             continue
         checked = run_context if rule.destructive else context
+        checked.kinds = rule.kinds
         try:
             violations = list(rule.check(checked))
         except RecursionError:  # a rule walking sqlglot's tree of a pathologically nested expression

@@ -86,6 +86,11 @@ class Trees:
 NO_TYPED_TREE = frozenset({"CreateFunctionStmt", "DoStmt"})
 
 
+# The node kinds of statements that can run CONCURRENTLY (see Statement.runs_concurrently).
+_CONCURRENT_KINDS = frozenset({"IndexStmt", "DropStmt", "ReindexStmt", "AlterTableStmt", "DropdbStmt", "DropRoleStmt",
+                               "DropTableSpaceStmt", "DropOwnedStmt"})
+
+
 @dataclass(frozen=True, slots=True)
 class Statement:
     """One statement of a file: where it is, PostgreSQL's node kind, and what the parsers make of it."""
@@ -116,6 +121,8 @@ class Statement:
     def runs_concurrently(self) -> bool:
         """CREATE/DROP INDEX, REINDEX or DETACH PARTITION … CONCURRENTLY: statements PostgreSQL
         refuses inside a transaction block (the word in a comment or a function body does not count)."""
+        if self.node_kind not in _CONCURRENT_KINDS:
+            return False
         tree, command = self.ast, self.command
         if isinstance(tree, exp.Create | exp.Drop):
             return bool(tree.args.get("concurrently")) and (tree.args.get("kind") or "").upper() == "INDEX"

@@ -19,7 +19,7 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from migguard.lint.context import (
-    LintContext, alter_table, column_defs, created_table, identifier, normalise, table_name,
+    ALTER_TABLE_KINDS, LintContext, alter_table, column_defs, created_table, identifier, normalise, table_name,
 )
 from migguard.lint.rule import at
 from migguard.sql.parse import Statement, postgres_sql
@@ -163,7 +163,7 @@ class AddedColumn:
 def _changes(context: LintContext) -> list[tuple[Statement, list[AddedColumn | RetypedColumn]]]:
     """Each statement's column changes, read once per file."""
     return context.memo("columns.changes",
-                        lambda: [(s, list(_column_changes(s))) for s in context.parsed()])
+                        lambda: [(s, list(_column_changes(s))) for s in context.accepted()])
 
 
 def added_columns(context: LintContext) -> Iterator[AddedColumn]:
@@ -225,6 +225,8 @@ def retyped_columns(context: LintContext) -> Iterator[RetypedColumn]:
 
 def _column_changes(statement: Statement) -> Iterator[AddedColumn | RetypedColumn]:
     """The ADD COLUMN and ALTER COLUMN … TYPE actions of an ALTER TABLE of a table, in the order written."""
+    if statement.node_kind not in ALTER_TABLE_KINDS:  # neither sqlglot's nor PostgreSQL's ALTER TABLE
+        return
     tree = alter_table(statement)
     if tree is not None:
         table = table_name(tree.this)
@@ -234,7 +236,7 @@ def _column_changes(statement: Statement) -> Iterator[AddedColumn | RetypedColum
             elif isinstance(action, exp.AlterColumn) and action.args.get("dtype") is not None:
                 name, new = identifier(action.this), column_type(action.args["dtype"])
                 yield RetypedColumn(statement, table, name, new, _transforms(action.args.get("using"), name, new))
-    elif isinstance(statement.command, AlterTable) and statement.command.object_kind == "table":
+    elif (statement.node_kind == "AlterTableStmt" and isinstance(statement.command, AlterTable)) and statement.command.object_kind == "table":
         table = normalise(statement.command.table)
         for act in statement.command.actions:
             if act.kind == "add_column" and act.column is not None:
@@ -320,7 +322,7 @@ def created_columns(context: LintContext) -> Iterator[DeclaredColumn]:
 
 def _created_by_statement(context: LintContext) -> list[tuple[int, list[DeclaredColumn]]]:
     return context.memo("columns.created",
-                        lambda: [(s.index, list(_created(s))) for s in context.parsed()])
+                        lambda: [(s.index, list(_created(s))) for s in context.accepted()])
 
 
 def _created(statement: Statement) -> Iterator[DeclaredColumn]:

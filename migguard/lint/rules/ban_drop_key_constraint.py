@@ -127,7 +127,7 @@ def _created_constraints(context: LintContext) -> Known:
                     for constraint in action.expressions:
                         if isinstance(constraint, exp.Constraint):
                             add(table, identifier(constraint.this), _kind(constraint.expressions), statement.index)
-        elif isinstance(statement.command, AlterTable):
+        elif (statement.node_kind == "AlterTableStmt" and isinstance(statement.command, AlterTable)):
             table = normalise(statement.command.table)
             for command_action in statement.command.actions:
                 if command_action.kind == "add_constraint" and command_action.name:

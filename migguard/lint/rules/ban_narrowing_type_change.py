@@ -190,7 +190,7 @@ def _known_types(context: LintContext) -> tuple[dict[tuple[str, str], list[tuple
                     added.setdefault((table, identifier(action.this)), statement.index)
                 elif isinstance(action, exp.AlterColumn) and action.args.get("dtype") is not None:
                     note(table, identifier(action.this), statement.index, _sqlglot_type(action.args.get("dtype")))
-        elif isinstance(statement.command, AlterTable) and statement.command.object_kind == "table":
+        elif (statement.node_kind == "AlterTableStmt" and isinstance(statement.command, AlterTable)) and statement.command.object_kind == "table":
             table = normalise(statement.command.table)
             for command_action in statement.command.actions:
                 if command_action.kind in ("add_column", "alter_column_type") and command_action.name:
@@ -323,7 +323,7 @@ def check(context: LintContext) -> Iterator[Violation]:
                     column = identifier(action.this)
                     changes.append((table, column, _sqlglot_type(action.args.get("dtype")),
                                     _using(action.args.get("using"), column)))
-        elif isinstance(statement.command, AlterTable) and statement.command.object_kind == "table":
+        elif (statement.node_kind == "AlterTableStmt" and isinstance(statement.command, AlterTable)) and statement.command.object_kind == "table":
             table = normalise(statement.command.table)
             for command_action in statement.command.actions:
                 if command_action.kind == "alter_column_type" and command_action.name:
