@@ -74,4 +74,5 @@ RULE = Rule(
     family="compatibility",
     doc=__doc__,
     check=check,
+    kinds=frozenset({"AlterTableStmt", "RenameStmt", "AlterObjectSchemaStmt"}),
 )
