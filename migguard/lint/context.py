@@ -124,8 +124,14 @@ def alter_table(statement: Statement) -> exp.Alter | None:
     return None
 
 
+# PostgreSQL's node kinds of the statements that create a table (or a materialized view).
+CREATE_TABLE_KINDS = frozenset({"CreateStmt", "CreateTableAsStmt", "CreateForeignTableStmt"})
+
+
 def created_table(statement: Statement) -> str | None:
     """Name of the table a CREATE TABLE statement creates, from either parser."""
+    if statement.node_kind not in CREATE_TABLE_KINDS:
+        return None
     tree = statement.ast
     if isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() == "TABLE":
         return table_name(tree.this)
@@ -138,7 +144,7 @@ def created_relation(statement: Statement) -> str | None:
     """Name of the table or materialized view a statement creates: CREATE TABLE (also `… AS`, and the
     `CREATE TEMP TABLE … ON COMMIT DROP AS SELECT` only PostgreSQL's parser reads) or CREATE MATERIALIZED VIEW."""
     name = created_table(statement)
-    if name:
+    if name or statement.node_kind not in CREATE_TABLE_KINDS:  # a materialized view is a CreateTableAsStmt
         return name
     tree, command = statement.ast, statement.command
     if isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() == "VIEW":

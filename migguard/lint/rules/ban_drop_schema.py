@@ -86,6 +86,8 @@ def created_schemas(context: LintContext) -> dict[str, int]:
     """Schema name → index of the statement that creates it in this file."""
     created: dict[str, int] = {}
     for statement in context.accepted():
+        if statement.node_kind != "CreateSchemaStmt":
+            continue
         tree = statement.ast
         if isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() == "SCHEMA":
             created.setdefault(_schema_name(tree.this), statement.index)
