@@ -350,6 +350,8 @@ class LintContext:
             how = "create" if created_table(statement) else "add_column"
             found[name] = TenantTable(name, statement, how, _tenant_column_type(statement, column))
         for statement in self.accepted():
+            if statement.node_kind not in CREATE_TABLE_KINDS and statement.node_kind != "AlterTableStmt":
+                continue  # neither creates a table nor adds a column
             name = created_table(statement)
             if name and name not in found and column in _query_columns(statement) and not is_temporary(statement):
                 found[name] = TenantTable(name, statement, "create")
