@@ -105,4 +105,5 @@ RULE = Rule(
     doc=__doc__,
     check=check,
     destructive=True,
+    kinds=frozenset({"AlterTableStmt", "RenameStmt", "AlterObjectSchemaStmt"}),
 )
