@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 _IMPORTED = re.compile(r"^import time:\s+\d+ \|\s+\d+ \|\s*(\S+)\s*$", re.MULTILINE)
 # Packages that talk to a database or diff schemas, and multiprocessing (one file is linted in process).
 NOT_FOR_LINT = ("psycopg", "psycopg_pool", "psycopg_c", "psycopg_binary", "deepdiff", "migguard.pg",
@@ -30,9 +32,11 @@ def _offending(modules: set[str], banned: tuple[str, ...]) -> list[str]:
     return sorted(m for m in modules if any(m == b or m.startswith(b + ".") for b in banned))
 
 
-def test_lint_of_one_file_imports_no_database_module(tmp_path):
+@pytest.mark.parametrize("report_format", ["text", "json", "sarif"])
+def test_lint_of_one_file_imports_no_database_module(tmp_path, report_format):
+    """Whatever the report format: a renderer must not pull the database layer in either."""
     (tmp_path / "f.sql").write_text("ALTER TABLE accounts ADD COLUMN note text;\n", encoding="utf-8")
-    done, modules = _imported(tmp_path, "lint", "f.sql")
+    done, modules = _imported(tmp_path, "lint", "--format", report_format, "f.sql")
     assert done.returncode == 0, done.stderr[-2000:]
     assert "migguard.lint.engine" in modules and "pglast" in modules  # it did lint, in this process
     assert _offending(modules, NOT_FOR_LINT) == []
