@@ -12,7 +12,7 @@ from dataclasses import replace
 import pglast
 from pglast import parser as pg
 
-import migguard.lint.engine as engine
+import migguard.lint.rules as registry
 
 from migguard.lint.context import LintContext, LintSettings
 from migguard.lint.engine import RulePolicy, lint_text
@@ -79,7 +79,7 @@ def test_dispatch_changes_no_finding(monkeypatch):
     )
     policy = RulePolicy.build()
     dispatched = lint_text("m.sql", sql, LintSettings(), policy)
-    monkeypatch.setattr(engine, "ALL_RULES", tuple(replace(rule, kinds=None) for rule in engine.ALL_RULES))
+    monkeypatch.setattr(registry, "ALL_RULES", tuple(replace(rule, kinds=None) for rule in registry.ALL_RULES))
     everything = lint_text("m.sql", sql, LintSettings(), policy)
     assert len({f.rule for f in dispatched}) >= 8
     assert [f.model_dump() for f in dispatched] == [f.model_dump() for f in everything]

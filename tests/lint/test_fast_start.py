@@ -47,3 +47,16 @@ def test_help_imports_neither_parsers_nor_database_modules(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert "lint" in done.stdout and "migguard.cli.app" in modules
     assert _offending(modules, NOT_FOR_HELP) == []
+
+
+def test_lint_answered_from_the_cache_imports_neither_parser_nor_rules(tmp_path):
+    """The second lint of an unchanged file reads its findings from .migguard/cache: no sqlglot, no pglast,
+    no rule registry. The findings are the ones the first run computed."""
+    (tmp_path / "migguard.toml").write_text("", encoding="utf-8")
+    (tmp_path / "f.sql").write_text("ALTER TABLE accounts DROP COLUMN note;\n", encoding="utf-8")
+    first, computed = _imported(tmp_path, "lint", "--format", "json", "f.sql")
+    second, modules = _imported(tmp_path, "lint", "--format", "json", "f.sql")
+    assert first.returncode == second.returncode == 1, second.stderr[-2000:]  # ban-drop-column refuses
+    assert "sqlglot" in computed and "migguard.lint.rules" in computed
+    assert _offending(modules, ("sqlglot", "pglast", "migguard.lint.rules", "migguard.sql.parse")) == []
+    assert second.stdout == first.stdout and "ban-drop-column" in second.stdout
