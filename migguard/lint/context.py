@@ -19,8 +19,9 @@ from typing import TypeVar
 
 from sqlglot import exp
 
+from migguard.lint.settings import LintSettings, project_path  # noqa: F401  (re-exported: callers import them here)
 from migguard.sql.offsets import at
-from migguard.sql.parse import Statement, identifier  # noqa: F401  (rules read identifier from here)
+from migguard.sql.parse import Statement, identifier, postgres_sql  # noqa: F401  (rules read identifier from here)
 from migguard.sql.shapes import AlterTable, CreateTable, CreateView, Other, Policy
 from migguard.sql.transactions import (
     Wrapper,
@@ -37,48 +38,6 @@ _TEMPORARY = re.compile(r"^\s*create\s+(global\s+|local\s+)?temp(orary)?\b", re.
 
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class LintSettings:
-    """The parts of the configuration that change what a check concludes."""
-
-    pg_version: int = 15
-    tenant_column: str = "tenant_id"
-    tenant_setting: str = "app.tenant_id"
-    assume_in_transaction: bool = True
-    # The project's write paths (migrations, seeds directories), relative to the working directory
-    # as lint paths are. Empty: no project configuration, and the workflow rules stay silent.
-    write_paths: tuple[str, ...] = ()
-    # The longest lock_timeout / statement_timeout a migration may set (config: max_*, else the configured value).
-    max_lock_timeout: str = "2s"
-    max_statement_timeout: str = "15min"
-
-    @classmethod
-    def from_config(cls, config, pg_version: int | None = None) -> LintSettings:
-        """The one way lint, plan and apply's gate build their settings, so that a rule concludes the
-        same in all three. `pg_version`: lint's --pg-version, else the configured one. The write
-        paths apply where a config file says there is a project (none: the workflow rules are silent).
-        `config` is a core.config.Config, not imported: the pure lint layer stays clear of its imports."""
-        return cls(
-            pg_version=pg_version or config.pg_version,
-            tenant_column=config.tenant_column,
-            tenant_setting=config.tenant_setting,
-            assume_in_transaction=config.assume_in_transaction,
-            write_paths=(project_path(config, config.migrations), project_path(config, config.seeds))
-            if config.source else (),
-            max_lock_timeout=config.lock_timeout_ceiling,
-            max_statement_timeout=config.statement_timeout_ceiling,
-        )
-
-
-def project_path(config, path: str) -> str:
-    """A configured path, made relative to the config file's directory, shown relative to cwd."""
-    absolute = Path(config.root) / path
-    try:
-        return os.path.relpath(absolute)
-    except ValueError:  # another drive (Windows)
-        return str(absolute)
 
 
 def normalise(name: str) -> str:
@@ -109,16 +68,29 @@ def table_name(node: exp.Expression | None) -> str:
     return normalise(".".join(parts))
 
 
+# PostgreSQL's node kinds of the statements sqlglot reads as ALTER TABLE: asked first, the kind saves
+# parsing every other statement with sqlglot only to find it is not one.
+ALTER_TABLE_KINDS = frozenset({"AlterTableStmt", "RenameStmt", "AlterObjectSchemaStmt"})
+
+
 def alter_table(statement: Statement) -> exp.Alter | None:
     """The statement's sqlglot ALTER TABLE, if it is one."""
+    if statement.node_kind not in ALTER_TABLE_KINDS:
+        return None
     tree = statement.ast
     if isinstance(tree, exp.Alter) and (tree.args.get("kind") or "").upper() == "TABLE":
         return tree
     return None
 
 
+# PostgreSQL's node kinds of the statements that create a table (or a materialized view).
+CREATE_TABLE_KINDS = frozenset({"CreateStmt", "CreateTableAsStmt", "CreateForeignTableStmt"})
+
+
 def created_table(statement: Statement) -> str | None:
     """Name of the table a CREATE TABLE statement creates, from either parser."""
+    if statement.node_kind not in CREATE_TABLE_KINDS:
+        return None
     tree = statement.ast
     if isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() == "TABLE":
         return table_name(tree.this)
@@ -131,7 +103,7 @@ def created_relation(statement: Statement) -> str | None:
     """Name of the table or materialized view a statement creates: CREATE TABLE (also `… AS`, and the
     `CREATE TEMP TABLE … ON COMMIT DROP AS SELECT` only PostgreSQL's parser reads) or CREATE MATERIALIZED VIEW."""
     name = created_table(statement)
-    if name:
+    if name or statement.node_kind not in CREATE_TABLE_KINDS:  # a materialized view is a CreateTableAsStmt
         return name
     tree, command = statement.ast, statement.command
     if isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() == "VIEW":
@@ -187,6 +159,9 @@ class LintContext:
     # For the destructive rules: a table created with IF NOT EXISTS is not new (it may be production's,
     # full of rows). The lock rules keep the idempotent CREATE TABLE IF NOT EXISTS … CREATE INDEX idiom quiet.
     surely_new: bool = False
+    # The node kinds the rule now running declares (Rule.kinds): `parsed()` hands it only those, so the
+    # statements it cannot judge are never parsed with sqlglot for it. None: every statement.
+    kinds: frozenset[str] | None = None
 
     def memo(self, key: str, compute: Callable[[], T]) -> T:
         """A fact of the file computed once per context: several rules ask for it, some once per statement."""
@@ -196,7 +171,15 @@ class LintContext:
         return cache[key]
 
     def parsed(self) -> Iterator[Statement]:
-        """Statements PostgreSQL accepts (syntax errors are reported once, by lint)."""
+        """The statements PostgreSQL accepts (syntax errors are reported once, by lint) of the node kinds
+        the running rule handles: the engine dispatches each statement only to the rules that ask for it."""
+        if self.kinds is None:
+            return self.accepted()
+        kinds = self.kinds
+        return (s for s in self.statements if s.syntax_error is None and s.node_kind in kinds)
+
+    def accepted(self) -> Iterator[Statement]:
+        """Every statement PostgreSQL accepts, whichever rule asks: the shared facts read these."""
         return (s for s in self.statements if s.syntax_error is None)
 
     @cached_property
@@ -319,13 +302,15 @@ class LintContext:
         column = self.settings.tenant_column
         statements = {s.index: s for s in self.statements}
         found: dict[str, TenantTable] = {}
-        for name, index in _declared_tenant_tables(self.parsed(), column).items():
+        for name, index in _declared_tenant_tables(self.accepted(), column).items():
             statement = statements[index]
             if created_table(statement) and is_temporary(statement):
                 continue
             how = "create" if created_table(statement) else "add_column"
             found[name] = TenantTable(name, statement, how, _tenant_column_type(statement, column))
-        for statement in self.parsed():
+        for statement in self.accepted():
+            if statement.node_kind not in CREATE_TABLE_KINDS and statement.node_kind != "AlterTableStmt":
+                continue  # neither creates a table nor adds a column
             name = created_table(statement)
             if name and name not in found and column in _query_columns(statement) and not is_temporary(statement):
                 found[name] = TenantTable(name, statement, "create")
@@ -346,7 +331,7 @@ class LintContext:
     def row_security(self) -> dict[str, set[str]]:
         """Table → the row-security actions (enable/force/disable/no_force) this file takes on it."""
         actions: dict[str, set[str]] = {}
-        for statement in self.parsed():
+        for statement in self.accepted():
             command = statement.command
             if isinstance(command, AlterTable):
                 for action in command.actions:
@@ -358,7 +343,7 @@ class LintContext:
     def policies(self) -> dict[str, list[Policy]]:
         """Table → the policies this file creates or alters on it."""
         found: dict[str, list[Policy]] = {}
-        for statement in self.parsed():
+        for statement in self.accepted():
             if isinstance(statement.command, Policy) and statement.command.action != "drop":
                 found.setdefault(normalise(statement.command.table), []).append(statement.command)
         return found
@@ -444,7 +429,7 @@ def _partition_parent(statement: Statement) -> str | None:
 def _tenant_column_type(statement: Statement, column: str) -> str | None:
     for definition in column_defs(statement):
         if identifier(definition.this) == column and definition.args.get("kind") is not None:
-            return definition.args["kind"].sql("postgres").lower()
+            return postgres_sql(definition.args["kind"]).lower()
     if isinstance(statement.command, CreateTable):
         for info in statement.command.columns:
             if info.name == column:
@@ -452,5 +437,5 @@ def _tenant_column_type(statement: Statement, column: str) -> str | None:
     tree = alter_table(statement)
     for action in (tree.args.get("actions") or []) if tree is not None else []:
         if isinstance(action, exp.ColumnDef) and identifier(action.this) == column and action.args.get("kind"):
-            return action.args["kind"].sql("postgres").lower()
+            return postgres_sql(action.args["kind"]).lower()
     return None

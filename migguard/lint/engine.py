@@ -19,16 +19,21 @@ import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from migguard import __version__
 from migguard.core.errors import InputError
 from migguard.core.findings import Finding, Report, Severity
 from migguard.core.sources import dbmate_section, discover, is_dbmate, read_sql, sql_files
-from migguard.lint.context import LintContext, LintSettings, project_path
 from migguard.lint.directives import find_directives, target_statements
 from migguard.lint.rule import Rule, Violation
-from migguard.lint.rules import ALL_RULES, FAMILIES, RULES_BY_ID
-from migguard.sql.parse import ParsedFile, Statement, executed, parse_file
+from migguard.lint.settings import LintSettings, project_path
+
+if TYPE_CHECKING:
+    from migguard.sql.parse import ParsedFile, Statement
+
+# The rule registry and the SQL parsers (sqlglot, pglast) are imported where a file is linted, not here: a
+# lint answered wholly from the cache never loads them (see tests/lint/test_fast_start.py).
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,8 @@ class RulePolicy:
     @classmethod
     def build(cls, config_rules: dict[str, str] | None = None, select: Sequence[str] = (),
               ignore: Sequence[str] = (), allow_destructive: bool = False, live: bool = False) -> RulePolicy:
+        from migguard.lint.rules import ALL_RULES
+
         config_rules = config_rules or {}
         chosen = _expand(select) if select else {r.id for r in ALL_RULES}
         chosen -= _expand(ignore)
@@ -65,10 +72,37 @@ class RulePolicy:
             severity = Severity.INFO
         return severity
 
+    @functools.cached_property
     def fingerprint(self) -> str:
+        """The policy as a cache-key part; computed once (a large lint asks once per file)."""
         data = [sorted(self.enabled), sorted((k, v.value) for k, v in self.severities.items()), self.allow_destructive,
                 self.live]
         return json.dumps(data)
+
+
+@dataclass(frozen=True)
+class PolicyRequest:
+    """What the config and the command line ask of the rules, before the rule registry resolves it.
+
+    `migguard lint` keys its cache by this request, so a lint answered wholly from the cache never
+    imports the rules or the SQL parsers. A request that cannot be resolved (an unknown rule id) raised
+    when first linted and stored nothing, so it is never found in the cache either; with no file to
+    lint, `run_lint` resolves it anyway.
+    """
+
+    config_rules: tuple[tuple[str, str], ...] = ()
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    allow_destructive: bool = False
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        return json.dumps(["request", [list(p) for p in self.config_rules], list(self.select), list(self.ignore),
+                           self.allow_destructive])
+
+    @functools.cached_property
+    def resolved(self) -> RulePolicy:
+        return RulePolicy.build(dict(self.config_rules), self.select, self.ignore, self.allow_destructive)
 
 
 class ConfiguredFindings(list):
@@ -100,6 +134,8 @@ class ConfiguredFindings(list):
 
 def _expand(names: Sequence[str]) -> set[str]:
     """Rule ids and family names → rule ids; an unknown name is an input error."""
+    from migguard.lint.rules import FAMILIES, RULES_BY_ID
+
     ids: set[str] = set()
     for raw in names:
         for name in filter(None, (part.strip() for part in raw.split(","))):
@@ -135,6 +171,11 @@ def lint_text(path: str, text: str, settings: LintSettings, policy: RulePolicy) 
 
 def lint_file(path: str, text: str, settings: LintSettings, policy: RulePolicy) -> LintResult:
     """Findings for one migration's SQL text, sorted, and the destructive ones its ignores named."""
+    from migguard.lint.context import LintContext
+    from migguard.lint.rules import ALL_RULES, RULES_BY_ID
+    from migguard.sql.parse import executed, parse_file
+    from migguard.sql.shapes import NOTHING_TO_CHECK
+
     parsed = parse_file(text)
     context = LintContext(path, parsed.statements, settings, parsed.text)
     raw: list[tuple[Rule, Violation | None, Finding]] = []
@@ -146,7 +187,8 @@ def lint_file(path: str, text: str, settings: LintSettings, policy: RulePolicy) 
                                              (problem.line, problem.column), (statement.end_line, statement.end_column),
                                              f"PostgreSQL rejects this statement: {problem.message}",
                                              "Fix the statement; the rest of the file was still checked.")))
-        elif statement.kind == "unanalysed" and "unanalysed-statement" in policy.enabled:
+        elif (statement.node_kind not in NOTHING_TO_CHECK and "unanalysed-statement" in policy.enabled
+              and statement.kind == "unanalysed"):  # the node kind answers most without parsing further
             rule = RULES_BY_ID["unanalysed-statement"]
             node_type = getattr(statement.command, "node_type", "statement")
             raw.append((rule, None, _finding(rule, policy.severity(rule), path, statement.index,
@@ -162,6 +204,7 @@ def lint_file(path: str, text: str, settings: LintSettings, policy: RulePolicy) 
         if rule.check is None or rule.id not in policy.enabled:
             continue
         checked = run_context if rule.destructive else context
+        checked.kinds = rule.kinds
         try:
             violations = list(rule.check(checked))
         except RecursionError:  # a rule walking sqlglot's tree of a pathologically nested expression
@@ -206,6 +249,8 @@ def _finding(rule: Rule, severity: Severity, path: str, index: int, start: tuple
 
 def _apply_directives(parsed: ParsedFile, raw: list[tuple[Rule, Violation | None, Finding]], path: str,
                       policy: RulePolicy) -> LintResult:
+    from migguard.lint.rules import RULES_BY_ID
+
     directives = find_directives(parsed.text)
     if not directives:
         return LintResult([finding for _, _, finding in raw])
@@ -382,8 +427,8 @@ class LintCache:
         self._entries: dict[str, list[dict]] | None = None
         self._dirty = False
 
-    def key(self, target: LintTarget, settings: LintSettings, policy: RulePolicy) -> str:
-        material = "\0".join([_code_version(), target.path, repr(settings), policy.fingerprint(), target.text])
+    def key(self, target: LintTarget, settings: LintSettings, policy: RulePolicy | PolicyRequest) -> str:
+        material = "\0".join([_code_version(), target.path, repr(settings), policy.fingerprint, target.text])
         return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()
 
     def _load(self) -> dict[str, list[dict]]:
@@ -435,9 +480,10 @@ def _lint_one(args: tuple[LintTarget, LintSettings, RulePolicy]) -> list[Finding
 _PARALLEL_THRESHOLD = 64
 
 
-def lint_targets(targets: Sequence[LintTarget], settings: LintSettings, policy: RulePolicy,
+def lint_targets(targets: Sequence[LintTarget], settings: LintSettings, policy: RulePolicy | PolicyRequest,
                  cache: LintCache | None = None, jobs: int | None = None) -> list[Finding]:
-    """Lint every target (cached, and in parallel over files when there are many)."""
+    """Lint every target (cached, and in parallel over files when there are many). A PolicyRequest is
+    resolved only when some file is not in the cache."""
     cache = cache or LintCache(None)
     results: dict[int, list[Finding]] = {}
     pending: list[tuple[int, str]] = []
@@ -449,6 +495,8 @@ def lint_targets(targets: Sequence[LintTarget], settings: LintSettings, policy: 
         else:
             results[position] = cached
     jobs = jobs or min(os.cpu_count() or 1, 8)
+    if pending and isinstance(policy, PolicyRequest):
+        policy = policy.resolved
     work = [(targets[position], settings, policy) for position, _ in pending]
     if jobs > 1 and len(work) >= _PARALLEL_THRESHOLD:
         from concurrent.futures import ProcessPoolExecutor  # multiprocessing costs an import a single file avoids
@@ -524,13 +572,16 @@ class LintOptions:
 
 def run_lint(options: LintOptions, config) -> Report:
     """The lint command as a plain function: options + config → report."""
-    policy = RulePolicy.build(config.rules, options.select, options.ignore, options.allow_destructive)
+    policy = PolicyRequest(tuple(sorted((config.rules or {}).items())), options.select, options.ignore,
+                           options.allow_destructive)
     settings = LintSettings.from_config(config, options.pg_version)
     # The configured directory is relative to the config file, wherever migguard runs from.
     paths = options.paths or (project_path(config, config.migrations),)
     if options.changed_since:
         paths = tuple(changed_files(options.changed_since, [p for p in paths if p != "-"]))
     targets = collect_targets(paths, config.layout, options.stdin_text, options.stdin_filename)
+    if not targets:
+        policy.resolved  # noqa: B018 - an unknown rule id is an input error even with nothing to lint
     cache = LintCache(Path(config.root) / ".migguard" / "cache" if options.use_cache else None)
     findings = lint_targets(targets, settings, policy, cache, options.jobs)
     return build_report(findings, targets, options.strict)

@@ -41,6 +41,9 @@ class Rule:
     doc: str
     check: Check | None  # None for findings produced by lint itself (syntax-error, unused-ignore, …)
     destructive: bool = False
+    # PostgreSQL node kinds ("AlterTableStmt", …) of the statements the check judges: the engine hands it
+    # only those through `context.parsed()` (ruff's dispatch). None: every statement.
+    kinds: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:

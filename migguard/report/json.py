@@ -1,12 +1,22 @@
-"""The JSON contract of SPEC section 9: version, ok, command, findings, summary."""
+"""The JSON contract of SPEC section 9: version, ok, command, findings, summary.
+
+The text is `json.dumps(document, indent=2, ensure_ascii=False)` exactly, but built faster: with an
+indent, the standard library falls back to its pure-Python encoder (about a second for the 15,000
+findings of a large lint). A finding is a flat object of scalars, so each is encoded by the C encoder
+with the newline and indentation in its item separator, and spliced into the indented envelope.
+"""
 
 from __future__ import annotations
 
 import json
 
-from migguard.core.findings import Report
+from migguard.core.findings import Finding, Report
 
 SCHEMA_VERSION = 1
+
+# A finding sits at depth 2 of the document: its keys are indented by 6 spaces, its braces by 4.
+_FINDING = json.JSONEncoder(ensure_ascii=False, separators=(",\n      ", ": "))
+_EMPTY_FINDINGS = '"findings": []'
 
 
 def render(report: Report) -> str:
@@ -14,7 +24,17 @@ def render(report: Report) -> str:
         "version": SCHEMA_VERSION,
         "ok": report.ok,
         "command": report.command,
-        "findings": [f.model_dump(mode="json") for f in report.findings],
+        "findings": [],
         "summary": report.summary,
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    envelope = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    if not report.findings:
+        return envelope
+    findings = ",\n    ".join(_finding(f) for f in report.findings)
+    return envelope.replace(_EMPTY_FINDINGS, f'"findings": [\n    {findings}\n  ]', 1)
+
+
+def _finding(finding: Finding) -> str:
+    """One finding as the indented encoder writes it inside the findings list."""
+    flat = _FINDING.encode(finding.model_dump(mode="json"))
+    return "{\n      " + flat[1:-1] + "\n    }"

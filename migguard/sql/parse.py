@@ -11,9 +11,11 @@ a generic `Command`, or rejects although PostgreSQL accepts them, get a structur
 from __future__ import annotations
 
 import bisect
+import functools
+import json
 import logging
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import sqlglot
@@ -56,9 +58,42 @@ class Origin:
     depth: int = 1  # 1: run by the file's statement; 2: by a statement that one runs; …
 
 
+class Trees:
+    """sqlglot's typed tree of one statement, else the structured form PostgreSQL's grammar gives
+    (`shapes.recognise`): computed on first use, since most rules never ask about most statements, and
+    shared by the copies `executed` makes."""
+
+    __slots__ = ("_text", "_node_kind", "_ast", "_command", "_done")
+
+    def __init__(self, text: str, node_kind: str) -> None:
+        self._text, self._node_kind, self._done = text, node_kind, False
+        self._ast: exp.Expression | None = None
+        self._command: Recognised | None = None
+
+    def get(self) -> tuple[exp.Expression | None, Recognised | None]:
+        if not self._done:
+            tree = None if self._node_kind in NO_TYPED_TREE else _sqlglot(self._text)
+            command = None
+            if tree is None or isinstance(tree, exp.Command) or _is_routine(tree):
+                tree = None
+                command = _recognise(self._text)
+            self._ast, self._command, self._done = tree, command, True
+        return self._ast, self._command
+
+
+# Node kinds whose sqlglot tree is never used: routines (see `_is_routine`) and DO blocks are read from
+# PostgreSQL's tree, so sqlglot does not parse their (long) bodies at all.
+NO_TYPED_TREE = frozenset({"CreateFunctionStmt", "DoStmt"})
+
+
+# The node kinds of statements that can run CONCURRENTLY (see Statement.runs_concurrently).
+_CONCURRENT_KINDS = frozenset({"IndexStmt", "DropStmt", "ReindexStmt", "AlterTableStmt", "DropdbStmt", "DropRoleStmt",
+                               "DropTableSpaceStmt", "DropOwnedStmt"})
+
+
 @dataclass(frozen=True, slots=True)
 class Statement:
-    """One statement of a file: where it is and what the parsers made of it."""
+    """One statement of a file: where it is, PostgreSQL's node kind, and what the parsers make of it."""
 
     index: int  # 0-based position in the file
     text: str  # from its first token to its end, without the terminating ';'
@@ -67,15 +102,27 @@ class Statement:
     column: int  # 1-based
     end_line: int
     end_column: int
-    ast: exp.Expression | None  # sqlglot's typed tree; None when sqlglot gave only a Command or failed
-    command: Recognised | None  # structured fallback from PostgreSQL's grammar
+    node_kind: str  # PostgreSQL's parse node ("AlterTableStmt"); "" for a statement its grammar rejects
+    trees: Trees | None = field(default=None, compare=False, repr=False)  # None for a syntax error
     syntax_error: SyntaxProblem | None = None
     origin: Origin | None = None  # set on a statement another one runs (see `executed`)
+
+    @property
+    def ast(self) -> exp.Expression | None:
+        """sqlglot's typed tree; None when sqlglot gave only a Command or failed (parsed on first use)."""
+        return self.trees.get()[0] if self.trees is not None else None
+
+    @property
+    def command(self) -> Recognised | None:
+        """The structured fallback from PostgreSQL's grammar, where sqlglot gave no typed tree."""
+        return self.trees.get()[1] if self.trees is not None else None
 
     @property
     def runs_concurrently(self) -> bool:
         """CREATE/DROP INDEX, REINDEX or DETACH PARTITION … CONCURRENTLY: statements PostgreSQL
         refuses inside a transaction block (the word in a comment or a function body does not count)."""
+        if self.node_kind not in _CONCURRENT_KINDS:
+            return False
         tree, command = self.ast, self.command
         if isinstance(tree, exp.Create | exp.Drop):
             return bool(tree.args.get("concurrently")) and (tree.args.get("kind") or "").upper() == "INDEX"
@@ -132,13 +179,29 @@ def parse_file(text: str) -> ParsedFile:
     """Split `text` into statements and parse each; never raises on bad SQL."""
     positions = _Positions(text)
     try:
-        pieces = [(s.start, s.stop, None) for s in pg.split(text, with_parser=True, only_slices=True)]
+        pieces = _split_with_parser(text)
     except pg.ParseError:
-        pieces = _split_with_scanner(text)
+        pieces = [(start, stop, error, "") for start, stop, error in _split_with_scanner(text)]
     statements = []
-    for index, (start, stop, error) in enumerate(pieces):
-        statements.append(_statement(index, text, start, stop, error, positions))
+    for index, (start, stop, error, node_kind) in enumerate(pieces):
+        statements.append(_statement(index, text, start, stop, error, node_kind, positions))
     return ParsedFile(text, tuple(statements))
+
+
+def _split_with_parser(text: str) -> list[tuple[int, int, None, str]]:
+    """One parse of the whole file by PostgreSQL's grammar: each statement's slice (as `pglast.split`
+    cuts it: surrounding white space trimmed) and its node kind. Raises pg.ParseError."""
+    tree = json.loads(pg.parse_sql_json(text))
+    utf8 = text.encode("utf-8")
+    to_index = (lambda offset: offset) if len(utf8) == len(text) else pg.Displacements(text)
+    pieces = []
+    for raw in tree.get("stmts", ()):
+        begin = raw.get("stmt_location", 0)
+        length = raw.get("stmt_len", 0) or len(utf8) - begin
+        body = utf8[begin:begin + length].decode("utf-8")
+        start = to_index(begin) + len(body) - len(body.lstrip())
+        pieces.append((start, to_index(begin) + len(body.rstrip()), None, next(iter(raw["stmt"]))))
+    return pieces
 
 
 # How deep statements that run statements (a DO block whose EXECUTE string is a DO block …) are followed;
@@ -151,15 +214,23 @@ def executed(statements: tuple[Statement, ...]) -> tuple[Statement, ...]:
     runs, numbered in one sequence (`index`); the inner ones carry their `origin`. The destructive
     rules read these, so a TRUNCATE folded from `EXECUTE 'TRUNC' || 'ATE victim'` is judged as the
     TRUNCATE it is."""
-    if not any(runs_sql(s.command) for s in statements):
+    if not any(s.node_kind in RUNS_SQL_KINDS and runs_sql(s.command) for s in statements):
         return statements
     flat: list[Statement] = []
     for statement in statements:
         flat.append(replace(statement, index=len(flat)) if statement.index != len(flat) else statement)
-        if statement.syntax_error is None:
+        if statement.node_kind in RUNS_SQL_KINDS:
             for inner in _inner(statement, statement.index, None, 0):
                 flat.append(replace(inner, index=len(flat)))
     return tuple(flat)
+
+
+# The node kinds `runs_sql` can say yes to.
+RUNS_SQL_KINDS = frozenset({"DoStmt", "PrepareStmt", "ExplainStmt"})
+
+
+# ... and those `_inner` reads statements from (a function's body, for `body_statements`).
+_RUNS_CODE_KINDS = RUNS_SQL_KINDS | {"CreateFunctionStmt"}
 
 
 def runs_sql(command: Recognised | None) -> bool:
@@ -179,9 +250,9 @@ def body_statements(statement: Statement) -> tuple[Statement, ...]:
 def _inner(statement: Statement, outer: int, origin: Origin | None, depth: int,
            functions: bool = False) -> list[Statement]:
     """The statements `statement` runs (recursively), positioned in file statement `outer`."""
-    command = statement.command
-    if depth >= MAX_NESTING:
+    if depth >= MAX_NESTING or statement.node_kind not in _RUNS_CODE_KINDS:
         return []
+    command = statement.command
     found: list[Statement] = []
     # Nested inside another statement's SQL: point at where the outermost one runs it, and say so.
     if isinstance(command, Prepare | ExplainAnalyze):
@@ -289,20 +360,17 @@ def _offset(error: pg.ParseError, default: int) -> int:
 
 
 def _statement(index: int, text: str, start: int, stop: int, error: tuple[str, int] | None,
-               positions: _Positions) -> Statement:
+               node_kind: str, positions: _Positions) -> Statement:
     body = text[start:stop]
     line, column = positions.at(start)
     end_line, end_column = positions.at(stop)  # exclusive end, as SARIF counts it
     if error is not None:
         err_line, err_column = positions.at(min(max(error[1], start), max(start, stop - 1)))
         problem = SyntaxProblem(error[0], err_line, err_column)
-        return Statement(index, body, start, line, column, end_line, end_column, None, None, problem)
-    tree = _sqlglot(body)
-    command = None
-    if tree is None or isinstance(tree, exp.Command) or _is_routine(tree):
-        tree = None
-        command = _recognise(body)
-    return Statement(index, body, start, line, column, end_line, end_column, tree, command)
+        return Statement(index, body, start, line, column, end_line, end_column, "", None, problem)
+    if not node_kind:  # cut by the scanner: the piece alone parses
+        node_kind = next((kind for _, _, _, kind in _split_with_parser(body)), "Empty")
+    return Statement(index, body, start, line, column, end_line, end_column, node_kind, Trees(body, node_kind))
 
 
 def _is_routine(tree: exp.Expression) -> bool:
@@ -337,6 +405,19 @@ def _recognise(sql: str) -> Recognised:
         return recognise(node, sql)
     except (AttributeError, TypeError, ValueError, IndexError):  # an unusual shape of a known node type
         return Other(type(node).__name__)
+
+
+@functools.cache
+def _postgres_generator():
+    from sqlglot.dialects.postgres import Postgres
+
+    return Postgres().generator()
+
+
+def postgres_sql(node: exp.Expression) -> str:
+    """`node.sql("postgres")`, from one reused generator (building one per call cost more than the SQL).
+    A type is generated in place: the generator's rewrites only touch queries, so it needs no copy."""
+    return _postgres_generator().generate(node, copy=not isinstance(node, exp.DataType))
 
 
 def identifier(node: exp.Expression | None) -> str:

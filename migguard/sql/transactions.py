@@ -25,6 +25,8 @@ _PLAIN_COMMIT = re.compile(r"(commit|end)(\s+(work|transaction))?", re.IGNORECAS
 
 def is_transaction_start(statement: Statement) -> bool:
     """BEGIN / START TRANSACTION (not SAVEPOINT)."""
+    if statement.node_kind != "TransactionStmt":  # PostgreSQL's kind answers first, without sqlglot
+        return False
     if isinstance(statement.command, Transaction):
         return statement.command.kind in ("begin", "start")
     return isinstance(statement.ast, exp.Transaction)
@@ -32,6 +34,8 @@ def is_transaction_start(statement: Statement) -> bool:
 
 def is_transaction_end(statement: Statement) -> bool:
     """COMMIT / END / ROLLBACK of the whole transaction (not ROLLBACK TO SAVEPOINT)."""
+    if statement.node_kind != "TransactionStmt":  # PostgreSQL's kind answers first, without sqlglot
+        return False
     if isinstance(statement.command, Transaction):
         return statement.command.kind in ("commit", "rollback")
     if isinstance(statement.ast, exp.Rollback):
@@ -44,7 +48,7 @@ def controls_transaction(statement: Statement) -> bool:
     and ROLLBACK PREPARED included)? Savepoints do not: they nest inside whatever transaction is open."""
     if is_transaction_start(statement) or is_transaction_end(statement):
         return True
-    command = statement.command
+    command = statement.command if statement.node_kind == "TransactionStmt" else None
     return isinstance(command, Transaction) and command.kind in ("prepare", "commit_prepared", "rollback_prepared")
 
 

@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 _IMPORTED = re.compile(r"^import time:\s+\d+ \|\s+\d+ \|\s*(\S+)\s*$", re.MULTILINE)
 # Packages that talk to a database or diff schemas, and multiprocessing (one file is linted in process).
 NOT_FOR_LINT = ("psycopg", "psycopg_pool", "psycopg_c", "psycopg_binary", "deepdiff", "migguard.pg",
@@ -30,9 +32,11 @@ def _offending(modules: set[str], banned: tuple[str, ...]) -> list[str]:
     return sorted(m for m in modules if any(m == b or m.startswith(b + ".") for b in banned))
 
 
-def test_lint_of_one_file_imports_no_database_module(tmp_path):
+@pytest.mark.parametrize("report_format", ["text", "json", "sarif"])
+def test_lint_of_one_file_imports_no_database_module(tmp_path, report_format):
+    """Whatever the report format: a renderer must not pull the database layer in either."""
     (tmp_path / "f.sql").write_text("ALTER TABLE accounts ADD COLUMN note text;\n", encoding="utf-8")
-    done, modules = _imported(tmp_path, "lint", "f.sql")
+    done, modules = _imported(tmp_path, "lint", "--format", report_format, "f.sql")
     assert done.returncode == 0, done.stderr[-2000:]
     assert "migguard.lint.engine" in modules and "pglast" in modules  # it did lint, in this process
     assert _offending(modules, NOT_FOR_LINT) == []
@@ -43,3 +47,16 @@ def test_help_imports_neither_parsers_nor_database_modules(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert "lint" in done.stdout and "migguard.cli.app" in modules
     assert _offending(modules, NOT_FOR_HELP) == []
+
+
+def test_lint_answered_from_the_cache_imports_neither_parser_nor_rules(tmp_path):
+    """The second lint of an unchanged file reads its findings from .migguard/cache: no sqlglot, no pglast,
+    no rule registry. The findings are the ones the first run computed."""
+    (tmp_path / "migguard.toml").write_text("", encoding="utf-8")
+    (tmp_path / "f.sql").write_text("ALTER TABLE accounts DROP COLUMN note;\n", encoding="utf-8")
+    first, computed = _imported(tmp_path, "lint", "--format", "json", "f.sql")
+    second, modules = _imported(tmp_path, "lint", "--format", "json", "f.sql")
+    assert first.returncode == second.returncode == 1, second.stderr[-2000:]  # ban-drop-column refuses
+    assert "sqlglot" in computed and "migguard.lint.rules" in computed
+    assert _offending(modules, ("sqlglot", "pglast", "migguard.lint.rules", "migguard.sql.parse")) == []
+    assert second.stdout == first.stdout and "ban-drop-column" in second.stdout

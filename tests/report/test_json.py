@@ -42,3 +42,16 @@ def test_plan_key_passes_through(report):
     assert json.loads(render(report.model_copy(update={"summary": summary})))["summary"]["plan"] == [
         "add column accounts.note"
     ]
+
+
+def test_text_is_the_standard_indented_encoding(report):
+    """The fast splice writes exactly what json.dumps(indent=2) writes (escapes, None, unicode, nesting)."""
+    odd = report.findings[0].model_copy(update={"message": 'quote " back\\slash\nnew line\ttab \u2028 café',
+                                                "hint": None, "statement": None})
+    summary = report.summary | {"plan": {"nested": ["a", {"b": 1}]}, "empty": {}}
+    for findings in ((), (odd,), (*report.findings, odd)):
+        changed = report.model_copy(update={"findings": findings, "summary": summary})
+        expected = json.dumps({"version": 1, "ok": changed.ok, "command": changed.command,
+                               "findings": [f.model_dump(mode="json") for f in findings], "summary": summary},
+                              indent=2, ensure_ascii=False) + "\n"
+        assert render(changed) == expected

@@ -19,10 +19,10 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from migguard.lint.context import (
-    LintContext, alter_table, column_defs, created_table, identifier, normalise, table_name,
+    ALTER_TABLE_KINDS, LintContext, alter_table, column_defs, created_table, identifier, normalise, table_name,
 )
 from migguard.lint.rule import at
-from migguard.sql.parse import Statement
+from migguard.sql.parse import Statement, postgres_sql
 from migguard.sql.shapes import AlterTable, ColumnInfo, CreateTable
 
 # sqlglot's type names → PostgreSQL's (the canonical spelling migguard compares and prints).
@@ -77,13 +77,13 @@ def column_type(node: exp.DataType | str | None) -> ColumnType | None:
         inner = node.expressions[0] if node.expressions else None
         element = column_type(inner) if isinstance(inner, exp.DataType) else None
         return ColumnType(element.name, element.params, True) if element else None
-    params = tuple(p.name if isinstance(p, exp.DataTypeParam) else p.sql("postgres") for p in node.expressions)
+    params = tuple(p.name if isinstance(p, exp.DataTypeParam) else postgres_sql(p) for p in node.expressions)
     if node.this == exp.DataType.Type.USERDEFINED:  # pg_catalog.varchar(5), int4, a domain, …
         kind = node.args.get("kind")
         name = identifier(kind.expression) if isinstance(kind, exp.Dot) else identifier(kind)
         return ColumnType(_ALIASES.get(name, name), params)
     if not isinstance(node.this, exp.DataType.Type):  # e.g. INTERVAL DAY: a type with fields
-        return ColumnType(node.sql("postgres").lower())
+        return ColumnType(postgres_sql(node).lower())
     return ColumnType(_SQLGLOT_NAMES.get(node.this.name, node.this.name.lower()), params)
 
 
@@ -163,7 +163,7 @@ class AddedColumn:
 def _changes(context: LintContext) -> list[tuple[Statement, list[AddedColumn | RetypedColumn]]]:
     """Each statement's column changes, read once per file."""
     return context.memo("columns.changes",
-                        lambda: [(s, list(_column_changes(s))) for s in context.parsed()])
+                        lambda: [(s, list(_column_changes(s))) for s in context.accepted()])
 
 
 def added_columns(context: LintContext) -> Iterator[AddedColumn]:
@@ -193,8 +193,8 @@ def _from_sqlglot(statement: Statement, table: str, column: exp.ColumnDef) -> Ad
             else:
                 identity = True
     return AddedColumn(statement, table, identifier(column.this), column_type(kind),
-                       kind.sql("postgres").lower() if kind is not None else "", not_null, default,
-                       default.sql("postgres") if default is not None else None, identity, generated,
+                       postgres_sql(kind).lower() if kind is not None else "", not_null, default,
+                       postgres_sql(default) if default is not None else None, identity, generated,
                        bool(column.args.get("exists")), primary_key)
 
 
@@ -225,6 +225,8 @@ def retyped_columns(context: LintContext) -> Iterator[RetypedColumn]:
 
 def _column_changes(statement: Statement) -> Iterator[AddedColumn | RetypedColumn]:
     """The ADD COLUMN and ALTER COLUMN … TYPE actions of an ALTER TABLE of a table, in the order written."""
+    if statement.node_kind not in ALTER_TABLE_KINDS:  # neither sqlglot's nor PostgreSQL's ALTER TABLE
+        return
     tree = alter_table(statement)
     if tree is not None:
         table = table_name(tree.this)
@@ -234,7 +236,7 @@ def _column_changes(statement: Statement) -> Iterator[AddedColumn | RetypedColum
             elif isinstance(action, exp.AlterColumn) and action.args.get("dtype") is not None:
                 name, new = identifier(action.this), column_type(action.args["dtype"])
                 yield RetypedColumn(statement, table, name, new, _transforms(action.args.get("using"), name, new))
-    elif isinstance(statement.command, AlterTable) and statement.command.object_kind == "table":
+    elif (statement.node_kind == "AlterTableStmt" and isinstance(statement.command, AlterTable)) and statement.command.object_kind == "table":
         table = normalise(statement.command.table)
         for act in statement.command.actions:
             if act.kind == "add_column" and act.column is not None:
@@ -320,7 +322,7 @@ def created_columns(context: LintContext) -> Iterator[DeclaredColumn]:
 
 def _created_by_statement(context: LintContext) -> list[tuple[int, list[DeclaredColumn]]]:
     return context.memo("columns.created",
-                        lambda: [(s.index, list(_created(s))) for s in context.parsed()])
+                        lambda: [(s.index, list(_created(s))) for s in context.accepted()])
 
 
 def _created(statement: Statement) -> Iterator[DeclaredColumn]:

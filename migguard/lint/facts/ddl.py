@@ -89,7 +89,9 @@ class IndexBuild:
 
 
 def index_builds(context: LintContext) -> Iterator[IndexBuild]:
-    for statement in context.parsed():
+    for statement in context.accepted():
+        if statement.node_kind != "IndexStmt":
+            continue
         tree, command = statement.ast, statement.command
         if isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() == "INDEX":
             index = tree.this
@@ -165,7 +167,7 @@ def locks_of(context: LintContext, statement: Statement) -> list[TableLock]:
 
 
 def _locks_by_statement(context: LintContext) -> dict[int, list[TableLock]]:
-    return _memo(context, "locks", lambda c: {s.index: list(statement_locks(s)) for s in c.parsed()})
+    return _memo(context, "locks", lambda c: {s.index: list(statement_locks(s)) for s in c.accepted()})
 
 
 def is_new_target(context: LintContext, lock: TableLock) -> bool:
@@ -368,11 +370,11 @@ def _constraint_kinds(action: exp.AddConstraint) -> Iterator[exp.Expression]:
 
 def added_constraints(context: LintContext) -> Iterator[AddedConstraint]:
     """Every constraint an ALTER TABLE of the file adds, in file order."""
-    for statement in context.parsed():
+    for statement in context.accepted():
         tree = alter_table(statement)
         if tree is not None:
             yield from _typed_constraints(statement, tree)
-        elif isinstance(statement.command, AlterTable) and statement.command.object_kind == "table":
+        elif (statement.node_kind == "AlterTableStmt" and isinstance(statement.command, AlterTable)) and statement.command.object_kind == "table":
             table = normalise(statement.command.table)
             for action in statement.command.actions:
                 if action.kind == "add_constraint" and action.constraint_type:
@@ -428,8 +430,8 @@ class Validation:
 
 
 def validations(context: LintContext) -> Iterator[Validation]:
-    for statement in context.parsed():
-        command = statement.command
+    for statement in context.accepted():
+        command = statement.command if statement.node_kind == "AlterTableStmt" else None
         if isinstance(command, AlterTable) and command.object_kind == "table":
             for action in command.actions:
                 if action.kind == "validate_constraint" and action.name:
@@ -446,7 +448,7 @@ class NotNullColumn:
 
 
 def set_not_null(context: LintContext) -> Iterator[NotNullColumn]:
-    for statement in context.parsed():
+    for statement in context.accepted():
         tree = alter_table(statement)
         if tree is not None:
             table = table_name(tree.this)
@@ -454,7 +456,7 @@ def set_not_null(context: LintContext) -> Iterator[NotNullColumn]:
                 if (isinstance(action, exp.AlterColumn) and action.args.get("allow_null") is False
                         and not action.args.get("drop")):
                     yield NotNullColumn(statement, table, identifier(action.this))
-        elif isinstance(statement.command, AlterTable) and statement.command.object_kind == "table":
+        elif (statement.node_kind == "AlterTableStmt" and isinstance(statement.command, AlterTable)) and statement.command.object_kind == "table":
             for act in statement.command.actions:
                 if act.kind == "set_not_null" and act.name:
                     yield NotNullColumn(statement, normalise(statement.command.table), act.name)

@@ -33,9 +33,15 @@ class UnboundedWrite:
         return "has a WHERE clause that is always true" if self.always_true else "has no WHERE clause"
 
 
+# PostgreSQL's node kinds of statements that are, or hold in a WITH clause, a DELETE or UPDATE.
+DML_KINDS = frozenset({"SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"})
+
+
 def unbounded_writes(context: LintContext, kind: type[exp.Delete | exp.Update]) -> Iterator[UnboundedWrite]:
     """Every `kind` (exp.Delete or exp.Update) of the file, WITH clauses included, without a real WHERE."""
-    for statement in context.parsed():
+    for statement in context.accepted():
+        if statement.node_kind not in DML_KINDS:
+            continue
         for node in _dml(statement.ast, kind):
             where = node.args.get("where")
             if where is not None and not _constant_true(where.this):

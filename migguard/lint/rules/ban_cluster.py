@@ -66,4 +66,5 @@ RULE = Rule(
     family="locks",
     doc=__doc__,
     check=check,
+    kinds=frozenset({"ClusterStmt"}),
 )

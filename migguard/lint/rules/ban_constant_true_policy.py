@@ -147,4 +147,5 @@ RULE = Rule(
     family="tenancy",
     doc=__doc__,
     check=check,
+    kinds=frozenset({"CreatePolicyStmt", "AlterPolicyStmt"}),
 )

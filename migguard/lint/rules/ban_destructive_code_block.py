@@ -92,6 +92,7 @@ def _function_body(context: LintContext, statement: Statement, block: CodeBlock)
     for rule in ALL_RULES:
         if not rule.destructive or rule.check is None or rule.id in _BODY_LEVEL:
             continue
+        body.kinds = rule.kinds  # dispatched as the engine does
         for violation in rule.check(body):
             found = violation.statement
             if violation.new_object or found.index in reported:  # a work table the body creates first
@@ -144,4 +145,5 @@ RULE = Rule(
     doc=__doc__,
     check=check,
     destructive=True,
+    kinds=frozenset({"DoStmt", "CreateFunctionStmt"}),
 )

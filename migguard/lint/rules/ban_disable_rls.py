@@ -91,4 +91,5 @@ RULE = Rule(
     doc=__doc__,
     check=check,
     destructive=True,
+    kinds=frozenset({"AlterTableStmt"}),
 )

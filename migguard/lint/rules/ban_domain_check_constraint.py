@@ -96,4 +96,5 @@ RULE = Rule(
     family="locks",
     doc=__doc__,
     check=check,
+    kinds=frozenset({"CreateDomainStmt", "AlterDomainStmt"}),
 )

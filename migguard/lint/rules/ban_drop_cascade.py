@@ -138,4 +138,5 @@ RULE = Rule(
     doc=__doc__,
     check=check,
     destructive=True,
+    kinds=frozenset({"DropStmt", "DropOwnedStmt", "DropdbStmt", "DropRoleStmt", "DropTableSpaceStmt", "AlterTableStmt", "AlterDomainStmt", "AlterTypeStmt", "AlterEnumStmt", "AlterObjectSchemaStmt", "RenameStmt"}),
 )

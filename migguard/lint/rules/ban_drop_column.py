@@ -55,7 +55,7 @@ def check(context: LintContext) -> Iterator[Violation]:
                 if isinstance(action, exp.Drop) and (action.args.get("kind") or "").upper() == "COLUMN":
                     for column in action.args.get("tables") or []:
                         yield _violation(context, statement, table, identifier(column))
-        elif isinstance(statement.command, AlterTable) and statement.command.object_kind == "table":
+        elif (statement.node_kind == "AlterTableStmt" and isinstance(statement.command, AlterTable)) and statement.command.object_kind == "table":
             for action in statement.command.actions:
                 if action.kind == "drop_column":
                     yield _violation(context, statement, normalise(statement.command.table), action.name or "")
@@ -79,4 +79,5 @@ RULE = Rule(
     doc=__doc__,
     check=check,
     destructive=True,
+    kinds=frozenset({"AlterTableStmt", "RenameStmt", "AlterObjectSchemaStmt"}),
 )

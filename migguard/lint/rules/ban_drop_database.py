@@ -69,4 +69,5 @@ RULE = Rule(
     doc=__doc__,
     check=check,
     destructive=True,
+    kinds=frozenset({"DropdbStmt", "DropStmt"}),
 )

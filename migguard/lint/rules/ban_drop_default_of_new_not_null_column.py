@@ -82,7 +82,7 @@ def _dropped_defaults(statement: Statement) -> Iterator[tuple[str, str]]:
             if keys == {"this", "drop"} or (keys == {"this", "default"} and isinstance(action.args["default"],
                                                                                         exp.Null)):
                 yield table, identifier(action.this)
-    elif isinstance(statement.command, AlterTable) and statement.command.object_kind == "table":
+    elif (statement.node_kind == "AlterTableStmt" and isinstance(statement.command, AlterTable)) and statement.command.object_kind == "table":
         for action in statement.command.actions:
             if action.kind == "column_default" and action.name and (
                     action.expression is None or action.expression.strip().upper() == "NULL"):

@@ -46,7 +46,7 @@ from collections.abc import Iterator
 from sqlglot import exp
 
 from migguard.core.findings import Severity
-from migguard.lint.context import LintContext, alter_table, identifier, normalise, table_name
+from migguard.lint.context import ALTER_TABLE_KINDS, LintContext, alter_table, identifier, normalise, table_name
 from migguard.lint.rule import Rule, Violation, at
 from migguard.sql.parse import Statement
 from migguard.sql.shapes import AlterTable
@@ -100,6 +100,10 @@ def _check_one(context: LintContext, known: Known, statement: Statement, table: 
     )
 
 
+# The node kinds of statements that can declare a named constraint on a table.
+_DECLARES_CONSTRAINTS = ALTER_TABLE_KINDS | {"CreateStmt", "CreateTableAsStmt", "CreateForeignTableStmt"}
+
+
 def _created_constraints(context: LintContext) -> Known:
     """(table, constraint) → (kind, statement index) for constraints this file creates."""
     known: Known = {}
@@ -107,7 +111,9 @@ def _created_constraints(context: LintContext) -> Known:
     def add(table: str, name: str, kind: str, index: int) -> None:
         known.setdefault((table, name), (kind, index))
 
-    for statement in context.parsed():
+    for statement in context.accepted():
+        if statement.node_kind not in _DECLARES_CONSTRAINTS:
+            continue
         tree = statement.ast
         if isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() == "TABLE" \
                 and isinstance(tree.this, exp.Schema):
@@ -127,7 +133,7 @@ def _created_constraints(context: LintContext) -> Known:
                     for constraint in action.expressions:
                         if isinstance(constraint, exp.Constraint):
                             add(table, identifier(constraint.this), _kind(constraint.expressions), statement.index)
-        elif isinstance(statement.command, AlterTable):
+        elif (statement.node_kind == "AlterTableStmt" and isinstance(statement.command, AlterTable)):
             table = normalise(statement.command.table)
             for command_action in statement.command.actions:
                 if command_action.kind == "add_constraint" and command_action.name:
@@ -154,4 +160,5 @@ RULE = Rule(
     doc=__doc__,
     check=check,
     destructive=True,
+    kinds=frozenset({"AlterTableStmt", "RenameStmt", "AlterObjectSchemaStmt"}),
 )

@@ -50,7 +50,7 @@ def check(context: LintContext) -> Iterator[Violation]:
             for action in tree.args.get("actions") or []:
                 if isinstance(action, exp.AlterColumn) and action.args.get("drop") and action.args.get("allow_null"):
                     yield _violation(context, statement, table, identifier(action.this))
-        elif isinstance(statement.command, AlterTable) and statement.command.object_kind == "table":
+        elif (statement.node_kind == "AlterTableStmt" and isinstance(statement.command, AlterTable)) and statement.command.object_kind == "table":
             for act in statement.command.actions:
                 if act.kind == "drop_not_null":
                     yield _violation(context, statement, normalise(statement.command.table), act.name or "")
@@ -74,4 +74,5 @@ RULE = Rule(
     family="compatibility",
     doc=__doc__,
     check=check,
+    kinds=frozenset({"AlterTableStmt", "RenameStmt", "AlterObjectSchemaStmt"}),
 )

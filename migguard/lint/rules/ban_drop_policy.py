@@ -83,4 +83,5 @@ RULE = Rule(
     doc=__doc__,
     check=check,
     destructive=True,
+    kinds=frozenset({"DropStmt"}),
 )

@@ -85,7 +85,9 @@ def _schema_name(node: exp.Expression) -> str:
 def created_schemas(context: LintContext) -> dict[str, int]:
     """Schema name → index of the statement that creates it in this file."""
     created: dict[str, int] = {}
-    for statement in context.parsed():
+    for statement in context.accepted():
+        if statement.node_kind != "CreateSchemaStmt":
+            continue
         tree = statement.ast
         if isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() == "SCHEMA":
             created.setdefault(_schema_name(tree.this), statement.index)
@@ -100,4 +102,5 @@ RULE = Rule(
     doc=__doc__,
     check=check,
     destructive=True,
+    kinds=frozenset({"DropStmt"}),
 )

@@ -96,4 +96,5 @@ RULE = Rule(
     doc=__doc__,
     check=check,
     destructive=True,
+    kinds=frozenset({"DropStmt"}),
 )

@@ -67,6 +67,7 @@ from migguard.core.locks import ACCESS_EXCLUSIVE
 from migguard.lint.context import LintContext, alter_table, column_defs, created_table, identifier, normalise, \
     table_name
 from migguard.lint.rule import Rule, Violation, at
+from migguard.sql.parse import postgres_sql
 from migguard.sql.shapes import AlterTable, CreateTable
 
 HINT_LIMIT = (
@@ -156,7 +157,7 @@ def parse_type(text: str) -> PgType | None:
 def _sqlglot_type(node: exp.Expression | None) -> PgType | None:
     if not isinstance(node, exp.DataType):
         return None
-    return parse_type(node.sql(dialect="postgres"))
+    return parse_type(postgres_sql(node))
 
 
 # --- the column types this file declares ------------------------------------------------------------
@@ -189,7 +190,7 @@ def _known_types(context: LintContext) -> tuple[dict[tuple[str, str], list[tuple
                     added.setdefault((table, identifier(action.this)), statement.index)
                 elif isinstance(action, exp.AlterColumn) and action.args.get("dtype") is not None:
                     note(table, identifier(action.this), statement.index, _sqlglot_type(action.args.get("dtype")))
-        elif isinstance(statement.command, AlterTable) and statement.command.object_kind == "table":
+        elif (statement.node_kind == "AlterTableStmt" and isinstance(statement.command, AlterTable)) and statement.command.object_kind == "table":
             table = normalise(statement.command.table)
             for command_action in statement.command.actions:
                 if command_action.kind in ("add_column", "alter_column_type") and command_action.name:
@@ -322,7 +323,7 @@ def check(context: LintContext) -> Iterator[Violation]:
                     column = identifier(action.this)
                     changes.append((table, column, _sqlglot_type(action.args.get("dtype")),
                                     _using(action.args.get("using"), column)))
-        elif isinstance(statement.command, AlterTable) and statement.command.object_kind == "table":
+        elif (statement.node_kind == "AlterTableStmt" and isinstance(statement.command, AlterTable)) and statement.command.object_kind == "table":
             table = normalise(statement.command.table)
             for command_action in statement.command.actions:
                 if command_action.kind == "alter_column_type" and command_action.name:

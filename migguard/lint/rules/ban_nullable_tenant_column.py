@@ -174,4 +174,5 @@ RULE = Rule(
     family="tenancy",
     doc=__doc__,
     check=check,
+    kinds=frozenset({"CreateStmt", "CreateTableAsStmt", "CreateForeignTableStmt", "AlterTableStmt", "RenameStmt", "AlterObjectSchemaStmt"}),
 )

@@ -70,4 +70,5 @@ RULE = Rule(
     doc=__doc__,
     check=check,
     destructive=True,
+    kinds=frozenset({"RuleStmt"}),
 )

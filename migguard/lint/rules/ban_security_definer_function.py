@@ -92,4 +92,5 @@ RULE = Rule(
     family="tenancy",
     doc=__doc__,
     check=check,
+    kinds=frozenset({"CreateFunctionStmt"}),
 )

@@ -99,4 +99,5 @@ RULE = Rule(
     family="locks",
     doc=__doc__,
     check=check,
+    kinds=frozenset({"AlterTableStmt", "AlterTableMoveAllStmt"}),
 )

@@ -85,4 +85,5 @@ RULE = Rule(
     doc=__doc__,
     check=check,
     destructive=True,
+    kinds=frozenset({"TruncateStmt"}),
 )

@@ -112,4 +112,5 @@ RULE = Rule(
     doc=__doc__,
     check=check,
     destructive=True,
+    kinds=frozenset({"DoStmt", "PrepareStmt", "ExplainStmt", "ExecuteStmt", "CreateFunctionStmt"}),
 )

@@ -67,4 +67,5 @@ RULE = Rule(
     family="locks",
     doc=__doc__,
     check=check,
+    kinds=frozenset({"VacuumStmt"}),
 )

@@ -45,6 +45,7 @@ from sqlglot import exp
 from migguard.core.findings import Severity
 from migguard.core.locks import ACCESS_EXCLUSIVE
 from migguard.lint.context import LintContext
+from migguard.sql.parse import postgres_sql
 from migguard.lint.facts import columns
 from migguard.lint.rule import Rule, Violation
 
@@ -101,7 +102,7 @@ def _function_name(node: exp.Func) -> str:
     if isinstance(node, exp.Anonymous):
         return node.name.lower()
     # sqlglot types known functions (random() is exp.Rand); its PostgreSQL spelling gives the real name.
-    return node.sql("postgres").split("(", 1)[0].strip().lower()
+    return postgres_sql(node).split("(", 1)[0].strip().lower()
 
 
 RULE = Rule(

@@ -89,7 +89,7 @@ def _added_columns(context: LintContext) -> dict[tuple[str, str], int]:
             for action in tree.args.get("actions") or []:
                 if isinstance(action, exp.ColumnDef):
                     added.setdefault((table, identifier(action.this)), statement.index)
-        elif isinstance(statement.command, AlterTable) and statement.command.object_kind == "table":
+        elif (statement.node_kind == "AlterTableStmt" and isinstance(statement.command, AlterTable)) and statement.command.object_kind == "table":
             table = normalise(statement.command.table)
             for action in statement.command.actions:
                 if action.kind == "add_column" and action.name:
@@ -105,4 +105,5 @@ RULE = Rule(
     doc=__doc__,
     check=check,
     destructive=True,
+    kinds=frozenset({"AlterTableStmt", "RenameStmt", "AlterObjectSchemaStmt"}),
 )

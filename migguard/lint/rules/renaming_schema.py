@@ -68,4 +68,5 @@ RULE = Rule(
     doc=__doc__,
     check=check,
     destructive=True,
+    kinds=frozenset({"RenameStmt"}),
 )

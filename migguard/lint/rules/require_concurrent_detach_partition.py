@@ -72,4 +72,5 @@ RULE = Rule(
     family="locks",
     doc=__doc__,
     check=check,
+    kinds=frozenset({"AlterTableStmt"}),
 )

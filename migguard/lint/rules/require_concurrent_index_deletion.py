@@ -87,4 +87,5 @@ RULE = Rule(
     family="locks",
     doc=__doc__,
     check=check,
+    kinds=frozenset({"DropStmt"}),
 )

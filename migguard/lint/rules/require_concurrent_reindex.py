@@ -85,4 +85,5 @@ RULE = Rule(
     family="locks",
     doc=__doc__,
     check=check,
+    kinds=frozenset({"ReindexStmt"}),
 )

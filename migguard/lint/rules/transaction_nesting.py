@@ -76,7 +76,8 @@ def transaction_event(statement: Statement) -> str | None:
         return "begin"
     if is_transaction_end(statement):
         return "end_and_chain" if _CHAIN.search(statement.text) else "end"
-    if isinstance(statement.command, Transaction) and statement.command.kind == "prepare":
+    if statement.node_kind == "TransactionStmt" and isinstance(statement.command, Transaction) \
+            and statement.command.kind == "prepare":
         return "end"  # PREPARE TRANSACTION detaches the transaction from the session
     return None
 
