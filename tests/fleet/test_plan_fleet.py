@@ -1,0 +1,77 @@
+"""`migguard plan --fleet` through the CLI on the session cluster: one proof per distinct schema,
+a down target and a drifted one named with their reasons, production left untouched."""
+
+from __future__ import annotations
+
+import json
+
+import psycopg
+import pytest
+
+from tests.fleet.fleetkit import ACCOUNTS, closed_port_url, databases, no_secret, project, run, run_json  # noqa: F401
+
+pytestmark = [pytest.mark.pg, pytest.mark.e2e]
+
+FLEET = """targets = { alpha = "PG_ALPHA", beta = "PG_BETA", gamma = "PG_GAMMA", delta = "PG_DELTA", eps = "PG_EPS" }
+canary = ["alpha"]
+wave_size = 2
+parallel = 3
+"""
+
+
+@pytest.fixture
+def fleet(tmp_path, monkeypatch, pg_cluster, databases):
+    """alpha and beta: empty (one schema); gamma: a table no migration made (drifted); delta: down;
+    eps: its key is not set."""
+    urls = {"PG_ALPHA": databases.create(), "PG_BETA": databases.create(),
+            "PG_GAMMA": databases.create("CREATE TABLE rogue (id int)"), "PG_DELTA": closed_port_url()}
+    monkeypatch.delenv("PG_EPS", raising=False)
+    root = project(tmp_path, monkeypatch, pg_cluster, FLEET, urls, {"0001_accounts.sql": ACCOUNTS})
+    return root, urls
+
+
+def test_one_proof_per_schema_and_every_failure_named(fleet, capsys):
+    root, urls = fleet
+    code, document, err = run_json(capsys, "plan", "--fleet")
+    targets = {t["name"]: t for t in document["targets"]}
+    assert [t["name"] for t in document["targets"]] == ["alpha", "beta", "gamma", "delta", "eps"]
+    assert [t["group"] for t in document["targets"]] == ["canary", "wave-1", "wave-1", "wave-2", "wave-2"]
+    # three reachable targets, two schemas: the shadow proof ran twice
+    assert len(document["proofs"]) == 2
+    assert targets["alpha"]["proof"] == targets["beta"]["proof"] != targets["gamma"]["proof"]
+    assert targets["alpha"]["schema_fingerprint"] == targets["beta"]["schema_fingerprint"]
+    assert targets["gamma"]["schema_fingerprint"] != targets["alpha"]["schema_fingerprint"]
+    assert [targets[n]["status"] for n in ("alpha", "beta")] == ["ok", "ok"]
+    assert targets["alpha"]["pending"] == ["0001"]
+    assert targets["gamma"]["status"] == "drifted" and "rogue" in targets["gamma"]["reason"]
+    assert targets["delta"]["status"] == "unreachable" and "target delta" in targets["delta"]["reason"]
+    assert targets["eps"] == targets["eps"] | {"status": "unreachable", "reason": "PG_EPS is not set"}
+    assert code == document["exit_code"] == 3  # the worst: a target that cannot be reached
+    # the group's proof is a single-target plan directory whose fingerprint the fleet plan records
+    proof = next(p for p in document["proofs"] if p["id"] == targets["alpha"]["proof"])
+    assert proof["targets"] == ["alpha", "beta"] and proof["representative"] == "alpha"
+    saved = json.loads((root / proof["directory"] / "plan.json").read_text())
+    assert saved["fingerprint"] == proof["plan_fingerprint"] and saved["pending"] == ["0001"]
+    # written next to the plans, as printed; the Markdown names every target, never a URL
+    on_disk = (root / ".migguard" / "plans" / "fleet-plan.json").read_text()
+    markdown = (root / ".migguard" / "plans" / "fleet-plan.md").read_text()
+    assert json.loads(on_disk)["proofs"] == document["proofs"]
+    assert all(f"| {name} |" in markdown for name in targets) and "**unreachable**" in markdown
+    assert no_secret(on_disk, markdown, json.dumps(document), err)
+    # production is only read
+    with psycopg.connect(urls["PG_ALPHA"]) as conn:
+        assert conn.execute("SELECT to_regclass('accounts'), to_regclass('migguard.schema_migrations')").fetchone() == (None, None)
+
+
+def test_only_plans_the_named_targets(fleet, capsys):
+    code, document, _err = run_json(capsys, "plan", "--fleet", "--only", "beta", "--only", "alpha", "--parallel", "2")
+    assert code == 0, document
+    assert [(t["name"], t["status"]) for t in document["targets"]] == [("alpha", "ok"), ("beta", "ok")]
+    assert len(document["proofs"]) == 1
+
+
+def test_unknown_only_name_is_one_usage_line(fleet, capsys):
+    code, out, err = run(capsys, "plan", "--fleet", "--only", "nobody")
+    assert code == 2 and out == ""
+    assert err.strip().splitlines() == [line for line in err.strip().splitlines() if "nobody" in line][-1:]
+    assert "Traceback" not in err
