@@ -76,11 +76,11 @@ def project(root, monkeypatch, cluster, fleet: str, urls: dict[str, str], migrat
     for name, text in migrations.items():
         (root / "db" / "migrations" / name).write_text(text)
     (root / "migguard.toml").write_text(CONFIG + "\n[tool.migguard.fleet]\n" + fleet)
+    monkeypatch.delenv("PG_PROD_URL", raising=False)
     for key, url in urls.items():
         monkeypatch.setenv(key, with_password(url) if url.startswith("postgresql://postgres@") else url)
     monkeypatch.setenv("PG_SHADOW_URL", cluster.url())
     monkeypatch.setenv("MIGGUARD_USER", "tester")
-    monkeypatch.delenv("PG_PROD_URL", raising=False)
     monkeypatch.chdir(root)
     return root
 
