@@ -1,0 +1,78 @@
+"""The rollout state file and the progress display: pure, no database."""
+
+import io
+import json
+
+import pytest
+
+from migguard.core.errors import InputError
+from migguard.fleet.progress import RolloutProgress
+from migguard.fleet.state import FILE_NAME, RolloutState
+
+
+def test_the_last_wave_is_the_group_that_applied_last_and_a_partial_wave_adds_up(tmp_path):
+    state = RolloutState.load(tmp_path)
+    state.record("a", "canary", "applied", None, ["0001"], failed=False)
+    state.record("b", "wave-1", "failed", "0001", ["0002"], failed=True)  # 0002 applied, 0003 failed
+    state.record("c", "wave-1", "untouched", None, [], failed=False)
+    state.save()
+    again = RolloutState.load(tmp_path)
+    assert again.last_wave() == ("wave-1", ["b"])
+    again.record("b", "wave-1", "applied", "0002", ["0003"], failed=False)  # the re-run finishes the wave
+    assert (again.targets["b"].before, again.targets["b"].applied) == ("0001", ["0002", "0003"])
+    again.record("a", "canary", "up-to-date", None, [], failed=False)  # nothing new: a keeps its entry
+    assert again.targets["a"].applied == ["0001"]
+    again.rolled_back("b")
+    assert again.last_wave() == ("canary", ["a"])
+
+
+def test_a_new_rollout_replaces_what_an_earlier_one_applied(tmp_path):
+    state = RolloutState.load(tmp_path)
+    state.record("d", "wave-2", "applied", None, ["0001"], failed=False)
+    state.record("d", "wave-2", "failed", None, [], failed=True)  # the next rollout failed before applying
+    assert state.last_wave() is None
+    state.record("d", "wave-2", "applied", "0001", ["0002"], failed=False)
+    assert (state.targets["d"].before, state.targets["d"].applied) == ("0001", ["0002"])
+
+
+def test_a_broken_state_file_is_an_input_error_naming_the_way_out(tmp_path):
+    (tmp_path / FILE_NAME).write_text("{not json")
+    with pytest.raises(InputError, match="remove it"):
+        RolloutState.load(tmp_path)
+    (tmp_path / FILE_NAME).write_text(json.dumps({"targets": {}}))
+    with pytest.raises(InputError):
+        RolloutState.load(tmp_path)
+
+
+def test_progress_writes_plain_lines_off_a_terminal_and_nothing_when_quiet():
+    ticks = iter([0.0, 65.0, 66.0, 67.0])
+    stream = io.StringIO()
+    progress = RolloutProgress(stream, 3, clock=lambda: next(ticks))
+    progress.wave("canary", 1)
+    progress.result("a", "applied", failed=False)
+    progress.result("b", "failed", failed=True, message="division by zero\nmore")
+    assert stream.getvalue().splitlines() == [
+        "migguard: fleet: canary: 1 target(s) ([canary] 0 done, 0 failed, 3 remaining of 3, 01:05 elapsed)",
+        "migguard: fleet: a: applied ([canary] 1 done, 0 failed, 2 remaining of 3, 01:06 elapsed)",
+        "migguard: fleet: b: failed: division by zero ([canary] 1 done, 1 failed, 1 remaining of 3, 01:07 elapsed)",
+    ]
+    quiet = io.StringIO()
+    silent = RolloutProgress(quiet, 1, quiet=True)
+    silent.wave("canary", 1)
+    silent.result("a", "applied", failed=False)
+    assert quiet.getvalue() == ""
+
+
+def test_progress_redraws_one_status_line_on_a_terminal():
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    stream = Terminal()
+    progress = RolloutProgress(stream, 2, clock=lambda: 0.0)
+    progress.wave("wave-1", 2)
+    progress.result("a", "applied", failed=False)
+    progress.finish()
+    assert stream.getvalue() == ("\r\x1b[2Kmigguard: fleet: wave-1: 2 target(s)\n[wave-1] 0 done, 0 failed, 2 remaining "
+                                 "of 2, 00:00 elapsed\r\x1b[2Kmigguard: fleet: a: applied\n[wave-1] 1 done, 0 failed, "
+                                 "1 remaining of 2, 00:00 elapsed\n")
