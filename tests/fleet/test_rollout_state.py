@@ -76,3 +76,46 @@ def test_progress_redraws_one_status_line_on_a_terminal():
     assert stream.getvalue() == ("\r\x1b[2Kmigguard: fleet: wave-1: 2 target(s)\n[wave-1] 0 done, 0 failed, 2 remaining "
                                  "of 2, 00:00 elapsed\r\x1b[2Kmigguard: fleet: a: applied\n[wave-1] 1 done, 0 failed, "
                                  "1 remaining of 2, 00:00 elapsed\n")
+
+
+def _targets(*spec):
+    from migguard.fleet.targets import Target
+
+    return [Target(name, "postgresql://u@/db", None, group) for name, group in spec]
+
+
+def test_run_groups_stops_starting_targets_after_max_failures_and_names_the_untouched():
+    from migguard.core.exit_codes import ExitCode
+    from migguard.fleet.rollout import TargetResult, run_groups
+
+    targets = _targets(("a", "canary"), ("b", "wave-1"), ("c", "wave-1"), ("d", "wave-2"))
+    ran = []
+
+    def run(target):
+        ran.append(target.name)
+        if target.name == "b":
+            return TargetResult(target.name, target.group, "failed", message="boom", exit_code=ExitCode.DATABASE)
+        if target.name == "c":
+            raise RuntimeError("a defect")
+        return TargetResult(target.name, target.group, "applied", ("0001",))
+
+    stopped = run_groups(targets, run, 1, 1, RolloutProgress(None, 4), True)
+    assert ran == ["a", "b"] and stopped.named("untouched") == ["c", "d"] and stopped.exit_code == ExitCode.DATABASE
+    ran.clear()
+    going_on = run_groups(targets, run, 1, 3, RolloutProgress(None, 4), True)
+    assert ran == ["a", "b", "c", "d"] and going_on.stopped is None
+    assert going_on.exit_code == ExitCode.INTERNAL  # the most serious outcome: c's defect, reported per target
+    assert [r.status for r in going_on.results] == ["applied", "failed", "failed", "applied"]
+
+
+def test_a_tenant_schema_target_is_refused_without_being_touched():
+    from migguard.apply.command import ApplyOptions
+    from migguard.core.config import Config
+    from migguard.core.exit_codes import ExitCode
+    from migguard.fleet.rollout import _apply_target
+    from migguard.fleet.targets import Target
+
+    tenant = Target("tenant_1", "postgresql://u@127.0.0.1:1/closed", "tenant_1", "wave-1")
+    result = _apply_target(tenant, ApplyOptions(), Config(), ["0001"])
+    assert (result.status, result.exit_code) == ("refused", ExitCode.GATE_REFUSED)
+    assert "schema-per-tenant" in result.message
