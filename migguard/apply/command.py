@@ -36,6 +36,7 @@ from migguard.drift.clone import production_on_shadow
 from migguard.pg import preflight
 from migguard.pg.connect import connect
 from migguard.pg.history import read_applied
+from migguard.pg.scope import tenant_schema
 from migguard.pg.shadow import ShadowServer, refuse_production_on_shadow, server_identity
 from migguard.plan.command import PlanOptions, PlanRefused, SavedPlan, run_plan
 from migguard.schema.diff import diff
@@ -55,6 +56,9 @@ class ApplyOptions:
     backup: str = "full"  # full | affected | none
     prod_url: str | None = None
     shadow_url: str | None = None
+    # Schema-per-tenant: the tenant's schema (its search_path, and all migguard reads; pg/scope.py).
+    # The caller passes the tenant's history table in the config (fleet/targets.py: target_config).
+    schema: str | None = None
 
 
 @dataclass
@@ -131,6 +135,11 @@ def _show_findings(plan: SavedPlan, accepted: dict[str, Acceptance], strict: boo
 
 
 def run_apply(options: ApplyOptions, config: Config, progress: Progress = lambda _: None) -> ApplyOutcome:
+    with tenant_schema(options.schema):
+        return _run_apply(options, config, progress)
+
+
+def _run_apply(options: ApplyOptions, config: Config, progress: Progress) -> ApplyOutcome:
     prod_url = production_url(config, options.prod_url)
     if options.plan_path is not None:
         _refuse_production_on_shadow(options, config, prod_url)

@@ -46,6 +46,7 @@ from migguard.pg import preflight
 from migguard.pg.cluster import Binaries
 from migguard.pg.connect import connect, describe
 from migguard.pg.history import AppliedMigration, read_applied
+from migguard.pg.scope import tenant_schema
 from migguard.pg.tools import client_for, server_major
 from migguard.plan.command import SavedPlan
 from migguard.schema.model import SchemaModel, Table, row_key
@@ -67,6 +68,7 @@ class RollbackOptions:
     restore_data: bool = True
     allow_destructive: bool = False  # the reverse may destroy data written since the apply
     prod_url: str | None = None
+    schema: str | None = None  # schema-per-tenant: as ApplyOptions.schema
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,11 @@ class RollbackOutcome:
 
 
 def run_rollback(options: RollbackOptions, config: Config, progress: Progress = lambda _: None) -> RollbackOutcome:
+    with tenant_schema(options.schema):
+        return _run_rollback(options, config, progress)
+
+
+def _run_rollback(options: RollbackOptions, config: Config, progress: Progress) -> RollbackOutcome:
     prod_url = production_url(config, options.prod_url)
     audit = AuditLog(Path(config.root) / config.audit_log)
     target = redact_text(prod_url)

@@ -17,7 +17,7 @@ from migguard.core.config import Config
 from migguard.core.errors import GateRefused, InputError, LiveRefused, MigguardError
 from migguard.core.exit_codes import ExitCode
 from migguard.fleet.progress import RolloutProgress
-from migguard.fleet.rollout import RolloutOutcome, TargetResult, run_groups, single_target_config, tenant_refused
+from migguard.fleet.rollout import RolloutOutcome, TargetResult, run_groups, single_target_config
 from migguard.fleet.state import RolloutState, TargetState
 from migguard.fleet.targets import Target
 
@@ -71,12 +71,11 @@ def _rollback_target(target: Target, options: FleetRollbackOptions, config: Conf
     if target.unreachable:
         return TargetResult(target.name, target.group, "unreachable", message=f"unreachable: {target.unreachable}",
                             exit_code=ExitCode.DATABASE)
-    if target.schema is not None:
-        return tenant_refused(target)
     own = single_target_config(config, target)
     base = RollbackOptions(confirm_live=options.confirm_live, backup=options.single.backup,
                            restore_data=options.single.restore_data,
-                           allow_destructive=options.single.allow_destructive, prod_url=target.url)
+                           allow_destructive=options.single.allow_destructive, prod_url=target.url,
+                           schema=target.schema)
     # What the rollout applied here: back to the version before it, or one by one when there was none.
     if entry is not None and entry.applied and entry.before is not None:
         runs = [replace(base, to_version=entry.before)]

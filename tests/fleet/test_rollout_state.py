@@ -107,15 +107,3 @@ def test_run_groups_stops_starting_targets_after_max_failures_and_names_the_unto
     assert going_on.exit_code == ExitCode.INTERNAL  # the most serious outcome: c's defect, reported per target
     assert [r.status for r in going_on.results] == ["applied", "failed", "failed", "applied"]
 
-
-def test_a_tenant_schema_target_is_refused_without_being_touched():
-    from migguard.apply.command import ApplyOptions
-    from migguard.core.config import Config
-    from migguard.core.exit_codes import ExitCode
-    from migguard.fleet.rollout import _apply_target
-    from migguard.fleet.targets import Target
-
-    tenant = Target("tenant_1", "postgresql://u@127.0.0.1:1/closed", "tenant_1", "wave-1")
-    result = _apply_target(tenant, ApplyOptions(), Config(), ["0001"])
-    assert (result.status, result.exit_code) == ("refused", ExitCode.GATE_REFUSED)
-    assert "schema-per-tenant" in result.message
