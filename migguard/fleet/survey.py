@@ -8,6 +8,8 @@ an exception: the fleet goes on without it. Reasons name the target, never its U
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -15,7 +17,7 @@ from datetime import datetime
 
 from migguard.core.config import Config
 from migguard.core.errors import MigguardError
-from migguard.core.identifiers import object_key
+from migguard.core.identifiers import object_key, quote_ident
 from migguard.core.redact import redact_text
 from migguard.core.sources import Migration
 from migguard.fleet.targets import Target, target_config
@@ -75,7 +77,7 @@ def survey_target(config: Config, target: Target, migrations: Sequence[Migration
     fingerprint = None
     if model is not None:
         model = model.without_schemas(split_name(own_config.history_table)[0])
-        fingerprint = (tenant_schema_model(model, target.schema) if target.schema else model).fingerprint()
+        fingerprint = tenant_fingerprint(model, target.schema) if target.schema else model.fingerprint()
     return Survey(target, applied=tuple(row.version for row in rows),
                   pending=tuple(m.version for m in migrations if m.version not in applied_versions),
                   schema_fingerprint=fingerprint, last_applied=rows[-1] if rows else None, edited=edited)
@@ -101,6 +103,17 @@ def tenant_schema_model(model: SchemaModel, schema: str) -> SchemaModel:
                              for key, value in getattr(only, category).items()}
     return only.model_copy(update={"schemas": {TENANT: only.schemas.get(schema)},
                                    "schema_grants": {TENANT: only.schema_grants.get(schema, {})}, **renamed})
+
+
+def tenant_fingerprint(model: SchemaModel, schema: str) -> str:
+    """SHA-256 of the tenant's schema with its own name written `{tenant}`: in the object keys, and
+    where definitions qualify a name with it (an index's `ON tenant_a.accounts`, a sequence's
+    owner). A reference to another tenant's schema stays as it is, so that tenant hashes apart."""
+    text = tenant_schema_model(model, schema).canonical_json()
+    forms = {schema, json.dumps(quote_ident(schema))[1:-1]}  # bare, and "quoted" as inside a JSON string
+    alternatives = "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True))
+    pattern = re.compile(rf"(?<![\w$])(?:{alternatives})(?=\.)")
+    return hashlib.sha256(pattern.sub(TENANT, text).encode("utf-8")).hexdigest()
 
 
 def unreachable_reason(target: Target, message: str) -> str:

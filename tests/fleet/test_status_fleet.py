@@ -3,34 +3,14 @@ per target; a target that is down is named, the others still reported."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
-from psycopg import sql
 
 from migguard.fleet.targets import tenant_history_table
-from migguard.pg.history import AppliedMigration, ensure_table, record
-from tests.fleet.fleetkit import ACCOUNTS, ADD_NOTE, closed_port_url, databases, no_secret, project, run, run_json  # noqa: F401
+from tests.fleet.fleetkit import ACCOUNTS, ADD_NOTE, recorded, closed_port_url, databases, no_secret, project, run, run_json  # noqa: F401
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e]
 
 MIGRATIONS = {"0001_accounts.sql": ACCOUNTS, "0002_note.sql": ADD_NOTE}
-
-
-def recorded(url: str, version: str = "0001", history: str = "migguard.schema_migrations", schema: str | None = None) -> None:
-    """Production as if `version` was applied by hand: the migration run, its history row written."""
-    import psycopg
-
-    from migguard.core.sources import checksum
-
-    with psycopg.connect(url) as conn:
-        if schema:
-            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
-            conn.execute(sql.SQL("SET search_path = {}").format(sql.Identifier(schema)))
-        conn.execute(ACCOUNTS.split("\n", 1)[1])
-        ensure_table(conn, history)
-        record(conn, history, AppliedMigration(version, "accounts", checksum(ACCOUNTS), None, "tester",
-                                                    datetime.now(UTC), 1))
 
 
 def test_status_per_target_with_last_result(tmp_path, monkeypatch, pg_cluster, databases, capsys):
