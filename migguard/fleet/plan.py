@@ -21,7 +21,8 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -35,6 +36,7 @@ from migguard.fleet.survey import Survey, group_by_proof, survey_all, unreachabl
 from migguard.fleet.targets import Target, load_targets, target_config
 from migguard.fleet.tenants import tenant_stand_in
 from migguard.pg.connect import connect
+from migguard.pg.shadow import ShadowServer
 from migguard.plan.command import Plan, PlanOptions, PlanRefused, _precheck_finding, run_plan
 from migguard.plan.prechecks import run_prechecks
 
@@ -147,17 +149,32 @@ def run_fleet_plan(options: FleetPlanOptions, config: Config, progress: Progress
              "reachable target(s)")
     lines = {s.target.name: _target_line(s) for s in surveys}
     proofs = []
-    for number, members in enumerate(groups.values(), 1):
-        proof, plan = _prove(f"proof-{number}", members, config, options, progress)
-        proofs.append(proof)
-        for index, member in enumerate(members):
-            line = lines[member.target.name]
-            line.proof, line.status, line.reason = proof.id, proof.status, proof.message
-            if plan is not None and index > 0 and plan.changes and member.target.schema is None:
-                _precheck_member(line, member.target, plan, config)
+    with _one_shadow(config, options, groups) as shadow_url:
+        options = replace(options, shadow_url=shadow_url)
+        for number, members in enumerate(groups.values(), 1):
+            proof, plan = _prove(f"proof-{number}", members, config, options, progress)
+            proofs.append(proof)
+            for index, member in enumerate(members):
+                line = lines[member.target.name]
+                line.proof, line.status, line.reason = proof.id, proof.status, proof.message
+                if plan is not None and index > 0 and plan.changes and member.target.schema is None:
+                    _precheck_member(line, member.target, plan, config)
     fleet_plan = FleetPlan([lines[t.name] for t in targets], proofs, time.monotonic() - started)
     fleet_plan.path = write_fleet_plan(fleet_plan, Path(config.root) / config.plan_dir)
     return fleet_plan
+
+
+@contextmanager
+def _one_shadow(config: Config, options: FleetPlanOptions, groups: dict[str, list[Survey]]) -> Iterator[str | None]:
+    """The shadow server every proof uses: PG_SHADOW_URL (or `migguard shadow start`'s), else one
+    ephemeral cluster for the whole fleet, on the first target's major, instead of one per proof."""
+    given = options.shadow_url or secret("PG_SHADOW_URL", config)
+    if given or not groups:
+        yield given
+        return
+    first = next(iter(groups.values()))[0].target
+    with ShadowServer(None, Path(config.root) / ".migguard", production=first.url) as shadow:
+        yield shadow.url
 
 
 def _target_line(survey: Survey) -> TargetPlan:
@@ -218,7 +235,7 @@ def _run_proof(options: PlanOptions, config: Config, target: Target, progress: P
     """`run_plan` on the target itself, or for a tenant schema on its stand-in (fleet/tenants.py)."""
     if target.schema is None:
         return run_plan(options, target_config(config, target), progress=progress)
-    with tenant_stand_in(config, target, options.shadow_url or secret("PG_SHADOW_URL", config)) as (url, shadow):
+    with tenant_stand_in(config, target, options.shadow_url) as (url, shadow):
         return run_plan(replace(options, prod_url=url, shadow_url=shadow), config, progress=progress)
 
 

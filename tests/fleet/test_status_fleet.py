@@ -3,6 +3,7 @@ per target; a target that is down is named, the others still reported."""
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 
 from migguard.fleet.targets import tenant_history_table
@@ -57,8 +58,21 @@ def test_tenant_schemas_keep_their_own_histories(tmp_path, monkeypatch, pg_clust
     fleet = '[tool.migguard.fleet.tenant_schemas]\nurl_env = "PG_TENANTS"\npattern = "tenant\\\\_%"\n'
     project(tmp_path, monkeypatch, pg_cluster, fleet, {"PG_TENANTS": url}, MIGRATIONS)
 
-    code, document, _err = run_json(capsys, "status", "--fleet", "--no-drift")
-    assert code == 0
-    assert [(t["name"], t["schema"], t["applied_version"], t["pending"]) for t in document["targets"]] == [
-        ("tenant_a", "tenant_a", "0001", ["0002"]), ("tenant_b", "tenant_b", "0001", ["0002"]),
-        ("tenant_c", "tenant_c", None, ["0001", "0002"])]
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE tenant_b.rogue (id int)")
+
+    code, document, _err = run_json(capsys, "status", "--fleet")
+    assert [(t["name"], t["schema"], t["applied_version"], t["pending"], t["status"]) for t in document["targets"]] == [
+        ("tenant_a", "tenant_a", "0001", ["0002"], "pending"), ("tenant_b", "tenant_b", "0001", ["0002"], "drifted"),
+        ("tenant_c", "tenant_c", None, ["0001", "0002"], "pending")]
+    assert document["targets"][0]["drift"] == [] and "rogue" in " ".join(document["targets"][1]["drift"])
+    assert code == 1
+
+
+def test_fleet_flags_refused_without_a_fleet(tmp_path, monkeypatch, capsys):
+    (tmp_path / "migguard.toml").write_text("[tool.migguard]\n")
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "status", "--fleet", "--no-drift")
+    assert (code, out) == (2, "") and "no [tool.migguard.fleet] table" in err and len(err.strip().splitlines()) == 1
+    code, out, err = run(capsys, "status", "--only", "eu")
+    assert (code, out) == (2, "") and "--only and --parallel go with --fleet" in err
