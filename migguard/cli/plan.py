@@ -81,3 +81,4 @@ def _plan_fleet(run: Session, config: str | None, format: str, output: Optional[
         write_stdout(text)
     run.note(f"migguard: fleet plan written to {result.path}")
     raise typer.Exit(result.exit_code)
+

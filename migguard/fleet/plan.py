@@ -21,19 +21,22 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from migguard.core.config import Config
+from migguard.core.config import Config, secret
 from migguard.core.errors import GateRefused, InputError, MigguardError
 from migguard.core.exit_codes import ExitCode
-from migguard.core.findings import Finding, Severity
+from migguard.core.findings import Finding, Report, Severity
 from migguard.core.sources import discover
 from migguard.fleet.report import ResultRow, render_markdown, render_table, summary_line
 from migguard.fleet.survey import Survey, group_by_proof, survey_all, unreachable_reason
 from migguard.fleet.targets import Target, load_targets, target_config
+from migguard.fleet.tenants import tenant_stand_in
 from migguard.pg.connect import connect
+from migguard.pg.shadow import ShadowServer
 from migguard.plan.command import Plan, PlanOptions, PlanRefused, _precheck_finding, run_plan
 from migguard.plan.prechecks import run_prechecks
 
@@ -75,6 +78,7 @@ class Proof:
     drift: list[str] = field(default_factory=list)
     rollback_verified: bool = False
     findings: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -145,17 +149,32 @@ def run_fleet_plan(options: FleetPlanOptions, config: Config, progress: Progress
              "reachable target(s)")
     lines = {s.target.name: _target_line(s) for s in surveys}
     proofs = []
-    for number, members in enumerate(groups.values(), 1):
-        proof, plan = _prove(f"proof-{number}", members, config, options, progress)
-        proofs.append(proof)
-        for index, member in enumerate(members):
-            line = lines[member.target.name]
-            line.proof, line.status, line.reason = proof.id, proof.status, proof.message
-            if plan is not None and index > 0 and plan.changes:
-                _precheck_member(line, member.target, plan, config)
+    with _one_shadow(config, options, groups) as shadow_url:
+        options = replace(options, shadow_url=shadow_url)
+        for number, members in enumerate(groups.values(), 1):
+            proof, plan = _prove(f"proof-{number}", members, config, options, progress)
+            proofs.append(proof)
+            for index, member in enumerate(members):
+                line = lines[member.target.name]
+                line.proof, line.status, line.reason = proof.id, proof.status, proof.message
+                if plan is not None and index > 0 and plan.changes and member.target.schema is None:
+                    _precheck_member(line, member.target, plan, config)
     fleet_plan = FleetPlan([lines[t.name] for t in targets], proofs, time.monotonic() - started)
     fleet_plan.path = write_fleet_plan(fleet_plan, Path(config.root) / config.plan_dir)
     return fleet_plan
+
+
+@contextmanager
+def _one_shadow(config: Config, options: FleetPlanOptions, groups: dict[str, list[Survey]]) -> Iterator[str | None]:
+    """The shadow server every proof uses: PG_SHADOW_URL (or `migguard shadow start`'s), else one
+    ephemeral cluster for the whole fleet, on the first target's major, instead of one per proof."""
+    given = options.shadow_url or secret("PG_SHADOW_URL", config)
+    if given or not groups:
+        yield given
+        return
+    first = next(iter(groups.values()))[0].target
+    with ShadowServer(None, Path(config.root) / ".migguard", production=first.url) as shadow:
+        yield shadow.url
 
 
 def _target_line(survey: Survey) -> TargetPlan:
@@ -172,20 +191,19 @@ def _prove(proof_id: str, members: list[Survey], config: Config, options: FleetP
     first = members[0]
     proof = Proof(proof_id, first.target.name, [m.target.name for m in members], first.schema_fingerprint or "",
                   list(first.pending))
-    if first.target.schema is not None:
-        proof.status = "unproven"
-        proof.message = ("schema-per-tenant: the shadow proof does not yet run migrations under a tenant's "
-                         "search_path; plan this tenant's database as a single target")
-        return proof, None
     progress(f"migguard: fleet: {proof_id}: plan on {first.target.name} for {len(members)} target(s)")
     plan_options = PlanOptions(continue_on_error=options.continue_on_error, accept_drift=options.accept_drift,
                                allow_destructive=options.allow_destructive, strict=options.strict,
-                               select=options.select, ignore=options.ignore, prod_url=first.target.url, shadow_url=options.shadow_url)
+                               select=options.select, ignore=options.ignore, prod_url=first.target.url,
+                               shadow_url=options.shadow_url)
+    if first.target.schema is not None:
+        proof.notes.append("schema-per-tenant: proved on a stand-in database holding only the tenant's schema; "
+                           "data pre-checks not run (the stand-in has no rows)")
     started = time.monotonic()
     plan = None
     try:
-        report, plan = run_plan(plan_options, target_config(config, first.target),
-                                progress=lambda line: progress(f"  [{first.target.name}] {line.strip()}"))
+        report, plan = _run_proof(plan_options, config, first.target,
+                                  progress=lambda line: progress(f"  [{first.target.name}] {line.strip()}"))
     except PlanRefused as refused:
         errors = [f for f in refused.report.findings if f.severity is Severity.ERROR]
         proof.status = "refused"
@@ -211,6 +229,14 @@ def _prove(proof_id: str, members: list[Survey], config: Config, options: FleetP
             proof.status, proof.message = "refused", f"{first_error.rule}: {first_error.message}"
     proof.seconds = time.monotonic() - started
     return proof, plan
+
+
+def _run_proof(options: PlanOptions, config: Config, target: Target, progress: Progress) -> tuple[Report, Plan]:
+    """`run_plan` on the target itself, or for a tenant schema on its stand-in (fleet/tenants.py)."""
+    if target.schema is None:
+        return run_plan(options, target_config(config, target), progress=progress)
+    with tenant_stand_in(config, target, options.shadow_url) as (url, shadow):
+        return run_plan(replace(options, prod_url=url, shadow_url=shadow), config, progress=progress)
 
 
 def _precheck_member(line: TargetPlan, target: Target, plan: Plan, config: Config) -> None:

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from migguard.core.audit import FINAL_RESULTS, LIVE_COMMANDS, AuditLog
-from migguard.core.config import Config
+from migguard.core.config import Config, secret
 from migguard.core.errors import MigguardError
 from migguard.core.exit_codes import ExitCode
 from migguard.core.redact import redact_text
@@ -24,6 +24,7 @@ from migguard.drift.status import run_status
 from migguard.fleet.report import ResultRow, render_markdown, render_table, summary_line
 from migguard.fleet.survey import Survey, group_by_proof, survey_all, unreachable_reason, when
 from migguard.fleet.targets import Target, load_targets, target_config
+from migguard.fleet.tenants import tenant_stand_in
 
 Progress = Callable[[str], None]
 
@@ -129,11 +130,13 @@ def _line(survey: Survey, audited: dict | None) -> TargetStatus:
 
 def _group_drift(config: Config, target: Target, shadow_url: str | None,
                  progress: Progress) -> tuple[list[str] | None, str]:
-    if target.schema is not None:
-        return None, "not checked (schema-per-tenant)"
     progress(f"migguard: fleet: drift of {target.name} (and the targets with its schema and history)")
     try:
-        status = run_status(target_config(config, target), prod_url=target.url, shadow_url=shadow_url)
+        if target.schema is None:
+            status = run_status(target_config(config, target), prod_url=target.url, shadow_url=shadow_url)
+        else:  # a tenant schema: compared as its stand-in (fleet/tenants.py), as plan --fleet proves it
+            with tenant_stand_in(config, target, shadow_url or secret("PG_SHADOW_URL", config)) as (url, shadow):
+                status = run_status(config, prod_url=url, shadow_url=shadow)
     except MigguardError as error:
         return None, f"not checked: {unreachable_reason(target, error.message)}"
     return [change.describe() for change in status.drift], ""

@@ -8,6 +8,8 @@ an exception: the fleet goes on without it. Reasons name the target, never its U
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -15,7 +17,7 @@ from datetime import datetime
 
 from migguard.core.config import Config
 from migguard.core.errors import MigguardError
-from migguard.core.identifiers import object_key
+from migguard.core.identifiers import object_key, quote_ident
 from migguard.core.redact import redact_text
 from migguard.core.sources import Migration
 from migguard.fleet.targets import Target, target_config
@@ -50,32 +52,48 @@ class Survey:
 
 def survey_all(config: Config, targets: Sequence[Target], migrations: Sequence[Migration], parallel: int,
                schema: bool = True) -> list[Survey]:
-    """Every target surveyed, at most `parallel` at a time, in the targets' order."""
-    def one(target: Target) -> Survey:
-        return survey_target(config, target, migrations, schema)
-
+    """Every target surveyed, at most `parallel` at a time, in the targets' order. A database
+    holding tenant schemas is read once for all its tenants, not once per tenant."""
     with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="migguard-survey") as pool:
-        return list(pool.map(one, targets))
+        tenant_urls = sorted({t.url for t in targets if t.schema is not None and not t.unreachable}) if schema else []
+        shared = dict(zip(tenant_urls, pool.map(lambda url: _read_model(config, url), tenant_urls)))
+        return list(pool.map(lambda target: survey_target(config, target, migrations, schema, shared.get(target.url)),
+                             targets))
 
 
-def survey_target(config: Config, target: Target, migrations: Sequence[Migration], schema: bool = True) -> Survey:
+def _read_model(config: Config, url: str) -> SchemaModel | str:
+    """A tenant database's whole schema (migguard's left out), or the reason it cannot be read."""
+    try:
+        with connect(url, connect_timeout=CONNECT_TIMEOUT_S) as conn:
+            return introspect(conn, exclude_schemas=(config.history_path[0],))
+    except MigguardError as error:
+        return error.message
+
+
+def survey_target(config: Config, target: Target, migrations: Sequence[Migration], schema: bool = True,
+                  database_model: SchemaModel | str | None = None) -> Survey:
+    """One target read; `database_model` is its database's schema when already read (tenants)."""
     if target.unreachable:
         return Survey(target, unreachable=target.unreachable)
+    if isinstance(database_model, str):
+        return Survey(target, unreachable=unreachable_reason(target, database_model))
     own_config = target_config(config, target)
+    own_schema = split_name(own_config.history_table)[0]
     try:
         with connect(target.url, connect_timeout=CONNECT_TIMEOUT_S) as conn:
             with read_only_snapshot(conn, "migguard_survey"):
                 rows = read_applied(conn, own_config.history_table)
-                model = introspect(conn) if schema else None
+                model = database_model
+                if schema and model is None:
+                    model = introspect(conn).without_schemas(own_schema)
     except MigguardError as error:
         return Survey(target, unreachable=unreachable_reason(target, error.message))
     applied_versions = {row.version for row in rows}
     files = {m.version: m for m in migrations}
     edited = tuple(row.version for row in rows if row.version in files and files[row.version].checksum() != row.checksum)
     fingerprint = None
-    if model is not None:
-        model = model.without_schemas(split_name(own_config.history_table)[0])
-        fingerprint = (tenant_schema_model(model, target.schema) if target.schema else model).fingerprint()
+    if schema and model is not None:
+        fingerprint = tenant_fingerprint(model, target.schema) if target.schema else model.fingerprint()
     return Survey(target, applied=tuple(row.version for row in rows),
                   pending=tuple(m.version for m in migrations if m.version not in applied_versions),
                   schema_fingerprint=fingerprint, last_applied=rows[-1] if rows else None, edited=edited)
@@ -87,20 +105,30 @@ _CATEGORIES = ("tables", "views", "sequences", "functions", "enums", "domains", 
 
 
 def tenant_schema_model(model: SchemaModel, schema: str) -> SchemaModel:
-    """Only the tenant's schema, renamed `{tenant}`: tenants holding the same objects get the same
-    fingerprint, whatever their schema is called. References to the schema inside definitions (a
-    qualified foreign key, a policy's expression) keep the real name, so such tenants fingerprint
-    apart and are proved apart: never merged wrongly, at worst proved twice."""
-    others = [name for name in model.schemas if name != schema]
-    only = model.without_schemas(*others)
+    """Only the tenant's schema (and the database's extensions), its keys and objects renamed
+    `{tenant}`. Read in one pass over the objects: a database may hold hundreds of tenants."""
     prefix = object_key(schema) + "."
     renamed: dict[str, dict] = {}
     for category in _CATEGORIES:
         renamed[category] = {TENANT + "." + key[len(prefix):] if key.startswith(prefix) else key:
                              value.model_copy(update={"schema_name": TENANT})
-                             for key, value in getattr(only, category).items()}
-    return only.model_copy(update={"schemas": {TENANT: only.schemas.get(schema)},
-                                   "schema_grants": {TENANT: only.schema_grants.get(schema, {})}, **renamed})
+                             for key, value in getattr(model, category).items() if value.schema_name == schema}
+    return model.model_copy(update={"schemas": {TENANT: model.schemas.get(schema)},
+                                    "schema_grants": {TENANT: model.schema_grants.get(schema, {})}, **renamed})
+
+
+def tenant_fingerprint(model: SchemaModel, schema: str) -> str:
+    """SHA-256 of the tenant's schema with its own name written `{tenant}`: in the object keys, and
+    where definitions qualify a name with it (an index's `ON tenant_a.accounts`, a sequence's
+    owner), so tenants holding the same objects share a fingerprint whatever their schema is
+    called. A reference to another schema keeps its name, so such a tenant hashes apart: tenants
+    are never merged wrongly, at worst proved twice. (A table alias spelled like the tenant's own
+    schema, `tenant_a.col` in a view, is normalised too.)"""
+    text = tenant_schema_model(model, schema).canonical_json()
+    forms = {schema, json.dumps(quote_ident(schema))[1:-1]}  # bare, and "quoted" as inside a JSON string
+    alternatives = "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True))
+    pattern = re.compile(rf"(?<![\w$])(?:{alternatives})(?=\.)")
+    return hashlib.sha256(pattern.sub(TENANT, text).encode("utf-8")).hexdigest()
 
 
 def unreachable_reason(target: Target, message: str) -> str:

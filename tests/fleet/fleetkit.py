@@ -7,10 +7,15 @@ import itertools
 import json
 import socket
 
+from datetime import UTC, datetime
+
 import psycopg
 import pytest
+from psycopg import sql
 
 from migguard.cli.app import main
+from migguard.core.sources import checksum
+from migguard.pg.history import AppliedMigration, ensure_table, record
 from tests.apply.livekit import SENTINEL, with_password
 
 _names = itertools.count()
@@ -28,6 +33,18 @@ lock_timeout = "300ms"
 max_lock_timeout = "2s"
 pg_version = 15
 """
+
+
+def recorded(url: str, version: str = "0001", history: str = "migguard.schema_migrations", schema: str | None = None) -> None:
+    """Production as if `version` was applied by hand: the migration run, its history row written."""
+    with psycopg.connect(url) as conn:
+        if schema:
+            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+            conn.execute(sql.SQL("SET search_path = {}").format(sql.Identifier(schema)))
+        conn.execute(ACCOUNTS.split("\n", 1)[1])
+        ensure_table(conn, history)
+        record(conn, history, AppliedMigration(version, "accounts", checksum(ACCOUNTS), None, "tester",
+                                                    datetime.now(UTC), 1))
 
 
 def closed_port_url() -> str:

@@ -8,10 +8,22 @@ import json
 import psycopg
 import pytest
 
-from tests.fleet.fleetkit import ACCOUNTS, closed_port_url, databases, no_secret, project, run, run_json  # noqa: F401
+from migguard.fleet.targets import tenant_history_table
+from tests.fleet.fleetkit import (  # noqa: F401 (databases: a fixture)
+    ACCOUNTS,
+    ADD_NOTE,
+    closed_port_url,
+    databases,
+    no_secret,
+    project,
+    recorded,
+    run,
+    run_json,
+)
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e]
 
+MIGRATIONS = {"0001_accounts.sql": ACCOUNTS, "0002_note.sql": ADD_NOTE}
 FLEET = """targets = { alpha = "PG_ALPHA", beta = "PG_BETA", gamma = "PG_GAMMA", delta = "PG_DELTA", eps = "PG_EPS" }
 canary = ["alpha"]
 wave_size = 2
@@ -75,3 +87,30 @@ def test_unknown_only_name_is_one_usage_line(fleet, capsys):
     assert code == 2 and out == ""
     assert err.strip().splitlines() == [line for line in err.strip().splitlines() if "nobody" in line][-1:]
     assert "Traceback" not in err
+
+
+def test_tenant_schemas_proved_once_per_distinct_schema(tmp_path, monkeypatch, pg_cluster, databases, capsys):
+    """tenant_a and tenant_b hold 0001 (one schema), tenant_c nothing, tenant_d 0001 plus a table no
+    migration made: three proofs for four tenants, tenant_d drifted, production untouched."""
+    url = databases.create("CREATE SCHEMA tenant_c; CREATE SCHEMA shared; CREATE TABLE shared.plans (id int)")
+    for schema in ("tenant_a", "tenant_b", "tenant_d"):
+        recorded(url, history=tenant_history_table("migguard.schema_migrations", schema), schema=schema)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE tenant_d.rogue (id int)")
+    fleet = ('canary = ["tenant_b"]\n[tool.migguard.fleet.tenant_schemas]\nurl_env = "PG_TENANTS"\n'
+             'pattern = "^tenant_[a-z]$"\nmatch = "regex"\n')
+    project(tmp_path, monkeypatch, pg_cluster, fleet, {"PG_TENANTS": url}, MIGRATIONS)
+
+    code, document, err = run_json(capsys, "plan", "--fleet")
+    targets = {t["name"]: t for t in document["targets"]}
+    assert [t["name"] for t in document["targets"]] == ["tenant_b", "tenant_a", "tenant_c", "tenant_d"]
+    assert len(document["proofs"]) == 3
+    assert targets["tenant_a"]["proof"] == targets["tenant_b"]["proof"]
+    assert (targets["tenant_a"]["status"], targets["tenant_a"]["pending"]) == ("ok", ["0002"]), err
+    assert (targets["tenant_c"]["status"], targets["tenant_c"]["pending"]) == ("ok", ["0001", "0002"])
+    assert targets["tenant_d"]["status"] == "drifted" and "rogue" in targets["tenant_d"]["reason"]
+    assert code == 1
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT to_regclass('tenant_a.accounts') IS NOT NULL, to_regclass('tenant_c.accounts'),"
+                            " (SELECT count(*) FROM pg_attribute WHERE attrelid = 'tenant_a.accounts'::regclass"
+                            "  AND attname = 'note')").fetchone() == (True, None, 0)

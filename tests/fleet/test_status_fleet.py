@@ -3,34 +3,15 @@ per target; a target that is down is named, the others still reported."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
+import psycopg
 import pytest
-from psycopg import sql
 
 from migguard.fleet.targets import tenant_history_table
-from migguard.pg.history import AppliedMigration, ensure_table, record
-from tests.fleet.fleetkit import ACCOUNTS, ADD_NOTE, closed_port_url, databases, no_secret, project, run, run_json  # noqa: F401
+from tests.fleet.fleetkit import ACCOUNTS, ADD_NOTE, recorded, closed_port_url, databases, no_secret, project, run, run_json  # noqa: F401
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e]
 
 MIGRATIONS = {"0001_accounts.sql": ACCOUNTS, "0002_note.sql": ADD_NOTE}
-
-
-def recorded(url: str, version: str = "0001", history: str = "migguard.schema_migrations", schema: str | None = None) -> None:
-    """Production as if `version` was applied by hand: the migration run, its history row written."""
-    import psycopg
-
-    from migguard.core.sources import checksum
-
-    with psycopg.connect(url) as conn:
-        if schema:
-            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
-            conn.execute(sql.SQL("SET search_path = {}").format(sql.Identifier(schema)))
-        conn.execute(ACCOUNTS.split("\n", 1)[1])
-        ensure_table(conn, history)
-        record(conn, history, AppliedMigration(version, "accounts", checksum(ACCOUNTS), None, "tester",
-                                                    datetime.now(UTC), 1))
 
 
 def test_status_per_target_with_last_result(tmp_path, monkeypatch, pg_cluster, databases, capsys):
@@ -77,8 +58,21 @@ def test_tenant_schemas_keep_their_own_histories(tmp_path, monkeypatch, pg_clust
     fleet = '[tool.migguard.fleet.tenant_schemas]\nurl_env = "PG_TENANTS"\npattern = "tenant\\\\_%"\n'
     project(tmp_path, monkeypatch, pg_cluster, fleet, {"PG_TENANTS": url}, MIGRATIONS)
 
-    code, document, _err = run_json(capsys, "status", "--fleet", "--no-drift")
-    assert code == 0
-    assert [(t["name"], t["schema"], t["applied_version"], t["pending"]) for t in document["targets"]] == [
-        ("tenant_a", "tenant_a", "0001", ["0002"]), ("tenant_b", "tenant_b", "0001", ["0002"]),
-        ("tenant_c", "tenant_c", None, ["0001", "0002"])]
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE tenant_b.rogue (id int)")
+
+    code, document, _err = run_json(capsys, "status", "--fleet")
+    assert [(t["name"], t["schema"], t["applied_version"], t["pending"], t["status"]) for t in document["targets"]] == [
+        ("tenant_a", "tenant_a", "0001", ["0002"], "pending"), ("tenant_b", "tenant_b", "0001", ["0002"], "drifted"),
+        ("tenant_c", "tenant_c", None, ["0001", "0002"], "pending")]
+    assert document["targets"][0]["drift"] == [] and "rogue" in " ".join(document["targets"][1]["drift"])
+    assert code == 1
+
+
+def test_fleet_flags_refused_without_a_fleet(tmp_path, monkeypatch, capsys):
+    (tmp_path / "migguard.toml").write_text("[tool.migguard]\n")
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "status", "--fleet", "--no-drift")
+    assert (code, out) == (2, "") and "no [tool.migguard.fleet] table" in err and len(err.strip().splitlines()) == 1
+    code, out, err = run(capsys, "status", "--only", "eu")
+    assert (code, out) == (2, "") and "--only and --parallel go with --fleet" in err
