@@ -16,7 +16,7 @@ def apply(
     ctx: typer.Context,
     confirm_live: Annotated[bool, typer.Option("--confirm-live", help="Really write to production (default: dry run).")] = False,
     allow_destructive: Annotated[bool, typer.Option("--allow-destructive", help="Allow destructive changes.")] = False,
-    plan_file: Annotated[Optional[Path], typer.Option("--plan", help="Apply this saved plan (directory or plan.json).")] = None,
+    plan_file: Annotated[Optional[Path], typer.Option("--plan", help="Apply this saved plan (directory or plan.json; with --fleet: plan --fleet's fleet-plan.json).")] = None,
     backup: Annotated[str, typer.Option("--backup", help="full | affected (only the tables the plan touches).")] = "full",
     no_backup: Annotated[bool, typer.Option("--no-backup", help="Apply WITHOUT a backup (loud, and audited).")] = False,
     accept_drift: Annotated[bool, typer.Option("--accept-drift", help="Apply although production drifted (accepts schema-drift).")] = False,
@@ -43,10 +43,8 @@ def apply(
         from migguard.fleet.command import fleet_apply
         from migguard.fleet.rollout import RolloutOptions
 
-        if plan_file is not None:
-            raise InputError("apply --fleet makes each target's plan itself; --plan applies to one production")
         loaded = run.load(config)
-        outcome = fleet_apply(RolloutOptions(confirm_live, parallel, max_failures, options), loaded,
+        outcome = fleet_apply(RolloutOptions(confirm_live, parallel, max_failures, options, plan_file), loaded,
                               tuple(only or ()), sys.stderr, run.quiet)
         _fleet_report(outcome, loaded, "migguard fleet rollout")
         return

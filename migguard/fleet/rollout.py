@@ -24,7 +24,7 @@ from pathlib import Path
 
 from migguard.apply.command import ApplyOptions, run_apply
 from migguard.core.config import Config, secret
-from migguard.core.errors import GateRefused, LiveRefused, MigguardError
+from migguard.core.errors import GateRefused, InputError, LiveRefused, MigguardError
 from migguard.core.exit_codes import ExitCode
 from migguard.core.redact import redact_text
 from migguard.core.sources import discover
@@ -86,6 +86,33 @@ class RolloutOptions:
     parallel: int | None = None  # None: [tool.migguard.fleet] parallel
     max_failures: int = 1
     apply: ApplyOptions = ApplyOptions()  # the single-target flags every target shares
+    fleet_plan: Path | None = None  # `plan --fleet`'s fleet-plan.json: each target applies its group's proof
+
+
+@dataclass(frozen=True)
+class PlannedTarget:
+    """A target's line of the fleet plan: whether it may go, and the proof (plan directory) it applies."""
+
+    status: str
+    reason: str
+    directory: Path | None
+
+
+def load_fleet_plan(path: Path, root: Path) -> dict[str, PlannedTarget]:
+    """Target name -> its line of `plan --fleet`'s fleet-plan.json (a directory holding it, or the file)."""
+    import json
+
+    file = path / "fleet-plan.json" if path.is_dir() else path
+    try:
+        document = json.loads(file.read_text(encoding="utf-8"))
+        directories = {p["id"]: p.get("directory") for p in document["proofs"]}
+        return {t["name"]: PlannedTarget(t["status"], t.get("reason") or "",
+                                         root / directories[t["proof"]] if directories.get(t.get("proof")) else None)
+                for t in document["targets"]}
+    except OSError as error:
+        raise InputError(f"cannot read the fleet plan {file}: {error.strerror}") from None
+    except (ValueError, KeyError, TypeError) as error:
+        raise InputError(f"{file} is not a fleet plan written by `migguard plan --fleet` ({error})") from None
 
 
 TargetRun = Callable[[Target], TargetResult]
@@ -113,11 +140,21 @@ def run_rollout(targets: list[Target], options: RolloutOptions, config: Config,
     live = options.confirm_live
     state = RolloutState.load(Path(config.root) / config.plan_dir) if live else None
     migrations = [m.version for m in discover(Path(config.root) / config.migrations, config.layout)]
+    planned = load_fleet_plan(options.fleet_plan, Path(config.root)) if options.fleet_plan is not None else None
     with _shadow(options.apply, config) as shadow_url:
         single = replace(options.apply, confirm_live=live, shadow_url=shadow_url)
 
         def one(target: Target) -> TargetResult:
-            return _apply_target(target, single, config, migrations)
+            if planned is None:
+                return _apply_target(target, single, config, migrations)
+            line = planned.get(target.name)
+            if line is None or line.status != "ok":
+                why = f"{line.status} in the fleet plan: {line.reason}" if line else "not in the fleet plan"
+                return TargetResult(target.name, target.group, "refused", message=f"{why} (run plan --fleet again)",
+                                    exit_code=ExitCode.GATE_REFUSED)
+            # A tenant's proof ran on a stand-in database: the tenant's own run plans it under its scope.
+            proof = line.directory if target.schema is None else None
+            return _apply_target(target, replace(single, plan_path=proof), config, migrations)
 
         def record(target: Target, result: TargetResult) -> None:
             if state is None:

@@ -90,3 +90,18 @@ def test_fleet_flags_are_checked_before_anything_runs(fleet):
     neither = migguard(project, "rollback", "--fleet")
     assert neither.returncode == 2 and "--last-wave or --only" in neither.stderr
     assert all(history(url) == [] for url in urls.values())
+
+
+def test_apply_fleet_with_a_fleet_plan_applies_each_groups_proof(fleet):
+    project, urls = fleet
+    planned = migguard(project, "plan", "--fleet")
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    fleet_plan = project.root / ".migguard" / "plans" / "fleet-plan.json"
+    proofs = json.loads(fleet_plan.read_text())["proofs"]
+    assert len(proofs) == 1  # four empty databases: one distinct schema, one proof
+    query(urls["b"], "CREATE TABLE stray (id int)")  # drifts after the plan: its proof no longer fits b
+
+    applied = migguard(project, "apply", "--fleet", "--confirm-live", "--plan", str(fleet_plan), "--max-failures", "4")
+    assert applied.returncode == 1, applied.stdout + applied.stderr  # b is refused by the fingerprint gate
+    assert {n: history(u) for n, u in urls.items()} == {"a": ["0001"], "b": [], "d": ["0001"], "e": ["0001"]}
+    assert "b       wave-1  refused" in applied.stdout
