@@ -10,19 +10,22 @@ import json
 import pytest
 
 from tests.apply.livekit import SENTINEL, all_output, migguard, query, write
-from tests.fleet.rolloutkit import fleet_databases, fleet_project, history
+from tests.fleet.rolloutkit import CREATE_ITEMS, fleet_databases, fleet_project, history
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e]
 
 NAMES = ["a", "b", "d", "e"]  # canary a; then waves of one: wave-1 b, wave-2 d, wave-3 e
-# Fails on a target holding a row with qty = 0; the shadow has no rows, so the plan proves it fine.
+# 0001 seeds qty 0 in target d's database only; 0002 then fails there alone. The shadow holds no
+# rows, so the plan proves 0002 fine everywhere.
+SEED = CREATE_ITEMS + ("INSERT INTO items SELECT 1, CASE WHEN current_database() LIKE '%\\_d' THEN 0 ELSE 5 END;\n")
 SCALE = "SET lock_timeout = '2s';\nUPDATE items SET qty = 100 / qty WHERE id > 0;\n"
 
 
 @pytest.fixture
 def fleet(tmp_path, pg_cluster):
     with fleet_databases(pg_cluster, NAMES) as urls:
-        yield fleet_project(tmp_path, urls, pg_cluster.url(), canary=("a",), wave_size=1), urls
+        yield fleet_project(tmp_path, urls, pg_cluster.url(), canary=("a",), wave_size=1,
+                            migrations={"0001_items.sql": SEED}), urls
 
 
 def qty(url: str) -> list[int]:
@@ -31,27 +34,17 @@ def qty(url: str) -> list[int]:
 
 def test_a_failure_in_the_second_wave_stops_the_rollout_and_a_rerun_resumes(fleet):
     project, urls = fleet
-    dry = migguard(project, "apply", "--fleet")
-    assert dry.returncode == 0, dry.stderr
-    assert all(history(url) == [] for url in urls.values())  # the dry run wrote nothing
-    assert "4 target(s): 4 would-apply" in dry.stdout
-
-    first = migguard(project, "apply", "--fleet", "--confirm-live")
-    assert first.returncode == 0, first.stderr
-    assert "[canary]" in first.stderr and "[wave-3]" in first.stderr  # plain progress lines (not a TTY)
-    assert all(history(url) == ["0001"] for url in urls.values())
-    for name, url in urls.items():
-        query(url, "INSERT INTO items VALUES (1, %s)", (0 if name == "d" else 5,))
-
     write(project, "0002_scale.sql", SCALE)
     stopped = migguard(project, "apply", "--fleet", "--confirm-live", "--parallel", "1")
     assert stopped.returncode == 3, stopped.stderr  # the worst target: a database failure
+    assert "[canary]" in stopped.stderr and "[wave-2]" in stopped.stderr  # plain progress lines (not a TTY)
     assert "failed: d (failed)" in stopped.stderr and "untouched: e" in stopped.stderr
+    # a and b stay applied and recorded; d keeps 0001 (its own transaction) without 0002; e is untouched.
     assert {n: history(u) for n, u in urls.items()} == {
-        "a": ["0001", "0002"], "b": ["0001", "0002"], "d": ["0001"], "e": ["0001"]}
-    assert qty(urls["d"]) == [0] and qty(urls["e"]) == [5] and qty(urls["a"]) == [20]
+        "a": ["0001", "0002"], "b": ["0001", "0002"], "d": ["0001"], "e": []}
+    assert qty(urls["a"]) == [20] and qty(urls["d"]) == [0]
     report = (project.root / ".migguard" / "plans" / "fleet-rollout.md").read_text()
-    assert "| d | wave-2 | **failed** |" in report and "| e | wave-3 | untouched |" in report
+    assert "| d | wave-2 | **failed** | 0001 |" in report and "| e | wave-3 | untouched |" in report
 
     # --max-failures 2: d fails again, e goes on; a and b are up to date and not applied again.
     more = migguard(project, "apply", "--fleet", "--confirm-live", "--parallel", "1", "--max-failures", "2")
@@ -66,18 +59,20 @@ def test_a_failure_in_the_second_wave_stops_the_rollout_and_a_rerun_resumes(flee
     assert [qty(urls[n]) for n in NAMES] == [[20], [20], [25], [20]]  # each target scaled once
     assert "4 target(s): 1 applied, 3 up-to-date" in resumed.stdout
 
+    # The last wave to apply was d's (wave-2, after wave-3's e): it applied 0001 and 0002 there.
     state = json.loads((project.root / ".migguard" / "plans" / "fleet-rollout.json").read_text())
-    assert state["waves"] == ["canary", "wave-1", "wave-3", "wave-2"]  # d's wave applied last
+    assert state["waves"] == ["canary", "wave-1", "wave-3", "wave-2"]
+    assert state["targets"]["d"]["applied"] == ["0001", "0002"]
     dry_back = migguard(project, "rollback", "--fleet", "--last-wave", "--allow-destructive")
     assert dry_back.returncode == 0, dry_back.stderr
     assert "would-roll-back" in dry_back.stdout and history(urls["d"]) == ["0001", "0002"]
     back = migguard(project, "rollback", "--fleet", "--last-wave", "--confirm-live", "--no-backup",
-                    "--allow-destructive")  # reversing the UPDATE cannot give the old values back
+                    "--allow-destructive")  # dropping items destroys its rows: the flag says so
     assert back.returncode == 0, back.stdout + back.stderr
     assert {n: history(u) for n, u in urls.items()} == {
-        "a": ["0001", "0002"], "b": ["0001", "0002"], "d": ["0001"], "e": ["0001", "0002"]}
-    assert SENTINEL not in all_output(project, dry, first, stopped, more, resumed, dry_back, back,
-                                      skip_suffixes=(".dump",))
+        "a": ["0001", "0002"], "b": ["0001", "0002"], "d": [], "e": ["0001", "0002"]}
+    assert query(urls["d"], "SELECT to_regclass('public.items')")[0][0] is None
+    assert SENTINEL not in all_output(project, stopped, more, resumed, dry_back, back, skip_suffixes=(".dump",))
 
 
 def test_fleet_flags_are_checked_before_anything_runs(fleet):
@@ -100,6 +95,9 @@ def test_apply_fleet_with_a_fleet_plan_applies_each_groups_proof(fleet):
     proofs = json.loads(fleet_plan.read_text())["proofs"]
     assert len(proofs) == 1  # four empty databases: one distinct schema, one proof
     query(urls["b"], "CREATE TABLE stray (id int)")  # drifts after the plan: its proof no longer fits b
+    dry = migguard(project, "apply", "--fleet", "--plan", str(fleet_plan), "--max-failures", "4")
+    assert dry.returncode == 1 and "4 target(s): 1 refused, 3 would-apply" in dry.stdout, dry.stdout + dry.stderr
+    assert all(history(url) == [] for url in urls.values())  # the dry run wrote nothing
 
     applied = migguard(project, "apply", "--fleet", "--confirm-live", "--plan", str(fleet_plan), "--max-failures", "4")
     assert applied.returncode == 1, applied.stdout + applied.stderr  # b is refused by the fingerprint gate
