@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from migguard.apply import gates
-from migguard.apply.audit_guard import HEAD_TABLE, check_log, guard_live
+from migguard.apply.audit_guard import HEAD_TABLE, audit_target, check_log, guard_live
 from migguard.apply.backup import Backup, audit_fields, backup_name, take_backup
 from migguard.apply.gates import Acceptance
 from migguard.apply.restore import restore_command_column, restore_command_table
@@ -30,7 +30,6 @@ from migguard.core.audit import AuditLog, check_not_locked, current_user, lockdo
 from migguard.core.config import Config, production_url, secret
 from migguard.core.errors import DatabaseError, GateRefused, LiveRefused, MigguardError
 from migguard.core.identifiers import comment_safe, key_parts, name_pattern, object_key
-from migguard.core.redact import redact_text
 from migguard.core.sources import Migration, discover
 from migguard.drift.clone import production_on_shadow
 from migguard.pg import preflight
@@ -144,7 +143,7 @@ def _run_apply(options: ApplyOptions, config: Config, progress: Progress) -> App
     if options.plan_path is not None:
         _refuse_production_on_shadow(options, config, prod_url)
     audit = AuditLog(Path(config.root) / config.audit_log)
-    target = redact_text(prod_url)
+    target = audit_target(prod_url)
     accepted = gates.acceptances(config.accept, options.accept, options.accept_drift)
     live = options.confirm_live
     # Before anything else: the audit log verifies and holds production's head, and the caller is

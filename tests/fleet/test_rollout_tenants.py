@@ -7,7 +7,7 @@ import pytest
 
 from migguard.apply.runner import advisory_key
 from migguard.fleet.targets import tenant_history_table
-from tests.apply.livekit import make_project, migguard, query
+from tests.apply.livekit import audit_entries, make_project, migguard, query
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e]
 
@@ -51,6 +51,9 @@ def test_tenants_of_one_database_apply_into_their_own_schema_with_their_own_hist
     assert items_in(pg) == {"tenant_1", "tenant_2"}  # not public, not the schema the pattern does not match
     assert tenant_history(pg, "tenant_1") == tenant_history(pg, "tenant_2") == ["0001"]
     assert query(pg, "SELECT to_regclass('migguard.schema_migrations')")[0][0] is None
+    audited = {e["target"].rsplit(" schema ", 1)[-1] for e in audit_entries(project, verified=True)
+               if e["command"] == "apply" and e["result"] == "applied"}
+    assert audited == {"tenant_1", "tenant_2"}  # the audit tells the tenants of one database apart
 
     again = migguard(project, "apply", "--fleet", "--confirm-live")
     assert again.returncode == 0 and "2 target(s): 2 up-to-date" in again.stdout, again.stderr
