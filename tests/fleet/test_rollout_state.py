@@ -107,3 +107,21 @@ def test_run_groups_stops_starting_targets_after_max_failures_and_names_the_unto
     assert going_on.exit_code == ExitCode.INTERNAL  # the most serious outcome: c's defect, reported per target
     assert [r.status for r in going_on.results] == ["applied", "failed", "failed", "applied"]
 
+
+
+def test_a_fleet_plan_maps_each_target_to_its_groups_proof_and_a_bad_one_is_an_input_error(tmp_path):
+    from migguard.fleet.rollout import PlannedTarget, load_fleet_plan
+
+    (tmp_path / "fleet-plan.json").write_text(json.dumps({
+        "proofs": [{"id": "p1", "directory": ".migguard/plans/db-a/20261204-abc"}, {"id": "p2", "directory": None}],
+        "targets": [{"name": "a", "status": "ok", "reason": "", "proof": "p1"},
+                    {"name": "b", "status": "drifted", "reason": "extra table", "proof": "p2"},
+                    {"name": "c", "status": "unreachable", "reason": "DB_C is not set", "proof": None}]}))
+    assert load_fleet_plan(tmp_path, tmp_path) == {
+        "a": PlannedTarget("ok", "", tmp_path / ".migguard/plans/db-a/20261204-abc"),
+        "b": PlannedTarget("drifted", "extra table", None), "c": PlannedTarget("unreachable", "DB_C is not set", None)}
+    (tmp_path / "broken.json").write_text('{"targets": []}')
+    with pytest.raises(InputError, match="not a fleet plan"):
+        load_fleet_plan(tmp_path / "broken.json", tmp_path)
+    with pytest.raises(InputError, match="cannot read the fleet plan"):
+        load_fleet_plan(tmp_path / "missing.json", tmp_path)
