@@ -45,6 +45,12 @@ def test_a_failure_in_the_second_wave_stops_the_rollout_and_a_rerun_resumes(flee
     assert qty(urls["a"]) == [20] and qty(urls["d"]) == [0]
     report = (project.root / ".migguard" / "plans" / "fleet-rollout.md").read_text()
     assert "| d | wave-2 | **failed** | 0001 |" in report and "| e | wave-3 | untouched |" in report
+    status = migguard(project, "status", "--fleet", "--format", "json", "--no-drift")
+    assert status.returncode == 0, status.stderr  # pending is no failure of status
+    lines = {t["name"]: t for t in json.loads(status.stdout)["targets"]}
+    assert {n: (t["applied_version"], t["pending"]) for n, t in lines.items()} == {
+        "a": ("0002", []), "b": ("0002", []), "d": ("0001", ["0002"]), "e": (None, ["0001", "0002"])}
+    assert lines["d"]["last_result"].startswith("apply failed")
 
     # --max-failures 2: d fails again, e goes on; a and b are up to date and not applied again.
     more = migguard(project, "apply", "--fleet", "--confirm-live", "--parallel", "1", "--max-failures", "2")
