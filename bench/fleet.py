@@ -7,8 +7,8 @@ holding one, two or three of the project's migrations in migguard's history: thr
 schema versions), every one a target named by an environment key; then one database holding T
 tenant schemas (`tenant_schemas` pattern), each with the first migration applied in its own
 history. Each command runs as a subprocess through the real CLI; the figures are wall time,
-targets per second, and the peak RSS of the migguard process (os.wait4's ru_maxrss; pg_dump and
-the server are separate processes and not counted). The shadow is a second database server on the
+targets per second, and the peak RSS of the migguard process (os.wait4's ru_maxrss: the largest of
+migguard and the pg_dump / pg_restore it ran; the PostgreSQL servers are not counted). The shadow is a second database server on the
 same ephemeral cluster (PG_SHADOW_URL), as in the tests.
 
 It asserts nothing. Not a timed test: on a loaded 2-CPU machine, use smaller sizes than the

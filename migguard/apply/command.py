@@ -58,6 +58,7 @@ class ApplyOptions:
     # Schema-per-tenant: the tenant's schema (its search_path, and all migguard reads; pg/scope.py).
     # The caller passes the tenant's history table in the config (fleet/targets.py: target_config).
     schema: str | None = None
+    sibling_schemas: tuple[str, ...] = ()  # the other tenants of its database (left out of shadow clones)
 
 
 @dataclass
@@ -134,7 +135,7 @@ def _show_findings(plan: SavedPlan, accepted: dict[str, Acceptance], strict: boo
 
 
 def run_apply(options: ApplyOptions, config: Config, progress: Progress = lambda _: None) -> ApplyOutcome:
-    with tenant_schema(options.schema):
+    with tenant_schema(options.schema, options.sibling_schemas):
         return _run_apply(options, config, progress)
 
 

@@ -68,6 +68,7 @@ class RollbackOptions:
     allow_destructive: bool = False  # the reverse may destroy data written since the apply
     prod_url: str | None = None
     schema: str | None = None  # schema-per-tenant: as ApplyOptions.schema
+    sibling_schemas: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ class RollbackOutcome:
 
 
 def run_rollback(options: RollbackOptions, config: Config, progress: Progress = lambda _: None) -> RollbackOutcome:
-    with tenant_schema(options.schema):
+    with tenant_schema(options.schema, options.sibling_schemas):
         return _run_rollback(options, config, progress)
 
 

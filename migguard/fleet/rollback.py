@@ -17,7 +17,7 @@ from migguard.core.config import Config
 from migguard.core.errors import GateRefused, InputError, LiveRefused, MigguardError
 from migguard.core.exit_codes import ExitCode
 from migguard.fleet.progress import RolloutProgress
-from migguard.fleet.rollout import RolloutOutcome, TargetResult, run_groups, single_target_config
+from migguard.fleet.rollout import RolloutOutcome, TargetResult, run_groups, single_target_config, tenants_by_database
 from migguard.fleet.state import RolloutState, TargetState
 from migguard.fleet.targets import Target
 
@@ -54,8 +54,11 @@ def run_fleet_rollback(targets: list[Target], options: FleetRollbackOptions, con
     live = options.confirm_live
     state = RolloutState.load(Path(config.root) / config.plan_dir)
 
+    tenants = tenants_by_database(targets)
+
     def one(target: Target) -> TargetResult:
-        return _rollback_target(target, options, config, state.targets.get(target.name))
+        return _rollback_target(target, options, config, state.targets.get(target.name),
+                                tenants.get(target.url, ()))
 
     def record(target: Target, result: TargetResult) -> None:
         if live and result.status == "rolled-back":
@@ -67,7 +70,7 @@ def run_fleet_rollback(targets: list[Target], options: FleetRollbackOptions, con
 
 
 def _rollback_target(target: Target, options: FleetRollbackOptions, config: Config,
-                     entry: TargetState | None) -> TargetResult:
+                     entry: TargetState | None, siblings: tuple[str, ...]) -> TargetResult:
     if target.unreachable:
         return TargetResult(target.name, target.group, "unreachable", message=f"unreachable: {target.unreachable}",
                             exit_code=ExitCode.DATABASE)
@@ -75,7 +78,7 @@ def _rollback_target(target: Target, options: FleetRollbackOptions, config: Conf
     base = RollbackOptions(confirm_live=options.confirm_live, backup=options.single.backup,
                            restore_data=options.single.restore_data,
                            allow_destructive=options.single.allow_destructive, prod_url=target.url,
-                           schema=target.schema)
+                           schema=target.schema, sibling_schemas=siblings)
     # What the rollout applied here: back to the version before it, or one by one when there was none.
     if entry is not None and entry.applied and entry.before is not None:
         runs = [replace(base, to_version=entry.before)]

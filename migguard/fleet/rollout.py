@@ -141,12 +141,14 @@ def run_rollout(targets: list[Target], options: RolloutOptions, config: Config,
     state = RolloutState.load(Path(config.root) / config.plan_dir) if live else None
     migrations = [m.version for m in discover(Path(config.root) / config.migrations, config.layout)]
     planned = load_fleet_plan(options.fleet_plan, Path(config.root)) if options.fleet_plan is not None else None
+    tenants = tenants_by_database(targets)
     with _shadow(options.apply, config) as shadow_url:
         single = replace(options.apply, confirm_live=live, shadow_url=shadow_url)
 
         def one(target: Target) -> TargetResult:
+            options = replace(single, sibling_schemas=tenants.get(target.url, ()))
             if planned is None:
-                return _apply_target(target, single, config, migrations)
+                return _apply_target(target, options, config, migrations)
             line = planned.get(target.name)
             if line is None or line.status != "ok":
                 why = f"{line.status} in the fleet plan: {line.reason}" if line else "not in the fleet plan"
@@ -154,7 +156,7 @@ def run_rollout(targets: list[Target], options: RolloutOptions, config: Config,
                                     exit_code=ExitCode.GATE_REFUSED)
             # A tenant's proof ran on a stand-in database: the tenant's own run plans it under its scope.
             proof = line.directory if target.schema is None else None
-            return _apply_target(target, replace(single, plan_path=proof), config, migrations)
+            return _apply_target(target, replace(options, plan_path=proof), config, migrations)
 
         def record(target: Target, result: TargetResult) -> None:
             if state is None:
@@ -164,6 +166,16 @@ def run_rollout(targets: list[Target], options: RolloutOptions, config: Config,
             state.save()
 
         return run_groups(targets, one, _parallel(options, config), options.max_failures, progress, live, record)
+
+
+def tenants_by_database(targets: list[Target]) -> dict[str, tuple[str, ...]]:
+    """Database URL -> the tenant schemas the fleet has in it: each tenant's run leaves the others
+    out of its shadow clones (pg/scope.py)."""
+    found: dict[str, list[str]] = {}
+    for target in targets:
+        if target.schema is not None:
+            found.setdefault(target.url, []).append(target.schema)
+    return {url: tuple(schemas) for url, schemas in found.items()}
 
 
 def run_groups(targets: list[Target], run: TargetRun, parallel: int, max_failures: int,

@@ -4,9 +4,11 @@ Inside `tenant_schema(name)`, every connection migguard opens (production and sh
 `search_path` set to that schema, so a migration's unqualified names land in the tenant's schema,
 on production and on the shadow alike; the catalog reader sees only that schema, so plan, drift,
 the fingerprint gate and the verification compare the tenant's objects and nothing of its
-neighbours (which other applies may be changing at the same time); and a shadow replay of the
-history starts from an empty schema of that name. A ContextVar: each fleet worker thread has its
-own scope, and nothing leaks to another target.
+neighbours (which other applies may be changing at the same time); a shadow replay of the
+history starts from an empty schema of that name; and the shadow clone of production (the plan's
+and the verification's) leaves out the `siblings`, the other tenants' schemas, so each tenant's
+clone costs its own size, not the whole database's (shared schemas such as `public` stay in).
+A ContextVar: each fleet worker thread has its own scope, and nothing leaks to another target.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from contextvars import ContextVar
 from psycopg import sql
 
 _SCHEMA: ContextVar[str | None] = ContextVar("migguard_tenant_schema", default=None)
+_SIBLINGS: ContextVar[tuple[str, ...]] = ContextVar("migguard_tenant_siblings", default=())
 
 
 def current() -> str | None:
@@ -25,13 +28,19 @@ def current() -> str | None:
     return _SCHEMA.get()
 
 
+def siblings() -> tuple[str, ...]:
+    """The other tenants' schemas in the same database (left out of the shadow clone)."""
+    return _SIBLINGS.get()
+
+
 @contextmanager
-def tenant_schema(schema: str | None) -> Iterator[None]:
-    token = _SCHEMA.set(schema)
+def tenant_schema(schema: str | None, sibling_schemas: tuple[str, ...] = ()) -> Iterator[None]:
+    tokens = _SCHEMA.set(schema), _SIBLINGS.set(tuple(s for s in sibling_schemas if s != schema) if schema else ())
     try:
         yield
     finally:
-        _SCHEMA.reset(token)
+        _SCHEMA.reset(tokens[0])
+        _SIBLINGS.reset(tokens[1])
 
 
 def search_path_option(schema: str) -> str:

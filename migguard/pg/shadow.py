@@ -267,7 +267,11 @@ class ShadowServer:
         are created (NOLOGIN) first so ownership, grants and policies restore as they are."""
         from migguard.pg.tools import pg_dump_schema
 
-        ddl = pg_dump_schema(source_url)
+        from migguard.core.identifiers import name_pattern
+
+        # A tenant's run: the other tenants' schemas are not its concern (pg/scope.py).
+        ddl = pg_dump_schema(source_url, [arg for other in scope.siblings()
+                                          for arg in ("--exclude-schema", name_pattern(other))])
         with connect(source_url) as source:
             roles = [r[0] for r in source.execute(
                 "SELECT rolname FROM pg_roles WHERE rolname !~ '^pg_' AND NOT rolsuper").fetchall()]
