@@ -125,3 +125,20 @@ def test_a_fleet_plan_maps_each_target_to_its_groups_proof_and_a_bad_one_is_an_i
         load_fleet_plan(tmp_path / "broken.json", tmp_path)
     with pytest.raises(InputError, match="cannot read the fleet plan"):
         load_fleet_plan(tmp_path / "missing.json", tmp_path)
+
+
+def test_a_target_without_its_key_or_down_is_unreachable_with_its_reason_and_no_url():
+    from migguard.apply.command import ApplyOptions
+    from migguard.core.config import Config
+    from migguard.core.exit_codes import ExitCode
+    from migguard.fleet.rollout import _apply_target
+    from migguard.fleet.targets import Target
+
+    unset = _apply_target(Target("x", "", None, "wave-1", unreachable="DB_X is not set"), ApplyOptions(), Config(),
+                          ["0001"])
+    assert (unset.status, unset.message, unset.exit_code) == ("unreachable", "unreachable: DB_X is not set",
+                                                              ExitCode.DATABASE)
+    down = _apply_target(Target("y", "postgresql://u:S3cret@127.0.0.1:1/db", None, "wave-1"), ApplyOptions(),
+                         Config(), ["0001"])
+    assert (down.status, down.exit_code) == ("unreachable", ExitCode.DATABASE)
+    assert "cannot connect" in down.message and "S3cret" not in down.message
