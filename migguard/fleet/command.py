@@ -52,11 +52,18 @@ def report(outcome: RolloutOutcome, config: Config, title: str) -> str:
     if outcome.exit_code != ExitCode.OK:
         failed = [f"{r.name} ({r.status})" for r in outcome.results if r.failed]
         done = [r.name for r in outcome.results if not r.failed and r.status != "untouched"]
-        raise FleetFailed(f"fleet: {'; '.join(filter(None, [outcome.stopped]))}{'; ' if outcome.stopped else ''}"
-                          f"failed: {', '.join(failed)}; done: {', '.join(done) or 'none'}; "
-                          f"untouched: {', '.join(outcome.named('untouched')) or 'none'}",
+        raise FleetFailed(f"fleet: {outcome.stopped + '; ' if outcome.stopped else ''}failed: {_names(failed)}; "
+                          f"done: {_names(done)}; untouched: {_names(outcome.named('untouched'))}",
                           outcome.exit_code, text)
     return text
+
+
+def _names(names: list[str], shown: int = 10) -> str:
+    """Names for the one-line error: the first `shown`, then how many more (the table lists them all)."""
+    if not names:
+        return "none"
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
 
 
 def _write_markdown(markdown: str, path: Path) -> None:
