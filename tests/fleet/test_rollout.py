@@ -9,6 +9,8 @@ import json
 
 import pytest
 
+from migguard.cli.app import main
+
 from tests.apply.livekit import SENTINEL, all_output, migguard, query, write
 from tests.fleet.rolloutkit import CREATE_ITEMS, fleet_databases, fleet_project, history
 
@@ -81,16 +83,30 @@ def test_a_failure_in_the_second_wave_stops_the_rollout_and_a_rerun_resumes(flee
     assert SENTINEL not in all_output(project, stopped, more, resumed, dry_back, back, skip_suffixes=(".dump",))
 
 
-def test_fleet_flags_are_checked_before_anything_runs(fleet):
-    project, urls = fleet
-    unknown = migguard(project, "apply", "--fleet", "--only", "nope")
-    assert unknown.returncode == 2 and "unknown target(s): nope" in unknown.stderr
-    assert "Traceback" not in unknown.stderr
-    zero = migguard(project, "apply", "--fleet", "--max-failures", "0")
-    assert zero.returncode == 2 and "--max-failures" in zero.stderr
-    neither = migguard(project, "rollback", "--fleet")
-    assert neither.returncode == 2 and "--last-wave or --only" in neither.stderr
-    assert all(history(url) == [] for url in urls.values())
+def test_fleet_flags_are_checked_before_anything_runs(tmp_path, monkeypatch, capsys):
+    closed = {name: f"postgresql://u:{SENTINEL}@127.0.0.1:1/{name}" for name in NAMES}  # nothing listens there
+    project = fleet_project(tmp_path, closed, "postgresql://u@127.0.0.1:1/shadow", canary=("a",))
+    monkeypatch.chdir(project.root)
+    for key, value in project.env.items():
+        monkeypatch.setenv(key, value)
+
+    def run(*args: str) -> tuple[int, str]:
+        with pytest.raises(SystemExit) as exit:
+            main(list(args))
+        out, err = capsys.readouterr()
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 1 and SENTINEL not in out + err
+        return exit.value.code, err
+
+    assert run("apply", "--fleet", "--only", "nope") == (2, "migguard: error: --only names unknown target(s): nope\n")
+    code, err = run("apply", "--fleet", "--max-failures", "0")
+    assert code == 2 and "--max-failures" in err
+    code, err = run("rollback", "--fleet")
+    assert code == 2 and "--last-wave or --only" in err
+    code, err = run("rollback", "--fleet", "--last-wave")
+    assert code == 2 and "records no wave" in err
+    code, err = run("apply", "--only", "a")
+    assert code == 2 and "take effect with --fleet" in err
+    assert not (project.root / ".migguard").exists()  # nothing written
 
 
 def test_apply_fleet_with_a_fleet_plan_applies_each_groups_proof(fleet):
