@@ -206,9 +206,13 @@ def _prove(proof_id: str, members: list[Survey], config: Config, options: FleetP
                                   progress=lambda line: progress(f"  [{first.target.name}] {line.strip()}"))
     except PlanRefused as refused:
         errors = [f for f in refused.report.findings if f.severity is Severity.ERROR]
-        proof.status = "refused"
-        proof.message = f"plan refused: {errors[0].rule}: {errors[0].message}" if errors else \
-            f"plan refused: {refused.message}"
+        drift = [f for f in errors if f.rule == "schema-drift"]
+        if drift:  # the drift explains the refusal (a migration fails on a schema that drifted)
+            proof.status, proof.message = "drifted", f"{drift[0].message} (and the plan was refused: {refused.message})"
+        else:
+            proof.status = "refused"
+            proof.message = f"plan refused: {errors[0].rule}: {errors[0].message}" if errors else \
+                f"plan refused: {refused.message}"
         proof.findings = [f.model_dump(mode="json") for f in refused.report.findings]
     except GateRefused as error:
         proof.status, proof.message = "refused", unreachable_reason(first.target, error.message)
@@ -227,6 +231,8 @@ def _prove(proof_id: str, members: list[Survey], config: Config, options: FleetP
         elif not report.ok:
             first_error = errors[0] if errors else report.findings[0]
             proof.status, proof.message = "refused", f"{first_error.rule}: {first_error.message}"
+    if first.target.schema is not None and proof.message:
+        proof.message += " (on the tenant's stand-in, where its schema is named public)"
     proof.seconds = time.monotonic() - started
     return proof, plan
 
