@@ -114,3 +114,29 @@ def test_tenant_schemas_proved_once_per_distinct_schema(tmp_path, monkeypatch, p
         assert conn.execute("SELECT to_regclass('tenant_a.accounts') IS NOT NULL, to_regclass('tenant_c.accounts'),"
                             " (SELECT count(*) FROM pg_attribute WHERE attrelid = 'tenant_a.accounts'::regclass"
                             "  AND attname = 'note')").fetchone() == (True, None, 0)
+
+
+SHORT_NAMES = """SET lock_timeout = '2s';
+-- migguard:ignore constraint-missing-not-valid -- accounts is a small table
+ALTER TABLE accounts ADD CONSTRAINT short_name CHECK (length(name) < 10);
+"""
+
+
+def test_data_prechecks_run_on_each_target_of_a_proof(tmp_path, monkeypatch, pg_cluster, databases, capsys):
+    """alpha and beta share one schema and one proof (on alpha, whose rows pass); beta's own rows
+    break the new CHECK: beta alone is refused, naming the check."""
+    alpha, beta = databases.create(), databases.create()
+    recorded(alpha)
+    recorded(beta)
+    with psycopg.connect(beta, autocommit=True) as conn:
+        conn.execute("INSERT INTO accounts (name) VALUES ('short'), ('a name far too long')")
+    project(tmp_path, monkeypatch, pg_cluster, 'targets = { alpha = "PG_ALPHA", beta = "PG_BETA" }\n',
+            {"PG_ALPHA": alpha, "PG_BETA": beta}, {"0001_accounts.sql": ACCOUNTS, "0002_short.sql": SHORT_NAMES})
+
+    code, document, err = run_json(capsys, "plan", "--fleet")
+    targets = {t["name"]: t for t in document["targets"]}
+    assert len(document["proofs"]) == 1 and targets["alpha"]["proof"] == targets["beta"]["proof"]
+    assert targets["alpha"]["status"] == "ok", (targets["alpha"], err)
+    assert targets["beta"]["status"] == "refused" and targets["beta"]["reason"].startswith("precheck-check: 1 row(s)")
+    assert [f["rule"] for f in targets["beta"]["findings"]] == ["precheck-check"]
+    assert code == 1
