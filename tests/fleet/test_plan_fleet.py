@@ -19,6 +19,7 @@ from tests.fleet.fleetkit import (  # noqa: F401 (databases: a fixture)
     recorded,
     run,
     run_json,
+    written_files,
 )
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e]
@@ -69,7 +70,7 @@ def test_one_proof_per_schema_and_every_failure_named(fleet, capsys):
     markdown = (root / ".migguard" / "plans" / "fleet-plan.md").read_text()
     assert json.loads(on_disk)["proofs"] == document["proofs"]
     assert all(f"| {name} |" in markdown for name in targets) and "**unreachable**" in markdown
-    assert no_secret(on_disk, markdown, json.dumps(document), err)
+    assert no_secret(on_disk, markdown, json.dumps(document), err, written_files(root))
     # production is only read
     with psycopg.connect(urls["PG_ALPHA"]) as conn:
         assert conn.execute("SELECT to_regclass('accounts'), to_regclass('migguard.schema_migrations')").fetchone() == (None, None)
@@ -110,6 +111,7 @@ def test_tenant_schemas_proved_once_per_distinct_schema(tmp_path, monkeypatch, p
     assert (targets["tenant_c"]["status"], targets["tenant_c"]["pending"]) == ("ok", ["0001", "0002"])
     assert targets["tenant_d"]["status"] == "drifted" and "rogue" in targets["tenant_d"]["reason"]
     assert code == 1
+    assert no_secret(err, json.dumps(document), written_files(tmp_path))
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT to_regclass('tenant_a.accounts') IS NOT NULL, to_regclass('tenant_c.accounts'),"
                             " (SELECT count(*) FROM pg_attribute WHERE attrelid = 'tenant_a.accounts'::regclass"
