@@ -76,13 +76,6 @@ def test_one_proof_per_schema_and_every_failure_named(fleet, capsys):
         assert conn.execute("SELECT to_regclass('accounts'), to_regclass('migguard.schema_migrations')").fetchone() == (None, None)
 
 
-def test_only_plans_the_named_targets(fleet, capsys):
-    code, document, _err = run_json(capsys, "plan", "--fleet", "--only", "beta", "--only", "alpha", "--parallel", "2")
-    assert code == 0, document
-    assert [(t["name"], t["status"]) for t in document["targets"]] == [("alpha", "ok"), ("beta", "ok")]
-    assert len(document["proofs"]) == 1
-
-
 def test_unknown_only_name_is_one_usage_line(fleet, capsys):
     code, out, err = run(capsys, "plan", "--fleet", "--only", "nobody")
     assert code == 2 and out == ""
