@@ -4,10 +4,12 @@
 2. group: targets with the same schema fingerprint, applied history and pending migrations share
    one proof; a target that cannot be reached is named with its reason and left out;
 3. prove: `run_plan` (lint, replay, clone, drift, apply on the clone, pre-checks, RLS, verified
-   rollback) once per group, on the group's first target: its plan directory is the proof the
-   group's targets are applied with. Drift is the group's: drift compares production's schema with
-   the replayed history, and a group's targets have the same schema and the same history;
-4. data pre-checks on every other target of a group (its own rows), read only;
+   rollback) once per group, on the group's first target, all proofs on one shadow server: its
+   plan directory is the proof the group's targets are applied with. Drift is the group's: drift
+   compares production's schema with the replayed history, and a group's targets have the same
+   schema and the same history. A tenant schema is proved on its stand-in (fleet/tenants.py);
+4. data pre-checks on every other database target of a group (its own rows), read only; tenant
+   schemas get none yet (their proof's change set names the stand-in's `public`);
 5. write `<plan_dir>/fleet-plan.json` and `fleet-plan.md` (written whole, then renamed).
 
 A target's status is `ok`, `drifted`, `refused` (an error finding: lint, a pre-check, the proof),
@@ -31,7 +33,7 @@ from migguard.core.errors import GateRefused, InputError, MigguardError
 from migguard.core.exit_codes import ExitCode
 from migguard.core.findings import Finding, Report, Severity
 from migguard.core.sources import discover
-from migguard.fleet.report import ResultRow, render_markdown, render_table, summary_line
+from migguard.fleet.report import ResultRow, markdown_cell, render_markdown, render_table, summary_line
 from migguard.fleet.survey import Survey, group_by_proof, survey_all, unreachable_reason
 from migguard.fleet.targets import Target, load_targets, target_config
 from migguard.fleet.tenants import tenant_stand_in
@@ -131,7 +133,7 @@ class FleetPlan:
         text = render_markdown(self.rows(), "migguard plan --fleet")
         lines = ["", "### Proofs (one per distinct schema)", "",
                  "| Proof | Proved on | Targets | Status | Plan |", "| --- | --- | --- | --- | --- |"]
-        lines += [f"| {p.id} | {p.representative} | {len(p.targets)} | {p.status} | "
+        lines += [f"| {p.id} | {markdown_cell(p.representative)} | {len(p.targets)} | {p.status} | "
                   f"{(p.plan_fingerprint or '')[:12] or '–'} |" for p in self.proofs]
         return text + "\n".join(lines) + "\n"
 
@@ -206,9 +208,13 @@ def _prove(proof_id: str, members: list[Survey], config: Config, options: FleetP
                                   progress=lambda line: progress(f"  [{first.target.name}] {line.strip()}"))
     except PlanRefused as refused:
         errors = [f for f in refused.report.findings if f.severity is Severity.ERROR]
-        proof.status = "refused"
-        proof.message = f"plan refused: {errors[0].rule}: {errors[0].message}" if errors else \
-            f"plan refused: {refused.message}"
+        drift = [f for f in errors if f.rule == "schema-drift"]
+        if drift:  # the drift explains the refusal (a migration fails on a schema that drifted)
+            proof.status, proof.message = "drifted", f"{drift[0].message} (and the plan was refused: {refused.message})"
+        else:
+            proof.status = "refused"
+            proof.message = f"plan refused: {errors[0].rule}: {errors[0].message}" if errors else \
+                f"plan refused: {refused.message}"
         proof.findings = [f.model_dump(mode="json") for f in refused.report.findings]
     except GateRefused as error:
         proof.status, proof.message = "refused", unreachable_reason(first.target, error.message)
@@ -227,6 +233,8 @@ def _prove(proof_id: str, members: list[Survey], config: Config, options: FleetP
         elif not report.ok:
             first_error = errors[0] if errors else report.findings[0]
             proof.status, proof.message = "refused", f"{first_error.rule}: {first_error.message}"
+    if first.target.schema is not None and proof.message:
+        proof.message += " (on the tenant's stand-in, where its schema is named public)"
     proof.seconds = time.monotonic() - started
     return proof, plan
 

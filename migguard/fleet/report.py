@@ -35,11 +35,11 @@ def summary_line(rows: Sequence[ResultRow]) -> str:
 
 def render_markdown(rows: Sequence[ResultRow], title: str = "migguard fleet") -> str:
     """A heading, the summary line and one table row per target, in the rows' (rollout) order."""
-    lines = [f"## {_cell(title)}", "", f"**{_cell(summary_line(rows))}**", ""]
+    lines = [f"## {markdown_cell(title)}", "", f"**{markdown_cell(summary_line(rows))}**", ""]
     if rows:
         lines += ["| Target | Group | Status | Migrations | Details |", "| --- | --- | --- | --- | --- |"]
-        lines += [f"| {_cell(row.name)} | {_cell(row.group)} | {_status(row.status)} | "
-                  f"{_cell(', '.join(row.versions)) or '–'} | {_cell(row.message) or '–'} |" for row in rows]
+        lines += [f"| {markdown_cell(row.name)} | {markdown_cell(row.group)} | {_status(row.status)} | "
+                  f"{markdown_cell(', '.join(row.versions)) or '–'} | {markdown_cell(row.message) or '–'} |" for row in rows]
     return "\n".join(lines) + "\n"
 
 
@@ -51,10 +51,10 @@ def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def _status(status: str) -> str:
-    return f"**{_cell(status)}**" if status in ATTENTION else _cell(status)
+    return f"**{markdown_cell(status)}**" if status in ATTENTION else markdown_cell(status)
 
 
-def _cell(text: str) -> str:
+def markdown_cell(text: str) -> str:
     """Text safe inside a Markdown table cell: one line, pipes and markup characters escaped."""
     flat = " ".join(str(text).split())
     for char in ("\\", "|", "*", "_", "`", "<", ">", "[", "]"):

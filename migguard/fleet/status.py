@@ -72,8 +72,8 @@ class FleetStatus:
 
     def to_text(self) -> str:
         table = render_table(
-            ("TARGET", "GROUP", "APPLIED", "PENDING", "DRIFT", "LAST RESULT", "WHEN"),
-            [(t.name, t.group, t.applied_version or "-", ", ".join(t.pending) or "-",
+            ("TARGET", "GROUP", "STATUS", "APPLIED", "PENDING", "DRIFT", "LAST RESULT", "WHEN"),
+            [(t.name, t.group, t.status, t.applied_version or "-", ", ".join(t.pending) or "-",
               t.reason or _drift_text(t), t.last_result or "-", t.last_at or "-") for t in self.targets])
         return table + summary_line(self.rows()) + "\n"
 

@@ -117,3 +117,8 @@ def run_json(capsys, *argv: str) -> tuple[int, dict, str]:
 
 def no_secret(*texts: str) -> bool:
     return all(SENTINEL not in text for text in texts)
+
+
+def written_files(root) -> str:
+    """Everything migguard wrote under the project's .migguard (plans, audit log), as one text."""
+    return "".join(path.read_text(errors="replace") for path in (root / ".migguard").rglob("*") if path.is_file())

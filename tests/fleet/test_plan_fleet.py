@@ -19,6 +19,7 @@ from tests.fleet.fleetkit import (  # noqa: F401 (databases: a fixture)
     recorded,
     run,
     run_json,
+    written_files,
 )
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e]
@@ -69,17 +70,10 @@ def test_one_proof_per_schema_and_every_failure_named(fleet, capsys):
     markdown = (root / ".migguard" / "plans" / "fleet-plan.md").read_text()
     assert json.loads(on_disk)["proofs"] == document["proofs"]
     assert all(f"| {name} |" in markdown for name in targets) and "**unreachable**" in markdown
-    assert no_secret(on_disk, markdown, json.dumps(document), err)
+    assert no_secret(on_disk, markdown, json.dumps(document), err, written_files(root))
     # production is only read
     with psycopg.connect(urls["PG_ALPHA"]) as conn:
         assert conn.execute("SELECT to_regclass('accounts'), to_regclass('migguard.schema_migrations')").fetchone() == (None, None)
-
-
-def test_only_plans_the_named_targets(fleet, capsys):
-    code, document, _err = run_json(capsys, "plan", "--fleet", "--only", "beta", "--only", "alpha", "--parallel", "2")
-    assert code == 0, document
-    assert [(t["name"], t["status"]) for t in document["targets"]] == [("alpha", "ok"), ("beta", "ok")]
-    assert len(document["proofs"]) == 1
 
 
 def test_unknown_only_name_is_one_usage_line(fleet, capsys):
@@ -110,7 +104,34 @@ def test_tenant_schemas_proved_once_per_distinct_schema(tmp_path, monkeypatch, p
     assert (targets["tenant_c"]["status"], targets["tenant_c"]["pending"]) == ("ok", ["0001", "0002"])
     assert targets["tenant_d"]["status"] == "drifted" and "rogue" in targets["tenant_d"]["reason"]
     assert code == 1
+    assert no_secret(err, json.dumps(document), written_files(tmp_path))
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT to_regclass('tenant_a.accounts') IS NOT NULL, to_regclass('tenant_c.accounts'),"
                             " (SELECT count(*) FROM pg_attribute WHERE attrelid = 'tenant_a.accounts'::regclass"
                             "  AND attname = 'note')").fetchone() == (True, None, 0)
+
+
+SHORT_NAMES = """SET lock_timeout = '2s';
+-- migguard:ignore constraint-missing-not-valid -- accounts is a small table
+ALTER TABLE accounts ADD CONSTRAINT short_name CHECK (length(name) < 10);
+"""
+
+
+def test_data_prechecks_run_on_each_target_of_a_proof(tmp_path, monkeypatch, pg_cluster, databases, capsys):
+    """alpha and beta share one schema and one proof (on alpha, whose rows pass); beta's own rows
+    break the new CHECK: beta alone is refused, naming the check."""
+    alpha, beta = databases.create(), databases.create()
+    recorded(alpha)
+    recorded(beta)
+    with psycopg.connect(beta, autocommit=True) as conn:
+        conn.execute("INSERT INTO accounts (name) VALUES ('short'), ('a name far too long')")
+    project(tmp_path, monkeypatch, pg_cluster, 'targets = { alpha = "PG_ALPHA", beta = "PG_BETA" }\n',
+            {"PG_ALPHA": alpha, "PG_BETA": beta}, {"0001_accounts.sql": ACCOUNTS, "0002_short.sql": SHORT_NAMES})
+
+    code, document, err = run_json(capsys, "plan", "--fleet")
+    targets = {t["name"]: t for t in document["targets"]}
+    assert len(document["proofs"]) == 1 and targets["alpha"]["proof"] == targets["beta"]["proof"]
+    assert targets["alpha"]["status"] == "ok", (targets["alpha"], err)
+    assert targets["beta"]["status"] == "refused" and targets["beta"]["reason"].startswith("precheck-check: 1 row(s)")
+    assert [f["rule"] for f in targets["beta"]["findings"]] == ["precheck-check"]
+    assert code == 1

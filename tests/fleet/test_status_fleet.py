@@ -46,9 +46,11 @@ def test_status_per_target_with_last_result(tmp_path, monkeypatch, pg_cluster, d
 
     code, text, _err = run(capsys, "status", "--fleet", "--no-drift", "--only", "two", "--only", "four")
     lines = text.splitlines()
-    assert code == 3 and lines[0].split() == ["TARGET", "GROUP", "APPLIED", "PENDING", "DRIFT", "LAST", "RESULT", "WHEN"]
-    assert lines[1].split()[:5] == ["two", "wave-1", "0001", "0002", "not"]
-    assert lines[2].startswith("four") and "unreachable" not in lines[0] and lines[-1] == "2 target(s): 1 unreachable, 1 pending"
+    assert code == 3
+    assert lines[0].split() == ["TARGET", "GROUP", "STATUS", "APPLIED", "PENDING", "DRIFT", "LAST", "RESULT", "WHEN"]
+    assert lines[1].split()[:6] == ["two", "wave-1", "pending", "0001", "0002", "not"]
+    assert lines[2].split()[:3] == ["four", "wave-2", "unreachable"] and "target four" in lines[2]
+    assert lines[-1] == "2 target(s): 1 unreachable, 1 pending"
 
 
 def test_tenant_schemas_keep_their_own_histories(tmp_path, monkeypatch, pg_cluster, databases, capsys):
