@@ -8,8 +8,8 @@
    plan directory is the proof the group's targets are applied with. Drift is the group's: drift
    compares production's schema with the replayed history, and a group's targets have the same
    schema and the same history. A tenant schema is proved on its stand-in (fleet/tenants.py);
-4. data pre-checks on every other database target of a group (its own rows), read only; tenant
-   schemas get none yet (their proof's change set names the stand-in's `public`);
+4. data pre-checks on every other target of a group (its own rows), read only; on every tenant
+   schema, the stand-in having no rows (the change set written back in the tenant's schema);
 5. write `<plan_dir>/fleet-plan.json` and `fleet-plan.md` (written whole, then renamed).
 
 A target's status is `ok`, `drifted`, `refused` (an error finding: lint, a pre-check, the proof),
@@ -36,7 +36,7 @@ from migguard.core.sources import discover
 from migguard.fleet.report import ResultRow, markdown_cell, render_markdown, render_table, summary_line
 from migguard.fleet.survey import Survey, group_by_proof, survey_all, unreachable_reason
 from migguard.fleet.targets import Target, load_targets, target_config
-from migguard.fleet.tenants import tenant_stand_in
+from migguard.fleet.tenants import in_tenant, tenant_stand_in
 from migguard.pg.connect import connect
 from migguard.pg.shadow import ShadowServer
 from migguard.plan.command import Plan, PlanOptions, PlanRefused, _precheck_finding, run_plan
@@ -159,8 +159,9 @@ def run_fleet_plan(options: FleetPlanOptions, config: Config, progress: Progress
             for index, member in enumerate(members):
                 line = lines[member.target.name]
                 line.proof, line.status, line.reason = proof.id, proof.status, proof.message
-                if plan is not None and index > 0 and plan.changes and member.target.schema is None:
-                    _precheck_member(line, member.target, plan, config)
+                # the proof's own pre-checks read its first target's rows; a tenant's stand-in has none
+                if plan is not None and plan.changes and (index > 0 or member.target.schema is not None):
+                    _precheck_member(line, member.target, plan)
     fleet_plan = FleetPlan([lines[t.name] for t in targets], proofs, time.monotonic() - started)
     fleet_plan.path = write_fleet_plan(fleet_plan, Path(config.root) / config.plan_dir)
     return fleet_plan
@@ -199,8 +200,8 @@ def _prove(proof_id: str, members: list[Survey], config: Config, options: FleetP
                                select=options.select, ignore=options.ignore, prod_url=first.target.url,
                                shadow_url=options.shadow_url)
     if first.target.schema is not None:
-        proof.notes.append("schema-per-tenant: proved on a stand-in database holding only the tenant's schema; "
-                           "data pre-checks not run (the stand-in has no rows)")
+        proof.notes.append("schema-per-tenant: proved on a stand-in database holding only the tenant's schema "
+                           "(named public there); the data pre-checks ran on each tenant's own rows")
     started = time.monotonic()
     plan = None
     try:
@@ -247,11 +248,14 @@ def _run_proof(options: PlanOptions, config: Config, target: Target, progress: P
         return run_plan(replace(options, prod_url=url, shadow_url=shadow), config, progress=progress)
 
 
-def _precheck_member(line: TargetPlan, target: Target, plan: Plan, config: Config) -> None:
+def _precheck_member(line: TargetPlan, target: Target, plan: Plan) -> None:
     """The data pre-checks of the group's change set on this target's own rows (read only)."""
+    changes, before, after = plan.changes, plan.before, plan.after
+    if target.schema is not None:
+        changes, before, after = in_tenant(changes, before, after, target.schema)
     try:
         with connect(target.url, autocommit=True) as conn:
-            results = run_prechecks(conn, plan.changes, plan.before, plan.after)
+            results = run_prechecks(conn, changes, before, after)
     except MigguardError as error:
         line.status, line.reason = "unreachable", unreachable_reason(target, error.message)
         return

@@ -10,8 +10,8 @@ database's `public` has), and the tenant's history rows copied into the configur
 clone, RLS, verified rollback. Production is only read.
 
 What the stand-in does not hold: other schemas (a tenant migration that uses shared objects in
-another schema fails its proof, loudly), and rows (data pre-checks run on each tenant's real
-rows by the fleet plan instead; see fleet/plan.py).
+another schema fails its proof, loudly), and rows: the data pre-checks run on each tenant's real
+rows instead, with the proof's change set written back in the tenant's schema (`in_tenant`).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import psycopg
@@ -26,10 +27,13 @@ from psycopg import sql
 
 from migguard.core.config import Config
 from migguard.core.errors import DatabaseError
+from migguard.core.identifiers import object_key, parse_qualified, quote_qualified
 from migguard.fleet.targets import Target
 from migguard.pg.connect import connect, describe
 from migguard.pg.history import ensure_table, read_applied, record
 from migguard.pg.shadow import ShadowServer
+from migguard.schema.diff import Change
+from migguard.schema.model import SchemaModel
 
 STAND_IN_PREFIX = "fleetproof_"  # not migguard_: the plan refuses production on a scratch database
 
@@ -104,3 +108,42 @@ def _reset_public(conn: psycopg.Connection, owner: str, grants: list[tuple[str |
     for grantee, privilege in grants:
         if privilege in ("USAGE", "CREATE"):  # the only privileges a schema has
             conn.execute(sql.SQL("GRANT {} ON SCHEMA public TO {}").format(sql.SQL(privilege), role(grantee)))
+
+
+STAND_IN_SCHEMA = "public"
+
+
+def in_tenant(changes: list[Change], before: SchemaModel, after: SchemaModel,
+              schema: str) -> tuple[list[Change], SchemaModel, SchemaModel]:
+    """The stand-in's change set and tables with `public` written as the tenant's schema: what the
+    data pre-checks read (change paths, tables, a foreign key's target) to query the tenant's rows."""
+    def change_in_tenant(change: Change) -> Change:
+        if not change.path or change.path[0] != STAND_IN_SCHEMA:
+            return change
+        path = (schema, *change.path[1:])
+        return replace(change, path=path, object=object_key(*path))
+
+    return [change_in_tenant(c) for c in changes], _tables_in_tenant(before, schema), _tables_in_tenant(after, schema)
+
+
+def _tables_in_tenant(model: SchemaModel, schema: str) -> SchemaModel:
+    tables = {}
+    for key, table in model.tables.items():
+        if table.schema_name != STAND_IN_SCHEMA:
+            tables[key] = table
+            continue
+        constraints = {name: constraint.model_copy(update={"references": _reference_in_tenant(constraint.references, schema)})
+                       for name, constraint in table.constraints.items()}
+        tables[object_key(schema, table.name)] = table.model_copy(update={"schema_name": schema,
+                                                                          "constraints": constraints})
+    return model.model_copy(update={"tables": tables})
+
+
+def _reference_in_tenant(references: str | None, schema: str) -> str | None:
+    if references is None:
+        return None
+    try:
+        referenced_schema, name = parse_qualified(references, 2)
+    except ValueError:
+        return references
+    return quote_qualified(schema, name) if referenced_schema == STAND_IN_SCHEMA else references

@@ -11,7 +11,6 @@ import pytest
 from migguard.fleet.targets import tenant_history_table
 from tests.fleet.fleetkit import (  # noqa: F401 (databases: a fixture)
     ACCOUNTS,
-    ADD_NOTE,
     closed_port_url,
     databases,
     no_secret,
@@ -24,7 +23,10 @@ from tests.fleet.fleetkit import (  # noqa: F401 (databases: a fixture)
 
 pytestmark = [pytest.mark.pg, pytest.mark.e2e]
 
-MIGRATIONS = {"0001_accounts.sql": ACCOUNTS, "0002_note.sql": ADD_NOTE}
+SHORT_NAMES = """SET lock_timeout = '2s';
+-- migguard:ignore constraint-missing-not-valid -- accounts is a small table
+ALTER TABLE accounts ADD CONSTRAINT short_name CHECK (length(name) < 10);
+"""
 FLEET = """targets = { alpha = "PG_ALPHA", beta = "PG_BETA", gamma = "PG_GAMMA", delta = "PG_DELTA", eps = "PG_EPS" }
 canary = ["alpha"]
 wave_size = 2
@@ -85,36 +87,39 @@ def test_unknown_only_name_is_one_usage_line(fleet, capsys):
 
 def test_tenant_schemas_proved_once_per_distinct_schema(tmp_path, monkeypatch, pg_cluster, databases, capsys):
     """tenant_a and tenant_b hold 0001 (one schema), tenant_c nothing, tenant_d 0001 plus a table no
-    migration made: three proofs for four tenants, tenant_d drifted, production untouched."""
+    migration made: three proofs for four tenants, tenant_d drifted; tenant_a's rows break 0002's
+    CHECK, tenant_b's do not; production untouched."""
     url = databases.create("CREATE SCHEMA tenant_c; CREATE SCHEMA shared; CREATE TABLE shared.plans (id int)")
     for schema in ("tenant_a", "tenant_b", "tenant_d"):
         recorded(url, history=tenant_history_table("migguard.schema_migrations", schema), schema=schema)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("CREATE TABLE tenant_d.rogue (id int)")
+        conn.execute("INSERT INTO tenant_a.accounts (name) VALUES ('a name far too long')")
+        conn.execute("INSERT INTO tenant_b.accounts (name) VALUES ('short')")
     fleet = ('canary = ["tenant_b"]\n[tool.migguard.fleet.tenant_schemas]\nurl_env = "PG_TENANTS"\n'
              'pattern = "^tenant_[a-z]$"\nmatch = "regex"\n')
-    project(tmp_path, monkeypatch, pg_cluster, fleet, {"PG_TENANTS": url}, MIGRATIONS)
+    project(tmp_path, monkeypatch, pg_cluster, fleet, {"PG_TENANTS": url},
+            {"0001_accounts.sql": ACCOUNTS, "0002_short.sql": SHORT_NAMES})
 
     code, document, err = run_json(capsys, "plan", "--fleet")
     targets = {t["name"]: t for t in document["targets"]}
     assert [t["name"] for t in document["targets"]] == ["tenant_b", "tenant_a", "tenant_c", "tenant_d"]
     assert len(document["proofs"]) == 3
     assert targets["tenant_a"]["proof"] == targets["tenant_b"]["proof"]
-    assert (targets["tenant_a"]["status"], targets["tenant_a"]["pending"]) == ("ok", ["0002"]), err
+    assert (targets["tenant_b"]["status"], targets["tenant_b"]["pending"]) == ("ok", ["0002"]), err
+    # the data pre-checks read each tenant's own rows, in its own schema
+    assert targets["tenant_a"]["status"] == "refused"
+    assert targets["tenant_a"]["reason"].startswith("precheck-check: 1 row(s) in production violate the new check "
+                                                    "condition on tenant_a.accounts.short_name")
+    assert [f["rule"] for f in targets["tenant_b"]["findings"]] == []
     assert (targets["tenant_c"]["status"], targets["tenant_c"]["pending"]) == ("ok", ["0001", "0002"])
     assert targets["tenant_d"]["status"] == "drifted" and "rogue" in targets["tenant_d"]["reason"]
     assert code == 1
     assert no_secret(err, json.dumps(document), written_files(tmp_path))
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT to_regclass('tenant_a.accounts') IS NOT NULL, to_regclass('tenant_c.accounts'),"
-                            " (SELECT count(*) FROM pg_attribute WHERE attrelid = 'tenant_a.accounts'::regclass"
-                            "  AND attname = 'note')").fetchone() == (True, None, 0)
+                            " (SELECT count(*) FROM pg_constraint WHERE conname = 'short_name')").fetchone() == (True, None, 0)
 
-
-SHORT_NAMES = """SET lock_timeout = '2s';
--- migguard:ignore constraint-missing-not-valid -- accounts is a small table
-ALTER TABLE accounts ADD CONSTRAINT short_name CHECK (length(name) < 10);
-"""
 
 
 def test_data_prechecks_run_on_each_target_of_a_proof(tmp_path, monkeypatch, pg_cluster, databases, capsys):

@@ -106,6 +106,7 @@ def test_tenant_target_keeps_its_own_history_table(project):
 
 
 @pytest.mark.pg
+@pytest.mark.e2e
 def test_discovery_and_tenant_schemas_from_a_real_database(project, monkeypatch, pg):
     with psycopg.connect(pg, autocommit=True) as conn:
         conn.execute("CREATE TABLE registry (name text, env_key text, active bool)")
@@ -132,6 +133,7 @@ pattern = "tenant\\\\_%"
 
 
 @pytest.mark.pg
+@pytest.mark.e2e
 def test_discovery_query_that_fails_is_one_config_error(project, monkeypatch, pg):
     monkeypatch.setenv("PG_REGISTRY", pg)
     config = configured(project, '[tool.migguard.fleet.discovery]\nurl_env = "PG_REGISTRY"\n'
