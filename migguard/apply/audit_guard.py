@@ -45,6 +45,7 @@ from migguard.core.errors import (
     MigguardError,
 )
 from migguard.core.redact import redact_text
+from migguard.pg import scope
 from migguard.pg.connect import connect, describe
 from migguard.pg.history import history_schema, table_exists
 
@@ -178,10 +179,17 @@ class ProductionBoundLog(AuditLog):
             return False
 
 
+def audit_target(url: str) -> str:
+    """The audit's `target`: production's URL redacted, and for a tenant's run (pg/scope.py) its
+    schema, so entries for tenants of one database tell them apart."""
+    schema = scope.current()
+    return redact_text(url) if schema is None else f"{redact_text(url)} schema {schema}"
+
+
 def guard_live(log: AuditLog, command: str, url: str, history_table: str, threshold: int) -> ProductionBoundLog:
     """The first thing a live run does: the log verifies and holds production's head, and the
     caller is not locked down (exit 4 otherwise, audited). Returns the log to append to from now on."""
-    target = redact_text(url)
+    target = audit_target(url)
     try:
         check_log(log, url, history_table)
     except AuditBroken as broken:

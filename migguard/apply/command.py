@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from migguard.apply import gates
-from migguard.apply.audit_guard import HEAD_TABLE, check_log, guard_live
+from migguard.apply.audit_guard import HEAD_TABLE, audit_target, check_log, guard_live
 from migguard.apply.backup import Backup, audit_fields, backup_name, take_backup
 from migguard.apply.gates import Acceptance
 from migguard.apply.restore import restore_command_column, restore_command_table
@@ -30,12 +30,12 @@ from migguard.core.audit import AuditLog, check_not_locked, current_user, lockdo
 from migguard.core.config import Config, production_url, secret
 from migguard.core.errors import DatabaseError, GateRefused, LiveRefused, MigguardError
 from migguard.core.identifiers import comment_safe, key_parts, name_pattern, object_key
-from migguard.core.redact import redact_text
 from migguard.core.sources import Migration, discover
 from migguard.drift.clone import production_on_shadow
 from migguard.pg import preflight
 from migguard.pg.connect import connect
 from migguard.pg.history import read_applied
+from migguard.pg.scope import tenant_schema
 from migguard.pg.shadow import ShadowServer, refuse_production_on_shadow, server_identity
 from migguard.plan.command import PlanOptions, PlanRefused, SavedPlan, run_plan
 from migguard.schema.diff import diff
@@ -55,6 +55,10 @@ class ApplyOptions:
     backup: str = "full"  # full | affected | none
     prod_url: str | None = None
     shadow_url: str | None = None
+    # Schema-per-tenant: the tenant's schema (its search_path, and all migguard reads; pg/scope.py).
+    # The caller passes the tenant's history table in the config (fleet/targets.py: target_config).
+    schema: str | None = None
+    sibling_schemas: tuple[str, ...] = ()  # the other tenants of its database (left out of shadow clones)
 
 
 @dataclass
@@ -131,11 +135,16 @@ def _show_findings(plan: SavedPlan, accepted: dict[str, Acceptance], strict: boo
 
 
 def run_apply(options: ApplyOptions, config: Config, progress: Progress = lambda _: None) -> ApplyOutcome:
+    with tenant_schema(options.schema, options.sibling_schemas):
+        return _run_apply(options, config, progress)
+
+
+def _run_apply(options: ApplyOptions, config: Config, progress: Progress) -> ApplyOutcome:
     prod_url = production_url(config, options.prod_url)
     if options.plan_path is not None:
         _refuse_production_on_shadow(options, config, prod_url)
     audit = AuditLog(Path(config.root) / config.audit_log)
-    target = redact_text(prod_url)
+    target = audit_target(prod_url)
     accepted = gates.acceptances(config.accept, options.accept, options.accept_drift)
     live = options.confirm_live
     # Before anything else: the audit log verifies and holds production's head, and the caller is

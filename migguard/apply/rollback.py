@@ -31,7 +31,7 @@ import psycopg
 from pglast.stream import RawStream
 from psycopg import sql
 
-from migguard.apply.audit_guard import HEAD_TABLE, check_log, guard_live
+from migguard.apply.audit_guard import HEAD_TABLE, audit_target, check_log, guard_live
 from migguard.apply.backup import Backup, audit_fields, take_backup
 from migguard.apply.restore import (
     Restored, qualified_parts, read_sequence, restore_column, restore_sequence, restore_table, table_columns,
@@ -41,11 +41,11 @@ from migguard.core.audit import AuditLog, error_text, refusal_details
 from migguard.core.config import Config, production_url
 from migguard.core.errors import DatabaseError, GateRefused, InputError, LiveRefused
 from migguard.core.identifiers import comment_safe, key_parts, object_key
-from migguard.core.redact import redact_text
 from migguard.pg import preflight
 from migguard.pg.cluster import Binaries
 from migguard.pg.connect import connect, describe
 from migguard.pg.history import AppliedMigration, read_applied
+from migguard.pg.scope import tenant_schema
 from migguard.pg.tools import client_for, server_major
 from migguard.plan.command import SavedPlan
 from migguard.schema.model import SchemaModel, Table, row_key
@@ -67,6 +67,8 @@ class RollbackOptions:
     restore_data: bool = True
     allow_destructive: bool = False  # the reverse may destroy data written since the apply
     prod_url: str | None = None
+    schema: str | None = None  # schema-per-tenant: as ApplyOptions.schema
+    sibling_schemas: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -126,9 +128,14 @@ class RollbackOutcome:
 
 
 def run_rollback(options: RollbackOptions, config: Config, progress: Progress = lambda _: None) -> RollbackOutcome:
+    with tenant_schema(options.schema, options.sibling_schemas):
+        return _run_rollback(options, config, progress)
+
+
+def _run_rollback(options: RollbackOptions, config: Config, progress: Progress) -> RollbackOutcome:
     prod_url = production_url(config, options.prod_url)
     audit = AuditLog(Path(config.root) / config.audit_log)
-    target = redact_text(prod_url)
+    target = audit_target(prod_url)
     # Before anything else: the audit log verifies and holds production's head, and the caller is
     # not locked down (both audited); a dry run only reads.
     audit = (guard_live(audit, "rollback", prod_url, config.history_table, config.lockdown_after)

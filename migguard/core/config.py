@@ -17,7 +17,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
+                      model_validator)
 
 from migguard.core.durations import duration_ms, parse_duration
 from migguard.core.errors import ConfigError, InputError
@@ -79,6 +80,121 @@ class ScanConfig(BaseModel):
         return value
 
 
+_ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+MAX_TARGET_NAME = 128
+
+
+def target_name(value: str) -> str:
+    """A fleet target's name: 1 to 128 characters, no control character, no path separator.
+    Names reach file names, reports and the audit; URLs never do (the name stands for them)."""
+    if not value or len(value) > MAX_TARGET_NAME:
+        raise ValueError(f"expected a target name of 1 to {MAX_TARGET_NAME} characters")
+    if any(unicodedata.category(char) == "Cc" for char in value) or "/" in value or "\\" in value:
+        raise ValueError(f"{value!r}: a target name may not contain control characters, '/' or '\\'")
+    if value.strip() != value or value in (".", ".."):
+        raise ValueError(f"{value!r}: a target name may not start or end with blanks, nor be '.' or '..'")
+    return value
+
+
+def env_key(value: str) -> str:
+    """The name of an environment (or env file) variable holding a secret URL, not the URL itself."""
+    if not _ENV_KEY.fullmatch(value) or len(value) > 255:
+        raise ValueError("expected the name of an environment variable (letters, digits, "
+                         "'_'), which holds the URL; URLs never go in the config")
+    return value
+
+
+class FleetDiscovery(BaseModel):
+    """A registry database whose `query` returns (target name, env key) rows."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url_env: str
+    query: str
+
+    @field_validator("url_env")
+    @classmethod
+    def _url_env(cls, value: str) -> str:
+        return env_key(value)
+
+    @field_validator("query")
+    @classmethod
+    def _query(cls, value: str) -> str:
+        if not value.strip() or "\x00" in value:
+            raise ValueError("expected a query returning (name, env_key) rows")
+        return value
+
+
+class FleetTenantSchemas(BaseModel):
+    """Schema-per-tenant targets: every schema of one database whose name matches `pattern`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url_env: str
+    pattern: str
+    # like: a SQL LIKE pattern (tenant\_%); regex: a PostgreSQL regular expression (^tenant_[0-9]+$)
+    match: Literal["like", "regex"] = "like"
+
+    @field_validator("url_env")
+    @classmethod
+    def _url_env(cls, value: str) -> str:
+        return env_key(value)
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern(cls, value: str) -> str:
+        if not value or "\x00" in value or len(value) > 1000:
+            raise ValueError("expected a schema name pattern (not empty, no NUL character)")
+        return value
+
+
+class FleetConfig(BaseModel):
+    """[tool.migguard.fleet]: the targets one change reaches, and how the rollout is grouped.
+
+    `targets` maps a target name to the environment variable holding its URL (secrets stay out of
+    files); `discovery` and `tenant_schemas` find more targets at run time. The `canary` targets
+    go first, then the others in waves of `wave_size`, at most `parallel` at a time."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    targets: dict[str, str] = Field(default_factory=dict)
+    discovery: FleetDiscovery | None = None
+    tenant_schemas: FleetTenantSchemas | None = None
+    canary: tuple[str, ...] = ()
+    wave_size: int = Field(default=10, ge=1, le=10_000)
+    parallel: int = Field(default=4, ge=1, le=256)
+
+    @field_validator("targets")
+    @classmethod
+    def _targets(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, key in value.items():
+            target_name(name)
+            try:
+                env_key(key)
+            except ValueError as error:
+                raise ValueError(f"target {name!r}: {error}") from None
+        return value
+
+    @field_validator("canary")
+    @classmethod
+    def _canary(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for name in value:
+            target_name(name)
+        if len(set(value)) != len(value):
+            raise ValueError("a target is named twice")
+        return value
+
+    @model_validator(mode="after")
+    def _some_targets(self) -> FleetConfig:
+        if not self.targets and self.discovery is None and self.tenant_schemas is None:
+            raise ValueError("a fleet needs targets, discovery or tenant_schemas")
+        if self.discovery is None and self.tenant_schemas is None:
+            unknown = [name for name in self.canary if name not in self.targets]
+            if unknown:
+                raise ValueError(f"canary names unknown target(s): {', '.join(unknown)}")
+        return self
+
+
 class Config(BaseModel):
     """Every setting of SPEC section 2, with its default."""
 
@@ -111,6 +227,8 @@ class Config(BaseModel):
     scan: ScanConfig = Field(default_factory=ScanConfig)
     # [tool.migguard.accept]: plan finding id -> why apply may proceed despite it (printed and audited)
     accept: dict[str, Reason] = Field(default_factory=dict)
+    # [tool.migguard.fleet]: many targets for one change (None: a single production)
+    fleet: FleetConfig | None = None
 
     # Where the values came from (a file, or None for defaults); not a config key.
     source: str | None = Field(default=None, exclude=True)

@@ -17,11 +17,15 @@ from collections.abc import Iterable
 import psycopg
 from psycopg.rows import dict_row
 
+from migguard.pg import scope
+
 # The application's schemas. Temporary schemas belong to sessions, extension-owned ones to their
-# extension, and `exclude` names migguard's own (the history table and the audit head).
+# extension, and `exclude` names migguard's own (the history table and the audit head). A tenant's
+# run (`pg/scope.py`) reads only the tenant's schema (`only`).
 APP_SCHEMAS_SQL = """
 SELECT n.oid FROM pg_namespace n
 WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+  AND (%(only)s::text IS NULL OR n.nspname = %(only)s::text)
   AND n.nspname !~ '^pg_(toast_)?temp_'
   AND n.nspname <> ALL(%(exclude)s::text[])
   AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_namespace'::regclass
@@ -53,7 +57,7 @@ class CatalogReader:
 
     def __init__(self, conn: psycopg.Connection, *, exclude_schemas: Iterable[str] = ()) -> None:
         self.conn = conn
-        rows = conn.execute(APP_SCHEMAS_SQL, {"exclude": list(exclude_schemas)}).fetchall()
+        rows = conn.execute(APP_SCHEMAS_SQL, {"exclude": list(exclude_schemas), "only": scope.current()}).fetchall()
         self.app_schemas = [row[0] for row in rows]
 
     def rows(self, query: str, **params: object) -> list[dict]:

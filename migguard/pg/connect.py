@@ -10,6 +10,7 @@ import psycopg
 from migguard.core.dsn import parse_url
 from migguard.core.errors import DatabaseError
 from migguard.core.redact import redact_text
+from migguard.pg import scope
 
 APPLICATION_NAME = "migguard"
 
@@ -18,7 +19,10 @@ def connect(url: str, *, autocommit: bool = False, connect_timeout: int = 10,
             statement_timeout: str | None = None) -> psycopg.Connection:
     """A connection to `url`; a failure raises DatabaseError with the target redacted."""
     parse_url(url)
-    options = f"-c statement_timeout={statement_timeout}" if statement_timeout else None
+    schema = scope.current()  # a tenant's run: its schema is the search_path of every session
+    settings = [f"-c statement_timeout={statement_timeout}" if statement_timeout else None,
+                scope.search_path_option(schema) if schema is not None else None]
+    options = " ".join(s for s in settings if s) or None
     try:
         return psycopg.connect(url, autocommit=autocommit, connect_timeout=connect_timeout,
                                application_name=APPLICATION_NAME, options=options)

@@ -33,6 +33,7 @@ from migguard.core.redact import redact_text
 from migguard.core.sources import Migration
 from migguard.pg.cluster import (Binaries, Cluster, ContainerServer, MajorMismatch, ShadowChoice, available_binaries,
                                  bundled_binaries, choose_binaries, choose_for, local_binaries)
+from migguard.pg import scope
 from migguard.pg.connect import connect, describe
 from migguard.sql.parse import parse_file
 from migguard.sql.transactions import transaction_text, whole_file_wrapper
@@ -51,8 +52,10 @@ def with_database(url: str, database: str) -> str:
 
 
 def chain_keys(migrations: Sequence[Migration]) -> list[str]:
-    """Key of each prefix of the history: sha256 over the previous key and this migration's checksum."""
-    keys, previous = [], ""
+    """Key of each prefix of the history: sha256 over the previous key and this migration's checksum
+    (and, for a tenant's run, its schema: the history replayed into one schema is not another's)."""
+    schema = scope.current()
+    keys, previous = [], "" if schema is None else f"schema:{schema}"
     for migration in migrations:
         previous = hashlib.sha256(f"{previous}:{migration.version}:{migration.checksum()}".encode()).hexdigest()
         keys.append(previous)
@@ -264,7 +267,11 @@ class ShadowServer:
         are created (NOLOGIN) first so ownership, grants and policies restore as they are."""
         from migguard.pg.tools import pg_dump_schema
 
-        ddl = pg_dump_schema(source_url)
+        from migguard.core.identifiers import name_pattern
+
+        # A tenant's run: the other tenants' schemas are not its concern (pg/scope.py).
+        ddl = pg_dump_schema(source_url, [arg for other in scope.siblings()
+                                          for arg in ("--exclude-schema", name_pattern(other))])
         with connect(source_url) as source:
             roles = [r[0] for r in source.execute(
                 "SELECT rolname FROM pg_roles WHERE rolname !~ '^pg_' AND NOT rolsuper").fetchall()]
@@ -293,6 +300,10 @@ class ShadowServer:
                 break
         name = self.create_database(template=template)
         try:
+            schema = scope.current()
+            if schema is not None and template is None:  # the tenant's schema, empty, as the history starts from
+                with connect(self.database_url(name), autocommit=True) as conn:
+                    conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
             if start < len(migrations):
                 with connect(self.database_url(name), autocommit=True) as conn:
                     for migration in migrations[start:]:

@@ -1,0 +1,1 @@
+"""Fleets: one change, many databases (SPEC section 11)."""
