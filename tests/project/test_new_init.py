@@ -366,7 +366,7 @@ def test_init_writes_the_project_files(tmp_path):
 def test_init_config_lists_every_key_commented_at_its_default(tmp_path):
     migguard("init", cwd=tmp_path)
     text = (tmp_path / "migguard.toml").read_text(encoding="utf-8")
-    fields = set(Config.model_fields) - {"source", "root", "rules", "rls", "accept", "scan"}
+    fields = set(Config.model_fields) - {"source", "root", "rules", "rls", "accept", "scan", "fleet"}
     assert set(KEY_COMMENTS) == fields
     defaults = Config()
     for key in fields:
@@ -375,7 +375,7 @@ def test_init_config_lists_every_key_commented_at_its_default(tmp_path):
         expected = getattr(defaults, key)
         assert value == (list(expected) if isinstance(expected, tuple) else expected) or expected is None, key
     assert "[tool.migguard.rules]" in text and "[tool.migguard.rls]" in text and "[tool.migguard.accept]" in text
-    assert "[tool.migguard.scan]" in text
+    assert "[tool.migguard.scan]" in text and "[tool.migguard.fleet]" in text
     loaded = load_config(start=tmp_path)
     assert loaded.source == str(tmp_path / "migguard.toml")
     assert loaded.model_dump() == Config().model_dump()  # everything commented: the defaults
@@ -467,3 +467,19 @@ def test_init_then_new_then_lint(tmp_path):
     found = {(f["rule"], f["path"]) for f in json.loads(lint.stdout)["findings"]}
     assert found == {("migration-outside-write-path", "scripts/hotfix.sql"),
                      ("missing-template-header", "db/migrations/0002_by_hand.sql")}
+
+
+def test_init_fleet_example_is_a_valid_fleet_once_uncommented(tmp_path):
+    migguard("init", cwd=tmp_path)
+    text = (tmp_path / "migguard.toml").read_text(encoding="utf-8")
+    lines = text.splitlines()
+    start = lines.index("# [tool.migguard.fleet]")
+    block = []
+    for line in lines[start:]:
+        if not line.startswith("# "):
+            break
+        block.append(line[2:])
+    (tmp_path / "migguard.toml").write_text(text + "\n" + "\n".join(block) + "\n", encoding="utf-8")
+    fleet = load_config(start=tmp_path).fleet
+    assert fleet is not None and fleet.canary == ("eu-small",) and set(fleet.targets) == {"eu-small", "us-1"}
+    assert fleet.tenant_schemas is not None and fleet.tenant_schemas.url_env == "PG_TENANTS_URL"
