@@ -120,7 +120,13 @@ SELECT a.attrelid AS relid, a.attname AS name,
        CASE WHEN a.attgenerated <> '' THEN pg_get_expr(ad.adbin, ad.adrelid) END AS generated,
        CASE WHEN a.attcollation <> t.typcollation THEN co.collname END AS collation,
        col_description(a.attrelid, a.attnum) AS comment,
-       CASE WHEN a.attstattarget >= 0 THEN a.attstattarget::int END AS statistics
+       CASE WHEN a.attstattarget >= 0 THEN a.attstattarget::int END AS statistics,
+       CASE WHEN a.attidentity <> '' THEN
+         (SELECT json_build_object('name', sc.relname, 'start', s.seqstart, 'increment', s.seqincrement,
+                                   'minimum', s.seqmin, 'maximum', s.seqmax, 'cache', s.seqcache, 'cycle', s.seqcycle)
+          FROM pg_depend d JOIN pg_sequence s ON s.seqrelid = d.objid JOIN pg_class sc ON sc.oid = d.objid
+          WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+            AND d.refobjid = a.attrelid AND d.refobjsubid = a.attnum AND d.deptype = 'i' LIMIT 1) END AS identity_sequence
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_type t ON t.oid = a.atttypid

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from migguard.core.identifiers import comment_safe, object_key, quote_ident, quote_literal, quote_qualified
-from migguard.schema import ddl_collations
+from migguard.schema import ddl_collations, ddl_identity
 from migguard.schema.changes import Explainer, differing
 from migguard.schema.ddl_grants import grant_steps
 from migguard.schema.ddl_statistics import statistics_steps
@@ -258,14 +258,15 @@ def _rel(obj: Table | View | Sequence | EnumType | Domain | Function) -> str:
     return quote_qualified(obj.schema_name, obj.name)
 
 
-def _column_sql(column: Column) -> str:
+def _column_sql(column: Column, schema: str) -> str:
+    """A column as CREATE TABLE and ADD COLUMN state it (`schema`: its table's, for an identity's sequence)."""
     parts = [_q(column.name), column.type]
     if column.collation:
         parts.append(f"COLLATE {_q(column.collation)}")
     if column.generated:
         parts.append(f"GENERATED ALWAYS AS ({column.generated}) STORED")
     elif column.identity:
-        parts.append(f"GENERATED {column.identity.upper()} AS IDENTITY")
+        parts.append(ddl_identity.identity_clause(column, schema))
     elif column.default is not None:
         parts.append(f"DEFAULT {column.default}")
     if not column.nullable:
@@ -489,7 +490,7 @@ def _create_table_sql(table: Table) -> str:
     name = _rel(table)
     if table.partition_of:  # printed by PostgreSQL as regclass text: already qualified and quoted
         return f"CREATE TABLE {name} PARTITION OF {table.partition_of} {table.partition_bound};"
-    columns = ",\n    ".join(_column_sql(c) for c in table.ordered_columns())
+    columns = ",\n    ".join(_column_sql(c, table.schema_name) for c in table.ordered_columns())
     suffix = f" PARTITION BY {table.partition_key}" if table.partition_key else ""
     unlogged, options = create_clauses(table)
     return f"CREATE {unlogged}TABLE {name} (\n    {columns}\n){suffix}{options};"
@@ -638,7 +639,7 @@ def _column_changes(old: Table, new: Table, target: str) -> list[Change]:
         path = (new.schema_name, new.name, column.name)
         if before is None:
             drop = f"{target} DROP COLUMN {_q(column.name)};"
-            changes.append(_change("add column", path, f"{target} ADD COLUMN {_column_sql(column)};", drop, COLUMN,
+            changes.append(_change("add column", path, f"{target} ADD COLUMN {_column_sql(column, new.schema_name)};", drop, COLUMN,
                                    lock=ACCESS_EXCLUSIVE))
             if column.comment:
                 changes.append(_change("comment on column", path, f"COMMENT ON COLUMN {_rel(new)}.{_q(column.name)} "
@@ -648,7 +649,7 @@ def _column_changes(old: Table, new: Table, target: str) -> list[Change]:
     for column in old.ordered_columns():
         if column.name not in new.columns:
             path = (old.schema_name, old.name, column.name)
-            restore = _restore_column_sql(target, column)
+            restore = _restore_column_sql(target, column, old.schema_name)
             if column.statistics is not None:
                 restore += f"\n{target} ALTER COLUMN {_q(column.name)} SET STATISTICS {int(column.statistics)};"
             if column.comment:
@@ -669,15 +670,15 @@ _PLACEHOLDERS = {
 }
 
 
-def _restore_column_sql(target: str, column: Column) -> str:
+def _restore_column_sql(target: str, column: Column, schema: str) -> str:
     """Re-add a dropped column exactly as it was; a NOT NULL column without a default gets a
     placeholder default for the rows that exist, dropped again at once."""
     base = column.type.split("(")[0].removesuffix("[]").strip()
     placeholder = _PLACEHOLDERS.get(base) if column.type == base or "(" in column.type else None
     if column.nullable or column.default is not None or column.identity or column.generated or placeholder is None:
-        return f"{target} ADD COLUMN {_column_sql(column)};"
+        return f"{target} ADD COLUMN {_column_sql(column, schema)};"
     temporary = column.model_copy(update={"default": placeholder})
-    return (f"{target} ADD COLUMN {_column_sql(temporary)};  -- placeholder values until the backup restores the data\n"
+    return (f"{target} ADD COLUMN {_column_sql(temporary, schema)};  -- placeholder values until the backup restores the data\n"
             f"{target} ALTER COLUMN {_q(column.name)} DROP DEFAULT;")
 
 
@@ -688,8 +689,8 @@ def _alter_column(old: Column, new: Column, target: str, path: tuple[str, ...], 
     if old.generated != new.generated or bool(old.generated) != bool(new.generated):
         # A generation expression cannot be altered in place (before PG 17): drop and re-add.
         changes.append(_change("recreate generated column", path,
-                               f"{target} DROP COLUMN {_q(new.name)};\n{target} ADD COLUMN {_column_sql(new)};",
-                               f"{target} DROP COLUMN {_q(old.name)};\n{target} ADD COLUMN {_column_sql(old)};",
+                               f"{target} DROP COLUMN {_q(new.name)};\n{target} ADD COLUMN {_column_sql(new, path[0])};",
+                               f"{target} DROP COLUMN {_q(old.name)};\n{target} ADD COLUMN {_column_sql(old, path[0])};",
                                COLUMN, destructive=not old.generated, lossy=not old.generated, lock=ACCESS_EXCLUSIVE))
         return changes
     if old.type != new.type or old.collation != new.collation:
@@ -708,17 +709,11 @@ def _alter_column(old: Column, new: Column, target: str, path: tuple[str, ...], 
             reverse = f"{column} DROP DEFAULT;\n{reverse}\n{column} SET DEFAULT {old.default};"
         changes.append(_change("alter column type", path, forward, reverse, COLUMN, lock=ACCESS_EXCLUSIVE,
                                notes=("a type change rewrites the table unless binary-coercible",)))
-    if old.identity != new.identity:
-        if old.identity and new.identity:
-            forward = f"{column} SET GENERATED {new.identity.upper()};"
-            reverse = f"{column} SET GENERATED {old.identity.upper()};"
-        elif new.identity:
-            forward = f"{column} ADD GENERATED {new.identity.upper()} AS IDENTITY;"
-            reverse = f"{column} DROP IDENTITY;"
-        else:
-            forward = f"{column} DROP IDENTITY;"
-            reverse = f"{column} ADD GENERATED {old.identity.upper()} AS IDENTITY;"
-        changes.append(_change("alter column identity", path, forward, reverse, COLUMN, lock=ACCESS_EXCLUSIVE))
+    identity = [_change("alter column identity", path, forward, reverse, COLUMN, lock=ACCESS_EXCLUSIVE)
+                for forward, reverse in ddl_identity.alter_steps(old, new, column, path[0])]
+    adds_identity = bool(new.identity) and not old.identity
+    if not adds_identity:  # DROP IDENTITY before SET DEFAULT and DROP NOT NULL (refused on an identity column)
+        changes += identity
     if old.default != new.default and not new.identity:
         def set_default(c: Column) -> str:
             return f"{column} SET DEFAULT {c.default};" if c.default is not None else f"{column} DROP DEFAULT;"
@@ -727,11 +722,17 @@ def _alter_column(old: Column, new: Column, target: str, path: tuple[str, ...], 
         restored = old.type != new.type and old.default is not None
         changes.append(_change("alter column default", path, set_default(new), "" if restored else set_default(old),
                                COLUMN, lock=ACCESS_EXCLUSIVE))
+    elif old.default is not None and adds_identity and old.type == new.type:
+        # an identity column has no default: the old one goes first (its reverse comes after DROP IDENTITY)
+        changes.append(_change("alter column default", path, f"{column} DROP DEFAULT;",
+                               f"{column} SET DEFAULT {old.default};", COLUMN, lock=ACCESS_EXCLUSIVE))
     if old.nullable != new.nullable:
         on, off = f"{column} SET NOT NULL;", f"{column} DROP NOT NULL;"
         changes.append(_change("set not null" if not new.nullable else "drop not null", path,
                                off if new.nullable else on, on if new.nullable else off, COLUMN,
                                lock=ACCESS_EXCLUSIVE))
+    if adds_identity:  # ADD IDENTITY needs the column NOT NULL already
+        changes += identity
     if old.comment != new.comment:
         changes.append(_change("comment on column", path,
                                f"COMMENT ON COLUMN {table}.{_q(new.name)} IS {_comment(new.comment)};",

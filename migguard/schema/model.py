@@ -61,6 +61,19 @@ class _Model(BaseModel):
 SchemaObject = _Model  # the base of every object in the model, for code that compares objects
 
 
+class IdentitySequence(_Model):
+    """The sequence behind an identity column: its name (in the table's schema) and options, as
+    `GENERATED … AS IDENTITY (…)` states them (pg_dump prints them all)."""
+
+    name: str
+    start: int = 1
+    increment: int = 1
+    minimum: int = 1
+    maximum: int = 2147483647
+    cache: int = 1
+    cycle: bool = False
+
+
 class Column(_Model):
     uncompared: ClassVar[dict[str, Any]] = {"position": True}
 
@@ -70,6 +83,7 @@ class Column(_Model):
     nullable: bool = True
     default: str | None = None
     identity: str | None = None  # "always" | "by default"
+    identity_sequence: IdentitySequence | None = None  # an identity column's sequence, read from the catalog
     generated: str | None = None  # expression of a stored generated column
     collation: str | None = None  # only when it differs from the type's default
     comment: str | None = None
