@@ -143,10 +143,11 @@ SELECT con.conrelid AS relid, con.conname AS name, con.contype AS kind, pg_get_c
                  JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n), '{{}}') AS columns,
        con.convalidated AS validated,
        CASE WHEN con.contype = 'f' THEN con.confrelid::regclass::text END AS references,
-       obj_description(con.oid, 'pg_constraint') AS comment
+       obj_description(con.oid, 'pg_constraint') AS comment,
+       NOT con.conislocal AND con.contype = 'c' AS inherited
 FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid
 WHERE con.contype IN ('p', 'u', 'f', 'c', 'x') AND {in_app_schemas("c.relnamespace")}
-  AND (con.conparentid = 0 OR NOT c.relispartition)
+  AND con.conparentid = 0
 ORDER BY con.conrelid, con.conname
 """
 
@@ -158,7 +159,8 @@ SELECT i.indrelid AS relid, ic.relname AS name, pg_get_indexdef(i.indexrelid) AS
        pg_get_expr(i.indpred, i.indrelid) AS predicate, i.indisvalid AS valid,
        (SELECT con.conname FROM pg_constraint con WHERE con.conindid = i.indexrelid AND con.conrelid = i.indrelid
         AND con.contype IN ('p', 'u', 'x')) AS constraint,
-       obj_description(i.indexrelid, 'pg_class') AS comment
+       obj_description(i.indexrelid, 'pg_class') AS comment,
+       (SELECT inh.inhparent::regclass::text FROM pg_inherits inh WHERE inh.inhrelid = i.indexrelid) AS parent
 FROM pg_index i
 JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_class c ON c.oid = i.indrelid

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 
 from migguard.core.identifiers import comment_safe, object_key, quote_ident, quote_literal, quote_qualified
 from migguard.schema import ddl_collations, ddl_identity
+from migguard.schema.ddl_partitions import IndexTree, attach_sql
 from migguard.schema.changes import Explainer, differing
 from migguard.schema.ddl_grants import grant_steps
 from migguard.schema.ddl_statistics import statistics_steps
@@ -35,8 +36,8 @@ from migguard.schema.model import (
 # call them; their bodies are not checked at creation, as pg_dump does), except those whose
 # signature names a table's row type or whose SQL-standard body is bound at creation: FUNCTION.
 (SCHEMA, EXTENSION, TYPE, SEQUENCE, DROP_DEPENDENT, DROP_FOREIGN_KEY, DROP_CONSTRAINT, EARLY_FUNCTION, TABLE, COLUMN,
- FUNCTION, CONSTRAINT, INDEX, FOREIGN_KEY, VIEW, SECURITY, TRIGGER, GRANT, COMMENT, DROP_COLUMN, DROP_TABLE, DROP_OTHER,
- DROP_TYPE, DROP_SCHEMA) = range(24)
+ FUNCTION, CONSTRAINT, INDEX, ATTACH_INDEX, FOREIGN_KEY, VIEW, SECURITY, TRIGGER, GRANT, COMMENT, DROP_COLUMN, DROP_TABLE,
+ DROP_OTHER, DROP_TYPE, DROP_SCHEMA) = range(25)
 
 ACCESS_EXCLUSIVE = "ACCESS EXCLUSIVE"
 SHARE = "SHARE"
@@ -154,8 +155,9 @@ def diff(before: SchemaModel, after: SchemaModel, online: bool = False) -> list[
         changes += _function_changes(name, before.functions.get(name), after.functions.get(name), relations)
     changed_tables = set(_keys(touched, "tables"))
     taken, grantees = _relation_names(after), _grantees(before) | _grantees(after)
+    tree = IndexTree.of(before, after)
     for name in sorted(changed_tables, key=lambda n: _table_order(n, before, after)):
-        changes += _table_changes(name, before.tables.get(name), after.tables.get(name), taken, grantees)
+        changes += _table_changes(name, before.tables.get(name), after.tables.get(name), taken, grantees, tree)
     views = _with_dependent_views(set(_keys(touched, "views")) | _views_depending_on(changed_tables, before, after),
                                   before, after)
     order = _view_order(views, before, after)
@@ -509,15 +511,15 @@ def _grantees(model: SchemaModel) -> set[str]:
 
 
 def _table_changes(name: str, old: Table | None, new: Table | None, taken: set[str] = frozenset(),
-                   grantees: set[str] = frozenset()) -> list[Change]:
+                   grantees: set[str] = frozenset(), tree: IndexTree = IndexTree()) -> list[Change]:
     if old is None:
-        return _create_table(new, grantees)
+        return _create_table(new, grantees, tree)
     if new is None:
         return _drop_table(old, taken, grantees)
-    return _alter_table(old, new)
+    return _alter_table(old, new, tree=tree)
 
 
-def _create_table(table: Table, grantees: set[str] = frozenset()) -> list[Change]:
+def _create_table(table: Table, grantees: set[str] = frozenset(), tree: IndexTree = IndexTree()) -> list[Change]:
     path, qualified = (table.schema_name, table.name), _rel(table)
     changes = [_change("create table", path, _create_table_sql(table), f"DROP TABLE {qualified};", TABLE)]
     if grantees:
@@ -534,7 +536,10 @@ def _create_table(table: Table, grantees: set[str] = frozenset()) -> list[Change
             changes.append(_change("comment on column", (*path, column.name),
                                    f"COMMENT ON COLUMN {qualified}.{_q(column.name)} IS {_comment(column.comment)};", "",
                                    COMMENT))
-    for change in _alter_table(empty, table, created=True):
+    if table.inherits:  # created standalone, it inherits last (`created_steps`): INHERIT needs the parents' CHECKs
+        table = table.model_copy(update={"constraints": {n: c.model_copy(update={"inherited": False})
+                                                         for n, c in table.constraints.items()}})
+    for change in _alter_table(empty, table, created=True, tree=tree):
         # Dropping the table undoes its parts, except foreign keys, which must go before any table they reference.
         undo = change.reverse if change.phase == FOREIGN_KEY else ""
         changes.append(replace(change, reverse=undo, lock=None))
@@ -556,7 +561,9 @@ def _drop_table(table: Table, taken: set[str] = frozenset(), grantees: set[str] 
     # last, once the parents' columns are back as they were.
     changes += [_change("no inherit", path, f"{target} NO INHERIT {parent};", f"{target} INHERIT {parent};",
                         DROP_FOREIGN_KEY, lock=ACCESS_EXCLUSIVE) for parent in table.inherits]
-    rest = table.model_copy(update={"constraints": {n: c for n, c in table.constraints.items() if n not in foreign},
+    # recreated standalone, it holds its inherited CHECKs itself until it inherits again
+    rest = table.model_copy(update={"constraints": {n: c.model_copy(update={"inherited": False})
+                                                    for n, c in table.constraints.items() if n not in foreign},
                                     "inherits": ()})
     recreate = [change.forward for change in _create_table(rest, grantees)]
     # Last, unless a created object takes one of its relation names (its primary key's index,
@@ -568,7 +575,7 @@ def _drop_table(table: Table, taken: set[str] = frozenset(), grantees: set[str] 
     return changes
 
 
-def _alter_table(old: Table, new: Table, created: bool = False) -> list[Change]:
+def _alter_table(old: Table, new: Table, created: bool = False, tree: IndexTree = IndexTree()) -> list[Change]:
     path, qualified = (new.schema_name, new.name), _rel(new)
     target = f"ALTER TABLE {qualified}"
     changes: list[Change] = []
@@ -595,7 +602,7 @@ def _alter_table(old: Table, new: Table, created: bool = False) -> list[Change]:
     changes += _constraint_changes(old, new, target)
     retyped = {c for c in old.columns if c in new.columns and
                (old.columns[c].type, old.columns[c].collation) != (new.columns[c].type, new.columns[c].collation)}
-    changes += _index_changes(old, new, set() if created else retyped)
+    changes += _index_changes(old, new, set() if created else retyped, tree, created)
     if old.rls_enabled != new.rls_enabled:
         on, off = f"{target} ENABLE ROW LEVEL SECURITY;", f"{target} DISABLE ROW LEVEL SECURITY;"
         changes.append(_change("enable row level security" if new.rls_enabled else "disable row level security", path,
@@ -750,7 +757,11 @@ def _constraint_changes(old: Table, new: Table, target: str) -> list[Change]:
                    key=lambda n: ((old.constraints.get(n) or new.constraints.get(n)).kind == "foreign", n))
     qualified = _rel(new)
     for constraint_name in names:
+        # a CHECK inherited from a parent comes and goes with the parent's
         before, after = old.constraints.get(constraint_name), new.constraints.get(constraint_name)
+        if before is not None and after is not None and before.compared_fields() == after.compared_fields():
+            continue
+        before, after = (None if c is None or c.inherited else c for c in (before, after))
         if before == after:
             continue
         path = (new.schema_name, new.name, constraint_name)
@@ -785,13 +796,24 @@ def _constraint_changes(old: Table, new: Table, target: str) -> list[Change]:
     return changes
 
 
-def _index_changes(old: Table | View, new: Table | View, retyped: set[str] = frozenset()) -> list[Change]:
-    changes = []
+def _index_changes(old: Table | View, new: Table | View, retyped: set[str] = frozenset(),
+                   tree: IndexTree = IndexTree(), created: bool = False) -> list[Change]:
+    changes, attach = [], []
     for index_name in sorted(set(old.indexes) | set(new.indexes)):
         # Indexes behind constraints come and go with the constraint; a plain index that takes the
         # name of a dropped constraint's index (or gives it up to a new constraint) is its own change.
-        before, after = (None if i is None or i.constraint else i for i in (old.indexes.get(index_name),
-                                                                            new.indexes.get(index_name)))
+        # An index attached to a parent index the diff drops goes with it; a new partition's index
+        # for a kept parent index is made by PARTITION OF (`ddl_partitions`).
+        raw_before, raw_after = old.indexes.get(index_name), new.indexes.get(index_name)
+        if isinstance(new, Table) and raw_after is not None and tree.needs_attach(new, raw_before, raw_after) \
+                and not (created and tree.made_by_partition_of(new, raw_after)):
+            attach.append(_change("attach index", (new.schema_name, index_name), attach_sql(raw_after.parent, new, raw_after),
+                                  "", ATTACH_INDEX, lock=SHARE_UPDATE_EXCLUSIVE))
+        if tree.goes_with_parent(raw_before):
+            raw_before = None
+        if created and raw_after is not None and isinstance(new, Table) and tree.made_by_partition_of(new, raw_after):
+            raw_after = None
+        before, after = (None if i is None or i.constraint else i for i in (raw_before, raw_after))
         recast = before is not None and after is not None and _reads_retyped(before, old, retyped)
         if before == after and not recast:
             continue
@@ -804,14 +826,16 @@ def _index_changes(old: Table | View, new: Table | View, retyped: set[str] = fro
                                        f"COMMENT ON INDEX {qualified} IS {_comment(before.comment)};", COMMENT))
             continue
         if before is not None:
-            changes.append(_change("drop index", path, drop, before.definition + ";", DROP_CONSTRAINT,
-                                   lock=ACCESS_EXCLUSIVE))
+            restore = "\n".join(filter(None, [before.definition + ";", tree.restore_children(qualified)]))
+            changes.append(_change("drop index", path, drop, restore, DROP_CONSTRAINT, lock=ACCESS_EXCLUSIVE))
         if after is not None:
-            changes.append(_change("create index", path, after.definition + ";", drop, INDEX, lock=SHARE))
+            # an index attached to a parent index the diff creates is dropped with that parent
+            undo = "" if after.parent is not None and after.parent in tree.created else drop
+            changes.append(_change("create index", path, after.definition + ";", undo, INDEX, lock=SHARE))
             if after.comment:
                 changes.append(_change("comment on index", path, f"COMMENT ON INDEX {qualified} IS {_comment(after.comment)};",
                                        "", COMMENT))  # goes with the index
-    return changes
+    return changes + attach
 
 
 def _reads_retyped(index: Index, table: Table | View, retyped: set[str]) -> bool:

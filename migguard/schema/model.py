@@ -91,6 +91,9 @@ class Column(_Model):
 
 
 class Constraint(_Model):
+    # whether a CHECK is inherited decides who makes it (the parent), not what the table holds
+    uncompared: ClassVar[dict[str, Any]] = {"inherited": True}
+
     name: str
     kind: str  # primary | unique | foreign | check | exclusion
     definition: str  # pg_get_constraintdef
@@ -98,6 +101,7 @@ class Constraint(_Model):
     validated: bool = True
     references: str | None = None  # foreign key target table
     comment: str | None = None
+    inherited: bool = False  # a CHECK that comes from a parent table only (not conislocal): made and dropped with it
 
 
 class Index(_Model):
@@ -110,6 +114,7 @@ class Index(_Model):
     valid: bool = True
     constraint: str | None = None  # the constraint this index backs, if any
     comment: str | None = None
+    parent: str | None = None  # the partitioned index this partition's index is attached to (regclass text)
 
 
 class Policy(_Model):
@@ -128,7 +133,8 @@ class Trigger(_Model):
 
 
 class Table(_Model):
-    uncompared: ClassVar[dict[str, Any]] = {"columns": {"__all__": {"position"}}}
+    uncompared: ClassVar[dict[str, Any]] = {"columns": {"__all__": {"position"}},
+                                            "constraints": {"__all__": {"inherited"}}}
 
     schema_name: str
     name: str
@@ -385,7 +391,8 @@ class SchemaModel(_Model):
         return cls.model_validate_json(text)
 
 
-_NOT_COMPARED = {"server_version": True, "connecting_roles": True, "tables": {"__all__": {"columns": {"__all__": {"position"}}}}}
+_NOT_COMPARED = {"server_version": True, "connecting_roles": True,
+                 "tables": {"__all__": {"columns": {"__all__": {"position"}}, "constraints": {"__all__": {"inherited"}}}}}
 
 
 def row_key(table: Table) -> tuple[str, ...]:
