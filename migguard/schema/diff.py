@@ -157,7 +157,10 @@ def diff(before: SchemaModel, after: SchemaModel, online: bool = False) -> list[
     taken, grantees = _relation_names(after), _grantees(before) | _grantees(after)
     tree = IndexTree.of(before, after)
     for name in sorted(changed_tables, key=lambda n: _table_order(n, before, after)):
-        changes += _table_changes(name, before.tables.get(name), after.tables.get(name), taken, grantees, tree)
+        old_table, new_table = before.tables.get(name), after.tables.get(name)
+        if old_table is not None and new_table is not None:
+            old_table = _after_parents_recurse(old_table, new_table, before, after)
+        changes += _table_changes(name, old_table, new_table, taken, grantees, tree)
     views = _with_dependent_views(set(_keys(touched, "views")) | _views_depending_on(changed_tables, before, after),
                                   before, after)
     order = _view_order(views, before, after)
@@ -234,6 +237,36 @@ def _touched_objects(before: SchemaModel, after: SchemaModel) -> dict[str, set[s
 
 def _keys(touched: dict[str, set[str]], category: str) -> list[str]:
     return sorted(touched.get(category, set()))
+
+
+def _table_by_regclass(text: str, model: SchemaModel) -> Table | None:
+    """The table a regclass text (`public."Foo"`, as PostgreSQL prints a parent) names in `model`."""
+    return model.tables.get(object_key(*[_unquote(part) for part in _IDENTIFIER.findall(text)]))
+
+
+_RECURSING = ("type", "collation", "nullable", "default")
+
+
+def _after_parents_recurse(old: Table, new: Table, before: SchemaModel, after: SchemaModel) -> Table:
+    """A kept child (partition or INHERITS) as its parents' column changes leave it: ALTER COLUMN …
+    TYPE, SET/DROP NOT NULL and SET/DROP DEFAULT on a parent recurse to its children, so the
+    child's own change would repeat it (and DROP NOT NULL under a NOT NULL parent is refused)."""
+    parents = [old.partition_of] if old.partition_of and old.partition_of == new.partition_of else \
+        [p for p in old.inherits if p in new.inherits]
+    columns = dict(old.columns)
+    for parent in parents:
+        was, now = _table_by_regclass(parent, before), _table_by_regclass(parent, after)
+        if was is None or now is None:
+            continue
+        for name, column in columns.items():
+            if name not in was.columns or name not in now.columns:
+                continue
+            update = {f: getattr(now.columns[name], f) for f in _RECURSING
+                      if getattr(was.columns[name], f) != getattr(now.columns[name], f)
+                      and getattr(column, f) == getattr(was.columns[name], f)}
+            if update:
+                columns[name] = column.model_copy(update=update)
+    return old if columns == old.columns else old.model_copy(update={"columns": columns})
 
 
 def _table_order(name: str, before: SchemaModel, after: SchemaModel) -> tuple[int, str]:
