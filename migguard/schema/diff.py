@@ -137,7 +137,7 @@ def diff(before: SchemaModel, after: SchemaModel, online: bool = False) -> list[
             changes.append(_change("update extension", path, f'ALTER EXTENSION {quoted} UPDATE TO {_lit(new.version)};',
                                    f'ALTER EXTENSION {quoted} UPDATE TO {_lit(old.version)};', EXTENSION))
     for name in _keys(touched, "enums"):
-        changes += _enum_changes(name, before.enums.get(name), after.enums.get(name), before)
+        changes += _enum_changes(name, before.enums.get(name), after.enums.get(name), before, after)
     for name in _keys(touched, "domains"):
         changes += _domain_changes(name, before.domains.get(name), after.domains.get(name))
     for name in _keys(touched, "collations"):
@@ -334,13 +334,17 @@ def _enum_sql(enum: EnumType) -> str:
     return f"CREATE TYPE {_rel(enum)} AS ENUM ({', '.join(_lit(v) for v in enum.values)});"
 
 
-def _enum_changes(name: str, old: EnumType | None, new: EnumType | None, before: SchemaModel) -> list[Change]:
+def _enum_changes(name: str, old: EnumType | None, new: EnumType | None, before: SchemaModel,
+                  after: SchemaModel | None = None) -> list[Change]:
     enum = old or new
     path, qualified = (enum.schema_name, enum.name), _rel(enum)
     if old is None:
         return [_change("create type", path, _enum_sql(new), f"DROP TYPE {qualified};", TYPE)]
     if new is None:
         return [_change("drop type", path, f"DROP TYPE {qualified};", _enum_sql(old), DROP_TYPE, destructive=True)]
+    # Back: PostgreSQL cannot remove a value, so the reverse recreates the old type (rows holding
+    # a value it lacks make it fail, as they should).
+    back = _recreate_enum_sql(new, old, after) if after is not None else None
     removed = [v for v in old.values if v not in new.values]
     kept_order = [v for v in new.values if v in old.values] == list(old.values)
     if not removed and kept_order:
@@ -352,25 +356,38 @@ def _enum_changes(name: str, old: EnumType | None, new: EnumType | None, before:
             preceding = next((v for v in reversed(new.values[:index]) if v in old.values or v in new.values[:index]), None)
             position = f" BEFORE {_lit(following)}" if following else (f" AFTER {_lit(preceding)}" if preceding else "")
             changes.append(_change("add enum value", (*path, value),
-                                   f"ALTER TYPE {qualified} ADD VALUE {_lit(value)}{position};", None, TYPE,
-                                   notes=("PostgreSQL cannot remove an enum value; the rollback leaves it.",)))
+                                   f"ALTER TYPE {qualified} ADD VALUE {_lit(value)}{position};",
+                                   back if not changes else "", TYPE,
+                                   notes=("PostgreSQL cannot remove an enum value: the rollback recreates the type",)))
         return changes
-    # Values removed or reordered: recreate the type and convert every column that uses it
-    # (format_type prints the type qualified and quoted, as _rel does).
-    users = [(t, c) for t in before.tables.values() for c in t.ordered_columns() if c.type in (qualified, name, old.name)]
-    temporary = f"{old.name}__migguard_old"
-    steps = [f"ALTER TYPE {qualified} RENAME TO {_q(temporary)};", _enum_sql(new)]
-    for table, column in users:
+    users = _enum_users(old, before)
+    return [_change("recreate type", path, _recreate_enum_sql(old, new, before), back, TYPE, destructive=bool(removed),
+                    lossy=bool(removed), lock=ACCESS_EXCLUSIVE if users else None,
+                    notes=("rows holding a removed value make the conversion fail",) if removed else ())]
+
+
+def _enum_users(enum: EnumType, model: SchemaModel) -> list[tuple[Table, Column]]:
+    """The table columns of `model` whose type is the enum (format_type prints it qualified and quoted);
+    a partition's are its parent's (converted with them: PostgreSQL refuses it on the partition)."""
+    names = (_rel(enum), object_key(enum.schema_name, enum.name), enum.name)
+    return [(t, c) for t in model.tables.values() if not t.partition_of for c in t.ordered_columns() if c.type in names]
+
+
+def _recreate_enum_sql(current: EnumType, target: EnumType, model: SchemaModel) -> str:
+    """Values removed or reordered: rename the type away, create it anew and convert every column
+    of `model` that uses it (through text), then drop the old one."""
+    qualified = _rel(target)
+    temporary = f"{current.name}__migguard_old"
+    steps = [f"ALTER TYPE {qualified} RENAME TO {_q(temporary)};", _enum_sql(target)]
+    for table, column in _enum_users(current, model):
         if column.default is not None:
             steps.append(f"ALTER TABLE {_rel(table)} ALTER COLUMN {_q(column.name)} DROP DEFAULT;")
         steps.append(f"ALTER TABLE {_rel(table)} ALTER COLUMN {_q(column.name)} TYPE {qualified} "
                      f"USING {_q(column.name)}::text::{qualified};")
         if column.default is not None:
             steps.append(f"ALTER TABLE {_rel(table)} ALTER COLUMN {_q(column.name)} SET DEFAULT {column.default};")
-    steps.append(f"DROP TYPE {_qn(old.schema_name, temporary)};")
-    return [_change("recreate type", path, "\n".join(steps), None, TYPE, destructive=bool(removed), lossy=bool(removed),
-                    lock=ACCESS_EXCLUSIVE if users else None,
-                    notes=("rows holding a removed value make the conversion fail",) if removed else ())]
+    steps.append(f"DROP TYPE {_qn(current.schema_name, temporary)};")
+    return "\n".join(steps)
 
 
 def _domain_sql(domain: Domain) -> str:

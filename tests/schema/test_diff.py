@@ -75,7 +75,10 @@ def test_enum_values_keep_their_position():
     before = _model(enums={"public.mood": EnumType(schema_name="public", name="mood", values=("sad", "happy"))})
     after = _model(enums={"public.mood": EnumType(schema_name="public", name="mood", values=("sad", "ok", "happy"))})
     (change,) = diff(before, after)
-    assert change.forward == "ALTER TYPE public.mood ADD VALUE 'ok' BEFORE 'happy';" and change.reverse is None
+    assert change.forward == "ALTER TYPE public.mood ADD VALUE 'ok' BEFORE 'happy';"
+    # PostgreSQL cannot remove a value: the rollback recreates the type as it was
+    assert change.reverse == ("ALTER TYPE public.mood RENAME TO mood__migguard_old;\n"
+                              "CREATE TYPE public.mood AS ENUM ('sad', 'happy');\nDROP TYPE public.mood__migguard_old;")
 
 
 def test_rls_policies_and_index_changes():
