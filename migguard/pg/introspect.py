@@ -90,7 +90,7 @@ def _read(conn: psycopg.Connection, exclude_schemas: tuple[str, ...]) -> SchemaM
                 views[key] = View(schema_name=r["schema_name"], name=r["name"], definition=r["view_definition"] or "",
                                   materialized=r["relkind"] == "m", owner=r["owner"], options=tuple(r["options"]),
                                   indexes=dict(per_table["indexes"].get(oid, {})), comment=r["comment"],
-                                  grants=grant_map)
+                                  grants=grant_map, triggers=dict(per_table["triggers"].get(oid, {})))
                 continue
             tables[key] = Table(
                 schema_name=r["schema_name"], name=r["name"], kind=_RELATION_KINDS[r["relkind"]], owner=r["owner"],

@@ -1187,6 +1187,8 @@ def _view_sql(view: View) -> str:
         text += f"\nGRANT {', '.join(privileges)} ON TABLE {_rel(view)} TO {grantee};"
     if view.comment:
         text += f"\nCOMMENT ON {kind} {_rel(view)} IS {_comment(view.comment)};"
+    for trigger in sorted(view.triggers.values(), key=lambda t: t.name):
+        text += "\n" + _trigger_sql(f"ALTER TABLE {_rel(view)}", trigger)
     return text
 
 

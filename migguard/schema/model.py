@@ -176,6 +176,7 @@ class View(_Model):
     indexes: dict[str, Index] = Field(default_factory=dict)
     comment: str | None = None
     grants: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    triggers: dict[str, Trigger] = Field(default_factory=dict)  # INSTEAD OF triggers on a view
 
     @property
     def qualified_name(self) -> str:
