@@ -149,10 +149,13 @@ def diff(before: SchemaModel, after: SchemaModel, online: bool = False) -> list[
             continue
         changes += _sequence_changes(name, before.sequences.get(name), after.sequences.get(name), before, after)
     relations = {_rel(r) for model in (before, after) for r in (*model.tables.values(), *model.views.values())}
-    for name in _keys(touched, "functions"):
+    function_drops: list[Change] = []
+    for name in _function_order(_keys(touched, "functions"), before, after):
         if _only_grants_differ(before.functions.get(name), after.functions.get(name)):
             continue
-        changes += _function_changes(name, before.functions.get(name), after.functions.get(name), relations)
+        for change in _function_changes(name, before.functions.get(name), after.functions.get(name), relations):
+            (function_drops if change.kind.startswith("drop ") else changes).append(change)
+    changes += reversed(function_drops)  # a function is dropped before the functions it calls
     changed_tables = set(_keys(touched, "tables"))
     taken, grantees = _relation_names(after), _grantees(before) | _grantees(after)
     tree = IndexTree.of(before, after)
@@ -489,6 +492,30 @@ def _sequence_changes(name: str, old: Sequence | None, new: Sequence | None, bef
         if new.owned_by:
             changes.append(_change("alter sequence owner", path, f"{owner} {new.owned_by};", f"{owner} NONE;", COMMENT))
     return changes
+
+
+def _function_order(names: list[str], before: SchemaModel, after: SchemaModel) -> list[str]:
+    """The functions, each after those its definition calls (by qualified name: a SQL-standard body
+    is bound at creation, so what it calls must exist), by name otherwise."""
+    functions = {name: after.functions.get(name) or before.functions[name] for name in names}
+    called = {name: {other for other, f in functions.items() if other != name
+                     and f"{_rel(f)}(" in " ".join(m.functions[name].definition for m in (before, after)
+                                                   if name in m.functions)}
+              for name in names}
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in seen:
+            return
+        seen.add(name)
+        for other in sorted(called[name]):
+            visit(other)
+        order.append(name)
+
+    for name in names:
+        visit(name)
+    return order
 
 
 def _function_sql(function: Function) -> str:
