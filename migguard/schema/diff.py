@@ -155,7 +155,6 @@ def diff(before: SchemaModel, after: SchemaModel, online: bool = False) -> list[
             continue
         for change in _function_changes(name, before.functions.get(name), after.functions.get(name), relations):
             (function_drops if change.kind.startswith("drop ") else changes).append(change)
-    changes += reversed(function_drops)  # a function is dropped before the functions it calls
     changed_tables = set(_keys(touched, "tables"))
     taken, grantees = _relation_names(after), _grantees(before) | _grantees(after)
     tree = IndexTree.of(before, after)
@@ -164,6 +163,9 @@ def diff(before: SchemaModel, after: SchemaModel, online: bool = False) -> list[
         if old_table is not None and new_table is not None:
             old_table = _after_parents_recurse(old_table, new_table, before, after)
         changes += _table_changes(name, old_table, new_table, taken, grantees, tree)
+    # after the tables' constraint and index drops (a CHECK or an index may call a bound function),
+    # each function before the functions it calls
+    changes += reversed(function_drops)
     views = _with_dependent_views(set(_keys(touched, "views")) | _views_depending_on(changed_tables, before, after),
                                   before, after)
     order = _view_order(views, before, after)
@@ -553,7 +555,7 @@ def _function_changes(name: str, old: Function | None, new: Function | None,
     if new is None:
         # A function bound to a relation (row type, SQL-standard body) goes before that relation can.
         bound = _function_phase(old, relations) == FUNCTION
-        return [change(f"drop {keyword.lower()}", drop, _function_sql(old), DROP_DEPENDENT if bound else DROP_OTHER,
+        return [change(f"drop {keyword.lower()}", drop, _function_sql(old), DROP_CONSTRAINT if bound else DROP_OTHER,
                        destructive=True)]
     phase = max(_function_phase(old, relations), _function_phase(new, relations))
     if old.returns != new.returns or old.kind != new.kind:
