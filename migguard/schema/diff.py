@@ -158,7 +158,12 @@ def diff(before: SchemaModel, after: SchemaModel, online: bool = False) -> list[
     changed_tables = set(_keys(touched, "tables"))
     taken, grantees = _relation_names(after), _grantees(before) | _grantees(after)
     tree = IndexTree.of(before, after)
-    for name in sorted(changed_tables, key=lambda n: _table_order(n, before, after)):
+    # parents created before their children; children dropped before their parents (a partition
+    # goes with its partitioned table, so dropping it after would fail)
+    dropped = sorted((n for n in changed_tables if n not in after.tables), key=lambda n: _table_order(n, before, after),
+                     reverse=True)
+    kept = sorted((n for n in changed_tables if n in after.tables), key=lambda n: _table_order(n, before, after))
+    for name in dropped + kept:
         old_table, new_table = before.tables.get(name), after.tables.get(name)
         if old_table is not None and new_table is not None:
             old_table = _after_parents_recurse(old_table, new_table, before, after)
@@ -610,6 +615,14 @@ def _create_table(table: Table, grantees: set[str] = frozenset(), tree: IndexTre
                                GRANT))
     empty = table.model_copy(update={"columns": {}, "constraints": {}, "indexes": {}, "policies": {}, "triggers": {},
                                      "rls_enabled": False, "rls_forced": False, "grants": {}, "comment": None})
+    if table.partition_of:  # PARTITION OF takes the parent's columns: the partition's own NOT NULL and defaults follow
+        for column in table.ordered_columns():
+            alter = f"ALTER TABLE {qualified} ALTER COLUMN {_q(column.name)}"
+            if not column.nullable:
+                changes.append(_change("set not null", (*path, column.name), f"{alter} SET NOT NULL;", "", COLUMN))
+            if column.default is not None and not column.generated and not column.identity:
+                changes.append(_change("alter column default", (*path, column.name),
+                                       f"{alter} SET DEFAULT {column.default};", "", COLUMN))
     for column in table.ordered_columns():
         if column.comment:
             changes.append(_change("comment on column", (*path, column.name),
@@ -640,8 +653,8 @@ def _drop_table(table: Table, taken: set[str] = frozenset(), grantees: set[str] 
     # last, once the parents' columns are back as they were.
     changes += [_change("no inherit", path, f"{target} NO INHERIT {parent};", f"{target} INHERIT {parent};",
                         DROP_FOREIGN_KEY, lock=ACCESS_EXCLUSIVE) for parent in table.inherits]
-    # recreated standalone, it holds its inherited CHECKs itself until it inherits again
-    rest = table.model_copy(update={"constraints": {n: c.model_copy(update={"inherited": False})
+    # recreated standalone, an INHERITS child holds its inherited CHECKs itself until it inherits again
+    rest = table.model_copy(update={"constraints": {n: c.model_copy(update={"inherited": c.inherited and not table.inherits})
                                                     for n, c in table.constraints.items() if n not in foreign},
                                     "inherits": ()})
     recreate = [change.forward for change in _create_table(rest, grantees)]
