@@ -354,7 +354,10 @@ def _enum_changes(name: str, old: EnumType | None, new: EnumType | None, before:
         return [_change("drop type", path, f"DROP TYPE {qualified};", _enum_sql(old), DROP_TYPE, destructive=True)]
     # Back: PostgreSQL cannot remove a value, so the reverse recreates the old type (rows holding
     # a value it lacks make it fail, as they should).
-    back = _recreate_enum_sql(new, old, after) if after is not None else None
+    # the reverse converts the columns that exist before and after: a new table is dropped by then
+    back = None if after is None else _recreate_enum_sql(new, old, after.model_copy(update={"tables": {
+        k: t.model_copy(update={"columns": {n: c for n, c in t.columns.items() if n in before.tables[k].columns}})
+        for k, t in after.tables.items() if k in before.tables}}))
     removed = [v for v in old.values if v not in new.values]
     kept_order = [v for v in new.values if v in old.values] == list(old.values)
     if not removed and kept_order:
