@@ -163,11 +163,16 @@ def diff(before: SchemaModel, after: SchemaModel, online: bool = False) -> list[
     dropped = sorted((n for n in changed_tables if n not in after.tables), key=lambda n: _table_order(n, before, after),
                      reverse=True)
     kept = sorted((n for n in changed_tables if n in after.tables), key=lambda n: _table_order(n, before, after))
+    recreated = {_rel(before.tables[n]) for n in kept if n in before.tables
+                 and _recreated_table(before.tables[n], after.tables[n])}
     for name in dropped + kept:
         old_table, new_table = before.tables.get(name), after.tables.get(name)
         if old_table is not None and new_table is not None:
             old_table = _after_parents_recurse(old_table, new_table, before, after)
-        changes += _table_changes(name, old_table, new_table, taken, grantees, tree)
+        # a partition of a recreated table is dropped before it (in the same phase)
+        early = {name} if new_table is None and old_table.partition_of in recreated else set()
+        changes += _table_changes(name, old_table, new_table, taken | early, grantees, tree)
+    changes += _sequences_of_recreated_tables(before, after, touched)
     # after the tables' constraint and index drops (a CHECK or an index may call a bound function),
     # each function before the functions it calls
     changes += reversed(function_drops)
@@ -504,6 +509,27 @@ def _sequence_changes(name: str, old: Sequence | None, new: Sequence | None, bef
     return changes
 
 
+def _sequences_of_recreated_tables(before: SchemaModel, after: SchemaModel, touched: dict[str, set[str]]) -> list[Change]:
+    """A serial's sequence owned by a table that is dropped and created again would go with it:
+    it is detached first and owned again once the new table exists."""
+    recreated = {_rel(t) + "." for key, t in before.tables.items()
+                 if key in after.tables and _recreated_table(t, after.tables[key])}
+    changes = []
+    for key, sequence in before.sequences.items():
+        new = after.sequences.get(key)
+        if not recreated or new is None or not sequence.owned_by or new.owned_by != sequence.owned_by \
+                or not any(sequence.owned_by.startswith(prefix) for prefix in recreated):
+            continue
+        if _identity_sequence(sequence, before):  # an identity sequence comes with its column
+            continue
+        owner = f"ALTER SEQUENCE {_rel(sequence)} OWNED BY"
+        path = (sequence.schema_name, sequence.name)
+        changes += [_change("alter sequence owner", path, f"{owner} NONE;", f"{owner} {sequence.owned_by};",
+                            DROP_DEPENDENT),
+                    _change("alter sequence owner", path, f"{owner} {new.owned_by};", f"{owner} NONE;", COMMENT)]
+    return changes
+
+
 def _function_order(names: list[str], before: SchemaModel, after: SchemaModel) -> list[str]:
     """The functions, each after those its definition calls (by qualified name: a SQL-standard body
     is bound at creation, so what it calls must exist), by name otherwise."""
@@ -597,12 +623,26 @@ def _grantees(model: SchemaModel) -> set[str]:
     return {role for relation in (*model.tables.values(), *model.views.values()) for role in relation.grants}
 
 
+def _reshaped(old: Table, new: Table) -> bool:
+    """Whether a kept table's columns change, or it is recreated (`_recreated_table`): the views
+    and rules that read it are dropped before and recreated after."""
+    return old.columns != new.columns or _recreated_table(old, new)
+
+
+def _recreated_table(old: Table, new: Table) -> bool:
+    """A table that turns partitioned or plain (PostgreSQL cannot change that in place): dropped
+    and created again."""
+    return old.partition_key != new.partition_key
+
+
 def _table_changes(name: str, old: Table | None, new: Table | None, taken: set[str] = frozenset(),
                    grantees: set[str] = frozenset(), tree: IndexTree = IndexTree()) -> list[Change]:
     if old is None:
         return _create_table(new, grantees, tree)
     if new is None:
         return _drop_table(old, taken, grantees)
+    if _recreated_table(old, new):  # dropped before it is created (its own name is taken)
+        return _drop_table(old, taken | {old.qualified_name}, grantees) + _create_table(new, grantees, tree)
     return _alter_table(old, new, tree=tree)
 
 
@@ -688,7 +728,7 @@ def _alter_table(old: Table, new: Table, created: bool = False, tree: IndexTree 
             changes.append(_change("detach partition", path,
                                    f"ALTER TABLE {old.partition_of} DETACH PARTITION {qualified};",
                                    f"ALTER TABLE {old.partition_of} ATTACH PARTITION {qualified} {old.partition_bound};",
-                                   DROP_CONSTRAINT, lock=ACCESS_EXCLUSIVE))
+                                   DROP_FOREIGN_KEY, lock=ACCESS_EXCLUSIVE))  # before its parent may be dropped
         if new.partition_of:
             changes.append(_change("attach partition", path,
                                    f"ALTER TABLE {new.partition_of} ATTACH PARTITION {qualified} {new.partition_bound};",
@@ -1125,7 +1165,7 @@ def _rules_depending_on(tables: set[str], views: set[str], before: SchemaModel, 
     PostgreSQL refuses to retype a column or drop a view a rule reads, so they are dropped before
     the change and recreated after it."""
     changing = views | {name for name in tables if name in before.tables and name in after.tables
-                        and before.tables[name].columns != after.tables[name].columns}
+                        and _reshaped(before.tables[name], after.tables[name])}
     if not changing:
         return set()
     return {key for key, rule in before.rules.items()
@@ -1181,7 +1221,7 @@ def _views_depending_on(tables: set[str], before: SchemaModel, after: SchemaMode
     columns_changed = {
         name for name in tables
         if name in before.tables and name in after.tables
-        and before.tables[name].columns != after.tables[name].columns
+        and _reshaped(before.tables[name], after.tables[name])
     }
     if not columns_changed:
         return set()
