@@ -648,7 +648,7 @@ def _table_changes(name: str, old: Table | None, new: Table | None, taken: set[s
 
 def _create_table(table: Table, grantees: set[str] = frozenset(), tree: IndexTree = IndexTree()) -> list[Change]:
     path, qualified = (table.schema_name, table.name), _rel(table)
-    changes = [_change("create table", path, _create_table_sql(table), f"DROP TABLE {qualified};", TABLE)]
+    changes = [_change("create table", path, _create_table_sql(table), _drop_table_sql(table), TABLE)]
     if grantees:
         # A new table gets the schema's default privileges (ALTER DEFAULT PRIVILEGES: Supabase grants
         # ALL to anon and authenticated): take them back from every role the schemas grant to, so
@@ -681,6 +681,14 @@ def _create_table(table: Table, grantees: set[str] = frozenset(), tree: IndexTre
     return changes
 
 
+def _drop_table_sql(table: Table) -> str:
+    """DROP TABLE; a partition is detached first (a foreign key to its partitioned table refers to
+    it too, and DROP refuses while it does)."""
+    if table.partition_of:
+        return f"ALTER TABLE {table.partition_of} DETACH PARTITION {_rel(table)};\nDROP TABLE {_rel(table)};"
+    return f"DROP TABLE {_rel(table)};"
+
+
 def _drop_table(table: Table, taken: set[str] = frozenset(), grantees: set[str] = frozenset()) -> list[Change]:
     """Foreign keys first (so tables that reference each other drop in any order), then the table.
 
@@ -705,7 +713,7 @@ def _drop_table(table: Table, taken: set[str] = frozenset(), grantees: set[str] 
     # after a table rename): then before the creates.
     mine = {table.qualified_name} | {object_key(table.schema_name, index) for index in table.indexes}
     phase = DROP_CONSTRAINT if mine & taken else DROP_TABLE
-    changes.append(_change("drop table", path, f"DROP TABLE {qualified};", "\n".join(recreate), phase,
+    changes.append(_change("drop table", path, _drop_table_sql(table), "\n".join(recreate), phase,
                            destructive=True, lossy=True, lock=ACCESS_EXCLUSIVE))
     return changes
 
