@@ -105,7 +105,10 @@ SELECT c.oid, n.nspname AS schema_name, c.relname AS name, c.relkind, pg_get_use
         WHERE i.inhrelid = c.oid AND NOT c.relispartition) AS inherits,
        (SELECT coalesce(json_agg(json_build_array(CASE WHEN a.grantee = 0 THEN 'public' ELSE pg_get_userbyid(a.grantee) END,
                                                  a.privilege_type)), '[]')
-        FROM aclexplode(c.relacl) a WHERE a.grantee <> c.relowner) AS grants
+        FROM aclexplode(c.relacl) a WHERE a.grantee <> c.relowner) AS grants,
+       (SELECT coalesce(json_agg(json_build_array(CASE WHEN a.grantee = 0 THEN 'public' ELSE pg_get_userbyid(a.grantee) END,
+                                                 a.privilege_type)), '[]')
+        FROM aclexplode(c.relacl) a WHERE a.grantee <> c.relowner AND a.is_grantable) AS grant_options
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND {app_object("c.relnamespace", "pg_class", "c.oid")}
 ORDER BY 2, 3

@@ -22,7 +22,7 @@ from migguard.core.identifiers import comment_safe, object_key, quote_ident, quo
 from migguard.schema import ddl_collations, ddl_identity
 from migguard.schema.ddl_partitions import IndexTree, attach_sql
 from migguard.schema.changes import Explainer, differing
-from migguard.schema.ddl_grants import grant_steps
+from migguard.schema.ddl_grants import grant_option_steps, grant_steps
 from migguard.schema.ddl_statistics import statistics_steps
 from migguard.schema.ddl_table import Step, create_clauses, created_steps, property_steps
 from migguard.schema.ddl_types import composite_steps
@@ -759,6 +759,9 @@ def _alter_table(old: Table, new: Table, created: bool = False, tree: IndexTree 
     changes += _policy_changes(old, new, recreate_all=bool(retyped) and not created)
     changes += _trigger_changes(old, new, target)
     changes += _grant_changes(new, "TABLE", old.grants, new.grants)
+    changes += [Change(step.kind, f"{new.qualified_name} {'to' if step.kind == 'grant option' else 'from'} {step.role}",
+                       step.forward, step.reverse, GRANT, path=path)
+                for step in grant_option_steps("TABLE", qualified, old.grant_options, new.grant_options)]
     if old.comment != new.comment:
         changes.append(_change("comment on table", path, f"COMMENT ON TABLE {qualified} IS {_comment(new.comment)};",
                                f"COMMENT ON TABLE {qualified} IS {_comment(old.comment)};", COMMENT))

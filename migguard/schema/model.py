@@ -157,6 +157,7 @@ class Table(_Model):
     replica_identity: str = "default"  # default | full | nothing | index
     replica_identity_index: str | None = None  # the index of REPLICA IDENTITY USING INDEX
     inherits: tuple[str, ...] = ()  # parents of INHERITS (not partitioning), as regclass text, in order
+    grant_options: dict[str, tuple[str, ...]] = Field(default_factory=dict)  # role → privileges granted WITH GRANT OPTION
 
     @property
     def qualified_name(self) -> str:
