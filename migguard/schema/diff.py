@@ -360,9 +360,10 @@ def _enum_changes(name: str, old: EnumType | None, new: EnumType | None, before:
     # Back: PostgreSQL cannot remove a value, so the reverse recreates the old type (rows holding
     # a value it lacks make it fail, as they should).
     # the reverse converts the columns that exist before and after: a new table is dropped by then
+    # (the views are as before by then: a view the diff changes is back as it was)
     back = None if after is None else _recreate_enum_sql(new, old, after.model_copy(update={"tables": {
         k: t.model_copy(update={"columns": {n: c for n, c in t.columns.items() if n in before.tables[k].columns}})
-        for k, t in after.tables.items() if k in before.tables}}))
+        for k, t in after.tables.items() if k in before.tables}}), before.views)
     removed = [v for v in old.values if v not in new.values]
     kept_order = [v for v in new.values if v in old.values] == list(old.values)
     if not removed and kept_order:
@@ -379,7 +380,8 @@ def _enum_changes(name: str, old: EnumType | None, new: EnumType | None, before:
                                    notes=("PostgreSQL cannot remove an enum value: the rollback recreates the type",)))
         return changes
     users = _enum_users(old, before)
-    return [_change("recreate type", path, _recreate_enum_sql(old, new, before), back, TYPE, destructive=bool(removed),
+    return [_change("recreate type", path, _recreate_enum_sql(old, new, before, before.views), back, TYPE,
+                    destructive=bool(removed),
                     lossy=bool(removed), lock=ACCESS_EXCLUSIVE if users else None,
                     notes=("rows holding a removed value make the conversion fail",) if removed else ())]
 
@@ -391,19 +393,28 @@ def _enum_users(enum: EnumType, model: SchemaModel) -> list[tuple[Table, Column]
     return [(t, c) for t in model.tables.values() if not t.partition_of for c in t.ordered_columns() if c.type in names]
 
 
-def _recreate_enum_sql(current: EnumType, target: EnumType, model: SchemaModel) -> str:
+def _recreate_enum_sql(current: EnumType, target: EnumType, model: SchemaModel, views: dict[str, View]) -> str:
     """Values removed or reordered: rename the type away, create it anew and convert every column
-    of `model` that uses it (through text), then drop the old one."""
+    of `model` that uses it (through text), then drop the old one. The `views` that read those
+    tables or name the type (and the views that read them) are dropped first and created again
+    after: PostgreSQL refuses to retype a column a view reads."""
     qualified = _rel(target)
     temporary = f"{current.name}__migguard_old"
-    steps = [f"ALTER TYPE {qualified} RENAME TO {_q(temporary)};", _enum_sql(target)]
-    for table, column in _enum_users(current, model):
+    users = _enum_users(current, model)
+    names = {object_key(current.schema_name, current.name)} | {t.qualified_name for t, _ in users}
+    shown = SchemaModel(views=views)
+    readers = _with_dependent_views({k for k, v in views.items() if _names_in(v.definition) & names}, shown, shown)
+    order = _view_order(readers, shown, shown)
+    steps = [_drop_view_sql(views[k]) for k in reversed(order)]
+    steps += [f"ALTER TYPE {qualified} RENAME TO {_q(temporary)};", _enum_sql(target)]
+    for table, column in users:
         if column.default is not None:
             steps.append(f"ALTER TABLE {_rel(table)} ALTER COLUMN {_q(column.name)} DROP DEFAULT;")
         steps.append(f"ALTER TABLE {_rel(table)} ALTER COLUMN {_q(column.name)} TYPE {qualified} "
                      f"USING {_q(column.name)}::text::{qualified};")
         if column.default is not None:
             steps.append(f"ALTER TABLE {_rel(table)} ALTER COLUMN {_q(column.name)} SET DEFAULT {column.default};")
+    steps += [_view_sql(views[k]) for k in order]
     steps.append(f"DROP TYPE {_qn(current.schema_name, temporary)};")
     return "\n".join(steps)
 

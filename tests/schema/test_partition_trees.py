@@ -1,6 +1,7 @@
 """Partitions and children: partitioned indexes keep their tree (`Index.parent`, ALTER INDEX … ATTACH
 PARTITION), inherited CHECKs come with the parent (`Constraint.inherited`), a parent's column change
-is not repeated on its partitions; and an enum value added is taken back by recreating the type.
+is not repeated on its partitions; and an enum value added is taken back by recreating the type
+(the views reading it dropped and created again around it).
 Pure model tests, then round trips on a real PostgreSQL."""
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ CREATE TYPE mood AS ENUM ('sad', 'happy');
 CREATE TABLE events (k integer, note text, feeling mood DEFAULT 'sad') PARTITION BY RANGE (k);
 CREATE TABLE events_1 PARTITION OF events FOR VALUES FROM (0) TO (10);
 CREATE TABLE events_2 PARTITION OF events FOR VALUES FROM (10) TO (20);
+CREATE VIEW feelings AS SELECT k, feeling, 'happy'::mood AS hoped FROM events;
 """
 
 
