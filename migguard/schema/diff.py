@@ -359,11 +359,9 @@ def _enum_changes(name: str, old: EnumType | None, new: EnumType | None, before:
         return [_change("drop type", path, f"DROP TYPE {qualified};", _enum_sql(old), DROP_TYPE, destructive=True)]
     # Back: PostgreSQL cannot remove a value, so the reverse recreates the old type (rows holding
     # a value it lacks make it fail, as they should).
-    # the reverse converts the columns that exist before and after: a new table is dropped by then
-    # (the views are as before by then: a view the diff changes is back as it was)
-    back = None if after is None else _recreate_enum_sql(new, old, after.model_copy(update={"tables": {
-        k: t.model_copy(update={"columns": {n: c for n, c in t.columns.items() if n in before.tables[k].columns}})
-        for k, t in after.tables.items() if k in before.tables}}), before.views)
+    # It runs last in the rollback, when every other object is back as it was before: so it
+    # converts the columns and recreates the views of `before`.
+    back = None if after is None else _recreate_enum_sql(new, old, before, before.views)
     removed = [v for v in old.values if v not in new.values]
     kept_order = [v for v in new.values if v in old.values] == list(old.values)
     if not removed and kept_order:
@@ -390,6 +388,7 @@ def _enum_users(enum: EnumType, model: SchemaModel) -> list[tuple[Table, Column]
     """The table columns of `model` whose type is the enum (format_type prints it qualified and quoted);
     a partition's are its parent's (converted with them: PostgreSQL refuses it on the partition)."""
     names = (_rel(enum), object_key(enum.schema_name, enum.name), enum.name)
+    names += tuple(f"{n}[]" for n in names)  # an array of the enum is converted too
     return [(t, c) for t in model.tables.values() if not t.partition_of for c in t.ordered_columns() if c.type in names]
 
 
@@ -410,8 +409,9 @@ def _recreate_enum_sql(current: EnumType, target: EnumType, model: SchemaModel, 
     for table, column in users:
         if column.default is not None:
             steps.append(f"ALTER TABLE {_rel(table)} ALTER COLUMN {_q(column.name)} DROP DEFAULT;")
-        steps.append(f"ALTER TABLE {_rel(table)} ALTER COLUMN {_q(column.name)} TYPE {qualified} "
-                     f"USING {_q(column.name)}::text::{qualified};")
+        array = "[]" if column.type.endswith("[]") else ""
+        steps.append(f"ALTER TABLE {_rel(table)} ALTER COLUMN {_q(column.name)} TYPE {qualified}{array} "
+                     f"USING {_q(column.name)}::text{array}::{qualified}{array};")
         if column.default is not None:
             steps.append(f"ALTER TABLE {_rel(table)} ALTER COLUMN {_q(column.name)} SET DEFAULT {column.default};")
     steps += [_view_sql(views[k]) for k in order]
