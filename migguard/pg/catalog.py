@@ -109,7 +109,10 @@ SELECT c.oid, n.nspname AS schema_name, c.relname AS name, c.relkind, pg_get_use
         WHERE i.inhrelid = c.oid AND NOT c.relispartition) AS inherits,
        (SELECT coalesce(json_agg(json_build_array(CASE WHEN a.grantee = 0 THEN 'public' ELSE pg_get_userbyid(a.grantee) END,
                                                  a.privilege_type)), '[]')
-        FROM aclexplode(c.relacl) a WHERE a.grantee <> c.relowner) AS grants
+        FROM aclexplode(c.relacl) a WHERE a.grantee <> c.relowner) AS grants,
+       (SELECT coalesce(json_agg(json_build_array(CASE WHEN a.grantee = 0 THEN 'public' ELSE pg_get_userbyid(a.grantee) END,
+                                                 a.privilege_type)), '[]')
+        FROM aclexplode(c.relacl) a WHERE a.grantee <> c.relowner AND a.is_grantable) AS grant_options
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND {app_object("c.relnamespace", "pg_class", "c.oid")}
 ORDER BY 2, 3
@@ -124,7 +127,13 @@ SELECT a.attrelid AS relid, a.attname AS name,
        CASE WHEN a.attgenerated <> '' THEN pg_get_expr(ad.adbin, ad.adrelid) END AS generated,
        CASE WHEN a.attcollation <> t.typcollation THEN co.collname END AS collation,
        col_description(a.attrelid, a.attnum) AS comment,
-       CASE WHEN a.attstattarget >= 0 THEN a.attstattarget::int END AS statistics
+       CASE WHEN a.attstattarget >= 0 THEN a.attstattarget::int END AS statistics,
+       CASE WHEN a.attidentity <> '' THEN
+         (SELECT json_build_object('name', sc.relname, 'start', s.seqstart, 'increment', s.seqincrement,
+                                   'minimum', s.seqmin, 'maximum', s.seqmax, 'cache', s.seqcache, 'cycle', s.seqcycle)
+          FROM pg_depend d JOIN pg_sequence s ON s.seqrelid = d.objid JOIN pg_class sc ON sc.oid = d.objid
+          WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+            AND d.refobjid = a.attrelid AND d.refobjsubid = a.attnum AND d.deptype = 'i' LIMIT 1) END AS identity_sequence
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_type t ON t.oid = a.atttypid
@@ -141,10 +150,11 @@ SELECT con.conrelid AS relid, con.conname AS name, con.contype AS kind, pg_get_c
                  JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n), '{{}}') AS columns,
        con.convalidated AS validated,
        CASE WHEN con.contype = 'f' THEN con.confrelid::regclass::text END AS references,
-       obj_description(con.oid, 'pg_constraint') AS comment
+       obj_description(con.oid, 'pg_constraint') AS comment,
+       NOT con.conislocal AND con.contype = 'c' AS inherited
 FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid
 WHERE con.contype IN ('p', 'u', 'f', 'c', 'x') AND {in_app_schemas("c.relnamespace")}
-  AND (con.conparentid = 0 OR NOT c.relispartition)
+  AND con.conparentid = 0
 ORDER BY con.conrelid, con.conname
 """
 
@@ -156,7 +166,8 @@ SELECT i.indrelid AS relid, ic.relname AS name, pg_get_indexdef(i.indexrelid) AS
        pg_get_expr(i.indpred, i.indrelid) AS predicate, i.indisvalid AS valid,
        (SELECT con.conname FROM pg_constraint con WHERE con.conindid = i.indexrelid AND con.conrelid = i.indrelid
         AND con.contype IN ('p', 'u', 'x')) AS constraint,
-       obj_description(i.indexrelid, 'pg_class') AS comment
+       obj_description(i.indexrelid, 'pg_class') AS comment,
+       (SELECT inh.inhparent::regclass::text FROM pg_inherits inh WHERE inh.inhrelid = i.indexrelid) AS parent
 FROM pg_index i
 JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_class c ON c.oid = i.indrelid

@@ -90,7 +90,7 @@ def _read(conn: psycopg.Connection, exclude_schemas: tuple[str, ...]) -> SchemaM
                 views[key] = View(schema_name=r["schema_name"], name=r["name"], definition=r["view_definition"] or "",
                                   materialized=r["relkind"] == "m", owner=r["owner"], options=tuple(r["options"]),
                                   indexes=dict(per_table["indexes"].get(oid, {})), comment=r["comment"],
-                                  grants=grant_map)
+                                  grants=grant_map, triggers=dict(per_table["triggers"].get(oid, {})))
                 continue
             tables[key] = Table(
                 schema_name=r["schema_name"], name=r["name"], kind=_RELATION_KINDS[r["relkind"]], owner=r["owner"],
@@ -104,7 +104,7 @@ def _read(conn: psycopg.Connection, exclude_schemas: tuple[str, ...]) -> SchemaM
                 grants=grant_map, persistence=_PERSISTENCE.get(r["persistence"], "permanent"),
                 options=tuple(sorted(r["options"])), replica_identity=_REPLICA_IDENTITY[r["replica_identity"]],
                 replica_identity_index=r["replica_identity_index"] if r["replica_identity"] == "i" else None,
-                inherits=tuple(r["inherits"]),
+                inherits=tuple(r["inherits"]), grant_options=_grant_map(r["grant_options"]),
             )
         sequences = {object_key(r["schema_name"], r["name"]): Sequence(**{**r, "grants": _grant_map(r["grants"])})
                      for r in rows(q.SCHEMA_SEQUENCES_SQL)}

@@ -24,12 +24,13 @@ _LONGEST = 60  # a longer value (a function body, a view definition) is named as
 # The fields a change of each kind is about; a kind not listed is about every field that differs.
 _FIELDS = {
     "alter column type": ("type", "collation"), "alter column default": ("default",),
-    "set not null": ("nullable",), "drop not null": ("nullable",), "alter column identity": ("identity",),
+    "set not null": ("nullable",), "drop not null": ("nullable",), "alter column identity": ("identity", "identity_sequence"),
     "recreate generated column": ("generated",), "comment on column": ("comment",),
     "comment on table": ("comment",), "comment on index": ("comment",), "comment on constraint": ("comment",),
     "enable row level security": ("rls_enabled",), "disable row level security": ("rls_enabled",),
     "force row level security": ("rls_forced",), "no force row level security": ("rls_forced",),
-    "alter table owner": ("owner",), "grant": ("grants",), "revoke": ("grants",),
+    "alter table owner": ("owner",), "grant": ("grants",), "revoke": ("grants",), "grant option": ("grant_options",),
+    "revoke option": ("grant_options",),
     "attach partition": ("partition_of", "partition_bound"), "detach partition": ("partition_of", "partition_bound"),
     "alter trigger state": ("enabled",), "alter domain default": ("default",),
     "alter domain not null": ("not_null",), "add enum value": ("values",),

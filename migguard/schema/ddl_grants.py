@@ -43,3 +43,21 @@ def grant_steps(word: str, target: str, old: Grants | None, new: Grants | None) 
             steps.append(GrantStep(kind, role, grant if kind == "grant" else revoke,
                                    revoke if kind == "grant" else grant))
     return steps
+
+
+def grant_option_steps(word: str, target: str, old: Grants, new: Grants) -> list[GrantStep]:
+    """WITH GRANT OPTION given (`GRANT … WITH GRANT OPTION`) or taken back (`REVOKE GRANT OPTION
+    FOR …`) on `word target`; the privileges themselves are `grant_steps`' (revoking one takes
+    its option too, so taking the option back again is harmless)."""
+    steps = []
+    for role in sorted(set(old) | set(new)):
+        before, after = set(old.get(role, ())), set(new.get(role, ()))
+        grantee = "PUBLIC" if role == "public" else quote_ident(role)
+        for kind, privileges in (("grant", sorted(after - before)), ("revoke", sorted(before - after))):
+            if not privileges:
+                continue
+            grant = f"GRANT {', '.join(privileges)} ON {word} {target} TO {grantee} WITH GRANT OPTION;"
+            revoke = f"REVOKE GRANT OPTION FOR {', '.join(privileges)} ON {word} {target} FROM {grantee};"
+            steps.append(GrantStep(f"{kind} option", role, grant if kind == "grant" else revoke,
+                                   revoke if kind == "grant" else grant))
+    return steps

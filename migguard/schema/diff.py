@@ -19,9 +19,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from migguard.core.identifiers import comment_safe, object_key, quote_ident, quote_literal, quote_qualified
-from migguard.schema import ddl_collations
+from migguard.schema import ddl_collations, ddl_identity
+from migguard.schema.ddl_partitions import IndexTree, attach_sql
 from migguard.schema.changes import Explainer, differing
-from migguard.schema.ddl_grants import grant_steps
+from migguard.schema.ddl_grants import grant_option_steps, grant_steps
 from migguard.schema.ddl_statistics import statistics_steps
 from migguard.schema.ddl_table import Step, create_clauses, created_steps, property_steps
 from migguard.schema.ddl_types import composite_steps
@@ -35,8 +36,8 @@ from migguard.schema.model import (
 # call them; their bodies are not checked at creation, as pg_dump does), except those whose
 # signature names a table's row type or whose SQL-standard body is bound at creation: FUNCTION.
 (SCHEMA, EXTENSION, TYPE, SEQUENCE, DROP_DEPENDENT, DROP_FOREIGN_KEY, DROP_CONSTRAINT, EARLY_FUNCTION, TABLE, COLUMN,
- FUNCTION, CONSTRAINT, INDEX, FOREIGN_KEY, VIEW, SECURITY, TRIGGER, GRANT, COMMENT, DROP_COLUMN, DROP_TABLE, DROP_OTHER,
- DROP_TYPE, DROP_SCHEMA) = range(24)
+ FUNCTION, CONSTRAINT, INDEX, ATTACH_INDEX, FOREIGN_KEY, VIEW, SECURITY, TRIGGER, GRANT, COMMENT, DROP_COLUMN, DROP_TABLE,
+ DROP_OTHER, DROP_TYPE, DROP_SCHEMA) = range(25)
 
 ACCESS_EXCLUSIVE = "ACCESS EXCLUSIVE"
 SHARE = "SHARE"
@@ -136,7 +137,7 @@ def diff(before: SchemaModel, after: SchemaModel, online: bool = False) -> list[
             changes.append(_change("update extension", path, f'ALTER EXTENSION {quoted} UPDATE TO {_lit(new.version)};',
                                    f'ALTER EXTENSION {quoted} UPDATE TO {_lit(old.version)};', EXTENSION))
     for name in _keys(touched, "enums"):
-        changes += _enum_changes(name, before.enums.get(name), after.enums.get(name), before)
+        changes += _enum_changes(name, before.enums.get(name), after.enums.get(name), before, after)
     for name in _keys(touched, "domains"):
         changes += _domain_changes(name, before.domains.get(name), after.domains.get(name))
     for name in _keys(touched, "collations"):
@@ -148,14 +149,33 @@ def diff(before: SchemaModel, after: SchemaModel, online: bool = False) -> list[
             continue
         changes += _sequence_changes(name, before.sequences.get(name), after.sequences.get(name), before, after)
     relations = {_rel(r) for model in (before, after) for r in (*model.tables.values(), *model.views.values())}
-    for name in _keys(touched, "functions"):
+    function_drops: list[Change] = []
+    for name in _function_order(_keys(touched, "functions"), before, after):
         if _only_grants_differ(before.functions.get(name), after.functions.get(name)):
             continue
-        changes += _function_changes(name, before.functions.get(name), after.functions.get(name), relations)
+        for change in _function_changes(name, before.functions.get(name), after.functions.get(name), relations):
+            (function_drops if change.kind.startswith("drop ") else changes).append(change)
     changed_tables = set(_keys(touched, "tables"))
     taken, grantees = _relation_names(after), _grantees(before) | _grantees(after)
-    for name in sorted(changed_tables, key=lambda n: _table_order(n, before, after)):
-        changes += _table_changes(name, before.tables.get(name), after.tables.get(name), taken, grantees)
+    tree = IndexTree.of(before, after)
+    # parents created before their children; children dropped before their parents (a partition
+    # goes with its partitioned table, so dropping it after would fail)
+    dropped = sorted((n for n in changed_tables if n not in after.tables), key=lambda n: _table_order(n, before, after),
+                     reverse=True)
+    kept = sorted((n for n in changed_tables if n in after.tables), key=lambda n: _table_order(n, before, after))
+    recreated = {_rel(before.tables[n]) for n in kept if n in before.tables
+                 and _recreated_table(before.tables[n], after.tables[n])}
+    for name in dropped + kept:
+        old_table, new_table = before.tables.get(name), after.tables.get(name)
+        if old_table is not None and new_table is not None:
+            old_table = _after_parents_recurse(old_table, new_table, before, after)
+        # a partition of a recreated table is dropped before it (in the same phase)
+        early = {name} if new_table is None and old_table.partition_of in recreated else set()
+        changes += _table_changes(name, old_table, new_table, taken | early, grantees, tree)
+    changes += _sequences_of_recreated_tables(before, after, touched)
+    # after the tables' constraint and index drops (a CHECK or an index may call a bound function),
+    # each function before the functions it calls
+    changes += reversed(function_drops)
     views = _with_dependent_views(set(_keys(touched, "views")) | _views_depending_on(changed_tables, before, after),
                                   before, after)
     order = _view_order(views, before, after)
@@ -234,6 +254,36 @@ def _keys(touched: dict[str, set[str]], category: str) -> list[str]:
     return sorted(touched.get(category, set()))
 
 
+def _table_by_regclass(text: str, model: SchemaModel) -> Table | None:
+    """The table a regclass text (`public."Foo"`, as PostgreSQL prints a parent) names in `model`."""
+    return model.tables.get(object_key(*[_unquote(part) for part in _IDENTIFIER.findall(text)]))
+
+
+_RECURSING = ("type", "collation", "nullable", "default")
+
+
+def _after_parents_recurse(old: Table, new: Table, before: SchemaModel, after: SchemaModel) -> Table:
+    """A kept child (partition or INHERITS) as its parents' column changes leave it: ALTER COLUMN …
+    TYPE, SET/DROP NOT NULL and SET/DROP DEFAULT on a parent recurse to its children, so the
+    child's own change would repeat it (and DROP NOT NULL under a NOT NULL parent is refused)."""
+    parents = [old.partition_of] if old.partition_of and old.partition_of == new.partition_of else \
+        [p for p in old.inherits if p in new.inherits]
+    columns = dict(old.columns)
+    for parent in parents:
+        was, now = _table_by_regclass(parent, before), _table_by_regclass(parent, after)
+        if was is None or now is None:
+            continue
+        for name, column in columns.items():
+            if name not in was.columns or name not in now.columns:
+                continue
+            update = {f: getattr(now.columns[name], f) for f in _RECURSING
+                      if getattr(was.columns[name], f) != getattr(now.columns[name], f)
+                      and getattr(column, f) == getattr(was.columns[name], f)}
+            if update:
+                columns[name] = column.model_copy(update=update)
+    return old if columns == old.columns else old.model_copy(update={"columns": columns})
+
+
 def _table_order(name: str, before: SchemaModel, after: SchemaModel) -> tuple[int, str]:
     """Partitioned and inherited parents before their children; otherwise by name."""
     table = after.tables.get(name) or before.tables.get(name)
@@ -258,14 +308,15 @@ def _rel(obj: Table | View | Sequence | EnumType | Domain | Function) -> str:
     return quote_qualified(obj.schema_name, obj.name)
 
 
-def _column_sql(column: Column) -> str:
+def _column_sql(column: Column, schema: str) -> str:
+    """A column as CREATE TABLE and ADD COLUMN state it (`schema`: its table's, for an identity's sequence)."""
     parts = [_q(column.name), column.type]
     if column.collation:
         parts.append(f"COLLATE {_q(column.collation)}")
     if column.generated:
         parts.append(f"GENERATED ALWAYS AS ({column.generated}) STORED")
     elif column.identity:
-        parts.append(f"GENERATED {column.identity.upper()} AS IDENTITY")
+        parts.append(ddl_identity.identity_clause(column, schema))
     elif column.default is not None:
         parts.append(f"DEFAULT {column.default}")
     if not column.nullable:
@@ -298,13 +349,19 @@ def _enum_sql(enum: EnumType) -> str:
     return f"CREATE TYPE {_rel(enum)} AS ENUM ({', '.join(_lit(v) for v in enum.values)});"
 
 
-def _enum_changes(name: str, old: EnumType | None, new: EnumType | None, before: SchemaModel) -> list[Change]:
+def _enum_changes(name: str, old: EnumType | None, new: EnumType | None, before: SchemaModel,
+                  after: SchemaModel | None = None) -> list[Change]:
     enum = old or new
     path, qualified = (enum.schema_name, enum.name), _rel(enum)
     if old is None:
         return [_change("create type", path, _enum_sql(new), f"DROP TYPE {qualified};", TYPE)]
     if new is None:
         return [_change("drop type", path, f"DROP TYPE {qualified};", _enum_sql(old), DROP_TYPE, destructive=True)]
+    # Back: PostgreSQL cannot remove a value, so the reverse recreates the old type (rows holding
+    # a value it lacks make it fail, as they should).
+    # It runs last in the rollback, when every other object is back as it was before: so it
+    # converts the columns and recreates the views of `before`.
+    back = None if after is None else _recreate_enum_sql(new, old, before, before.views)
     removed = [v for v in old.values if v not in new.values]
     kept_order = [v for v in new.values if v in old.values] == list(old.values)
     if not removed and kept_order:
@@ -316,25 +373,50 @@ def _enum_changes(name: str, old: EnumType | None, new: EnumType | None, before:
             preceding = next((v for v in reversed(new.values[:index]) if v in old.values or v in new.values[:index]), None)
             position = f" BEFORE {_lit(following)}" if following else (f" AFTER {_lit(preceding)}" if preceding else "")
             changes.append(_change("add enum value", (*path, value),
-                                   f"ALTER TYPE {qualified} ADD VALUE {_lit(value)}{position};", None, TYPE,
-                                   notes=("PostgreSQL cannot remove an enum value; the rollback leaves it.",)))
+                                   f"ALTER TYPE {qualified} ADD VALUE {_lit(value)}{position};",
+                                   back if not changes else "", TYPE,
+                                   notes=("PostgreSQL cannot remove an enum value: the rollback recreates the type",)))
         return changes
-    # Values removed or reordered: recreate the type and convert every column that uses it
-    # (format_type prints the type qualified and quoted, as _rel does).
-    users = [(t, c) for t in before.tables.values() for c in t.ordered_columns() if c.type in (qualified, name, old.name)]
-    temporary = f"{old.name}__migguard_old"
-    steps = [f"ALTER TYPE {qualified} RENAME TO {_q(temporary)};", _enum_sql(new)]
+    users = _enum_users(old, before)
+    return [_change("recreate type", path, _recreate_enum_sql(old, new, before, before.views), back, TYPE,
+                    destructive=bool(removed),
+                    lossy=bool(removed), lock=ACCESS_EXCLUSIVE if users else None,
+                    notes=("rows holding a removed value make the conversion fail",) if removed else ())]
+
+
+def _enum_users(enum: EnumType, model: SchemaModel) -> list[tuple[Table, Column]]:
+    """The table columns of `model` whose type is the enum (format_type prints it qualified and quoted);
+    a partition's are its parent's (converted with them: PostgreSQL refuses it on the partition)."""
+    names = (_rel(enum), object_key(enum.schema_name, enum.name), enum.name)
+    names += tuple(f"{n}[]" for n in names)  # an array of the enum is converted too
+    return [(t, c) for t in model.tables.values() if not t.partition_of for c in t.ordered_columns() if c.type in names]
+
+
+def _recreate_enum_sql(current: EnumType, target: EnumType, model: SchemaModel, views: dict[str, View]) -> str:
+    """Values removed or reordered: rename the type away, create it anew and convert every column
+    of `model` that uses it (through text), then drop the old one. The `views` that read those
+    tables or name the type (and the views that read them) are dropped first and created again
+    after: PostgreSQL refuses to retype a column a view reads."""
+    qualified = _rel(target)
+    temporary = f"{current.name}__migguard_old"
+    users = _enum_users(current, model)
+    names = {object_key(current.schema_name, current.name)} | {t.qualified_name for t, _ in users}
+    shown = SchemaModel(views=views)
+    readers = _with_dependent_views({k for k, v in views.items() if _names_in(v.definition) & names}, shown, shown)
+    order = _view_order(readers, shown, shown)
+    steps = [_drop_view_sql(views[k]) for k in reversed(order)]
+    steps += [f"ALTER TYPE {qualified} RENAME TO {_q(temporary)};", _enum_sql(target)]
     for table, column in users:
         if column.default is not None:
             steps.append(f"ALTER TABLE {_rel(table)} ALTER COLUMN {_q(column.name)} DROP DEFAULT;")
-        steps.append(f"ALTER TABLE {_rel(table)} ALTER COLUMN {_q(column.name)} TYPE {qualified} "
-                     f"USING {_q(column.name)}::text::{qualified};")
+        array = "[]" if column.type.endswith("[]") else ""
+        steps.append(f"ALTER TABLE {_rel(table)} ALTER COLUMN {_q(column.name)} TYPE {qualified}{array} "
+                     f"USING {_q(column.name)}::text{array}::{qualified}{array};")
         if column.default is not None:
             steps.append(f"ALTER TABLE {_rel(table)} ALTER COLUMN {_q(column.name)} SET DEFAULT {column.default};")
-    steps.append(f"DROP TYPE {_qn(old.schema_name, temporary)};")
-    return [_change("recreate type", path, "\n".join(steps), None, TYPE, destructive=bool(removed), lossy=bool(removed),
-                    lock=ACCESS_EXCLUSIVE if users else None,
-                    notes=("rows holding a removed value make the conversion fail",) if removed else ())]
+    steps += [_view_sql(views[k]) for k in order]
+    steps.append(f"DROP TYPE {_qn(current.schema_name, temporary)};")
+    return "\n".join(steps)
 
 
 def _domain_sql(domain: Domain) -> str:
@@ -438,6 +520,51 @@ def _sequence_changes(name: str, old: Sequence | None, new: Sequence | None, bef
     return changes
 
 
+def _sequences_of_recreated_tables(before: SchemaModel, after: SchemaModel, touched: dict[str, set[str]]) -> list[Change]:
+    """A serial's sequence owned by a table that is dropped and created again would go with it:
+    it is detached first and owned again once the new table exists."""
+    recreated = {_rel(t) + "." for key, t in before.tables.items()
+                 if key in after.tables and _recreated_table(t, after.tables[key])}
+    changes = []
+    for key, sequence in before.sequences.items():
+        new = after.sequences.get(key)
+        if not recreated or new is None or not sequence.owned_by or new.owned_by != sequence.owned_by \
+                or not any(sequence.owned_by.startswith(prefix) for prefix in recreated):
+            continue
+        if _identity_sequence(sequence, before):  # an identity sequence comes with its column
+            continue
+        owner = f"ALTER SEQUENCE {_rel(sequence)} OWNED BY"
+        path = (sequence.schema_name, sequence.name)
+        changes += [_change("alter sequence owner", path, f"{owner} NONE;", f"{owner} {sequence.owned_by};",
+                            DROP_DEPENDENT),
+                    _change("alter sequence owner", path, f"{owner} {new.owned_by};", f"{owner} NONE;", COMMENT)]
+    return changes
+
+
+def _function_order(names: list[str], before: SchemaModel, after: SchemaModel) -> list[str]:
+    """The functions, each after those its definition calls (by qualified name: a SQL-standard body
+    is bound at creation, so what it calls must exist), by name otherwise."""
+    functions = {name: after.functions.get(name) or before.functions[name] for name in names}
+    called = {name: {other for other, f in functions.items() if other != name
+                     and f"{_rel(f)}(" in " ".join(m.functions[name].definition for m in (before, after)
+                                                   if name in m.functions)}
+              for name in names}
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in seen:
+            return
+        seen.add(name)
+        for other in sorted(called[name]):
+            visit(other)
+        order.append(name)
+
+    for name in names:
+        visit(name)
+    return order
+
+
 def _function_sql(function: Function) -> str:
     # The body is checked when the function runs, not when it is created: it may read tables
     # created later in the script (pg_dump sets the same).
@@ -473,7 +600,7 @@ def _function_changes(name: str, old: Function | None, new: Function | None,
     if new is None:
         # A function bound to a relation (row type, SQL-standard body) goes before that relation can.
         bound = _function_phase(old, relations) == FUNCTION
-        return [change(f"drop {keyword.lower()}", drop, _function_sql(old), DROP_DEPENDENT if bound else DROP_OTHER,
+        return [change(f"drop {keyword.lower()}", drop, _function_sql(old), DROP_CONSTRAINT if bound else DROP_OTHER,
                        destructive=True)]
     phase = max(_function_phase(old, relations), _function_phase(new, relations))
     if old.returns != new.returns or old.kind != new.kind:
@@ -489,7 +616,7 @@ def _create_table_sql(table: Table) -> str:
     name = _rel(table)
     if table.partition_of:  # printed by PostgreSQL as regclass text: already qualified and quoted
         return f"CREATE TABLE {name} PARTITION OF {table.partition_of} {table.partition_bound};"
-    columns = ",\n    ".join(_column_sql(c) for c in table.ordered_columns())
+    columns = ",\n    ".join(_column_sql(c, table.schema_name) for c in table.ordered_columns())
     suffix = f" PARTITION BY {table.partition_key}" if table.partition_key else ""
     unlogged, options = create_clauses(table)
     return f"CREATE {unlogged}TABLE {name} (\n    {columns}\n){suffix}{options};"
@@ -507,18 +634,32 @@ def _grantees(model: SchemaModel) -> set[str]:
     return {role for relation in (*model.tables.values(), *model.views.values()) for role in relation.grants}
 
 
+def _reshaped(old: Table, new: Table) -> bool:
+    """Whether a kept table's columns change, or it is recreated (`_recreated_table`): the views
+    and rules that read it are dropped before and recreated after."""
+    return old.columns != new.columns or _recreated_table(old, new)
+
+
+def _recreated_table(old: Table, new: Table) -> bool:
+    """A table that turns partitioned or plain (PostgreSQL cannot change that in place): dropped
+    and created again."""
+    return old.partition_key != new.partition_key
+
+
 def _table_changes(name: str, old: Table | None, new: Table | None, taken: set[str] = frozenset(),
-                   grantees: set[str] = frozenset()) -> list[Change]:
+                   grantees: set[str] = frozenset(), tree: IndexTree = IndexTree()) -> list[Change]:
     if old is None:
-        return _create_table(new, grantees)
+        return _create_table(new, grantees, tree)
     if new is None:
         return _drop_table(old, taken, grantees)
-    return _alter_table(old, new)
+    if _recreated_table(old, new):  # dropped before it is created (its own name is taken)
+        return _drop_table(old, taken | {old.qualified_name}, grantees) + _create_table(new, grantees, tree)
+    return _alter_table(old, new, tree=tree)
 
 
-def _create_table(table: Table, grantees: set[str] = frozenset()) -> list[Change]:
+def _create_table(table: Table, grantees: set[str] = frozenset(), tree: IndexTree = IndexTree()) -> list[Change]:
     path, qualified = (table.schema_name, table.name), _rel(table)
-    changes = [_change("create table", path, _create_table_sql(table), f"DROP TABLE {qualified};", TABLE)]
+    changes = [_change("create table", path, _create_table_sql(table), _drop_table_sql(table), TABLE)]
     if grantees:
         # A new table gets the schema's default privileges (ALTER DEFAULT PRIVILEGES: Supabase grants
         # ALL to anon and authenticated): take them back from every role the schemas grant to, so
@@ -528,16 +669,35 @@ def _create_table(table: Table, grantees: set[str] = frozenset()) -> list[Change
                                GRANT))
     empty = table.model_copy(update={"columns": {}, "constraints": {}, "indexes": {}, "policies": {}, "triggers": {},
                                      "rls_enabled": False, "rls_forced": False, "grants": {}, "comment": None})
+    if table.partition_of:  # PARTITION OF takes the parent's columns: the partition's own NOT NULL and defaults follow
+        for column in table.ordered_columns():
+            alter = f"ALTER TABLE {qualified} ALTER COLUMN {_q(column.name)}"
+            if not column.nullable:
+                changes.append(_change("set not null", (*path, column.name), f"{alter} SET NOT NULL;", "", COLUMN))
+            if column.default is not None and not column.generated and not column.identity:
+                changes.append(_change("alter column default", (*path, column.name),
+                                       f"{alter} SET DEFAULT {column.default};", "", COLUMN))
     for column in table.ordered_columns():
         if column.comment:
             changes.append(_change("comment on column", (*path, column.name),
                                    f"COMMENT ON COLUMN {qualified}.{_q(column.name)} IS {_comment(column.comment)};", "",
                                    COMMENT))
-    for change in _alter_table(empty, table, created=True):
+    if table.inherits:  # created standalone, it inherits last (`created_steps`): INHERIT needs the parents' CHECKs
+        table = table.model_copy(update={"constraints": {n: c.model_copy(update={"inherited": False})
+                                                         for n, c in table.constraints.items()}})
+    for change in _alter_table(empty, table, created=True, tree=tree):
         # Dropping the table undoes its parts, except foreign keys, which must go before any table they reference.
         undo = change.reverse if change.phase == FOREIGN_KEY else ""
         changes.append(replace(change, reverse=undo, lock=None))
     return changes
+
+
+def _drop_table_sql(table: Table) -> str:
+    """DROP TABLE; a partition is detached first (a foreign key to its partitioned table refers to
+    it too, and DROP refuses while it does)."""
+    if table.partition_of:
+        return f"ALTER TABLE {table.partition_of} DETACH PARTITION {_rel(table)};\nDROP TABLE {_rel(table)};"
+    return f"DROP TABLE {_rel(table)};"
 
 
 def _drop_table(table: Table, taken: set[str] = frozenset(), grantees: set[str] = frozenset()) -> list[Change]:
@@ -555,19 +715,21 @@ def _drop_table(table: Table, taken: set[str] = frozenset(), grantees: set[str] 
     # last, once the parents' columns are back as they were.
     changes += [_change("no inherit", path, f"{target} NO INHERIT {parent};", f"{target} INHERIT {parent};",
                         DROP_FOREIGN_KEY, lock=ACCESS_EXCLUSIVE) for parent in table.inherits]
-    rest = table.model_copy(update={"constraints": {n: c for n, c in table.constraints.items() if n not in foreign},
+    # recreated standalone, an INHERITS child holds its inherited CHECKs itself until it inherits again
+    rest = table.model_copy(update={"constraints": {n: c.model_copy(update={"inherited": c.inherited and not table.inherits})
+                                                    for n, c in table.constraints.items() if n not in foreign},
                                     "inherits": ()})
     recreate = [change.forward for change in _create_table(rest, grantees)]
     # Last, unless a created object takes one of its relation names (its primary key's index,
     # after a table rename): then before the creates.
     mine = {table.qualified_name} | {object_key(table.schema_name, index) for index in table.indexes}
     phase = DROP_CONSTRAINT if mine & taken else DROP_TABLE
-    changes.append(_change("drop table", path, f"DROP TABLE {qualified};", "\n".join(recreate), phase,
+    changes.append(_change("drop table", path, _drop_table_sql(table), "\n".join(recreate), phase,
                            destructive=True, lossy=True, lock=ACCESS_EXCLUSIVE))
     return changes
 
 
-def _alter_table(old: Table, new: Table, created: bool = False) -> list[Change]:
+def _alter_table(old: Table, new: Table, created: bool = False, tree: IndexTree = IndexTree()) -> list[Change]:
     path, qualified = (new.schema_name, new.name), _rel(new)
     target = f"ALTER TABLE {qualified}"
     changes: list[Change] = []
@@ -585,7 +747,7 @@ def _alter_table(old: Table, new: Table, created: bool = False) -> list[Change]:
             changes.append(_change("detach partition", path,
                                    f"ALTER TABLE {old.partition_of} DETACH PARTITION {qualified};",
                                    f"ALTER TABLE {old.partition_of} ATTACH PARTITION {qualified} {old.partition_bound};",
-                                   DROP_CONSTRAINT, lock=ACCESS_EXCLUSIVE))
+                                   DROP_FOREIGN_KEY, lock=ACCESS_EXCLUSIVE))  # before its parent may be dropped
         if new.partition_of:
             changes.append(_change("attach partition", path,
                                    f"ALTER TABLE {new.partition_of} ATTACH PARTITION {qualified} {new.partition_bound};",
@@ -594,7 +756,7 @@ def _alter_table(old: Table, new: Table, created: bool = False) -> list[Change]:
     changes += _constraint_changes(old, new, target)
     retyped = {c for c in old.columns if c in new.columns and
                (old.columns[c].type, old.columns[c].collation) != (new.columns[c].type, new.columns[c].collation)}
-    changes += _index_changes(old, new, set() if created else retyped)
+    changes += _index_changes(old, new, set() if created else retyped, tree, created)
     if old.rls_enabled != new.rls_enabled:
         on, off = f"{target} ENABLE ROW LEVEL SECURITY;", f"{target} DISABLE ROW LEVEL SECURITY;"
         changes.append(_change("enable row level security" if new.rls_enabled else "disable row level security", path,
@@ -608,6 +770,9 @@ def _alter_table(old: Table, new: Table, created: bool = False) -> list[Change]:
     changes += _policy_changes(old, new, recreate_all=bool(retyped) and not created)
     changes += _trigger_changes(old, new, target)
     changes += _grant_changes(new, "TABLE", old.grants, new.grants)
+    changes += [Change(step.kind, f"{new.qualified_name} {'to' if step.kind == 'grant option' else 'from'} {step.role}",
+                       step.forward, step.reverse, GRANT, path=path)
+                for step in grant_option_steps("TABLE", qualified, old.grant_options, new.grant_options)]
     if old.comment != new.comment:
         changes.append(_change("comment on table", path, f"COMMENT ON TABLE {qualified} IS {_comment(new.comment)};",
                                f"COMMENT ON TABLE {qualified} IS {_comment(old.comment)};", COMMENT))
@@ -638,7 +803,7 @@ def _column_changes(old: Table, new: Table, target: str) -> list[Change]:
         path = (new.schema_name, new.name, column.name)
         if before is None:
             drop = f"{target} DROP COLUMN {_q(column.name)};"
-            changes.append(_change("add column", path, f"{target} ADD COLUMN {_column_sql(column)};", drop, COLUMN,
+            changes.append(_change("add column", path, f"{target} ADD COLUMN {_column_sql(column, new.schema_name)};", drop, COLUMN,
                                    lock=ACCESS_EXCLUSIVE))
             if column.comment:
                 changes.append(_change("comment on column", path, f"COMMENT ON COLUMN {_rel(new)}.{_q(column.name)} "
@@ -648,7 +813,7 @@ def _column_changes(old: Table, new: Table, target: str) -> list[Change]:
     for column in old.ordered_columns():
         if column.name not in new.columns:
             path = (old.schema_name, old.name, column.name)
-            restore = _restore_column_sql(target, column)
+            restore = _restore_column_sql(target, column, old.schema_name)
             if column.statistics is not None:
                 restore += f"\n{target} ALTER COLUMN {_q(column.name)} SET STATISTICS {int(column.statistics)};"
             if column.comment:
@@ -669,15 +834,15 @@ _PLACEHOLDERS = {
 }
 
 
-def _restore_column_sql(target: str, column: Column) -> str:
+def _restore_column_sql(target: str, column: Column, schema: str) -> str:
     """Re-add a dropped column exactly as it was; a NOT NULL column without a default gets a
     placeholder default for the rows that exist, dropped again at once."""
     base = column.type.split("(")[0].removesuffix("[]").strip()
     placeholder = _PLACEHOLDERS.get(base) if column.type == base or "(" in column.type else None
     if column.nullable or column.default is not None or column.identity or column.generated or placeholder is None:
-        return f"{target} ADD COLUMN {_column_sql(column)};"
+        return f"{target} ADD COLUMN {_column_sql(column, schema)};"
     temporary = column.model_copy(update={"default": placeholder})
-    return (f"{target} ADD COLUMN {_column_sql(temporary)};  -- placeholder values until the backup restores the data\n"
+    return (f"{target} ADD COLUMN {_column_sql(temporary, schema)};  -- placeholder values until the backup restores the data\n"
             f"{target} ALTER COLUMN {_q(column.name)} DROP DEFAULT;")
 
 
@@ -688,8 +853,8 @@ def _alter_column(old: Column, new: Column, target: str, path: tuple[str, ...], 
     if old.generated != new.generated or bool(old.generated) != bool(new.generated):
         # A generation expression cannot be altered in place (before PG 17): drop and re-add.
         changes.append(_change("recreate generated column", path,
-                               f"{target} DROP COLUMN {_q(new.name)};\n{target} ADD COLUMN {_column_sql(new)};",
-                               f"{target} DROP COLUMN {_q(old.name)};\n{target} ADD COLUMN {_column_sql(old)};",
+                               f"{target} DROP COLUMN {_q(new.name)};\n{target} ADD COLUMN {_column_sql(new, path[0])};",
+                               f"{target} DROP COLUMN {_q(old.name)};\n{target} ADD COLUMN {_column_sql(old, path[0])};",
                                COLUMN, destructive=not old.generated, lossy=not old.generated, lock=ACCESS_EXCLUSIVE))
         return changes
     if old.type != new.type or old.collation != new.collation:
@@ -708,17 +873,11 @@ def _alter_column(old: Column, new: Column, target: str, path: tuple[str, ...], 
             reverse = f"{column} DROP DEFAULT;\n{reverse}\n{column} SET DEFAULT {old.default};"
         changes.append(_change("alter column type", path, forward, reverse, COLUMN, lock=ACCESS_EXCLUSIVE,
                                notes=("a type change rewrites the table unless binary-coercible",)))
-    if old.identity != new.identity:
-        if old.identity and new.identity:
-            forward = f"{column} SET GENERATED {new.identity.upper()};"
-            reverse = f"{column} SET GENERATED {old.identity.upper()};"
-        elif new.identity:
-            forward = f"{column} ADD GENERATED {new.identity.upper()} AS IDENTITY;"
-            reverse = f"{column} DROP IDENTITY;"
-        else:
-            forward = f"{column} DROP IDENTITY;"
-            reverse = f"{column} ADD GENERATED {old.identity.upper()} AS IDENTITY;"
-        changes.append(_change("alter column identity", path, forward, reverse, COLUMN, lock=ACCESS_EXCLUSIVE))
+    identity = [_change("alter column identity", path, forward, reverse, COLUMN, lock=ACCESS_EXCLUSIVE)
+                for forward, reverse in ddl_identity.alter_steps(old, new, column, path[0])]
+    adds_identity = bool(new.identity) and not old.identity
+    if not adds_identity:  # DROP IDENTITY before SET DEFAULT and DROP NOT NULL (refused on an identity column)
+        changes += identity
     if old.default != new.default and not new.identity:
         def set_default(c: Column) -> str:
             return f"{column} SET DEFAULT {c.default};" if c.default is not None else f"{column} DROP DEFAULT;"
@@ -727,11 +886,17 @@ def _alter_column(old: Column, new: Column, target: str, path: tuple[str, ...], 
         restored = old.type != new.type and old.default is not None
         changes.append(_change("alter column default", path, set_default(new), "" if restored else set_default(old),
                                COLUMN, lock=ACCESS_EXCLUSIVE))
+    elif old.default is not None and adds_identity and old.type == new.type:
+        # an identity column has no default: the old one goes first (its reverse comes after DROP IDENTITY)
+        changes.append(_change("alter column default", path, f"{column} DROP DEFAULT;",
+                               f"{column} SET DEFAULT {old.default};", COLUMN, lock=ACCESS_EXCLUSIVE))
     if old.nullable != new.nullable:
         on, off = f"{column} SET NOT NULL;", f"{column} DROP NOT NULL;"
         changes.append(_change("set not null" if not new.nullable else "drop not null", path,
                                off if new.nullable else on, on if new.nullable else off, COLUMN,
                                lock=ACCESS_EXCLUSIVE))
+    if adds_identity:  # ADD IDENTITY needs the column NOT NULL already
+        changes += identity
     if old.comment != new.comment:
         changes.append(_change("comment on column", path,
                                f"COMMENT ON COLUMN {table}.{_q(new.name)} IS {_comment(new.comment)};",
@@ -749,7 +914,11 @@ def _constraint_changes(old: Table, new: Table, target: str) -> list[Change]:
                    key=lambda n: ((old.constraints.get(n) or new.constraints.get(n)).kind == "foreign", n))
     qualified = _rel(new)
     for constraint_name in names:
+        # a CHECK inherited from a parent comes and goes with the parent's
         before, after = old.constraints.get(constraint_name), new.constraints.get(constraint_name)
+        if before is not None and after is not None and before.compared_fields() == after.compared_fields():
+            continue
+        before, after = (None if c is None or c.inherited else c for c in (before, after))
         if before == after:
             continue
         path = (new.schema_name, new.name, constraint_name)
@@ -784,13 +953,24 @@ def _constraint_changes(old: Table, new: Table, target: str) -> list[Change]:
     return changes
 
 
-def _index_changes(old: Table | View, new: Table | View, retyped: set[str] = frozenset()) -> list[Change]:
-    changes = []
+def _index_changes(old: Table | View, new: Table | View, retyped: set[str] = frozenset(),
+                   tree: IndexTree = IndexTree(), created: bool = False) -> list[Change]:
+    changes, attach = [], []
     for index_name in sorted(set(old.indexes) | set(new.indexes)):
         # Indexes behind constraints come and go with the constraint; a plain index that takes the
         # name of a dropped constraint's index (or gives it up to a new constraint) is its own change.
-        before, after = (None if i is None or i.constraint else i for i in (old.indexes.get(index_name),
-                                                                            new.indexes.get(index_name)))
+        # An index attached to a parent index the diff drops goes with it; a new partition's index
+        # for a kept parent index is made by PARTITION OF (`ddl_partitions`).
+        raw_before, raw_after = old.indexes.get(index_name), new.indexes.get(index_name)
+        if isinstance(new, Table) and raw_after is not None and tree.needs_attach(new, raw_before, raw_after) \
+                and not (created and tree.made_by_partition_of(new, raw_after)):
+            attach.append(_change("attach index", (new.schema_name, index_name), attach_sql(raw_after.parent, new, raw_after),
+                                  "", ATTACH_INDEX, lock=SHARE_UPDATE_EXCLUSIVE))
+        if tree.goes_with_parent(raw_before):
+            raw_before = None
+        if created and raw_after is not None and isinstance(new, Table) and tree.made_by_partition_of(new, raw_after):
+            raw_after = None
+        before, after = (None if i is None or i.constraint else i for i in (raw_before, raw_after))
         recast = before is not None and after is not None and _reads_retyped(before, old, retyped)
         if before == after and not recast:
             continue
@@ -803,14 +983,16 @@ def _index_changes(old: Table | View, new: Table | View, retyped: set[str] = fro
                                        f"COMMENT ON INDEX {qualified} IS {_comment(before.comment)};", COMMENT))
             continue
         if before is not None:
-            changes.append(_change("drop index", path, drop, before.definition + ";", DROP_CONSTRAINT,
-                                   lock=ACCESS_EXCLUSIVE))
+            restore = "\n".join(filter(None, [before.definition + ";", tree.restore_children(qualified)]))
+            changes.append(_change("drop index", path, drop, restore, DROP_CONSTRAINT, lock=ACCESS_EXCLUSIVE))
         if after is not None:
-            changes.append(_change("create index", path, after.definition + ";", drop, INDEX, lock=SHARE))
+            # an index attached to a parent index the diff creates is dropped with that parent
+            undo = "" if after.parent is not None and after.parent in tree.created else drop
+            changes.append(_change("create index", path, after.definition + ";", undo, INDEX, lock=SHARE))
             if after.comment:
                 changes.append(_change("comment on index", path, f"COMMENT ON INDEX {qualified} IS {_comment(after.comment)};",
                                        "", COMMENT))  # goes with the index
-    return changes
+    return changes + attach
 
 
 def _reads_retyped(index: Index, table: Table | View, retyped: set[str]) -> bool:
@@ -1005,7 +1187,7 @@ def _rules_depending_on(tables: set[str], views: set[str], before: SchemaModel, 
     PostgreSQL refuses to retype a column or drop a view a rule reads, so they are dropped before
     the change and recreated after it."""
     changing = views | {name for name in tables if name in before.tables and name in after.tables
-                        and before.tables[name].columns != after.tables[name].columns}
+                        and _reshaped(before.tables[name], after.tables[name])}
     if not changing:
         return set()
     return {key for key, rule in before.rules.items()
@@ -1061,7 +1243,7 @@ def _views_depending_on(tables: set[str], before: SchemaModel, after: SchemaMode
     columns_changed = {
         name for name in tables
         if name in before.tables and name in after.tables
-        and before.tables[name].columns != after.tables[name].columns
+        and _reshaped(before.tables[name], after.tables[name])
     }
     if not columns_changed:
         return set()
@@ -1112,6 +1294,8 @@ def _view_sql(view: View) -> str:
         text += f"\nGRANT {', '.join(privileges)} ON TABLE {_rel(view)} TO {grantee};"
     if view.comment:
         text += f"\nCOMMENT ON {kind} {_rel(view)} IS {_comment(view.comment)};"
+    for trigger in sorted(view.triggers.values(), key=lambda t: t.name):
+        text += "\n" + _trigger_sql(f"ALTER TABLE {_rel(view)}", trigger)
     return text
 
 

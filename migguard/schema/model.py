@@ -61,6 +61,19 @@ class _Model(BaseModel):
 SchemaObject = _Model  # the base of every object in the model, for code that compares objects
 
 
+class IdentitySequence(_Model):
+    """The sequence behind an identity column: its name (in the table's schema) and options, as
+    `GENERATED … AS IDENTITY (…)` states them (pg_dump prints them all)."""
+
+    name: str
+    start: int = 1
+    increment: int = 1
+    minimum: int = 1
+    maximum: int = 2147483647
+    cache: int = 1
+    cycle: bool = False
+
+
 class Column(_Model):
     uncompared: ClassVar[dict[str, Any]] = {"position": True}
 
@@ -70,6 +83,7 @@ class Column(_Model):
     nullable: bool = True
     default: str | None = None
     identity: str | None = None  # "always" | "by default"
+    identity_sequence: IdentitySequence | None = None  # an identity column's sequence, read from the catalog
     generated: str | None = None  # expression of a stored generated column
     collation: str | None = None  # only when it differs from the type's default
     comment: str | None = None
@@ -77,6 +91,9 @@ class Column(_Model):
 
 
 class Constraint(_Model):
+    # whether a CHECK is inherited decides who makes it (the parent), not what the table holds
+    uncompared: ClassVar[dict[str, Any]] = {"inherited": True}
+
     name: str
     kind: str  # primary | unique | foreign | check | exclusion
     definition: str  # pg_get_constraintdef
@@ -84,6 +101,7 @@ class Constraint(_Model):
     validated: bool = True
     references: str | None = None  # foreign key target table
     comment: str | None = None
+    inherited: bool = False  # a CHECK that comes from a parent table only (not conislocal): made and dropped with it
 
 
 class Index(_Model):
@@ -96,6 +114,7 @@ class Index(_Model):
     valid: bool = True
     constraint: str | None = None  # the constraint this index backs, if any
     comment: str | None = None
+    parent: str | None = None  # the partitioned index this partition's index is attached to (regclass text)
 
 
 class Policy(_Model):
@@ -114,7 +133,8 @@ class Trigger(_Model):
 
 
 class Table(_Model):
-    uncompared: ClassVar[dict[str, Any]] = {"columns": {"__all__": {"position"}}}
+    uncompared: ClassVar[dict[str, Any]] = {"columns": {"__all__": {"position"}},
+                                            "constraints": {"__all__": {"inherited"}}}
 
     schema_name: str
     name: str
@@ -137,6 +157,7 @@ class Table(_Model):
     replica_identity: str = "default"  # default | full | nothing | index
     replica_identity_index: str | None = None  # the index of REPLICA IDENTITY USING INDEX
     inherits: tuple[str, ...] = ()  # parents of INHERITS (not partitioning), as regclass text, in order
+    grant_options: dict[str, tuple[str, ...]] = Field(default_factory=dict)  # role → privileges granted WITH GRANT OPTION
 
     @property
     def qualified_name(self) -> str:
@@ -156,6 +177,7 @@ class View(_Model):
     indexes: dict[str, Index] = Field(default_factory=dict)
     comment: str | None = None
     grants: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    triggers: dict[str, Trigger] = Field(default_factory=dict)  # INSTEAD OF triggers on a view
 
     @property
     def qualified_name(self) -> str:
@@ -371,7 +393,8 @@ class SchemaModel(_Model):
         return cls.model_validate_json(text)
 
 
-_NOT_COMPARED = {"server_version": True, "connecting_roles": True, "tables": {"__all__": {"columns": {"__all__": {"position"}}}}}
+_NOT_COMPARED = {"server_version": True, "connecting_roles": True,
+                 "tables": {"__all__": {"columns": {"__all__": {"position"}}, "constraints": {"__all__": {"inherited"}}}}}
 
 
 def row_key(table: Table) -> tuple[str, ...]:

@@ -75,7 +75,10 @@ def test_enum_values_keep_their_position():
     before = _model(enums={"public.mood": EnumType(schema_name="public", name="mood", values=("sad", "happy"))})
     after = _model(enums={"public.mood": EnumType(schema_name="public", name="mood", values=("sad", "ok", "happy"))})
     (change,) = diff(before, after)
-    assert change.forward == "ALTER TYPE public.mood ADD VALUE 'ok' BEFORE 'happy';" and change.reverse is None
+    assert change.forward == "ALTER TYPE public.mood ADD VALUE 'ok' BEFORE 'happy';"
+    # PostgreSQL cannot remove a value: the rollback recreates the type as it was
+    assert change.reverse == ("ALTER TYPE public.mood RENAME TO mood__migguard_old;\n"
+                              "CREATE TYPE public.mood AS ENUM ('sad', 'happy');\nDROP TYPE public.mood__migguard_old;")
 
 
 def test_rls_policies_and_index_changes():
@@ -221,3 +224,21 @@ def test_an_expression_index_over_a_retyped_column_is_recreated():
     after = _table(id=ID, rerun_of=rerun.model_copy(update={"type": "bigint"})).model_copy(update={"indexes": {index.name: index}})
     kinds = [c.kind for c in diff(_model(before), _model(after))]
     assert kinds == ["drop index", "alter column type", "create index"]
+
+
+def test_functions_are_created_after_and_dropped_before_the_functions_they_call():
+    """A SQL-standard body is bound at creation: what it calls must exist (pg-schema-diff's
+    function__create-function-with-dependencies), whatever the names' order."""
+    from migguard.schema.model import Function
+
+    def function(schema: str, name: str, body: str) -> Function:
+        definition = (f"CREATE OR REPLACE FUNCTION {schema}.{name}(a integer)\n RETURNS integer\n LANGUAGE sql\n"
+                      f"RETURN {body}\n")
+        return Function(schema_name=schema, name=name, arguments="a integer", definition=definition)
+
+    caller, callee = function("public", "caller", "zeta.add(a, 1)"), function("zeta", "add", "(a + 1)")
+    functions = {f.signature: f for f in (caller, callee)}
+    changes = diff(_model(), _model(functions=functions))
+    assert [c.object for c in changes if c.kind == "create function"] == [callee.signature, caller.signature]
+    back = diff(_model(functions=functions), _model())
+    assert [c.object for c in back if c.kind == "drop function"] == [caller.signature, callee.signature]
