@@ -65,15 +65,7 @@ def emit(report, format: str, output: Path | None) -> None:
     """Render the report to stdout or --output; with --format github also fill the job summary."""
     from migguard.report import renderer
 
-    text = renderer(format)(report)
-    if output is not None:
-        try:
-            output.parent.mkdir(parents=True, exist_ok=True)
-            output.write_text(text, encoding="utf-8")
-        except OSError as error:
-            raise InputError(f"cannot write {output}: {error.strerror}") from None
-    else:
-        write_stdout(text)
+    write_output(renderer(format)(report), output)
     summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
     if format == "github" and summary_path:
         try:
@@ -81,6 +73,18 @@ def emit(report, format: str, output: Path | None) -> None:
                 handle.write(renderer("markdown")(report))
         except OSError as error:
             raise InputError(f"cannot write GITHUB_STEP_SUMMARY: {error.strerror}") from None
+
+
+def write_output(text: str, output: Path | None) -> None:
+    """The rendered text to --output (its directory made) or, without one, to stdout."""
+    if output is None:
+        write_stdout(text)
+        return
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise InputError(f"cannot write {output}: {error.strerror}") from None
 
 
 def write_stdout(text: str) -> None:

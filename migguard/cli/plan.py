@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from migguard.cli.common import ConfigOption, FormatOption, OutputOption, Session, check_format, emit, session, write_stdout
+from migguard.cli.common import ConfigOption, FormatOption, OutputOption, Session, check_format, emit, session, write_output
 from migguard.core.errors import InputError
 from migguard.core.exit_codes import ExitCode
 
@@ -71,14 +71,7 @@ def _plan_fleet(run: Session, config: str | None, format: str, output: Optional[
     result = run_fleet_plan(options, run.load(config), progress=run.note)
     text = {"json": lambda: json.dumps(result.to_json(), indent=2) + "\n", "markdown": result.to_markdown,
             "text": result.to_text}[format]()
-    if output is not None:
-        try:
-            output.parent.mkdir(parents=True, exist_ok=True)
-            output.write_text(text, encoding="utf-8")
-        except OSError as error:
-            raise InputError(f"cannot write {output}: {error.strerror}") from None
-    else:
-        write_stdout(text)
+    write_output(text, output)
     run.note(f"migguard: fleet plan written to {result.path}")
     raise typer.Exit(result.exit_code)
 

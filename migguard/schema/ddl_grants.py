@@ -31,33 +31,29 @@ def grant_steps(word: str, target: str, old: Grants | None, new: Grants | None) 
     the object is created (old) or dropped (new), so it has its kind's default privileges then."""
     default = DEFAULT_GRANTS[word]
     old, new = default if old is None else old, default if new is None else new
-    steps = []
+    return [GrantStep(kind, role, grant if kind == "grant" else revoke, revoke if kind == "grant" else grant)
+            for kind, role, grantee, privileges in _granted_and_revoked(old, new)
+            for grant, revoke in [(f"GRANT {privileges} ON {word} {target} TO {grantee};",
+                                   f"REVOKE {privileges} ON {word} {target} FROM {grantee};")]]
+
+
+def _granted_and_revoked(old: Grants, new: Grants) -> list[tuple[str, str, str, str]]:
+    """(grant | revoke, role, grantee as SQL, privileges as SQL) for each role whose privileges differ."""
+    rows = []
     for role in sorted(set(old) | set(new)):
         before, after = set(old.get(role, ())), set(new.get(role, ()))
         grantee = "PUBLIC" if role == "public" else quote_ident(role)
         for kind, privileges in (("grant", sorted(after - before)), ("revoke", sorted(before - after))):
-            if not privileges:
-                continue
-            grant = f"GRANT {', '.join(privileges)} ON {word} {target} TO {grantee};"
-            revoke = f"REVOKE {', '.join(privileges)} ON {word} {target} FROM {grantee};"
-            steps.append(GrantStep(kind, role, grant if kind == "grant" else revoke,
-                                   revoke if kind == "grant" else grant))
-    return steps
+            if privileges:
+                rows.append((kind, role, grantee, ", ".join(privileges)))
+    return rows
 
 
 def grant_option_steps(word: str, target: str, old: Grants, new: Grants) -> list[GrantStep]:
     """WITH GRANT OPTION given (`GRANT … WITH GRANT OPTION`) or taken back (`REVOKE GRANT OPTION
     FOR …`) on `word target`; the privileges themselves are `grant_steps`' (revoking one takes
     its option too, so taking the option back again is harmless)."""
-    steps = []
-    for role in sorted(set(old) | set(new)):
-        before, after = set(old.get(role, ())), set(new.get(role, ()))
-        grantee = "PUBLIC" if role == "public" else quote_ident(role)
-        for kind, privileges in (("grant", sorted(after - before)), ("revoke", sorted(before - after))):
-            if not privileges:
-                continue
-            grant = f"GRANT {', '.join(privileges)} ON {word} {target} TO {grantee} WITH GRANT OPTION;"
-            revoke = f"REVOKE GRANT OPTION FOR {', '.join(privileges)} ON {word} {target} FROM {grantee};"
-            steps.append(GrantStep(f"{kind} option", role, grant if kind == "grant" else revoke,
-                                   revoke if kind == "grant" else grant))
-    return steps
+    return [GrantStep(f"{kind} option", role, grant if kind == "grant" else revoke, revoke if kind == "grant" else grant)
+            for kind, role, grantee, privileges in _granted_and_revoked(old, new)
+            for grant, revoke in [(f"GRANT {privileges} ON {word} {target} TO {grantee} WITH GRANT OPTION;",
+                                   f"REVOKE GRANT OPTION FOR {privileges} ON {word} {target} FROM {grantee};")]]
