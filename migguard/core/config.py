@@ -104,18 +104,16 @@ def env_key(value: str) -> str:
     return value
 
 
+EnvKey = Annotated[str, AfterValidator(env_key)]  # names a variable, never holds a URL
+
+
 class FleetDiscovery(BaseModel):
     """A registry database whose `query` returns (target name, env key) rows."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    url_env: str
+    url_env: EnvKey
     query: str
-
-    @field_validator("url_env")
-    @classmethod
-    def _url_env(cls, value: str) -> str:
-        return env_key(value)
 
     @field_validator("query")
     @classmethod
@@ -130,15 +128,10 @@ class FleetTenantSchemas(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    url_env: str
+    url_env: EnvKey
     pattern: str
     # like: a SQL LIKE pattern (tenant\_%); regex: a PostgreSQL regular expression (^tenant_[0-9]+$)
     match: Literal["like", "regex"] = "like"
-
-    @field_validator("url_env")
-    @classmethod
-    def _url_env(cls, value: str) -> str:
-        return env_key(value)
 
     @field_validator("pattern")
     @classmethod
