@@ -127,7 +127,10 @@ def test_a_restore_that_fails_undoes_every_migration_of_the_rollback(project, pg
     assert_clean(project, failed)
 
 
-def test_irreversible_change_refuses_before_anything_runs(project, pg):
+def test_renamed_enum_value_refuses_then_fails_whole_when_rows_hold_it(project, pg):
+    """The diff undoes an enum change by recreating the type and converting its columns; rows that
+    hold the renamed value cannot convert: the rollback is refused as losing data, and forced with
+    --no-restore-data it fails in its one transaction and leaves production as it was."""
     write(project, "0001_moods.sql", "SET lock_timeout = '2s';\nCREATE TYPE mood AS ENUM ('happy', 'sad');\n"
                                      "CREATE TABLE moods (id int PRIMARY KEY, m mood NOT NULL);\n")
     apply(project)
@@ -137,16 +140,24 @@ def test_irreversible_change_refuses_before_anything_runs(project, pg):
 
     dry = migguard(project, "rollback")
     assert dry.returncode == 1
-    assert "CANNOT UNDO: recreate type public.mood" in dry.stdout
+    assert "CREATE TYPE public.mood AS ENUM ('happy', 'sad');" in dry.stdout
+    assert "refused: data that cannot come back: recreate type public.mood" in dry.stdout
     live = migguard(project, "rollback", "--confirm-live")
-    assert live.returncode == 1 and "cannot undo" in live.stderr and "public.mood" in live.stderr
+    assert live.returncode == 1 and "public.mood" in live.stderr
     assert applied_versions(pg) == ["0001", "0002"]
-    assert query(pg, "SELECT enum_range(NULL::mood)::text") == [("{happy,blue}",)]
-    assert query(pg, "SELECT m::text FROM moods ORDER BY id") == [("happy",), ("blue",)]
     entries = audit_entries(project, verified=True)
     assert entries[-1]["result"] == "refused" and "public.mood" in entries[-1]["details"]["reason"]
     assert entries[-1]["backup_path"] is None  # refused before the backup: nothing ran
-    assert_clean(project, dry, live)
+
+    forced = migguard(project, "rollback", "--confirm-live", "--no-restore-data")
+    assert forced.returncode == 3
+    assert "rollback failed and was undone, production is as before it" in forced.stderr
+    assert 'invalid input value for enum mood: "blue"' in forced.stderr
+    assert applied_versions(pg) == ["0001", "0002"]
+    assert query(pg, "SELECT enum_range(NULL::mood)::text") == [("{happy,blue}",)]
+    assert query(pg, "SELECT m::text FROM moods ORDER BY id") == [("happy",), ("blue",)]
+    assert not query(pg, "SELECT 1 FROM pg_type WHERE typname = 'mood__migguard_old'")
+    assert_clean(project, dry, live, forced)
 
 
 def test_rolling_back_an_added_column_that_holds_values_needs_allow_destructive(project, pg):
