@@ -28,6 +28,7 @@ import io
 import logging
 import os
 import sys
+import threading
 import traceback
 import warnings
 from dataclasses import dataclass
@@ -73,9 +74,20 @@ def _default_warning_filters() -> None:
     warnings.filterwarnings("default", category=DeprecationWarning, module="__main__")
 
 
+# A run swaps the process's cwd, environment and standard streams: runs from several threads of one
+# test take turns (unserialised, one run's environment vanished under another's pydantic import).
+_ONE_RUN_AT_A_TIME = threading.Lock()
+
+
 def run_cli(argv: list[str] | tuple[str, ...], *, cwd: str | Path | None = None, env: dict[str, str] | None = None,
             stdin: bytes | str | None = None) -> Result:
     """Run `migguard *argv` in this process and return its exit code, stdout and stderr."""
+    with _ONE_RUN_AT_A_TIME:
+        return _run_cli(argv, cwd=cwd, env=env, stdin=stdin)
+
+
+def _run_cli(argv: list[str] | tuple[str, ...], *, cwd: str | Path | None, env: dict[str, str] | None,
+             stdin: bytes | str | None) -> Result:
     data = stdin.encode("utf-8") if isinstance(stdin, str) else (stdin or b"")
     out_buffer, err_buffer = io.BytesIO(), io.BytesIO()
     saved_streams = sys.stdin, sys.stdout, sys.stderr
