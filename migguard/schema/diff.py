@@ -549,6 +549,12 @@ def _function_order(names: list[str], before: SchemaModel, after: SchemaModel) -
                      and f"{_rel(f)}(" in " ".join(m.functions[name].definition for m in (before, after)
                                                    if name in m.functions)}
               for name in names}
+    return _each_after_what_it_uses(names, called)
+
+
+def _each_after_what_it_uses(names: list[str], uses: dict[str, set[str]]) -> list[str]:
+    """`names` in that order, except that each comes after the names it uses (depth first; a
+    circle is cut where it closes, as the script could not order it anyway)."""
     order: list[str] = []
     seen: set[str] = set()
 
@@ -556,7 +562,7 @@ def _function_order(names: list[str], before: SchemaModel, after: SchemaModel) -
         if name in seen:
             return
         seen.add(name)
-        for other in sorted(called[name]):
+        for other in sorted(uses[name] - {name}):
             visit(other)
         order.append(name)
 
@@ -1267,20 +1273,7 @@ def _view_order(views: set[str], before: SchemaModel, after: SchemaModel) -> lis
     """The views, each after the views it reads (by name otherwise)."""
     reads = {key: set().union(*(_names_in(m.views[key].definition) for m in (before, after) if key in m.views)) & views
              for key in views}
-    order: list[str] = []
-    seen: set[str] = set()
-
-    def visit(name: str) -> None:
-        if name in seen:
-            return
-        seen.add(name)
-        for other in sorted(reads[name] - {name}):
-            visit(other)
-        order.append(name)
-
-    for name in sorted(views):
-        visit(name)
-    return order
+    return _each_after_what_it_uses(sorted(views), reads)
 
 
 def _view_sql(view: View) -> str:
