@@ -64,3 +64,41 @@ def test_tenants_of_one_database_apply_into_their_own_schema_with_their_own_hist
     assert items_in(pg) == {"tenant_2"}
     assert tenant_history(pg, "tenant_1") == [] and tenant_history(pg, "tenant_2") == ["0001"]
     assert query(pg, "SELECT count(*) FROM tenant_2.items")[0][0] == 1
+
+
+HOSTILE = ['tenant_a b', 'tenant_"q"', 'tenant_x"; DROP SCHEMA tenant_ok CASCADE; --', "tenant_O'Neil", "tenant_$1$"]
+
+
+def test_hostile_tenant_schema_names_reach_sql_only_as_identifiers(tmp_path, pg, pg_cluster):
+    """Schema names are data an attacker may choose (a tenant's sign-up): a space, quotes, dollars
+    and a statement in a name land in search_path, the history table's name and the audit as one
+    quoted identifier each, and nothing else runs. A name that cannot name a target (a backslash,
+    which file names and libpq's options read) refuses the rollout before any target is touched."""
+    from psycopg import sql
+
+    project = make_project(tmp_path, CONFIG, "", pg_cluster.url(), {"0001_items.sql": ITEMS})
+    project.env.pop("PG_PROD_URL")
+    project.env["DB_TENANTS"] = pg
+    for name in [*HOSTILE, "tenant_ok", "tenant_\\back"]:
+        query(pg, sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
+    refused = migguard(project, "apply", "--fleet", "--confirm-live", "--backup", "affected")
+    assert refused.returncode == 2 and "cannot name a target" in refused.stderr, refused.stderr
+    assert items_in(pg) == set()
+    query(pg, sql.SQL("DROP SCHEMA {}").format(sql.Identifier("tenant_\\back")))
+
+    applied = migguard(project, "apply", "--fleet", "--confirm-live", "--backup", "affected")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert items_in(pg) == {*HOSTILE, "tenant_ok"}
+    for name in [*HOSTILE, "tenant_ok"]:
+        assert tenant_history(pg, name) == ["0001"], name
+        assert query(pg, sql.SQL("SELECT qty FROM {}.items").format(sql.Identifier(name))) == [(1,)]
+    audited = {e["target"].rsplit(" schema ", 1)[-1] for e in audit_entries(project, verified=True)
+               if e["command"] == "apply" and e["result"] == "applied"}
+    assert audited == {*HOSTILE, "tenant_ok"}
+
+    hostile = HOSTILE[2]
+    back = migguard(project, "rollback", "--fleet", "--only", hostile, "--confirm-live", "--no-backup",
+                    "--allow-destructive")
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert items_in(pg) == {*HOSTILE, "tenant_ok"} - {hostile}
+    assert tenant_history(pg, hostile) == [] and tenant_history(pg, "tenant_ok") == ["0001"]
