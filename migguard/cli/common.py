@@ -63,16 +63,11 @@ def check_format(name: str, allowed: tuple[str, ...] | None = None) -> None:
 
 def emit(report, format: str, output: Path | None) -> None:
     """Render the report to stdout or --output; with --format github also fill the job summary."""
-    from migguard.report import renderer
+    from migguard.report import append_job_summary, renderer
 
     write_output(renderer(format)(report), output)
-    summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
-    if format == "github" and summary_path:
-        try:
-            with open(summary_path, "a", encoding="utf-8") as handle:
-                handle.write(renderer("markdown")(report))
-        except OSError as error:
-            raise InputError(f"cannot write GITHUB_STEP_SUMMARY: {error.strerror}") from None
+    if format == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
+        append_job_summary(renderer("markdown")(report))
 
 
 def write_output(text: str, output: Path | None) -> None:

@@ -8,7 +8,6 @@ the report is written, with the most serious per-target exit code.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TextIO
 
@@ -20,6 +19,7 @@ from migguard.fleet.report import ResultRow, render_markdown, render_table, summ
 from migguard.fleet.rollback import FleetRollbackOptions, chosen_targets, run_fleet_rollback
 from migguard.fleet.rollout import FleetFailed, RolloutOptions, RolloutOutcome, run_rollout
 from migguard.fleet.targets import load_targets
+from migguard.report import append_job_summary
 
 
 def fleet_apply(options: RolloutOptions, config: Config, only: tuple[str, ...], stream: TextIO,
@@ -70,12 +70,9 @@ def _write_markdown(markdown: str, path: Path) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(markdown, encoding="utf-8")
-        summary = os.environ.get("GITHUB_STEP_SUMMARY")
-        if summary:
-            with open(summary, "a", encoding="utf-8") as handle:
-                handle.write(markdown)
     except OSError as error:
         raise InputError(f"cannot write the fleet report {path}: {error.strerror}") from None
+    append_job_summary(markdown)
 
 
 def _check_limits(parallel: int | None, max_failures: int) -> None:

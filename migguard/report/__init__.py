@@ -5,9 +5,11 @@ query.py (with its format map), rules.py."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from importlib import import_module
 
+from migguard.core.errors import InputError
 from migguard.core.findings import Report
 
 FORMAT_NAMES = ("text", "json", "sarif", "github", "markdown")
@@ -18,3 +20,15 @@ def renderer(name: str) -> Callable[[Report], str]:
     if name not in FORMAT_NAMES:
         raise KeyError(name)
     return import_module(f"migguard.report.{name}").render
+
+
+def append_job_summary(markdown: str) -> None:
+    """Append Markdown to the CI job summary (GitHub's GITHUB_STEP_SUMMARY file), when there is one."""
+    summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not summary_path:
+        return
+    try:
+        with open(summary_path, "a", encoding="utf-8") as handle:
+            handle.write(markdown)
+    except OSError as error:
+        raise InputError(f"cannot write GITHUB_STEP_SUMMARY: {error.strerror}") from None
