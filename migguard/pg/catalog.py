@@ -593,7 +593,8 @@ ORDER BY 1
 
 # --- dependency edges (pg_depend, and pg_rewrite for views) ----------------------------------------
 
-# Every application object an edge may name, as (catalog, oid, sub-id) → (kind, name parts): a
+# Every application object an edge may name, as (catalog, oid, sub-id) → (kind, name parts) (a
+# function's name part is its signature, name(arguments), as a change's path names it): a
 # column of a table is its own object, a column of a view or a composite type is the view or the
 # type; a view's _RETURN rule is the view; a column default or generation expression (pg_attrdef)
 # is its column; a domain's CHECK is the domain; an array type is its element type, and a table's
@@ -615,7 +616,7 @@ WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'f', 'v', 
   AND {in_app_schemas("c.relnamespace")}
 UNION ALL
 SELECT 'pg_proc'::regclass, p.oid, 0, 'function',
-       ARRAY[n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)]
+       ARRAY[n.nspname, p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')']
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE {in_app_schemas("p.pronamespace")}
 UNION ALL
 SELECT 'pg_type'::regclass, t.oid, 0,
