@@ -136,6 +136,19 @@ def _keep_each_objects_order(graph: dict[int, set[int]], changes: Sequence, rank
             graph[i].update(previous)
 
 
+def _sorter(graph: dict[int, set[int]]) -> TopologicalSorter:
+    """A prepared sorter of `graph`; a circle (the script could not order it either) is cut where
+    it closes, one edge at a time, and the ranks decide there."""
+    while True:
+        sorter = TopologicalSorter(graph)
+        try:
+            sorter.prepare()
+            return sorter
+        except CycleError as error:
+            cycle = error.args[1]  # each node a predecessor of the next, the first repeated last
+            graph[cycle[1]].discard(cycle[0])
+
+
 def order(changes: Sequence, rank: Callable[[object], object], before: SchemaModel, after: SchemaModel) -> list:
     """`changes` topologically sorted by the models' edges, `rank` deciding among the ready ones."""
     if len(changes) < 2:
@@ -175,11 +188,7 @@ def order(changes: Sequence, rank: Callable[[object], object], before: SchemaMod
                 for i in found(droppers, used):
                     if i != index:
                         graph[i].add(index)
-    sorter = TopologicalSorter(graph)
-    try:
-        sorter.prepare()
-    except CycleError:  # the script could not order a circle either: the ranks decide
-        return sorted(changes, key=rank)
+    sorter = _sorter(graph)
     keys = [(rank(change), index) for index, change in enumerate(changes)]
     ready: list[tuple[object, int]] = []
     result = []

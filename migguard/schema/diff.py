@@ -6,9 +6,13 @@ bigint"). Every change carries its forward SQL, its reverse SQL (built from the 
 so a dropped column comes back with its type, default and constraints), and flags: destructive,
 lossy (data that the reverse cannot bring back), and the lock it takes.
 
-Ordering follows dependencies: schemas, extensions and types first; views, policies and
-triggers that depend on a changed table are dropped before the change and recreated after it;
-drops of tables, columns, types and schemas come last. Renames are not inferred: a renamed
+Ordering follows dependencies (`schema/depends.py`: PostgreSQL's pg_depend edges, read into the
+models, plus the structure the models state): what an object uses is created before it and
+dropped after it; the views, rules, policies, triggers, defaults, CHECKs, indexes and bound
+functions that use a column being retyped, a table being recreated or a function being recreated
+are dropped before that change and recreated after it, exactly those an edge names. Where no
+edge decides, each change's phase does: schemas, extensions and types first, drops of tables,
+columns, types and schemas last. Renames are not inferred: a renamed
 column is a drop plus an add (lossy), which is what the reviewer must see.
 """
 
@@ -32,7 +36,7 @@ from migguard.schema.model import (
     SchemaModel, Sequence, Table, Trigger, View,
 )
 
-# Phases: the order in which changes run forward.
+# Phases: the order in which changes run forward where no dependency edge decides (`depends.order`).
 # Functions come before the tables (a column default, a generated column, a CHECK or an index may
 # call them; their bodies are not checked at creation, as pg_dump does), except those whose
 # signature names a table's row type or whose SQL-standard body is bound at creation: FUNCTION.

@@ -9,7 +9,7 @@ import pytest
 
 from migguard.pg.introspect import introspect
 from migguard.schema.diff import diff
-from migguard.schema.model import Function, SchemaModel, View
+from migguard.schema.model import Column, Function, SchemaModel, Table, View
 from tests.schema.roundtrip_kit import round_trip_both_ways
 
 SCHEMA = """
@@ -257,3 +257,26 @@ def test_a_sql_standard_body_over_a_retyped_column_is_recreated_around_it_with_i
     assert kinds.index(("drop view", "public.report")) < kinds.index(("drop function", "public.total()")) < retype
     assert retype < kinds.index(("recreate dependent function", "public.total()")) < kinds.index(
         ("recreate dependent view", "public.report"))
+
+
+def test_an_edge_outranks_the_phases_and_a_circle_is_cut_where_it_closes():
+    """A default calling a function bound to another table (ranked after the tables) still comes
+    after that function: creating the table waits for it. Edges that make a circle (no real
+    database has one) do not lose a change."""
+    rows = Function(schema_name="public", name="newest", arguments="", returns="bigint",
+                    definition="CREATE OR REPLACE FUNCTION public.newest()\n RETURNS bigint\n LANGUAGE sql\n"
+                               "RETURN (SELECT max(id) FROM public.events)\n")
+    events = Table(schema_name="public", name="events",
+                   columns={"id": Column(name="id", position=1, type="bigint")})
+    users = Table(schema_name="public", name="users",
+                  columns={"seen": Column(name="seen", position=1, type="bigint", default="public.newest()")})
+    edges = ((("function", "public", "newest()"), ("column", "public", "events", "id")),
+             (("column", "public", "users", "seen"), ("function", "public", "newest()")))
+    after = SchemaModel(tables={"public.events": events, "public.users": users},
+                        functions={rows.signature: rows}, dependencies=edges)
+    created = [c.object for c in diff(SchemaModel(), after) if c.kind.startswith("create")]
+    assert created == ["public.events", "public.newest()", "public.users"]
+
+    circle = edges + ((("column", "public", "events", "id"), ("column", "public", "users", "seen")),)
+    changes = diff(SchemaModel(), after.model_copy(update={"dependencies": circle}))
+    assert sorted(c.object for c in changes if c.kind.startswith("create")) == sorted(created)
