@@ -27,13 +27,16 @@ Node = tuple[str, ...]
 # Kinds of change by the object they act on, and whether the forward SQL leaves it existing
 # (creates), removes it (drops), or both (recreates: a drop and a create in one change).
 _MEMBER_KINDS = {
-    "column": ("add column", "drop column", "alter column type", "alter column default", "recreate generated column",
-               "set not null", "drop not null", "alter column identity"),
+    "column": ("add column", "drop column", "alter column type", "alter column default", "drop column default",
+               "recreate generated column", "set not null", "drop not null", "alter column identity"),
     "constraint": ("add constraint", "drop constraint", "validate constraint"),
     "policy": ("create policy", "drop policy"),
     "trigger": ("create trigger", "drop trigger"),
     "rule": ("create rule", "drop rule", "replace rule", "recreate dependent rule"),
 }
+# A type change replaces its column for what reads it, but stands for nothing the column uses (its
+# default, which it drops and sets again in one change: edges there would make a circle).
+_USES_NOTHING = ("alter column type",)
 _CREATES = ("create ", "add ", "recreate ", "replace ", "alter column type", "alter column default", "update ")
 # ("recreate dependent …" only creates again what an earlier drop removed; a retyped column is
 # replaced for what reads it)
@@ -177,9 +180,9 @@ def order(changes: Sequence, rank: Callable[[object], object], before: SchemaMod
     graph: dict[int, set[int]] = {index: set() for index in range(len(changes))}
     _keep_each_objects_order(graph, changes, rank, before, after)
     for index, node in enumerate(nodes):
-        if node is None:
-            continue
         kind = changes[index].kind
+        if node is None or kind in _USES_NOTHING:
+            continue
         if kind.startswith(_CREATES):
             for used in now.uses(node):
                 graph[index].update(i for i in found(creators, used) if i != index)

@@ -823,14 +823,8 @@ def _column_changes(old: Table, new: Table, target: str, recreate: set[Node] = f
     for column in new.ordered_columns():
         before = old.columns.get(column.name)
         path = (new.schema_name, new.name, column.name)
-        if before is not None and ("column", *path) in recreate and before.default is not None \
-                and before.default == column.default and not column.generated and not column.identity:
-            # a default that calls a replaced function: dropped before it, set again after it
-            alter = f"{target} ALTER COLUMN {_q(column.name)}"
-            changes += [_change("alter column default", path, f"{alter} DROP DEFAULT;",
-                                f"{alter} SET DEFAULT {before.default};", DROP_CONSTRAINT, lock=ACCESS_EXCLUSIVE),
-                        _change("alter column default", path, f"{alter} SET DEFAULT {column.default};",
-                                f"{alter} DROP DEFAULT;", COLUMN, lock=ACCESS_EXCLUSIVE)]
+        apart = before is not None and ("column", *path) in recreate and before.default is not None \
+            and before.default == column.default and not column.generated and not column.identity
         if before is None:
             drop = f"{target} DROP COLUMN {_q(column.name)};"
             changes.append(_change("add column", path, f"{target} ADD COLUMN {_column_sql(column, new.schema_name)};", drop, COLUMN,
@@ -839,7 +833,15 @@ def _column_changes(old: Table, new: Table, target: str, recreate: set[Node] = f
                 changes.append(_change("comment on column", path, f"COMMENT ON COLUMN {_rel(new)}.{_q(column.name)} "
                                        f"IS {_comment(column.comment)};", "", COMMENT))  # goes with the column
             continue
-        changes += _alter_column(before, column, target, path, _rel(new))
+        changes += _alter_column(before, column, target, path, _rel(new), default_apart=apart)
+        if apart:
+            # a default that calls a replaced function: dropped before it, set again after it (and
+            # after the column's own changes: a type change drops the default it finds)
+            alter = f"{target} ALTER COLUMN {_q(column.name)}"
+            changes += [_change("drop column default", path, f"{alter} DROP DEFAULT;",
+                                f"{alter} SET DEFAULT {before.default};", DROP_CONSTRAINT, lock=ACCESS_EXCLUSIVE),
+                        _change("alter column default", path, f"{alter} SET DEFAULT {column.default};",
+                                f"{alter} DROP DEFAULT;", COLUMN, lock=ACCESS_EXCLUSIVE)]
     for column in old.ordered_columns():
         if column.name not in new.columns:
             path = (old.schema_name, old.name, column.name)
@@ -876,8 +878,10 @@ def _restore_column_sql(target: str, column: Column, schema: str) -> str:
             f"{target} ALTER COLUMN {_q(column.name)} DROP DEFAULT;")
 
 
-def _alter_column(old: Column, new: Column, target: str, path: tuple[str, ...], table: str) -> list[Change]:
-    """Changes of one kept column; `table` is the table's qualified name as SQL."""
+def _alter_column(old: Column, new: Column, target: str, path: tuple[str, ...], table: str,
+                  default_apart: bool = False) -> list[Change]:
+    """Changes of one kept column; `table` is the table's qualified name as SQL. `default_apart`:
+    an unchanged default is dropped and set again by changes of its own (`_column_changes`)."""
     column = f"{target} ALTER COLUMN {_q(new.name)}"
     changes = []
     if old.generated != new.generated or bool(old.generated) != bool(new.generated):
@@ -898,9 +902,9 @@ def _alter_column(old: Column, new: Column, target: str, path: tuple[str, ...], 
         forward, reverse = retype(new), retype(old)
         if old.default is not None and old.type != new.type:  # a default of the old type may not cast
             forward = f"{column} DROP DEFAULT;\n{forward}"
-            if new.default == old.default:  # unchanged: no "alter column default" change puts it back
+            if new.default == old.default and not default_apart:  # unchanged: no "alter column default" change puts it back
                 forward += f"\n{column} SET DEFAULT {new.default};"
-            reverse = f"{column} DROP DEFAULT;\n{reverse}\n{column} SET DEFAULT {old.default};"
+            reverse = f"{column} DROP DEFAULT;\n{reverse}" + ("" if default_apart else f"\n{column} SET DEFAULT {old.default};")
         changes.append(_change("alter column type", path, forward, reverse, COLUMN, lock=ACCESS_EXCLUSIVE,
                                notes=("a type change rewrites the table unless binary-coercible",)))
     identity = [_change("alter column identity", path, forward, reverse, COLUMN, lock=ACCESS_EXCLUSIVE)
