@@ -125,12 +125,33 @@ def _read(conn: psycopg.Connection, exclude_schemas: tuple[str, ...]) -> SchemaM
         statistics = {object_key(r["schema_name"], r["name"]): Statistics(**r) for r in rows(q.SCHEMA_STATISTICS_SQL)}
         collations = {object_key(r["schema_name"], r["name"]): _collation(r) for r in rows(q.SCHEMA_COLLATIONS_SQL)}
         rules = {rule.qualified_name: rule for rule in (RewriteRule(**r) for r in rows(q.SCHEMA_RULES_SQL))}
-        dependencies = tuple(edge for edge in (((r["kind"], *r["parts"]), (r["ref_kind"], *r["ref_parts"]))
-                                               for r in rows(q.SCHEMA_DEPENDENCIES_SQL)) if edge[0] != edge[1])
+        dependencies = _dependencies(reader)
     return SchemaModel(server_version=version, connecting_roles=(role,), schemas=schemas, schema_grants=schema_grants,
                        extensions=extensions, tables=tables, views=views, sequences=sequences, functions=functions,
                        enums=enums, domains=domains, composites=composites, statistics=statistics,
                        collations=collations, rules=rules, dependencies=dependencies)
+
+
+def _dependencies(reader: CatalogReader) -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
+    """pg_depend's edges between application objects as (dependent, referenced) nodes, sorted;
+    an edge to an object outside the application (a built-in, an extension's) is left out."""
+    edges = reader.rows(q.SCHEMA_DEPENDENCY_EDGES_SQL)
+    if not edges:
+        return ()
+    oids = sorted({r["objid"] for r in edges} | {r["refobjid"] for r in edges})
+    columns = sorted({(r["objid"], r["objsubid"]) for r in edges if r["catalog"] == "pg_class" and r["objsubid"]}
+                     | {(r["refobjid"], r["refobjsubid"]) for r in edges
+                        if r["ref_catalog"] == "pg_class" and r["refobjsubid"]})
+    nodes = {(r["catalog"], r["objid"], r["objsubid"]): (r["kind"], *r["parts"])
+             for r in reader.rows(q.SCHEMA_DEPENDENCY_OBJECTS_SQL, oids=oids, relids=[c[0] for c in columns],
+                                  attnums=[c[1] for c in columns])}
+    found = set()
+    for r in edges:
+        dependent = nodes.get((r["catalog"], r["objid"], r["objsubid"]))
+        referenced = nodes.get((r["ref_catalog"], r["refobjid"], r["refobjsubid"]))
+        if dependent is not None and referenced is not None and dependent != referenced:
+            found.add((dependent, referenced))
+    return tuple(sorted(found))
 
 
 def _grant_map(pairs: list[list[str]]) -> dict[str, tuple[str, ...]]:
