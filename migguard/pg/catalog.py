@@ -305,7 +305,8 @@ ORDER BY 1, 2, 3
 # later transaction has a new one) and key, aggregated per object: a relation's version covers its
 # own row and every row its Table or View is read from (columns, defaults, constraints, indexes,
 # policies, triggers, rewrite rules, inheritance, comments, owned sequences), so a change to any of
-# them, an added one or a removed one changes it. Rows: (group, oid, version).
+# them, an added one or a removed one changes it. Rows: (group, oid, version). A relation's row type
+# and its array type are the group `rowtype`: read with the relation, named by other tables' columns.
 ROW_VERSIONS_SQL = f"""
 WITH rel AS (
   SELECT c.oid FROM pg_class c WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND {in_app_schemas("c.relnamespace")}
@@ -343,7 +344,9 @@ WHERE {in_app_schemas("c.relnamespace")}
 UNION ALL
 SELECT 'function', p.oid, p.xmin::text FROM pg_proc p WHERE {in_app_schemas("p.pronamespace")}
 UNION ALL
-SELECT 'type', t.oid, t.xmin || ':' || concat_ws(',',
+SELECT CASE WHEN EXISTS (SELECT FROM pg_class c WHERE c.relkind <> 'c' AND c.oid IN
+              (t.typrelid, (SELECT e.typrelid FROM pg_type e WHERE e.oid = t.typelem))) THEN 'rowtype' ELSE 'type' END,
+       t.oid, t.xmin || ':' || concat_ws(',',
          (SELECT string_agg(e.oid || ':' || e.xmin, ',' ORDER BY e.oid) FROM pg_enum e WHERE e.enumtypid = t.oid),
          (SELECT string_agg(con.oid || ':' || con.xmin, ',' ORDER BY con.oid) FROM pg_constraint con
           WHERE con.contypid = t.oid),
@@ -390,10 +393,13 @@ SELECT DISTINCT d.classid::regclass::text AS catalog,
 FROM unnest(%(groups)s::text[], %(objects)s::oid[]) AS r(grp, objid)
 JOIN pg_depend d ON d.refobjid = r.objid AND d.refclassid = CASE r.grp
     WHEN 'relation' THEN 'pg_class'::regclass WHEN 'sequence' THEN 'pg_class'::regclass
-    WHEN 'function' THEN 'pg_proc'::regclass WHEN 'type' THEN 'pg_type'::regclass
+    WHEN 'function' THEN 'pg_proc'::regclass WHEN 'type' THEN 'pg_type'::regclass WHEN 'rowtype' THEN 'pg_type'::regclass
     WHEN 'statistics' THEN 'pg_statistic_ext'::regclass WHEN 'collation' THEN 'pg_collation'::regclass
     WHEN 'rule' THEN 'pg_rewrite'::regclass END
 WHERE d.deptype IN ('n', 'a', 'i', 'P', 'S')
+  -- a relation's row type (and its array type) is the relation's, read with it
+  AND NOT (d.classid = 'pg_type'::regclass AND EXISTS (
+      SELECT FROM pg_type t JOIN pg_class c ON c.oid = t.typrelid WHERE t.oid = d.objid AND c.relkind <> 'c'))
 """
 
 # --- the RLS audit and probe (rls/audit.py: read_catalog) ------------------------------------------

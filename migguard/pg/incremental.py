@@ -39,7 +39,7 @@ from migguard.schema.model import SchemaModel
 FREEZING_STATEMENTS = frozenset({"VacuumStmt", "ClusterStmt"})
 
 # Groups of ROW_VERSIONS_SQL whose objects others may name in their printed definitions.
-_NAMED_GROUPS = frozenset({"relation", "sequence", "function", "type", "statistics", "collation", "rule"})
+_NAMED_GROUPS = frozenset({"relation", "sequence", "function", "type", "rowtype", "statistics", "collation", "rule"})
 
 
 def needs_full_read(node_kinds: Iterable[str]) -> bool:

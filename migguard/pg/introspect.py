@@ -68,10 +68,9 @@ def catalog_snapshot(conn: psycopg.Connection, exclude_schemas: tuple[str, ...] 
     with read_only_snapshot(conn, "migguard_introspect"):
         # Every name printed schema-qualified (except built-in types), whatever the caller's path,
         # so that the same schema reads the same from any database.
-        conn.execute("SELECT set_config('search_path', 'pg_catalog', true)")
         # pg_get_expr() opens each table (ACCESS SHARE): never queue forever behind a migration's lock.
-        conn.execute("SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)",
-                     (LOCK_TIMEOUT, STATEMENT_TIMEOUT))
+        conn.execute("SELECT set_config('search_path', 'pg_catalog', true), set_config('lock_timeout', %s, true), "
+                     "set_config('statement_timeout', %s, true)", (LOCK_TIMEOUT, STATEMENT_TIMEOUT))
         yield CatalogReader(conn, exclude_schemas=exclude_schemas)
 
 

@@ -59,6 +59,9 @@ class Tracer:
         self._locks = {}
 
     def after_statement(self, conn: psycopg.Connection, index: int, statement: str) -> None:
+        if not self._names:  # no table existed before the migration: nothing to lock or rewrite
+            self.traces.append(StatementTrace(self.migration, index, statement.strip()))
+            return
         held: dict[int, set[str]] = {}
         filenodes: dict[int, int | None] = {}
         # One round trip, scoped to the tables that existed before the migration.

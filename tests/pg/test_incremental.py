@@ -33,6 +33,7 @@ CREATE TABLE app.invoices (
     number int DEFAULT nextval('app.numbers')
 );
 CREATE TABLE app.other (id int PRIMARY KEY, note text);
+CREATE TABLE app.holder (one app.tenants, many app.tenants[], pair app.pair);
 CREATE VIEW app.open_invoices AS SELECT id, tenant_id, amount FROM app.invoices WHERE state = 'open';
 CREATE FUNCTION app.positive(v bigint) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT v >= 0 $$;
 """, False, "first read"),
