@@ -38,7 +38,6 @@ from migguard.pg.connect import connect, describe
 from migguard.sql.parse import parse_file
 from migguard.sql.transactions import transaction_text, whole_file_wrapper
 
-_CONCURRENTLY = re.compile(r"\bconcurrently\b", re.IGNORECASE)
 TEMPLATE_PREFIX = "migguard_tpl_"
 STATE_FILE = "shadow.json"
 
@@ -60,11 +59,6 @@ def chain_keys(migrations: Sequence[Migration]) -> list[str]:
         previous = hashlib.sha256(f"{previous}:{migration.version}:{migration.checksum()}".encode()).hexdigest()
         keys.append(previous)
     return keys
-
-
-def runs_outside_transaction(text: str) -> bool:
-    """SPEC: a migration containing CONCURRENTLY runs statement by statement, outside a transaction."""
-    return bool(_CONCURRENTLY.search(text)) and any(s.runs_concurrently for s in parse_file(text).statements)
 
 
 class MigrationFailed(DatabaseError):
@@ -124,7 +118,8 @@ def missing_object(failure: MigrationFailed) -> MissingObject | None:
 def apply_migration(conn: psycopg.Connection, migration: Migration,
                     on_statement: Callable[[psycopg.Connection, int, str], None] | None = None,
                     skip: frozenset[int] = frozenset()) -> None:
-    """Run one migration: one transaction, or statement by statement when it has CONCURRENTLY.
+    """Run one migration: one transaction, or statement by statement when it has CONCURRENTLY
+    (SPEC). Statements are cut, and CONCURRENTLY found, by PostgreSQL's grammar (pglast), only.
 
     `on_statement(conn, index, text)` is called after each statement when given (the lock trace
     uses it); then statements run one by one even inside the transaction. `skip` holds the 1-based
@@ -136,7 +131,7 @@ def apply_migration(conn: psycopg.Connection, migration: Migration,
     parsed = parse_file(text).statements
     statements = [s.text for s in parsed]
     try:
-        if skip or runs_outside_transaction(text):
+        if skip or any(s.runs_concurrently for s in parsed):
             conn.autocommit = True
             for index, statement in enumerate(statements):
                 if index + 1 in skip:

@@ -25,8 +25,7 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from migguard.sql.shapes import (
-    NOTHING_TO_CHECK, AlterTable, CodeBlock, CreateIndex, DropObjects, ExplainAnalyze, Maintenance, Other, Prepare,
-    Recognised, recognise,
+    NOTHING_TO_CHECK, CodeBlock, CreateIndex, ExplainAnalyze, Other, Prepare, Recognised, recognise,
 )
 
 # sqlglot logs a warning for every statement it falls back to Command on; we handle those.
@@ -86,11 +85,6 @@ class Trees:
 NO_TYPED_TREE = frozenset({"CreateFunctionStmt", "DoStmt"})
 
 
-# The node kinds of statements that can run CONCURRENTLY (see Statement.runs_concurrently).
-_CONCURRENT_KINDS = frozenset({"IndexStmt", "DropStmt", "ReindexStmt", "AlterTableStmt", "DropdbStmt", "DropRoleStmt",
-                               "DropTableSpaceStmt", "DropOwnedStmt"})
-
-
 @dataclass(frozen=True, slots=True)
 class Statement:
     """One statement of a file: where it is, PostgreSQL's node kind, and what the parsers make of it."""
@@ -106,6 +100,7 @@ class Statement:
     trees: Trees | None = field(default=None, compare=False, repr=False)  # None for a syntax error
     syntax_error: SyntaxProblem | None = None
     origin: Origin | None = None  # set on a statement another one runs (see `executed`)
+    concurrent: bool = False  # PostgreSQL's tree says CONCURRENTLY (see `runs_concurrently`)
 
     @property
     def ast(self) -> exp.Expression | None:
@@ -120,19 +115,10 @@ class Statement:
     @property
     def runs_concurrently(self) -> bool:
         """CREATE/DROP INDEX, REINDEX or DETACH PARTITION … CONCURRENTLY: statements PostgreSQL
-        refuses inside a transaction block (the word in a comment or a function body does not count)."""
-        if self.node_kind not in _CONCURRENT_KINDS:
-            return False
-        tree, command = self.ast, self.command
-        if isinstance(tree, exp.Create | exp.Drop):
-            return bool(tree.args.get("concurrently")) and (tree.args.get("kind") or "").upper() == "INDEX"
-        if isinstance(command, CreateIndex | DropObjects):
-            return command.concurrent
-        if isinstance(command, Maintenance):
-            return command.command == "reindex" and command.concurrent
-        if isinstance(command, AlterTable):
-            return any(a.kind == "detach_partition" and a.concurrent for a in command.actions)
-        return False
+        refuses inside a transaction block (the word in a comment or a function body does not count).
+        Read from PostgreSQL's own parse tree when the file was split (`_concurrent`): what decides how
+        a migration runs never depends on sqlglot."""
+        return self.concurrent
 
     @property
     def kind(self) -> str:
@@ -181,16 +167,17 @@ def parse_file(text: str) -> ParsedFile:
     try:
         pieces = _split_with_parser(text)
     except pg.ParseError:
-        pieces = [(start, stop, error, "") for start, stop, error in _split_with_scanner(text)]
+        pieces = [(start, stop, error, "", False) for start, stop, error in _split_with_scanner(text)]
     statements = []
-    for index, (start, stop, error, node_kind) in enumerate(pieces):
-        statements.append(_statement(index, text, start, stop, error, node_kind, positions))
+    for index, (start, stop, error, node_kind, concurrent) in enumerate(pieces):
+        statements.append(_statement(index, text, start, stop, error, node_kind, positions, concurrent))
     return ParsedFile(text, tuple(statements))
 
 
-def _split_with_parser(text: str) -> list[tuple[int, int, None, str]]:
+def _split_with_parser(text: str) -> list[tuple[int, int, None, str, bool]]:
     """One parse of the whole file by PostgreSQL's grammar: each statement's slice (as `pglast.split`
-    cuts it: surrounding white space trimmed) and its node kind. Raises pg.ParseError."""
+    cuts it: surrounding white space trimmed), its node kind and whether it runs CONCURRENTLY.
+    Raises pg.ParseError."""
     tree = json.loads(pg.parse_sql_json(text))
     utf8 = text.encode("utf-8")
     to_index = (lambda offset: offset) if len(utf8) == len(text) else pg.Displacements(text)
@@ -200,8 +187,38 @@ def _split_with_parser(text: str) -> list[tuple[int, int, None, str]]:
         length = raw.get("stmt_len", 0) or len(utf8) - begin
         body = utf8[begin:begin + length].decode("utf-8")
         start = to_index(begin) + len(body) - len(body.lstrip())
-        pieces.append((start, to_index(begin) + len(body.rstrip()), None, next(iter(raw["stmt"]))))
+        kind, node = next(iter(raw["stmt"].items()))
+        pieces.append((start, to_index(begin) + len(body.rstrip()), None, kind, _concurrent(kind, node)))
     return pieces
+
+
+def _option_on(option: dict) -> bool:
+    """`(CONCURRENTLY)`, `(CONCURRENTLY true)` or `(CONCURRENTLY 1)` is on; `false`, `off`, `no`, `0` are not
+    (as `shapes._enabled_options` reads them; PostgreSQL's JSON leaves out a value that is its default)."""
+    arg = option.get("arg")
+    if arg is None:
+        return True
+    if "Boolean" in arg:
+        return bool(arg["Boolean"].get("boolval", False))
+    if "Integer" in arg:
+        return arg["Integer"].get("ival", 0) != 0
+    if "String" in arg:
+        return arg["String"].get("sval", "").lower() not in ("false", "off", "no", "0")
+    return True
+
+
+def _concurrent(kind: str, node: dict) -> bool:
+    """CREATE/DROP INDEX, REINDEX or DETACH PARTITION … CONCURRENTLY, from PostgreSQL's tree (JSON)."""
+    if kind in ("IndexStmt", "DropStmt"):
+        return bool(node.get("concurrent")) and (kind == "IndexStmt" or node.get("removeType") == "OBJECT_INDEX")
+    if kind == "ReindexStmt":
+        return any(p.get("DefElem", {}).get("defname") == "concurrently" and _option_on(p["DefElem"])
+                   for p in node.get("params", ()))
+    if kind == "AlterTableStmt":
+        return any(c.get("AlterTableCmd", {}).get("subtype") == "AT_DetachPartition"
+                   and c["AlterTableCmd"].get("def", {}).get("PartitionCmd", {}).get("concurrent", False)
+                   for c in node.get("cmds", ()))
+    return False
 
 
 # How deep statements that run statements (a DO block whose EXECUTE string is a DO block …) are followed;
@@ -360,7 +377,7 @@ def _offset(error: pg.ParseError, default: int) -> int:
 
 
 def _statement(index: int, text: str, start: int, stop: int, error: tuple[str, int] | None,
-               node_kind: str, positions: _Positions) -> Statement:
+               node_kind: str, positions: _Positions, concurrent: bool = False) -> Statement:
     body = text[start:stop]
     line, column = positions.at(start)
     end_line, end_column = positions.at(stop)  # exclusive end, as SARIF counts it
@@ -369,8 +386,9 @@ def _statement(index: int, text: str, start: int, stop: int, error: tuple[str, i
         problem = SyntaxProblem(error[0], err_line, err_column)
         return Statement(index, body, start, line, column, end_line, end_column, "", None, problem)
     if not node_kind:  # cut by the scanner: the piece alone parses
-        node_kind = next((kind for _, _, _, kind in _split_with_parser(body)), "Empty")
-    return Statement(index, body, start, line, column, end_line, end_column, node_kind, Trees(body, node_kind))
+        node_kind, concurrent = next(((kind, flag) for *_, kind, flag in _split_with_parser(body)), ("Empty", False))
+    return Statement(index, body, start, line, column, end_line, end_column, node_kind, Trees(body, node_kind),
+                     concurrent=concurrent)
 
 
 def _is_routine(tree: exp.Expression) -> bool:
