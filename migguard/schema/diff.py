@@ -157,7 +157,7 @@ def diff(before: SchemaModel, after: SchemaModel, online: bool = False) -> list[
             (function_drops if change.kind.startswith("drop ") else changes).append(change)
     changed_tables = set(_keys(touched, "tables"))
     taken, grantees = _relation_names(after), _grantees(before) | _grantees(after)
-    tree = IndexTree.of(before, after)
+    tree = IndexTree.of(before, after, changed_tables)
     # parents created before their children; children dropped before their parents (a partition
     # goes with its partitioned table, so dropping it after would fail)
     dropped = sorted((n for n in changed_tables if n not in after.tables), key=lambda n: _table_order(n, before, after),
