@@ -399,7 +399,9 @@ JOIN pg_depend d ON d.refobjid = r.objid AND d.refclassid = CASE r.grp
 WHERE d.deptype IN ('n', 'a', 'i', 'P', 'S')
   -- a relation's row type (and its array type) is the relation's, read with it
   AND NOT (d.classid = 'pg_type'::regclass AND EXISTS (
-      SELECT FROM pg_type t JOIN pg_class c ON c.oid = t.typrelid WHERE t.oid = d.objid AND c.relkind <> 'c'))
+      SELECT FROM pg_type t JOIN pg_class c ON c.relkind <> 'c'
+        AND c.oid IN (t.typrelid, (SELECT e.typrelid FROM pg_type e WHERE e.oid = t.typelem))
+      WHERE t.oid = d.objid))
 """
 
 # --- the RLS audit and probe (rls/audit.py: read_catalog) ------------------------------------------
