@@ -397,7 +397,8 @@ JOIN pg_depend d ON d.refobjid = r.objid AND d.refclassid = CASE r.grp
     WHEN 'statistics' THEN 'pg_statistic_ext'::regclass WHEN 'collation' THEN 'pg_collation'::regclass
     WHEN 'rule' THEN 'pg_rewrite'::regclass END
 WHERE d.deptype IN ('n', 'a', 'i', 'P', 'S')
-  -- a relation's row type (and its array type) is the relation's, read with it
+  -- a relation's TOAST table, its row type and that type's array type are the relation's, read with it
+  AND NOT (d.classid = 'pg_class'::regclass AND EXISTS (SELECT FROM pg_class c WHERE c.oid = d.objid AND c.relkind = 't'))
   AND NOT (d.classid = 'pg_type'::regclass AND EXISTS (
       SELECT FROM pg_type t JOIN pg_class c ON c.relkind <> 'c'
         AND c.oid IN (t.typrelid, (SELECT e.typrelid FROM pg_type e WHERE e.oid = t.typelem))
