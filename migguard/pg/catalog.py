@@ -71,8 +71,10 @@ class CatalogReader:
             cur.execute(query, {"app_schemas": self.app_schemas, "only_oids": None, **params})
             return cur.fetchall()
 
-    def tuples(self, query: str, **params: object) -> list[tuple]:
-        return self.conn.execute(query, {"app_schemas": self.app_schemas, "only_oids": None, **params}).fetchall()
+    def tuples(self, query: str, *, prepare: bool | None = None, **params: object) -> list[tuple]:
+        """`prepare`: as psycopg's (True: planned once per connection, for a query run after every migration)."""
+        return self.conn.execute(query, {"app_schemas": self.app_schemas, "only_oids": None, **params},
+                                 prepare=prepare).fetchall()
 
 
 # --- introspection (pg/introspect.py: the SchemaModel) --------------------------------------------
@@ -344,14 +346,18 @@ WHERE {in_app_schemas("c.relnamespace")}
 UNION ALL
 SELECT 'function', p.oid, p.xmin::text FROM pg_proc p WHERE {in_app_schemas("p.pronamespace")}
 UNION ALL
-SELECT CASE WHEN EXISTS (SELECT FROM pg_class c WHERE c.relkind <> 'c' AND c.oid IN
-              (t.typrelid, (SELECT e.typrelid FROM pg_type e WHERE e.oid = t.typelem))) THEN 'rowtype' ELSE 'type' END,
+SELECT CASE WHEN CASE WHEN t.typrelid <> 0 THEN (SELECT c.relkind <> 'c' FROM pg_class c WHERE c.oid = t.typrelid)
+                      WHEN t.typelem <> 0 THEN (SELECT c.relkind <> 'c' FROM pg_type e JOIN pg_class c ON c.oid = e.typrelid
+                                                WHERE e.oid = t.typelem) END
+            THEN 'rowtype' ELSE 'type' END,
        t.oid, t.xmin || ':' || concat_ws(',',
-         (SELECT string_agg(e.oid || ':' || e.xmin, ',' ORDER BY e.oid) FROM pg_enum e WHERE e.enumtypid = t.oid),
-         (SELECT string_agg(con.oid || ':' || con.xmin, ',' ORDER BY con.oid) FROM pg_constraint con
-          WHERE con.contypid = t.oid),
-         (SELECT string_agg(a.attnum || ':' || a.xmin, ',' ORDER BY a.attnum) FROM pg_attribute a
-          JOIN pg_class c ON c.oid = a.attrelid AND c.relkind = 'c' WHERE a.attrelid = t.typrelid),
+         CASE WHEN t.typtype = 'e' THEN (SELECT string_agg(e.oid || ':' || e.xmin, ',' ORDER BY e.oid) FROM pg_enum e
+                                         WHERE e.enumtypid = t.oid) END,
+         CASE WHEN t.typtype = 'd' THEN (SELECT string_agg(con.oid || ':' || con.xmin, ',' ORDER BY con.oid)
+                                         FROM pg_constraint con WHERE con.contypid = t.oid) END,
+         CASE WHEN t.typtype = 'c' THEN (SELECT string_agg(a.attnum || ':' || a.xmin, ',' ORDER BY a.attnum)
+                                         FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid AND c.relkind = 'c'
+                                         WHERE a.attrelid = t.typrelid) END,
          (SELECT string_agg(d.xmin::text, ',') FROM pg_description d
           WHERE d.classoid = 'pg_type'::regclass AND d.objoid = t.oid))
 FROM pg_type t WHERE {in_app_schemas("t.typnamespace")}

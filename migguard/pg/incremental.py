@@ -64,7 +64,7 @@ class IncrementalReader:
     def read(self, *, full: bool = False) -> SchemaModel:
         """The schema now: read whole the first time (or when `full`), else the previous model patched."""
         with catalog_snapshot(self.conn, self.exclude_schemas) as reader:
-            versions = {(group, oid): version for group, oid, version in reader.tuples(q.ROW_VERSIONS_SQL)}
+            versions = {(group, oid): version for group, oid, version in reader.tuples(q.ROW_VERSIONS_SQL, prepare=True)}
             reason = ("first read" if self.model is None else "asked for" if full
                       else self._untraceable(versions))
             role = self.conn.execute("SELECT current_user").fetchone()[0]
@@ -113,7 +113,8 @@ class IncrementalReader:
         categories = {group for group, _ in touched if group in CATEGORY_READS}
         asked = sorted((group, oid) for group, oid in touched if group in _NAMED_GROUPS)
         if asked:
-            rows = reader.tuples(q.DEPENDENTS_SQL, groups=[g for g, _ in asked], objects=[o for _, o in asked])
+            rows = reader.tuples(q.DEPENDENTS_SQL, prepare=True, groups=[g for g, _ in asked],
+                                 objects=[o for _, o in asked])
             for catalog, relid in rows:
                 if relid is None or catalog == "pg_rewrite":
                     categories.add(_CATALOG_CATEGORY.get(catalog, "type"))

@@ -480,7 +480,7 @@ def apply_step(state: PlanState) -> None:
             tracer.before(conn)
             try:
                 apply_migration(conn, migration, on_statement=tracer.after_statement,
-                                skip=skips.get(migration.version, frozenset()))
+                                skip=skips.get(migration.version, frozenset()), observe_each=tracer.observes)
             except MigrationFailed as failure:
                 missing = missing_object(failure)
                 if missing is not None and missing.kind == "extension":
