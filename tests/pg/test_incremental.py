@@ -118,12 +118,14 @@ ALTER STATISTICS app.other_stats SET STATISTICS 500;
 ALTER TABLE app.child_row NO INHERIT app.base_row;
 DROP RULE other_no_delete ON app.other;
 """, False, ""),
-    ("index renamed, partition attached, materialized view", """
+    ("index renamed, an enum value renamed, partition attached, materialized view", """
 ALTER INDEX app.invoices_tenant_idx RENAME TO invoices_by_tenant;
+ALTER TYPE app.invoice_state RENAME VALUE 'open' TO 'opened';
 ALTER TABLE app.events ATTACH PARTITION app.events_2026 FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
 CREATE MATERIALIZED VIEW app.totals AS SELECT tenant_id, count(*) AS n FROM app.invoices GROUP BY tenant_id;
 CREATE UNIQUE INDEX totals_tenant ON app.totals (tenant_id);
 """, False, ""),
+    ("a partitioned index renamed", "ALTER INDEX app.events_tenant RENAME TO events_by_tenant", False, ""),
     ("grants, owner, a table moved to another schema", """
 GRANT SELECT ON app.invoices TO {role};
 GRANT USAGE ON SCHEMA app TO {role};
