@@ -61,8 +61,9 @@ class CatalogReader:
 
     The schema list is read when the reader is made: make it inside the snapshot the queries share."""
 
-    def __init__(self, conn: psycopg.Connection, *, exclude_schemas: Iterable[str] = ()) -> None:
+    def __init__(self, conn: psycopg.Connection, *, exclude_schemas: Iterable[str] = (), pipelined: bool = False) -> None:
         self.conn = conn
+        self.pipelined = pipelined  # rows_many sends its queries at once (the shadow's clone, read after each migration)
         rows = conn.execute(APP_SCHEMAS_SQL, {"exclude": list(exclude_schemas), "only": scope.current()}).fetchall()
         self.app_schemas = [row[0] for row in rows]
 
@@ -70,6 +71,22 @@ class CatalogReader:
         with self.conn.cursor(row_factory=dict_row) as cur:
             cur.execute(query, {"app_schemas": self.app_schemas, "only_oids": None, **params})
             return cur.fetchall()
+
+    def rows_many(self, queries: list[tuple[str, dict]]) -> list[list[dict]]:
+        """Several queries' rows: sent in one round trip (psycopg's pipeline mode) when the reader is
+        `pipelined` and libpq has it, else one after the other."""
+        if not (self.pipelined and psycopg.Pipeline.is_supported()):
+            return [self.rows(query, **params) for query, params in queries]
+        cursors = []
+        with self.conn.pipeline():
+            for query, params in queries:
+                cursor = self.conn.cursor(row_factory=dict_row)
+                cursor.execute(query, {"app_schemas": self.app_schemas, "only_oids": None, **params})
+                cursors.append(cursor)
+        results = [cursor.fetchall() for cursor in cursors]
+        for cursor in cursors:
+            cursor.close()
+        return results
 
     def tuples(self, query: str, *, prepare: bool | None = None, **params: object) -> list[tuple]:
         """`prepare`: as psycopg's (True: planned once per connection, for a query run after every migration)."""
@@ -309,6 +326,7 @@ ORDER BY 1, 2, 3
 # policies, triggers, rewrite rules, inheritance, comments, owned sequences), so a change to any of
 # them, an added one or a removed one changes it. Rows: (group, oid, version). A relation's row type
 # and its array type are the group `rowtype`: read with the relation, named by other tables' columns.
+# The last row is the reading role (`current_user`: owners are compared relative to it).
 ROW_VERSIONS_SQL = f"""
 WITH rel AS (
   SELECT c.oid FROM pg_class c WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND {in_app_schemas("c.relnamespace")}
@@ -380,6 +398,8 @@ UNION ALL
 SELECT 'member', d.objid, d.classid || ':' || d.refobjid FROM pg_depend d WHERE d.deptype = 'e'
 UNION ALL
 SELECT 'role', r.oid, r.rolname::text FROM pg_roles r
+UNION ALL
+SELECT 'current_user', 0, current_user::text
 """
 
 # What depends on the given objects (`groups`, `objects`: parallel arrays of ROW_VERSIONS_SQL's

@@ -63,11 +63,12 @@ class IncrementalReader:
 
     def read(self, *, full: bool = False) -> SchemaModel:
         """The schema now: read whole the first time (or when `full`), else the previous model patched."""
-        with catalog_snapshot(self.conn, self.exclude_schemas) as reader:
-            versions = {(group, oid): version for group, oid, version in reader.tuples(q.ROW_VERSIONS_SQL, prepare=True)}
+        with catalog_snapshot(self.conn, self.exclude_schemas, pipelined=True) as reader:
+            rows = reader.tuples(q.ROW_VERSIONS_SQL, prepare=True)
+            versions = {(group, oid): version for group, oid, version in rows if group != "current_user"}
+            role = next(version for group, _, version in rows if group == "current_user")
             reason = ("first read" if self.model is None else "asked for" if full
                       else self._untraceable(versions))
-            role = self.conn.execute("SELECT current_user").fetchone()[0]
             if reason:
                 model = self._read_whole(reader, role)
                 self.full_reads += 1

@@ -63,7 +63,8 @@ def _read(conn: psycopg.Connection, exclude_schemas: tuple[str, ...]) -> SchemaM
 
 
 @contextmanager
-def catalog_snapshot(conn: psycopg.Connection, exclude_schemas: tuple[str, ...] = ()) -> Iterator[CatalogReader]:
+def catalog_snapshot(conn: psycopg.Connection, exclude_schemas: tuple[str, ...] = (), *,
+                     pipelined: bool = False) -> Iterator[CatalogReader]:
     """A CatalogReader inside one read-only repeatable-read snapshot, names printed schema-qualified."""
     with read_only_snapshot(conn, "migguard_introspect"):
         # Every name printed schema-qualified (except built-in types), whatever the caller's path,
@@ -71,24 +72,21 @@ def catalog_snapshot(conn: psycopg.Connection, exclude_schemas: tuple[str, ...] 
         # pg_get_expr() opens each table (ACCESS SHARE): never queue forever behind a migration's lock.
         conn.execute("SELECT set_config('search_path', 'pg_catalog', true), set_config('lock_timeout', %s, true), "
                      "set_config('statement_timeout', %s, true)", (LOCK_TIMEOUT, STATEMENT_TIMEOUT))
-        yield CatalogReader(conn, exclude_schemas=exclude_schemas)
+        yield CatalogReader(conn, exclude_schemas=exclude_schemas, pipelined=pipelined)
 
 
 def read_relations(reader: CatalogReader, only: list[int] | None = None
                    ) -> tuple[dict[str, Table], dict[str, View], dict[int, tuple[str, str]]]:
     """Tables and views (all, or those whose oids are `only`), and oid → ("tables" | "views", key)."""
-    rows = reader.rows
     params = {"only_oids": only}
-    relations = rows(q.SCHEMA_RELATIONS_SQL, **params)
-    per_table: dict[str, dict[int, dict]] = {key: defaultdict(dict) for key in
-                                             ("columns", "constraints", "indexes", "policies", "triggers")}
-    for key, sql, model in (("columns", q.SCHEMA_COLUMNS_SQL, Column),
-                            ("constraints", q.SCHEMA_CONSTRAINTS_SQL, Constraint),
-                            ("indexes", q.SCHEMA_INDEXES_SQL, Index), ("policies", q.SCHEMA_POLICIES_SQL, Policy),
-                            ("triggers", q.SCHEMA_TRIGGERS_SQL, Trigger)):
-        if only is not None and not relations:
-            break
-        for r in rows(sql, **params):
+    members = (("columns", q.SCHEMA_COLUMNS_SQL, Column), ("constraints", q.SCHEMA_CONSTRAINTS_SQL, Constraint),
+               ("indexes", q.SCHEMA_INDEXES_SQL, Index), ("policies", q.SCHEMA_POLICIES_SQL, Policy),
+               ("triggers", q.SCHEMA_TRIGGERS_SQL, Trigger))
+    relations, *member_rows = reader.rows_many([(q.SCHEMA_RELATIONS_SQL, params)]
+                                               + [(sql, params) for _, sql, _ in members])
+    per_table: dict[str, dict[int, dict]] = {key: defaultdict(dict) for key, _, _ in members}
+    for (key, _, model), found in zip(members, member_rows):
+        for r in found:
             relid = r.pop("relid")
             if "kind" in r and model is Constraint:
                 r["kind"] = _CONSTRAINT_KINDS[r["kind"]]
