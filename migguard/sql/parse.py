@@ -106,6 +106,9 @@ class Statement:
     trees: Trees | None = field(default=None, compare=False, repr=False)  # None for a syntax error
     syntax_error: SyntaxProblem | None = None
     origin: Origin | None = None  # set on a statement another one runs (see `executed`)
+    # PostgreSQL's parse tree of the statement as libpg_query's JSON gives it (`{"AlterTableStmt": {…}}`),
+    # from the one parse of the file: structure read from it needs no second parser. None for a syntax error.
+    node: dict | None = field(default=None, compare=False, repr=False)
 
     @property
     def ast(self) -> exp.Expression | None:
@@ -181,16 +184,16 @@ def parse_file(text: str) -> ParsedFile:
     try:
         pieces = _split_with_parser(text)
     except pg.ParseError:
-        pieces = [(start, stop, error, "") for start, stop, error in _split_with_scanner(text)]
+        pieces = [(start, stop, error, "", None) for start, stop, error in _split_with_scanner(text)]
     statements = []
-    for index, (start, stop, error, node_kind) in enumerate(pieces):
-        statements.append(_statement(index, text, start, stop, error, node_kind, positions))
+    for index, (start, stop, error, node_kind, node) in enumerate(pieces):
+        statements.append(_statement(index, text, start, stop, error, node_kind, node, positions))
     return ParsedFile(text, tuple(statements))
 
 
-def _split_with_parser(text: str) -> list[tuple[int, int, None, str]]:
+def _split_with_parser(text: str) -> list[tuple[int, int, None, str, dict]]:
     """One parse of the whole file by PostgreSQL's grammar: each statement's slice (as `pglast.split`
-    cuts it: surrounding white space trimmed) and its node kind. Raises pg.ParseError."""
+    cuts it: surrounding white space trimmed), its node kind and its tree. Raises pg.ParseError."""
     tree = json.loads(pg.parse_sql_json(text))
     utf8 = text.encode("utf-8")
     to_index = (lambda offset: offset) if len(utf8) == len(text) else pg.Displacements(text)
@@ -200,7 +203,8 @@ def _split_with_parser(text: str) -> list[tuple[int, int, None, str]]:
         length = raw.get("stmt_len", 0) or len(utf8) - begin
         body = utf8[begin:begin + length].decode("utf-8")
         start = to_index(begin) + len(body) - len(body.lstrip())
-        pieces.append((start, to_index(begin) + len(body.rstrip()), None, next(iter(raw["stmt"]))))
+        node = raw["stmt"]
+        pieces.append((start, to_index(begin) + len(body.rstrip()), None, next(iter(node)), node))
     return pieces
 
 
@@ -360,7 +364,7 @@ def _offset(error: pg.ParseError, default: int) -> int:
 
 
 def _statement(index: int, text: str, start: int, stop: int, error: tuple[str, int] | None,
-               node_kind: str, positions: _Positions) -> Statement:
+               node_kind: str, node: dict | None, positions: _Positions) -> Statement:
     body = text[start:stop]
     line, column = positions.at(start)
     end_line, end_column = positions.at(stop)  # exclusive end, as SARIF counts it
@@ -369,8 +373,9 @@ def _statement(index: int, text: str, start: int, stop: int, error: tuple[str, i
         problem = SyntaxProblem(error[0], err_line, err_column)
         return Statement(index, body, start, line, column, end_line, end_column, "", None, problem)
     if not node_kind:  # cut by the scanner: the piece alone parses
-        node_kind = next((kind for _, _, _, kind in _split_with_parser(body)), "Empty")
-    return Statement(index, body, start, line, column, end_line, end_column, node_kind, Trees(body, node_kind))
+        node_kind, node = next(((kind, tree) for _, _, _, kind, tree in _split_with_parser(body)), ("Empty", None))
+    return Statement(index, body, start, line, column, end_line, end_column, node_kind, Trees(body, node_kind),
+                     node=node)
 
 
 def _is_routine(tree: exp.Expression) -> bool:

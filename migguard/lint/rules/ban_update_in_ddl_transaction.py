@@ -55,6 +55,7 @@ from migguard.core import locks
 from migguard.core.findings import Severity
 from migguard.lint.context import LintContext, table_name
 from migguard.lint.facts import ddl
+from migguard.lint.facts.dml import DML_KINDS
 from migguard.lint.rule import Rule, Violation, at
 from migguard.sql.parse import Statement
 
@@ -104,6 +105,8 @@ def check(context: LintContext) -> Iterator[Violation]:
 def _touched_tables(statement: Statement) -> dict[str, str | None]:
     """Tables a query or DML statement writes (→ how a message names the write: 'UPDATE of', …) or only
     reads (→ None)."""
+    if statement.node_kind not in DML_KINDS:  # the kind answers without parsing further
+        return {}
     tree = statement.ast
     if not isinstance(tree, _STATEMENTS):
         return {}

@@ -49,8 +49,15 @@ MAX_BYTES = 63  # NAMEDATALEN - 1
 _KINDS = {"tabconstraint": "constraint", "domconstraint": "constraint", "materialized view": "view"}
 
 
+# In ASCII text a name longer than MAX_BYTES is written as a run of that many identifier characters, or
+# quoted: a statement without one defines no such name, and is not parsed further for this rule.
+_LONG_NAME = re.compile(rf'[\w$]{{{MAX_BYTES + 1},}}|"(?:[^"]|""){{{MAX_BYTES + 1},}}"')
+
+
 def check(context: LintContext) -> Iterator[Violation]:
     for statement in context.parsed():
+        if statement.text.isascii() and not _LONG_NAME.search(statement.text):
+            continue
         seen: set[tuple[str, str]] = set()
         for what, name in _defined_names(statement):
             if len(name.encode("utf-8")) <= MAX_BYTES or (what, name) in seen:

@@ -52,7 +52,7 @@ def check(context: LintContext) -> Iterator[Violation]:
         name = _created_type(statement)
         if name:
             created.setdefault(name, statement.index)
-        command = statement.command
+        command = statement.command if statement.node_kind == "AlterEnumStmt" else None
         if not isinstance(command, EnumValue) or command.renamed_from is None:
             continue
         type_name = normalise(command.type_name)
@@ -69,8 +69,14 @@ def check(context: LintContext) -> Iterator[Violation]:
         )
 
 
+# PostgreSQL's node kinds of the statements sqlglot reads as CREATE TYPE.
+_CREATE_TYPE_KINDS = frozenset({"CreateEnumStmt", "CompositeTypeStmt", "DefineStmt", "CreateRangeStmt"})
+
+
 def _created_type(statement: Statement) -> str | None:
     """The type a `CREATE TYPE` statement creates (an enum: sqlglot reads those)."""
+    if statement.node_kind not in _CREATE_TYPE_KINDS:  # the kind answers without parsing further
+        return None
     tree = statement.ast
     if isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() == "TYPE":
         return table_name(tree.this)
