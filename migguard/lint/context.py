@@ -83,6 +83,10 @@ def alter_table(statement: Statement) -> exp.Alter | None:
     return None
 
 
+# PostgreSQL's node kinds of the statements sqlglot reads as CREATE TYPE.
+CREATE_TYPE_KINDS = frozenset({"CreateEnumStmt", "CompositeTypeStmt", "DefineStmt", "CreateRangeStmt"})
+
+
 # PostgreSQL's node kinds of the statements that create or alter a policy.
 _POLICY_KINDS = frozenset({"CreatePolicyStmt", "AlterPolicyStmt"})
 

@@ -77,7 +77,9 @@ def check(context: LintContext) -> Iterator[Violation]:
         transaction = transactions[statement.index]
         if transaction is None:
             continue
-        for table, verb in _touched_tables(statement).items():
+        # Which tables it touches matters only where this transaction already holds a strong lock.
+        touched = _touched_tables(statement) if any(key[0] == transaction for key in held) else {}
+        for table, verb in touched.items():
             lock = held.get((transaction, table))
             if lock is None or (verb is None and lock.lock is not locks.ACCESS_EXCLUSIVE):
                 continue
