@@ -7,7 +7,13 @@ statement that cannot matter to a rule is never handed to a second parser.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+
+from migguard.sql.shapes import CreateIndex
+
+# PostgreSQL keeps 63 bytes of a name (NAMEDATALEN - 1): a name of that length may have been cut.
+MAX_NAME_BYTES = 63
 
 
 def find(tree: dict | list | None, kind: str) -> Iterator[dict]:
@@ -27,3 +33,31 @@ def find(tree: dict | list | None, kind: str) -> Iterator[dict]:
 def contains(tree: dict | list | None, kind: str) -> bool:
     """Does a `kind` node occur anywhere in `tree`?"""
     return next(find(tree, kind), None) is not None
+
+
+def as_written(text: str, name: str) -> str:
+    """The full name in the statement text, when PostgreSQL's scanner has cut it to 63 bytes (unquoted names
+    folded to lower case, as PostgreSQL and sqlglot read them)."""
+    if len(name.encode("utf-8")) < MAX_NAME_BYTES:
+        return name
+    longest = name
+    for match in re.finditer(rf'"{re.escape(name)}(?:[^"]|"")*"', text):
+        candidate = match.group(0)[1:-1].replace('""', '"')
+        longest = max(longest, candidate, key=len)
+    for match in re.finditer(rf"(?<![\w$\"]){re.escape(name)}[\w$]*", text, re.IGNORECASE):
+        longest = max(longest, match.group(0).lower(), key=len)
+    return longest
+
+
+def create_index(body: dict, text: str) -> CreateIndex:
+    """CREATE INDEX from its IndexStmt body; names as written (see `as_written`)."""
+    relation = body.get("relation") or {}
+    schema = as_written(text, relation.get("schemaname") or "") if relation.get("schemaname") else ""
+    table = as_written(text, relation.get("relname") or "")
+    name = as_written(text, body["idxname"]) if body.get("idxname") else None
+    return CreateIndex(name, f"{schema}.{table}" if schema else table, bool(body.get("concurrent")),
+                       bool(body.get("unique")), bool(body.get("if_not_exists")), schema)
+
+
+# Node kinds whose structured form is read from the JSON tree (`Statement.command`), never from sqlglot.
+SHAPES = {"IndexStmt": create_index}

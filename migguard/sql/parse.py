@@ -24,6 +24,7 @@ from pglast import parse_sql as pg_parse_sql
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from migguard.sql import nodes
 from migguard.sql.shapes import (
     NOTHING_TO_CHECK, AlterTable, CodeBlock, CreateIndex, DropObjects, ExplainAnalyze, Maintenance, Other, Prepare,
     Recognised, recognise,
@@ -63,15 +64,19 @@ class Trees:
     (`shapes.recognise`): computed on first use, since most rules never ask about most statements, and
     shared by the copies `executed` makes."""
 
-    __slots__ = ("_text", "_node_kind", "_ast", "_command", "_done")
+    __slots__ = ("_text", "_node_kind", "_node", "_ast", "_command", "_done")
 
-    def __init__(self, text: str, node_kind: str) -> None:
-        self._text, self._node_kind, self._done = text, node_kind, False
+    def __init__(self, text: str, node_kind: str, node: dict | None = None) -> None:
+        self._text, self._node_kind, self._node, self._done = text, node_kind, node, False
         self._ast: exp.Expression | None = None
         self._command: Recognised | None = None
 
     def get(self) -> tuple[exp.Expression | None, Recognised | None]:
         if not self._done:
+            if self._node is not None and self._node_kind in nodes.SHAPES:  # read from PostgreSQL's tree alone
+                self._command = nodes.SHAPES[self._node_kind](self._node[self._node_kind], self._text)
+                self._done = True
+                return None, self._command
             tree = None if self._node_kind in NO_TYPED_TREE else _sqlglot(self._text)
             command = None
             if tree is None or isinstance(tree, exp.Command) or _is_routine(tree):
@@ -82,7 +87,7 @@ class Trees:
 
 
 # Node kinds whose sqlglot tree is never used: routines (see `_is_routine`) and DO blocks are read from
-# PostgreSQL's tree, so sqlglot does not parse their (long) bodies at all.
+# PostgreSQL's tree, so sqlglot does not parse their (long) bodies at all; nor are the kinds of `nodes.SHAPES`.
 NO_TYPED_TREE = frozenset({"CreateFunctionStmt", "DoStmt"})
 
 
@@ -374,7 +379,7 @@ def _statement(index: int, text: str, start: int, stop: int, error: tuple[str, i
         return Statement(index, body, start, line, column, end_line, end_column, "", None, problem)
     if not node_kind:  # cut by the scanner: the piece alone parses
         node_kind, node = next(((kind, tree) for _, _, _, kind, tree in _split_with_parser(body)), ("Empty", None))
-    return Statement(index, body, start, line, column, end_line, end_column, node_kind, Trees(body, node_kind),
+    return Statement(index, body, start, line, column, end_line, end_column, node_kind, Trees(body, node_kind, node),
                      node=node)
 
 
