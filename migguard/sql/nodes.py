@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from migguard.sql.shapes import CreateIndex
+from migguard.sql.shapes import CreateIndex, DropObjects, Policy
 
 # PostgreSQL keeps 63 bytes of a name (NAMEDATALEN - 1): a name of that length may have been cut.
 MAX_NAME_BYTES = 63
@@ -59,5 +59,48 @@ def create_index(body: dict, text: str) -> CreateIndex:
                        bool(body.get("unique")), bool(body.get("if_not_exists")), schema)
 
 
-# Node kinds whose structured form is read from the JSON tree (`Statement.command`), never from sqlglot.
-SHAPES = {"IndexStmt": create_index}
+class Unread(Exception):
+    """A shape these readers do not cover: the statement is read as before (sqlglot, else pglast's objects)."""
+
+
+def _strings(items: list | None) -> list[str]:
+    return [item["String"]["sval"] for item in items or () if "String" in item]
+
+
+def _dotted(text: str, parts: list[str]) -> str:
+    return ".".join(as_written(text, part) for part in parts)
+
+
+def _drop_name(text: str, obj: dict) -> str:
+    kind, body = next(iter(obj.items()))
+    if kind == "List":
+        return _dotted(text, _strings(body.get("items")))
+    if kind == "String":
+        return as_written(text, body["sval"])
+    if kind == "ObjectWithArgs":
+        return _dotted(text, _strings(body.get("objname")))
+    if kind == "TypeName" and not body.get("typmods"):
+        names = _strings(body.get("names"))
+        if len(names) == 2 and names[0] == "pg_catalog":
+            names = names[1:]
+        return _dotted(text, names) + "[]" * len(body.get("arrayBounds") or ())
+    raise Unread(kind)
+
+
+def drop(body: dict, text: str) -> DropObjects | Policy:
+    """DROP … from its DropStmt body, as `shapes` reads it from pglast's objects; names as written."""
+    kind = body.get("removeType", "").removeprefix("OBJECT_").lower().replace("_", " ")
+    kind = "materialized view" if kind == "matview" else kind  # as sqlglot's tree and the messages name it
+    cascade = body.get("behavior") == "DROP_CASCADE"
+    objects = body.get("objects") or []
+    if kind == "policy":  # (table…, policy name), as PostgreSQL keeps it (sqlglot never read DROP POLICY)
+        parts = _strings(objects[0]["List"]["items"])
+        return Policy("drop", parts[-1], ".".join(parts[:-1]), missing_ok=bool(body.get("missing_ok")),
+                      cascade=cascade)
+    names = tuple(_drop_name(text, obj) for obj in objects)
+    return DropObjects(kind, names, cascade, bool(body.get("missing_ok")), bool(body.get("concurrent")))
+
+
+# Node kinds whose structured form is read from the JSON tree (`Statement.command`), never from sqlglot; a
+# reader raises Unread for a shape it does not cover.
+SHAPES = {"IndexStmt": create_index, "DropStmt": drop}

@@ -74,9 +74,12 @@ class Trees:
     def get(self) -> tuple[exp.Expression | None, Recognised | None]:
         if not self._done:
             if self._node is not None and self._node_kind in nodes.SHAPES:  # read from PostgreSQL's tree alone
-                self._command = nodes.SHAPES[self._node_kind](self._node[self._node_kind], self._text)
-                self._done = True
-                return None, self._command
+                try:
+                    self._command = nodes.SHAPES[self._node_kind](self._node[self._node_kind], self._text)
+                    self._done = True
+                    return None, self._command
+                except (nodes.Unread, KeyError, IndexError, TypeError):
+                    pass
             tree = None if self._node_kind in NO_TYPED_TREE else _sqlglot(self._text)
             command = None
             if tree is None or isinstance(tree, exp.Command) or _is_routine(tree):

@@ -49,3 +49,14 @@ def test_writes_whose_where_cannot_be_constant_are_not_judged_further():
     assert not reaches("UPDATE t SET a = 1 WHERE id IN (1, 2)")
     assert not reaches("UPDATE t SET a = 1 WHERE note LIKE 'x%'")
     assert not reaches("DELETE FROM t WHERE id = 1", "UpdateStmt")  # no UPDATE at all
+
+
+def test_drop_is_read_from_the_json_tree_names_and_kinds_as_sqlglot_gave_them():
+    table, function, policy, view = parse_file(
+        f"DROP TABLE IF EXISTS a, billing.{LONG} CASCADE;\nDROP FUNCTION f(int), g();\n"
+        "DROP POLICY p ON billing.t;\nDROP MATERIALIZED VIEW v").statements
+    assert table.command.names == ("a", f"billing.{LONG}") and table.command.cascade and table.command.missing_ok
+    assert function.command.object_kind == "function" and function.command.names == ("f", "g")
+    assert (policy.command.action, policy.command.name, policy.command.table) == ("drop", "p", "billing.t")
+    assert view.command.object_kind == "materialized view"
+    assert all(s.trees._ast is None for s in (table, function, policy, view))  # sqlglot never asked
