@@ -16,22 +16,31 @@ from migguard.sql.shapes import CreateIndex, DropObjects, Policy
 MAX_NAME_BYTES = 63
 
 
-def find(tree: dict | list | None, kind: str) -> Iterator[dict]:
-    """The bodies of every `kind` node anywhere in `tree` (the tree itself included)."""
-    pending: list = [tree] if tree is not None else []
+def statements(tree: dict | None) -> Iterator[tuple[str, dict]]:
+    """(kind, body) of the statement and of those written inside it where a data-modifying statement can
+    stand: WITH queries, INSERT's query, the branches of UNION / INTERSECT / EXCEPT (not expressions)."""
+    pending = [tree] if tree else []
     while pending:
-        item = pending.pop()
-        if isinstance(item, dict):
-            found = item.get(kind)
-            if isinstance(found, dict):
-                yield found
-            pending.extend(value for value in item.values() if isinstance(value, dict | list))
-        elif isinstance(item, list):
-            pending.extend(value for value in item if isinstance(value, dict | list))
+        kind, body = next(iter(pending.pop().items()))
+        yield kind, body
+        for cte in (body.get("withClause") or {}).get("ctes") or ():
+            query = cte.get("CommonTableExpr", {}).get("ctequery")
+            if query:
+                pending.append(query)
+        if body.get("selectStmt"):
+            pending.append(body["selectStmt"])
+        for branch in ("larg", "rarg"):  # set operations hold SelectStmt bodies directly
+            if body.get(branch):
+                pending.append({"SelectStmt": body[branch]})
 
 
-def contains(tree: dict | list | None, kind: str) -> bool:
-    """Does a `kind` node occur anywhere in `tree`?"""
+def find(tree: dict | None, kind: str) -> Iterator[dict]:
+    """The bodies of the `kind` statements of `tree` (see `statements`)."""
+    return (body for found, body in statements(tree) if found == kind)
+
+
+def contains(tree: dict | None, kind: str) -> bool:
+    """Is `tree` a `kind` statement, or does it hold one (see `statements`)?"""
     return next(find(tree, kind), None) is not None
 
 
