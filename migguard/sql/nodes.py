@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from migguard.sql.shapes import CreateIndex, DropObjects, Policy
+from migguard.sql.shapes import AlterAction, AlterTable, CreateIndex, DropObjects, Policy
 
 # PostgreSQL keeps 63 bytes of a name (NAMEDATALEN - 1): a name of that length may have been cut.
 MAX_NAME_BYTES = 63
@@ -110,6 +110,32 @@ def drop(body: dict, text: str) -> DropObjects | Policy:
     return DropObjects(kind, names, cascade, bool(body.get("missing_ok")), bool(body.get("concurrent")))
 
 
+# ALTER TABLE actions that name a column or constraint and carry no definition: no expression or type for
+# sqlglot to read. An ALTER TABLE of only these is read from the JSON tree.
+_PLAIN_ACTIONS = frozenset({
+    "AT_DropColumn", "AT_DropConstraint", "AT_SetNotNull", "AT_DropNotNull", "AT_ValidateConstraint",
+    "AT_EnableRowSecurity", "AT_DisableRowSecurity", "AT_ForceRowSecurity", "AT_NoForceRowSecurity",
+})
+
+
+def alter_table(body: dict, text: str) -> AlterTable:
+    """ALTER TABLE of plain actions only (see `_PLAIN_ACTIONS`), as `shapes` reads it; names as written."""
+    actions = []
+    for item in body.get("cmds") or ():
+        cmd = item["AlterTableCmd"]
+        subtype = cmd["subtype"]
+        if subtype not in _PLAIN_ACTIONS or "def" in cmd:
+            raise Unread(subtype)
+        kind = subtype.removeprefix("AT_")
+        snake = "".join("_" + c.lower() if c.isupper() else c for c in kind).lstrip("_")
+        actions.append(AlterAction(kind=snake, name=as_written(text, cmd["name"]) if cmd.get("name") else None,
+                                   cascade=cmd.get("behavior") == "DROP_CASCADE", missing_ok=bool(cmd.get("missing_ok"))))
+    relation = body.get("relation") or {}
+    parts = [relation.get("schemaname"), relation.get("relname")]
+    kind = body.get("objtype", "").removeprefix("OBJECT_").lower().replace("_", " ")
+    return AlterTable(_dotted(text, [p for p in parts if p]), tuple(actions), kind, bool(body.get("missing_ok")))
+
+
 # Node kinds whose structured form is read from the JSON tree (`Statement.command`), never from sqlglot; a
 # reader raises Unread for a shape it does not cover.
-SHAPES = {"IndexStmt": create_index, "DropStmt": drop}
+SHAPES = {"IndexStmt": create_index, "DropStmt": drop, "AlterTableStmt": alter_table}

@@ -60,3 +60,17 @@ def test_drop_is_read_from_the_json_tree_names_and_kinds_as_sqlglot_gave_them():
     assert (policy.command.action, policy.command.name, policy.command.table) == ("drop", "p", "billing.t")
     assert view.command.object_kind == "materialized view"
     assert all(s.trees._ast is None for s in (table, function, policy, view))  # sqlglot never asked
+
+
+def test_an_alter_table_of_plain_actions_is_read_from_the_json_tree_and_one_with_a_definition_is_not():
+    plain, typed = parse_file(
+        f"ALTER TABLE IF EXISTS billing.t DROP COLUMN IF EXISTS {LONG} CASCADE, DROP CONSTRAINT c, "
+        "ALTER COLUMN a SET NOT NULL, ENABLE ROW LEVEL SECURITY;\n"
+        "ALTER TABLE t DROP COLUMN a, ADD COLUMN b bigint DEFAULT 0").statements
+    command = plain.command
+    assert (command.table, command.object_kind, command.missing_ok) == ("billing.t", "table", True)
+    assert [(a.kind, a.name, a.cascade, a.missing_ok) for a in command.actions] == [
+        ("drop_column", LONG, True, True), ("drop_constraint", "c", False, False), ("set_not_null", "a", False, False),
+        ("enable_row_security", None, False, False)]
+    assert plain.trees._ast is None  # sqlglot never asked
+    assert typed.ast is not None and typed.command is None  # a column definition: sqlglot's typed tree
