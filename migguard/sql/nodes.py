@@ -124,10 +124,20 @@ def alter_table(body: dict, text: str) -> AlterTable:
     for item in body.get("cmds") or ():
         cmd = item["AlterTableCmd"]
         subtype = cmd["subtype"]
-        if subtype not in _PLAIN_ACTIONS or "def" in cmd:
-            raise Unread(subtype)
         kind = subtype.removeprefix("AT_")
         snake = "".join("_" + c.lower() if c.isupper() else c for c in kind).lstrip("_")
+        constraint = cmd.get("def", {}).get("Constraint") if subtype == "AT_AddConstraint" else None
+        if constraint is not None and constraint.get("contype") == "CONSTR_FOREIGN":  # columns and a table only
+            name = constraint.get("conname") or cmd.get("name")
+            references = constraint.get("pktable") or {}
+            target = [references.get("schemaname"), references.get("relname")]
+            actions.append(AlterAction(kind=snake, name=as_written(text, name) if name else None,
+                                       constraint_type="foreign", not_valid=bool(constraint.get("skip_validation")),
+                                       index=constraint.get("indexname") or None,
+                                       references=_dotted(text, [p for p in target if p]) or None))
+            continue
+        if subtype not in _PLAIN_ACTIONS or "def" in cmd:
+            raise Unread(subtype)
         actions.append(AlterAction(kind=snake, name=as_written(text, cmd["name"]) if cmd.get("name") else None,
                                    cascade=cmd.get("behavior") == "DROP_CASCADE", missing_ok=bool(cmd.get("missing_ok"))))
     relation = body.get("relation") or {}

@@ -65,12 +65,15 @@ def test_drop_is_read_from_the_json_tree_names_and_kinds_as_sqlglot_gave_them():
 def test_an_alter_table_of_plain_actions_is_read_from_the_json_tree_and_one_with_a_definition_is_not():
     plain, typed = parse_file(
         f"ALTER TABLE IF EXISTS billing.t DROP COLUMN IF EXISTS {LONG} CASCADE, DROP CONSTRAINT c, "
-        "ALTER COLUMN a SET NOT NULL, ENABLE ROW LEVEL SECURITY;\n"
-        "ALTER TABLE t DROP COLUMN a, ADD COLUMN b bigint DEFAULT 0").statements
+        "ALTER COLUMN a SET NOT NULL, ENABLE ROW LEVEL SECURITY, "
+        "ADD CONSTRAINT fk FOREIGN KEY (a) REFERENCES public.u (id) NOT VALID;\n"
+        "ALTER TABLE t DROP COLUMN a, ADD PRIMARY KEY (b)").statements
     command = plain.command
     assert (command.table, command.object_kind, command.missing_ok) == ("billing.t", "table", True)
     assert [(a.kind, a.name, a.cascade, a.missing_ok) for a in command.actions] == [
         ("drop_column", LONG, True, True), ("drop_constraint", "c", False, False), ("set_not_null", "a", False, False),
-        ("enable_row_security", None, False, False)]
+        ("enable_row_security", None, False, False), ("add_constraint", "fk", False, False)]
+    assert (command.actions[-1].constraint_type, command.actions[-1].references, command.actions[-1].not_valid) == \
+        ("foreign", "public.u", True)
     assert plain.trees._ast is None  # sqlglot never asked
-    assert typed.ast is not None and typed.command is None  # a column definition: sqlglot's typed tree
+    assert typed.ast is not None and typed.command is None  # a primary key: its columns' types matter (prefer-bigint)
