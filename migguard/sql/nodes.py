@@ -115,6 +115,7 @@ def drop(body: dict, text: str) -> DropObjects | Policy:
 _PLAIN_ACTIONS = frozenset({
     "AT_DropColumn", "AT_DropConstraint", "AT_SetNotNull", "AT_DropNotNull", "AT_ValidateConstraint",
     "AT_EnableRowSecurity", "AT_DisableRowSecurity", "AT_ForceRowSecurity", "AT_NoForceRowSecurity",
+    "AT_ColumnDefault",  # DROP DEFAULT only: SET DEFAULT carries its expression in "def" (volatility matters)
 })
 
 

@@ -65,14 +65,14 @@ def test_drop_is_read_from_the_json_tree_names_and_kinds_as_sqlglot_gave_them():
 def test_an_alter_table_of_plain_actions_is_read_from_the_json_tree_and_one_with_a_definition_is_not():
     plain, typed = parse_file(
         f"ALTER TABLE IF EXISTS billing.t DROP COLUMN IF EXISTS {LONG} CASCADE, DROP CONSTRAINT c, "
-        "ALTER COLUMN a SET NOT NULL, ENABLE ROW LEVEL SECURITY, "
+        "ALTER COLUMN a SET NOT NULL, ALTER COLUMN b DROP DEFAULT, ENABLE ROW LEVEL SECURITY, "
         "ADD CONSTRAINT fk FOREIGN KEY (a) REFERENCES public.u (id) NOT VALID;\n"
-        "ALTER TABLE t DROP COLUMN a, ADD PRIMARY KEY (b)").statements
+        "ALTER TABLE t DROP COLUMN a, ADD PRIMARY KEY (b), ALTER COLUMN c SET DEFAULT now()").statements
     command = plain.command
     assert (command.table, command.object_kind, command.missing_ok) == ("billing.t", "table", True)
     assert [(a.kind, a.name, a.cascade, a.missing_ok) for a in command.actions] == [
         ("drop_column", LONG, True, True), ("drop_constraint", "c", False, False), ("set_not_null", "a", False, False),
-        ("enable_row_security", None, False, False), ("add_constraint", "fk", False, False)]
+        ("column_default", "b", False, False), ("enable_row_security", None, False, False), ("add_constraint", "fk", False, False)]
     assert (command.actions[-1].constraint_type, command.actions[-1].references, command.actions[-1].not_valid) == \
         ("foreign", "public.u", True)
     assert plain.trees._ast is None  # sqlglot never asked
