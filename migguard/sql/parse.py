@@ -2,10 +2,13 @@
 
 PostgreSQL's own grammar (pglast / libpg_query) is the authority on syntax and on where a
 statement starts and ends: it knows comments, string literals, dollar-quoted bodies and
-`BEGIN ATOMIC` functions, so text inside them is never taken for a statement. Each statement
-is then parsed with sqlglot, whose typed tree the rules read. Statements sqlglot returns as
+`BEGIN ATOMIC` functions, so text inside them is never taken for a statement. That one parse
+of the file also gives each statement its node kind and its JSON tree (`Statement.node`): the
+kinds `nodes.SHAPES` covers (CREATE INDEX, DROP, ALTER TABLE of plain actions) are read from it
+alone. Other statements are parsed with sqlglot on first use, when a rule asks for the typed tree
+(expression semantics: types, defaults, casts, predicates, queries). Statements sqlglot returns as
 a generic `Command`, or rejects although PostgreSQL accepts them, get a structured form from
-`commands.recognise` instead. `syntax-error` is reported only where PostgreSQL itself refuses.
+`shapes.recognise` instead. `syntax-error` is reported only where PostgreSQL itself refuses.
 """
 
 from __future__ import annotations
