@@ -58,6 +58,7 @@ def _read(conn: psycopg.Connection, exclude_schemas: tuple[str, ...]) -> SchemaM
         tables, views, _ = read_relations(reader)
         sequences, _ = read_sequences(reader)
         parts = read_categories(reader, CATEGORY_READS)
+        parts.update(read_dependencies(reader))
     return SchemaModel(server_version=version, connecting_roles=(role,), tables=tables, views=views,
                        sequences=sequences, **parts)
 
@@ -180,6 +181,13 @@ def _collations(reader: CatalogReader) -> dict:
 
 def _rules(reader: CatalogReader) -> dict:
     return {"rules": {rule.qualified_name: rule for rule in (RewriteRule(**r) for r in reader.rows(q.SCHEMA_RULES_SQL))}}
+
+
+def read_dependencies(reader: CatalogReader) -> dict:
+    """What uses what (`SchemaModel.dependencies`), as pg_depend records it between named objects."""
+    return {"dependencies": tuple(edge for edge in (((r["kind"], *r["parts"]), (r["ref_kind"], *r["ref_parts"]))
+                                                    for r in reader.rows(q.SCHEMA_DEPENDENCIES_SQL))
+                                  if edge[0] != edge[1])}
 
 
 # The parts of the model read whole (not per relation), each by the group of catalog rows
