@@ -11,7 +11,9 @@ a function may change what it is called from): every row an object's model is re
 row version (xmin), and `catalog.ROW_VERSIONS_SQL` aggregates them per object, so an object is
 re-read when any of its rows is new, rewritten or deleted. Objects whose printed definitions name
 a changed object (a view of a renamed table, a foreign key to it, a default calling a renamed
-sequence) are re-read too, one level down pg_depend (`catalog.DEPENDENTS_SQL`).
+sequence) are re-read too, one level down pg_depend (`catalog.DEPENDENTS_SQL`). The model's
+dependency edges (`SchemaModel.dependencies`: named objects on both sides) are read whole whenever
+anything changed.
 
 Falls back to a full read (and says why, in `last_full_read`) when that cannot be traced:
 - a schema renamed: every object in it and every object naming one of them prints differently,
@@ -31,7 +33,7 @@ import psycopg
 from migguard.pg import catalog as q
 from migguard.pg.catalog import CatalogReader
 from migguard.pg.introspect import (
-    CATEGORY_READS, catalog_snapshot, read_categories, read_relations, read_sequences,
+    CATEGORY_READS, catalog_snapshot, read_categories, read_dependencies, read_relations, read_sequences,
 )
 from migguard.schema.model import SchemaModel
 
@@ -102,6 +104,7 @@ class IncrementalReader:
         tables, views, self._relations = read_relations(reader)
         sequences, self._sequences = read_sequences(reader)
         parts = read_categories(reader, CATEGORY_READS)
+        parts.update(read_dependencies(reader))
         return SchemaModel(server_version=version, connecting_roles=(role,), tables=tables, views=views,
                            sequences=sequences, **parts)
 
@@ -153,6 +156,8 @@ class IncrementalReader:
             self._sequences.update(oids)
 
         update = read_categories(reader, {name: CATEGORY_READS[name] for name in sorted(categories)})
+        if touched:  # the edges name objects on both sides: read whole whenever anything changed
+            update.update(read_dependencies(reader))
         update.update(tables=_ordered(tables), views=_ordered(views), sequences=_ordered(all_sequences),
                       connecting_roles=(role,))
         return model.model_copy(update=update)
