@@ -45,6 +45,12 @@ def not_extension_member(catalog: str, oid: str) -> str:
             " AND d.deptype = 'e')")
 
 
+def only_oids(oid: str) -> str:
+    """SQL: `oid` is one of `%(only_oids)s`, or that parameter is NULL (read everything). The
+    incremental reader (`pg/incremental.py`) reads only the relations and sequences that changed."""
+    return f"(%(only_oids)s::oid[] IS NULL OR {oid} = ANY(%(only_oids)s::oid[]))"
+
+
 def app_object(namespace: str, catalog: str, oid: str) -> str:
     """SQL: the object is the application's (in its schemas, not an extension's member)."""
     return f"{in_app_schemas(namespace)} AND {not_extension_member(catalog, oid)}"
@@ -55,18 +61,37 @@ class CatalogReader:
 
     The schema list is read when the reader is made: make it inside the snapshot the queries share."""
 
-    def __init__(self, conn: psycopg.Connection, *, exclude_schemas: Iterable[str] = ()) -> None:
+    def __init__(self, conn: psycopg.Connection, *, exclude_schemas: Iterable[str] = (), pipelined: bool = False) -> None:
         self.conn = conn
+        self.pipelined = pipelined  # rows_many sends its queries at once (the shadow's clone, read after each migration)
         rows = conn.execute(APP_SCHEMAS_SQL, {"exclude": list(exclude_schemas), "only": scope.current()}).fetchall()
         self.app_schemas = [row[0] for row in rows]
 
     def rows(self, query: str, **params: object) -> list[dict]:
         with self.conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(query, {"app_schemas": self.app_schemas, **params})
+            cur.execute(query, {"app_schemas": self.app_schemas, "only_oids": None, **params})
             return cur.fetchall()
 
-    def tuples(self, query: str, **params: object) -> list[tuple]:
-        return self.conn.execute(query, {"app_schemas": self.app_schemas, **params}).fetchall()
+    def rows_many(self, queries: list[tuple[str, dict]]) -> list[list[dict]]:
+        """Several queries' rows: sent in one round trip (psycopg's pipeline mode) when the reader is
+        `pipelined` and libpq has it, else one after the other."""
+        if not (self.pipelined and psycopg.Pipeline.is_supported()):
+            return [self.rows(query, **params) for query, params in queries]
+        cursors = []
+        with self.conn.pipeline():
+            for query, params in queries:
+                cursor = self.conn.cursor(row_factory=dict_row)
+                cursor.execute(query, {"app_schemas": self.app_schemas, "only_oids": None, **params})
+                cursors.append(cursor)
+        results = [cursor.fetchall() for cursor in cursors]
+        for cursor in cursors:
+            cursor.close()
+        return results
+
+    def tuples(self, query: str, *, prepare: bool | None = None, **params: object) -> list[tuple]:
+        """`prepare`: as psycopg's (True: planned once per connection, for a query run after every migration)."""
+        return self.conn.execute(query, {"app_schemas": self.app_schemas, "only_oids": None, **params},
+                                 prepare=prepare).fetchall()
 
 
 # --- introspection (pg/introspect.py: the SchemaModel) --------------------------------------------
@@ -115,6 +140,7 @@ SELECT c.oid, n.nspname AS schema_name, c.relname AS name, c.relkind, pg_get_use
         FROM aclexplode(c.relacl) a WHERE a.grantee <> c.relowner AND a.is_grantable) AS grant_options
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND {app_object("c.relnamespace", "pg_class", "c.oid")}
+  AND {only_oids("c.oid")}
 ORDER BY 2, 3
 """
 
@@ -140,7 +166,7 @@ JOIN pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
 LEFT JOIN pg_collation co ON co.oid = a.attcollation
 WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'f')
-  AND {in_app_schemas("c.relnamespace")}
+  AND {in_app_schemas("c.relnamespace")} AND {only_oids("a.attrelid")}
 ORDER BY a.attrelid, a.attnum
 """
 
@@ -154,7 +180,7 @@ SELECT con.conrelid AS relid, con.conname AS name, con.contype AS kind, pg_get_c
        NOT con.conislocal AND con.contype = 'c' AS inherited
 FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid
 WHERE con.contype IN ('p', 'u', 'f', 'c', 'x') AND {in_app_schemas("c.relnamespace")}
-  AND con.conparentid = 0
+  AND con.conparentid = 0 AND {only_oids("con.conrelid")}
 ORDER BY con.conrelid, con.conname
 """
 
@@ -172,7 +198,7 @@ FROM pg_index i
 JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_class c ON c.oid = i.indrelid
 JOIN pg_am am ON am.oid = ic.relam
-WHERE {in_app_schemas("c.relnamespace")} AND c.relkind IN ('r', 'p', 'm')
+WHERE {in_app_schemas("c.relnamespace")} AND c.relkind IN ('r', 'p', 'm') AND {only_oids("i.indrelid")}
 ORDER BY i.indrelid, ic.relname
 """
 
@@ -185,7 +211,7 @@ SELECT p.polrelid AS relid, p.polname AS name,
                  FROM unnest(p.polroles) r), '{{public}}') AS roles,
        pg_get_expr(p.polqual, p.polrelid) AS using, pg_get_expr(p.polwithcheck, p.polrelid) AS with_check
 FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid
-WHERE {in_app_schemas("c.relnamespace")}
+WHERE {in_app_schemas("c.relnamespace")} AND {only_oids("p.polrelid")}
 ORDER BY p.polrelid, p.polname
 """
 
@@ -193,12 +219,12 @@ SCHEMA_TRIGGERS_SQL = f"""
 SELECT t.tgrelid AS relid, t.tgname AS name, pg_get_triggerdef(t.oid) AS definition, t.tgenabled AS enabled
 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
 WHERE NOT t.tgisinternal AND {in_app_schemas("c.relnamespace")}
-  AND (t.tgparentid = 0)
+  AND (t.tgparentid = 0) AND {only_oids("t.tgrelid")}
 ORDER BY t.tgrelid, t.tgname
 """
 
 SCHEMA_SEQUENCES_SQL = f"""
-SELECT n.nspname AS schema_name, c.relname AS name, format_type(s.seqtypid, NULL) AS data_type,
+SELECT c.oid, n.nspname AS schema_name, c.relname AS name, format_type(s.seqtypid, NULL) AS data_type,
        s.seqstart AS start, s.seqincrement AS increment, s.seqmin AS minimum, s.seqmax AS maximum,
        s.seqcache AS cache, s.seqcycle AS cycle,
        (SELECT d.refobjid::regclass::text || '.' || quote_ident(a.attname) FROM pg_depend d
@@ -207,8 +233,8 @@ SELECT n.nspname AS schema_name, c.relname AS name, format_type(s.seqtypid, NULL
           AND d.refclassid = 'pg_class'::regclass LIMIT 1) AS owned_by,
        {acl_grants("c.relacl", "s", "c.relowner")} AS grants
 FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE {app_object("c.relnamespace", "pg_class", "c.oid")}
-ORDER BY 1, 2
+WHERE {app_object("c.relnamespace", "pg_class", "c.oid")} AND {only_oids("c.oid")}
+ORDER BY 2, 3
 """
 
 SCHEMA_FUNCTIONS_SQL = f"""
@@ -290,6 +316,120 @@ WHERE r.rulename <> '_RETURN' AND {app_object("c.relnamespace", "pg_class", "c.o
 ORDER BY 1, 2, 3
 """
 
+
+
+# --- incremental reads (pg/incremental.py: what changed since the last read) ------------------------
+#
+# Every catalog row an object's model is read from, as its row version (xmin: a row written by a
+# later transaction has a new one) and key, aggregated per object: a relation's version covers its
+# own row and every row its Table or View is read from (columns, defaults, constraints, indexes,
+# policies, triggers, rewrite rules, inheritance, comments, owned sequences), so a change to any of
+# them, an added one or a removed one changes it. Rows: (group, oid, version). A relation's row type
+# and its array type are the group `rowtype`: read with the relation, named by other tables' columns.
+# The last row is the reading role (`current_user`: owners are compared relative to it).
+ROW_VERSIONS_SQL = f"""
+WITH rel AS (
+  SELECT c.oid FROM pg_class c WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND {in_app_schemas("c.relnamespace")}
+), members(owner, item) AS (
+  SELECT c.oid, 'c' || c.xmin FROM pg_class c JOIN rel ON rel.oid = c.oid
+  UNION ALL SELECT a.attrelid, 'a' || a.attnum || ':' || a.xmin FROM pg_attribute a JOIN rel ON rel.oid = a.attrelid
+    WHERE a.attnum > 0
+  UNION ALL SELECT ad.adrelid, 'd' || ad.oid || ':' || ad.xmin FROM pg_attrdef ad JOIN rel ON rel.oid = ad.adrelid
+  UNION ALL SELECT con.conrelid, 'k' || con.oid || ':' || con.xmin FROM pg_constraint con JOIN rel ON rel.oid = con.conrelid
+  UNION ALL SELECT i.indrelid, 'i' || i.indexrelid || ':' || i.xmin || ':' || ic.xmin
+    FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN rel ON rel.oid = i.indrelid
+  UNION ALL SELECT p.polrelid, 'p' || p.oid || ':' || p.xmin FROM pg_policy p JOIN rel ON rel.oid = p.polrelid
+  UNION ALL SELECT t.tgrelid, 't' || t.oid || ':' || t.xmin FROM pg_trigger t JOIN rel ON rel.oid = t.tgrelid
+  UNION ALL SELECT rw.ev_class, 'w' || rw.oid || ':' || rw.xmin FROM pg_rewrite rw JOIN rel ON rel.oid = rw.ev_class
+  UNION ALL SELECT coalesce(x.indrelid, h.inhrelid), 'h' || h.inhrelid || ':' || h.inhparent || ':' || h.xmin
+    FROM pg_inherits h LEFT JOIN pg_index x ON x.indexrelid = h.inhrelid
+    JOIN rel ON rel.oid = coalesce(x.indrelid, h.inhrelid)
+  UNION ALL SELECT o.owner, 'm' || d.classoid || ':' || d.objoid || ':' || d.objsubid || ':' || d.xmin
+    FROM pg_description d
+    CROSS JOIN LATERAL (SELECT CASE d.classoid
+        WHEN 'pg_class'::regclass THEN coalesce((SELECT x.indrelid FROM pg_index x WHERE x.indexrelid = d.objoid), d.objoid)
+        WHEN 'pg_constraint'::regclass THEN (SELECT con.conrelid FROM pg_constraint con WHERE con.oid = d.objoid)
+        END AS owner) o
+    JOIN rel ON rel.oid = o.owner
+  UNION ALL SELECT dep.refobjid, 's' || s.oid || ':' || s.xmin || ':' || sq.xmin
+    FROM pg_depend dep JOIN pg_class s ON s.oid = dep.objid JOIN pg_sequence sq ON sq.seqrelid = s.oid
+    JOIN rel ON rel.oid = dep.refobjid
+    WHERE dep.classid = 'pg_class'::regclass AND dep.refclassid = 'pg_class'::regclass AND dep.deptype IN ('a', 'i')
+)
+SELECT 'relation' AS "group", owner AS oid, md5(string_agg(item, ',' ORDER BY item)) AS version
+FROM members GROUP BY owner
+UNION ALL
+SELECT 'sequence', c.oid, c.xmin || ':' || s.xmin FROM pg_class c JOIN pg_sequence s ON s.seqrelid = c.oid
+WHERE {in_app_schemas("c.relnamespace")}
+UNION ALL
+SELECT 'function', p.oid, p.xmin::text FROM pg_proc p WHERE {in_app_schemas("p.pronamespace")}
+UNION ALL
+SELECT CASE WHEN CASE WHEN t.typrelid <> 0 THEN (SELECT c.relkind <> 'c' FROM pg_class c WHERE c.oid = t.typrelid)
+                      WHEN t.typelem <> 0 THEN (SELECT c.relkind <> 'c' FROM pg_type e JOIN pg_class c ON c.oid = e.typrelid
+                                                WHERE e.oid = t.typelem) END
+            THEN 'rowtype' ELSE 'type' END,
+       t.oid, t.xmin || ':' || concat_ws(',',
+         CASE WHEN t.typtype = 'e' THEN (SELECT string_agg(e.oid || ':' || e.xmin, ',' ORDER BY e.oid) FROM pg_enum e
+                                         WHERE e.enumtypid = t.oid) END,
+         CASE WHEN t.typtype = 'd' THEN (SELECT string_agg(con.oid || ':' || con.xmin, ',' ORDER BY con.oid)
+                                         FROM pg_constraint con WHERE con.contypid = t.oid) END,
+         CASE WHEN t.typtype = 'c' THEN (SELECT string_agg(a.attnum || ':' || a.xmin, ',' ORDER BY a.attnum)
+                                         FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid AND c.relkind = 'c'
+                                         WHERE a.attrelid = t.typrelid) END,
+         (SELECT string_agg(d.xmin::text, ',') FROM pg_description d
+          WHERE d.classoid = 'pg_type'::regclass AND d.objoid = t.oid))
+FROM pg_type t WHERE {in_app_schemas("t.typnamespace")}
+UNION ALL
+SELECT 'statistics', s.oid, s.xmin || ':' || coalesce((SELECT string_agg(d.xmin::text, ',') FROM pg_description d
+         WHERE d.classoid = 'pg_statistic_ext'::regclass AND d.objoid = s.oid), '')
+FROM pg_statistic_ext s WHERE {in_app_schemas("s.stxnamespace")}
+UNION ALL
+SELECT 'collation', co.oid, co.xmin || ':' || coalesce((SELECT string_agg(d.xmin::text, ',') FROM pg_description d
+         WHERE d.classoid = 'pg_collation'::regclass AND d.objoid = co.oid), '')
+FROM pg_collation co WHERE {in_app_schemas("co.collnamespace")}
+UNION ALL
+SELECT 'rule', rw.oid, rw.xmin::text FROM pg_rewrite rw JOIN pg_class c ON c.oid = rw.ev_class
+WHERE rw.rulename <> '_RETURN' AND {in_app_schemas("c.relnamespace")}
+UNION ALL
+SELECT 'schema', n.oid, n.xmin || ':' || n.nspname FROM pg_namespace n WHERE {in_app_schemas("n.oid")}
+UNION ALL
+SELECT 'extension', e.oid, e.xmin::text FROM pg_extension e
+UNION ALL
+SELECT 'member', d.objid, d.classid || ':' || d.refobjid FROM pg_depend d WHERE d.deptype = 'e'
+UNION ALL
+SELECT 'role', r.oid, r.rolname::text FROM pg_roles r
+UNION ALL
+SELECT 'current_user', 0, current_user::text
+"""
+
+# What depends on the given objects (`groups`, `objects`: parallel arrays of ROW_VERSIONS_SQL's
+# groups and oids), one level: a dependent's printed definition may name them. Rows: (catalog,
+# relid), relid the relation or sequence whose model holds the dependent (NULL for a function, a
+# type, a statistics object).
+DEPENDENTS_SQL = """
+SELECT DISTINCT d.classid::regclass::text AS catalog,
+       CASE d.classid
+         WHEN 'pg_class'::regclass THEN coalesce((SELECT x.indrelid FROM pg_index x WHERE x.indexrelid = d.objid), d.objid)
+         WHEN 'pg_constraint'::regclass THEN (SELECT nullif(con.conrelid, 0) FROM pg_constraint con WHERE con.oid = d.objid)
+         WHEN 'pg_attrdef'::regclass THEN (SELECT ad.adrelid FROM pg_attrdef ad WHERE ad.oid = d.objid)
+         WHEN 'pg_rewrite'::regclass THEN (SELECT rw.ev_class FROM pg_rewrite rw WHERE rw.oid = d.objid)
+         WHEN 'pg_policy'::regclass THEN (SELECT p.polrelid FROM pg_policy p WHERE p.oid = d.objid)
+         WHEN 'pg_trigger'::regclass THEN (SELECT t.tgrelid FROM pg_trigger t WHERE t.oid = d.objid)
+       END AS relid
+FROM unnest(%(groups)s::text[], %(objects)s::oid[]) AS r(grp, objid)
+JOIN pg_depend d ON d.refobjid = r.objid AND d.refclassid = CASE r.grp
+    WHEN 'relation' THEN 'pg_class'::regclass WHEN 'sequence' THEN 'pg_class'::regclass
+    WHEN 'function' THEN 'pg_proc'::regclass WHEN 'type' THEN 'pg_type'::regclass WHEN 'rowtype' THEN 'pg_type'::regclass
+    WHEN 'statistics' THEN 'pg_statistic_ext'::regclass WHEN 'collation' THEN 'pg_collation'::regclass
+    WHEN 'rule' THEN 'pg_rewrite'::regclass END
+WHERE d.deptype IN ('n', 'a', 'i', 'P', 'S')
+  -- a relation's TOAST table, its row type and that type's array type are the relation's, read with it
+  AND NOT (d.classid = 'pg_class'::regclass AND EXISTS (SELECT FROM pg_class c WHERE c.oid = d.objid AND c.relkind = 't'))
+  AND NOT (d.classid = 'pg_type'::regclass AND EXISTS (
+      SELECT FROM pg_type t JOIN pg_class c ON c.relkind <> 'c'
+        AND c.oid IN (t.typrelid, (SELECT e.typrelid FROM pg_type e WHERE e.oid = t.typelem))
+      WHERE t.oid = d.objid))
+"""
 
 # --- the RLS audit and probe (rls/audit.py: read_catalog) ------------------------------------------
 

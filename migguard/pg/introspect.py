@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import psycopg
 
@@ -50,86 +52,156 @@ def introspect(conninfo: str | psycopg.Connection, *, exclude_schemas: tuple[str
 
 
 def _read(conn: psycopg.Connection, exclude_schemas: tuple[str, ...]) -> SchemaModel:
+    with catalog_snapshot(conn, exclude_schemas) as reader:
+        version = int(conn.execute("SHOW server_version_num").fetchone()[0])
+        role = conn.execute("SELECT current_user").fetchone()[0]  # ownership is compared relative to it
+        tables, views, _ = read_relations(reader)
+        sequences, _ = read_sequences(reader)
+        parts = read_categories(reader, CATEGORY_READS)
+        parts.update(read_dependencies(reader))
+    return SchemaModel(server_version=version, connecting_roles=(role,), tables=tables, views=views,
+                       sequences=sequences, **parts)
+
+
+@contextmanager
+def catalog_snapshot(conn: psycopg.Connection, exclude_schemas: tuple[str, ...] = (), *,
+                     pipelined: bool = False) -> Iterator[CatalogReader]:
+    """A CatalogReader inside one read-only repeatable-read snapshot, names printed schema-qualified."""
     with read_only_snapshot(conn, "migguard_introspect"):
         # Every name printed schema-qualified (except built-in types), whatever the caller's path,
         # so that the same schema reads the same from any database.
-        conn.execute("SELECT set_config('search_path', 'pg_catalog', true)")
         # pg_get_expr() opens each table (ACCESS SHARE): never queue forever behind a migration's lock.
-        conn.execute("SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)",
-                     (LOCK_TIMEOUT, STATEMENT_TIMEOUT))
-        reader = CatalogReader(conn, exclude_schemas=exclude_schemas)
-        rows = reader.rows
+        conn.execute("SELECT set_config('search_path', 'pg_catalog', true), set_config('lock_timeout', %s, true), "
+                     "set_config('statement_timeout', %s, true)", (LOCK_TIMEOUT, STATEMENT_TIMEOUT))
+        yield CatalogReader(conn, exclude_schemas=exclude_schemas, pipelined=pipelined)
 
-        version = int(conn.execute("SHOW server_version_num").fetchone()[0])
-        role = conn.execute("SELECT current_user").fetchone()[0]  # ownership is compared relative to it
-        schema_rows = rows(q.SCHEMA_SCHEMAS_SQL)
-        schemas = {r["name"]: r["owner"] for r in schema_rows}
-        schema_grants = {r["name"]: _grant_map(r["grants"]) for r in schema_rows if r["grants"]}
-        extensions = {r["name"]: Extension(**r) for r in rows(q.SCHEMA_EXTENSIONS_SQL)}
-        relations = rows(q.SCHEMA_RELATIONS_SQL)
-        per_table: dict[str, dict[int, dict]] = {key: defaultdict(dict) for key in
-                                                 ("columns", "constraints", "indexes", "policies", "triggers")}
-        for key, sql, model in (("columns", q.SCHEMA_COLUMNS_SQL, Column),
-                                ("constraints", q.SCHEMA_CONSTRAINTS_SQL, Constraint),
-                                ("indexes", q.SCHEMA_INDEXES_SQL, Index), ("policies", q.SCHEMA_POLICIES_SQL, Policy),
-                                ("triggers", q.SCHEMA_TRIGGERS_SQL, Trigger)):
-            for r in rows(sql):
-                relid = r.pop("relid")
-                if "kind" in r and model is Constraint:
-                    r["kind"] = _CONSTRAINT_KINDS[r["kind"]]
-                for array in ("columns", "roles"):
-                    if array in r:
-                        r[array] = tuple(r[array])
-                per_table[key][relid][r["name"]] = model(**r)
-        tables, views = {}, {}
-        for r in relations:
-            grant_map = _grant_map(r["grants"])
-            key = object_key(r["schema_name"], r["name"])
-            oid = r["oid"]
-            if r["relkind"] in ("v", "m"):
-                views[key] = View(schema_name=r["schema_name"], name=r["name"], definition=r["view_definition"] or "",
-                                  materialized=r["relkind"] == "m", owner=r["owner"], options=tuple(r["options"]),
-                                  indexes=dict(per_table["indexes"].get(oid, {})), comment=r["comment"],
-                                  grants=grant_map, triggers=dict(per_table["triggers"].get(oid, {})))
-                continue
-            tables[key] = Table(
-                schema_name=r["schema_name"], name=r["name"], kind=_RELATION_KINDS[r["relkind"]], owner=r["owner"],
-                columns=dict(per_table["columns"].get(oid, {})),
-                constraints=dict(per_table["constraints"].get(oid, {})),
-                indexes=dict(per_table["indexes"].get(oid, {})),
-                policies=dict(per_table["policies"].get(oid, {})),
-                triggers=dict(per_table["triggers"].get(oid, {})),
-                rls_enabled=r["rls_enabled"], rls_forced=r["rls_forced"], partition_of=r["partition_of"],
-                partition_bound=r["partition_bound"], partition_key=r["partition_key"], comment=r["comment"],
-                grants=grant_map, persistence=_PERSISTENCE.get(r["persistence"], "permanent"),
-                options=tuple(sorted(r["options"])), replica_identity=_REPLICA_IDENTITY[r["replica_identity"]],
-                replica_identity_index=r["replica_identity_index"] if r["replica_identity"] == "i" else None,
-                inherits=tuple(r["inherits"]), grant_options=_grant_map(r["grant_options"]),
-            )
-        sequences = {object_key(r["schema_name"], r["name"]): Sequence(**{**r, "grants": _grant_map(r["grants"])})
-                     for r in rows(q.SCHEMA_SEQUENCES_SQL)}
-        functions = {}
-        for r in rows(q.SCHEMA_FUNCTIONS_SQL):
-            function = Function(**{**r, "grants": _grant_map(r["grants"])},
-                                body_hash=hashlib.sha256(r["definition"].encode()).hexdigest())
-            functions[function.signature] = function
-        enums = {object_key(r["schema_name"], r["name"]): EnumType(schema_name=r["schema_name"], name=r["name"],
-                                                                   values=tuple(r["values"]),
-                                                                   grants=_grant_map(r["grants"]))
-                 for r in rows(q.SCHEMA_ENUMS_SQL)}
-        domains = {object_key(r["schema_name"], r["name"]): Domain(**{**r, "grants": _grant_map(r["grants"])})
-                   for r in rows(q.SCHEMA_DOMAINS_SQL)}
-        composites = {object_key(r["schema_name"], r["name"]): CompositeType(
-            **{**r, "attributes": tuple(tuple(a) for a in r["attributes"]), "grants": _grant_map(r["grants"])})
-            for r in rows(q.SCHEMA_COMPOSITES_SQL)}
-        statistics = {object_key(r["schema_name"], r["name"]): Statistics(**r) for r in rows(q.SCHEMA_STATISTICS_SQL)}
-        collations = {object_key(r["schema_name"], r["name"]): _collation(r) for r in rows(q.SCHEMA_COLLATIONS_SQL)}
-        rules = {rule.qualified_name: rule for rule in (RewriteRule(**r) for r in rows(q.SCHEMA_RULES_SQL))}
-        dependencies = _dependencies(reader)
-    return SchemaModel(server_version=version, connecting_roles=(role,), schemas=schemas, schema_grants=schema_grants,
-                       extensions=extensions, tables=tables, views=views, sequences=sequences, functions=functions,
-                       enums=enums, domains=domains, composites=composites, statistics=statistics,
-                       collations=collations, rules=rules, dependencies=dependencies)
+
+def read_relations(reader: CatalogReader, only: list[int] | None = None
+                   ) -> tuple[dict[str, Table], dict[str, View], dict[int, tuple[str, str]]]:
+    """Tables and views (all, or those whose oids are `only`), and oid → ("tables" | "views", key)."""
+    params = {"only_oids": only}
+    members = (("columns", q.SCHEMA_COLUMNS_SQL, Column), ("constraints", q.SCHEMA_CONSTRAINTS_SQL, Constraint),
+               ("indexes", q.SCHEMA_INDEXES_SQL, Index), ("policies", q.SCHEMA_POLICIES_SQL, Policy),
+               ("triggers", q.SCHEMA_TRIGGERS_SQL, Trigger))
+    relations, *member_rows = reader.rows_many([(q.SCHEMA_RELATIONS_SQL, params)]
+                                               + [(sql, params) for _, sql, _ in members])
+    per_table: dict[str, dict[int, dict]] = {key: defaultdict(dict) for key, _, _ in members}
+    for (key, _, model), found in zip(members, member_rows):
+        for r in found:
+            relid = r.pop("relid")
+            if "kind" in r and model is Constraint:
+                r["kind"] = _CONSTRAINT_KINDS[r["kind"]]
+            for array in ("columns", "roles"):
+                if array in r:
+                    r[array] = tuple(r[array])
+            per_table[key][relid][r["name"]] = model(**r)
+    tables, views, oids = {}, {}, {}
+    for r in relations:
+        grant_map = _grant_map(r["grants"])
+        key = object_key(r["schema_name"], r["name"])
+        oid = r["oid"]
+        if r["relkind"] in ("v", "m"):
+            views[key] = View(schema_name=r["schema_name"], name=r["name"], definition=r["view_definition"] or "",
+                              materialized=r["relkind"] == "m", owner=r["owner"], options=tuple(r["options"]),
+                              indexes=dict(per_table["indexes"].get(oid, {})), comment=r["comment"],
+                              grants=grant_map, triggers=dict(per_table["triggers"].get(oid, {})))
+            oids[oid] = ("views", key)
+            continue
+        tables[key] = Table(
+            schema_name=r["schema_name"], name=r["name"], kind=_RELATION_KINDS[r["relkind"]], owner=r["owner"],
+            columns=dict(per_table["columns"].get(oid, {})),
+            constraints=dict(per_table["constraints"].get(oid, {})),
+            indexes=dict(per_table["indexes"].get(oid, {})),
+            policies=dict(per_table["policies"].get(oid, {})),
+            triggers=dict(per_table["triggers"].get(oid, {})),
+            rls_enabled=r["rls_enabled"], rls_forced=r["rls_forced"], partition_of=r["partition_of"],
+            partition_bound=r["partition_bound"], partition_key=r["partition_key"], comment=r["comment"],
+            grants=grant_map, persistence=_PERSISTENCE.get(r["persistence"], "permanent"),
+            options=tuple(sorted(r["options"])), replica_identity=_REPLICA_IDENTITY[r["replica_identity"]],
+            replica_identity_index=r["replica_identity_index"] if r["replica_identity"] == "i" else None,
+            inherits=tuple(r["inherits"]), grant_options=_grant_map(r["grant_options"]),
+        )
+        oids[oid] = ("tables", key)
+    return tables, views, oids
+
+
+def read_sequences(reader: CatalogReader, only: list[int] | None = None) -> tuple[dict[str, Sequence], dict[int, str]]:
+    """Sequences (all, or those whose oids are `only`), and oid → key."""
+    sequences, oids = {}, {}
+    for r in reader.rows(q.SCHEMA_SEQUENCES_SQL, only_oids=only):
+        oid = r.pop("oid")
+        key = object_key(r["schema_name"], r["name"])
+        sequences[key] = Sequence(**{**r, "grants": _grant_map(r["grants"])})
+        oids[oid] = key
+    return sequences, oids
+
+
+def _schemas(reader: CatalogReader) -> dict:
+    schema_rows = reader.rows(q.SCHEMA_SCHEMAS_SQL)
+    return {"schemas": {r["name"]: r["owner"] for r in schema_rows},
+            "schema_grants": {r["name"]: _grant_map(r["grants"]) for r in schema_rows if r["grants"]}}
+
+
+def _extensions(reader: CatalogReader) -> dict:
+    return {"extensions": {r["name"]: Extension(**r) for r in reader.rows(q.SCHEMA_EXTENSIONS_SQL)}}
+
+
+def _functions(reader: CatalogReader) -> dict:
+    functions = {}
+    for r in reader.rows(q.SCHEMA_FUNCTIONS_SQL):
+        function = Function(**{**r, "grants": _grant_map(r["grants"])},
+                            body_hash=hashlib.sha256(r["definition"].encode()).hexdigest())
+        functions[function.signature] = function
+    return {"functions": functions}
+
+
+def _types(reader: CatalogReader) -> dict:
+    rows = reader.rows
+    enums = {object_key(r["schema_name"], r["name"]): EnumType(schema_name=r["schema_name"], name=r["name"],
+                                                               values=tuple(r["values"]),
+                                                               grants=_grant_map(r["grants"]))
+             for r in rows(q.SCHEMA_ENUMS_SQL)}
+    domains = {object_key(r["schema_name"], r["name"]): Domain(**{**r, "grants": _grant_map(r["grants"])})
+               for r in rows(q.SCHEMA_DOMAINS_SQL)}
+    composites = {object_key(r["schema_name"], r["name"]): CompositeType(
+        **{**r, "attributes": tuple(tuple(a) for a in r["attributes"]), "grants": _grant_map(r["grants"])})
+        for r in rows(q.SCHEMA_COMPOSITES_SQL)}
+    return {"enums": enums, "domains": domains, "composites": composites}
+
+
+def _statistics(reader: CatalogReader) -> dict:
+    return {"statistics": {object_key(r["schema_name"], r["name"]): Statistics(**r)
+                           for r in reader.rows(q.SCHEMA_STATISTICS_SQL)}}
+
+
+def _collations(reader: CatalogReader) -> dict:
+    return {"collations": {object_key(r["schema_name"], r["name"]): _collation(r)
+                           for r in reader.rows(q.SCHEMA_COLLATIONS_SQL)}}
+
+
+def _rules(reader: CatalogReader) -> dict:
+    return {"rules": {rule.qualified_name: rule for rule in (RewriteRule(**r) for r in reader.rows(q.SCHEMA_RULES_SQL))}}
+
+
+def read_dependencies(reader: CatalogReader) -> dict:
+    """What uses what (`SchemaModel.dependencies`), as pg_depend records it between named objects."""
+    return {"dependencies": _dependencies(reader)}
+
+
+# The parts of the model read whole (not per relation), each by the group of catalog rows
+# (`catalog.ROW_VERSIONS_SQL`) whose change makes the incremental reader read it again.
+CATEGORY_READS: dict[str, Callable[[CatalogReader], dict]] = {
+    "schema": _schemas, "extension": _extensions, "function": _functions, "type": _types,
+    "statistics": _statistics, "collation": _collations, "rule": _rules,
+}
+
+
+def read_categories(reader: CatalogReader, reads: dict[str, Callable[[CatalogReader], dict]]) -> dict:
+    """The SchemaModel fields the given category reads return, merged."""
+    parts: dict = {}
+    for read in reads.values():
+        parts.update(read(reader))
+    return parts
 
 
 def _dependencies(reader: CatalogReader) -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:

@@ -38,7 +38,6 @@ from migguard.pg.connect import connect, describe
 from migguard.sql.parse import parse_file
 from migguard.sql.transactions import transaction_text, whole_file_wrapper
 
-_CONCURRENTLY = re.compile(r"\bconcurrently\b", re.IGNORECASE)
 TEMPLATE_PREFIX = "migguard_tpl_"
 STATE_FILE = "shadow.json"
 
@@ -60,11 +59,6 @@ def chain_keys(migrations: Sequence[Migration]) -> list[str]:
         previous = hashlib.sha256(f"{previous}:{migration.version}:{migration.checksum()}".encode()).hexdigest()
         keys.append(previous)
     return keys
-
-
-def runs_outside_transaction(text: str) -> bool:
-    """SPEC: a migration containing CONCURRENTLY runs statement by statement, outside a transaction."""
-    return bool(_CONCURRENTLY.search(text)) and any(s.runs_concurrently for s in parse_file(text).statements)
 
 
 class MigrationFailed(DatabaseError):
@@ -123,11 +117,14 @@ def missing_object(failure: MigrationFailed) -> MissingObject | None:
 
 def apply_migration(conn: psycopg.Connection, migration: Migration,
                     on_statement: Callable[[psycopg.Connection, int, str], None] | None = None,
-                    skip: frozenset[int] = frozenset()) -> None:
-    """Run one migration: one transaction, or statement by statement when it has CONCURRENTLY.
+                    skip: frozenset[int] = frozenset(), observe_each: bool = True) -> None:
+    """Run one migration: one transaction, or statement by statement when it has CONCURRENTLY
+    (SPEC). Statements are cut, and CONCURRENTLY found, by PostgreSQL's grammar (pglast), only.
 
     `on_statement(conn, index, text)` is called after each statement when given (the lock trace
-    uses it); then statements run one by one even inside the transaction. `skip` holds the 1-based
+    uses it); then statements run one by one even inside the transaction, unless `observe_each` is
+    False (the caller has nothing to look at between them): then the transaction's body runs in one
+    round trip and `on_statement` is called for each of its statements after it. `skip` holds the 1-based
     numbers of statements that already ran (a part-way migration resumed: `migguard.pg.partway`);
     such a migration runs statement by statement, as the runner resumes it. A file wrapped whole in
     a plain `BEGIN; … COMMIT;` runs its body in this transaction, as the live runner runs it; the
@@ -136,7 +133,7 @@ def apply_migration(conn: psycopg.Connection, migration: Migration,
     parsed = parse_file(text).statements
     statements = [s.text for s in parsed]
     try:
-        if skip or runs_outside_transaction(text):
+        if skip or any(s.runs_concurrently for s in parsed):
             conn.autocommit = True
             for index, statement in enumerate(statements):
                 if index + 1 in skip:
@@ -148,12 +145,14 @@ def apply_migration(conn: psycopg.Connection, migration: Migration,
         wrapper = whole_file_wrapper(parsed)
         conn.autocommit = False
         with conn.transaction():
-            if on_statement is None:
+            body_statements = parsed if wrapper is None else wrapper.body
+            if on_statement is None or not observe_each:
                 body = transaction_text(text, parsed)
                 if body:
                     conn.execute(body)
+                for statement in body_statements if on_statement else ():
+                    on_statement(conn, statement.index, statement.text)
             else:
-                body_statements = parsed if wrapper is None else wrapper.body
                 for statement in body_statements:
                     conn.execute(statement.text)
                     on_statement(conn, statement.index, statement.text)

@@ -51,6 +51,7 @@ from migguard.lint.generated import generated_sql_findings
 from migguard.pg import preflight
 from migguard.pg.connect import connect, describe
 from migguard.pg.history import read_applied
+from migguard.pg.incremental import IncrementalReader, needs_full_read
 from migguard.pg.introspect import introspect
 from migguard.pg.shadow import MigrationFailed, ShadowServer, apply_migration, missing_object
 from migguard.pg.partway import Mismatch, PartWay, read_part_way, run_recorded, without_leftovers
@@ -61,6 +62,7 @@ from migguard.plan.trace import StatementTrace, TableSize, Tracer, grade, table_
 from migguard.rls.command import audit_and_probe
 from migguard.schema.diff import Change, diff, reverse_script
 from migguard.schema.model import SchemaModel, not_restorable_columns
+from migguard.sql.parse import parse_file
 from migguard.sql.transactions import transaction_text
 
 Progress = Callable[[str], None]
@@ -469,13 +471,16 @@ def apply_step(state: PlanState) -> None:
         plans_before = snapshot(conn, watched)
         previous = state.before
         state.models = [state.before]
+        # each migration's schema: the clone read whole once, then patched with what it changed
+        reader = IncrementalReader(conn)
+        reader.read()
         for migration in state.pending:
             tracer = Tracer(_display(migration.up))
             conn.autocommit = True
             tracer.before(conn)
             try:
                 apply_migration(conn, migration, on_statement=tracer.after_statement,
-                                skip=skips.get(migration.version, frozenset()))
+                                skip=skips.get(migration.version, frozenset()), observe_each=tracer.observes)
             except MigrationFailed as failure:
                 missing = missing_object(failure)
                 if missing is not None and missing.kind == "extension":
@@ -487,7 +492,8 @@ def apply_step(state: PlanState) -> None:
                                                          "Fix the migration; nothing was applied to production."))
                 raise _PlanRefused(state.report()) from None
             state.traces += tracer.traces
-            current = introspect(conn).without_schemas(state.own)
+            kinds = (statement.node_kind for statement in parse_file(migration.up_sql()).statements)
+            current = reader.read(full=needs_full_read(kinds)).without_schemas(state.own)
             down = migration.down_sql()
             own_changes = state.partial_changes.get(migration.version, []) + diff(previous, current)
             state.steps.append(MigrationStep(migration.version, migration.name, migration.checksum(),

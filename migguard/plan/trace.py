@@ -58,7 +58,15 @@ class Tracer:
         self._filenodes = {oid: filenode for oid, _, kind, filenode in rows if kind in ("r", "m")}
         self._locks = {}
 
+    @property
+    def observes(self) -> bool:
+        """Whether a table existed before the migration: else there is nothing to see between statements."""
+        return bool(self._names)
+
     def after_statement(self, conn: psycopg.Connection, index: int, statement: str) -> None:
+        if not self._names:  # no table existed before the migration: nothing to lock or rewrite
+            self.traces.append(StatementTrace(self.migration, index, statement.strip()))
+            return
         held: dict[int, set[str]] = {}
         filenodes: dict[int, int | None] = {}
         # One round trip, scoped to the tables that existed before the migration.

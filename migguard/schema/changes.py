@@ -57,6 +57,8 @@ def differing(before: SchemaModel, after: SchemaModel) -> dict[str, set[str]]:
 
 
 def _differs(old: Any, new: Any) -> bool:
+    if old is new:  # one object in both models (an incrementally read model shares what did not change)
+        return False
     if isinstance(old, SchemaObject) and isinstance(new, SchemaObject):
         return old.differs(new)
     return old != new  # a schema's owner, its grants; or an object on one side only

@@ -12,6 +12,7 @@ change of the tree is read across tables, once per diff (`IndexTree`). Pure: no 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from migguard.core.identifiers import quote_qualified
@@ -33,9 +34,14 @@ class IndexTree:
     children_before: dict[str, list[tuple[Table, Index]]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, before: SchemaModel, after: SchemaModel) -> IndexTree:
+    def of(cls, before: SchemaModel, after: SchemaModel, tables: Iterable[str] | None = None) -> IndexTree:
+        """`tables`: the keys of the tables that differ (all when None). The others' indexes cannot be
+        created, dropped or changed, nor attached to an index that is: that would change them too."""
+        names = list(tables) if tables is not None else None
+
         def indexes(model: SchemaModel) -> dict[str, tuple[Table, Index]]:
-            return {index_name(t, name): (t, i) for t in model.tables.values() for name, i in t.indexes.items()}
+            chosen = model.tables.values() if names is None else [model.tables[k] for k in names if k in model.tables]
+            return {index_name(t, name): (t, i) for t in chosen for name, i in t.indexes.items()}
 
         old, new = indexes(before), indexes(after)
         changed = {name for name in old.keys() & new.keys() if old[name][1].definition != new[name][1].definition}

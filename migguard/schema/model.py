@@ -51,10 +51,17 @@ class _Model(BaseModel):
         """The compared fields as JSON data (what the key hashes and deepdiff reads), minus `without`."""
         return self.model_dump(mode="json", exclude={**self.uncompared, **dict.fromkeys(without, True)})
 
+    @cached_property
+    def owned_by_connecting_role(self) -> Any:
+        """This object with its owner written as `CONNECTING_ROLE` (`SchemaModel.relative_owners`),
+        made once: every diff of a model asks again, and a copy made anew would hash its fields anew."""
+        return self.model_copy(update={"owner": CONNECTING_ROLE})
+
     def model_copy(self, *, update: dict[str, Any] | None = None, deep: bool = False) -> Any:
-        """A copy whose equality key is computed afresh (the cached one belongs to this object's fields)."""
+        """A copy whose cached values are computed afresh (the cached ones belong to this object's fields)."""
         copy = super().model_copy(update=update, deep=deep)
         copy.__dict__.pop("equality_key", None)
+        copy.__dict__.pop("owned_by_connecting_role", None)
         return copy
 
 
@@ -360,8 +367,7 @@ class SchemaModel(_Model):
             return self
 
         def relative(objects: dict) -> dict:
-            return {k: v.model_copy(update={"owner": CONNECTING_ROLE}) if v.owner in roles else v
-                    for k, v in objects.items()}
+            return {k: v.owned_by_connecting_role if v.owner in roles else v for k, v in objects.items()}
 
         return self.model_copy(update={
             "connecting_roles": (),

@@ -1,0 +1,173 @@
+"""Read a database's schema again after a migration, reading only what changed since the last read.
+
+The plan replays each pending migration on the clone and diffs the schema before and after it;
+reading the whole catalog after every one of a hundred migrations was most of the plan's time.
+`IncrementalReader.read()` reads the whole schema once; each later read asks the catalog which
+rows changed and patches the previous model (a new SchemaModel: the old one stays intact).
+
+What changed is known from the catalog itself, not from the migration's text or its lock trace
+(a CONCURRENTLY statement runs outside a transaction, so its locks are gone when a trace looks;
+a function may change what it is called from): every row an object's model is read from has a
+row version (xmin), and `catalog.ROW_VERSIONS_SQL` aggregates them per object, so an object is
+re-read when any of its rows is new, rewritten or deleted. Objects whose printed definitions name
+a changed object (a view of a renamed table, a foreign key to it, a default calling a renamed
+sequence) are re-read too, one level down pg_depend (`catalog.DEPENDENTS_SQL`). The model's
+dependency edges (`SchemaModel.dependencies`: named objects on both sides) are read whole whenever
+anything changed.
+
+Falls back to a full read (and says why, in `last_full_read`) when that cannot be traced:
+- a schema renamed: every object in it and every object naming one of them prints differently,
+  more than one level of dependencies away;
+- a role renamed or dropped: owners and grants anywhere print its name;
+- an existing object joined or left an extension (ALTER EXTENSION ADD/DROP): its rows do not change;
+- the caller says so (`full=True`): the plan does for migrations that run VACUUM or CLUSTER, which
+  may freeze catalog rows (a frozen row shows no version of its own).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import psycopg
+
+from migguard.pg import catalog as q
+from migguard.pg.catalog import CatalogReader
+from migguard.pg.introspect import (
+    CATEGORY_READS, catalog_snapshot, read_categories, read_dependencies, read_relations, read_sequences,
+)
+from migguard.schema.model import SchemaModel
+
+# Statement kinds that can freeze catalog rows (a frozen row's version is no longer its writer's).
+FREEZING_STATEMENTS = frozenset({"VacuumStmt", "ClusterStmt"})
+
+# Groups of ROW_VERSIONS_SQL whose objects others may name in their printed definitions.
+_NAMED_GROUPS = frozenset({"relation", "sequence", "function", "type", "rowtype", "statistics", "collation", "rule"})
+
+
+def needs_full_read(node_kinds: Iterable[str]) -> bool:
+    """Whether a migration with statements of these kinds (PostgreSQL's parse nodes) must be read whole."""
+    return any(kind in FREEZING_STATEMENTS for kind in node_kinds)
+
+
+class IncrementalReader:
+    """The schema of the database on `conn`, read whole once and then patched after each change."""
+
+    def __init__(self, conn: psycopg.Connection, *, exclude_schemas: tuple[str, ...] = ()) -> None:
+        self.conn = conn
+        self.exclude_schemas = exclude_schemas
+        self.model: SchemaModel | None = None
+        self.full_reads = 0
+        self.partial_reads = 0
+        self.last_full_read = ""  # why the last read was a full one ("" when it was a partial one)
+        self._versions: dict[tuple[str, int], str] = {}
+        self._relations: dict[int, tuple[str, str]] = {}  # oid → ("tables" | "views", key)
+        self._sequences: dict[int, str] = {}  # oid → key
+
+    def read(self, *, full: bool = False) -> SchemaModel:
+        """The schema now: read whole the first time (or when `full`), else the previous model patched."""
+        with catalog_snapshot(self.conn, self.exclude_schemas, pipelined=True) as reader:
+            rows = reader.tuples(q.ROW_VERSIONS_SQL, prepare=True)
+            versions = {(group, oid): version for group, oid, version in rows if group != "current_user"}
+            role = next(version for group, _, version in rows if group == "current_user")
+            reason = ("first read" if self.model is None else "asked for" if full
+                      else self._untraceable(versions))
+            if reason:
+                model = self._read_whole(reader, role)
+                self.full_reads += 1
+            else:
+                model = self._patch(reader, versions, role)
+                self.partial_reads += 1
+            self.last_full_read = reason
+        self._versions = versions
+        self.model = model
+        return model
+
+    def _untraceable(self, versions: dict[tuple[str, int], str]) -> str:
+        """Why the changes since the last read cannot be patched in ("" when they can)."""
+        previous = self._versions
+        for (group, oid), version in previous.items():
+            now = versions.get((group, oid))
+            if group == "role" and now != version:
+                return "a role was renamed or dropped"
+            if group == "schema" and now is not None and now.split(":", 1)[1] != version.split(":", 1)[1]:
+                return "a schema was renamed"
+        before = {oid for group, oid in previous if group != "member"}
+        after = {oid for group, oid in versions if group != "member"}
+        joined = {oid for group, oid in versions.keys() - previous.keys() if group == "member"}
+        left = {oid for group, oid in previous.keys() - versions.keys() if group == "member"}
+        if joined & before or left & after:
+            return "an existing object joined or left an extension"
+        return ""
+
+    def _read_whole(self, reader: CatalogReader, role: str) -> SchemaModel:
+        version = int(self.conn.execute("SHOW server_version_num").fetchone()[0])
+        tables, views, self._relations = read_relations(reader)
+        sequences, self._sequences = read_sequences(reader)
+        parts = read_categories(reader, CATEGORY_READS)
+        parts.update(read_dependencies(reader))
+        return SchemaModel(server_version=version, connecting_roles=(role,), tables=tables, views=views,
+                           sequences=sequences, **parts)
+
+    def _patch(self, reader: CatalogReader, versions: dict[tuple[str, int], str], role: str) -> SchemaModel:
+        assert self.model is not None
+        previous = self._versions
+        touched = {key for key in versions.keys() | previous.keys() if versions.get(key) != previous.get(key)}
+        relations = {oid for group, oid in touched if group == "relation"}
+        sequences = {oid for group, oid in touched if group == "sequence"}
+        categories = {group for group, _ in touched if group in CATEGORY_READS}
+        asked = sorted((group, oid) for group, oid in touched if group in _NAMED_GROUPS)
+        if asked:
+            rows = reader.tuples(q.DEPENDENTS_SQL, prepare=True, groups=[g for g, _ in asked],
+                                 objects=[o for _, o in asked])
+            for catalog, relid in rows:
+                if relid is None or catalog == "pg_rewrite":
+                    categories.add(_CATALOG_CATEGORY.get(catalog, "type"))
+                if relid is None:
+                    continue
+                if ("relation", relid) in versions or relid in self._relations:
+                    relations.add(relid)
+                elif ("sequence", relid) in versions or relid in self._sequences:
+                    sequences.add(relid)
+                else:  # a composite type's relation
+                    categories.add("type")
+
+        model = self.model
+        tables, views = dict(model.tables), dict(model.views)
+        by_category = {"tables": tables, "views": views}
+        for oid in relations:
+            if oid in self._relations:
+                category, key = self._relations.pop(oid)
+                del by_category[category][key]
+        present = sorted(oid for oid in relations if ("relation", oid) in versions)
+        if present:
+            new_tables, new_views, oids = read_relations(reader, present)
+            tables.update(new_tables)
+            views.update(new_views)
+            self._relations.update(oids)
+
+        all_sequences = dict(model.sequences)
+        for oid in sequences:
+            if oid in self._sequences:
+                del all_sequences[self._sequences.pop(oid)]
+        present = sorted(oid for oid in sequences if ("sequence", oid) in versions)
+        if present:
+            new_sequences, oids = read_sequences(reader, present)
+            all_sequences.update(new_sequences)
+            self._sequences.update(oids)
+
+        update = read_categories(reader, {name: CATEGORY_READS[name] for name in sorted(categories)})
+        if touched:  # the edges name objects on both sides: read whole whenever anything changed
+            update.update(read_dependencies(reader))
+        update.update(tables=_ordered(tables), views=_ordered(views), sequences=_ordered(all_sequences),
+                      connecting_roles=(role,))
+        return model.model_copy(update=update)
+
+
+# The category a dependent in a catalog belongs to, when no relation holds it.
+_CATALOG_CATEGORY = {"pg_proc": "function", "pg_type": "type", "pg_constraint": "type",
+                     "pg_statistic_ext": "statistics", "pg_collation": "collation", "pg_rewrite": "rule"}
+
+
+def _ordered(objects: dict) -> dict:
+    """In the order a full read gives them (by schema, then name): equal models serialise equally."""
+    return dict(sorted(objects.items(), key=lambda item: (item[1].schema_name, item[1].name)))
