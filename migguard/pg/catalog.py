@@ -416,12 +416,18 @@ SELECT DISTINCT d.classid::regclass::text AS catalog,
          WHEN 'pg_policy'::regclass THEN (SELECT p.polrelid FROM pg_policy p WHERE p.oid = d.objid)
          WHEN 'pg_trigger'::regclass THEN (SELECT t.tgrelid FROM pg_trigger t WHERE t.oid = d.objid)
        END AS relid
-FROM unnest(%(groups)s::text[], %(objects)s::oid[]) AS r(grp, objid)
-JOIN pg_depend d ON d.refobjid = r.objid AND d.refclassid = CASE r.grp
-    WHEN 'relation' THEN 'pg_class'::regclass WHEN 'sequence' THEN 'pg_class'::regclass
-    WHEN 'function' THEN 'pg_proc'::regclass WHEN 'type' THEN 'pg_type'::regclass WHEN 'rowtype' THEN 'pg_type'::regclass
-    WHEN 'statistics' THEN 'pg_statistic_ext'::regclass WHEN 'collation' THEN 'pg_collation'::regclass
-    WHEN 'rule' THEN 'pg_rewrite'::regclass END
+FROM (SELECT u.objid, CASE u.grp
+             WHEN 'relation' THEN 'pg_class'::regclass WHEN 'sequence' THEN 'pg_class'::regclass
+             WHEN 'function' THEN 'pg_proc'::regclass WHEN 'type' THEN 'pg_type'::regclass
+             WHEN 'rowtype' THEN 'pg_type'::regclass WHEN 'statistics' THEN 'pg_statistic_ext'::regclass
+             WHEN 'collation' THEN 'pg_collation'::regclass WHEN 'rule' THEN 'pg_rewrite'::regclass END AS classid
+      FROM unnest(%(groups)s::text[], %(objects)s::oid[]) AS u(grp, objid)
+      -- a field of a composite type ((x).a) is recorded as a use of its relation's column, not of the type
+      UNION ALL
+      SELECT t.typrelid, 'pg_class'::regclass
+      FROM unnest(%(groups)s::text[], %(objects)s::oid[]) AS u(grp, objid) JOIN pg_type t ON t.oid = u.objid
+      WHERE u.grp = 'type' AND t.typrelid <> 0) AS r
+JOIN pg_depend d ON d.refobjid = r.objid AND d.refclassid = r.classid
 WHERE d.deptype IN ('n', 'a', 'i', 'P', 'S')
   -- a relation's TOAST table, its row type and that type's array type are the relation's, read with it
   AND NOT (d.classid = 'pg_class'::regclass AND EXISTS (SELECT FROM pg_class c WHERE c.oid = d.objid AND c.relkind = 't'))
