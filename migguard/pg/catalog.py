@@ -391,6 +391,19 @@ UNION ALL
 SELECT 'rule', rw.oid, rw.xmin::text FROM pg_rewrite rw JOIN pg_class c ON c.oid = rw.ev_class
 WHERE rw.rulename <> '_RETURN' AND {in_app_schemas("c.relnamespace")}
 UNION ALL
+-- objects the model holds none of, but whose names the definitions of others print (an operator in
+-- a view or a CHECK, an operator class in an index, a text search configuration or dictionary in a
+-- generated column, a function's language): their dependents are read again when they change
+SELECT 'operator', o.oid, o.xmin::text FROM pg_operator o WHERE {in_app_schemas("o.oprnamespace")}
+UNION ALL
+SELECT 'opclass', oc.oid, oc.xmin::text FROM pg_opclass oc WHERE {in_app_schemas("oc.opcnamespace")}
+UNION ALL
+SELECT 'tsconfig', cfg.oid, cfg.xmin::text FROM pg_ts_config cfg WHERE {in_app_schemas("cfg.cfgnamespace")}
+UNION ALL
+SELECT 'tsdict', dict.oid, dict.xmin::text FROM pg_ts_dict dict WHERE {in_app_schemas("dict.dictnamespace")}
+UNION ALL
+SELECT 'language', l.oid, l.xmin::text FROM pg_language l
+UNION ALL
 SELECT 'schema', n.oid, n.xmin || ':' || n.nspname FROM pg_namespace n WHERE {in_app_schemas("n.oid")}
 UNION ALL
 SELECT 'extension', e.oid, e.xmin::text FROM pg_extension e
@@ -420,7 +433,10 @@ FROM (SELECT u.objid, CASE u.grp
              WHEN 'relation' THEN 'pg_class'::regclass WHEN 'sequence' THEN 'pg_class'::regclass
              WHEN 'function' THEN 'pg_proc'::regclass WHEN 'type' THEN 'pg_type'::regclass
              WHEN 'rowtype' THEN 'pg_type'::regclass WHEN 'statistics' THEN 'pg_statistic_ext'::regclass
-             WHEN 'collation' THEN 'pg_collation'::regclass WHEN 'rule' THEN 'pg_rewrite'::regclass END AS classid
+             WHEN 'collation' THEN 'pg_collation'::regclass WHEN 'rule' THEN 'pg_rewrite'::regclass
+             WHEN 'operator' THEN 'pg_operator'::regclass WHEN 'opclass' THEN 'pg_opclass'::regclass
+             WHEN 'tsconfig' THEN 'pg_ts_config'::regclass WHEN 'tsdict' THEN 'pg_ts_dict'::regclass
+             WHEN 'language' THEN 'pg_language'::regclass END AS classid
       FROM unnest(%(groups)s::text[], %(objects)s::oid[]) AS u(grp, objid)
       -- a field of a composite type ((x).a) is recorded as a use of its relation's column, not of the type
       UNION ALL

@@ -11,7 +11,10 @@ a function may change what it is called from): every row an object's model is re
 row version (xmin), and `catalog.ROW_VERSIONS_SQL` aggregates them per object, so an object is
 re-read when any of its rows is new, rewritten or deleted. Objects whose printed definitions name
 a changed object (a view of a renamed table, a foreign key to it, a default calling a renamed
-sequence) are re-read too, one level down pg_depend (`catalog.DEPENDENTS_SQL`). The model's
+sequence, a field of a renamed composite attribute, an operator, operator class, text search
+configuration or dictionary, a function's language) are re-read too, one level down pg_depend
+(`catalog.DEPENDENTS_SQL`): those last objects the model holds none of, so they are fingerprinted
+for their dependents' sake only. The model's
 dependency edges (`SchemaModel.dependencies`: named objects on both sides) are read whole whenever
 anything changed.
 
@@ -41,7 +44,8 @@ from migguard.schema.model import SchemaModel
 FREEZING_STATEMENTS = frozenset({"VacuumStmt", "ClusterStmt"})
 
 # Groups of ROW_VERSIONS_SQL whose objects others may name in their printed definitions.
-_NAMED_GROUPS = frozenset({"relation", "sequence", "function", "type", "rowtype", "statistics", "collation", "rule"})
+_NAMED_GROUPS = frozenset({"relation", "sequence", "function", "type", "rowtype", "statistics", "collation", "rule",
+                           "operator", "opclass", "tsconfig", "tsdict", "language"})
 
 
 def needs_full_read(node_kinds: Iterable[str]) -> bool:

@@ -356,6 +356,28 @@ CREATE INDEX shapes_y ON app.shapes (((at).y));
 CREATE VIEW app.xs AS SELECT (at).x AS x FROM app.shapes;
 """, False, "", True),
     ("a composite type's attribute renamed", "ALTER TYPE app.point2 RENAME ATTRIBUTE x TO east", False, "", True),
+    ("objects naming an operator, an operator class, a text search configuration and dictionary, a language", """
+CREATE FUNCTION app.same(a int, b int) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT a = b $$;
+CREATE OPERATOR app.=== (LEFTARG = int, RIGHTARG = int, FUNCTION = app.same);
+CREATE TEXT SEARCH CONFIGURATION app.words (COPY = pg_catalog.simple);
+CREATE OPERATOR CLASS app.int_ops FOR TYPE int USING btree AS
+  OPERATOR 1 <, OPERATOR 2 <=, OPERATOR 3 =, OPERATOR 4 >=, OPERATOR 5 >, FUNCTION 1 btint4cmp(int, int);
+CREATE TABLE app.docs (id int CHECK (id OPERATOR(app.===) id), body text,
+                       words tsvector GENERATED ALWAYS AS (to_tsvector('app.words', body)) STORED);
+CREATE TEXT SEARCH DICTIONARY app.plain (TEMPLATE = pg_catalog.simple);
+CREATE INDEX docs_id ON app.docs (id app.int_ops);
+CREATE INDEX docs_lexemes ON app.docs (ts_lexize('app.plain', body));
+CREATE LANGUAGE app_lang HANDLER plpgsql_call_handler;
+CREATE FUNCTION app.in_lang() RETURNS int LANGUAGE app_lang AS $$ BEGIN RETURN 1; END $$;
+CREATE VIEW app.same_docs AS SELECT id FROM app.docs WHERE id OPERATOR(app.===) 1;
+""", False, "", True),
+    ("the operator moved; the operator class, configuration, dictionary and language renamed", """
+ALTER OPERATOR app.=== (int, int) SET SCHEMA side;
+ALTER OPERATOR CLASS app.int_ops USING btree RENAME TO int4_ops_too;
+ALTER TEXT SEARCH CONFIGURATION app.words RENAME TO terms;
+ALTER TEXT SEARCH DICTIONARY app.plain RENAME TO bare;
+ALTER LANGUAGE app_lang RENAME TO app_language;
+""", False, "", True),
 ]
 
 
@@ -365,6 +387,7 @@ def test_attacks_patched_model_equals_a_full_read(pg, role):
             _replay_attacks(conn, role)
         finally:  # the role fixture drops what the role owns: not while objects of others depend on it
             conn.execute("DROP SCHEMA IF EXISTS app, side CASCADE")
+            conn.execute("DROP LANGUAGE IF EXISTS app_lang; DROP LANGUAGE IF EXISTS app_language")
 
 
 def _replay_attacks(conn, role):
