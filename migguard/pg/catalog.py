@@ -453,6 +453,24 @@ WHERE d.deptype IN ('n', 'a', 'i', 'P', 'S')
       WHERE t.oid = d.objid))
 """
 
+# Partitions whose bounds may print a label of the given types (`types`: oids): of a parent whose key
+# is a column of one of them, or of a domain or array over one, or is an expression. A bound records
+# no dependency on its values' type, so DEPENDENTS_SQL does not find it when an enum label is renamed
+# (a key column of a domain over the enum depends on the domain only). Rows: (relid).
+PARTITIONS_BY_TYPES_SQL = f"""
+WITH RECURSIVE types(oid) AS (
+  SELECT unnest(%(types)s::oid[])
+  UNION SELECT t.oid FROM pg_type t JOIN types ON types.oid IN (t.typbasetype, t.typelem)
+)
+SELECT c.oid FROM pg_class c
+JOIN pg_inherits i ON i.inhrelid = c.oid
+JOIN pg_partitioned_table pt ON pt.partrelid = i.inhparent
+WHERE c.relispartition AND {in_app_schemas("c.relnamespace")}
+  AND EXISTS (SELECT FROM unnest(pt.partattrs::int2[]) k(attnum)
+              LEFT JOIN pg_attribute a ON a.attrelid = pt.partrelid AND a.attnum = k.attnum
+              WHERE k.attnum = 0 OR a.atttypid IN (SELECT oid FROM types))
+"""
+
 # --- the RLS audit and probe (rls/audit.py: read_catalog) ------------------------------------------
 
 RLS_TENANT_TABLES_SQL = f"""

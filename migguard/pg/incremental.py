@@ -13,7 +13,8 @@ re-read when any of its rows is new, rewritten or deleted. Objects whose printed
 a changed object (a view of a renamed table, a foreign key to it, a default calling a renamed
 sequence, a field of a renamed composite attribute, an operator, operator class, text search
 configuration or dictionary, a function's language) are re-read too, one level down pg_depend
-(`catalog.DEPENDENTS_SQL`): those last objects the model holds none of, so they are fingerprinted
+(`catalog.DEPENDENTS_SQL`), and so are the partitions whose bounds may print a changed type's
+labels (`catalog.PARTITIONS_BY_TYPES_SQL`: a bound records no dependency): those last objects the model holds none of, so they are fingerprinted
 for their dependents' sake only. The model's
 dependency edges (`SchemaModel.dependencies`: named objects on both sides) are read whole whenever
 anything changed.
@@ -134,6 +135,9 @@ class IncrementalReader:
                     sequences.add(relid)
                 else:  # a composite type's relation
                     categories.add("type")
+        enums = sorted(oid for group, oid in touched if group == "type" and ("type", oid) in versions)
+        if enums:  # a partition bound prints its values' labels but records no dependency on their type
+            relations.update(oid for (oid,) in reader.tuples(q.PARTITIONS_BY_TYPES_SQL, prepare=True, types=enums))
 
         model = self.model
         tables, views = dict(model.tables), dict(model.views)

@@ -378,6 +378,17 @@ ALTER TEXT SEARCH CONFIGURATION app.words RENAME TO terms;
 ALTER TEXT SEARCH DICTIONARY app.plain RENAME TO bare;
 ALTER LANGUAGE app_lang RENAME TO app_language;
 """, False, "", True),
+    ("a list partition of a domain over an enum, a partition detached concurrently", """
+CREATE TYPE app.colour AS ENUM ('red', 'blue');
+CREATE DOMAIN app.paint AS app.colour;
+CREATE TABLE app.by_colour (c app.paint NOT NULL) PARTITION BY LIST (c);
+CREATE TABLE app.reds PARTITION OF app.by_colour FOR VALUES IN ('red');
+CREATE TABLE app.blues PARTITION OF app.by_colour FOR VALUES IN ('blue');
+""", False, "", True),
+    ("an enum value a partition bound names renamed", "ALTER TYPE app.colour RENAME VALUE 'red' TO 'crimson'",
+     False, "", True),
+    ("detach concurrently", "ALTER TABLE app.by_colour DETACH PARTITION app.blues CONCURRENTLY", True, "", True),
+    ("a schema dropped with everything in it", "DROP SCHEMA side CASCADE", False, "", True),
 ]
 
 
