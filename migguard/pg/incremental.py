@@ -11,13 +11,13 @@ a function may change what it is called from): every row an object's model is re
 row version (xmin), and `catalog.ROW_VERSIONS_SQL` aggregates them per object, so an object is
 re-read when any of its rows is new, rewritten or deleted. Objects whose printed definitions name
 a changed object (a view of a renamed table, a foreign key to it, a default calling a renamed
-sequence, a field of a renamed composite attribute, an operator, operator class, text search
-configuration or dictionary, a function's language) are re-read too, one level down pg_depend
-(`catalog.DEPENDENTS_SQL`), and so are the partitions whose bounds may print a changed type's
-labels (`catalog.PARTITIONS_BY_TYPES_SQL`: a bound records no dependency): those last objects the model holds none of, so they are fingerprinted
-for their dependents' sake only. The model's
-dependency edges (`SchemaModel.dependencies`: named objects on both sides) are read whole whenever
-anything changed.
+sequence, a field of a renamed composite attribute) are re-read too, one level down pg_depend
+(`catalog.DEPENDENTS_SQL`). Operators, operator classes, text search configurations and
+dictionaries and languages are fingerprinted for that alone (the model holds none of them, but
+views, constraints, indexes and functions print their names). A partition bound records no
+dependency on its values' type: when a type changes (an enum label renamed), the partitions whose
+bounds may print it are re-read (`catalog.PARTITIONS_BY_TYPES_SQL`). The model's dependency edges
+(`SchemaModel.dependencies`: named objects on both sides) are read whole whenever anything changed.
 
 Falls back to a full read (and says why, in `last_full_read`) when that cannot be traced:
 - a schema renamed: every object in it and every object naming one of them prints differently,
