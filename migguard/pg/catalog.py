@@ -420,6 +420,18 @@ SELECT 'current_user', 0, current_user::text
 # relid), relid the relation or sequence whose model holds the dependent (NULL for a function, a
 # type, a statistics object).
 DEPENDENTS_SQL = """
+WITH RECURSIVE asked(grp, objid) AS (SELECT * FROM unnest(%(groups)s::text[], %(objects)s::oid[])),
+-- a type's values print inside the constants of the types built on it (its array, a domain over it,
+-- a composite or range holding it): a renamed enum label changes how those print too
+types(oid) AS (
+  SELECT objid FROM asked WHERE grp IN ('type', 'rowtype')
+  UNION
+  SELECT built.oid FROM types CROSS JOIN LATERAL (
+    SELECT t.oid FROM pg_type t WHERE types.oid IN (t.typbasetype, t.typelem)
+    UNION ALL SELECT c.reltype FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+      WHERE a.atttypid = types.oid AND a.attnum > 0
+    UNION ALL SELECT r.rngtypid FROM pg_range r WHERE r.rngsubtype = types.oid) AS built
+)
 SELECT DISTINCT d.classid::regclass::text AS catalog,
        CASE d.classid
          WHEN 'pg_class'::regclass THEN coalesce((SELECT x.indrelid FROM pg_index x WHERE x.indexrelid = d.objid), d.objid)
@@ -429,20 +441,20 @@ SELECT DISTINCT d.classid::regclass::text AS catalog,
          WHEN 'pg_policy'::regclass THEN (SELECT p.polrelid FROM pg_policy p WHERE p.oid = d.objid)
          WHEN 'pg_trigger'::regclass THEN (SELECT t.tgrelid FROM pg_trigger t WHERE t.oid = d.objid)
        END AS relid
-FROM (SELECT u.objid, CASE u.grp
+FROM (SELECT a.objid, CASE a.grp
              WHEN 'relation' THEN 'pg_class'::regclass WHEN 'sequence' THEN 'pg_class'::regclass
-             WHEN 'function' THEN 'pg_proc'::regclass WHEN 'type' THEN 'pg_type'::regclass
-             WHEN 'rowtype' THEN 'pg_type'::regclass WHEN 'statistics' THEN 'pg_statistic_ext'::regclass
+             WHEN 'function' THEN 'pg_proc'::regclass WHEN 'statistics' THEN 'pg_statistic_ext'::regclass
              WHEN 'collation' THEN 'pg_collation'::regclass WHEN 'rule' THEN 'pg_rewrite'::regclass
              WHEN 'operator' THEN 'pg_operator'::regclass WHEN 'opclass' THEN 'pg_opclass'::regclass
              WHEN 'tsconfig' THEN 'pg_ts_config'::regclass WHEN 'tsdict' THEN 'pg_ts_dict'::regclass
              WHEN 'language' THEN 'pg_language'::regclass END AS classid
-      FROM unnest(%(groups)s::text[], %(objects)s::oid[]) AS u(grp, objid)
+      FROM asked a WHERE a.grp NOT IN ('type', 'rowtype')
+      UNION ALL
+      SELECT types.oid, 'pg_type'::regclass FROM types
       -- a field of a composite type ((x).a) is recorded as a use of its relation's column, not of the type
       UNION ALL
-      SELECT t.typrelid, 'pg_class'::regclass
-      FROM unnest(%(groups)s::text[], %(objects)s::oid[]) AS u(grp, objid) JOIN pg_type t ON t.oid = u.objid
-      WHERE u.grp = 'type' AND t.typrelid <> 0) AS r
+      SELECT t.typrelid, 'pg_class'::regclass FROM asked a JOIN pg_type t ON t.oid = a.objid
+      WHERE a.grp = 'type' AND t.typrelid <> 0) AS r
 JOIN pg_depend d ON d.refobjid = r.objid AND d.refclassid = r.classid
 WHERE d.deptype IN ('n', 'a', 'i', 'P', 'S')
   -- a relation's TOAST table, its row type and that type's array type are the relation's, read with it

@@ -387,6 +387,12 @@ CREATE TABLE app.blues PARTITION OF app.by_colour FOR VALUES IN ('blue');
 """, False, "", True),
     ("an enum value a partition bound names renamed", "ALTER TYPE app.colour RENAME VALUE 'red' TO 'crimson'",
      False, "", True),
+    ("enum labels inside array, domain-array and composite constants", """
+CREATE TABLE app.palettes (cs app.colour[] DEFAULT '{{blue}}', ps app.paint[] DEFAULT '{{blue}}'::app.paint[]);
+CREATE TYPE app.swatch AS (c app.colour, n int);
+CREATE VIEW app.blue_swatch AS SELECT '(blue,1)'::app.swatch AS s;
+""", False, "", True),
+    ("the label those constants print renamed", "ALTER TYPE app.colour RENAME VALUE 'blue' TO 'navy'", False, "", True),
     ("detach concurrently", "ALTER TABLE app.by_colour DETACH PARTITION app.blues CONCURRENTLY", True, "", True),
     ("a schema dropped with everything in it", "DROP SCHEMA side CASCADE", False, "", True),
 ]
