@@ -356,7 +356,16 @@ CREATE TABLE app.shapes (id int, at app.point2 CHECK ((at).x >= 0), y int DEFAUL
 CREATE INDEX shapes_y ON app.shapes (((at).y));
 CREATE VIEW app.xs AS SELECT (at).x AS x FROM app.shapes;
 """, False, "", True),
-    ("a composite type's attribute renamed", "ALTER TYPE app.point2 RENAME ATTRIBUTE x TO east", False, "", True),
+    ("views of a function returning a composite type, and of its fields", """
+CREATE FUNCTION app.points() RETURNS SETOF app.point2 LANGUAGE sql AS $$ SELECT 1, 2 $$;
+CREATE VIEW app.all_points AS SELECT * FROM app.points();
+CREATE VIEW app.point_ys AS SELECT (p).y FROM (SELECT app.points() AS p) AS s;
+CREATE FUNCTION app.first_x() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT (at).x FROM app.shapes LIMIT 1; END;
+""", False, "", True),
+    ("a composite type's attribute renamed", """
+ALTER TYPE app.point2 RENAME ATTRIBUTE x TO east;
+ALTER TYPE app.point2 RENAME ATTRIBUTE y TO north;
+""", False, "", True),
     ("objects naming an operator, an operator class, a text search configuration and dictionary, a language", """
 CREATE FUNCTION app.same(a int, b int) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT a = b $$;
 CREATE OPERATOR app.=== (LEFTARG = int, RIGHTARG = int, FUNCTION = app.same);
@@ -395,6 +404,7 @@ CREATE VIEW app.blue_swatch AS SELECT '(blue,1)'::app.swatch AS s;
 """, False, "", True),
     ("the label those constants print renamed", "ALTER TYPE app.colour RENAME VALUE 'blue' TO 'navy'", False, "", True),
     ("detach concurrently", "ALTER TABLE app.by_colour DETACH PARTITION app.blues CONCURRENTLY", True, "", True),
+    ("everything a role owns given back", "REASSIGN OWNED BY {role} TO CURRENT_USER", False, "", True),
     ("a schema dropped with everything in it", "DROP SCHEMA side CASCADE", False, "", True),
 ]
 
