@@ -422,7 +422,7 @@ SELECT 'current_user', 0, current_user::text
 DEPENDENTS_SQL = """
 WITH RECURSIVE asked(grp, objid) AS (SELECT * FROM unnest(%(groups)s::text[], %(objects)s::oid[])),
 -- a type's values print inside the constants of the types built on it (its array, a domain over it,
--- a composite or range holding it): a renamed enum label changes how those print too
+-- a composite, range or multirange holding it): a renamed enum label changes how those print too
 types(oid) AS (
   SELECT objid FROM asked WHERE grp IN ('type', 'rowtype')
   UNION
@@ -430,7 +430,10 @@ types(oid) AS (
     SELECT t.oid FROM pg_type t WHERE types.oid IN (t.typbasetype, t.typelem)
     UNION ALL SELECT c.reltype FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
       WHERE a.atttypid = types.oid AND a.attnum > 0
-    UNION ALL SELECT r.rngtypid FROM pg_range r WHERE r.rngsubtype = types.oid) AS built
+    UNION ALL SELECT r.rngtypid FROM pg_range r WHERE r.rngsubtype = types.oid
+    -- a range's multirange (from 14: read from the row as JSON, as 13 has no such column)
+    UNION ALL SELECT (to_jsonb(r) ->> 'rngmultitypid')::oid FROM pg_range r
+      WHERE r.rngtypid = types.oid AND to_jsonb(r) ? 'rngmultitypid') AS built
 )
 SELECT DISTINCT d.classid::regclass::text AS catalog,
        CASE d.classid

@@ -12,7 +12,7 @@ row version (xmin), and `catalog.ROW_VERSIONS_SQL` aggregates them per object, s
 re-read when any of its rows is new, rewritten or deleted. Objects whose printed definitions name
 a changed object (a view of a renamed table, a foreign key to it, a default calling a renamed
 sequence, a field of a renamed composite attribute, a constant of an array, domain, composite or
-range type built on an enum whose label was renamed) are re-read too, one level down pg_depend
+range or multirange type built on an enum whose label was renamed) are re-read too, one level down pg_depend
 (`catalog.DEPENDENTS_SQL`). Operators, operator classes, text search configurations and
 dictionaries and languages are fingerprinted for that alone (the model holds none of them, but
 views, constraints, indexes and functions print their names). A partition bound records no

@@ -403,6 +403,13 @@ CREATE TYPE app.swatch AS (c app.colour, n int);
 CREATE VIEW app.blue_swatch AS SELECT '(blue,1)'::app.swatch AS s;
 """, False, "", True),
     ("the label those constants print renamed", "ALTER TYPE app.colour RENAME VALUE 'blue' TO 'navy'", False, "", True),
+    ("range and multirange constants over the enum", """
+CREATE TYPE app.colour_range AS RANGE (subtype = app.colour);
+CREATE VIEW app.colour_span AS SELECT '[crimson,navy]'::app.colour_range AS r;
+CREATE VIEW app.colour_spans AS SELECT '{{[crimson,navy]}}'::app.colour_multirange AS m;
+""", False, "", True),
+    ("the label a range and a multirange print renamed", "ALTER TYPE app.colour RENAME VALUE 'navy' TO 'azure'",
+     False, "", True),
     ("detach concurrently", "ALTER TABLE app.by_colour DETACH PARTITION app.blues CONCURRENTLY", True, "", True),
     ("everything a role owns given back", "REASSIGN OWNED BY {role} TO CURRENT_USER", False, "", True),
     ("a schema dropped with everything in it", "DROP SCHEMA side CASCADE", False, "", True),
