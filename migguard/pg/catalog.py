@@ -454,6 +454,10 @@ FROM (SELECT a.objid, CASE a.grp
       FROM asked a WHERE a.grp NOT IN ('type', 'rowtype')
       UNION ALL
       SELECT types.oid, 'pg_type'::regclass FROM types
+      -- an index is read with its table, but a regclass constant ('app.t_pkey'::regclass) names it itself
+      UNION ALL
+      SELECT x.indexrelid, 'pg_class'::regclass FROM asked a JOIN pg_index x ON x.indrelid = a.objid
+      WHERE a.grp = 'relation'
       -- a field of a composite type ((x).a) is recorded as a use of its relation's column, not of the type
       UNION ALL
       SELECT t.typrelid, 'pg_class'::regclass FROM asked a JOIN pg_type t ON t.oid = a.objid

@@ -11,9 +11,9 @@ a function may change what it is called from): every row an object's model is re
 row version (xmin), and `catalog.ROW_VERSIONS_SQL` aggregates them per object, so an object is
 re-read when any of its rows is new, rewritten or deleted. Objects whose printed definitions name
 a changed object (a view of a renamed table, a foreign key to it, a default calling a renamed
-sequence, a field of a renamed composite attribute, a constant of an array, domain, composite,
-range or multirange type built on an enum whose label was renamed) are re-read too, one level down
-pg_depend (`catalog.DEPENDENTS_SQL`). Operators, operator classes, text search configurations and
+sequence, a regclass constant naming a renamed index, a field of a renamed composite attribute,
+a constant of an array, domain, composite, range or multirange type built on an enum whose label
+was renamed) are re-read too, one level down pg_depend (`catalog.DEPENDENTS_SQL`). Operators, operator classes, text search configurations and
 dictionaries and languages are fingerprinted for that alone (the model holds none of them, but
 views, constraints, indexes and functions print their names). A partition bound records no
 dependency on its values' type: when a type changes (an enum label renamed), the partitions whose

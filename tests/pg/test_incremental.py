@@ -412,6 +412,12 @@ CREATE VIEW app.colour_spans AS SELECT '{{[crimson,navy]}}'::app.colour_multiran
      False, "", True),
     ("detach concurrently", "ALTER TABLE app.by_colour DETACH PARTITION app.blues CONCURRENTLY", True, "", True),
     ("everything a role owns given back", "REASSIGN OWNED BY {role} TO CURRENT_USER", False, "", True),
+    ("a view and a default naming an index by regclass", """
+CREATE TABLE app.sized (id int PRIMARY KEY);
+CREATE VIEW app.index_sizes AS SELECT pg_relation_size('app.sized_pkey'::regclass) AS bytes;
+CREATE TABLE app.watcher (idx regclass DEFAULT 'app.sized_pkey'::regclass);
+""", False, "", True),
+    ("the index they name renamed", "ALTER INDEX app.sized_pkey RENAME TO sized_key", False, "", True),
     ("a schema dropped with everything in it", "DROP SCHEMA side CASCADE", False, "", True),
 ]
 
