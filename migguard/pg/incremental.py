@@ -13,11 +13,12 @@ re-read when any of its rows is new, rewritten or deleted. Objects whose printed
 a changed object (a view of a renamed table, a foreign key to it, a default calling a renamed
 sequence, a regclass constant naming a renamed index, a field of a renamed composite attribute,
 a constant of an array, domain, composite, range or multirange type built on an enum whose label
-was renamed) are re-read too, one level down pg_depend (`catalog.DEPENDENTS_SQL`). Operators, operator classes, text search configurations and
-dictionaries and languages are fingerprinted for that alone (the model holds none of them, but
-views, constraints, indexes and functions print their names). A partition bound records no
-dependency on its values' type: when a type changes (an enum label renamed), the partitions whose
-bounds may print it are re-read (`catalog.PARTITIONS_BY_TYPES_SQL`). The model's dependency edges
+was renamed) are re-read too, one level down pg_depend (`catalog.DEPENDENTS_SQL`). Operators,
+operator classes, text search configurations and dictionaries and languages are fingerprinted
+for that alone (the model holds none of them, but views, constraints, indexes and functions print
+their names). A partition bound records no dependency on its values' type: when a type changes
+(an enum label renamed), the partitions whose bounds may print it are re-read
+(`catalog.PARTITIONS_BY_TYPES_SQL`). The model's dependency edges
 (`SchemaModel.dependencies`: named objects on both sides) are read whole whenever anything changed.
 
 Falls back to a full read (and says why, in `last_full_read`) when that cannot be traced:
