@@ -421,12 +421,13 @@ SELECT 'current_user', 0, current_user::text
 # type, a statistics object).
 DEPENDENTS_SQL = """
 WITH RECURSIVE asked(grp, objid) AS (SELECT * FROM unnest(%(groups)s::text[], %(objects)s::oid[])),
--- a type's values print inside the constants of the types built on it (its array, a domain over it,
--- a composite, range or multirange holding it): a renamed enum label changes how those print too
-types(oid) AS (
-  SELECT objid FROM asked WHERE grp IN ('type', 'rowtype')
+-- an enum's labels print inside the constants of the types built on it (its array, a domain over it,
+-- a composite, range or multirange holding it): a renamed label changes how those print too (only
+-- from enums: pg_attribute and pg_type have no index to find what is built on a type)
+labels(oid) AS (
+  SELECT t.oid FROM asked a JOIN pg_type t ON t.oid = a.objid WHERE a.grp = 'type' AND t.typtype = 'e'
   UNION
-  SELECT built.oid FROM types CROSS JOIN LATERAL (
+  SELECT built.oid FROM labels AS types CROSS JOIN LATERAL (
     SELECT t.oid FROM pg_type t WHERE types.oid IN (t.typbasetype, t.typelem)
     UNION ALL SELECT c.reltype FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
       WHERE a.atttypid = types.oid AND a.attnum > 0
@@ -452,8 +453,10 @@ FROM (SELECT a.objid, CASE a.grp
              WHEN 'tsconfig' THEN 'pg_ts_config'::regclass WHEN 'tsdict' THEN 'pg_ts_dict'::regclass
              WHEN 'language' THEN 'pg_language'::regclass END AS classid
       FROM asked a WHERE a.grp NOT IN ('type', 'rowtype')
-      UNION ALL
-      SELECT types.oid, 'pg_type'::regclass FROM types
+      UNION
+      SELECT a.objid, 'pg_type'::regclass FROM asked a WHERE a.grp IN ('type', 'rowtype')
+      UNION
+      SELECT labels.oid, 'pg_type'::regclass FROM labels
       -- an index is read with its table, but a regclass constant ('app.t_pkey'::regclass) names it itself
       UNION ALL
       SELECT x.indexrelid, 'pg_class'::regclass FROM asked a JOIN pg_index x ON x.indrelid = a.objid
@@ -472,13 +475,13 @@ WHERE d.deptype IN ('n', 'a', 'i', 'P', 'S')
       WHERE t.oid = d.objid))
 """
 
-# Partitions whose bounds may print a label of the given types (`types`: oids): of a parent whose key
+# Partitions whose bounds may print a label of the given enums (`types`: oids, other types ignored): of a parent whose key
 # is a column of one of them, or of a domain or array over one, or is an expression. A bound records
 # no dependency on its values' type, so DEPENDENTS_SQL does not find it when an enum label is renamed
 # (a key column of a domain over the enum depends on the domain only). Rows: (relid).
 PARTITIONS_BY_TYPES_SQL = f"""
 WITH RECURSIVE types(oid) AS (
-  SELECT unnest(%(types)s::oid[])
+  SELECT t.oid FROM pg_type t WHERE t.oid = ANY(%(types)s::oid[]) AND t.typtype = 'e'
   UNION SELECT t.oid FROM pg_type t JOIN types ON types.oid IN (t.typbasetype, t.typelem)
 )
 SELECT c.oid FROM pg_class c

@@ -137,9 +137,9 @@ class IncrementalReader:
                     sequences.add(relid)
                 else:  # a composite type's relation
                     categories.add("type")
-        enums = sorted(oid for group, oid in touched if group == "type" and ("type", oid) in versions)
-        if enums:  # a partition bound prints its values' labels but records no dependency on their type
-            relations.update(oid for (oid,) in reader.tuples(q.PARTITIONS_BY_TYPES_SQL, prepare=True, types=enums))
+        types = sorted(oid for group, oid in touched if group == "type" and ("type", oid) in versions)
+        if types:  # a partition bound prints its values' labels but records no dependency on their type
+            relations.update(oid for (oid,) in reader.tuples(q.PARTITIONS_BY_TYPES_SQL, prepare=True, types=types))
 
         model = self.model
         tables, views = dict(model.tables), dict(model.views)
