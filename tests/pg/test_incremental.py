@@ -418,6 +418,24 @@ CREATE VIEW app.index_sizes AS SELECT pg_relation_size('app.sized_pkey'::regclas
 CREATE TABLE app.watcher (idx regclass DEFAULT 'app.sized_pkey'::regclass);
 """, False, "", True),
     ("the index they name renamed", "ALTER INDEX app.sized_pkey RENAME TO sized_key", False, "", True),
+    ("a typed table, a join view, a rule and an INSTEAD OF trigger on a view", """
+CREATE TYPE app.entry AS (k int, label text);
+CREATE TABLE app.entries OF app.entry (PRIMARY KEY (k));
+CREATE TABLE app.notes (k int, body text);
+CREATE VIEW app.joined AS SELECT * FROM app.entries JOIN app.notes USING (k);
+CREATE FUNCTION app.joined_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER joined_ins INSTEAD OF INSERT ON app.joined FOR EACH ROW EXECUTE FUNCTION app.joined_insert();
+CREATE RULE joined_del AS ON DELETE TO app.joined DO INSTEAD DELETE FROM app.notes WHERE k = OLD.k;
+""", False, "", True),
+    ("attributes added through the type, a clashing column added, columns renamed", """
+ALTER TYPE app.entry ADD ATTRIBUTE body text CASCADE;
+ALTER TYPE app.entry RENAME ATTRIBUTE label TO title CASCADE;
+ALTER TABLE app.notes ADD COLUMN title text;
+ALTER TABLE app.notes RENAME COLUMN k TO key;
+""", False, "", True),
+    ("CLUSTER inside a DO block", """
+DO $$ BEGIN EXECUTE 'CLUSTER app.entries USING entries_pkey'; END $$;
+""", False, "", False),
     ("a schema dropped with everything in it", "DROP SCHEMA side CASCADE", False, "", True),
 ]
 
