@@ -364,7 +364,9 @@ def _enum_changes(name: str, old: EnumType | None, new: EnumType | None, before:
     back = None if after is None else _recreate_enum_sql(new, old, before, before.views)
     removed = [v for v in old.values if v not in new.values]
     kept_order = [v for v in new.values if v in old.values] == list(old.values)
-    if not removed and kept_order:
+    # A value added by ADD VALUE cannot be used before its transaction commits: when the new
+    # schema already uses one (a default, a CHECK, an index, a view), the type is recreated.
+    if not removed and kept_order and not _new_values_used(old, new, after):
         changes = []
         for index, value in enumerate(new.values):
             if value in old.values:
@@ -381,7 +383,23 @@ def _enum_changes(name: str, old: EnumType | None, new: EnumType | None, before:
     return [_change("recreate type", path, _recreate_enum_sql(old, new, before, before.views), back, TYPE,
                     destructive=bool(removed),
                     lossy=bool(removed), lock=ACCESS_EXCLUSIVE if users else None,
-                    notes=("rows holding a removed value make the conversion fail",) if removed else ())]
+                    notes=("rows holding a removed value make the conversion fail",) if removed else
+                    ("a value added by ADD VALUE cannot be used in its own transaction: the type is recreated",))]
+
+
+def _new_values_used(old: EnumType, new: EnumType, after: SchemaModel | None) -> bool:
+    """Whether a value `new` adds appears as a literal of the type (`'v'::schema.type`, as
+    PostgreSQL prints it) in a column default, constraint, index or view of `after`."""
+    if after is None:
+        return False
+    literals = [f"{_lit(v)}::{_rel(new)}" for v in new.values if v not in old.values]
+    texts = [view.definition for view in after.views.values()]
+    for table in after.tables.values():
+        texts += [c.default or "" for c in table.columns.values()]
+        texts += [c.definition for c in table.constraints.values()]
+        texts += [i.definition for i in table.indexes.values()]
+        texts += [f"{p.using} {p.with_check}" for p in table.policies.values()]
+    return any(literal in text for literal in literals for text in texts)
 
 
 def _enum_users(enum: EnumType, model: SchemaModel) -> list[tuple[Table, Column]]:
@@ -840,6 +858,19 @@ _PLACEHOLDERS = {
 }
 
 
+_NUMBERS = frozenset({"smallint", "integer", "bigint", "numeric", "real", "double precision"})
+_TIMES = frozenset({"date", "timestamp without time zone", "timestamp with time zone", "time without time zone",
+                    "time with time zone", "interval"})
+
+
+def _no_cast(old: str, new: str) -> bool:
+    """Built-in types with no cast between them (pg_cast): a number and a date or time."""
+    def base(type_: str) -> str:
+        return re.sub(r"\(\d+(,\d+)?\)", "", type_).removesuffix("[]").strip()
+    kinds = {base(old) in _NUMBERS, base(new) in _NUMBERS}, {base(old) in _TIMES, base(new) in _TIMES}
+    return kinds[0] == {True, False} and kinds[1] == {True, False}
+
+
 def _restore_column_sql(target: str, column: Column, schema: str) -> str:
     """Re-add a dropped column exactly as it was; a NOT NULL column without a default gets a
     placeholder default for the rows that exist, dropped again at once."""
@@ -865,8 +896,10 @@ def _alter_column(old: Column, new: Column, target: str, path: tuple[str, ...], 
         return changes
     if old.type != new.type or old.collation != new.collation:
         # A user-defined type (schema-qualified: an enum, a domain) has no cast from another
-        # type but its text form: convert through text, as PostgreSQL's own casts cannot.
-        via = "::text" if "." in old.type + new.type and old.type != new.type else ""
+        # type but its text form, nor has a number a cast to a date or time or back: convert
+        # through text, as PostgreSQL's own casts cannot (rows whose text does not read as the
+        # new type fail the statement, and its transaction with it).
+        via = "::text" if old.type != new.type and ("." in old.type + new.type or _no_cast(old.type, new.type)) else ""
 
         def retype(c: Column) -> str:
             collate = f" COLLATE {_q(c.collation)}" if c.collation else ""
