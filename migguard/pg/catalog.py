@@ -144,6 +144,9 @@ WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'f')
 ORDER BY a.attrelid, a.attnum
 """
 
+# A partition's foreign keys cloned from its parent's are the parent's (they come and go with it);
+# its primary key, unique and exclusion constraints are its own, their index attached to the
+# parent's (pg_dump prints them so: `ALTER TABLE ONLY partition ADD CONSTRAINT …`).
 SCHEMA_CONSTRAINTS_SQL = f"""
 SELECT con.conrelid AS relid, con.conname AS name, con.contype AS kind, pg_get_constraintdef(con.oid) AS definition,
        coalesce((SELECT array_agg(a.attname ORDER BY k.i) FROM unnest(con.conkey) WITH ORDINALITY k(n, i)
@@ -154,7 +157,7 @@ SELECT con.conrelid AS relid, con.conname AS name, con.contype AS kind, pg_get_c
        NOT con.conislocal AND con.contype = 'c' AS inherited
 FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid
 WHERE con.contype IN ('p', 'u', 'f', 'c', 'x') AND {in_app_schemas("c.relnamespace")}
-  AND con.conparentid = 0
+  AND (con.conparentid = 0 OR con.contype IN ('p', 'u', 'x'))
 ORDER BY con.conrelid, con.conname
 """
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from migguard.core.identifiers import quote_qualified
-from migguard.schema.model import Index, SchemaModel, Table
+from migguard.core.identifiers import quote_ident, quote_qualified
+from migguard.schema.model import Constraint, Index, SchemaModel, Table
 
 
 def index_name(table: Table, index: str) -> str:
@@ -31,6 +31,8 @@ class IndexTree:
     created: frozenset[str] = frozenset()
     dropped: frozenset[str] = frozenset()
     children_before: dict[str, list[tuple[Table, Index]]] = field(default_factory=dict)
+    # a parent index's kept indexes that this diff attaches to it, as they were before
+    adopted: dict[str, list[tuple[Table, Index]]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, before: SchemaModel, after: SchemaModel) -> IndexTree:
@@ -43,8 +45,14 @@ class IndexTree:
         for table, index in old.values():
             if index.parent:
                 children[index.parent].append((table, index))
+        adopted: dict[str, list[tuple[Table, Index]]] = defaultdict(list)
+        for name, (_, index) in new.items():
+            kept = old.get(name)
+            if index.parent and kept and kept[1].parent != index.parent and kept[1].definition == index.definition \
+                    and kept[1].constraint == index.constraint:
+                adopted[index.parent].append(kept)
         return cls(frozenset(new.keys() - old.keys()) | changed, frozenset(old.keys() - new.keys()) | changed,
-                   dict(children))
+                   dict(children), dict(adopted))
 
     def goes_with_parent(self, index: Index | None) -> bool:
         """An attached index whose parent index this diff drops: it goes with the parent."""
@@ -65,15 +73,62 @@ class IndexTree:
                 or self.goes_with_parent(old))
 
     def restore_children(self, parent: str) -> str:
-        """SQL that recreates and attaches the indexes `parent` had (the reverse of dropping it),
-        except those a constraint makes."""
+        """SQL that recreates and attaches the indexes `parent` had (the reverse of dropping it):
+        a constraint's index by its constraint, added to the partition alone."""
         lines = []
         for table, index in self.children_before.get(parent, []):
-            if index.constraint:
+            constraint = table.constraints.get(index.constraint) if index.constraint else None
+            if index.constraint and constraint is None:
                 continue
-            lines.append(f"{index.definition};")
+            lines.append(add_constraint_sql(table, constraint) if constraint else f"{index.definition};")
             lines.append(attach_sql(parent, table, index))
         return "\n".join(lines)
+
+    def restore_adopted(self, parent: str) -> str:
+        """SQL that puts back the kept indexes (or their constraints) this diff attaches to
+        `parent`: dropping `parent` in the rollback drops them with it."""
+        lines = []
+        for table, index in self.adopted.get(parent, []):
+            constraint = table.constraints.get(index.constraint) if index.constraint else None
+            if index.constraint and constraint is None:
+                continue
+            lines.append(add_constraint_sql(table, constraint) if constraint else f"{index.definition};")
+            if index.parent:
+                lines.append(attach_sql(index.parent, table, index))
+        return "\n".join(lines)
+
+    def constraint_goes_with_parent(self, table: Table, constraint: Constraint | None) -> bool:
+        """A partition's constraint whose index is attached to a parent index this diff drops."""
+        return constraint is not None and self.goes_with_parent(constraint_index(table, constraint))
+
+    def constraint_made_by_partition_of(self, table: Table, constraint: Constraint | None) -> bool:
+        """A new partition's constraint that `CREATE TABLE … PARTITION OF` makes with its index."""
+        index = constraint_index(table, constraint) if constraint is not None else None
+        return index is not None and self.made_by_partition_of(table, index)
+
+    def constraint_goes_back_with_parent(self, table: Table, constraint: Constraint) -> bool:
+        """A partition's new constraint whose index is attached to a parent index this diff
+        creates: the rollback drops the parent's, and this one with it (it cannot go alone)."""
+        index = constraint_index(table, constraint)
+        return index is not None and index.parent is not None and index.parent in self.created
+
+
+def constraint_index(table: Table, constraint: Constraint) -> Index | None:
+    """The index behind a primary key, unique or exclusion constraint of `table`."""
+    return next((i for i in table.indexes.values() if i.constraint == constraint.name), None)
+
+
+def alone(table: Table, constraint: Constraint) -> bool:
+    """Whether the constraint is added to the table alone (`ALTER TABLE ONLY`), as pg_dump does on
+    a partitioned table and a partition: each partition's own constraint is added apart, its
+    index attached to the parent's, so that every name is the target's."""
+    return constraint.kind in ("primary", "unique", "exclusion") and bool(table.partition_key or table.partition_of)
+
+
+def add_constraint_sql(table: Table, constraint: Constraint) -> str:
+    only = "ONLY " if alone(table, constraint) else ""
+    return f"ALTER TABLE {only}{quote_qualified(table.schema_name, table.name)} ADD CONSTRAINT " \
+           f"{quote_ident(constraint.name)} {constraint.definition};"
 
 
 def attach_sql(parent: str, table: Table, index: Index) -> str:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 
 from migguard.core.identifiers import comment_safe, object_key, quote_ident, quote_literal, quote_qualified
 from migguard.schema import ddl_collations, ddl_identity
-from migguard.schema.ddl_partitions import IndexTree, attach_sql
+from migguard.schema.ddl_partitions import IndexTree, add_constraint_sql, attach_sql, constraint_index
 from migguard.schema.changes import Explainer, differing
 from migguard.schema.ddl_grants import grant_option_steps, grant_steps
 from migguard.schema.ddl_statistics import statistics_steps
@@ -777,7 +777,7 @@ def _alter_table(old: Table, new: Table, created: bool = False, tree: IndexTree 
                                    f"ALTER TABLE {new.partition_of} ATTACH PARTITION {qualified} {new.partition_bound};",
                                    f"ALTER TABLE {new.partition_of} DETACH PARTITION {qualified};",
                                    CONSTRAINT, lock=SHARE_UPDATE_EXCLUSIVE))
-    changes += _constraint_changes(old, new, target)
+    changes += _constraint_changes(old, new, target, tree, created)
     retyped = {c for c in old.columns if c in new.columns and
                (old.columns[c].type, old.columns[c].collation) != (new.columns[c].type, new.columns[c].collation)}
     changes += _index_changes(old, new, set() if created else retyped, tree, created)
@@ -947,16 +947,24 @@ def _add_constraint_sql(target: str, constraint: Constraint) -> str:
     return f"{target} ADD CONSTRAINT {_q(constraint.name)} {constraint.definition};"
 
 
-def _constraint_changes(old: Table, new: Table, target: str) -> list[Change]:
+def _constraint_changes(old: Table, new: Table, target: str, tree: IndexTree = IndexTree(),
+                        created: bool = False) -> list[Change]:
+    """Constraint changes of one table. A CHECK inherited from a parent comes and goes with the
+    parent's; a partition's key constraint attached to its parent's goes with the parent's, and a
+    new one is added to the partition alone and attached (`ddl_partitions`), unless PARTITION OF
+    makes it."""
     changes = []
     names = sorted(set(old.constraints) | set(new.constraints),
                    key=lambda n: ((old.constraints.get(n) or new.constraints.get(n)).kind == "foreign", n))
     qualified = _rel(new)
     for constraint_name in names:
-        # a CHECK inherited from a parent comes and goes with the parent's
         before, after = old.constraints.get(constraint_name), new.constraints.get(constraint_name)
-        if before is not None and after is not None and before.compared_fields() == after.compared_fields():
+        if tree.constraint_goes_with_parent(old, before):
+            before = None
+        elif before is not None and after is not None and before.compared_fields() == after.compared_fields():
             continue
+        if created and tree.constraint_made_by_partition_of(new, after):
+            after = None
         before, after = (None if c is None or c.inherited else c for c in (before, after))
         if before == after:
             continue
@@ -978,11 +986,16 @@ def _constraint_changes(old: Table, new: Table, target: str) -> list[Change]:
         if before is not None:
             key = before.kind in ("primary", "unique")
             phase = DROP_FOREIGN_KEY if before.kind == "foreign" else DROP_CONSTRAINT
-            changes.append(_change("drop constraint", path, drop, _add_constraint_sql(target, before), phase,
-                                   destructive=key, lock=ACCESS_EXCLUSIVE))
+            index = constraint_index(old, before)  # its partitions' constraints go with it, and come back
+            restore = "\n".join(filter(None, [add_constraint_sql(old, before),
+                                               tree.restore_children(_qn(old.schema_name, index.name)) if index else ""]))
+            changes.append(_change("drop constraint", path, drop, restore, phase, destructive=key, lock=ACCESS_EXCLUSIVE))
         if after is not None:
             foreign = after.kind == "foreign"
-            changes.append(_change("add constraint", path, _add_constraint_sql(target, after), drop,
+            index = constraint_index(new, after)
+            undo = "" if tree.constraint_goes_back_with_parent(new, after) else "\n".join(
+                filter(None, [drop, tree.restore_adopted(_qn(new.schema_name, index.name)) if index else ""]))
+            changes.append(_change("add constraint", path, add_constraint_sql(new, after), undo,
                                    FOREIGN_KEY if foreign else CONSTRAINT,
                                    lock=SHARE_ROW_EXCLUSIVE if foreign else ACCESS_EXCLUSIVE))
             if after.comment:
@@ -1026,7 +1039,8 @@ def _index_changes(old: Table | View, new: Table | View, retyped: set[str] = fro
             changes.append(_change("drop index", path, drop, restore, DROP_CONSTRAINT, lock=ACCESS_EXCLUSIVE))
         if after is not None:
             # an index attached to a parent index the diff creates is dropped with that parent
-            undo = "" if after.parent is not None and after.parent in tree.created else drop
+            undo = "" if after.parent is not None and after.parent in tree.created else \
+                "\n".join(filter(None, [drop, tree.restore_adopted(qualified)]))
             changes.append(_change("create index", path, after.definition + ";", undo, INDEX, lock=SHARE))
             if after.comment:
                 changes.append(_change("comment on index", path, f"COMMENT ON INDEX {qualified} IS {_comment(after.comment)};",
