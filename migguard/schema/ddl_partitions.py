@@ -33,6 +33,9 @@ class IndexTree:
     children_before: dict[str, list[tuple[Table, Index]]] = field(default_factory=dict)
     # a parent index's kept indexes that this diff attaches to it, as they were before
     adopted: dict[str, list[tuple[Table, Index]]] = field(default_factory=dict)
+    # each kept parent index's indexes of kept partitions this diff attaches to it (sorted names)
+    newly_attached: dict[str, list[str]] = field(default_factory=dict)
+    indexes_before: dict[str, tuple[Table, Index]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, before: SchemaModel, after: SchemaModel) -> IndexTree:
@@ -51,8 +54,15 @@ class IndexTree:
             if index.parent and kept and kept[1].parent != index.parent and kept[1].definition == index.definition \
                     and kept[1].constraint == index.constraint:
                 adopted[index.parent].append(kept)
-        return cls(frozenset(new.keys() - old.keys()) | changed, frozenset(old.keys() - new.keys()) | changed,
-                   dict(children), dict(adopted))
+        created = frozenset(new.keys() - old.keys()) | changed
+        attached: dict[str, list[str]] = defaultdict(list)
+        for name, (table, index) in sorted(new.items()):
+            was = before.tables.get(table.qualified_name)
+            if index.parent and index.parent in old and index.parent not in created and was is not None \
+                    and was.partition_of == table.partition_of and (name not in old or old[name][1].parent != index.parent):
+                attached[index.parent].append(name)
+        return cls(created, frozenset(old.keys() - new.keys()) | changed, dict(children), dict(adopted), dict(attached),
+                   old)
 
     def goes_with_parent(self, index: Index | None) -> bool:
         """An attached index whose parent index this diff drops: it goes with the parent."""
@@ -84,6 +94,31 @@ class IndexTree:
             lines.append(attach_sql(parent, table, index))
         return "\n".join(lines)
 
+    def undone_by_parent(self, table: Table, index: Index | None) -> bool:
+        """An index of `table` this diff attaches to a parent index that the rollback drops (a new
+        one) or rebuilds (`unattach_sql`): it goes with the parent then, never alone."""
+        if index is None or index.parent is None:
+            return False
+        return index.parent in self.created or index_name(table, index.name) in self.newly_attached.get(index.parent, ())
+
+    def unattach_sql(self, table: Table, index: Index) -> str:
+        """The reverse of attaching `index` to a kept parent index: PostgreSQL cannot detach it, so
+        the parent is dropped (its attached indexes or constraints with it) and made again as it
+        was, with the indexes attached to it before. Once per parent: on its first new child."""
+        attached = self.newly_attached.get(index.parent or "", [])
+        if not attached or attached[0] != index_name(table, index.name):
+            return ""
+        parent_table, parent = self.indexes_before[index.parent]
+        constraint = parent_table.constraints.get(parent.constraint) if parent.constraint else None
+        if parent.constraint and constraint is None:
+            return ""
+        if constraint:
+            lines = [f"ALTER TABLE {quote_qualified(parent_table.schema_name, parent_table.name)} DROP CONSTRAINT "
+                     f"{quote_ident(constraint.name)};", add_constraint_sql(parent_table, constraint)]
+        else:
+            lines = [f"DROP INDEX {index.parent};", f"{parent.definition};"]
+        return "\n".join(filter(None, [*lines, self.restore_children(index.parent), self.restore_adopted(index.parent)]))
+
     def restore_adopted(self, parent: str) -> str:
         """SQL that puts back the kept indexes (or their constraints) this diff attaches to
         `parent`: dropping `parent` in the rollback drops them with it."""
@@ -107,10 +142,9 @@ class IndexTree:
         return index is not None and self.made_by_partition_of(table, index)
 
     def constraint_goes_back_with_parent(self, table: Table, constraint: Constraint) -> bool:
-        """A partition's new constraint whose index is attached to a parent index this diff
-        creates: the rollback drops the parent's, and this one with it (it cannot go alone)."""
-        index = constraint_index(table, constraint)
-        return index is not None and index.parent is not None and index.parent in self.created
+        """A partition's new constraint whose index this diff attaches to a parent index: the
+        rollback drops (or rebuilds) the parent's, and this one with it (it cannot go alone)."""
+        return self.undone_by_parent(table, constraint_index(table, constraint))
 
 
 def constraint_index(table: Table, constraint: Constraint) -> Index | None:

@@ -1017,7 +1017,7 @@ def _index_changes(old: Table | View, new: Table | View, retyped: set[str] = fro
         if isinstance(new, Table) and raw_after is not None and tree.needs_attach(new, raw_before, raw_after) \
                 and not (created and tree.made_by_partition_of(new, raw_after)):
             attach.append(_change("attach index", (new.schema_name, index_name), attach_sql(raw_after.parent, new, raw_after),
-                                  "", ATTACH_INDEX, lock=SHARE_UPDATE_EXCLUSIVE))
+                                  tree.unattach_sql(new, raw_after), ATTACH_INDEX, lock=SHARE_UPDATE_EXCLUSIVE))
         if tree.goes_with_parent(raw_before):
             raw_before = None
         if created and raw_after is not None and isinstance(new, Table) and tree.made_by_partition_of(new, raw_after):
@@ -1039,7 +1039,7 @@ def _index_changes(old: Table | View, new: Table | View, retyped: set[str] = fro
             changes.append(_change("drop index", path, drop, restore, DROP_CONSTRAINT, lock=ACCESS_EXCLUSIVE))
         if after is not None:
             # an index attached to a parent index the diff creates is dropped with that parent
-            undo = "" if after.parent is not None and after.parent in tree.created else \
+            undo = "" if isinstance(new, Table) and tree.undone_by_parent(new, after) else \
                 "\n".join(filter(None, [drop, tree.restore_adopted(qualified)]))
             changes.append(_change("create index", path, after.definition + ";", undo, INDEX, lock=SHARE))
             if after.comment:
