@@ -43,7 +43,9 @@ class IndexTree:
             return {index_name(t, name): (t, i) for t in model.tables.values() for name, i in t.indexes.items()}
 
         old, new = indexes(before), indexes(after)
-        changed = {name for name in old.keys() & new.keys() if old[name][1].definition != new[name][1].definition}
+        # an index made anew: its definition changes, or it turns into a constraint's or back
+        changed = {name for name in old.keys() & new.keys()
+                   if (old[name][1].definition, old[name][1].constraint) != (new[name][1].definition, new[name][1].constraint)}
         children: dict[str, list[tuple[Table, Index]]] = defaultdict(list)
         for table, index in old.values():
             if index.parent:
