@@ -74,10 +74,11 @@ class CatalogReader:
 # the comment: obj_description() and col_description() are SQL functions, run once per row.
 
 def acl_grants(acl: str, kind: str, owner: str) -> str:
-    """A JSON array of [grantee, privilege] of an ACL column; NULL means the kind's default ACL
-    (acldefault: PUBLIC may execute functions and use types), the owner's own rights left out."""
-    return (f"(SELECT coalesce(json_agg(json_build_array(CASE WHEN a.grantee = 0 THEN 'public' "
-            f"ELSE pg_get_userbyid(a.grantee) END, a.privilege_type)), '[]') "
+    """A JSON array of [grantee, privilege] of an ACL column, NULL when there are none (no JSON to
+    decode for most objects); a NULL ACL means the kind's default ACL (acldefault: PUBLIC may
+    execute functions and use types), the owner's own rights left out."""
+    return (f"(SELECT json_agg(json_build_array(CASE WHEN a.grantee = 0 THEN 'public' "
+            f"ELSE pg_get_userbyid(a.grantee) END, a.privilege_type)) "
             f"FROM aclexplode(coalesce({acl}, acldefault('{kind}', {owner}))) a WHERE a.grantee <> {owner})")
 
 
@@ -107,13 +108,13 @@ SELECT c.oid, n.nspname AS schema_name, c.relname AS name, c.relkind, pg_get_use
        c.relpersistence AS persistence, c.relreplident AS replica_identity,
        (SELECT ic.relname FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid
         WHERE x.indrelid = c.oid AND x.indisreplident) AS replica_identity_index,
-       (SELECT coalesce(json_agg(i.inhparent::regclass::text ORDER BY i.inhseqno), '[]') FROM pg_inherits i
+       (SELECT json_agg(i.inhparent::regclass::text ORDER BY i.inhseqno) FROM pg_inherits i
         WHERE i.inhrelid = c.oid AND NOT c.relispartition) AS inherits,
-       (SELECT coalesce(json_agg(json_build_array(CASE WHEN a.grantee = 0 THEN 'public' ELSE pg_get_userbyid(a.grantee) END,
-                                                 a.privilege_type)), '[]')
+       (SELECT json_agg(json_build_array(CASE WHEN a.grantee = 0 THEN 'public' ELSE pg_get_userbyid(a.grantee) END,
+                                        a.privilege_type))
         FROM aclexplode(c.relacl) a WHERE a.grantee <> c.relowner) AS grants,
-       (SELECT coalesce(json_agg(json_build_array(CASE WHEN a.grantee = 0 THEN 'public' ELSE pg_get_userbyid(a.grantee) END,
-                                                 a.privilege_type)), '[]')
+       (SELECT json_agg(json_build_array(CASE WHEN a.grantee = 0 THEN 'public' ELSE pg_get_userbyid(a.grantee) END,
+                                        a.privilege_type))
         FROM aclexplode(c.relacl) a WHERE a.grantee <> c.relowner AND a.is_grantable) AS grant_options
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_description d ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0

@@ -130,7 +130,7 @@ class Explainer:
     def __init__(self, before: SchemaModel, after: SchemaModel) -> None:
         self.before, self.after = before, after
         self._cache: dict[tuple[int, int], list[tuple[tuple, str]]] = {}
-        self._indexes: dict[str, tuple[Any, Any]] | None = None
+        self._indexes: dict[tuple[str, ...], tuple[Any, Any]] | None = None
         self._functions: dict[tuple[str, ...], str] | None = None
 
     def details(self, kind: str, path: tuple[str, ...], name: str) -> tuple[str, ...]:
@@ -178,7 +178,7 @@ class Explainer:
                          "collations"):
             if key in getattr(before, category) or key in getattr(after, category):
                 return getattr(before, category).get(key), getattr(after, category).get(key)
-        return self._index_pairs().get(key)
+        return self._index_pairs().get(tuple(path))
 
     def _function_keys(self) -> dict[tuple[str, ...], str]:
         """A function change's path (schema, "name(arguments)") → the function's key (its signature)."""
@@ -187,14 +187,14 @@ class Explainer:
                                for model in (self.before, self.after) for key, f in model.functions.items()}
         return self._functions
 
-    def _index_pairs(self) -> dict[str, tuple[Any, Any]]:
-        """Index key (schema.index) → (before, after) index: an index change's path names no table."""
+    def _index_pairs(self) -> dict[tuple[str, ...], tuple[Any, Any]]:
+        """An index change's path (schema, index) → (before, after) index: the path names no table."""
         if self._indexes is None:
             self._indexes = {}
             for side, model in enumerate((self.before, self.after)):
                 for relation in (*model.tables.values(), *model.views.values()):
                     for index_name, index in relation.indexes.items():
-                        pair = list(self._indexes.get(object_key(relation.schema_name, index_name), (None, None)))
-                        pair[side] = index
-                        self._indexes[object_key(relation.schema_name, index_name)] = (pair[0], pair[1])
+                        key = (relation.schema_name, index_name)
+                        pair = self._indexes.get(key, (None, None))
+                        self._indexes[key] = (index, pair[1]) if side == 0 else (pair[0], index)
         return self._indexes

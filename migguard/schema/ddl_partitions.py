@@ -40,7 +40,9 @@ class IndexTree:
     @classmethod
     def of(cls, before: SchemaModel, after: SchemaModel) -> IndexTree:
         def indexes(model: SchemaModel) -> dict[str, tuple[Table, Index]]:
-            return {index_name(t, name): (t, i) for t in model.tables.values() for name, i in t.indexes.items()}
+            # only a partitioned table's or a partition's indexes belong to a tree
+            return {index_name(t, name): (t, i) for t in model.tables.values() if t.partition_key or t.partition_of
+                    for name, i in t.indexes.items()}
 
         old, new = indexes(before), indexes(after)
         # an index made anew: its definition changes, or it turns into a constraint's or back
