@@ -70,8 +70,12 @@ def field_changes(old: Any, new: Any) -> list[tuple[tuple, str]]:
     a, b = _fields(old), _fields(new)
     if a == b:
         return []
+    left, right = a, b
+    if isinstance(a, dict) and isinstance(b, dict):  # deepdiff walks only the fields that differ
+        keys = [k for k in (*a, *(k for k in b if k not in a)) if a.get(k, _MISSING) != b.get(k, _MISSING)]
+        left, right = {k: a[k] for k in keys if k in a}, {k: b[k] for k in keys if k in b}
     paths: dict[tuple, None] = {}
-    for report in DeepDiff(a, b, view="tree", ignore_order=False, threshold_to_diff_deeper=0).values():
+    for report in DeepDiff(left, right, view="tree", ignore_order=False, threshold_to_diff_deeper=0).values():
         for level in report:
             paths[_field_path(level.path(output_format="list"), a, b)] = None
     order = {field: i for i, field in enumerate([*a, *b] if isinstance(a, dict) and isinstance(b, dict) else [])}
