@@ -602,3 +602,79 @@ JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = %(column)s AND a.attnu
 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND {app_object("c.relnamespace", "pg_class", "c.oid")}
 ORDER BY 1
 """
+
+
+# --- dependency edges (pg_depend, and pg_rewrite for views) ----------------------------------------
+
+# Every application object an edge may name, as (catalog, oid, sub-id) → (kind, name parts) (a
+# function's name part is its signature, name(arguments), as a change's path names it): a
+# column of a table is its own object, a column of a view or a composite type is the view or the
+# type; a view's _RETURN rule is the view; a column default or generation expression (pg_attrdef)
+# is its column; a domain's CHECK is the domain; an array type is its element type, and a table's
+# row type is the table.
+_DEPENDENCY_OBJECTS = f"""
+SELECT 'pg_class'::regclass AS classid, c.oid AS objid, 0 AS objsubid,
+       CASE WHEN c.relkind IN ('r', 'p', 'f') THEN 'table' WHEN c.relkind IN ('v', 'm') THEN 'view'
+            WHEN c.relkind = 'S' THEN 'sequence' WHEN c.relkind = 'c' THEN 'type' ELSE 'index' END AS kind,
+       ARRAY[n.nspname, c.relname] AS parts
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S', 'c', 'i', 'I') AND {in_app_schemas("c.relnamespace")}
+UNION ALL
+SELECT 'pg_class'::regclass, c.oid, a.attnum,
+       CASE WHEN c.relkind IN ('r', 'p', 'f') THEN 'column' WHEN c.relkind = 'c' THEN 'type' ELSE 'view' END,
+       CASE WHEN c.relkind IN ('r', 'p', 'f') THEN ARRAY[n.nspname, c.relname, a.attname]
+            ELSE ARRAY[n.nspname, c.relname] END
+FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'f', 'v', 'm', 'c')
+  AND {in_app_schemas("c.relnamespace")}
+UNION ALL
+SELECT 'pg_proc'::regclass, p.oid, 0, 'function',
+       ARRAY[n.nspname, p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')']
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE {in_app_schemas("p.pronamespace")}
+UNION ALL
+SELECT 'pg_type'::regclass, t.oid, 0,
+       CASE WHEN c.relkind IN ('r', 'p', 'f') THEN 'table' WHEN c.relkind IN ('v', 'm') THEN 'view' ELSE 'type' END,
+       ARRAY[n.nspname, coalesce(c.relname, e.typname)]
+FROM pg_type t
+JOIN pg_type e ON e.oid = CASE WHEN t.typcategory = 'A' AND t.typelem <> 0 THEN t.typelem ELSE t.oid END
+JOIN pg_namespace n ON n.oid = e.typnamespace LEFT JOIN pg_class c ON c.oid = e.typrelid
+WHERE {in_app_schemas("e.typnamespace")}
+UNION ALL
+SELECT 'pg_rewrite'::regclass, r.oid, 0, CASE WHEN r.rulename = '_RETURN' THEN 'view' ELSE 'rule' END,
+       CASE WHEN r.rulename = '_RETURN' THEN ARRAY[n.nspname, c.relname] ELSE ARRAY[n.nspname, c.relname, r.rulename] END
+FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE {in_app_schemas("c.relnamespace")}
+UNION ALL
+SELECT 'pg_policy'::regclass, p.oid, 0, 'policy', ARRAY[n.nspname, c.relname, p.polname]
+FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE {in_app_schemas("c.relnamespace")}
+UNION ALL
+SELECT 'pg_trigger'::regclass, t.oid, 0, 'trigger', ARRAY[n.nspname, c.relname, t.tgname]
+FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE NOT t.tgisinternal AND {in_app_schemas("c.relnamespace")}
+UNION ALL
+SELECT 'pg_attrdef'::regclass, d.oid, 0, 'column', ARRAY[n.nspname, c.relname, a.attname]
+FROM pg_attrdef d JOIN pg_class c ON c.oid = d.adrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+WHERE {in_app_schemas("c.relnamespace")}
+UNION ALL
+SELECT 'pg_constraint'::regclass, k.oid, 0, CASE WHEN k.conrelid <> 0 THEN 'constraint' ELSE 'type' END,
+       CASE WHEN k.conrelid <> 0 THEN ARRAY[n.nspname, c.relname, k.conname] ELSE ARRAY[n.nspname, t.typname] END
+FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace
+LEFT JOIN pg_class c ON c.oid = k.conrelid LEFT JOIN pg_type t ON t.oid = k.contypid
+WHERE {in_app_schemas("k.connamespace")}
+"""
+
+# The normal ('n') dependencies between application objects: what a view, a rule, a function
+# (its signature, and a SQL-standard body), a policy, a trigger, a default or generated column, a
+# constraint, an index or a column's type uses. Structural ones (a column's table, an index's
+# table, a sequence's owner) are the model's own (`schema/depends.py`).
+SCHEMA_DEPENDENCIES_SQL = f"""
+WITH objects AS ({_DEPENDENCY_OBJECTS})
+SELECT DISTINCT dep.kind AS kind, dep.parts AS parts, ref.kind AS ref_kind, ref.parts AS ref_parts
+FROM pg_depend d
+JOIN objects dep ON dep.classid = d.classid AND dep.objid = d.objid AND dep.objsubid = d.objsubid
+JOIN objects ref ON ref.classid = d.refclassid AND ref.objid = d.refobjid AND ref.objsubid = d.refobjsubid
+WHERE d.deptype = 'n'
+ORDER BY 1, 2, 3, 4
+"""

@@ -125,10 +125,12 @@ def _read(conn: psycopg.Connection, exclude_schemas: tuple[str, ...]) -> SchemaM
         statistics = {object_key(r["schema_name"], r["name"]): Statistics(**r) for r in rows(q.SCHEMA_STATISTICS_SQL)}
         collations = {object_key(r["schema_name"], r["name"]): _collation(r) for r in rows(q.SCHEMA_COLLATIONS_SQL)}
         rules = {rule.qualified_name: rule for rule in (RewriteRule(**r) for r in rows(q.SCHEMA_RULES_SQL))}
+        dependencies = tuple(edge for edge in (((r["kind"], *r["parts"]), (r["ref_kind"], *r["ref_parts"]))
+                                               for r in rows(q.SCHEMA_DEPENDENCIES_SQL)) if edge[0] != edge[1])
     return SchemaModel(server_version=version, connecting_roles=(role,), schemas=schemas, schema_grants=schema_grants,
                        extensions=extensions, tables=tables, views=views, sequences=sequences, functions=functions,
                        enums=enums, domains=domains, composites=composites, statistics=statistics,
-                       collations=collations, rules=rules)
+                       collations=collations, rules=rules, dependencies=dependencies)
 
 
 def _grant_map(pairs: list[list[str]] | None) -> dict[str, tuple[str, ...]]:

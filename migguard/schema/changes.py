@@ -23,7 +23,7 @@ _LONGEST = 60  # a longer value (a function body, a view definition) is named as
 
 # The fields a change of each kind is about; a kind not listed is about every field that differs.
 _FIELDS = {
-    "alter column type": ("type", "collation"), "alter column default": ("default",),
+    "alter column type": ("type", "collation"), "alter column default": ("default",), "drop column default": ("default",),
     "set not null": ("nullable",), "drop not null": ("nullable",), "alter column identity": ("identity", "identity_sequence"),
     "recreate generated column": ("generated",), "comment on column": ("comment",),
     "comment on table": ("comment",), "comment on index": ("comment",), "comment on constraint": ("comment",),

@@ -6,9 +6,13 @@ bigint"). Every change carries its forward SQL, its reverse SQL (built from the 
 so a dropped column comes back with its type, default and constraints), and flags: destructive,
 lossy (data that the reverse cannot bring back), and the lock it takes.
 
-Ordering follows dependencies: schemas, extensions and types first; views, policies and
-triggers that depend on a changed table are dropped before the change and recreated after it;
-drops of tables, columns, types and schemas come last. Renames are not inferred: a renamed
+Ordering follows dependencies (`schema/depends.py`: PostgreSQL's pg_depend edges, read into the
+models, plus the structure the models state): what an object uses is created before it and
+dropped after it; the views, rules, policies, triggers, defaults, CHECKs, indexes and bound
+functions that use a column being retyped, a table being recreated or a function being recreated
+are dropped before that change and recreated after it, exactly those an edge names. Where no
+edge decides, each change's phase does: schemas, extensions and types first, drops of tables,
+columns, types and schemas last. Renames are not inferred: a renamed
 column is a drop plus an add (lossy), which is what the reviewer must see.
 """
 
@@ -26,12 +30,13 @@ from migguard.schema.ddl_grants import grant_option_steps, grant_steps
 from migguard.schema.ddl_statistics import statistics_steps
 from migguard.schema.ddl_table import Step, create_clauses, created_steps, property_steps
 from migguard.schema.ddl_types import composite_steps
+from migguard.schema.depends import Dependencies, Node, function_node, order, relation_node
 from migguard.schema.model import (
     CONNECTING_ROLE, Collation, Column, CompositeType, Constraint, Domain, EnumType, Function, Index, Policy, RewriteRule,
     SchemaModel, Sequence, Table, Trigger, View,
 )
 
-# Phases: the order in which changes run forward.
+# Phases: the order in which changes run forward where no dependency edge decides (`depends.order`).
 # Functions come before the tables (a column default, a generated column, a CHECK or an index may
 # call them; their bodies are not checked at creation, as pg_dump does), except those whose
 # signature names a table's row type or whose SQL-standard body is bound at creation: FUNCTION.
@@ -148,14 +153,23 @@ def diff(before: SchemaModel, after: SchemaModel, online: bool = False) -> list[
         if _only_grants_differ(before.sequences.get(name), after.sequences.get(name)):
             continue
         changes += _sequence_changes(name, before.sequences.get(name), after.sequences.get(name), before, after)
-    relations = {_rel(r) for model in (before, after) for r in (*model.tables.values(), *model.views.values())}
-    function_drops: list[Change] = []
-    for name in _function_order(_keys(touched, "functions"), before, after):
-        if _only_grants_differ(before.functions.get(name), after.functions.get(name)):
-            continue
-        for change in _function_changes(name, before.functions.get(name), after.functions.get(name), relations):
-            (function_drops if change.kind.startswith("drop ") else changes).append(change)
+    deps = Dependencies(before, after)
     changed_tables = set(_keys(touched, "tables"))
+    replaced = _replaced_nodes(changed_tables, before, after, touched)
+    # kept functions whose bound bodies use a replaced object (or call such a function): dropped
+    # before it and created again after it (PostgreSQL refuses to retype a column they read)
+    rebound = _functions_using(replaced, deps, before, after)
+    replaced |= {function_node(before.functions[name]) for name in rebound}
+    function_drops: list[Change] = []
+    for name in _function_order(sorted(set(_keys(touched, "functions")) | rebound), before, after, deps):
+        if name not in rebound and _only_grants_differ(before.functions.get(name), after.functions.get(name)):
+            continue
+        for change in _function_changes(name, before.functions.get(name), after.functions.get(name), deps,
+                                        rebound=name in rebound):
+            (function_drops if change.kind.startswith("drop ") and name not in rebound else changes).append(change)
+    # kept members that use a replaced object are dropped before it and created again after it
+    recreate = {n for n in deps.users(replaced) if n[0] in ("policy", "trigger", "constraint", "column", "index")}
+    changed_tables |= _tables_of(recreate, before, after)
     taken, grantees = _relation_names(after), _grantees(before) | _grantees(after)
     tree = IndexTree.of(before, after)
     # parents created before their children; children dropped before their parents (a partition
@@ -171,31 +185,32 @@ def diff(before: SchemaModel, after: SchemaModel, online: bool = False) -> list[
             old_table = _after_parents_recurse(old_table, new_table, before, after)
         # a partition of a recreated table is dropped before it (in the same phase)
         early = {name} if new_table is None and old_table.partition_of in recreated else set()
-        changes += _table_changes(name, old_table, new_table, taken | early, grantees, tree)
+        changes += _table_changes(name, old_table, new_table, taken | early, grantees, tree, recreate)
     changes += _sequences_of_recreated_tables(before, after, touched)
     # after the tables' constraint and index drops (a CHECK or an index may call a bound function),
     # each function before the functions it calls
     changes += reversed(function_drops)
-    views = _with_dependent_views(set(_keys(touched, "views")) | _views_depending_on(changed_tables, before, after),
-                                  before, after)
-    order = _view_order(views, before, after)
+    views = _with_dependent_views(set(_keys(touched, "views")) | _views_depending_on(replaced, deps, before, after),
+                                  deps, before, after)
+    view_order = _view_order(views, deps, before, after)
     view_changes = {name: _view_changes(name, before.views.get(name), after.views.get(name),
-                                        name in touched.get("views", set())) for name in order}
+                                        name in touched.get("views", set())) for name in view_order}
     # Rules are dropped before the views they read, and created after them (phases DROP_DEPENDENT
     # and TRIGGER); readers are dropped before the views they read, and created after them.
-    for name in sorted(set(_keys(touched, "rules")) | _rules_depending_on(changed_tables, views, before, after)):
+    for name in sorted(set(_keys(touched, "rules")) | _rules_depending_on(replaced, views, deps, before, after)):
         changes += _rule_changes(before.rules.get(name), after.rules.get(name))
-    changes += [c for name in reversed(order) for c in view_changes[name] if c.phase != VIEW]
-    changes += [c for name in order for c in view_changes[name] if c.phase == VIEW]
+    changes += [c for name in reversed(view_order) for c in view_changes[name] if c.phase != VIEW]
+    changes += [c for name in view_order for c in view_changes[name] if c.phase == VIEW]
     for name in _keys(touched, "statistics"):
         thing = before.statistics.get(name) or after.statistics.get(name)
         changes += [_change(step.kind, (thing.schema_name, thing.name), step.forward, step.reverse,
                             INDEX if step.stage == "create" else DROP_CONSTRAINT)
                     for step in statistics_steps(before.statistics.get(name), after.statistics.get(name))]
-    changes += _object_grant_changes(before, after, touched)
+    changes += _object_grant_changes(before, after, touched, rebound)
     explain = Explainer(before, after)
     changes = [replace(c, details=explain.details(c.kind, c.path, c.object)) if c.path else c for c in changes]
-    changes = sorted(changes, key=lambda c: c.phase)  # stable: keeps each object's internal order
+    # by the dependency graph; where no edge decides, by phase, then as built (each object's internal order)
+    changes = order(changes, lambda c: c.phase, before, after)
     return _online(changes, before, after) if online else changes
 
 
@@ -418,10 +433,10 @@ def _recreate_enum_sql(current: EnumType, target: EnumType, model: SchemaModel, 
     qualified = _rel(target)
     temporary = f"{current.name}__migguard_old"
     users = _enum_users(current, model)
-    names = {object_key(current.schema_name, current.name)} | {t.qualified_name for t, _ in users}
-    shown = SchemaModel(views=views)
-    readers = _with_dependent_views({k for k, v in views.items() if _names_in(v.definition) & names}, shown, shown)
-    order = _view_order(readers, shown, shown)
+    used = {("type", current.schema_name, current.name)} | {("column", t.schema_name, t.name, c.name) for t, c in users}
+    shown, deps = SchemaModel(views=views), Dependencies(model)
+    readers = _with_dependent_views(_view_keys(deps.users(used), shown, shown), deps, shown, shown)
+    order = _view_order(readers, deps, shown, shown)
     steps = [_drop_view_sql(views[k]) for k in reversed(order)]
     steps += [f"ALTER TYPE {qualified} RENAME TO {_q(temporary)};", _enum_sql(target)]
     for table, column in users:
@@ -559,14 +574,12 @@ def _sequences_of_recreated_tables(before: SchemaModel, after: SchemaModel, touc
     return changes
 
 
-def _function_order(names: list[str], before: SchemaModel, after: SchemaModel) -> list[str]:
-    """The functions, each after those its definition calls (by qualified name: a SQL-standard body
-    is bound at creation, so what it calls must exist), by name otherwise."""
+def _function_order(names: list[str], before: SchemaModel, after: SchemaModel, deps: Dependencies) -> list[str]:
+    """The functions, each after those it calls as PostgreSQL records it (a SQL-standard body is
+    bound at creation, so what it calls must exist), by name otherwise."""
     functions = {name: after.functions.get(name) or before.functions[name] for name in names}
-    called = {name: {other for other, f in functions.items() if other != name
-                     and f"{_rel(f)}(" in " ".join(m.functions[name].definition for m in (before, after)
-                                                   if name in m.functions)}
-              for name in names}
+    nodes = {function_node(f): name for name, f in functions.items()}
+    called = {name: {nodes[n] for n in deps.uses(function_node(f)) if n in nodes} for name, f in functions.items()}
     return _each_after_what_it_uses(names, called)
 
 
@@ -595,18 +608,18 @@ def _function_sql(function: Function) -> str:
     return "SET check_function_bodies = off;\n" + function.definition.rstrip().rstrip(";") + ";"
 
 
-def _function_phase(function: Function, relations: set[str]) -> int:
-    """EARLY_FUNCTION, unless the signature names a relation's row type or the body is SQL-standard
-    (BEGIN ATOMIC / RETURN: bound to the objects it reads when created)."""
-    signature = f"{function.arguments} {function.returns or ''}"
-    if "\nAS " not in function.definition or any(
-            re.search(rf"(?<![\w.\"]){re.escape(r)}(?![\w\"])", signature) for r in relations):
+def _function_phase(function: Function, deps: Dependencies) -> int:
+    """EARLY_FUNCTION, unless PostgreSQL records that the function uses a relation (its signature
+    names a row type, or a SQL-standard body reads a table or a view: bound when created)."""
+    if any(node[0] in ("table", "view", "column") for node in deps.uses(function_node(function))):
         return FUNCTION
     return EARLY_FUNCTION
 
 
 def _function_changes(name: str, old: Function | None, new: Function | None,
-                      relations: set[str] = frozenset()) -> list[Change]:
+                      deps: Dependencies = Dependencies(), rebound: bool = False) -> list[Change]:
+    """`rebound`: a kept function whose body uses an object the diff replaces, dropped before
+    that change and created after it."""
     function = old or new
     keyword = function.kind.upper() if function.kind in ("function", "procedure") else "FUNCTION"
     # The key is the signature: the name and the argument types, with the schema as the first part.
@@ -620,13 +633,18 @@ def _function_changes(name: str, old: Function | None, new: Function | None,
                        None, FUNCTION, notes=("aggregates are not generated",))]
     drop = f"DROP {keyword} {_rel(function)}({function.arguments});"
     if old is None:
-        return [change(f"create {keyword.lower()}", _function_sql(new), drop, _function_phase(new, relations))]
+        return [change(f"create {keyword.lower()}", _function_sql(new), drop, _function_phase(new, deps))]
     if new is None:
         # A function bound to a relation (row type, SQL-standard body) goes before that relation can.
-        bound = _function_phase(old, relations) == FUNCTION
+        bound = _function_phase(old, deps) == FUNCTION
         return [change(f"drop {keyword.lower()}", drop, _function_sql(old), DROP_CONSTRAINT if bound else DROP_OTHER,
                        destructive=True)]
-    phase = max(_function_phase(old, relations), _function_phase(new, relations))
+    phase = max(_function_phase(old, deps), _function_phase(new, deps))
+    if rebound:
+        # after its grants are revoked (DROP_DEPENDENT), so that its rollback grants them again
+        return [change(f"drop {keyword.lower()}", drop, _function_sql(old), DROP_FOREIGN_KEY),
+                change(f"{'recreate dependent' if old == new else 'create'} {keyword.lower()}", _function_sql(new), drop,
+                       FUNCTION)]
     if old.returns != new.returns or old.kind != new.kind:
         return [change(f"recreate {keyword.lower()}", f"{drop}\n{_function_sql(new)}",
                        f"{drop}\n{_function_sql(old)}", phase)]
@@ -658,12 +676,6 @@ def _grantees(model: SchemaModel) -> set[str]:
     return {role for relation in (*model.tables.values(), *model.views.values()) for role in relation.grants}
 
 
-def _reshaped(old: Table, new: Table) -> bool:
-    """Whether a kept table's columns change, or it is recreated (`_recreated_table`): the views
-    and rules that read it are dropped before and recreated after."""
-    return old.columns != new.columns or _recreated_table(old, new)
-
-
 def _recreated_table(old: Table, new: Table) -> bool:
     """A table that turns partitioned or plain (PostgreSQL cannot change that in place): dropped
     and created again."""
@@ -671,14 +683,15 @@ def _recreated_table(old: Table, new: Table) -> bool:
 
 
 def _table_changes(name: str, old: Table | None, new: Table | None, taken: set[str] = frozenset(),
-                   grantees: set[str] = frozenset(), tree: IndexTree = IndexTree()) -> list[Change]:
+                   grantees: set[str] = frozenset(), tree: IndexTree = IndexTree(),
+                   recreate: set[Node] = frozenset()) -> list[Change]:
     if old is None:
         return _create_table(new, grantees, tree)
     if new is None:
         return _drop_table(old, taken, grantees)
     if _recreated_table(old, new):  # dropped before it is created (its own name is taken)
         return _drop_table(old, taken | {old.qualified_name}, grantees) + _create_table(new, grantees, tree)
-    return _alter_table(old, new, tree=tree)
+    return _alter_table(old, new, tree=tree, recreate=recreate)
 
 
 def _create_table(table: Table, grantees: set[str] = frozenset(), tree: IndexTree = IndexTree()) -> list[Change]:
@@ -753,12 +766,15 @@ def _drop_table(table: Table, taken: set[str] = frozenset(), grantees: set[str] 
     return changes
 
 
-def _alter_table(old: Table, new: Table, created: bool = False, tree: IndexTree = IndexTree()) -> list[Change]:
+def _alter_table(old: Table, new: Table, created: bool = False, tree: IndexTree = IndexTree(),
+                 recreate: set[Node] = frozenset()) -> list[Change]:
+    """`recreate`: members (policies, triggers, constraints, indexes, column defaults) that use an
+    object the diff replaces: dropped before it and created again after it, though unchanged."""
     path, qualified = (new.schema_name, new.name), _rel(new)
     target = f"ALTER TABLE {qualified}"
     changes: list[Change] = []
     if not created:
-        columns = _column_changes(old, new, target)
+        columns = _column_changes(old, new, target, recreate)
         if new.partition_of and old.partition_of == new.partition_of:
             # a partition's columns are its parent's: they come and go with the parent's ADD/DROP
             # COLUMN, and PostgreSQL refuses both on the partition ("cannot drop inherited column")
@@ -777,10 +793,10 @@ def _alter_table(old: Table, new: Table, created: bool = False, tree: IndexTree 
                                    f"ALTER TABLE {new.partition_of} ATTACH PARTITION {qualified} {new.partition_bound};",
                                    f"ALTER TABLE {new.partition_of} DETACH PARTITION {qualified};",
                                    CONSTRAINT, lock=SHARE_UPDATE_EXCLUSIVE))
-    changes += _constraint_changes(old, new, target, tree, created)
+    changes += _constraint_changes(old, new, target, recreate, tree, created)
     retyped = {c for c in old.columns if c in new.columns and
                (old.columns[c].type, old.columns[c].collation) != (new.columns[c].type, new.columns[c].collation)}
-    changes += _index_changes(old, new, set() if created else retyped, tree, created)
+    changes += _index_changes(old, new, set() if created else retyped, tree, created, recreate)
     if old.rls_enabled != new.rls_enabled:
         on, off = f"{target} ENABLE ROW LEVEL SECURITY;", f"{target} DISABLE ROW LEVEL SECURITY;"
         changes.append(_change("enable row level security" if new.rls_enabled else "disable row level security", path,
@@ -791,8 +807,8 @@ def _alter_table(old: Table, new: Table, created: bool = False, tree: IndexTree 
         changes.append(_change("force row level security" if new.rls_forced else "no force row level security", path,
                                on if new.rls_forced else off, off if new.rls_forced else on, SECURITY,
                                destructive=not new.rls_forced, lock=ACCESS_EXCLUSIVE))
-    changes += _policy_changes(old, new, recreate_all=bool(retyped) and not created)
-    changes += _trigger_changes(old, new, target)
+    changes += _policy_changes(old, new, recreate)
+    changes += _trigger_changes(old, new, target, recreate)
     changes += _grant_changes(new, "TABLE", old.grants, new.grants)
     changes += [Change(step.kind, f"{new.qualified_name} {'to' if step.kind == 'grant option' else 'from'} {step.role}",
                        step.forward, step.reverse, GRANT, path=path)
@@ -820,11 +836,13 @@ def _comment(text: str | None) -> str:
     return "NULL" if text is None else _lit(text)
 
 
-def _column_changes(old: Table, new: Table, target: str) -> list[Change]:
+def _column_changes(old: Table, new: Table, target: str, recreate: set[Node] = frozenset()) -> list[Change]:
     changes: list[Change] = []
     for column in new.ordered_columns():
         before = old.columns.get(column.name)
         path = (new.schema_name, new.name, column.name)
+        apart = before is not None and ("column", *path) in recreate and before.default is not None \
+            and before.default == column.default and not column.generated and not column.identity
         if before is None:
             drop = f"{target} DROP COLUMN {_q(column.name)};"
             changes.append(_change("add column", path, f"{target} ADD COLUMN {_column_sql(column, new.schema_name)};", drop, COLUMN,
@@ -833,7 +851,15 @@ def _column_changes(old: Table, new: Table, target: str) -> list[Change]:
                 changes.append(_change("comment on column", path, f"COMMENT ON COLUMN {_rel(new)}.{_q(column.name)} "
                                        f"IS {_comment(column.comment)};", "", COMMENT))  # goes with the column
             continue
-        changes += _alter_column(before, column, target, path, _rel(new))
+        changes += _alter_column(before, column, target, path, _rel(new), default_apart=apart)
+        if apart:
+            # a default that calls a replaced function: dropped before it, set again after it (and
+            # after the column's own changes: a type change drops the default it finds)
+            alter = f"{target} ALTER COLUMN {_q(column.name)}"
+            changes += [_change("drop column default", path, f"{alter} DROP DEFAULT;",
+                                f"{alter} SET DEFAULT {before.default};", DROP_CONSTRAINT, lock=ACCESS_EXCLUSIVE),
+                        _change("alter column default", path, f"{alter} SET DEFAULT {column.default};",
+                                f"{alter} DROP DEFAULT;", COLUMN, lock=ACCESS_EXCLUSIVE)]
     for column in old.ordered_columns():
         if column.name not in new.columns:
             path = (old.schema_name, old.name, column.name)
@@ -883,8 +909,10 @@ def _restore_column_sql(target: str, column: Column, schema: str) -> str:
             f"{target} ALTER COLUMN {_q(column.name)} DROP DEFAULT;")
 
 
-def _alter_column(old: Column, new: Column, target: str, path: tuple[str, ...], table: str) -> list[Change]:
-    """Changes of one kept column; `table` is the table's qualified name as SQL."""
+def _alter_column(old: Column, new: Column, target: str, path: tuple[str, ...], table: str,
+                  default_apart: bool = False) -> list[Change]:
+    """Changes of one kept column; `table` is the table's qualified name as SQL. `default_apart`:
+    an unchanged default is dropped and set again by changes of its own (`_column_changes`)."""
     column = f"{target} ALTER COLUMN {_q(new.name)}"
     changes = []
     if old.generated != new.generated or bool(old.generated) != bool(new.generated):
@@ -907,9 +935,9 @@ def _alter_column(old: Column, new: Column, target: str, path: tuple[str, ...], 
         forward, reverse = retype(new), retype(old)
         if old.default is not None and old.type != new.type:  # a default of the old type may not cast
             forward = f"{column} DROP DEFAULT;\n{forward}"
-            if new.default == old.default:  # unchanged: no "alter column default" change puts it back
+            if new.default == old.default and not default_apart:  # unchanged: no "alter column default" change puts it back
                 forward += f"\n{column} SET DEFAULT {new.default};"
-            reverse = f"{column} DROP DEFAULT;\n{reverse}\n{column} SET DEFAULT {old.default};"
+            reverse = f"{column} DROP DEFAULT;\n{reverse}" + ("" if default_apart else f"\n{column} SET DEFAULT {old.default};")
         changes.append(_change("alter column type", path, forward, reverse, COLUMN, lock=ACCESS_EXCLUSIVE,
                                notes=("a type change rewrites the table unless binary-coercible",)))
     identity = [_change("alter column identity", path, forward, reverse, COLUMN, lock=ACCESS_EXCLUSIVE)
@@ -947,8 +975,8 @@ def _add_constraint_sql(target: str, constraint: Constraint) -> str:
     return f"{target} ADD CONSTRAINT {_q(constraint.name)} {constraint.definition};"
 
 
-def _constraint_changes(old: Table, new: Table, target: str, tree: IndexTree = IndexTree(),
-                        created: bool = False) -> list[Change]:
+def _constraint_changes(old: Table, new: Table, target: str, recreate: set[Node] = frozenset(),
+                        tree: IndexTree = IndexTree(), created: bool = False) -> list[Change]:
     """Constraint changes of one table. A CHECK inherited from a parent comes and goes with the
     parent's; a partition's key constraint attached to its parent's goes with the parent's, and a
     new one is added to the partition alone and attached (`ddl_partitions`), unless PARTITION OF
@@ -959,16 +987,18 @@ def _constraint_changes(old: Table, new: Table, target: str, tree: IndexTree = I
     qualified = _rel(new)
     for constraint_name in names:
         before, after = old.constraints.get(constraint_name), new.constraints.get(constraint_name)
+        path = (new.schema_name, new.name, constraint_name)
+        forced = ("constraint", *path) in recreate
         if tree.constraint_goes_with_parent(old, before):
             before = None
-        elif before is not None and after is not None and before.compared_fields() == after.compared_fields():
+        elif before is not None and after is not None and before.compared_fields() == after.compared_fields() \
+                and not forced:
             continue
         if created and tree.constraint_made_by_partition_of(new, after):
             after = None
         before, after = (None if c is None or c.inherited else c for c in (before, after))
-        if before == after:
+        if before == after and not forced:
             continue
-        path = (new.schema_name, new.name, constraint_name)
         drop = f"{target} DROP CONSTRAINT {_q(constraint_name)};"
         if before is not None and after is not None and before.definition == after.definition.replace(" NOT VALID", "") \
                 and not before.validated and after.validated:
@@ -1006,7 +1036,7 @@ def _constraint_changes(old: Table, new: Table, target: str, tree: IndexTree = I
 
 
 def _index_changes(old: Table | View, new: Table | View, retyped: set[str] = frozenset(),
-                   tree: IndexTree = IndexTree(), created: bool = False) -> list[Change]:
+                   tree: IndexTree = IndexTree(), created: bool = False, recreate: set[Node] = frozenset()) -> list[Change]:
     changes, attach = [], []
     for index_name in sorted(set(old.indexes) | set(new.indexes)):
         # Indexes behind constraints come and go with the constraint; a plain index that takes the
@@ -1023,7 +1053,8 @@ def _index_changes(old: Table | View, new: Table | View, retyped: set[str] = fro
         if created and raw_after is not None and isinstance(new, Table) and tree.made_by_partition_of(new, raw_after):
             raw_after = None
         before, after = (None if i is None or i.constraint else i for i in (raw_before, raw_after))
-        recast = before is not None and after is not None and _reads_retyped(before, old, retyped)
+        recast = before is not None and after is not None and (
+            _reads_retyped(before, old, retyped) or ("index", new.schema_name, index_name) in recreate)
         if before == after and not recast:
             continue
         path = (new.schema_name, index_name)
@@ -1069,15 +1100,15 @@ def _policy_sql(table: str, policy: Policy) -> str:
     return text + ";"
 
 
-def _policy_changes(old: Table, new: Table, recreate_all: bool = False) -> list[Change]:
-    """Changed policies are dropped and created; all of them when a column type changes (PostgreSQL
-    refuses to retype a column a policy uses)."""
+def _policy_changes(old: Table, new: Table, recreate: set[Node] = frozenset()) -> list[Change]:
+    """Changed policies are dropped and created; so are those `recreate` names (PostgreSQL refuses
+    to retype a column or drop a function a policy uses)."""
     changes, table = [], _rel(new)
     for policy_name in sorted(set(old.policies) | set(new.policies)):
         before, after = old.policies.get(policy_name), new.policies.get(policy_name)
-        if before == after and not recreate_all:
-            continue
         path = (new.schema_name, new.name, policy_name)
+        if before == after and ("policy", *path) not in recreate:
+            continue
         drop = f"DROP POLICY {_q(policy_name)} ON {table};"
         if before is not None:
             changes.append(_change("drop policy", path, drop, _policy_sql(table, before), DROP_DEPENDENT,
@@ -1088,16 +1119,17 @@ def _policy_changes(old: Table, new: Table, recreate_all: bool = False) -> list[
     return changes
 
 
-def _trigger_changes(old: Table, new: Table, target: str) -> list[Change]:
+def _trigger_changes(old: Table, new: Table, target: str, recreate: set[Node] = frozenset()) -> list[Change]:
     changes, table = [], _rel(new)
     states = {"O": "ENABLE", "D": "DISABLE", "R": "ENABLE REPLICA", "A": "ENABLE ALWAYS"}
     for trigger_name in sorted(set(old.triggers) | set(new.triggers)):
         before, after = old.triggers.get(trigger_name), new.triggers.get(trigger_name)
-        if before == after:
-            continue
         path = (new.schema_name, new.name, trigger_name)
+        forced = ("trigger", *path) in recreate
+        if before == after and not forced:
+            continue
         drop = f"DROP TRIGGER {_q(trigger_name)} ON {table};"
-        if before is not None and after is not None and before.definition == after.definition:
+        if before is not None and after is not None and before.definition == after.definition and not forced:
             changes.append(_change("alter trigger state", path,
                                    f"{target} {states[after.enabled]} TRIGGER {_q(trigger_name)};",
                                    f"{target} {states[before.enabled]} TRIGGER {_q(trigger_name)};", TRIGGER))
@@ -1185,7 +1217,8 @@ def _only_grants_differ(old: Sequence | Function | CompositeType | None,
     return old.model_copy(update={"grants": {}}) == new.model_copy(update={"grants": {}})
 
 
-def _object_grant_changes(before: SchemaModel, after: SchemaModel, touched: dict[str, set[str]]) -> list[Change]:
+def _object_grant_changes(before: SchemaModel, after: SchemaModel, touched: dict[str, set[str]],
+                          rebound: set[str] = frozenset()) -> list[Change]:
     """Grants on schemas, sequences, functions and types, once the object exists. A dropped
     object's grants are revoked just before it goes, so that its rollback grants them again after
     recreating it; a created object's go with it."""
@@ -1196,7 +1229,7 @@ def _object_grant_changes(before: SchemaModel, after: SchemaModel, touched: dict
         found.append(((name,), name, "SCHEMA", _q(name), old, new))
     for category, word in (("sequences", "SEQUENCE"), ("functions", None), ("enums", "TYPE"), ("domains", "DOMAIN"),
                            ("composites", "TYPE")):
-        for key in _keys(touched, category):
+        for key in sorted(set(_keys(touched, category)) | (rebound if category == "functions" else set())):
             old, new = getattr(before, category).get(key), getattr(after, category).get(key)
             thing = old or new
             if word is None and thing.kind == "aggregate":
@@ -1206,7 +1239,8 @@ def _object_grant_changes(before: SchemaModel, after: SchemaModel, touched: dict
             else:
                 path, target = (thing.schema_name, thing.name), _rel(thing)
             word = word or thing.kind.upper()
-            if old is not None and new is not None and _recreated(old, new):  # dropped and created: grants lost
+            if old is not None and new is not None and (_recreated(old, new) or key in rebound):
+                # dropped and created: grants lost
                 found += [(path, key, word, target, old.grants, None), (path, key, word, target, None, new.grants)]
             else:
                 found.append((path, key, word, target, old and old.grants, new and new.grants))
@@ -1235,16 +1269,18 @@ def _rewrites_data(rule: RewriteRule) -> bool:
     return len(action) < 2 or bool(_REWRITES_DATA.match(action[1]))
 
 
-def _rules_depending_on(tables: set[str], views: set[str], before: SchemaModel, after: SchemaModel) -> set[str]:
-    """Kept rules on, or reading, a table whose columns change or a view that is recreated:
+def _rules_depending_on(replaced: set[Node], views: set[str], deps: Dependencies, before: SchemaModel,
+                        after: SchemaModel) -> set[str]:
+    """Kept rules on a recreated table or view, or reading a replaced object or a recreated view:
     PostgreSQL refuses to retype a column or drop a view a rule reads, so they are dropped before
     the change and recreated after it."""
-    changing = views | {name for name in tables if name in before.tables and name in after.tables
-                        and _reshaped(before.tables[name], after.tables[name])}
+    changing = replaced | {relation_node(m.views[k]) for k in views for m in (before, after) if k in m.views}
     if not changing:
         return set()
+    on = {node[1:3] for node in changing if node[0] in ("table", "view")}
+    reading = {object_key(*node[1:]) for node in deps.users(changing) if node[0] == "rule"}
     return {key for key, rule in before.rules.items()
-            if key in after.rules and ({object_key(rule.schema_name, rule.table)} | _names_in(rule.definition)) & changing}
+            if key in after.rules and ((rule.schema_name, rule.table) in on or key in reading)}
 
 
 def _rule_sql(rule: RewriteRule) -> str:
@@ -1276,50 +1312,79 @@ def _rule_changes(old: RewriteRule | None, new: RewriteRule | None) -> list[Chan
 # --- views ---------------------------------------------------------------------------------------
 
 
-_IDENTIFIER = re.compile(r'"(?:[^"]|"")+"|[^".]+')
-_QUALIFIED = re.compile(r'(?<![\w."])("(?:[^"]|"")+"|[^\W\d]\w*)\.("(?:[^"]|"")+"|[^\W\d]\w*)')
+_IDENTIFIER = re.compile(r'"(?:[^"]|"")+"|[^".]+')  # a part of regclass text (owned_by, partition_of)
 
 
 def _unquote(part: str) -> str:
     return part[1:-1].replace('""', '"') if part.startswith('"') else part
 
 
-def _names_in(definition: str) -> set[str]:
-    """The `schema.name` keys a definition printed by PostgreSQL (names qualified) mentions."""
-    return {object_key(_unquote(schema), _unquote(name)) for schema, name in _QUALIFIED.findall(definition)}
+def _replaced_nodes(tables: set[str], before: SchemaModel, after: SchemaModel,
+                    touched: dict[str, set[str]]) -> set[Node]:
+    """What the diff replaces under the objects that use it: a column whose type or collation
+    changes or whose generation is recreated, a table recreated whole, a function recreated
+    (its result or kind changes). PostgreSQL refuses these while a view, a rule, a policy, a
+    trigger, a default, a CHECK or an index uses them."""
+    nodes: set[Node] = set()
+    for name in tables:
+        old, new = before.tables.get(name), after.tables.get(name)
+        if old is None or new is None:
+            continue
+        if _recreated_table(old, new):
+            nodes.add(relation_node(old))
+            continue
+        for column, was in old.columns.items():
+            now = new.columns.get(column)
+            if now is not None and ((was.type, was.collation) != (now.type, now.collation)
+                                    or was.generated != now.generated):
+                nodes.add(("column", old.schema_name, old.name, column))
+    for name in touched.get("functions", ()):
+        old, new = before.functions.get(name), after.functions.get(name)
+        if old is not None and new is not None and _recreated(old, new):
+            nodes.add(function_node(old))
+    return nodes
 
 
-def _views_depending_on(tables: set[str], before: SchemaModel, after: SchemaModel) -> set[str]:
-    """Views whose definition reads a table whose columns change: dropped and recreated around it."""
-    if not tables:
+def _functions_using(replaced: set[Node], deps: Dependencies, before: SchemaModel, after: SchemaModel) -> set[str]:
+    """The keys of the kept functions that use a replaced object, or call a function that does."""
+    if not replaced:
         return set()
-    columns_changed = {
-        name for name in tables
-        if name in before.tables and name in after.tables
-        and _reshaped(before.tables[name], after.tables[name])
-    }
-    if not columns_changed:
-        return set()
-    return {key for key, view in before.views.items()
-            if key in after.views and (_names_in(view.definition) | _names_in(after.views[key].definition)) & columns_changed}
+    keys = {function_node(f): key for key, f in before.functions.items() if key in after.functions}
+    return {keys[node] for node in deps.closure(replaced, ("function",)) - replaced if node in keys}
 
 
-def _with_dependent_views(views: set[str], before: SchemaModel, after: SchemaModel) -> set[str]:
-    """`views` plus every kept view that reads one of them: PostgreSQL refuses to drop a view
-    another view reads, so the reader is dropped first and recreated after."""
-    reads = {key: _names_in(view.definition) for key, view in before.views.items() if key in after.views}
-    result = set(views)
-    while True:
-        more = {key for key, names in reads.items() if key not in result and names & result}
-        if not more:
-            return result
-        result |= more
+def _tables_of(members: set[Node], before: SchemaModel, after: SchemaModel) -> set[str]:
+    """The kept tables that hold `members` (a column, constraint, policy or trigger names its
+    table; an index is looked up)."""
+    found = {object_key(*node[1:3]) for node in members if len(node) == 4}
+    indexes = {("index", t.schema_name, i): key for key, t in before.tables.items() for i in t.indexes}
+    found |= {indexes[node] for node in members if node in indexes}
+    return {key for key in found if key in before.tables and key in after.tables}
 
 
-def _view_order(views: set[str], before: SchemaModel, after: SchemaModel) -> list[str]:
+def _view_keys(nodes: set[Node], before: SchemaModel, after: SchemaModel) -> set[str]:
+    """The keys of the kept views among `nodes`."""
+    keys = {object_key(*node[1:3]) for node in nodes if node[0] == "view"}
+    return {key for key in keys if key in before.views and key in after.views}
+
+
+def _views_depending_on(replaced: set[Node], deps: Dependencies, before: SchemaModel, after: SchemaModel) -> set[str]:
+    """Kept views that use a replaced object: dropped and recreated around it."""
+    return _view_keys(deps.users(replaced), before, after) if replaced else set()
+
+
+def _with_dependent_views(views: set[str], deps: Dependencies, before: SchemaModel, after: SchemaModel) -> set[str]:
+    """`views` plus every kept view that reads one of them (through views and functions):
+    PostgreSQL refuses to drop a view another view reads, so the reader is dropped first and
+    recreated after."""
+    nodes = {relation_node(m.views[k]) for k in views for m in (before, after) if k in m.views}
+    return views | _view_keys(deps.closure(nodes, ("view",)), before, after)
+
+
+def _view_order(views: set[str], deps: Dependencies, before: SchemaModel, after: SchemaModel) -> list[str]:
     """The views, each after the views it reads (by name otherwise)."""
-    reads = {key: set().union(*(_names_in(m.views[key].definition) for m in (before, after) if key in m.views)) & views
-             for key in views}
+    nodes = {relation_node(m.views[k]): k for k in views for m in (before, after) if k in m.views}
+    reads = {key: {nodes[n] for n in deps.uses(node) if n in nodes} for node, key in nodes.items()}
     return _each_after_what_it_uses(sorted(views), reads)
 
 

@@ -323,6 +323,8 @@ CONNECTING_ROLE = "current_user"
 class SchemaModel(_Model):
     """A whole database's schema (user schemas only; system catalogs excluded)."""
 
+    uncompared: ClassVar[dict[str, Any]] = {"dependencies": True}
+
     server_version: int = 0  # server_version_num; informational, not part of the hash
     # current_user when it was read, and the roles that stand for it (also_read_as); not compared
     connecting_roles: tuple[str, ...] = ()
@@ -339,6 +341,10 @@ class SchemaModel(_Model):
     statistics: dict[str, Statistics] = Field(default_factory=dict)
     collations: dict[str, Collation] = Field(default_factory=dict)
     rules: dict[str, RewriteRule] = Field(default_factory=dict)
+    # What uses what, as PostgreSQL's pg_depend records it: (dependent, referenced) pairs of nodes
+    # (kind, schema, name[, member]), e.g. (("view", "public", "v"), ("column", "public", "t", "c"));
+    # `schema/depends.py` reads them. Not compared: a dependency alone is no schema change.
+    dependencies: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()
 
     def comparable(self) -> dict:
         """What two schemas are compared on: everything but the server version and column order.
@@ -386,6 +392,7 @@ class SchemaModel(_Model):
             **{category: {k: v for k, v in getattr(self, category).items() if v.schema_name not in names}
                for category in ("tables", "views", "sequences", "functions", "enums", "domains", "composites",
                                  "statistics", "collations", "rules")},
+            "dependencies": tuple((a, b) for a, b in self.dependencies if a[1] not in names and b[1] not in names),
         })
 
     def to_json(self) -> str:
@@ -396,7 +403,7 @@ class SchemaModel(_Model):
         return cls.model_validate_json(text)
 
 
-_NOT_COMPARED = {"server_version": True, "connecting_roles": True,
+_NOT_COMPARED = {"server_version": True, "connecting_roles": True, "dependencies": True,
                  "tables": {"__all__": {"columns": {"__all__": {"position"}}, "constraints": {"__all__": {"inherited"}}}}}
 
 

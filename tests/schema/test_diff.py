@@ -155,7 +155,11 @@ def _function(name: str, returns: str = "text", body: str = "SELECT 'x'") -> Fun
 def test_a_function_a_default_calls_is_created_before_the_table():
     token = Column(name="token", position=2, type="text", default="public.random_string(32)")
     random_string, rows = _function("random_string"), _function("all_users", "SETOF public.users", "SELECT * FROM public.users")
-    after = _model(_table(id=ID, token=token), functions={f.signature: f for f in (random_string, rows)})
+    # as pg_depend records them: the default calls random_string, all_users returns the table's rows
+    edges = ((("column", "public", "users", "token"), ("function", "public", "random_string(n integer)")),
+             (("function", "public", "all_users(n integer)"), ("table", "public", "users")))
+    after = _model(_table(id=ID, token=token), functions={f.signature: f for f in (random_string, rows)},
+                   dependencies=edges)
     forward = forward_script(diff(_model(), after))
     assert forward.index("FUNCTION public.random_string") < forward.index("CREATE TABLE public.users")
     assert forward.index("CREATE TABLE public.users") < forward.index("FUNCTION public.all_users")  # its row type
@@ -200,8 +204,10 @@ def test_views_reading_views_drop_first_and_come_back_last():
     inner = View(schema_name="public", name="a_inner", definition=" SELECT users.id\n   FROM public.users;")
     outer = View(schema_name="public", name="b_outer", definition=" SELECT a_inner.id\n   FROM public.a_inner;")
     changed = inner.model_copy(update={"definition": " SELECT users.id, 1 AS one\n   FROM public.users;"})
-    before = _model(_table(id=ID), views={"public.a_inner": inner, "public.b_outer": outer})
-    after = _model(_table(id=ID), views={"public.a_inner": changed, "public.b_outer": outer})
+    edges = ((("view", "public", "a_inner"), ("column", "public", "users", "id")),
+             (("view", "public", "b_outer"), ("view", "public", "a_inner")))  # as pg_depend records them
+    before = _model(_table(id=ID), views={"public.a_inner": inner, "public.b_outer": outer}, dependencies=edges)
+    after = _model(_table(id=ID), views={"public.a_inner": changed, "public.b_outer": outer}, dependencies=edges)
     forward = forward_script(diff(before, after))
     assert forward.index("DROP VIEW public.b_outer") < forward.index("DROP VIEW public.a_inner")
     assert forward.index("CREATE VIEW public.a_inner") < forward.index("CREATE VIEW public.b_outer")
@@ -268,7 +274,8 @@ def test_functions_are_created_after_and_dropped_before_the_functions_they_call(
 
     caller, callee = function("public", "caller", "zeta.add(a, 1)"), function("zeta", "add", "(a + 1)")
     functions = {f.signature: f for f in (caller, callee)}
-    changes = diff(_model(), _model(functions=functions))
+    edges = ((("function", "public", "caller(a integer)"), ("function", "zeta", "add(a integer)")),)  # pg_depend's
+    changes = diff(_model(), _model(functions=functions, dependencies=edges))
     assert [c.object for c in changes if c.kind == "create function"] == [callee.signature, caller.signature]
-    back = diff(_model(functions=functions), _model())
+    back = diff(_model(functions=functions, dependencies=edges), _model())
     assert [c.object for c in back if c.kind == "drop function"] == [caller.signature, callee.signature]
