@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -381,13 +381,15 @@ def test_explain_prints_the_docs(project):
 
 
 def test_version_is_fast(project):
-    """Real process: the start-up time is what is measured."""
+    """Real process: the start-up cost is what is measured, as the CPU time the process used (the
+    wall time of one run depends on what else the machine runs; bench/lint_corpus.py times it)."""
     migguard_process("--version", cwd=project)  # warm the file system cache and bytecode
-    start = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = migguard_process("--version", cwd=project)
-    elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     assert result.code == 0 and result.stdout.startswith("migguard ")
-    assert elapsed < 1.0, f"migguard --version took {elapsed:.2f}s (SPEC target 0.3s)"
+    assert cpu < 0.3, f"migguard --version used {cpu:.2f}s of CPU (SPEC target 0.3s)"
 
 
 def test_cli_import_does_not_load_the_heavy_libraries(project):

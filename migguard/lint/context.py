@@ -83,6 +83,14 @@ def alter_table(statement: Statement) -> exp.Alter | None:
     return None
 
 
+# PostgreSQL's node kinds of the statements sqlglot reads as CREATE TYPE.
+CREATE_TYPE_KINDS = frozenset({"CreateEnumStmt", "CompositeTypeStmt", "DefineStmt", "CreateRangeStmt"})
+
+
+# PostgreSQL's node kinds of the statements that create or alter a policy.
+_POLICY_KINDS = frozenset({"CreatePolicyStmt", "AlterPolicyStmt"})
+
+
 # PostgreSQL's node kinds of the statements that create a table (or a materialized view).
 CREATE_TABLE_KINDS = frozenset({"CreateStmt", "CreateTableAsStmt", "CreateForeignTableStmt"})
 
@@ -344,6 +352,8 @@ class LintContext:
         """Table → the policies this file creates or alters on it."""
         found: dict[str, list[Policy]] = {}
         for statement in self.accepted():
+            if statement.node_kind not in _POLICY_KINDS:  # the kind answers without parsing further
+                continue
             if isinstance(statement.command, Policy) and statement.command.action != "drop":
                 found.setdefault(normalise(statement.command.table), []).append(statement.command)
         return found

@@ -200,10 +200,15 @@ def lint_file(path: str, text: str, settings: LintSettings, policy: RulePolicy) 
     flat = executed(parsed.statements)
     run_context = LintContext(path, flat, settings, parsed.text, surely_new=True)
     in_file = _file_statements(parsed.statements, flat)
+    # A rule that judges only some node kinds is not run on a file that has none of them.
+    present = {id(context): {s.node_kind for s in parsed.statements}}
+    present[id(run_context)] = present[id(context)] if flat is parsed.statements else {s.node_kind for s in flat}
     for rule in ALL_RULES:
         if rule.check is None or rule.id not in policy.enabled:
             continue
         checked = run_context if rule.destructive else context
+        if rule.kinds is not None and rule.kinds.isdisjoint(present[id(checked)]):
+            continue
         checked.kinds = rule.kinds
         try:
             violations = list(rule.check(checked))

@@ -2,10 +2,13 @@
 
 PostgreSQL's own grammar (pglast / libpg_query) is the authority on syntax and on where a
 statement starts and ends: it knows comments, string literals, dollar-quoted bodies and
-`BEGIN ATOMIC` functions, so text inside them is never taken for a statement. Each statement
-is then parsed with sqlglot, whose typed tree the rules read. Statements sqlglot returns as
+`BEGIN ATOMIC` functions, so text inside them is never taken for a statement. That one parse
+of the file also gives each statement its node kind and its JSON tree (`Statement.node`): the
+kinds `nodes.SHAPES` covers (CREATE INDEX, DROP, ALTER TABLE of plain actions) are read from it
+alone. Other statements are parsed with sqlglot on first use, when a rule asks for the typed tree
+(expression semantics: types, defaults, casts, predicates, queries). Statements sqlglot returns as
 a generic `Command`, or rejects although PostgreSQL accepts them, get a structured form from
-`commands.recognise` instead. `syntax-error` is reported only where PostgreSQL itself refuses.
+`shapes.recognise` instead. `syntax-error` is reported only where PostgreSQL itself refuses.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from pglast import parse_sql as pg_parse_sql
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from migguard.sql import nodes
 from migguard.sql.shapes import (
     NOTHING_TO_CHECK, AlterTable, CodeBlock, CreateIndex, DropObjects, ExplainAnalyze, Maintenance, Other, Prepare,
     Recognised, recognise,
@@ -63,15 +67,22 @@ class Trees:
     (`shapes.recognise`): computed on first use, since most rules never ask about most statements, and
     shared by the copies `executed` makes."""
 
-    __slots__ = ("_text", "_node_kind", "_ast", "_command", "_done")
+    __slots__ = ("_text", "_node_kind", "_node", "_ast", "_command", "_done")
 
-    def __init__(self, text: str, node_kind: str) -> None:
-        self._text, self._node_kind, self._done = text, node_kind, False
+    def __init__(self, text: str, node_kind: str, node: dict | None = None) -> None:
+        self._text, self._node_kind, self._node, self._done = text, node_kind, node, False
         self._ast: exp.Expression | None = None
         self._command: Recognised | None = None
 
     def get(self) -> tuple[exp.Expression | None, Recognised | None]:
         if not self._done:
+            if self._node is not None and self._node_kind in nodes.SHAPES:  # read from PostgreSQL's tree alone
+                try:
+                    self._command = nodes.SHAPES[self._node_kind](self._node[self._node_kind], self._text)
+                    self._done = True
+                    return None, self._command
+                except (nodes.Unread, KeyError, IndexError, TypeError):
+                    pass
             tree = None if self._node_kind in NO_TYPED_TREE else _sqlglot(self._text)
             command = None
             if tree is None or isinstance(tree, exp.Command) or _is_routine(tree):
@@ -82,7 +93,7 @@ class Trees:
 
 
 # Node kinds whose sqlglot tree is never used: routines (see `_is_routine`) and DO blocks are read from
-# PostgreSQL's tree, so sqlglot does not parse their (long) bodies at all.
+# PostgreSQL's tree, so sqlglot does not parse their (long) bodies at all; nor are the kinds of `nodes.SHAPES`.
 NO_TYPED_TREE = frozenset({"CreateFunctionStmt", "DoStmt"})
 
 
@@ -106,6 +117,9 @@ class Statement:
     trees: Trees | None = field(default=None, compare=False, repr=False)  # None for a syntax error
     syntax_error: SyntaxProblem | None = None
     origin: Origin | None = None  # set on a statement another one runs (see `executed`)
+    # PostgreSQL's parse tree of the statement as libpg_query's JSON gives it (`{"AlterTableStmt": {…}}`),
+    # from the one parse of the file: structure read from it needs no second parser. None for a syntax error.
+    node: dict | None = field(default=None, compare=False, repr=False)
 
     @property
     def ast(self) -> exp.Expression | None:
@@ -181,16 +195,16 @@ def parse_file(text: str) -> ParsedFile:
     try:
         pieces = _split_with_parser(text)
     except pg.ParseError:
-        pieces = [(start, stop, error, "") for start, stop, error in _split_with_scanner(text)]
+        pieces = [(start, stop, error, "", None) for start, stop, error in _split_with_scanner(text)]
     statements = []
-    for index, (start, stop, error, node_kind) in enumerate(pieces):
-        statements.append(_statement(index, text, start, stop, error, node_kind, positions))
+    for index, (start, stop, error, node_kind, node) in enumerate(pieces):
+        statements.append(_statement(index, text, start, stop, error, node_kind, node, positions))
     return ParsedFile(text, tuple(statements))
 
 
-def _split_with_parser(text: str) -> list[tuple[int, int, None, str]]:
+def _split_with_parser(text: str) -> list[tuple[int, int, None, str, dict]]:
     """One parse of the whole file by PostgreSQL's grammar: each statement's slice (as `pglast.split`
-    cuts it: surrounding white space trimmed) and its node kind. Raises pg.ParseError."""
+    cuts it: surrounding white space trimmed), its node kind and its tree. Raises pg.ParseError."""
     tree = json.loads(pg.parse_sql_json(text))
     utf8 = text.encode("utf-8")
     to_index = (lambda offset: offset) if len(utf8) == len(text) else pg.Displacements(text)
@@ -200,7 +214,8 @@ def _split_with_parser(text: str) -> list[tuple[int, int, None, str]]:
         length = raw.get("stmt_len", 0) or len(utf8) - begin
         body = utf8[begin:begin + length].decode("utf-8")
         start = to_index(begin) + len(body) - len(body.lstrip())
-        pieces.append((start, to_index(begin) + len(body.rstrip()), None, next(iter(raw["stmt"]))))
+        node = raw["stmt"]
+        pieces.append((start, to_index(begin) + len(body.rstrip()), None, next(iter(node)), node))
     return pieces
 
 
@@ -360,7 +375,7 @@ def _offset(error: pg.ParseError, default: int) -> int:
 
 
 def _statement(index: int, text: str, start: int, stop: int, error: tuple[str, int] | None,
-               node_kind: str, positions: _Positions) -> Statement:
+               node_kind: str, node: dict | None, positions: _Positions) -> Statement:
     body = text[start:stop]
     line, column = positions.at(start)
     end_line, end_column = positions.at(stop)  # exclusive end, as SARIF counts it
@@ -369,8 +384,9 @@ def _statement(index: int, text: str, start: int, stop: int, error: tuple[str, i
         problem = SyntaxProblem(error[0], err_line, err_column)
         return Statement(index, body, start, line, column, end_line, end_column, "", None, problem)
     if not node_kind:  # cut by the scanner: the piece alone parses
-        node_kind = next((kind for _, _, _, kind in _split_with_parser(body)), "Empty")
-    return Statement(index, body, start, line, column, end_line, end_column, node_kind, Trees(body, node_kind))
+        node_kind, node = next(((kind, tree) for _, _, _, kind, tree in _split_with_parser(body)), ("Empty", None))
+    return Statement(index, body, start, line, column, end_line, end_column, node_kind, Trees(body, node_kind, node),
+                     node=node)
 
 
 def _is_routine(tree: exp.Expression) -> bool:

@@ -181,7 +181,7 @@ class CreateTable:
 
 @dataclass(frozen=True, slots=True)
 class CreateIndex:
-    """A CREATE INDEX that sqlglot could not parse."""
+    """A CREATE INDEX (read from PostgreSQL's JSON tree by `nodes.create_index`, names as written)."""
 
     name: str | None
     table: str

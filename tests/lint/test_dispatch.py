@@ -83,3 +83,26 @@ def test_dispatch_changes_no_finding(monkeypatch):
     everything = lint_text("m.sql", sql, LintSettings(), policy)
     assert len({f.rule for f in dispatched}) >= 8
     assert [f.model_dump() for f in dispatched] == [f.model_dump() for f in everything]
+
+
+def test_statements_with_no_expression_to_judge_are_never_parsed_with_sqlglot(monkeypatch):
+    """Structure comes from PostgreSQL's tree: indexes, drops, plain ALTER TABLE actions, foreign keys, views,
+    comments and grants are linted without a single sqlglot parse, with their findings. A column type (an
+    expression for sqlglot) is parsed."""
+    import migguard.sql.parse as parse
+
+    parsed: list[str] = []
+    real = parse._sqlglot
+    monkeypatch.setattr(parse, "_sqlglot", lambda sql: parsed.append(sql) or real(sql))
+    sql = (
+        "CREATE INDEX accounts_note ON accounts (note);\nDROP INDEX old_idx;\nDROP TABLE legacy;\n"
+        "ALTER TABLE accounts DROP COLUMN legacy, ALTER COLUMN id SET NOT NULL, ALTER COLUMN x DROP DEFAULT;\n"
+        "ALTER TABLE orders ADD CONSTRAINT orders_account FOREIGN KEY (account_id) REFERENCES accounts (id);\n"
+        "CREATE VIEW v AS SELECT id FROM accounts;\nCOMMENT ON TABLE accounts IS 'x';\nGRANT SELECT ON v TO app;\n"
+    )
+    findings = lint_text("m.sql", sql, LintSettings(), RulePolicy.build())
+    assert {"require-concurrent-index-creation", "require-concurrent-index-deletion", "ban-drop-table",
+            "ban-drop-column", "constraint-missing-not-valid"} <= {f.rule for f in findings}
+    assert parsed == []
+    lint_text("m.sql", "ALTER TABLE accounts ADD COLUMN n integer;\n", LintSettings(), RulePolicy.build())
+    assert parsed == ["ALTER TABLE accounts ADD COLUMN n integer"]

@@ -15,6 +15,7 @@ from sqlglot import exp
 
 from migguard.lint.context import LintContext, table_name
 from migguard.lint.rule import at
+from migguard.sql import nodes
 from migguard.sql.parse import Statement
 
 
@@ -39,8 +40,9 @@ DML_KINDS = frozenset({"SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "
 
 def unbounded_writes(context: LintContext, kind: type[exp.Delete | exp.Update]) -> Iterator[UnboundedWrite]:
     """Every `kind` (exp.Delete or exp.Update) of the file, WITH clauses included, without a real WHERE."""
+    node_kind = _NODE_KINDS[kind]
     for statement in context.accepted():
-        if statement.node_kind not in DML_KINDS:
+        if statement.node_kind not in DML_KINDS or not _may_reach_every_row(statement.node, node_kind):
             continue
         for node in _dml(statement.ast, kind):
             where = node.args.get("where")
@@ -50,6 +52,40 @@ def unbounded_writes(context: LintContext, kind: type[exp.Delete | exp.Update]) 
             yield UnboundedWrite(statement, name, where is not None,
                                  at(statement, r"\bwhere\b" if where is not None else rf"\b{kind.key}\b"),
                                  context.is_new_table(name, statement.index))
+
+
+_NODE_KINDS = {exp.Delete: "DeleteStmt", exp.Update: "UpdateStmt"}
+
+
+def _may_reach_every_row(tree: dict | None, node_kind: str) -> bool:
+    """Might a `node_kind` in PostgreSQL's tree of the statement (anywhere in it) reach every row? Not when each
+    has a WHERE whose shape cannot be constantly true (a column compared with a value, IN, LIKE, a function
+    call, …): those are never parsed with sqlglot. The rest is judged on sqlglot's tree by `_constant_true`."""
+    if tree is None:
+        return True
+    for found in nodes.find(tree, node_kind):
+        where = found.get("whereClause")
+        if where is None or _may_be_constant(where):
+            return True
+    return False
+
+
+_COMPARISON_OPERATORS = frozenset({"=", "<>", "!=", ">", ">=", "<", "<="})
+_CONSTANTS = frozenset({"A_Const", "TypeCast"})
+
+
+def _may_be_constant(node: dict) -> bool:
+    """Could this WHERE (libpg_query JSON) be one `_constant_true` accepts? Constants, casts, boolean tests and
+    AND/OR/NOT may be; a comparison only of two constants or of two columns; anything else is not."""
+    kind, body = next(iter(node.items()))
+    if kind in _CONSTANTS or kind in ("BooleanTest", "BoolExpr"):
+        return True
+    if kind == "A_Expr" and body.get("kind") == "AEXPR_OP":
+        operator = [n.get("String", {}).get("sval") for n in body.get("name") or ()]
+        if operator and operator[-1] in _COMPARISON_OPERATORS:
+            sides = {next(iter(body[side])) for side in ("lexpr", "rexpr") if isinstance(body.get(side), dict)}
+            return len(sides) >= 1 and (sides <= _CONSTANTS or sides == {"ColumnRef"})
+    return False
 
 
 def _dml(tree: exp.Expression | None, kind: type[exp.Expression]) -> Iterator[exp.Expression]:

@@ -47,6 +47,7 @@ from migguard.core.findings import Severity
 from migguard.lint.context import LintContext, display, table_name
 from migguard.lint.facts.dml import DML_KINDS
 from migguard.lint.rule import Rule, Violation, at
+from migguard.sql import nodes
 from migguard.sql.shapes import Other
 
 HINT = (
@@ -57,8 +58,8 @@ HINT = (
 
 def check(context: LintContext) -> Iterator[Violation]:
     for statement in context.parsed():
-        if statement.node_kind not in DML_KINDS:  # neither a MERGE nor a WITH that could hold one
-            continue
+        if statement.node_kind not in DML_KINDS or not nodes.contains(statement.node, "MergeStmt"):
+            continue  # neither a MERGE nor a WITH that holds one
         tree = statement.ast
         merges = [tree] if isinstance(tree, exp.Merge) else []
         with_clause = tree.args.get("with_") or tree.args.get("with") if tree is not None else None

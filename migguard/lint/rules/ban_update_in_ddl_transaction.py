@@ -55,6 +55,7 @@ from migguard.core import locks
 from migguard.core.findings import Severity
 from migguard.lint.context import LintContext, table_name
 from migguard.lint.facts import ddl
+from migguard.lint.facts.dml import DML_KINDS
 from migguard.lint.rule import Rule, Violation, at
 from migguard.sql.parse import Statement
 
@@ -76,7 +77,9 @@ def check(context: LintContext) -> Iterator[Violation]:
         transaction = transactions[statement.index]
         if transaction is None:
             continue
-        for table, verb in _touched_tables(statement).items():
+        # Which tables it touches matters only where this transaction already holds a strong lock.
+        touched = _touched_tables(statement) if any(key[0] == transaction for key in held) else {}
+        for table, verb in touched.items():
             lock = held.get((transaction, table))
             if lock is None or (verb is None and lock.lock is not locks.ACCESS_EXCLUSIVE):
                 continue
@@ -104,6 +107,8 @@ def check(context: LintContext) -> Iterator[Violation]:
 def _touched_tables(statement: Statement) -> dict[str, str | None]:
     """Tables a query or DML statement writes (→ how a message names the write: 'UPDATE of', …) or only
     reads (→ None)."""
+    if statement.node_kind not in DML_KINDS:  # the kind answers without parsing further
+        return {}
     tree = statement.ast
     if not isinstance(tree, _STATEMENTS):
         return {}

@@ -42,6 +42,7 @@ from sqlglot import exp
 from migguard.core.findings import Severity
 from migguard.lint.context import LintContext, identifier
 from migguard.lint.rule import Rule, Violation
+from migguard.sql import nodes
 from migguard.sql.parse import Statement
 from migguard.sql.shapes import AlterTable, CodeBlock, CreateIndex, CreateTable, CreateView, Policy, Rename
 
@@ -49,8 +50,15 @@ MAX_BYTES = 63  # NAMEDATALEN - 1
 _KINDS = {"tabconstraint": "constraint", "domconstraint": "constraint", "materialized view": "view"}
 
 
+# In ASCII text a name longer than MAX_BYTES is written as a run of that many identifier characters, or
+# quoted: a statement without one defines no such name, and is not parsed further for this rule.
+_LONG_NAME = re.compile(rf'[\w$]{{{MAX_BYTES + 1},}}|"(?:[^"]|""){{{MAX_BYTES + 1},}}"')
+
+
 def check(context: LintContext) -> Iterator[Violation]:
     for statement in context.parsed():
+        if statement.text.isascii() and not _LONG_NAME.search(statement.text):
+            continue
         seen: set[tuple[str, str]] = set()
         for what, name in _defined_names(statement):
             if len(name.encode("utf-8")) <= MAX_BYTES or (what, name) in seen:
@@ -151,15 +159,7 @@ def _recognised(statement: Statement) -> Iterator[tuple[str, str]]:
 
 def _as_written(statement: Statement, name: str) -> str:
     """The full name in the statement text, when PostgreSQL's scanner has cut it to 63 bytes."""
-    if len(name.encode("utf-8")) < MAX_BYTES:
-        return name
-    longest = name
-    for match in re.finditer(rf'"{re.escape(name)}(?:[^"]|"")*"', statement.text):
-        candidate = match.group(0)[1:-1].replace('""', '"')
-        longest = max(longest, candidate, key=len)
-    for match in re.finditer(rf"(?<![\w$\"]){re.escape(name)}[\w$]*", statement.text, re.IGNORECASE):
-        longest = max(longest, match.group(0).lower(), key=len)
-    return longest
+    return nodes.as_written(statement.text, name)
 
 
 def _offset(statement: Statement, name: str) -> int:

@@ -58,7 +58,8 @@ def check(context: LintContext) -> Iterator[Violation]:
     runs: list[list[ddl.TableLock]] = []
     for statement in context.parsed():
         # A statement that must run between two ALTER TABLEs ends the run: a DO block, DML of the table.
-        if isinstance(statement.command, CodeBlock) and statement.command.kind == "do":
+        if statement.node_kind == "DoStmt" and isinstance(statement.command, CodeBlock) \
+                and statement.command.kind == "do":
             open_runs.clear()
         dml = _dml_table(statement)
         if dml:
@@ -94,7 +95,13 @@ def check(context: LintContext) -> Iterator[Violation]:
         )
 
 
+# PostgreSQL's node kinds of the statements sqlglot reads as UPDATE, INSERT, DELETE or MERGE.
+_WRITE_KINDS = frozenset({"UpdateStmt", "InsertStmt", "DeleteStmt", "MergeStmt"})
+
+
 def _dml_table(statement: Statement) -> str | None:
+    if statement.node_kind not in _WRITE_KINDS:
+        return None
     tree = statement.ast
     if isinstance(tree, exp.Update | exp.Insert | exp.Delete | exp.Merge):
         return table_name(tree.this)

@@ -40,19 +40,21 @@ from collections.abc import Iterator
 from sqlglot import exp
 
 from migguard.core.findings import Severity
-from migguard.lint.context import LintContext, display, normalise, table_name
+from migguard.lint.context import CREATE_TYPE_KINDS, LintContext, display, normalise, table_name
 from migguard.lint.rule import Rule, Violation, at
 from migguard.sql.parse import Statement
 from migguard.sql.shapes import EnumValue
 
 
 def check(context: LintContext) -> Iterator[Violation]:
+    if not any(s.node_kind == "AlterEnumStmt" for s in context.statements):
+        return  # nothing renames an enum value: the types the file creates do not matter
     created: dict[str, int] = {}
     for statement in context.parsed():
         name = _created_type(statement)
         if name:
             created.setdefault(name, statement.index)
-        command = statement.command
+        command = statement.command if statement.node_kind == "AlterEnumStmt" else None
         if not isinstance(command, EnumValue) or command.renamed_from is None:
             continue
         type_name = normalise(command.type_name)
@@ -71,6 +73,8 @@ def check(context: LintContext) -> Iterator[Violation]:
 
 def _created_type(statement: Statement) -> str | None:
     """The type a `CREATE TYPE` statement creates (an enum: sqlglot reads those)."""
+    if statement.node_kind not in CREATE_TYPE_KINDS:  # the kind answers without parsing further
+        return None
     tree = statement.ast
     if isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() == "TYPE":
         return table_name(tree.this)

@@ -48,7 +48,7 @@ from migguard.sql.shapes import Rename
 def check(context: LintContext) -> Iterator[Violation]:
     for statement in context.parsed():
         tree = alter_table(statement)
-        command = statement.command
+        command = statement.command if statement.node_kind == "RenameStmt" else None
         if tree is not None:
             for action in tree.args.get("actions") or []:
                 if isinstance(action, exp.AlterRename):

@@ -37,7 +37,7 @@ from collections.abc import Iterator
 from sqlglot import exp
 
 from migguard.core.findings import Severity
-from migguard.lint.context import LintContext, normalise, table_name
+from migguard.lint.context import CREATE_TYPE_KINDS, LintContext, normalise, table_name
 from migguard.lint.rule import Rule, Violation, at
 from migguard.sql.shapes import EnumValue
 
@@ -46,11 +46,11 @@ def check(context: LintContext) -> Iterator[Violation]:
     created: set[str] = set()
     version = context.settings.pg_version
     for statement in context.parsed():
-        tree = statement.ast
+        tree = statement.ast if statement.node_kind in CREATE_TYPE_KINDS else None  # the kind answers first
         if isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() == "TYPE":
             created.add(table_name(tree.this))
             continue
-        command = statement.command
+        command = statement.command if statement.node_kind == "AlterEnumStmt" else None
         if not isinstance(command, EnumValue) or command.renamed_from is not None:
             continue
         name = normalise(command.type_name)

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from migguard.core.findings import Severity
-from migguard.lint.context import LintContext, display, identifier, normalise, table_name
+from migguard.lint.context import ALTER_TABLE_KINDS, LintContext, display, identifier, normalise, table_name
 from migguard.lint.rule import Rule, Violation, at
 from migguard.sql.parse import Statement
 from migguard.sql.shapes import CreateView
@@ -68,7 +68,13 @@ def _truthy(value: str | None) -> bool:
     return text in ("1", "on") or (bool(text) and ("true".startswith(text) or "yes".startswith(text)))
 
 
+# PostgreSQL's node kinds of CREATE [MATERIALIZED] VIEW.
+_VIEW_KINDS = frozenset({"ViewStmt", "CreateTableAsStmt"})
+
+
 def _view(statement: Statement) -> _View | None:
+    if statement.node_kind not in _VIEW_KINDS:  # the kind answers without parsing further
+        return None
     command = statement.command
     if isinstance(command, CreateView):
         invoker = any(name == "security_invoker" and _truthy(value) for name, value in command.options)
@@ -108,8 +114,10 @@ def _value(prop: exp.Property) -> str | None:
 def _made_invoker_later(context: LintContext, view: str, after: int) -> bool:
     """ALTER VIEW view SET (security_invoker = true) later in the file."""
     for statement in context.parsed():
+        if statement.index <= after or statement.node_kind not in ALTER_TABLE_KINDS:
+            continue
         tree = statement.ast
-        if statement.index <= after or not isinstance(tree, exp.Alter):
+        if not isinstance(tree, exp.Alter):
             continue
         if (tree.args.get("kind") or "").upper() != "VIEW" or table_name(tree.this) != view:
             continue
@@ -139,6 +147,8 @@ def check(context: LintContext) -> Iterator[Violation]:
     tables = set(context.tenant_tables)
     views: set[str] = set()  # views of this file over tenant data: a view over one is over tenant data too
     for statement in context.parsed():
+        if not tables and not views and statement.text.isascii() and column.lower() not in statement.text.lower():
+            continue  # it can read no tenant data: no tenant table or view here, and the column is not named
         view = _view(statement)
         if view is None:
             continue
