@@ -12,7 +12,6 @@ change of the tree is read across tables, once per diff (`IndexTree`). Pure: no 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from migguard.core.identifiers import quote_ident, quote_qualified
@@ -39,15 +38,12 @@ class IndexTree:
     indexes_before: dict[str, tuple[Table, Index]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, before: SchemaModel, after: SchemaModel, tables: Iterable[str] | None = None) -> IndexTree:
-        """`tables`: the keys of the tables that differ (all when None). The others' indexes cannot be
-        created, dropped or changed, nor attached to an index that is: that would change them too."""
-        names = list(tables) if tables is not None else None
+    def of(cls, before: SchemaModel, after: SchemaModel) -> IndexTree:
+        """Read from partitioned tables and partitions only: a kept parent's index belongs to the tree
+        even when its table does not differ (a partition of it may attach its index to it)."""
 
         def indexes(model: SchemaModel) -> dict[str, tuple[Table, Index]]:
-            chosen = model.tables.values() if names is None else [model.tables[k] for k in names if k in model.tables]
-            # only a partitioned table's or a partition's indexes belong to a tree
-            return {index_name(t, name): (t, i) for t in chosen if t.partition_key or t.partition_of
+            return {index_name(t, name): (t, i) for t in model.tables.values() if t.partition_key or t.partition_of
                     for name, i in t.indexes.items()}
 
         old, new = indexes(before), indexes(after)

@@ -171,7 +171,7 @@ def diff(before: SchemaModel, after: SchemaModel, online: bool = False) -> list[
     recreate = {n for n in deps.users(replaced) if n[0] in ("policy", "trigger", "constraint", "column", "index")}
     changed_tables |= _tables_of(recreate, before, after)
     taken, grantees = _relation_names(after), _grantees(before) | _grantees(after)
-    tree = IndexTree.of(before, after, changed_tables)
+    tree = IndexTree.of(before, after)
     # parents created before their children; children dropped before their parents (a partition
     # goes with its partitioned table, so dropping it after would fail)
     dropped = sorted((n for n in changed_tables if n not in after.tables), key=lambda n: _table_order(n, before, after),
