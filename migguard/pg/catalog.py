@@ -95,12 +95,15 @@ class CatalogReader:
 
 
 # --- introspection (pg/introspect.py: the SchemaModel) --------------------------------------------
+# The queries that read one row per column, constraint, index or relation join pg_description for
+# the comment: obj_description() and col_description() are SQL functions, run once per row.
 
 def acl_grants(acl: str, kind: str, owner: str) -> str:
-    """A JSON array of [grantee, privilege] of an ACL column; NULL means the kind's default ACL
-    (acldefault: PUBLIC may execute functions and use types), the owner's own rights left out."""
-    return (f"(SELECT coalesce(json_agg(json_build_array(CASE WHEN a.grantee = 0 THEN 'public' "
-            f"ELSE pg_get_userbyid(a.grantee) END, a.privilege_type)), '[]') "
+    """A JSON array of [grantee, privilege] of an ACL column, NULL when there are none (no JSON to
+    decode for most objects); a NULL ACL means the kind's default ACL (acldefault: PUBLIC may
+    execute functions and use types), the owner's own rights left out."""
+    return (f"(SELECT json_agg(json_build_array(CASE WHEN a.grantee = 0 THEN 'public' "
+            f"ELSE pg_get_userbyid(a.grantee) END, a.privilege_type)) "
             f"FROM aclexplode(coalesce({acl}, acldefault('{kind}', {owner}))) a WHERE a.grantee <> {owner})")
 
 
@@ -124,21 +127,22 @@ SELECT c.oid, n.nspname AS schema_name, c.relname AS name, c.relkind, pg_get_use
        CASE WHEN c.relispartition THEN (SELECT i.inhparent::regclass::text FROM pg_inherits i WHERE i.inhrelid = c.oid) END AS partition_of,
        CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END AS partition_bound,
        CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partition_key,
-       obj_description(c.oid, 'pg_class') AS comment,
+       d.description AS comment,
        CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END AS view_definition,
        coalesce(c.reloptions, '{{}}') AS options,
        c.relpersistence AS persistence, c.relreplident AS replica_identity,
        (SELECT ic.relname FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid
         WHERE x.indrelid = c.oid AND x.indisreplident) AS replica_identity_index,
-       (SELECT coalesce(json_agg(i.inhparent::regclass::text ORDER BY i.inhseqno), '[]') FROM pg_inherits i
+       (SELECT json_agg(i.inhparent::regclass::text ORDER BY i.inhseqno) FROM pg_inherits i
         WHERE i.inhrelid = c.oid AND NOT c.relispartition) AS inherits,
-       (SELECT coalesce(json_agg(json_build_array(CASE WHEN a.grantee = 0 THEN 'public' ELSE pg_get_userbyid(a.grantee) END,
-                                                 a.privilege_type)), '[]')
+       (SELECT json_agg(json_build_array(CASE WHEN a.grantee = 0 THEN 'public' ELSE pg_get_userbyid(a.grantee) END,
+                                        a.privilege_type))
         FROM aclexplode(c.relacl) a WHERE a.grantee <> c.relowner) AS grants,
-       (SELECT coalesce(json_agg(json_build_array(CASE WHEN a.grantee = 0 THEN 'public' ELSE pg_get_userbyid(a.grantee) END,
-                                                 a.privilege_type)), '[]')
+       (SELECT json_agg(json_build_array(CASE WHEN a.grantee = 0 THEN 'public' ELSE pg_get_userbyid(a.grantee) END,
+                                        a.privilege_type))
         FROM aclexplode(c.relacl) a WHERE a.grantee <> c.relowner AND a.is_grantable) AS grant_options
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_description d ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0
 WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND {app_object("c.relnamespace", "pg_class", "c.oid")}
   AND {only_oids("c.oid")}
 ORDER BY 2, 3
@@ -152,7 +156,7 @@ SELECT a.attrelid AS relid, a.attname AS name,
        CASE a.attidentity WHEN 'a' THEN 'always' WHEN 'd' THEN 'by default' END AS identity,
        CASE WHEN a.attgenerated <> '' THEN pg_get_expr(ad.adbin, ad.adrelid) END AS generated,
        CASE WHEN a.attcollation <> t.typcollation THEN co.collname END AS collation,
-       col_description(a.attrelid, a.attnum) AS comment,
+       d.description AS comment,
        CASE WHEN a.attstattarget >= 0 THEN a.attstattarget::int END AS statistics,
        CASE WHEN a.attidentity <> '' THEN
          (SELECT json_build_object('name', sc.relname, 'start', s.seqstart, 'increment', s.seqincrement,
@@ -165,39 +169,48 @@ JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
 LEFT JOIN pg_collation co ON co.oid = a.attcollation
+LEFT JOIN pg_description d ON d.objoid = a.attrelid AND d.classoid = 'pg_class'::regclass AND d.objsubid = a.attnum
 WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'f')
   AND {in_app_schemas("c.relnamespace")} AND {only_oids("a.attrelid")}
 ORDER BY a.attrelid, a.attnum
 """
 
+# A partition's foreign keys cloned from its parent's are the parent's (they come and go with it);
+# its primary key, unique and exclusion constraints are its own, their index attached to the
+# parent's (pg_dump prints them so: `ALTER TABLE ONLY partition ADD CONSTRAINT …`).
 SCHEMA_CONSTRAINTS_SQL = f"""
 SELECT con.conrelid AS relid, con.conname AS name, con.contype AS kind, pg_get_constraintdef(con.oid) AS definition,
        coalesce((SELECT array_agg(a.attname ORDER BY k.i) FROM unnest(con.conkey) WITH ORDINALITY k(n, i)
                  JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n), '{{}}') AS columns,
        con.convalidated AS validated,
        CASE WHEN con.contype = 'f' THEN con.confrelid::regclass::text END AS references,
-       obj_description(con.oid, 'pg_constraint') AS comment,
+       d.description AS comment,
        NOT con.conislocal AND con.contype = 'c' AS inherited
 FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid
+LEFT JOIN pg_description d ON d.objoid = con.oid AND d.classoid = 'pg_constraint'::regclass AND d.objsubid = 0
 WHERE con.contype IN ('p', 'u', 'f', 'c', 'x') AND {in_app_schemas("c.relnamespace")}
-  AND con.conparentid = 0 AND {only_oids("con.conrelid")}
+  AND (con.conparentid = 0 OR con.contype IN ('p', 'u', 'x')) AND {only_oids("con.conrelid")}
 ORDER BY con.conrelid, con.conname
 """
 
 SCHEMA_INDEXES_SQL = f"""
 SELECT i.indrelid AS relid, ic.relname AS name, pg_get_indexdef(i.indexrelid) AS definition, i.indisunique AS unique,
        am.amname AS method,
-       coalesce((SELECT array_agg(pg_get_indexdef(i.indexrelid, k.i::int, true) ORDER BY k.i)
-                 FROM generate_series(1, i.indnkeyatts) k(i)), '{{}}') AS columns,
+       coalesce((SELECT array_agg(CASE WHEN k.attnum <> 0 THEN quote_ident(a.attname)
+                                        ELSE pg_get_indexdef(i.indexrelid, k.i::int, true) END ORDER BY k.i)
+                 FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, i)
+                 LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+                 WHERE k.i <= i.indnkeyatts), '{{}}') AS columns,
        pg_get_expr(i.indpred, i.indrelid) AS predicate, i.indisvalid AS valid,
        (SELECT con.conname FROM pg_constraint con WHERE con.conindid = i.indexrelid AND con.conrelid = i.indrelid
         AND con.contype IN ('p', 'u', 'x')) AS constraint,
-       obj_description(i.indexrelid, 'pg_class') AS comment,
+       d.description AS comment,
        (SELECT inh.inhparent::regclass::text FROM pg_inherits inh WHERE inh.inhrelid = i.indexrelid) AS parent
 FROM pg_index i
 JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_class c ON c.oid = i.indrelid
 JOIN pg_am am ON am.oid = ic.relam
+LEFT JOIN pg_description d ON d.objoid = i.indexrelid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0
 WHERE {in_app_schemas("c.relnamespace")} AND c.relkind IN ('r', 'p', 'm') AND {only_oids("i.indrelid")}
 ORDER BY i.indrelid, ic.relname
 """

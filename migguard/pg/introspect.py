@@ -119,7 +119,7 @@ def read_relations(reader: CatalogReader, only: list[int] | None = None
             grants=grant_map, persistence=_PERSISTENCE.get(r["persistence"], "permanent"),
             options=tuple(sorted(r["options"])), replica_identity=_REPLICA_IDENTITY[r["replica_identity"]],
             replica_identity_index=r["replica_identity_index"] if r["replica_identity"] == "i" else None,
-            inherits=tuple(r["inherits"]), grant_options=_grant_map(r["grant_options"]),
+            inherits=tuple(r["inherits"] or ()), grant_options=_grant_map(r["grant_options"]),
         )
         oids[oid] = ("tables", key)
     return tables, views, oids
@@ -226,10 +226,10 @@ def _dependencies(reader: CatalogReader) -> tuple[tuple[tuple[str, ...], tuple[s
     return tuple(sorted(found))
 
 
-def _grant_map(pairs: list[list[str]]) -> dict[str, tuple[str, ...]]:
-    """[[grantee, privilege], …] → grantee → sorted privileges."""
+def _grant_map(pairs: list[list[str]] | None) -> dict[str, tuple[str, ...]]:
+    """[[grantee, privilege], …] (None: none) → grantee → sorted privileges."""
     grants: dict[str, list[str]] = defaultdict(list)
-    for role, privilege in pairs:
+    for role, privilege in pairs or ():
         grants[role].append(privilege)
     return {role: tuple(sorted(privileges)) for role, privileges in sorted(grants.items())}
 

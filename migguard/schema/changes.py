@@ -72,8 +72,12 @@ def field_changes(old: Any, new: Any) -> list[tuple[tuple, str]]:
     a, b = _fields(old), _fields(new)
     if a == b:
         return []
+    left, right = a, b
+    if isinstance(a, dict) and isinstance(b, dict):  # deepdiff walks only the fields that differ
+        keys = [k for k in (*a, *(k for k in b if k not in a)) if a.get(k, _MISSING) != b.get(k, _MISSING)]
+        left, right = {k: a[k] for k in keys if k in a}, {k: b[k] for k in keys if k in b}
     paths: dict[tuple, None] = {}
-    for report in DeepDiff(a, b, view="tree", ignore_order=False, threshold_to_diff_deeper=0).values():
+    for report in DeepDiff(left, right, view="tree", ignore_order=False, threshold_to_diff_deeper=0).values():
         for level in report:
             paths[_field_path(level.path(output_format="list"), a, b)] = None
     order = {field: i for i, field in enumerate([*a, *b] if isinstance(a, dict) and isinstance(b, dict) else [])}
@@ -132,7 +136,7 @@ class Explainer:
     def __init__(self, before: SchemaModel, after: SchemaModel) -> None:
         self.before, self.after = before, after
         self._cache: dict[tuple[int, int], list[tuple[tuple, str]]] = {}
-        self._indexes: dict[str, tuple[Any, Any]] | None = None
+        self._indexes: dict[tuple[str, ...], tuple[Any, Any]] | None = None
         self._functions: dict[tuple[str, ...], str] | None = None
 
     def details(self, kind: str, path: tuple[str, ...], name: str) -> tuple[str, ...]:
@@ -180,7 +184,7 @@ class Explainer:
                          "collations"):
             if key in getattr(before, category) or key in getattr(after, category):
                 return getattr(before, category).get(key), getattr(after, category).get(key)
-        return self._index_pairs().get(key)
+        return self._index_pairs().get(tuple(path))
 
     def _function_keys(self) -> dict[tuple[str, ...], str]:
         """A function change's path (schema, "name(arguments)") → the function's key (its signature)."""
@@ -189,14 +193,14 @@ class Explainer:
                                for model in (self.before, self.after) for key, f in model.functions.items()}
         return self._functions
 
-    def _index_pairs(self) -> dict[str, tuple[Any, Any]]:
-        """Index key (schema.index) → (before, after) index: an index change's path names no table."""
+    def _index_pairs(self) -> dict[tuple[str, ...], tuple[Any, Any]]:
+        """An index change's path (schema, index) → (before, after) index: the path names no table."""
         if self._indexes is None:
             self._indexes = {}
             for side, model in enumerate((self.before, self.after)):
                 for relation in (*model.tables.values(), *model.views.values()):
                     for index_name, index in relation.indexes.items():
-                        pair = list(self._indexes.get(object_key(relation.schema_name, index_name), (None, None)))
-                        pair[side] = index
-                        self._indexes[object_key(relation.schema_name, index_name)] = (pair[0], pair[1])
+                        key = (relation.schema_name, index_name)
+                        pair = self._indexes.get(key, (None, None))
+                        self._indexes[key] = (index, pair[1]) if side == 0 else (pair[0], index)
         return self._indexes

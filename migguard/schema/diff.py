@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 
 from migguard.core.identifiers import comment_safe, object_key, quote_ident, quote_literal, quote_qualified
 from migguard.schema import ddl_collations, ddl_identity
-from migguard.schema.ddl_partitions import IndexTree, attach_sql
+from migguard.schema.ddl_partitions import IndexTree, add_constraint_sql, attach_sql, constraint_index
 from migguard.schema.changes import Explainer, differing
 from migguard.schema.ddl_grants import grant_option_steps, grant_steps
 from migguard.schema.ddl_statistics import statistics_steps
@@ -171,7 +171,7 @@ def diff(before: SchemaModel, after: SchemaModel, online: bool = False) -> list[
     recreate = {n for n in deps.users(replaced) if n[0] in ("policy", "trigger", "constraint", "column", "index")}
     changed_tables |= _tables_of(recreate, before, after)
     taken, grantees = _relation_names(after), _grantees(before) | _grantees(after)
-    tree = IndexTree.of(before, after, changed_tables)
+    tree = IndexTree.of(before, after)
     # parents created before their children; children dropped before their parents (a partition
     # goes with its partitioned table, so dropping it after would fail)
     dropped = sorted((n for n in changed_tables if n not in after.tables), key=lambda n: _table_order(n, before, after),
@@ -379,7 +379,9 @@ def _enum_changes(name: str, old: EnumType | None, new: EnumType | None, before:
     back = None if after is None else _recreate_enum_sql(new, old, before, before.views)
     removed = [v for v in old.values if v not in new.values]
     kept_order = [v for v in new.values if v in old.values] == list(old.values)
-    if not removed and kept_order:
+    # A value added by ADD VALUE cannot be used before its transaction commits: when the new
+    # schema already uses one (a default, a CHECK, an index, a view), the type is recreated.
+    if not removed and kept_order and not _new_values_used(old, new, after):
         changes = []
         for index, value in enumerate(new.values):
             if value in old.values:
@@ -396,7 +398,23 @@ def _enum_changes(name: str, old: EnumType | None, new: EnumType | None, before:
     return [_change("recreate type", path, _recreate_enum_sql(old, new, before, before.views), back, TYPE,
                     destructive=bool(removed),
                     lossy=bool(removed), lock=ACCESS_EXCLUSIVE if users else None,
-                    notes=("rows holding a removed value make the conversion fail",) if removed else ())]
+                    notes=("rows holding a removed value make the conversion fail",) if removed else
+                    ("a value added by ADD VALUE cannot be used in its own transaction: the type is recreated",))]
+
+
+def _new_values_used(old: EnumType, new: EnumType, after: SchemaModel | None) -> bool:
+    """Whether a value `new` adds appears as a literal of the type (`'v'::schema.type`, as
+    PostgreSQL prints it) in a column default, constraint, index or view of `after`."""
+    if after is None:
+        return False
+    literals = [f"{_lit(v)}::{_rel(new)}" for v in new.values if v not in old.values]
+    texts = [view.definition for view in after.views.values()]
+    for table in after.tables.values():
+        texts += [c.default or "" for c in table.columns.values()]
+        texts += [c.definition for c in table.constraints.values()]
+        texts += [i.definition for i in table.indexes.values()]
+        texts += [f"{p.using} {p.with_check}" for p in table.policies.values()]
+    return any(literal in text for literal in literals for text in texts)
 
 
 def _enum_users(enum: EnumType, model: SchemaModel) -> list[tuple[Table, Column]]:
@@ -775,7 +793,7 @@ def _alter_table(old: Table, new: Table, created: bool = False, tree: IndexTree 
                                    f"ALTER TABLE {new.partition_of} ATTACH PARTITION {qualified} {new.partition_bound};",
                                    f"ALTER TABLE {new.partition_of} DETACH PARTITION {qualified};",
                                    CONSTRAINT, lock=SHARE_UPDATE_EXCLUSIVE))
-    changes += _constraint_changes(old, new, target, recreate)
+    changes += _constraint_changes(old, new, target, recreate, tree, created)
     retyped = {c for c in old.columns if c in new.columns and
                (old.columns[c].type, old.columns[c].collation) != (new.columns[c].type, new.columns[c].collation)}
     changes += _index_changes(old, new, set() if created else retyped, tree, created, recreate)
@@ -866,6 +884,19 @@ _PLACEHOLDERS = {
 }
 
 
+_NUMBERS = frozenset({"smallint", "integer", "bigint", "numeric", "real", "double precision"})
+_TIMES = frozenset({"date", "timestamp without time zone", "timestamp with time zone", "time without time zone",
+                    "time with time zone", "interval"})
+
+
+def _no_cast(old: str, new: str) -> bool:
+    """Built-in types with no cast between them (pg_cast): a number and a date or time."""
+    def base(type_: str) -> str:
+        return re.sub(r"\(\d+(,\d+)?\)", "", type_).removesuffix("[]").strip()
+    kinds = {base(old) in _NUMBERS, base(new) in _NUMBERS}, {base(old) in _TIMES, base(new) in _TIMES}
+    return kinds[0] == {True, False} and kinds[1] == {True, False}
+
+
 def _restore_column_sql(target: str, column: Column, schema: str) -> str:
     """Re-add a dropped column exactly as it was; a NOT NULL column without a default gets a
     placeholder default for the rows that exist, dropped again at once."""
@@ -893,8 +924,10 @@ def _alter_column(old: Column, new: Column, target: str, path: tuple[str, ...], 
         return changes
     if old.type != new.type or old.collation != new.collation:
         # A user-defined type (schema-qualified: an enum, a domain) has no cast from another
-        # type but its text form: convert through text, as PostgreSQL's own casts cannot.
-        via = "::text" if "." in old.type + new.type and old.type != new.type else ""
+        # type but its text form, nor has a number a cast to a date or time or back: convert
+        # through text, as PostgreSQL's own casts cannot (rows whose text does not read as the
+        # new type fail the statement, and its transaction with it).
+        via = "::text" if old.type != new.type and ("." in old.type + new.type or _no_cast(old.type, new.type)) else ""
 
         def retype(c: Column) -> str:
             collate = f" COLLATE {_q(c.collation)}" if c.collation else ""
@@ -942,19 +975,27 @@ def _add_constraint_sql(target: str, constraint: Constraint) -> str:
     return f"{target} ADD CONSTRAINT {_q(constraint.name)} {constraint.definition};"
 
 
-def _constraint_changes(old: Table, new: Table, target: str, recreate: set[Node] = frozenset()) -> list[Change]:
+def _constraint_changes(old: Table, new: Table, target: str, recreate: set[Node] = frozenset(),
+                        tree: IndexTree = IndexTree(), created: bool = False) -> list[Change]:
+    """Constraint changes of one table. A CHECK inherited from a parent comes and goes with the
+    parent's; a partition's key constraint attached to its parent's goes with the parent's, and a
+    new one is added to the partition alone and attached (`ddl_partitions`), unless PARTITION OF
+    makes it."""
     changes = []
     names = sorted(set(old.constraints) | set(new.constraints),
                    key=lambda n: ((old.constraints.get(n) or new.constraints.get(n)).kind == "foreign", n))
     qualified = _rel(new)
     for constraint_name in names:
-        # a CHECK inherited from a parent comes and goes with the parent's
         before, after = old.constraints.get(constraint_name), new.constraints.get(constraint_name)
         path = (new.schema_name, new.name, constraint_name)
         forced = ("constraint", *path) in recreate
-        if before is not None and after is not None and before.compared_fields() == after.compared_fields() \
+        if tree.constraint_goes_with_parent(old, before):
+            before = None
+        elif before is not None and after is not None and before.compared_fields() == after.compared_fields() \
                 and not forced:
             continue
+        if created and tree.constraint_made_by_partition_of(new, after):
+            after = None
         before, after = (None if c is None or c.inherited else c for c in (before, after))
         if before == after and not forced:
             continue
@@ -975,11 +1016,16 @@ def _constraint_changes(old: Table, new: Table, target: str, recreate: set[Node]
         if before is not None:
             key = before.kind in ("primary", "unique")
             phase = DROP_FOREIGN_KEY if before.kind == "foreign" else DROP_CONSTRAINT
-            changes.append(_change("drop constraint", path, drop, _add_constraint_sql(target, before), phase,
-                                   destructive=key, lock=ACCESS_EXCLUSIVE))
+            index = constraint_index(old, before)  # its partitions' constraints go with it, and come back
+            restore = "\n".join(filter(None, [add_constraint_sql(old, before),
+                                               tree.restore_children(_qn(old.schema_name, index.name)) if index else ""]))
+            changes.append(_change("drop constraint", path, drop, restore, phase, destructive=key, lock=ACCESS_EXCLUSIVE))
         if after is not None:
             foreign = after.kind == "foreign"
-            changes.append(_change("add constraint", path, _add_constraint_sql(target, after), drop,
+            index = constraint_index(new, after)
+            undo = "" if tree.constraint_goes_back_with_parent(new, after) else "\n".join(
+                filter(None, [drop, tree.restore_adopted(_qn(new.schema_name, index.name)) if index else ""]))
+            changes.append(_change("add constraint", path, add_constraint_sql(new, after), undo,
                                    FOREIGN_KEY if foreign else CONSTRAINT,
                                    lock=SHARE_ROW_EXCLUSIVE if foreign else ACCESS_EXCLUSIVE))
             if after.comment:
@@ -1001,7 +1047,7 @@ def _index_changes(old: Table | View, new: Table | View, retyped: set[str] = fro
         if isinstance(new, Table) and raw_after is not None and tree.needs_attach(new, raw_before, raw_after) \
                 and not (created and tree.made_by_partition_of(new, raw_after)):
             attach.append(_change("attach index", (new.schema_name, index_name), attach_sql(raw_after.parent, new, raw_after),
-                                  "", ATTACH_INDEX, lock=SHARE_UPDATE_EXCLUSIVE))
+                                  tree.unattach_sql(new, raw_after), ATTACH_INDEX, lock=SHARE_UPDATE_EXCLUSIVE))
         if tree.goes_with_parent(raw_before):
             raw_before = None
         if created and raw_after is not None and isinstance(new, Table) and tree.made_by_partition_of(new, raw_after):
@@ -1024,7 +1070,8 @@ def _index_changes(old: Table | View, new: Table | View, retyped: set[str] = fro
             changes.append(_change("drop index", path, drop, restore, DROP_CONSTRAINT, lock=ACCESS_EXCLUSIVE))
         if after is not None:
             # an index attached to a parent index the diff creates is dropped with that parent
-            undo = "" if after.parent is not None and after.parent in tree.created else drop
+            undo = "" if isinstance(new, Table) and tree.undone_by_parent(new, after) else \
+                "\n".join(filter(None, [drop, tree.restore_adopted(qualified)]))
             changes.append(_change("create index", path, after.definition + ";", undo, INDEX, lock=SHARE))
             if after.comment:
                 changes.append(_change("comment on index", path, f"COMMENT ON INDEX {qualified} IS {_comment(after.comment)};",

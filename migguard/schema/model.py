@@ -44,7 +44,10 @@ class _Model(BaseModel):
         return hashlib.sha256(self.model_dump_json(exclude=self.uncompared or None).encode("utf-8")).hexdigest()
 
     def differs(self, other: _Model) -> bool:
-        """Whether the compared fields differ: by key, and on a key mismatch by the fields themselves."""
+        """Whether the compared fields differ: equal objects (the common case) by `==`, without
+        serialising either; else by key, and on a key mismatch by the fields themselves."""
+        if self == other:
+            return False
         return self.equality_key != other.equality_key and self.compared_fields() != other.compared_fields()
 
     def compared_fields(self, *, without: frozenset[str] = frozenset()) -> dict[str, Any]:

@@ -81,6 +81,36 @@ def test_enum_values_keep_their_position():
                               "CREATE TYPE public.mood AS ENUM ('sad', 'happy');\nDROP TYPE public.mood__migguard_old;")
 
 
+def test_an_added_enum_value_the_new_schema_uses_recreates_the_type():
+    # ADD VALUE's value cannot be used in its own transaction ("unsafe use of new value")
+    mood = EnumType(schema_name="public", name="mood", values=("sad", "happy"))
+    grown = mood.model_copy(update={"values": ("sad", "ok", "happy")})
+    column = Column(name="mood", position=2, type="public.mood")
+    defaulted = column.model_copy(update={"default": "'ok'::public.mood"})
+    changes = diff(_model(_table(id=ID, mood=column), enums={"public.mood": mood}),
+                   _model(_table(id=ID, mood=defaulted), enums={"public.mood": grown}))
+    assert [c.kind for c in changes] == ["recreate type", "alter column default"]
+    assert "ADD VALUE" not in forward_script(changes)
+    assert changes[0].forward.splitlines()[:3] == [
+        "ALTER TYPE public.mood RENAME TO mood__migguard_old;", "CREATE TYPE public.mood AS ENUM ('sad', 'ok', 'happy');",
+        "ALTER TABLE public.users ALTER COLUMN mood TYPE public.mood USING mood::text::public.mood;"]
+    unused = diff(_model(_table(id=ID, mood=column), enums={"public.mood": mood}),
+                  _model(_table(id=ID, mood=column), enums={"public.mood": grown}))
+    assert [c.kind for c in unused] == ["add enum value"]
+
+
+def test_a_number_retyped_to_a_timestamp_converts_through_text():
+    # no cast between bigint and timestamp (pg_cast); a numeric type change keeps its own cast
+    seen = Column(name="seen", position=2, type="bigint")
+    stamped = seen.model_copy(update={"type": "timestamp(3) without time zone"})
+    (change,) = diff(_model(_table(id=ID, seen=seen)), _model(_table(id=ID, seen=stamped)))
+    assert change.forward == ("ALTER TABLE public.users ALTER COLUMN seen TYPE timestamp(3) without time zone "
+                              "USING seen::text::timestamp(3) without time zone;")
+    assert change.reverse == "ALTER TABLE public.users ALTER COLUMN seen TYPE bigint USING seen::text::bigint;"
+    (widened,) = diff(_model(_table(id=ID, seen=seen)), _model(_table(id=ID, seen=seen.model_copy(update={"type": "numeric"}))))
+    assert widened.forward == "ALTER TABLE public.users ALTER COLUMN seen TYPE numeric USING seen::numeric;"
+
+
 def test_rls_policies_and_index_changes():
     policy = Policy(name="tenant_isolation", command="all", using="(tenant_id = 1)")
     index = Index(name="users_email_idx", definition="CREATE INDEX users_email_idx ON public.users USING btree (email)")

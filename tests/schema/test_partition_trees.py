@@ -73,3 +73,47 @@ CREATE VIEW feelings AS SELECT k, feeling, 'happy'::mood AS hoped FROM events;
 ], ids=["partitioned index", "check and not null from the parent", "enum value"])
 def test_partition_changes_round_trip_on_postgresql(pg_cluster, change):
     round_trip_both_ways(pg_cluster, BASE, BASE + change)
+
+
+def _keyed(parent_key: bool, child_key: bool, child_attached: bool = True) -> SchemaModel:
+    """events and events_1 with their primary keys: the partition's attached to the parent's or not."""
+    model = _partitioned({}, {})
+    parent, child = model.tables["public.events"], model.tables["public.events_1"]
+    if parent_key:
+        parent = parent.model_copy(update={
+            "constraints": {"events_pkey": Constraint(name="events_pkey", kind="primary", definition="PRIMARY KEY (k)",
+                                                      columns=("k",))},
+            "indexes": {"events_pkey": Index(name="events_pkey", unique=True, columns=("k",), constraint="events_pkey",
+                                             definition="CREATE UNIQUE INDEX events_pkey ON ONLY public.events USING btree (k)")}})
+    if child_key:
+        child = child.model_copy(update={
+            "constraints": {"events_1_pkey": Constraint(name="events_1_pkey", kind="primary",
+                                                        definition="PRIMARY KEY (k)", columns=("k",))},
+            "indexes": {"events_1_pkey": Index(name="events_1_pkey", unique=True, columns=("k",), constraint="events_1_pkey",
+                                               definition="CREATE UNIQUE INDEX events_1_pkey ON public.events_1 USING btree (k)",
+                                               parent="public.events_pkey" if child_attached else None)}})
+    return SchemaModel(tables={t.qualified_name: t for t in (parent, child)})
+
+
+def test_a_partitioned_key_is_made_as_pg_dump_makes_it_and_its_partitions_go_and_come_back_with_it():
+    changes = diff(_keyed(False, False), _keyed(True, True))
+    assert [c.forward for c in changes] == [
+        "ALTER TABLE ONLY public.events ADD CONSTRAINT events_pkey PRIMARY KEY (k);",
+        "ALTER TABLE ONLY public.events_1 ADD CONSTRAINT events_1_pkey PRIMARY KEY (k);",
+        "ALTER INDEX public.events_pkey ATTACH PARTITION public.events_1_pkey;"]
+    assert reverse_script(changes) == ("ALTER TABLE public.events DROP CONSTRAINT events_pkey;\n", [])
+    (drop,) = diff(_keyed(True, True), _keyed(False, False))  # the partition's key goes with the parent's
+    assert drop.forward == "ALTER TABLE public.events DROP CONSTRAINT events_pkey;"
+    assert drop.reverse.splitlines() == [c.forward for c in changes]
+
+
+def test_attaching_a_partitions_key_to_a_kept_parent_is_undone_by_rebuilding_the_parent():
+    # PostgreSQL cannot detach an attached index: the rollback drops the parent's key (the
+    # partition's goes with it) and adds it again alone, as it was
+    changes = diff(_keyed(True, True, child_attached=False), _keyed(True, True))
+    assert [(c.kind, c.forward) for c in changes] == [
+        ("attach index", "ALTER INDEX public.events_pkey ATTACH PARTITION public.events_1_pkey;")]
+    assert changes[0].reverse.splitlines() == [
+        "ALTER TABLE public.events DROP CONSTRAINT events_pkey;",
+        "ALTER TABLE ONLY public.events ADD CONSTRAINT events_pkey PRIMARY KEY (k);",
+        "ALTER TABLE ONLY public.events_1 ADD CONSTRAINT events_1_pkey PRIMARY KEY (k);"]
