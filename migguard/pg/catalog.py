@@ -428,27 +428,33 @@ UNION ALL
 SELECT 'current_user', 0, current_user::text
 """
 
-# What depends on the given objects (`groups`, `objects`: parallel arrays of ROW_VERSIONS_SQL's
-# groups and oids), one level: a dependent's printed definition may name them. Rows: (catalog,
-# relid), relid the relation or sequence whose model holds the dependent (NULL for a function, a
-# type, a statistics object).
-DEPENDENTS_SQL = """
-WITH RECURSIVE asked(grp, objid) AS (SELECT * FROM unnest(%(groups)s::text[], %(objects)s::oid[])),
--- an enum's labels print inside the constants of the types built on it (its array, a domain over it,
--- a composite, range or multirange holding it): a renamed label changes how those print too (only
--- from enums: pg_attribute and pg_type have no index to find what is built on a type)
-labels(oid) AS (
-  SELECT t.oid FROM asked a JOIN pg_type t ON t.oid = a.objid WHERE a.grp = 'type' AND t.typtype = 'e'
+# The types built on the given enums (`types`: oids, other types ignored), at any depth: their arrays,
+# domains over them, composites and ranges holding them, a range's multirange. An enum's labels print
+# inside the constants of those types, which depend on the built type only, so a renamed label
+# changes how they print too. Asked only when a type changed: pg_attribute and pg_type have no index
+# for it. Rows: (oid).
+BUILT_ON_ENUMS_SQL = """
+WITH RECURSIVE built(oid) AS (
+  SELECT t.oid FROM pg_type t WHERE t.oid = ANY(%(types)s::oid[]) AND t.typtype = 'e'
   UNION
-  SELECT built.oid FROM labels AS types CROSS JOIN LATERAL (
-    SELECT t.oid FROM pg_type t WHERE types.oid IN (t.typbasetype, t.typelem)
+  SELECT more.oid FROM built CROSS JOIN LATERAL (
+    SELECT t.oid FROM pg_type t WHERE built.oid IN (t.typbasetype, t.typelem)
     UNION ALL SELECT c.reltype FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
-      WHERE a.atttypid = types.oid AND a.attnum > 0
-    UNION ALL SELECT r.rngtypid FROM pg_range r WHERE r.rngsubtype = types.oid
-    -- a range's multirange (from 14: read from the row as JSON, as 13 has no such column)
+      WHERE a.atttypid = built.oid AND a.attnum > 0
+    UNION ALL SELECT r.rngtypid FROM pg_range r WHERE r.rngsubtype = built.oid
+    -- from 14 (read from the row as JSON, as 13 has no such column)
     UNION ALL SELECT (to_jsonb(r) ->> 'rngmultitypid')::oid FROM pg_range r
-      WHERE r.rngtypid = types.oid AND to_jsonb(r) ? 'rngmultitypid') AS built
+      WHERE r.rngtypid = built.oid AND to_jsonb(r) ? 'rngmultitypid') AS more
 )
+SELECT oid FROM built WHERE oid <> ALL(%(types)s::oid[])
+"""
+
+# What depends on the given objects (`groups`, `objects`: parallel arrays of ROW_VERSIONS_SQL's
+# groups, or `built` for BUILT_ON_ENUMS_SQL's types, and oids), one level: a dependent's printed
+# definition may name them. Rows: (catalog, relid), relid the relation or sequence whose model holds
+# the dependent (NULL for a function, a type, a statistics object).
+DEPENDENTS_SQL = """
+WITH asked(grp, objid) AS (SELECT * FROM unnest(%(groups)s::text[], %(objects)s::oid[]))
 SELECT DISTINCT d.classid::regclass::text AS catalog,
        CASE d.classid
          WHEN 'pg_class'::regclass THEN coalesce((SELECT x.indrelid FROM pg_index x WHERE x.indexrelid = d.objid), d.objid)
@@ -465,11 +471,9 @@ FROM (SELECT a.objid, CASE a.grp
              WHEN 'operator' THEN 'pg_operator'::regclass WHEN 'opclass' THEN 'pg_opclass'::regclass
              WHEN 'tsconfig' THEN 'pg_ts_config'::regclass WHEN 'tsdict' THEN 'pg_ts_dict'::regclass
              WHEN 'language' THEN 'pg_language'::regclass END AS classid
-      FROM asked a WHERE a.grp NOT IN ('type', 'rowtype')
-      UNION
-      SELECT a.objid, 'pg_type'::regclass FROM asked a WHERE a.grp IN ('type', 'rowtype')
-      UNION
-      SELECT labels.oid, 'pg_type'::regclass FROM labels
+      FROM asked a WHERE a.grp NOT IN ('type', 'rowtype', 'built')
+      UNION ALL
+      SELECT a.objid, 'pg_type'::regclass FROM asked a WHERE a.grp IN ('type', 'rowtype', 'built')
       -- an index is read with its table, but a regclass constant ('app.t_pkey'::regclass) names it itself
       UNION ALL
       SELECT x.indexrelid, 'pg_class'::regclass FROM asked a JOIN pg_index x ON x.indrelid = a.objid

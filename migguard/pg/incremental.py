@@ -13,7 +13,8 @@ re-read when any of its rows is new, rewritten or deleted. Objects whose printed
 a changed object (a view of a renamed table, a foreign key to it, a default calling a renamed
 sequence, a regclass constant naming a renamed index, a field of a renamed composite attribute,
 a constant of an array, domain, composite, range or multirange type built on an enum whose label
-was renamed) are re-read too, one level down pg_depend (`catalog.DEPENDENTS_SQL`). Operators,
+was renamed: `catalog.BUILT_ON_ENUMS_SQL`) are re-read too, one level down pg_depend
+(`catalog.DEPENDENTS_SQL`). Operators,
 operator classes, text search configurations and dictionaries and languages are fingerprinted
 for that alone (the model holds none of them, but views, constraints, indexes and functions print
 their names). A partition bound records no dependency on its values' type: when a type changes
@@ -123,6 +124,9 @@ class IncrementalReader:
         sequences = {oid for group, oid in touched if group == "sequence"}
         categories = {group for group, _ in touched if group in CATEGORY_READS}
         asked = sorted((group, oid) for group, oid in touched if group in _NAMED_GROUPS)
+        types = sorted(oid for group, oid in touched if group == "type" and ("type", oid) in versions)
+        if types:  # an enum's labels print inside constants of the types built on it: their users too
+            asked += [("built", oid) for (oid,) in reader.tuples(q.BUILT_ON_ENUMS_SQL, prepare=True, types=types)]
         if asked:
             rows = reader.tuples(q.DEPENDENTS_SQL, prepare=True, groups=[g for g, _ in asked],
                                  objects=[o for _, o in asked])
@@ -137,7 +141,6 @@ class IncrementalReader:
                     sequences.add(relid)
                 else:  # a composite type's relation
                     categories.add("type")
-        types = sorted(oid for group, oid in touched if group == "type" and ("type", oid) in versions)
         if types:  # a partition bound prints its values' labels but records no dependency on their type
             relations.update(oid for (oid,) in reader.tuples(q.PARTITIONS_BY_TYPES_SQL, prepare=True, types=types))
 
