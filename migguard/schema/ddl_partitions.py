@@ -93,11 +93,8 @@ class IndexTree:
         a constraint's index by its constraint, added to the partition alone."""
         lines = []
         for table, index in self.children_before.get(parent, []):
-            constraint = table.constraints.get(index.constraint) if index.constraint else None
-            if index.constraint and constraint is None:
-                continue
-            lines.append(add_constraint_sql(table, constraint) if constraint else f"{index.definition};")
-            lines.append(attach_sql(parent, table, index))
+            if made := _index_sql(table, index):
+                lines += [made, attach_sql(parent, table, index)]
         return "\n".join(lines)
 
     def undone_by_parent(self, table: Table, index: Index | None) -> bool:
@@ -130,12 +127,8 @@ class IndexTree:
         `parent`: dropping `parent` in the rollback drops them with it."""
         lines = []
         for table, index in self.adopted.get(parent, []):
-            constraint = table.constraints.get(index.constraint) if index.constraint else None
-            if index.constraint and constraint is None:
-                continue
-            lines.append(add_constraint_sql(table, constraint) if constraint else f"{index.definition};")
-            if index.parent:
-                lines.append(attach_sql(index.parent, table, index))
+            if made := _index_sql(table, index):
+                lines += [made, attach_sql(index.parent, table, index)] if index.parent else [made]
         return "\n".join(lines)
 
     def constraint_goes_with_parent(self, table: Table, constraint: Constraint | None) -> bool:
@@ -173,3 +166,12 @@ def add_constraint_sql(table: Table, constraint: Constraint) -> str:
 
 def attach_sql(parent: str, table: Table, index: Index) -> str:
     return f"ALTER INDEX {parent} ATTACH PARTITION {index_name(table, index.name)};"
+
+
+def _index_sql(table: Table, index: Index) -> str:
+    """SQL that makes `index` again: its constraint's ADD CONSTRAINT (on the table alone), or its
+    definition; "" for a constraint's index whose constraint the table no longer holds."""
+    if not index.constraint:
+        return f"{index.definition};"
+    constraint = table.constraints.get(index.constraint)
+    return add_constraint_sql(table, constraint) if constraint else ""
