@@ -40,7 +40,7 @@ import psycopg
 from migguard.pg import catalog as q
 from migguard.pg.catalog import CatalogReader
 from migguard.pg.introspect import (
-    CATEGORY_READS, catalog_snapshot, read_categories, read_dependencies, read_relations, read_sequences,
+    CATEGORY_READS, catalog_snapshot, read_categories, read_dependencies, read_relations, read_sequences, read_whole,
 )
 from migguard.schema.model import SchemaModel
 
@@ -108,13 +108,8 @@ class IncrementalReader:
         return ""
 
     def _read_whole(self, reader: CatalogReader, role: str) -> SchemaModel:
-        version = int(self.conn.execute("SHOW server_version_num").fetchone()[0])
-        tables, views, self._relations = read_relations(reader)
-        sequences, self._sequences = read_sequences(reader)
-        parts = read_categories(reader, CATEGORY_READS)
-        parts.update(read_dependencies(reader))
-        return SchemaModel(server_version=version, connecting_roles=(role,), tables=tables, views=views,
-                           sequences=sequences, **parts)
+        model, self._relations, self._sequences = read_whole(reader, role)
+        return model
 
     def _patch(self, reader: CatalogReader, versions: dict[tuple[str, int], str], role: str) -> SchemaModel:
         assert self.model is not None

@@ -53,14 +53,22 @@ def introspect(conninfo: str | psycopg.Connection, *, exclude_schemas: tuple[str
 
 def _read(conn: psycopg.Connection, exclude_schemas: tuple[str, ...]) -> SchemaModel:
     with catalog_snapshot(conn, exclude_schemas) as reader:
-        version = int(conn.execute("SHOW server_version_num").fetchone()[0])
         role = conn.execute("SELECT current_user").fetchone()[0]  # ownership is compared relative to it
-        tables, views, _ = read_relations(reader)
-        sequences, _ = read_sequences(reader)
-        parts = read_categories(reader, CATEGORY_READS)
-        parts.update(read_dependencies(reader))
-    return SchemaModel(server_version=version, connecting_roles=(role,), tables=tables, views=views,
-                       sequences=sequences, **parts)
+        return read_whole(reader, role)[0]
+
+
+def read_whole(reader: CatalogReader, role: str
+               ) -> tuple[SchemaModel, dict[int, tuple[str, str]], dict[int, str]]:
+    """The whole schema from an open snapshot, and the oids of its relations and sequences (what the
+    incremental reader patches by)."""
+    version = int(reader.conn.execute("SHOW server_version_num").fetchone()[0])
+    tables, views, relation_oids = read_relations(reader)
+    sequences, sequence_oids = read_sequences(reader)
+    parts = read_categories(reader, CATEGORY_READS)
+    parts.update(read_dependencies(reader))
+    model = SchemaModel(server_version=version, connecting_roles=(role,), tables=tables, views=views,
+                        sequences=sequences, **parts)
+    return model, relation_oids, sequence_oids
 
 
 @contextmanager
