@@ -44,7 +44,7 @@ from migguard.core.errors import MigguardError  # noqa: E402
 from migguard.core.sources import discover  # noqa: E402
 from migguard.pg.cluster import Cluster, choose_binaries  # noqa: E402
 from migguard.pg.history import AppliedMigration, ensure_table, record  # noqa: E402
-from migguard.pg.introspect import introspect  # noqa: E402
+from migguard.pg.introspect import introspect, introspect_all  # noqa: E402
 from migguard.pg.shadow import apply_migration, start_persistent, stop_persistent  # noqa: E402
 from migguard.plan.command import PlanOptions, run_plan  # noqa: E402
 from migguard.schema.diff import diff, forward_script  # noqa: E402
@@ -285,8 +285,8 @@ def bench_big(tables: int, skip_migra: bool) -> None:
             conn.execute(modifications(tables))
         b_url = cluster.url("big_b")
 
-        def migguard_diff() -> str:
-            return forward_script(diff(introspect(a_url), introspect(b_url)))
+        def migguard_diff() -> str:  # as `migguard diff URL URL` does (drift/compare.py)
+            return forward_script(diff(*introspect_all((a_url, b_url))))
         m_first, m_best, m_sql = best(3, migguard_diff)
         changes = len(diff(introspect(a_url), introspect(b_url)))
         print(f"\n(c) introspection + diff, {tables}-table schema against a modified copy")

@@ -15,7 +15,7 @@ from migguard.core.errors import InputError
 from migguard.core.redact import redact_text
 from migguard.core.sources import discover
 from migguard.drift.results import Comparison
-from migguard.pg.introspect import introspect
+from migguard.pg.introspect import introspect, introspect_all
 from migguard.pg.shadow import ShadowServer
 from migguard.schema.diff import diff
 from migguard.schema.model import SchemaModel
@@ -54,8 +54,11 @@ def compare(source: str, target: str, config: Config, online: bool = False) -> C
     try:
         if shadow:
             shadow.start()
-        before = load_schema(source, config, shadow)
-        after = load_schema(target, config, shadow)
+        if is_url(source) and is_url(target):  # two servers: read both at once
+            before, after = introspect_all((source, target), exclude_schemas=(config.history_path[0],))
+        else:
+            before = load_schema(source, config, shadow)
+            after = load_schema(target, config, shadow)
     finally:
         if shadow:
             shadow.close()

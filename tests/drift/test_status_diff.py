@@ -84,3 +84,26 @@ def test_shadow_start_status_stop(project):
         assert migguard(project, "shadow", "stop").returncode == 0
     assert migguard(project, "shadow", "status").returncode == 1
     assert not Path(state["directory"]).exists()
+
+
+def test_diff_between_two_databases_reads_both_and_reports_an_unreachable_one_in_one_line(project, pg, pg_cluster):
+    """`diff URL URL` reads the two servers at once (pg/introspect.introspect_all); the result is
+    the change set, and a failing side is one redacted line with the database exit code."""
+    from tests.conftest import fresh_database
+
+    other = fresh_database(pg_cluster, "dd")
+    target = next(other)
+    try:
+        for url, extra in ((pg, ""), (target, ", due_on date NOT NULL")):
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute(f"CREATE TABLE invoices (id bigint PRIMARY KEY{extra})")
+        result = migguard(project, "diff", pg, target, "--format", "json")
+        assert result.returncode == 0, result.stderr
+        assert [c["object"] for c in json.loads(result.stdout)["changes"]] == ["public.invoices.due_on"]
+        broken = target.replace("/dd", "/no_such_db_")
+        failed = migguard(project, "diff", pg, broken.replace("postgres@", "postgres:s3cret-pw@"))
+        assert failed.returncode == 3, failed.stderr
+        assert len(failed.stderr.strip().splitlines()) == 1 and "Traceback" not in failed.stderr
+        assert "s3cret-pw" not in failed.stderr + failed.stdout
+    finally:
+        next(other, None)

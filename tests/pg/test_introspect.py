@@ -151,3 +151,27 @@ def test_a_sequence_owned_by_a_quoted_column_is_printed_for_sql(pg):
         conn.execute('DROP TABLE "Doc", "Doc2"')
         conn.execute(forward)
     assert diff(introspect(pg), model) == []
+
+
+def test_introspect_all_reads_each_database_as_introspect_does_in_the_callers_tenant_scope(pg_cluster):
+    """The concurrent read of two databases equals two reads one after the other, and each thread
+    keeps the caller's tenant scope (a ContextVar a new thread would not see)."""
+    from migguard.pg import scope
+    from migguard.pg.introspect import introspect_all
+    from tests.conftest import fresh_database
+
+    first, second = fresh_database(pg_cluster, "ia"), fresh_database(pg_cluster, "ib")
+    urls = [next(first), next(second)]
+    try:
+        for url, extra in zip(urls, ("", ", note text")):
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute(f"CREATE SCHEMA tenant_a; CREATE SCHEMA tenant_b;"
+                             f"CREATE TABLE tenant_a.t (id int{extra}); CREATE TABLE tenant_b.u (id int);")
+        assert introspect_all(urls) == [introspect(url) for url in urls]
+        with scope.tenant_schema("tenant_a"):
+            a, b = introspect_all(urls)
+        assert set(a.tables) == set(b.tables) == {"tenant_a.t"}
+        assert set(b.tables["tenant_a.t"].columns) == {"id", "note"}
+    finally:
+        for generator in (first, second):
+            next(generator, None)
