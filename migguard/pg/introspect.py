@@ -17,6 +17,7 @@ from contextlib import contextmanager
 
 import psycopg
 
+from migguard.core.gcpause import no_collection
 from migguard.core.identifiers import object_key
 from migguard.pg import catalog as q
 from migguard.pg.catalog import CatalogReader
@@ -76,13 +77,14 @@ def read_whole(reader: CatalogReader, role: str
                ) -> tuple[SchemaModel, dict[int, tuple[str, str]], dict[int, str]]:
     """The whole schema from an open snapshot, and the oids of its relations and sequences (what the
     incremental reader patches by)."""
-    version = int(reader.conn.execute("SHOW server_version_num").fetchone()[0])
-    tables, views, relation_oids = read_relations(reader)
-    sequences, sequence_oids = read_sequences(reader)
-    parts = read_categories(reader, CATEGORY_READS)
-    parts.update(read_dependencies(reader))
-    model = SchemaModel(server_version=version, connecting_roles=(role,), tables=tables, views=views,
-                        sequences=sequences, **parts)
+    with no_collection():  # some 100,000 objects that all stay: no collector walks (core/gcpause.py)
+        version = int(reader.conn.execute("SHOW server_version_num").fetchone()[0])
+        tables, views, relation_oids = read_relations(reader)
+        sequences, sequence_oids = read_sequences(reader)
+        parts = read_categories(reader, CATEGORY_READS)
+        parts.update(read_dependencies(reader))
+        model = SchemaModel(server_version=version, connecting_roles=(role,), tables=tables, views=views,
+                            sequences=sequences, **parts)
     return model, relation_oids, sequence_oids
 
 

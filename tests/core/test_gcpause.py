@@ -1,0 +1,58 @@
+"""core/gcpause: the collector is off inside, on again after the last concurrent user, and a
+caller's own `gc.disable()` is kept."""
+
+import gc
+import threading
+
+import pytest
+
+from migguard.core.gcpause import no_collection
+
+
+@pytest.fixture(autouse=True)
+def collector_restored():
+    was = gc.isenabled()
+    yield
+    (gc.enable if was else gc.disable)()
+
+
+def test_off_inside_on_after():
+    gc.enable()
+    with no_collection():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+
+
+def test_on_again_only_when_the_last_of_two_threads_leaves():
+    gc.enable()
+    inside, release_first = threading.Barrier(2), threading.Event()
+    seen = {}
+
+    def first():
+        with no_collection():
+            inside.wait()
+            release_first.wait()
+        seen["after first left"] = gc.isenabled()
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    with no_collection():
+        inside.wait()
+        release_first.set()
+        thread.join()
+        assert seen["after first left"] is False  # this thread is still building
+    assert gc.isenabled()
+
+
+def test_an_error_inside_still_restores_the_collector():
+    gc.enable()
+    with pytest.raises(ValueError), no_collection():
+        raise ValueError("boom")
+    assert gc.isenabled()
+
+
+def test_a_callers_disabled_collector_stays_disabled():
+    gc.disable()
+    with no_collection():
+        pass
+    assert not gc.isenabled()
