@@ -829,8 +829,9 @@ WHERE d.deptype = 'n'
   AND d.refclassid IN ('pg_class'::regclass, 'pg_proc'::regclass, 'pg_type'::regclass)
 """
 
-# The application objects among `%(oids)s` and the columns `%(relids)s`/`%(attnums)s` (those the
-# edges name), as (catalog, oid, sub-id) →
+# The application objects the edges name, given by catalog (`%(class_oids)s`, `%(proc_oids)s`, …;
+# each branch looks its own oids up by index, driven by the array) and the columns
+# `%(relids)s`/`%(attnums)s`, as (catalog, oid, sub-id) →
 # (kind, name parts) (a function's name part is its signature, name(arguments), as a change's path
 # names it): a column of a table is its own object, a column of a view or a composite type is the
 # view or the type; a view's _RETURN rule is the view; a column default or generation expression
@@ -841,9 +842,8 @@ SELECT 'pg_class' AS catalog, c.oid AS objid, 0 AS objsubid,
        CASE WHEN c.relkind IN ('r', 'p', 'f') THEN 'table' WHEN c.relkind IN ('v', 'm') THEN 'view'
             WHEN c.relkind = 'S' THEN 'sequence' WHEN c.relkind = 'c' THEN 'type' ELSE 'index' END AS kind,
        ARRAY[n.nspname, c.relname] AS parts
-FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.oid = ANY(%(oids)s::oid[]) AND c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S', 'c', 'i', 'I')
-  AND {in_app_schemas("c.relnamespace")}
+FROM unnest(%(class_oids)s::oid[]) w(oid) JOIN pg_class c ON c.oid = w.oid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S', 'c', 'i', 'I') AND {in_app_schemas("c.relnamespace")}
 UNION ALL
 SELECT 'pg_class', c.oid, a.attnum,
        CASE WHEN c.relkind IN ('r', 'p', 'f') THEN 'column' WHEN c.relkind = 'c' THEN 'type' ELSE 'view' END,
@@ -855,38 +855,43 @@ JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamesp
 WHERE NOT a.attisdropped AND c.relkind IN ('r', 'p', 'f', 'v', 'm', 'c') AND {in_app_schemas("c.relnamespace")}
 UNION ALL
 SELECT 'pg_proc', p.oid, 0, 'function', ARRAY[n.nspname, p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')']
-FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-WHERE p.oid = ANY(%(oids)s::oid[]) AND {in_app_schemas("p.pronamespace")}
+FROM unnest(%(proc_oids)s::oid[]) w(oid) JOIN pg_proc p ON p.oid = w.oid JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE {in_app_schemas("p.pronamespace")}
 UNION ALL
 SELECT 'pg_type', t.oid, 0,
        CASE WHEN c.relkind IN ('r', 'p', 'f') THEN 'table' WHEN c.relkind IN ('v', 'm') THEN 'view' ELSE 'type' END,
        ARRAY[n.nspname, coalesce(c.relname, e.typname)]
-FROM pg_type t
+FROM unnest(%(type_oids)s::oid[]) w(oid) JOIN pg_type t ON t.oid = w.oid
 JOIN pg_type e ON e.oid = CASE WHEN t.typcategory = 'A' AND t.typelem <> 0 THEN t.typelem ELSE t.oid END
 JOIN pg_namespace n ON n.oid = e.typnamespace LEFT JOIN pg_class c ON c.oid = e.typrelid
-WHERE t.oid = ANY(%(oids)s::oid[]) AND {in_app_schemas("e.typnamespace")}
+WHERE {in_app_schemas("e.typnamespace")}
 UNION ALL
 SELECT 'pg_rewrite', r.oid, 0, CASE WHEN r.rulename = '_RETURN' THEN 'view' ELSE 'rule' END,
        CASE WHEN r.rulename = '_RETURN' THEN ARRAY[n.nspname, c.relname] ELSE ARRAY[n.nspname, c.relname, r.rulename] END
-FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE r.oid = ANY(%(oids)s::oid[]) AND {in_app_schemas("c.relnamespace")}
+FROM unnest(%(rewrite_oids)s::oid[]) w(oid) JOIN pg_rewrite r ON r.oid = w.oid
+JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE {in_app_schemas("c.relnamespace")}
 UNION ALL
 SELECT 'pg_policy', p.oid, 0, 'policy', ARRAY[n.nspname, c.relname, p.polname]
-FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE p.oid = ANY(%(oids)s::oid[]) AND {in_app_schemas("c.relnamespace")}
+FROM unnest(%(policy_oids)s::oid[]) w(oid) JOIN pg_policy p ON p.oid = w.oid
+JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE {in_app_schemas("c.relnamespace")}
 UNION ALL
 SELECT 'pg_trigger', t.oid, 0, 'trigger', ARRAY[n.nspname, c.relname, t.tgname]
-FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE t.oid = ANY(%(oids)s::oid[]) AND NOT t.tgisinternal AND {in_app_schemas("c.relnamespace")}
+FROM unnest(%(trigger_oids)s::oid[]) w(oid) JOIN pg_trigger t ON t.oid = w.oid
+JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE NOT t.tgisinternal AND {in_app_schemas("c.relnamespace")}
 UNION ALL
 SELECT 'pg_attrdef', d.oid, 0, 'column', ARRAY[n.nspname, c.relname, a.attname]
-FROM pg_attrdef d JOIN pg_class c ON c.oid = d.adrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+FROM unnest(%(attrdef_oids)s::oid[]) w(oid) JOIN pg_attrdef d ON d.oid = w.oid
+JOIN pg_class c ON c.oid = d.adrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
-WHERE d.oid = ANY(%(oids)s::oid[]) AND {in_app_schemas("c.relnamespace")}
+WHERE {in_app_schemas("c.relnamespace")}
 UNION ALL
 SELECT 'pg_constraint', k.oid, 0, CASE WHEN k.conrelid <> 0 THEN 'constraint' ELSE 'type' END,
        CASE WHEN k.conrelid <> 0 THEN ARRAY[n.nspname, c.relname, k.conname] ELSE ARRAY[n.nspname, t.typname] END
-FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace
+FROM unnest(%(constraint_oids)s::oid[]) w(oid) JOIN pg_constraint k ON k.oid = w.oid
+JOIN pg_namespace n ON n.oid = k.connamespace
 LEFT JOIN pg_class c ON c.oid = k.conrelid LEFT JOIN pg_type t ON t.oid = k.contypid
-WHERE k.oid = ANY(%(oids)s::oid[]) AND {in_app_schemas("k.connamespace")}
+WHERE {in_app_schemas("k.connamespace")}
 """

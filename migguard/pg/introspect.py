@@ -229,23 +229,35 @@ def read_categories(reader: CatalogReader, reads: dict[str, Callable[[CatalogRea
     return parts
 
 
+# The catalogs an edge may name, each with the parameter of the objects query that asks for its oids.
+_OID_PARAMETERS = {"pg_class": "class_oids", "pg_proc": "proc_oids", "pg_type": "type_oids",
+                   "pg_rewrite": "rewrite_oids", "pg_policy": "policy_oids", "pg_trigger": "trigger_oids",
+                   "pg_attrdef": "attrdef_oids", "pg_constraint": "constraint_oids"}
+
+
 def _dependencies(reader: CatalogReader) -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
     """pg_depend's edges between application objects as (dependent, referenced) nodes, sorted;
     an edge to an object outside the application (a built-in, an extension's) is left out."""
-    edges = reader.rows(q.SCHEMA_DEPENDENCY_EDGES_SQL)
+    edges = reader.tuples(q.SCHEMA_DEPENDENCY_EDGES_SQL)
     if not edges:
         return ()
-    oids = sorted({r["objid"] for r in edges} | {r["refobjid"] for r in edges})
-    columns = sorted({(r["objid"], r["objsubid"]) for r in edges if r["catalog"] == "pg_class" and r["objsubid"]}
-                     | {(r["refobjid"], r["refobjsubid"]) for r in edges
-                        if r["ref_catalog"] == "pg_class" and r["refobjsubid"]})
-    nodes = {(r["catalog"], r["objid"], r["objsubid"]): (r["kind"], *r["parts"])
-             for r in reader.rows(q.SCHEMA_DEPENDENCY_OBJECTS_SQL, oids=oids, relids=[c[0] for c in columns],
-                                  attnums=[c[1] for c in columns])}
+    wanted: dict[str, set[int]] = {parameter: set() for parameter in _OID_PARAMETERS.values()}
+    columns = set()
+    for catalog, objid, objsubid, ref_catalog, refobjid, refobjsubid in edges:
+        for cat, oid, sub in ((catalog, objid, objsubid), (ref_catalog, refobjid, refobjsubid)):
+            if cat == "pg_class" and sub:
+                columns.add((oid, sub))
+            else:
+                wanted[_OID_PARAMETERS[cat]].add(oid)
+    relids, attnums = zip(*sorted(columns)) if columns else ((), ())
+    nodes = {(catalog, objid, objsubid): (kind, *parts)
+             for catalog, objid, objsubid, kind, parts in reader.tuples(
+                 q.SCHEMA_DEPENDENCY_OBJECTS_SQL, relids=list(relids), attnums=list(attnums),
+                 **{parameter: sorted(oids) for parameter, oids in wanted.items()})}
     found = set()
-    for r in edges:
-        dependent = nodes.get((r["catalog"], r["objid"], r["objsubid"]))
-        referenced = nodes.get((r["ref_catalog"], r["refobjid"], r["refobjsubid"]))
+    for catalog, objid, objsubid, ref_catalog, refobjid, refobjsubid in edges:
+        dependent = nodes.get((catalog, objid, objsubid))
+        referenced = nodes.get((ref_catalog, refobjid, refobjsubid))
         if dependent is not None and referenced is not None and dependent != referenced:
             found.add((dependent, referenced))
     return tuple(sorted(found))
