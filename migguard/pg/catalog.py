@@ -12,7 +12,8 @@ catalog SQL lives here, so the definition cannot drift between them again.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 import psycopg
 from psycopg.rows import dict_row
@@ -66,8 +67,42 @@ class CatalogReader:
         self.pipelined = pipelined  # rows_many sends its queries at once (the shadow's clone, read after each migration)
         rows = conn.execute(APP_SCHEMAS_SQL, {"exclude": list(exclude_schemas), "only": scope.current()}).fetchall()
         self.app_schemas = [row[0] for row in rows]
+        self._ahead: dict[str, psycopg.Cursor] = {}  # query → its cursor, sent by `sending_ahead`
+
+    @contextmanager
+    def sending_ahead(self, queries: Iterable[str]) -> Iterator[None]:
+        """Inside the block, `queries` (each run without parameters) have been sent at once in
+        pipeline mode, and `rows()`/`tuples()` of one of them take its rows as they arrive: the
+        server runs the next query while Python turns the last one's rows into objects, instead of
+        waiting for Python between queries. A query sent but not asked for is discarded; one asked
+        for but not sent runs as usual. Without pipeline support in libpq, nothing is sent ahead."""
+        if not psycopg.Pipeline.is_supported():
+            yield
+            return
+        with self.conn.pipeline():
+            for query in queries:
+                cursor = self.conn.cursor()
+                cursor.execute(query, {"app_schemas": self.app_schemas, "only_oids": None})
+                self._ahead[query] = cursor
+            try:
+                yield
+            finally:
+                for cursor in self._ahead.values():
+                    cursor.close()
+                self._ahead.clear()
+
+    def _sent(self, query: str, params: dict) -> psycopg.Cursor | None:
+        """The cursor `sending_ahead` ran `query` on, if it did and `params` ask for nothing else."""
+        if self._ahead and all(value is None for value in params.values()):
+            return self._ahead.pop(query, None)
+        return None
 
     def rows(self, query: str, **params: object) -> list[dict]:
+        sent = self._sent(query, params)
+        if sent is not None:
+            sent.row_factory = dict_row
+            with sent:
+                return sent.fetchall()
         with self.conn.cursor(row_factory=dict_row) as cur:
             cur.execute(query, {"app_schemas": self.app_schemas, "only_oids": None, **params})
             return cur.fetchall()
@@ -75,7 +110,7 @@ class CatalogReader:
     def rows_many(self, queries: list[tuple[str, dict]]) -> list[list[dict]]:
         """Several queries' rows: sent in one round trip (psycopg's pipeline mode) when the reader is
         `pipelined` and libpq has it, else one after the other."""
-        if not (self.pipelined and psycopg.Pipeline.is_supported()):
+        if self._ahead or not (self.pipelined and psycopg.Pipeline.is_supported()):  # sent already, or one by one
             return [self.rows(query, **params) for query, params in queries]
         cursors = []
         with self.conn.pipeline():
@@ -90,6 +125,10 @@ class CatalogReader:
 
     def tuples(self, query: str, *, prepare: bool | None = None, **params: object) -> list[tuple]:
         """`prepare`: as psycopg's (True: planned once per connection, for a query run after every migration)."""
+        sent = self._sent(query, params)
+        if sent is not None:
+            with sent:
+                return sent.fetchall()
         return self.conn.execute(query, {"app_schemas": self.app_schemas, "only_oids": None, **params},
                                  prepare=prepare).fetchall()
 

@@ -77,7 +77,8 @@ def read_whole(reader: CatalogReader, role: str
                ) -> tuple[SchemaModel, dict[int, tuple[str, str]], dict[int, str]]:
     """The whole schema from an open snapshot, and the oids of its relations and sequences (what the
     incremental reader patches by)."""
-    with no_collection():  # some 100,000 objects that all stay: no collector walks (core/gcpause.py)
+    with no_collection(), reader.sending_ahead(WHOLE_READ_QUERIES):
+        # some 100,000 objects that all stay: no collector walks (core/gcpause.py)
         version = int(reader.conn.execute("SHOW server_version_num").fetchone()[0])
         tables, views, relation_oids = read_relations(reader)
         sequences, sequence_oids = read_sequences(reader)
@@ -86,6 +87,17 @@ def read_whole(reader: CatalogReader, role: str
         model = SchemaModel(server_version=version, connecting_roles=(role,), tables=tables, views=views,
                             sequences=sequences, **parts)
     return model, relation_oids, sequence_oids
+
+
+# The queries of a whole read that take no parameters, in the order read_whole asks for them: sent
+# at once (`CatalogReader.sending_ahead`), so the server never waits for Python between them.
+WHOLE_READ_QUERIES = (
+    q.SCHEMA_RELATIONS_SQL, q.SCHEMA_COLUMNS_SQL, q.SCHEMA_CONSTRAINTS_SQL, q.SCHEMA_INDEXES_SQL,
+    q.SCHEMA_POLICIES_SQL, q.SCHEMA_TRIGGERS_SQL, q.SCHEMA_SEQUENCES_SQL, q.SCHEMA_SCHEMAS_SQL,
+    q.SCHEMA_EXTENSIONS_SQL, q.SCHEMA_FUNCTIONS_SQL, q.SCHEMA_ENUMS_SQL, q.SCHEMA_DOMAINS_SQL,
+    q.SCHEMA_COMPOSITES_SQL, q.SCHEMA_STATISTICS_SQL, q.SCHEMA_COLLATIONS_SQL, q.SCHEMA_RULES_SQL,
+    q.SCHEMA_DEPENDENCY_EDGES_SQL,
+)
 
 
 @contextmanager

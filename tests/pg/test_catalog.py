@@ -108,3 +108,27 @@ def test_table_sizes_and_trace_read_only_the_application(conn):
     assert tracer.traces[0].locks == {"app.orders": "AccessExclusiveLock"}
     assert tracer.traces[1].locks == {"public.notes": "AccessExclusiveLock"}
     assert tracer.traces[1].rewritten == ["public.notes"]
+
+
+def test_queries_sent_ahead_give_the_same_rows_and_leave_the_snapshot_usable(pg):
+    """`CatalogReader.sending_ahead`: a query sent ahead gives the rows it gives run alone (as dicts
+    or tuples), one asked for with other parameters runs afresh, one never asked for is discarded,
+    and a failing query sent ahead raises without leaving the connection in pipeline mode."""
+    from migguard.pg import catalog as q
+
+    with psycopg.connect(pg, autocommit=True) as conn:
+        conn.execute(SCHEMA)
+    with psycopg.connect(pg) as conn, read_only_snapshot(conn):
+        reader = CatalogReader(conn)
+        alone = (reader.rows(q.SCHEMA_RELATIONS_SQL), reader.tuples(q.SCHEMA_COLUMNS_SQL),
+                 reader.rows(q.SCHEMA_INDEXES_SQL, only_oids=[0]))
+        with reader.sending_ahead([q.SCHEMA_RELATIONS_SQL, q.SCHEMA_COLUMNS_SQL, q.SCHEMA_INDEXES_SQL,
+                                   q.SCHEMA_POLICIES_SQL]):
+            ahead = (reader.rows(q.SCHEMA_RELATIONS_SQL), reader.tuples(q.SCHEMA_COLUMNS_SQL),
+                     reader.rows(q.SCHEMA_INDEXES_SQL, only_oids=[0]))
+        assert ahead == alone and len(alone[0]) >= 3 and alone[2] == []
+        assert reader.rows(q.SCHEMA_POLICIES_SQL) == []  # after the block: run as usual
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            with reader.sending_ahead(["SELECT * FROM no_such_table"]):
+                reader.rows("SELECT * FROM no_such_table")
+        assert conn.pgconn.pipeline_status == psycopg.pq.PipelineStatus.OFF
