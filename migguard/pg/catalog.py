@@ -875,60 +875,70 @@ WHERE d.deptype = 'n'
 # names it): a column of a table is its own object, a column of a view or a composite type is the
 # view or the type; a view's _RETURN rule is the view; a column default or generation expression
 # (pg_attrdef) is its column; a domain's CHECK is the domain; an array type is its element type,
-# and a table's row type is the table.
+# and a table's row type is the table. `owner`: the object (as ROW_VERSIONS_SQL groups them) whose
+# change can rename it — the table of a column, an index, a constraint, a policy …; the composite
+# type of an attribute; the type of a domain's CHECK (pg/dependencies.py refreshes by it).
 SCHEMA_DEPENDENCY_OBJECTS_SQL = f"""
 SELECT 'pg_class' AS catalog, c.oid AS objid, 0 AS objsubid,
        CASE WHEN c.relkind IN ('r', 'p', 'f') THEN 'table' WHEN c.relkind IN ('v', 'm') THEN 'view'
             WHEN c.relkind = 'S' THEN 'sequence' WHEN c.relkind = 'c' THEN 'type' ELSE 'index' END AS kind,
-       ARRAY[n.nspname, c.relname] AS parts
+       ARRAY[n.nspname, c.relname] AS parts,
+       CASE WHEN c.relkind = 'c' THEN c.reltype
+            WHEN c.relkind IN ('i', 'I') THEN (SELECT x.indrelid FROM pg_index x WHERE x.indexrelid = c.oid)
+            ELSE c.oid END AS owner
 FROM unnest(%(class_oids)s::oid[]) w(oid) JOIN pg_class c ON c.oid = w.oid JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S', 'c', 'i', 'I') AND {in_app_schemas("c.relnamespace")}
 UNION ALL
 SELECT 'pg_class', c.oid, a.attnum,
        CASE WHEN c.relkind IN ('r', 'p', 'f') THEN 'column' WHEN c.relkind = 'c' THEN 'type' ELSE 'view' END,
        CASE WHEN c.relkind IN ('r', 'p', 'f') THEN ARRAY[n.nspname, c.relname, a.attname]
-            ELSE ARRAY[n.nspname, c.relname] END
+            ELSE ARRAY[n.nspname, c.relname] END,
+       CASE WHEN c.relkind = 'c' THEN c.reltype ELSE c.oid END
 FROM unnest(%(relids)s::oid[], %(attnums)s::int2[]) w(relid, attnum)
 JOIN pg_attribute a ON a.attrelid = w.relid AND a.attnum = w.attnum
 JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE NOT a.attisdropped AND c.relkind IN ('r', 'p', 'f', 'v', 'm', 'c') AND {in_app_schemas("c.relnamespace")}
 UNION ALL
-SELECT 'pg_proc', p.oid, 0, 'function', ARRAY[n.nspname, p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')']
+SELECT 'pg_proc', p.oid, 0, 'function', ARRAY[n.nspname, p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')'],
+       p.oid
 FROM unnest(%(proc_oids)s::oid[]) w(oid) JOIN pg_proc p ON p.oid = w.oid JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE {in_app_schemas("p.pronamespace")}
 UNION ALL
 SELECT 'pg_type', t.oid, 0,
        CASE WHEN c.relkind IN ('r', 'p', 'f') THEN 'table' WHEN c.relkind IN ('v', 'm') THEN 'view' ELSE 'type' END,
-       ARRAY[n.nspname, coalesce(c.relname, e.typname)]
+       ARRAY[n.nspname, coalesce(c.relname, e.typname)],
+       CASE WHEN c.relkind IN ('r', 'p', 'f', 'v', 'm') THEN c.oid ELSE e.oid END
 FROM unnest(%(type_oids)s::oid[]) w(oid) JOIN pg_type t ON t.oid = w.oid
 JOIN pg_type e ON e.oid = CASE WHEN t.typcategory = 'A' AND t.typelem <> 0 THEN t.typelem ELSE t.oid END
 JOIN pg_namespace n ON n.oid = e.typnamespace LEFT JOIN pg_class c ON c.oid = e.typrelid
 WHERE {in_app_schemas("e.typnamespace")}
 UNION ALL
 SELECT 'pg_rewrite', r.oid, 0, CASE WHEN r.rulename = '_RETURN' THEN 'view' ELSE 'rule' END,
-       CASE WHEN r.rulename = '_RETURN' THEN ARRAY[n.nspname, c.relname] ELSE ARRAY[n.nspname, c.relname, r.rulename] END
+       CASE WHEN r.rulename = '_RETURN' THEN ARRAY[n.nspname, c.relname] ELSE ARRAY[n.nspname, c.relname, r.rulename] END,
+       r.ev_class
 FROM unnest(%(rewrite_oids)s::oid[]) w(oid) JOIN pg_rewrite r ON r.oid = w.oid
 JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE {in_app_schemas("c.relnamespace")}
 UNION ALL
-SELECT 'pg_policy', p.oid, 0, 'policy', ARRAY[n.nspname, c.relname, p.polname]
+SELECT 'pg_policy', p.oid, 0, 'policy', ARRAY[n.nspname, c.relname, p.polname], p.polrelid
 FROM unnest(%(policy_oids)s::oid[]) w(oid) JOIN pg_policy p ON p.oid = w.oid
 JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE {in_app_schemas("c.relnamespace")}
 UNION ALL
-SELECT 'pg_trigger', t.oid, 0, 'trigger', ARRAY[n.nspname, c.relname, t.tgname]
+SELECT 'pg_trigger', t.oid, 0, 'trigger', ARRAY[n.nspname, c.relname, t.tgname], t.tgrelid
 FROM unnest(%(trigger_oids)s::oid[]) w(oid) JOIN pg_trigger t ON t.oid = w.oid
 JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE NOT t.tgisinternal AND {in_app_schemas("c.relnamespace")}
 UNION ALL
-SELECT 'pg_attrdef', d.oid, 0, 'column', ARRAY[n.nspname, c.relname, a.attname]
+SELECT 'pg_attrdef', d.oid, 0, 'column', ARRAY[n.nspname, c.relname, a.attname], d.adrelid
 FROM unnest(%(attrdef_oids)s::oid[]) w(oid) JOIN pg_attrdef d ON d.oid = w.oid
 JOIN pg_class c ON c.oid = d.adrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
 WHERE {in_app_schemas("c.relnamespace")}
 UNION ALL
 SELECT 'pg_constraint', k.oid, 0, CASE WHEN k.conrelid <> 0 THEN 'constraint' ELSE 'type' END,
-       CASE WHEN k.conrelid <> 0 THEN ARRAY[n.nspname, c.relname, k.conname] ELSE ARRAY[n.nspname, t.typname] END
+       CASE WHEN k.conrelid <> 0 THEN ARRAY[n.nspname, c.relname, k.conname] ELSE ARRAY[n.nspname, t.typname] END,
+       CASE WHEN k.conrelid <> 0 THEN k.conrelid ELSE k.contypid END
 FROM unnest(%(constraint_oids)s::oid[]) w(oid) JOIN pg_constraint k ON k.oid = w.oid
 JOIN pg_namespace n ON n.oid = k.connamespace
 LEFT JOIN pg_class c ON c.oid = k.conrelid LEFT JOIN pg_type t ON t.oid = k.contypid

@@ -20,7 +20,8 @@ for that alone (the model holds none of them, but views, constraints, indexes an
 their names). A partition bound records no dependency on its values' type: when a type changes
 (an enum label renamed), the partitions whose bounds may print it are re-read
 (`catalog.PARTITIONS_BY_TYPES_SQL`). The model's dependency edges
-(`SchemaModel.dependencies`: named objects on both sides) are read whole whenever anything changed.
+(`SchemaModel.dependencies`: named objects on both sides) are read again whenever anything changed,
+the objects on them named anew only where what could rename them changed (`pg/dependencies.py`).
 
 Falls back to a full read (and says why, in `last_full_read`) when that cannot be traced:
 - a schema renamed: every object in it and every object naming one of them prints differently,
@@ -40,8 +41,9 @@ import psycopg
 from migguard.pg import catalog as q
 from migguard.pg.catalog import CatalogReader
 from migguard.pg.introspect import (
-    CATEGORY_READS, catalog_snapshot, read_categories, read_dependencies, read_relations, read_sequences, read_whole,
+    CATEGORY_READS, catalog_snapshot, read_categories, read_relations, read_sequences, read_whole,
 )
+from migguard.pg.dependencies import DependencyIndex
 from migguard.schema.model import SchemaModel
 
 # Statement kinds that can freeze catalog rows (a frozen row's version is no longer its writer's).
@@ -70,6 +72,7 @@ class IncrementalReader:
         self._versions: dict[tuple[str, int], str] = {}
         self._relations: dict[int, tuple[str, str]] = {}  # oid → ("tables" | "views", key)
         self._sequences: dict[int, str] = {}  # oid → key
+        self._graph = DependencyIndex()
 
     def read(self, *, full: bool = False) -> SchemaModel:
         """The schema now: read whole the first time (or when `full`), else the previous model patched."""
@@ -108,7 +111,7 @@ class IncrementalReader:
         return ""
 
     def _read_whole(self, reader: CatalogReader, role: str) -> SchemaModel:
-        model, self._relations, self._sequences = read_whole(reader, role)
+        model, self._relations, self._sequences, self._graph = read_whole(reader, role)
         return model
 
     def _patch(self, reader: CatalogReader, versions: dict[tuple[str, int], str], role: str) -> SchemaModel:
@@ -164,8 +167,10 @@ class IncrementalReader:
             self._sequences.update(oids)
 
         update = read_categories(reader, {name: CATEGORY_READS[name] for name in sorted(categories)})
-        if touched:  # the edges name objects on both sides: read whole whenever anything changed
-            update.update(read_dependencies(reader))
+        if touched:  # the edges again; objects on them named anew where what could rename them changed
+            self._graph.refresh(reader, changed={oid for _, oid in touched} | relations | sequences,
+                                categories=categories)
+            update["dependencies"] = self._graph.pairs()
         update.update(tables=_ordered(tables), views=_ordered(views), sequences=_ordered(all_sequences),
                       connecting_roles=(role,))
         return model.model_copy(update=update)

@@ -22,6 +22,7 @@ from migguard.core.identifiers import object_key
 from migguard.pg import catalog as q
 from migguard.pg.catalog import CatalogReader
 from migguard.pg.connect import read_only_snapshot
+from migguard.pg.dependencies import DependencyIndex
 from migguard.schema.model import (
     Collation, Column, CompositeType, Constraint, Domain, EnumType, Extension, Function, Index, Policy, RewriteRule,
     SchemaModel, Sequence, Statistics, Table, Trigger, View,
@@ -74,19 +75,19 @@ def _read(conn: psycopg.Connection, exclude_schemas: tuple[str, ...]) -> SchemaM
 
 
 def read_whole(reader: CatalogReader, role: str
-               ) -> tuple[SchemaModel, dict[int, tuple[str, str]], dict[int, str]]:
-    """The whole schema from an open snapshot, and the oids of its relations and sequences (what the
-    incremental reader patches by)."""
+               ) -> tuple[SchemaModel, dict[int, tuple[str, str]], dict[int, str], DependencyIndex]:
+    """The whole schema from an open snapshot, the oids of its relations and sequences and its
+    dependency edges as read (what the incremental reader patches by)."""
     with no_collection(), reader.sending_ahead(WHOLE_READ_QUERIES):
         # some 100,000 objects that all stay: no collector walks (core/gcpause.py)
         version = int(reader.conn.execute("SHOW server_version_num").fetchone()[0])
         tables, views, relation_oids = read_relations(reader)
         sequences, sequence_oids = read_sequences(reader)
         parts = read_categories(reader, CATEGORY_READS)
-        parts.update(read_dependencies(reader))
+        graph = DependencyIndex.read(reader)
         model = SchemaModel(server_version=version, connecting_roles=(role,), tables=tables, views=views,
-                            sequences=sequences, **parts)
-    return model, relation_oids, sequence_oids
+                            sequences=sequences, dependencies=graph.pairs(), **parts)
+    return model, relation_oids, sequence_oids, graph
 
 
 # The queries of a whole read that take no parameters, in the order read_whole asks for them: sent
@@ -220,11 +221,6 @@ def _rules(reader: CatalogReader) -> dict:
     return {"rules": {rule.qualified_name: rule for rule in (RewriteRule(**r) for r in reader.rows(q.SCHEMA_RULES_SQL))}}
 
 
-def read_dependencies(reader: CatalogReader) -> dict:
-    """What uses what (`SchemaModel.dependencies`), as pg_depend records it between named objects."""
-    return {"dependencies": _dependencies(reader)}
-
-
 # The parts of the model read whole (not per relation), each by the group of catalog rows
 # (`catalog.ROW_VERSIONS_SQL`) whose change makes the incremental reader read it again.
 CATEGORY_READS: dict[str, Callable[[CatalogReader], dict]] = {
@@ -239,40 +235,6 @@ def read_categories(reader: CatalogReader, reads: dict[str, Callable[[CatalogRea
     for read in reads.values():
         parts.update(read(reader))
     return parts
-
-
-# The catalogs an edge may name, each with the parameter of the objects query that asks for its oids.
-_OID_PARAMETERS = {"pg_class": "class_oids", "pg_proc": "proc_oids", "pg_type": "type_oids",
-                   "pg_rewrite": "rewrite_oids", "pg_policy": "policy_oids", "pg_trigger": "trigger_oids",
-                   "pg_attrdef": "attrdef_oids", "pg_constraint": "constraint_oids"}
-
-
-def _dependencies(reader: CatalogReader) -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
-    """pg_depend's edges between application objects as (dependent, referenced) nodes, sorted;
-    an edge to an object outside the application (a built-in, an extension's) is left out."""
-    edges = reader.tuples(q.SCHEMA_DEPENDENCY_EDGES_SQL)
-    if not edges:
-        return ()
-    wanted: dict[str, set[int]] = {parameter: set() for parameter in _OID_PARAMETERS.values()}
-    columns = set()
-    for catalog, objid, objsubid, ref_catalog, refobjid, refobjsubid in edges:
-        for cat, oid, sub in ((catalog, objid, objsubid), (ref_catalog, refobjid, refobjsubid)):
-            if cat == "pg_class" and sub:
-                columns.add((oid, sub))
-            else:
-                wanted[_OID_PARAMETERS[cat]].add(oid)
-    relids, attnums = zip(*sorted(columns)) if columns else ((), ())
-    nodes = {(catalog, objid, objsubid): (kind, *parts)
-             for catalog, objid, objsubid, kind, parts in reader.tuples(
-                 q.SCHEMA_DEPENDENCY_OBJECTS_SQL, relids=list(relids), attnums=list(attnums),
-                 **{parameter: sorted(oids) for parameter, oids in wanted.items()})}
-    found = set()
-    for catalog, objid, objsubid, ref_catalog, refobjid, refobjsubid in edges:
-        dependent = nodes.get((catalog, objid, objsubid))
-        referenced = nodes.get((ref_catalog, refobjid, refobjsubid))
-        if dependent is not None and referenced is not None and dependent != referenced:
-            found.add((dependent, referenced))
-    return tuple(sorted(found))
 
 
 def _grant_map(pairs: list[list[str]] | None) -> dict[str, tuple[str, ...]]:

@@ -436,6 +436,17 @@ ALTER TABLE app.notes RENAME COLUMN k TO key;
     ("CLUSTER inside a DO block", """
 DO $$ BEGIN EXECUTE 'CLUSTER app.entries USING entries_pkey'; END $$;
 """, False, "", False),
+    ("a function over an enum and a domain, used by a view and a CHECK", """
+CREATE TYPE app.mood AS ENUM ('ok', 'sad');
+CREATE DOMAIN app.level AS int CHECK (VALUE > 0);
+CREATE FUNCTION app.cheerful(m app.mood, l app.level) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT m = 'ok' $$;
+CREATE VIEW app.cheer AS SELECT app.cheerful('ok'::app.mood, 1::app.level) AS yes;
+CREATE TABLE app.moods (m app.mood, l app.level, CHECK (app.cheerful(m, l)));
+""", False, "", True),
+    ("the types its signature prints renamed (only the types' rows change)", """
+ALTER TYPE app.mood RENAME TO feeling;
+ALTER DOMAIN app.level RENAME TO grade;
+""", False, "", True),
     ("a schema dropped with everything in it", "DROP SCHEMA side CASCADE", False, "", True),
 ]
 
