@@ -493,7 +493,8 @@ def lint_targets(targets: Sequence[LintTarget], settings: LintSettings, policy: 
     results: dict[int, list[Finding]] = {}
     pending: list[tuple[int, str]] = []
     for position, target in enumerate(targets):
-        key = cache.key(target, settings, policy)
+        # Without a cache (--no-cache) no key is computed: it hashes every module of migguard (_code_version).
+        key = cache.key(target, settings, policy) if cache.directory is not None else ""
         cached = cache.get(key)
         if cached is None:
             pending.append((position, key))
