@@ -4,7 +4,7 @@ PostgreSQL's own grammar (pglast / libpg_query) is the authority on syntax and o
 statement starts and ends: it knows comments, string literals, dollar-quoted bodies and
 `BEGIN ATOMIC` functions, so text inside them is never taken for a statement. That one parse
 of the file also gives each statement its node kind and its JSON tree (`Statement.node`): the
-kinds `nodes.SHAPES` covers (CREATE INDEX, DROP, ALTER TABLE of plain actions) are read from it
+kinds `nodes.SHAPES` covers (CREATE INDEX, DROP, ALTER TABLE of plain actions, BEGIN/COMMIT…) are read from it
 alone. Other statements are parsed with sqlglot on first use, when a rule asks for the typed tree
 (expression semantics: types, defaults, casts, predicates, queries). Statements sqlglot returns as
 a generic `Command`, or rejects although PostgreSQL accepts them, get a structured form from

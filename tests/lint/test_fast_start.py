@@ -43,18 +43,27 @@ def test_lint_of_one_file_imports_no_database_module(tmp_path, report_format):
 
 
 # Statements PostgreSQL's own tree answers for (parse.Trees, nodes.SHAPES): no rule needs sqlglot's typed tree.
-_PLAIN_MIGRATION = """SET lock_timeout = '2s';
+_PLAIN_MIGRATIONS = {
+    "concurrent": """SET lock_timeout = '2s';
 CREATE INDEX CONCURRENTLY accounts_email_idx ON accounts (email);
 ALTER TABLE accounts DROP COLUMN legacy;
 ALTER TABLE accounts ENABLE ROW LEVEL SECURITY;
 DROP INDEX CONCURRENTLY IF EXISTS accounts_old_idx;
-"""
+""",
+    "wrapped": """BEGIN;
+SET LOCAL lock_timeout = '2s';
+ALTER TABLE accounts DROP COLUMN legacy, ALTER COLUMN email SET NOT NULL;
+DROP TABLE IF EXISTS accounts_archive;
+COMMIT;
+""",
+}
 
 
-def test_lint_of_statements_without_expressions_imports_no_sqlglot(tmp_path):
+@pytest.mark.parametrize("migration", sorted(_PLAIN_MIGRATIONS))
+def test_lint_of_statements_without_expressions_imports_no_sqlglot(tmp_path, migration):
     """sqlglot (a third of a cold lint's imports) loads only when some statement needs its typed tree; the
     rules still run: the DROP COLUMN is refused. A DEFAULT expression does need it (the control)."""
-    (tmp_path / "plain.sql").write_text(_PLAIN_MIGRATION, encoding="utf-8")
+    (tmp_path / "plain.sql").write_text(_PLAIN_MIGRATIONS[migration], encoding="utf-8")
     (tmp_path / "default.sql").write_text("ALTER TABLE accounts ADD COLUMN seen timestamptz DEFAULT clock_timestamp();\n",
                                           encoding="utf-8")
     done, modules = _imported(tmp_path, "lint", "--no-cache", "--format", "json", "plain.sql")
