@@ -3,8 +3,10 @@
 Importing sqlglot costs a cold `migguard lint` about 75 ms, yet a migration of statements PostgreSQL's
 own tree answers for (CREATE INDEX, DROP, plain ALTER TABLE actions, SET) never needs its typed tree.
 The rules and facts name sqlglot's classes everywhere (`isinstance(tree, exp.Create)`), always inside
-functions that only run once some statement was parsed with sqlglot, so sqlglot loads when the first
-class is asked for. tests/lint/test_fast_start.py checks which files import it.
+functions, so sqlglot loads when the first class is asked for. A statement PostgreSQL's tree answered
+for has no typed tree (`Statement.ast` is None), so checks test for None before naming a class:
+`tree is not None and isinstance(tree, exp.Create)`. tests/lint/test_fast_start.py checks which
+files import sqlglot.
 """
 
 from __future__ import annotations
