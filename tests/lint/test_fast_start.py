@@ -64,8 +64,8 @@ def test_lint_of_statements_without_expressions_imports_no_sqlglot(tmp_path, mig
     """sqlglot (a third of a cold lint's imports) loads only when some statement needs its typed tree; the
     rules still run: the DROP COLUMN is refused. A DEFAULT expression does need it (the control)."""
     (tmp_path / "plain.sql").write_text(_PLAIN_MIGRATIONS[migration], encoding="utf-8")
-    (tmp_path / "default.sql").write_text("ALTER TABLE accounts ADD COLUMN seen timestamptz DEFAULT clock_timestamp();\n",
-                                          encoding="utf-8")
+    default = "ALTER TABLE accounts ADD COLUMN seen timestamptz DEFAULT clock_timestamp();\n"
+    (tmp_path / "default.sql").write_text(default, encoding="utf-8")
     done, modules = _imported(tmp_path, "lint", "--no-cache", "--format", "json", "plain.sql")
     assert done.returncode == 1, done.stderr[-2000:]
     assert '"rule": "ban-drop-column"' in done.stdout and "migguard.lint.rules" in modules

@@ -85,8 +85,8 @@ def test_transaction_control_is_read_from_the_json_tree_as_shapes_reads_it_from_
     from migguard.sql.shapes import recognise
 
     text = ("BEGIN;\nSTART TRANSACTION ISOLATION LEVEL SERIALIZABLE;\nSAVEPOINT s;\nRELEASE SAVEPOINT s;\n"
-            "ROLLBACK TO SAVEPOINT s;\nCOMMIT AND CHAIN;\nEND;\nABORT;\nPREPARE TRANSACTION 'x';\nCOMMIT PREPARED 'x';\n"
-            "ROLLBACK PREPARED 'x'")
+            "ROLLBACK TO SAVEPOINT s;\nCOMMIT AND CHAIN;\nEND;\nABORT;\nPREPARE TRANSACTION 'x';\n"
+            "COMMIT PREPARED 'x';\nROLLBACK PREPARED 'x'")
     statements = parse_file(text).statements
     assert [s.command.kind for s in statements] == [
         "begin", "start", "savepoint", "release", "rollback_to", "commit", "commit", "rollback", "prepare",

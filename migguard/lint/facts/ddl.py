@@ -362,8 +362,8 @@ def _kinds() -> tuple[tuple[type[exp.Expression], str], ...]:
     """sqlglot's constraint classes → the kind of constraint (built on first use: see migguard.sql.lazy)."""
     return (
         (exp.ForeignKey, "foreign"), (exp.Reference, "foreign"), (exp.CheckColumnConstraint, "check"),
-        (exp.UniqueColumnConstraint, "unique"), (exp.PrimaryKey, "primary"), (exp.PrimaryKeyColumnConstraint, "primary"),
-        (exp.ExcludeColumnConstraint, "exclusion"),
+        (exp.UniqueColumnConstraint, "unique"), (exp.PrimaryKey, "primary"),
+        (exp.PrimaryKeyColumnConstraint, "primary"), (exp.ExcludeColumnConstraint, "exclusion"),
     )
 
 

@@ -181,7 +181,7 @@ RULE = Rule(
     check=check,
     # What creates a table or an index, drops something, or alters a table: a SET at the top of the file is not
     # parsed with sqlglot only to find it is none of them.
-    kinds=frozenset({"CreateStmt", "CreateTableAsStmt", "CreateForeignTableStmt", "IndexStmt", "DropStmt", "DropdbStmt",
-                     "DropRoleStmt", "DropTableSpaceStmt", "DropOwnedStmt", "DropSubscriptionStmt", "DropUserMappingStmt",
-                     "AlterTableStmt", "RenameStmt", "AlterObjectSchemaStmt"}),
+    kinds=frozenset({"CreateStmt", "CreateTableAsStmt", "CreateForeignTableStmt", "IndexStmt", "DropStmt",
+                     "DropdbStmt", "DropRoleStmt", "DropTableSpaceStmt", "DropOwnedStmt", "DropSubscriptionStmt",
+                     "DropUserMappingStmt", "AlterTableStmt", "RenameStmt", "AlterObjectSchemaStmt"}),
 )
