@@ -4,7 +4,8 @@ from migguard.core import collector
 
 
 def main() -> None:
-    """Pause the collector before typer and the command modules load (core/collector.py), then run."""
+    """Pause the collector before typer and the command modules load (core/collector.py), then run; a
+    one-file lint exits without ever collecting."""
     collector.pause()
     from migguard.cli import main as run
 

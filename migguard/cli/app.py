@@ -126,7 +126,7 @@ def _root(
     run.debug, run.quiet, run.verbose = debug, quiet, verbose and not quiet
     if no_color:
         os.environ["NO_COLOR"] = "1"
-    if ctx.invoked_subcommand != "lint":  # lint resumes it after its first file (lint/engine.py)
+    if ctx.invoked_subcommand != "lint":  # lint resumes it before its second file (lint/engine.py)
         collector.resume()
 
 
@@ -141,11 +141,12 @@ def _error(message: str, prefix: str = "migguard: error: ", detail: str | None =
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app, turning every error into one redacted line and its exit code."""
-    collector.pause()  # until the command's own work starts (core/collector.py)
+    paused = collector.pause()  # until the command's own work starts (core/collector.py)
     try:
         _main(argv)
     finally:
-        collector.resume()
+        if paused:  # called in a process that collects (run_cli): leave it collecting
+            collector.resume()
 
 
 def _main(argv: list[str] | None) -> None:

@@ -513,9 +513,10 @@ def lint_targets(targets: Sequence[LintTarget], settings: LintSettings, policy: 
             computed = list(pool.map(_lint_one, work, chunksize=max(1, len(work) // (jobs * 8))))
     else:
         computed = []
-        for item in work:
+        for position, item in enumerate(work):
+            if position:  # the first file loaded the rules and parsers: the CLI's startup is over
+                collector.resume()
             computed.append(_lint_one(item))
-            collector.resume()  # the first file loaded the rules and parsers: the CLI's startup is over
     for (position, key), findings in zip(pending, computed, strict=True):
         results[position] = findings
         cache.put(key, findings)

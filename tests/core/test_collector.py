@@ -1,6 +1,6 @@
-"""core/collector.py: main() pauses Python's cyclic collector while a command starts up (a cold one-file lint
-spent a tenth of its time in it); lint resumes it after its first file, every other command at once, and
-main() always leaves it as it found it."""
+"""core/collector.py: the process entry and main() pause Python's cyclic collector while a command starts up (a
+cold one-file lint spent a tenth of its time in it); lint resumes it before its second file, every other command
+at once, and main() leaves a collecting process collecting."""
 
 from __future__ import annotations
 
@@ -31,12 +31,13 @@ def test_resume_undoes_only_its_own_pause():
         gc.enable()
 
 
-def test_a_lint_of_many_files_collects_again_after_its_first_file():
+@pytest.mark.parametrize(("files", "collecting"), [(1, False), (3, True)])
+def test_a_lint_collects_again_from_its_second_file(files, collecting):
     collector.pause()
     try:
-        targets = [LintTarget(f"{n}.sql", f"ALTER TABLE t{n} DROP COLUMN note;") for n in range(3)]
+        targets = [LintTarget(f"{n}.sql", f"ALTER TABLE t{n} DROP COLUMN note;") for n in range(files)]
         findings = lint_targets(targets, LintSettings(), RulePolicy.build(), jobs=1)
-        assert gc.isenabled() and {f.path for f in findings} == {"0.sql", "1.sql", "2.sql"}
+        assert gc.isenabled() is collecting and {f.path for f in findings} == {f"{n}.sql" for n in range(files)}
     finally:
         collector.resume()
 
@@ -53,3 +54,19 @@ def test_only_lint_starts_its_work_with_the_collector_paused(tmp_path, monkeypat
     result = run_cli(argv, cwd=tmp_path)
     assert result.exit_code in (0, 1), result.stderr
     assert seen == [collecting] and gc.isenabled()  # and main() left it running
+
+
+def test_a_one_file_lint_process_never_collects_and_other_commands_do(tmp_path):
+    """Through the process entry (`python -m migguard`): the collector stays paused to the end of a one-file lint
+    (the final collection at exit walks every object once more) and runs again for any other command."""
+    import subprocess
+    import sys
+
+    (tmp_path / "migguard.toml").write_text("", encoding="utf-8")
+    (tmp_path / "m.sql").write_text("ALTER TABLE accounts DROP COLUMN note;\n", encoding="utf-8")
+    code = ("import atexit, gc, sys\natexit.register(lambda: print('collecting', gc.isenabled(), file=sys.stderr))\n"
+            "from migguard.__main__ import main\nmain()\n")
+    for argv, collecting in ((["lint", "--no-cache", "m.sql"], False), (["explain", "ban-drop-column"], True)):
+        done = subprocess.run([sys.executable, "-c", code, *argv], cwd=tmp_path, capture_output=True, text=True,
+                              timeout=120, check=False)
+        assert done.stderr.strip().endswith(f"collecting {collecting}"), done.stderr[-2000:]
