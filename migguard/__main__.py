@@ -1,5 +1,16 @@
-"""`python -m migguard` runs the CLI."""
+"""`python -m migguard` and the `migguard` console script run the CLI."""
 
-from migguard.cli import main
+from migguard.core import collector
 
-main()
+
+def main() -> None:
+    """Pause the collector before typer and the command modules load (core/collector.py), then run; a
+    one-file lint exits without ever collecting."""
+    collector.pause()
+    from migguard.cli import main as run
+
+    run()
+
+
+if __name__ == "__main__":
+    main()

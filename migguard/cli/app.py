@@ -19,6 +19,7 @@ from typer.core import TyperGroup
 
 from migguard import __version__
 from migguard.cli.common import Session, session
+from migguard.core import collector
 from migguard.core.errors import MigguardError
 from migguard.core.exit_codes import ExitCode
 from migguard.core.redact import forget_secrets, redact_text
@@ -125,6 +126,8 @@ def _root(
     run.debug, run.quiet, run.verbose = debug, quiet, verbose and not quiet
     if no_color:
         os.environ["NO_COLOR"] = "1"
+    if ctx.invoked_subcommand != "lint":  # lint resumes it before its second file (lint/engine.py)
+        collector.resume()
 
 
 def _error(message: str, prefix: str = "migguard: error: ", detail: str | None = None) -> None:
@@ -138,6 +141,15 @@ def _error(message: str, prefix: str = "migguard: error: ", detail: str | None =
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app, turning every error into one redacted line and its exit code."""
+    paused = collector.pause()  # until the command's own work starts (core/collector.py)
+    try:
+        _main(argv)
+    finally:
+        if paused:  # called in a process that collects (run_cli): leave it collecting
+            collector.resume()
+
+
+def _main(argv: list[str] | None) -> None:
     try:  # typer ≥ 0.29 vendors click; older releases depend on it
         from typer._click import exceptions as click
     except ImportError:  # pragma: no cover

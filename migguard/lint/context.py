@@ -17,9 +17,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TypeVar
 
-from sqlglot import exp
-
 from migguard.lint.settings import LintSettings, project_path  # noqa: F401  (re-exported: callers import them here)
+from migguard.sql.lazy import exp
 from migguard.sql.offsets import at
 from migguard.sql.parse import Statement, identifier, postgres_sql  # noqa: F401  (rules read identifier from here)
 from migguard.sql.shapes import AlterTable, CreateTable, CreateView, Other, Policy
@@ -77,8 +76,8 @@ def alter_table(statement: Statement) -> exp.Alter | None:
     """The statement's sqlglot ALTER TABLE, if it is one."""
     if statement.node_kind not in ALTER_TABLE_KINDS:
         return None
-    tree = statement.ast
-    if isinstance(tree, exp.Alter) and (tree.args.get("kind") or "").upper() == "TABLE":
+    tree = statement.ast  # None when PostgreSQL's tree alone answered (see parse.Trees): no sqlglot needed then
+    if tree is not None and isinstance(tree, exp.Alter) and (tree.args.get("kind") or "").upper() == "TABLE":
         return tree
     return None
 
@@ -100,7 +99,7 @@ def created_table(statement: Statement) -> str | None:
     if statement.node_kind not in CREATE_TABLE_KINDS:
         return None
     tree = statement.ast
-    if isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() == "TABLE":
+    if tree is not None and isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() == "TABLE":
         return table_name(tree.this)
     if isinstance(statement.command, CreateTable):
         return normalise(statement.command.table)
@@ -114,7 +113,7 @@ def created_relation(statement: Statement) -> str | None:
     if name or statement.node_kind not in CREATE_TABLE_KINDS:  # a materialized view is a CreateTableAsStmt
         return name
     tree, command = statement.ast, statement.command
-    if isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() == "VIEW":
+    if tree is not None and isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() == "VIEW":
         properties = tree.args.get("properties")
         if properties is not None and any(isinstance(p, exp.MaterializedProperty) for p in properties.expressions):
             return table_name(tree.this)
@@ -128,7 +127,7 @@ def created_relation(statement: Statement) -> str | None:
 def if_not_exists(statement: Statement) -> bool:
     """CREATE … IF NOT EXISTS: it may create nothing, leaving an existing object in place."""
     tree, command = statement.ast, statement.command
-    if isinstance(tree, exp.Create):
+    if tree is not None and isinstance(tree, exp.Create):
         return bool(tree.args.get("exists"))
     return bool(getattr(command, "if_not_exists", False))
 
@@ -137,8 +136,8 @@ def lock_timeout_setting(statement: Statement) -> bool | None:
     """What a statement does to lock_timeout: True when it sets a timeout, False when it switches it off
     (`= 0`, `TO DEFAULT`, `RESET`, `set_config('lock_timeout', '0', …)`), None when it leaves it alone."""
     text = statement.text.lstrip().upper()
-    if not _TIMEOUT_SETTING.search(statement.text) or not (
-            isinstance(statement.ast, exp.Set) or text.startswith(("SET", "SELECT", "RESET"))):
+    if not _TIMEOUT_SETTING.search(statement.text) or not (  # the text first: it answers without sqlglot
+            text.startswith(("SET", "SELECT", "RESET")) or isinstance(statement.ast, exp.Set)):
         return None
     return not (text.startswith("RESET") or _TIMEOUT_OFF.search(statement.text))
 
@@ -151,7 +150,7 @@ def is_temporary(statement: Statement) -> bool:
 def column_defs(statement: Statement) -> list[exp.ColumnDef]:
     """Column definitions of a sqlglot CREATE TABLE."""
     tree = statement.ast
-    if isinstance(tree, exp.Create) and isinstance(tree.this, exp.Schema):
+    if tree is not None and isinstance(tree, exp.Create) and isinstance(tree.this, exp.Schema):
         return [c for c in tree.this.expressions if isinstance(c, exp.ColumnDef)]
     return []
 
@@ -410,7 +409,7 @@ def _declared_tenant_tables(statements: Iterator[Statement], column: str) -> dic
 def _query_columns(statement: Statement) -> set[str]:
     """Columns of a CREATE TABLE … AS SELECT: its column list, else the names the query outputs."""
     tree = statement.ast
-    query = tree.args.get("expression") if isinstance(tree, exp.Create) else None
+    query = tree.args.get("expression") if tree is not None and isinstance(tree, exp.Create) else None
     if not isinstance(query, exp.Query):
         return set()
     if isinstance(tree.this, exp.Schema) and tree.this.expressions:
@@ -426,7 +425,7 @@ def _query_columns(statement: Statement) -> set[str]:
 
 def _partition_parent(statement: Statement) -> str | None:
     tree = statement.ast
-    if isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() == "TABLE":
+    if tree is not None and isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() == "TABLE":
         properties = tree.args.get("properties")
         for prop in properties.expressions if properties is not None else []:
             if isinstance(prop, exp.PartitionedOfProperty):

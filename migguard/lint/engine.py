@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from migguard import __version__
+from migguard.core import collector
 from migguard.core.errors import InputError
 from migguard.core.findings import Finding, Report, Severity
 from migguard.core.sources import dbmate_section, discover, is_dbmate, read_sql, sql_files
@@ -493,7 +494,8 @@ def lint_targets(targets: Sequence[LintTarget], settings: LintSettings, policy: 
     results: dict[int, list[Finding]] = {}
     pending: list[tuple[int, str]] = []
     for position, target in enumerate(targets):
-        key = cache.key(target, settings, policy)
+        # Without a cache (--no-cache) no key is computed: it hashes every module of migguard (_code_version).
+        key = cache.key(target, settings, policy) if cache.directory is not None else ""
         cached = cache.get(key)
         if cached is None:
             pending.append((position, key))
@@ -506,10 +508,15 @@ def lint_targets(targets: Sequence[LintTarget], settings: LintSettings, policy: 
     if jobs > 1 and len(work) >= _PARALLEL_THRESHOLD:
         from concurrent.futures import ProcessPoolExecutor  # multiprocessing costs an import a single file avoids
 
+        collector.resume()  # the workers inherit the collector's state
         with ProcessPoolExecutor(max_workers=jobs, mp_context=_fork_context()) as pool:
             computed = list(pool.map(_lint_one, work, chunksize=max(1, len(work) // (jobs * 8))))
     else:
-        computed = [_lint_one(item) for item in work]
+        computed = []
+        for position, item in enumerate(work):
+            if position:  # the first file loaded the rules and parsers: the CLI's startup is over
+                collector.resume()
+            computed.append(_lint_one(item))
     for (position, key), findings in zip(pending, computed, strict=True):
         results[position] = findings
         cache.put(key, findings)

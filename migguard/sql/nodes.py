@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from migguard.sql.shapes import AlterAction, AlterTable, CreateIndex, DropObjects, Policy
+from migguard.sql.shapes import AlterAction, AlterTable, CreateIndex, DropObjects, Policy, Transaction
 
 # PostgreSQL keeps 63 bytes of a name (NAMEDATALEN - 1): a name of that length may have been cut.
 MAX_NAME_BYTES = 63
@@ -147,6 +147,12 @@ def alter_table(body: dict, text: str) -> AlterTable:
     return AlterTable(_dotted(text, [p for p in parts if p]), tuple(actions), kind, bool(body.get("missing_ok")))
 
 
+def transaction(body: dict, text: str) -> Transaction:
+    """BEGIN, COMMIT, SAVEPOINT … from its TransactionStmt body, as `shapes` reads it from pglast's objects
+    (`transactions.py` reads these kinds: a file wrapped in BEGIN … COMMIT needs no sqlglot for them)."""
+    return Transaction(body["kind"].removeprefix("TRANS_STMT_").lower())
+
+
 # Node kinds whose structured form is read from the JSON tree (`Statement.command`), never from sqlglot; a
 # reader raises Unread for a shape it does not cover.
-SHAPES = {"IndexStmt": create_index, "DropStmt": drop, "AlterTableStmt": alter_table}
+SHAPES = {"IndexStmt": create_index, "DropStmt": drop, "AlterTableStmt": alter_table, "TransactionStmt": transaction}

@@ -4,7 +4,7 @@ PostgreSQL's own grammar (pglast / libpg_query) is the authority on syntax and o
 statement starts and ends: it knows comments, string literals, dollar-quoted bodies and
 `BEGIN ATOMIC` functions, so text inside them is never taken for a statement. That one parse
 of the file also gives each statement its node kind and its JSON tree (`Statement.node`): the
-kinds `nodes.SHAPES` covers (CREATE INDEX, DROP, ALTER TABLE of plain actions) are read from it
+kinds `nodes.SHAPES` covers (CREATE INDEX, DROP, ALTER TABLE of plain actions, BEGIN/COMMIT…) are read from it
 alone. Other statements are parsed with sqlglot on first use, when a rule asks for the typed tree
 (expression semantics: types, defaults, casts, predicates, queries). Statements sqlglot returns as
 a generic `Command`, or rejects although PostgreSQL accepts them, get a structured form from
@@ -21,13 +21,11 @@ import re
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
-import sqlglot
 from pglast import parser as pg
 from pglast import parse_sql as pg_parse_sql
-from sqlglot import exp
-from sqlglot.errors import SqlglotError
 
 from migguard.sql import nodes
+from migguard.sql.lazy import exp
 from migguard.sql.shapes import (
     NOTHING_TO_CHECK, CodeBlock, CreateIndex, ExplainAnalyze, Other, Prepare, Recognised, recognise,
 )
@@ -36,8 +34,6 @@ from migguard.sql.shapes import (
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 _COMMENT_TOKENS = frozenset({"SQL_COMMENT", "C_COMMENT"})
-# A statement's root is never a bare expression; sqlglot returns one when it misreads a statement.
-_MISREAD_ROOTS = (exp.Alias, exp.Identifier, exp.Condition, exp.Tuple)
 
 
 @dataclass(frozen=True, slots=True)
@@ -417,13 +413,17 @@ def _is_routine(tree: exp.Expression) -> bool:
 
 
 def _sqlglot(sql: str) -> exp.Expression | None:
+    import sqlglot  # on first use (see migguard.sql.lazy)
+    from sqlglot.errors import SqlglotError
+
     try:
         trees = [t for t in sqlglot.parse(sql, read="postgres") if t is not None]
     except (SqlglotError, RecursionError, ValueError, KeyError, IndexError, TypeError, AttributeError):
         return None
     # sqlglot sometimes splits one PostgreSQL statement in two (BEGIN ATOMIC bodies), or reads a
     # statement it does not know as a bare expression (`START TRANSACTION` as an alias): not trusted.
-    if len(trees) != 1 or (isinstance(trees[0], _MISREAD_ROOTS) and not isinstance(trees[0], exp.Query)):
+    misread = (exp.Alias, exp.Identifier, exp.Condition, exp.Tuple)
+    if len(trees) != 1 or (isinstance(trees[0], misread) and not isinstance(trees[0], exp.Query)):
         return None
     tree = trees[0]
     # `ALTER TABLE t RENAME col TO new` (no COLUMN keyword) comes back as a table rename plus a

@@ -24,7 +24,6 @@ from pglast.keywords import (
     RESERVED_KEYWORDS,
     TYPE_FUNC_NAME_KEYWORDS,
 )
-from pglast.stream import RawStream
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +208,8 @@ def _fold(node: Any, constants: dict[str, str]) -> str:
     if isinstance(node, ast.FuncCall) and _name(node.funcname) in _FUNCTIONS and not node.agg_star:
         args = [_fold(arg, constants) for arg in node.args or ()]
         return _call(_name(node.funcname), args)
+    from pglast.stream import RawStream  # loaded when something is deparsed (see shapes._deparse)
+
     shown = RawStream()(node) if isinstance(node, ast.Node) else type(node).__name__
     raise _NotConstant(f"it uses {shown[:60]}, a value known only at run time")
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pglast import ast
-from pglast.stream import RawStream
 
 from migguard.sql.plpgsql import BodySql, Unreadable, read_body
 
@@ -280,6 +279,8 @@ def _deparse(node: Any) -> str | None:
         return None
     if isinstance(node, tuple):
         return "; ".join(part for part in (_deparse(n) for n in node) if part)
+    from pglast.stream import RawStream  # its printers cost a cold lint ~5 ms: loaded when something is deparsed
+
     return RawStream()(node)
 
 

@@ -14,8 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlglot import exp
-
+from migguard.sql.lazy import exp
 from migguard.sql.parse import Statement
 from migguard.sql.shapes import Transaction
 

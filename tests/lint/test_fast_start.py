@@ -1,7 +1,7 @@
 """A cold `migguard lint FILE` (a pre-commit hook runs one per commit) and `migguard --help` import only
-what they use: never the database driver, the schema differ or the database capabilities, and `--help`
-not even the SQL parsers. Checked on a real process with `python -X importtime`, which names every
-module the process imports."""
+what they use: never the database driver, the schema differ or the database capabilities; not sqlglot for
+a file whose statements PostgreSQL's own tree answers for; and `--help` not even the SQL parsers. Checked
+on a real process with `python -X importtime`, which names every module the process imports."""
 
 from __future__ import annotations
 
@@ -42,6 +42,39 @@ def test_lint_of_one_file_imports_no_database_module(tmp_path, report_format):
     assert _offending(modules, NOT_FOR_LINT) == []
 
 
+# Statements PostgreSQL's own tree answers for (parse.Trees, nodes.SHAPES): no rule needs sqlglot's typed tree.
+_PLAIN_MIGRATIONS = {
+    "concurrent": """SET lock_timeout = '2s';
+CREATE INDEX CONCURRENTLY accounts_email_idx ON accounts (email);
+ALTER TABLE accounts DROP COLUMN legacy;
+ALTER TABLE accounts ENABLE ROW LEVEL SECURITY;
+DROP INDEX CONCURRENTLY IF EXISTS accounts_old_idx;
+""",
+    "wrapped": """BEGIN;
+SET LOCAL lock_timeout = '2s';
+ALTER TABLE accounts DROP COLUMN legacy, ALTER COLUMN email SET NOT NULL;
+DROP TABLE IF EXISTS accounts_archive;
+COMMIT;
+""",
+}
+
+
+@pytest.mark.parametrize("migration", sorted(_PLAIN_MIGRATIONS))
+def test_lint_of_statements_without_expressions_imports_no_sqlglot(tmp_path, migration):
+    """sqlglot (a third of a cold lint's imports) loads only when some statement needs its typed tree; the
+    rules still run: the DROP COLUMN is refused. A DEFAULT expression does need it (the control)."""
+    (tmp_path / "plain.sql").write_text(_PLAIN_MIGRATIONS[migration], encoding="utf-8")
+    default = "ALTER TABLE accounts ADD COLUMN seen timestamptz DEFAULT clock_timestamp();\n"
+    (tmp_path / "default.sql").write_text(default, encoding="utf-8")
+    done, modules = _imported(tmp_path, "lint", "--no-cache", "--format", "json", "plain.sql")
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert '"rule": "ban-drop-column"' in done.stdout and "migguard.lint.rules" in modules
+    assert _offending(modules, NOT_FOR_LINT + ("sqlglot",)) == []
+    done, modules = _imported(tmp_path, "lint", "--no-cache", "--format", "json", "default.sql")
+    assert done.returncode == 1 and '"rule": "ban-volatile-default"' in done.stdout, done.stderr[-2000:]
+    assert "sqlglot" in modules and _offending(modules, NOT_FOR_LINT) == []
+
+
 def test_help_imports_neither_parsers_nor_database_modules(tmp_path):
     done, modules = _imported(tmp_path, "--help")
     assert done.returncode == 0, done.stderr[-2000:]
@@ -57,6 +90,6 @@ def test_lint_answered_from_the_cache_imports_neither_parser_nor_rules(tmp_path)
     first, computed = _imported(tmp_path, "lint", "--format", "json", "f.sql")
     second, modules = _imported(tmp_path, "lint", "--format", "json", "f.sql")
     assert first.returncode == second.returncode == 1, second.stderr[-2000:]  # ban-drop-column refuses
-    assert "sqlglot" in computed and "migguard.lint.rules" in computed
+    assert "pglast" in computed and "migguard.lint.rules" in computed
     assert _offending(modules, ("sqlglot", "pglast", "migguard.lint.rules", "migguard.sql.parse")) == []
     assert second.stdout == first.stdout and "ban-drop-column" in second.stdout

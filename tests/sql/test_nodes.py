@@ -77,3 +77,19 @@ def test_an_alter_table_of_plain_actions_is_read_from_the_json_tree_and_one_with
         ("foreign", "public.u", True)
     assert plain.trees._ast is None  # sqlglot never asked
     assert typed.ast is not None and typed.command is None  # a primary key: its columns' types matter (prefer-bigint)
+
+
+def test_transaction_control_is_read_from_the_json_tree_as_shapes_reads_it_from_pglast_objects():
+    from pglast import parse_sql as pglast_objects
+
+    from migguard.sql.shapes import recognise
+
+    text = ("BEGIN;\nSTART TRANSACTION ISOLATION LEVEL SERIALIZABLE;\nSAVEPOINT s;\nRELEASE SAVEPOINT s;\n"
+            "ROLLBACK TO SAVEPOINT s;\nCOMMIT AND CHAIN;\nEND;\nABORT;\nPREPARE TRANSACTION 'x';\n"
+            "COMMIT PREPARED 'x';\nROLLBACK PREPARED 'x'")
+    statements = parse_file(text).statements
+    assert [s.command.kind for s in statements] == [
+        "begin", "start", "savepoint", "release", "rollback_to", "commit", "commit", "rollback", "prepare",
+        "commit_prepared", "rollback_prepared"]
+    assert [s.command for s in statements] == [recognise(pglast_objects(s.text)[0].stmt, s.text) for s in statements]
+    assert all(s.trees._ast is None for s in statements)  # sqlglot never asked

@@ -14,14 +14,11 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import sqlglot
-from sqlglot import exp
-from sqlglot.errors import SqlglotError
-
 from migguard.lint.context import (
     ALTER_TABLE_KINDS, LintContext, alter_table, column_defs, created_table, identifier, normalise, table_name,
 )
 from migguard.lint.rule import at
+from migguard.sql.lazy import exp
 from migguard.sql.parse import Statement, postgres_sql
 from migguard.sql.shapes import AlterTable, ColumnInfo, CreateTable
 
@@ -119,6 +116,9 @@ def expression(text: str | None) -> exp.Expression | None:
     """A SQL expression given as text (as PostgreSQL deparsed it), parsed by sqlglot; None if it cannot."""
     if not text:
         return None
+    import sqlglot  # on first use (see migguard.sql.lazy)
+    from sqlglot.errors import SqlglotError
+
     try:
         select = sqlglot.parse_one(f"SELECT {text}", read="postgres")
     except (SqlglotError, RecursionError, ValueError, KeyError, IndexError, TypeError, AttributeError):

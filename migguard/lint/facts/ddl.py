@@ -10,11 +10,10 @@ as `columns.py` does for column definitions, so each rule checks one thing.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
-
-from sqlglot import exp
 
 from migguard.core import locks
 from migguard.core.locks import Lock
@@ -23,6 +22,7 @@ from migguard.lint.context import (
 )
 from migguard.lint.facts import columns
 from migguard.lint.rule import at
+from migguard.sql.lazy import exp
 from migguard.sql.parse import Statement
 from migguard.sql.shapes import AlterTable, CreateIndex, DropObjects, Maintenance, Policy, Rename
 
@@ -93,7 +93,7 @@ def index_builds(context: LintContext) -> Iterator[IndexBuild]:
         if statement.node_kind != "IndexStmt":
             continue
         tree, command = statement.ast, statement.command
-        if isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() == "INDEX":
+        if tree is not None and isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() == "INDEX":
             index = tree.this
             if not isinstance(index, exp.Index):
                 continue
@@ -200,19 +200,19 @@ def statement_locks(statement: Statement) -> Iterator[TableLock]:
         yield from _recognised_alter_locks(statement, command)
     elif isinstance(command, Rename) and command.object_kind in _RENAMES and command.relation:
         yield TableLock(statement, normalise(command.relation), locks.ACCESS_EXCLUSIVE, "ALTER TABLE … RENAME")
-    elif isinstance(tree, exp.Create):
+    elif tree is not None and isinstance(tree, exp.Create):
         yield from _create_locks(statement, tree)
     elif isinstance(command, CreateIndex):
         lock = locks.CREATE_INDEX_CONCURRENTLY if command.concurrent else locks.CREATE_INDEX
         yield TableLock(statement, normalise(command.table), lock, "CREATE INDEX")
-    elif isinstance(tree, exp.Drop):
+    elif tree is not None and isinstance(tree, exp.Drop):
         yield from _drop_locks(statement, (tree.args.get("kind") or "").lower(),
                                [table_name(t) for t in tree.args.get("tables") or []],
                                bool(tree.args.get("concurrently")))
     elif isinstance(command, DropObjects):
         yield from _drop_locks(statement, command.object_kind, [normalise(n) for n in command.names],
                                command.concurrent)
-    elif isinstance(tree, exp.TruncateTable):
+    elif tree is not None and isinstance(tree, exp.TruncateTable):
         for table in tree.expressions:
             yield TableLock(statement, table_name(table), locks.TRUNCATE, "TRUNCATE")
     elif isinstance(command, Maintenance):
@@ -357,15 +357,18 @@ _KEYWORDS = {"foreign": r"\bforeign\s+key\b", "check": r"\bcheck\b", "primary": 
              "unique": r"\bunique\b", "exclusion": r"\bexclude\b"}
 
 
-_KINDS: tuple[tuple[type[exp.Expression], str], ...] = (
-    (exp.ForeignKey, "foreign"), (exp.Reference, "foreign"), (exp.CheckColumnConstraint, "check"),
-    (exp.UniqueColumnConstraint, "unique"), (exp.PrimaryKey, "primary"), (exp.PrimaryKeyColumnConstraint, "primary"),
-    (exp.ExcludeColumnConstraint, "exclusion"),
-)
+@functools.cache
+def _kinds() -> tuple[tuple[type[exp.Expression], str], ...]:
+    """sqlglot's constraint classes → the kind of constraint (built on first use: see migguard.sql.lazy)."""
+    return (
+        (exp.ForeignKey, "foreign"), (exp.Reference, "foreign"), (exp.CheckColumnConstraint, "check"),
+        (exp.UniqueColumnConstraint, "unique"), (exp.PrimaryKey, "primary"),
+        (exp.PrimaryKeyColumnConstraint, "primary"), (exp.ExcludeColumnConstraint, "exclusion"),
+    )
 
 
 def _kind(node: exp.Expression | None) -> str | None:
-    for cls, kind in _KINDS:
+    for cls, kind in _kinds():
         if isinstance(node, cls):
             return kind
     return None

@@ -8,14 +8,15 @@ message and hint.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import operator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-
-from sqlglot import exp
 
 from migguard.lint.context import LintContext, table_name
 from migguard.lint.rule import at
 from migguard.sql import nodes
+from migguard.sql.lazy import exp
 from migguard.sql.parse import Statement
 
 
@@ -38,12 +39,13 @@ class UnboundedWrite:
 DML_KINDS = frozenset({"SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"})
 
 
-def unbounded_writes(context: LintContext, kind: type[exp.Delete | exp.Update]) -> Iterator[UnboundedWrite]:
-    """Every `kind` (exp.Delete or exp.Update) of the file, WITH clauses included, without a real WHERE."""
-    node_kind = _NODE_KINDS[kind]
+def unbounded_writes(context: LintContext, node_kind: str) -> Iterator[UnboundedWrite]:
+    """Every DELETE or UPDATE (`node_kind` "DeleteStmt" or "UpdateStmt") of the file, WITH clauses included,
+    without a real WHERE."""
     for statement in context.accepted():
         if statement.node_kind not in DML_KINDS or not _may_reach_every_row(statement.node, node_kind):
             continue
+        kind = getattr(exp, _SQLGLOT_CLASSES[node_kind])  # sqlglot's class, named once a statement needs it
         for node in _dml(statement.ast, kind):
             where = node.args.get("where")
             if where is not None and not _constant_true(where.this):
@@ -54,7 +56,7 @@ def unbounded_writes(context: LintContext, kind: type[exp.Delete | exp.Update]) 
                                  context.is_new_table(name, statement.index))
 
 
-_NODE_KINDS = {exp.Delete: "DeleteStmt", exp.Update: "UpdateStmt"}
+_SQLGLOT_CLASSES = {"DeleteStmt": "Delete", "UpdateStmt": "Update"}
 
 
 def _may_reach_every_row(tree: dict | None, node_kind: str) -> bool:
@@ -115,7 +117,7 @@ def _constant_true(node: exp.Expression | None) -> bool:
         return _constant_true(node.this)
     if isinstance(node, exp.EQ) and isinstance(node.this, exp.Column) and node.this == node.expression:
         return True  # id = id: every row whose id is not NULL
-    if isinstance(node, _COMPARISONS):
+    if isinstance(node, _comparisons()):
         return _literal_comparison(node) is True
     if isinstance(node, exp.Or):
         return _constant_true(node.this) or _constant_true(node.expression)
@@ -131,14 +133,21 @@ def _constant_false(node: exp.Expression | None) -> bool:
         return _constant_false(node.this)
     if isinstance(node, exp.Boolean):
         return not node.this
-    if isinstance(node, _COMPARISONS):
+    if isinstance(node, _comparisons()):
         return _literal_comparison(node) is False
     return False
 
 
-_COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
-_COMPARE = {exp.EQ: lambda a, b: a == b, exp.NEQ: lambda a, b: a != b, exp.GT: lambda a, b: a > b,
-            exp.GTE: lambda a, b: a >= b, exp.LT: lambda a, b: a < b, exp.LTE: lambda a, b: a <= b}
+@functools.cache
+def _compare() -> dict[type, Callable[[object, object], bool]]:
+    """sqlglot's comparison classes → the comparison each makes (built on first use: see migguard.sql.lazy)."""
+    return {exp.EQ: operator.eq, exp.NEQ: operator.ne, exp.GT: operator.gt, exp.GTE: operator.ge, exp.LT: operator.lt,
+            exp.LTE: operator.le}
+
+
+@functools.cache
+def _comparisons() -> tuple[type, ...]:
+    return tuple(_compare())
 
 
 def _literal_comparison(node: exp.Expression) -> bool | None:
@@ -150,4 +159,4 @@ def _literal_comparison(node: exp.Expression) -> bool | None:
         a, b = (left.this, right.this) if left.is_string else (float(left.this), float(right.this))
     except ValueError:
         return None
-    return _COMPARE[type(node)](a, b)
+    return _compare()[type(node)](a, b)

@@ -39,11 +39,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlglot import exp
-
 from migguard.core.findings import Severity
 from migguard.lint.context import LintContext
 from migguard.lint.rule import Rule, Violation, at
+from migguard.sql.lazy import exp
 from migguard.sql.parse import Statement
 from migguard.sql.shapes import AlterTable, CreateIndex, DropObjects, Maintenance
 

@@ -37,15 +37,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import sqlglot
-from sqlglot import exp
-from sqlglot.errors import SqlglotError
-from sqlglot.optimizer.simplify import simplify
-
 from migguard.core.findings import Severity
 from migguard.lint.context import LintContext, display, normalise, quote_name
 from migguard.lint.rule import Rule, Violation, at
 from migguard.lint.rules.require_tenant_policy import keyed_on_tenant
+from migguard.sql.lazy import exp
 from migguard.sql.shapes import Policy
 
 _TRUE_TEXTS = {"t", "tr", "tru", "true", "y", "ye", "yes", "on", "1"}
@@ -55,6 +51,10 @@ def always_true(expression: str | None, table: str) -> str | None:
     """Why a (PostgreSQL-deparsed) policy expression is true for every row: "constant", "self-comparison", or None."""
     if not expression:
         return None
+    import sqlglot  # on first use (see migguard.sql.lazy)
+    from sqlglot.errors import SqlglotError
+    from sqlglot.optimizer.simplify import simplify
+
     try:
         tree = sqlglot.parse_one(expression, read="postgres")
     except (SqlglotError, RecursionError, ValueError):

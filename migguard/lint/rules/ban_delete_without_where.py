@@ -38,8 +38,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlglot import exp
-
 from migguard.core.findings import Severity
 from migguard.lint.context import LintContext
 from migguard.lint.facts.dml import unbounded_writes
@@ -52,7 +50,7 @@ HINT = (
 
 
 def check(context: LintContext) -> Iterator[Violation]:
-    for write in unbounded_writes(context, exp.Delete):
+    for write in unbounded_writes(context, "DeleteStmt"):
         message = f"This DELETE from {write.table} {write.why}, so it removes every row of the table."
         yield Violation(write.statement, message, HINT, offset=write.offset, new_object=write.new_table)
 

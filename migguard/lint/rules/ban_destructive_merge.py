@@ -41,13 +41,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlglot import exp
-
 from migguard.core.findings import Severity
 from migguard.lint.context import LintContext, display, table_name
 from migguard.lint.facts.dml import DML_KINDS
 from migguard.lint.rule import Rule, Violation, at
 from migguard.sql import nodes
+from migguard.sql.lazy import exp
 from migguard.sql.shapes import Other
 
 HINT = (

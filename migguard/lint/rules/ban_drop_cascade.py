@@ -41,11 +41,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from sqlglot import exp
-
 from migguard.core.findings import Severity
 from migguard.lint.context import LintContext, identifier, normalise, table_name
 from migguard.lint.rule import Rule, Violation, at
+from migguard.sql.lazy import exp
 from migguard.sql.parse import Statement
 from migguard.sql.shapes import AlterTable, DropObjects
 
@@ -68,13 +67,13 @@ def check(context: LintContext) -> Iterator[Violation]:
     for statement in context.parsed():
         tree = statement.ast
         command = statement.command
-        if isinstance(tree, exp.Drop) and tree.args.get("cascade"):
+        if tree is not None and isinstance(tree, exp.Drop) and tree.args.get("cascade"):
             kind = _kind(tree)
             for target in tree.args.get("tables") or []:
                 name = _name(target)
                 new = kind == "table" and context.is_new_table(name, statement.index)
                 yield _violation(statement, kind, name, new)
-        elif isinstance(tree, exp.Alter):
+        elif tree is not None and isinstance(tree, exp.Alter):
             owner = table_name(tree.this)
             is_table = (tree.args.get("kind") or "").upper() == "TABLE"
             for action in tree.args.get("actions") or []:

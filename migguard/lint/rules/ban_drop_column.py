@@ -30,14 +30,15 @@ can exist yet). With `--allow-destructive` the finding is a warning and does not
 - https://www.postgresql.org/docs/current/ddl-alter.html#DDL-ALTER-REMOVING-A-COLUMN
 """
 
+from __future__ import annotations
+
 import re
 from collections.abc import Iterator
-
-from sqlglot import exp
 
 from migguard.core.findings import Severity
 from migguard.lint.context import LintContext, alter_table, identifier, normalise, table_name
 from migguard.lint.rule import Rule, Violation, at
+from migguard.sql.lazy import exp
 from migguard.sql.shapes import AlterTable
 
 HINT = (

@@ -33,11 +33,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlglot import exp
-
 from migguard.core.findings import Severity
 from migguard.lint.context import LintContext, table_name
 from migguard.lint.rule import Rule, Violation, at
+from migguard.sql.lazy import exp
 from migguard.sql.shapes import DropObjects
 
 HINT = "Drop databases by hand or in provisioning code, outside the migration history, once a backup exists."
@@ -46,7 +45,7 @@ HINT = "Drop databases by hand or in provisioning code, outside the migration hi
 def check(context: LintContext) -> Iterator[Violation]:
     for statement in context.parsed():
         tree = statement.ast
-        if isinstance(tree, exp.Drop) and (tree.args.get("kind") or "").upper() == "DATABASE":
+        if tree is not None and isinstance(tree, exp.Drop) and (tree.args.get("kind") or "").upper() == "DATABASE":
             names = [table_name(t) for t in tree.args.get("tables") or []]
         elif isinstance(statement.command, DropObjects) and statement.command.object_kind == "database":
             names = list(statement.command.names)

@@ -37,12 +37,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlglot import exp
-
 from migguard.core.findings import Severity
 from migguard.lint.context import LintContext, alter_table, display, identifier, normalise, table_name
 from migguard.lint.facts import columns
 from migguard.lint.rule import Rule, Violation
+from migguard.sql.lazy import exp
 from migguard.sql.parse import Statement
 from migguard.sql.shapes import AlterTable
 

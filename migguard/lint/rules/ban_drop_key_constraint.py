@@ -43,11 +43,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from sqlglot import exp
-
 from migguard.core.findings import Severity
 from migguard.lint.context import ALTER_TABLE_KINDS, LintContext, alter_table, identifier, normalise, table_name
 from migguard.lint.rule import Rule, Violation, at
+from migguard.sql.lazy import exp
 from migguard.sql.parse import Statement
 from migguard.sql.shapes import AlterTable
 
@@ -115,7 +114,7 @@ def _created_constraints(context: LintContext) -> Known:
         if statement.node_kind not in _DECLARES_CONSTRAINTS:
             continue
         tree = statement.ast
-        if isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() == "TABLE" \
+        if tree is not None and isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() == "TABLE" \
                 and isinstance(tree.this, exp.Schema):
             table = table_name(tree.this)
             for element in tree.this.expressions:

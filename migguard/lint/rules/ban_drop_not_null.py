@@ -28,14 +28,15 @@ migration is reported as info: no client reads it yet.
 - https://www.postgresql.org/docs/current/sql-altertable.html
 """
 
-from collections.abc import Iterator
+from __future__ import annotations
 
-from sqlglot import exp
+from collections.abc import Iterator
 
 from migguard.core.findings import Severity
 from migguard.lint.context import LintContext, alter_table, identifier, normalise, table_name
 from migguard.lint.facts import columns
 from migguard.lint.rule import Rule, Violation, at
+from migguard.sql.lazy import exp
 from migguard.sql.parse import Statement
 from migguard.sql.shapes import AlterTable
 

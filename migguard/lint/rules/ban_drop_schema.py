@@ -34,11 +34,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlglot import exp
-
 from migguard.core.findings import Severity
 from migguard.lint.context import LintContext, identifier
 from migguard.lint.rule import Rule, Violation, at
+from migguard.sql.lazy import exp
 from migguard.sql.shapes import DropObjects
 
 HINT = (
@@ -51,7 +50,7 @@ def check(context: LintContext) -> Iterator[Violation]:
     created = created_schemas(context)
     for statement in context.parsed():
         tree = statement.ast
-        if isinstance(tree, exp.Drop) and (tree.args.get("kind") or "").upper() == "SCHEMA":
+        if tree is not None and isinstance(tree, exp.Drop) and (tree.args.get("kind") or "").upper() == "SCHEMA":
             names = [_schema_name(t) for t in tree.args.get("tables") or []]
             cascade = bool(tree.args.get("cascade"))
         elif isinstance(statement.command, DropObjects) and statement.command.object_kind == "schema":
@@ -89,7 +88,7 @@ def created_schemas(context: LintContext) -> dict[str, int]:
         if statement.node_kind != "CreateSchemaStmt":
             continue
         tree = statement.ast
-        if isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() == "SCHEMA":
+        if tree is not None and isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() == "SCHEMA":
             created.setdefault(_schema_name(tree.this), statement.index)
     return created
 

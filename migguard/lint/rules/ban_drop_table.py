@@ -38,11 +38,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from sqlglot import exp
-
 from migguard.core.findings import Severity
 from migguard.lint.context import LintContext, normalise, table_name
 from migguard.lint.rule import Rule, Violation, at
+from migguard.sql.lazy import exp
 from migguard.sql.parse import Statement
 from migguard.sql.shapes import DropObjects
 
@@ -55,7 +54,7 @@ HINT = (
 def check(context: LintContext) -> Iterator[Violation]:
     for statement in context.parsed():
         tree = statement.ast
-        if isinstance(tree, exp.Drop) and (tree.args.get("kind") or "").upper() == "TABLE":
+        if tree is not None and isinstance(tree, exp.Drop) and (tree.args.get("kind") or "").upper() == "TABLE":
             names = [table_name(t) for t in tree.args.get("tables") or []]
             if_exists = bool(tree.args.get("exists"))
         elif isinstance(statement.command, DropObjects) and statement.command.object_kind == "table":

@@ -58,15 +58,12 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import sqlglot
-from sqlglot import exp
-from sqlglot.errors import SqlglotError
-
 from migguard.core.findings import Severity
 from migguard.core.locks import ACCESS_EXCLUSIVE
 from migguard.lint.context import LintContext, alter_table, column_defs, created_table, identifier, normalise, \
     table_name
 from migguard.lint.rule import Rule, Violation, at
+from migguard.sql.lazy import exp
 from migguard.sql.parse import postgres_sql
 from migguard.sql.shapes import AlterTable, CreateTable
 
@@ -305,6 +302,9 @@ def _using(node: object, column: str) -> Using:
 def _using_text(text: str | None, column: str) -> Using:
     if not text:
         return NO_USING
+    import sqlglot  # on first use (see migguard.sql.lazy)
+    from sqlglot.errors import SqlglotError
+
     try:
         return _using(sqlglot.parse_one(text, read="postgres"), column)
     except (SqlglotError, ValueError, KeyError, IndexError, TypeError, AttributeError, RecursionError):

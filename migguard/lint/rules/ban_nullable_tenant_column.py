@@ -51,13 +51,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from sqlglot import exp
-
 from migguard.core.findings import Severity
 from migguard.lint.context import (
     LintContext, alter_table, column_defs, created_table, display, identifier, is_temporary, normalise, table_name,
 )
 from migguard.lint.rule import Rule, Violation, at
+from migguard.sql.lazy import exp
 from migguard.sql.parse import Statement
 from migguard.sql.shapes import AlterTable, CreateTable
 

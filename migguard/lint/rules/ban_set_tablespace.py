@@ -36,13 +36,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlglot import exp
-
 from migguard.core.findings import Severity
 from migguard.core.locks import ACCESS_EXCLUSIVE
 from migguard.lint.context import LintContext, display, normalise, table_name
 from migguard.lint.facts import ddl
 from migguard.lint.rule import Rule, Violation, at
+from migguard.sql.lazy import exp
 from migguard.sql.parse import Statement
 from migguard.sql.shapes import AlterTable, Other
 
@@ -81,7 +80,7 @@ def check(context: LintContext) -> Iterator[Violation]:
 def _moved(statement: Statement) -> tuple[str, str] | None:
     """(kind, name) of the relation an ALTER … SET TABLESPACE moves, from either parser."""
     tree, command = statement.ast, statement.command
-    if isinstance(tree, exp.Alter):
+    if tree is not None and isinstance(tree, exp.Alter):
         kind = _KINDS.get((tree.args.get("kind") or "").lower())
         if kind and any(isinstance(a, exp.AlterSet) and a.args.get("tablespace") is not None
                         for a in tree.args.get("actions") or []):

@@ -46,10 +46,9 @@ analysed.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
-
-from sqlglot import exp
 
 from migguard.core import locks
 from migguard.core.findings import Severity
@@ -57,6 +56,7 @@ from migguard.lint.context import LintContext, table_name
 from migguard.lint.facts import ddl
 from migguard.lint.facts.dml import DML_KINDS
 from migguard.lint.rule import Rule, Violation, at
+from migguard.sql.lazy import exp
 from migguard.sql.parse import Statement
 
 HINT = ("Backfill in a separate migration that runs after this one commits, in batches that each commit "
@@ -65,9 +65,13 @@ HINT = ("Backfill in a separate migration that runs after this one commits, in b
 
 READ_HINT = ("Run the query in a separate migration, after the one that changes the table has committed, or "
              "drop it from the migration.")
-_WRITES = {exp.Update: "UPDATE of", exp.Delete: "DELETE from", exp.Merge: "MERGE into",
-           exp.Insert: "INSERT … SELECT into"}
-_STATEMENTS = (exp.Query, exp.Update, exp.Delete, exp.Merge, exp.Insert)
+
+
+@functools.cache
+def _writes() -> dict[type[exp.Expression], str]:
+    """sqlglot's writing statements → how a message names the write (built on first use: see migguard.sql.lazy)."""
+    return {exp.Update: "UPDATE of", exp.Delete: "DELETE from", exp.Merge: "MERGE into",
+            exp.Insert: "INSERT … SELECT into"}
 
 
 def check(context: LintContext) -> Iterator[Violation]:
@@ -110,11 +114,12 @@ def _touched_tables(statement: Statement) -> dict[str, str | None]:
     if statement.node_kind not in DML_KINDS:  # the kind answers without parsing further
         return {}
     tree = statement.ast
-    if not isinstance(tree, _STATEMENTS):
+    if not isinstance(tree, exp.Query | exp.Update | exp.Delete | exp.Merge | exp.Insert):
         return {}
     touched: dict[str, str | None] = {}
     targets: set[int] = set()
-    for node in tree.find_all(*_WRITES):
+    writes = _writes()
+    for node in tree.find_all(*writes):
         if isinstance(node, exp.Insert) and not isinstance(node.expression, exp.Query):
             target = node.this.this if isinstance(node.this, exp.Schema) else node.this
             if isinstance(target, exp.Table):
@@ -125,7 +130,7 @@ def _touched_tables(statement: Statement) -> dict[str, str | None]:
             targets.add(id(target))
             name = table_name(target)
             if touched.get(name) != "UPDATE of":
-                touched[name] = _WRITES[type(node)]
+                touched[name] = writes[type(node)]
     ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     for node in tree.find_all(exp.Table):
         if id(node) in targets or not node.name or (not node.args.get("db") and node.name.lower() in ctes):

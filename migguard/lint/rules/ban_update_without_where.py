@@ -39,8 +39,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlglot import exp
-
 from migguard.core.findings import Severity
 from migguard.lint.context import LintContext
 from migguard.lint.facts.dml import unbounded_writes
@@ -53,7 +51,7 @@ HINT = (
 
 
 def check(context: LintContext) -> Iterator[Violation]:
-    for write in unbounded_writes(context, exp.Update):
+    for write in unbounded_writes(context, "UpdateStmt"):
         message = f"This UPDATE of {write.table} {write.why}, so it overwrites every row of the table."
         yield Violation(write.statement, message, HINT, offset=write.offset, new_object=write.new_table)
 

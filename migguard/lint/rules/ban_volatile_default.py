@@ -37,14 +37,15 @@ reported as info: it has no rows to rewrite.
 - https://www.postgresql.org/docs/current/xfunc-volatility.html
 """
 
+from __future__ import annotations
+
 import re
 from collections.abc import Iterator
-
-from sqlglot import exp
 
 from migguard.core.findings import Severity
 from migguard.core.locks import ACCESS_EXCLUSIVE
 from migguard.lint.context import LintContext
+from migguard.sql.lazy import exp
 from migguard.sql.parse import postgres_sql
 from migguard.lint.facts import columns
 from migguard.lint.rule import Rule, Violation

@@ -34,15 +34,16 @@ classifies, such as `CREATE DOMAIN` or `CREATE EXTENSION`.
 - https://www.postgresql.org/docs/current/limits.html
 """
 
+from __future__ import annotations
+
 import re
 from collections.abc import Iterator
-
-from sqlglot import exp
 
 from migguard.core.findings import Severity
 from migguard.lint.context import LintContext, identifier
 from migguard.lint.rule import Rule, Violation
 from migguard.sql import nodes
+from migguard.sql.lazy import exp
 from migguard.sql.parse import Statement
 from migguard.sql.shapes import AlterTable, CodeBlock, CreateIndex, CreateTable, CreateView, Policy, Rename
 

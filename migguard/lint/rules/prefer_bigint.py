@@ -44,13 +44,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlglot import exp
-
 from migguard.core.findings import Severity
 from migguard.core.locks import ACCESS_EXCLUSIVE
 from migguard.lint.context import LintContext, alter_table, table_name
 from migguard.lint.facts.columns import DeclaredColumn, declared_columns, primary_key_columns
 from migguard.lint.rule import Rule, Violation, at
+from migguard.sql.lazy import exp
 from migguard.sql.parse import Statement
 
 _SMALL = {"integer": "2,147,483,647", "smallint": "32,767", "serial": "2,147,483,647", "smallserial": "32,767"}

@@ -34,14 +34,15 @@ failure rolls the whole file back, so a retry starts from a clean slate. Inside 
 - https://www.postgresql.org/docs/current/sql-altertable.html
 """
 
+from __future__ import annotations
+
 import re
 from collections.abc import Iterator
-
-from sqlglot import exp
 
 from migguard.core.findings import Severity
 from migguard.lint.context import LintContext, alter_table, identifier, normalise, table_name
 from migguard.lint.rule import Rule, Violation, at
+from migguard.sql.lazy import exp
 from migguard.sql.parse import Statement
 from migguard.sql.shapes import AlterTable, CreateIndex, CreateTable, DropObjects, Policy
 
@@ -53,9 +54,9 @@ def check(context: LintContext) -> Iterator[Violation]:
         if context.explicit_transaction[statement.index]:
             continue
         tree, command = statement.ast, statement.command
-        if isinstance(tree, exp.Create):
+        if tree is not None and isinstance(tree, exp.Create):
             yield from _create(statement, tree)
-        elif isinstance(tree, exp.Drop) and not tree.args.get("exists"):
+        elif tree is not None and isinstance(tree, exp.Drop) and not tree.args.get("exists"):
             kind = (tree.args.get("kind") or "").upper()
             kind = f"MATERIALIZED {kind}" if tree.args.get("materialized") else kind
             names = [table_name(t) for t in tree.args.get("tables") or []]
@@ -178,4 +179,9 @@ RULE = Rule(
     family="hygiene",
     doc=__doc__,
     check=check,
+    # What creates a table or an index, drops something, or alters a table: a SET at the top of the file is not
+    # parsed with sqlglot only to find it is none of them.
+    kinds=frozenset({"CreateStmt", "CreateTableAsStmt", "CreateForeignTableStmt", "IndexStmt", "DropStmt",
+                     "DropdbStmt", "DropRoleStmt", "DropTableSpaceStmt", "DropOwnedStmt", "DropSubscriptionStmt",
+                     "DropUserMappingStmt", "AlterTableStmt", "RenameStmt", "AlterObjectSchemaStmt"}),
 )

@@ -37,11 +37,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from sqlglot import exp
-
 from migguard.core.findings import Severity
 from migguard.lint.context import LintContext, alter_table, identifier, normalise, table_name
 from migguard.lint.rule import Rule, Violation, at
+from migguard.sql.lazy import exp
 from migguard.sql.parse import Statement
 from migguard.sql.shapes import AlterTable, Rename
 

@@ -43,14 +43,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlglot import exp
-
 from migguard.core.findings import Severity
 from migguard.core.locks import ACCESS_EXCLUSIVE
 from migguard.lint.context import LintContext, identifier
 from migguard.lint.facts import ddl
 from migguard.lint.facts.columns import alter_column_offset
 from migguard.lint.rule import Rule, Violation
+from migguard.sql.lazy import exp
 
 
 def check(context: LintContext) -> Iterator[Violation]:

@@ -33,13 +33,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlglot import exp
-
 from migguard.core.findings import Severity
 from migguard.core.locks import DROP_INDEX
 from migguard.lint.context import LintContext, normalise, table_name
 from migguard.lint.facts import ddl
 from migguard.lint.rule import Rule, Violation
+from migguard.sql.lazy import exp
 from migguard.sql.parse import Statement
 from migguard.sql.shapes import DropObjects
 
@@ -73,7 +72,7 @@ def check(context: LintContext) -> Iterator[Violation]:
 def _dropped_indexes(statement: Statement) -> list[str]:
     """Names a DROP INDEX without CONCURRENTLY drops (empty for anything else)."""
     tree, command = statement.ast, statement.command
-    if isinstance(tree, exp.Drop) and (tree.args.get("kind") or "").upper() == "INDEX":
+    if tree is not None and isinstance(tree, exp.Drop) and (tree.args.get("kind") or "").upper() == "INDEX":
         return [] if tree.args.get("concurrently") else [table_name(t) for t in tree.args.get("tables") or []]
     if isinstance(command, DropObjects) and command.object_kind == "index":
         return [] if command.concurrent else [normalise(n) for n in command.names]

@@ -32,13 +32,14 @@ the transaction that created it works on every version.
 - https://www.postgresql.org/docs/current/datatype-enum.html#DATATYPE-ENUM-ORDERING
 """
 
-from collections.abc import Iterator
+from __future__ import annotations
 
-from sqlglot import exp
+from collections.abc import Iterator
 
 from migguard.core.findings import Severity
 from migguard.lint.context import CREATE_TYPE_KINDS, LintContext, normalise, table_name
 from migguard.lint.rule import Rule, Violation, at
+from migguard.sql.lazy import exp
 from migguard.sql.shapes import EnumValue
 
 
@@ -47,7 +48,7 @@ def check(context: LintContext) -> Iterator[Violation]:
     version = context.settings.pg_version
     for statement in context.parsed():
         tree = statement.ast if statement.node_kind in CREATE_TYPE_KINDS else None  # the kind answers first
-        if isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() == "TYPE":
+        if tree is not None and isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() == "TYPE":
             created.add(table_name(tree.this))
             continue
         command = statement.command if statement.node_kind == "AlterEnumStmt" else None

@@ -49,13 +49,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-import sqlglot
-from sqlglot import exp
-from sqlglot.errors import SqlglotError
-
 from migguard.core.findings import Severity
 from migguard.lint.context import LintContext, display, identifier, quote_name
 from migguard.lint.rule import Rule, Violation
+from migguard.sql.lazy import exp
 from migguard.sql.shapes import Policy
 
 
@@ -63,6 +60,9 @@ def keyed_on_tenant(expression: str | None, column: str, setting: str) -> bool:
     """Does a (PostgreSQL-deparsed) policy expression read both the tenant column and the tenant setting?"""
     if not expression:
         return False
+    import sqlglot  # on first use (see migguard.sql.lazy)
+    from sqlglot.errors import SqlglotError
+
     try:
         tree = sqlglot.parse_one(expression, read="postgres")
     except (SqlglotError, RecursionError, ValueError):
