@@ -17,7 +17,7 @@ from contextlib import contextmanager
 
 import psycopg
 
-from migguard.core.gcpause import no_collection
+from migguard.core.collector import no_collection
 from migguard.core.identifiers import object_key
 from migguard.pg import catalog as q
 from migguard.pg.catalog import CatalogReader
@@ -79,7 +79,7 @@ def read_whole(reader: CatalogReader, role: str
     """The whole schema from an open snapshot, the oids of its relations and sequences and its
     dependency edges as read (what the incremental reader patches by)."""
     with no_collection(), reader.sending_ahead(WHOLE_READ_QUERIES):
-        # some 100,000 objects that all stay: no collector walks (core/gcpause.py)
+        # some 100,000 objects that all stay: no collector walks (core/collector.py)
         version = int(reader.conn.execute("SHOW server_version_num").fetchone()[0])
         tables, views, relation_oids = read_relations(reader)
         sequences, sequence_oids = read_sequences(reader)

@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from migguard.core.gcpause import no_collection
+from migguard.core.collector import no_collection
 from migguard.core.identifiers import comment_safe, object_key, quote_ident, quote_literal, quote_qualified
 from migguard.schema import ddl_collations, ddl_identity
 from migguard.schema.ddl_partitions import IndexTree, add_constraint_sql, attach_sql, constraint_index
@@ -122,7 +122,7 @@ def diff(before: SchemaModel, after: SchemaModel, online: bool = False) -> list[
 
     `online`: the forms that keep a live table readable and writable where PostgreSQL has them
     (`_online`). The plan's rollback never uses them: it runs in one transaction (SPEC 6)."""
-    with no_collection():  # thousands of short-lived objects, no cycles among them (core/gcpause.py)
+    with no_collection():  # thousands of short-lived objects, no cycles among them (core/collector.py)
         return _diff(before, after, online)
 
 

@@ -1,4 +1,4 @@
-"""core/gcpause: the collector is off inside, on again after the last concurrent user, and a
+"""core/collector.no_collection: the collector is off inside, on again after the last concurrent user, and a
 caller's own `gc.disable()` is kept."""
 
 import gc
@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from migguard.core.gcpause import no_collection
+from migguard.core.collector import no_collection
 
 
 @pytest.fixture(autouse=True)
