@@ -79,6 +79,9 @@ class Change:
     # and must run in a later transaction than that change (`migration_scripts` cuts there).
     concurrently: bool = False
     validation: bool = False
+    # Acts on the object as it was, before it, or what it uses, goes (`depends.LEAVE`): a revoke
+    # on a dropped object, OWNED BY NONE, DETACH PARTITION, NO INHERIT, a default dropped apart.
+    leaving: bool = False
 
     @property
     def hazards(self) -> tuple[str, ...]:
@@ -199,8 +202,8 @@ def diff(before: SchemaModel, after: SchemaModel, online: bool = False) -> list[
     # and TRIGGER); readers are dropped before the views they read, and created after them.
     for name in sorted(set(_keys(touched, "rules")) | _rules_depending_on(replaced, views, deps, before, after)):
         changes += _rule_changes(before.rules.get(name), after.rules.get(name))
-    changes += [c for name in reversed(view_order) for c in view_changes[name] if c.phase != VIEW]
-    changes += [c for name in view_order for c in view_changes[name] if c.phase == VIEW]
+    changes += [c for name in reversed(view_order) for c in view_changes[name] if c.kind == "drop view"]
+    changes += [c for name in view_order for c in view_changes[name] if c.kind != "drop view"]
     for name in _keys(touched, "statistics"):
         thing = before.statistics.get(name) or after.statistics.get(name)
         changes += [_change(step.kind, (thing.schema_name, thing.name), step.forward, step.reverse,
@@ -210,7 +213,7 @@ def diff(before: SchemaModel, after: SchemaModel, online: bool = False) -> list[
     explain = Explainer(before, after)
     changes = [replace(c, details=explain.details(c.kind, c.path, c.object)) if c.path else c for c in changes]
     # by the dependency graph; where no edge decides, by phase, then as built (each object's internal order)
-    changes = order(changes, lambda c: c.phase, before, after)
+    changes = order(changes, before, after)
     return _online(changes, before, after) if online else changes
 
 
@@ -532,7 +535,7 @@ def _sequence_changes(name: str, old: Sequence | None, new: Sequence | None, bef
         changes = []
         if old.owned_by:
             changes.append(_change("alter sequence owner", path, f"{owner} NONE;", f"{owner} {old.owned_by};",
-                                   DROP_DEPENDENT))
+                                   DROP_DEPENDENT, leaving=True))
         changes.append(_change("drop sequence", path, f"DROP SEQUENCE {qualified};", _sequence_sql(old, owned=False),
                                DROP_OTHER, destructive=True))
         return changes
@@ -547,7 +550,7 @@ def _sequence_changes(name: str, old: Sequence | None, new: Sequence | None, bef
         # drop the sequence too; attached to the new column once that exists.
         if old.owned_by:
             changes.append(_change("alter sequence owner", path, f"{owner} NONE;", f"{owner} {old.owned_by};",
-                                   DROP_DEPENDENT))
+                                   DROP_DEPENDENT, leaving=True))
         if new.owned_by:
             changes.append(_change("alter sequence owner", path, f"{owner} {new.owned_by};", f"{owner} NONE;", COMMENT))
     return changes
@@ -569,7 +572,7 @@ def _sequences_of_recreated_tables(before: SchemaModel, after: SchemaModel, touc
         owner = f"ALTER SEQUENCE {_rel(sequence)} OWNED BY"
         path = (sequence.schema_name, sequence.name)
         changes += [_change("alter sequence owner", path, f"{owner} NONE;", f"{owner} {sequence.owned_by};",
-                            DROP_DEPENDENT),
+                            DROP_DEPENDENT, leaving=True),
                     _change("alter sequence owner", path, f"{owner} {new.owned_by};", f"{owner} NONE;", COMMENT)]
     return changes
 
@@ -724,7 +727,8 @@ def _create_table(table: Table, grantees: set[str] = frozenset(), tree: IndexTre
                                                          for n, c in table.constraints.items()}})
     for change in _alter_table(empty, table, created=True, tree=tree):
         # Dropping the table undoes its parts, except foreign keys, which must go before any table they reference.
-        undo = change.reverse if change.phase == FOREIGN_KEY else ""
+        undo = change.reverse if change.kind == "inherit" or (
+            change.kind == "add constraint" and table.constraints[change.path[2]].kind == "foreign") else ""
         changes.append(replace(change, reverse=undo, lock=None))
     return changes
 
@@ -751,7 +755,7 @@ def _drop_table(table: Table, taken: set[str] = frozenset(), grantees: set[str] 
     # A child leaves its parents first too: its rollback recreates it standalone and inherits again
     # last, once the parents' columns are back as they were.
     changes += [_change("no inherit", path, f"{target} NO INHERIT {parent};", f"{target} INHERIT {parent};",
-                        DROP_FOREIGN_KEY, lock=ACCESS_EXCLUSIVE) for parent in table.inherits]
+                        DROP_FOREIGN_KEY, lock=ACCESS_EXCLUSIVE, leaving=True) for parent in table.inherits]
     # recreated standalone, an INHERITS child holds its inherited CHECKs itself until it inherits again
     rest = table.model_copy(update={"constraints": {n: c.model_copy(update={"inherited": c.inherited and not table.inherits})
                                                     for n, c in table.constraints.items() if n not in foreign},
@@ -787,7 +791,7 @@ def _alter_table(old: Table, new: Table, created: bool = False, tree: IndexTree 
             changes.append(_change("detach partition", path,
                                    f"ALTER TABLE {old.partition_of} DETACH PARTITION {qualified};",
                                    f"ALTER TABLE {old.partition_of} ATTACH PARTITION {qualified} {old.partition_bound};",
-                                   DROP_FOREIGN_KEY, lock=ACCESS_EXCLUSIVE))  # before its parent may be dropped
+                                   DROP_FOREIGN_KEY, lock=ACCESS_EXCLUSIVE, leaving=True))  # before its parent may be dropped
         if new.partition_of:
             changes.append(_change("attach partition", path,
                                    f"ALTER TABLE {new.partition_of} ATTACH PARTITION {qualified} {new.partition_bound};",
@@ -829,7 +833,7 @@ def _step_change(table: Table, step: Step) -> Change:
     """A `schema/ddl_table.py` step as a Change, placed after what it needs."""
     path = (table.schema_name, table.name) + ((step.member,) if step.member is not None else ())
     return _change(step.kind, path, step.forward, step.reverse, _STEP_PHASES[step.after], lock=step.lock,
-                   notes=step.notes)
+                   notes=step.notes, leaving=step.after == "nothing")
 
 
 def _comment(text: str | None) -> str:
@@ -857,7 +861,8 @@ def _column_changes(old: Table, new: Table, target: str, recreate: set[Node] = f
             # after the column's own changes: a type change drops the default it finds)
             alter = f"{target} ALTER COLUMN {_q(column.name)}"
             changes += [_change("drop column default", path, f"{alter} DROP DEFAULT;",
-                                f"{alter} SET DEFAULT {before.default};", DROP_CONSTRAINT, lock=ACCESS_EXCLUSIVE),
+                                f"{alter} SET DEFAULT {before.default};", DROP_CONSTRAINT, lock=ACCESS_EXCLUSIVE,
+                                leaving=True),
                         _change("alter column default", path, f"{alter} SET DEFAULT {column.default};",
                                 f"{alter} DROP DEFAULT;", COLUMN, lock=ACCESS_EXCLUSIVE)]
     for column in old.ordered_columns():
@@ -1252,7 +1257,7 @@ def _object_grant_changes(before: SchemaModel, after: SchemaModel, touched: dict
             preposition = "to" if step.kind == "grant" else "from"
             changes.append(Change(step.kind, f"{key} {preposition} {step.role}", step.forward,
                                   "" if old is None else step.reverse, DROP_DEPENDENT if new is None else GRANT,
-                                  path=path))
+                                  path=path, leaving=new is None))
     return changes
 
 
