@@ -3,14 +3,26 @@
 A node names an object as (kind, schema, name[, member]): ("table", "public", "t"), ("column",
 "public", "t", "c"), ("view", …), ("function", "public", "f(integer)"), ("type", …), ("index",
 "public", "i"), ("constraint" | "policy" | "trigger" | "rule", "public", "t", name). The edges
-are PostgreSQL's own (pg_depend, read into `SchemaModel.dependencies` by introspection); the
-structural ones the model already states (a column or a member is its table's) are implied
-here, so a hand-built model orders correctly without them.
+are PostgreSQL's own (pg_depend, read into `SchemaModel.dependencies`); the structural ones the
+model states but pg_depend records as automatic (not read) are added here (`structural_edges`: a
+partition uses its parent, a foreign key the table it references, a column its collation).
 
-`order` sorts changes with `graphlib.TopologicalSorter`: a change that creates an object comes
-after the changes that create what it uses (edges of the after-model), a change that drops an
-object comes before the changes that drop or replace what it used (edges of the before-model).
-Where no edge decides, the changes keep their given rank (`Change.phase`, then their order).
+`order` sorts a change set with `graphlib.TopologicalSorter` over vertices: each change is one,
+named by the object it acts on (`_Objects.subject`) and what it does to it (`action`: CREATE,
+DROP, REPLACE, ALTER, or LEAVE for a change on the object as it was). Each rule below adds the
+edges one fact of PostgreSQL implies, and says which:
+- `_lifecycle`: one object's changes (left, dropped, created again, altered);
+- `_containment`: a schema, table or view before its parts are set up, after they are torn down;
+- `_uses`: pg_depend's and the structural edges (after-model for setups, before-model for teardowns);
+- `_table_structure`: a table's constraints, indexes, policies … use its columns;
+- `_foreign_keys`: a foreign key uses the keys of the table it references;
+- `_ownership`: OWNED BY uses its column; `_partitions`: PARTITION OF and ATTACH INDEX;
+- `_names`: tables, views, sequences, indexes and types share a namespace: freed before taken;
+- `_leaf_objects`: extensions, collations and statistics, whose users no read edge names;
+- `_enum_values`: ADD VALUE first, its reverse (a rebuilt type) last.
+Where no edge decides, no rank does either: among the changes ready at once, teardown goes
+before setup, then the order the change builders emitted (each object's changes as built).
+A circle (the script could not run it either) is cut where it closes.
 """
 
 from __future__ import annotations
