@@ -37,8 +37,7 @@ from migguard.schema.model import Function, SchemaModel, Table, View
 
 Node = tuple[str, ...]
 
-# Kinds of change by the object they act on, and whether the forward SQL leaves it existing
-# (creates), removes it (drops), or both (recreates: a drop and a create in one change).
+# Kinds of change on a member of a table (path: schema, table, member), by the member's kind.
 _MEMBER_KINDS = {
     "column": ("add column", "drop column", "alter column type", "alter column default", "drop column default",
                "recreate generated column", "set not null", "drop not null", "alter column identity"),
@@ -51,11 +50,10 @@ _MEMBER_KINDS = {
 # its type and collation (not its default, which it drops and sets again in one change: edges there
 # would make a circle).
 _USES_ONLY_TYPES = ("alter column type",)
-_CREATES = ("create ", "add ", "recreate ", "replace ", "alter column type", "alter column default", "update ")
-# ("recreate dependent …" only creates again what an earlier drop removed; a retyped column is
-# replaced for what reads it)
-_DROPS = ("drop ", "recreate function", "recreate procedure", "recreate type", "recreate domain",
-          "recreate generated column", "alter column type")
+# Alters that give an object a new definition what uses it may need (a new enum value, attribute or
+# default, a replaced body, an updated extension): set up before its users, like a create.
+_REDEFINES = frozenset({"add enum value", "add domain constraint", "add attribute", "replace function",
+                        "replace procedure", "alter column default", "update extension"})
 
 
 def function_node(function: Function) -> Node:
@@ -108,24 +106,6 @@ class Dependencies:
             frontier = {n for n in self.users(frontier) if n[0] in kinds} - result
             result |= frontier
         return result
-
-
-def change_node(kind: str, path: tuple[str, ...]) -> Node | None:
-    """The node a change of `kind` on `path` acts on (None: a grant, a comment, …, nothing uses it)."""
-    if not path:
-        return None
-    for node_kind, kinds in _MEMBER_KINDS.items():
-        if kind in kinds:
-            return (node_kind, *path) if len(path) == 3 else None
-    word = kind.split()[-1]
-    if word in ("table", "view", "sequence", "index"):
-        return (word, *path[:2]) if kind.startswith(("create", "drop", "recreate")) else None
-    if word in ("function", "procedure"):
-        return ("function", *path[:2])
-    if kind in ("create type", "drop type", "recreate type", "create domain", "drop domain", "recreate domain",
-                "add enum value"):
-        return ("type", *path[:2])
-    return None
 
 
 _INDEX_KINDS = ("create index", "drop index", "comment on index", "attach index")
@@ -356,9 +336,9 @@ def _containment(graph: _Graph) -> None:
 
 
 def _uses(graph: _Graph, objects: _Objects, was: Dependencies, now: Dependencies) -> None:
-    """pg_depend's edges and the structural ones: an object is set up after what it uses is created
-    (edges of the after-model); torn down before what it used is dropped or replaced (edges of the
-    before-model). A column stands for its table's CREATE TABLE, and a table for its columns; a
+    """pg_depend's edges and the structural ones: an object is set up after what it uses is created,
+    replaced or redefined (edges of the after-model); torn down or altered before what it used is
+    dropped or replaced (edges of the before-model). A column stands for its table's CREATE TABLE, and a table for its columns; a
     dropped table also for its members (DROP TABLE takes its triggers, policies, indexes … along)."""
     parts_use: dict[Node, set[Node]] = defaultdict(set)
     for dependent, used in was.edges():
@@ -371,9 +351,9 @@ def _uses(graph: _Graph, objects: _Objects, was: Dependencies, now: Dependencies
         node = graph.nodes[index]
         if node is None:
             continue
-        if change.kind.startswith(_CREATES) or graph.actions[index] == CREATE:
+        if graph.actions[index] in (CREATE, REPLACE) or change.kind in _REDEFINES:
             creators[node].append(index)
-        if change.kind.startswith(_DROPS) or graph.actions[index] in (DROP, REPLACE):
+        if graph.actions[index] in (DROP, REPLACE):
             droppers[node].append(index)
 
     def found(table: dict[Node, list[int]], node: Node) -> list[int]:
@@ -392,7 +372,7 @@ def _uses(graph: _Graph, objects: _Objects, was: Dependencies, now: Dependencies
                 graph.edges[index].update(i for i in found(creators, used) if i != index)
         # an alter may end a use (a new default, a new type): before what was used goes, unless
         # a change of its own leaves the old use first (a default dropped apart)
-        if kind.startswith(_DROPS) or act in TEARDOWN or (act == ALTER and node not in leaving):
+        if act in (DROP, LEAVE, REPLACE) or (act == ALTER and node not in leaving):
             for used in _used(was, node, kind) | (parts_use.get(node, set()) if act == DROP else set()):
                 for i in found(droppers, used):
                     if i != index and (act != ALTER or graph.actions[i] == DROP):
