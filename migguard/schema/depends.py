@@ -40,10 +40,11 @@ Node = tuple[str, ...]
 # Kinds of change on a member of a table (path: schema, table, member), by the member's kind.
 _MEMBER_KINDS = {
     "column": ("add column", "drop column", "alter column type", "alter column default", "drop column default",
-               "recreate generated column", "set not null", "drop not null", "alter column identity"),
-    "constraint": ("add constraint", "drop constraint", "validate constraint"),
+               "recreate generated column", "set not null", "drop not null", "alter column identity",
+               "comment on column", "alter column statistics", "add not null check"),
+    "constraint": ("add constraint", "drop constraint", "validate constraint", "comment on constraint"),
     "policy": ("create policy", "drop policy"),
-    "trigger": ("create trigger", "drop trigger"),
+    "trigger": ("create trigger", "drop trigger", "alter trigger state"),
     "rule": ("create rule", "drop rule", "replace rule", "recreate dependent rule"),
 }
 # A type change replaces its column for what reads it, but of what the column uses it stands only for
@@ -123,8 +124,6 @@ _CREATE_KINDS = frozenset({f"create {word}" for word in _OBJECT_WORDS} | {"add c
 _REPLACE_KINDS = frozenset({"recreate type", "recreate domain", "recreate function", "recreate procedure",
                             "recreate generated column", "alter column type"})
 _GRANT_KINDS = ("grant", "revoke", "grant option", "revoke option")
-_COLUMN_KINDS = frozenset(_MEMBER_KINDS["column"]) | {"comment on column", "alter column statistics",
-                                                     "add not null check"}
 _TABLE_KINDS = frozenset({"create table", "drop table", "comment on table", "alter table owner", "enable row level security",
                           "disable row level security", "force row level security", "no force row level security",
                           "revoke default privileges", "set unlogged", "set logged", "alter table options",
@@ -173,9 +172,8 @@ class _Objects:
         if len(path) == 1:
             return ("extension" if "extension" in kind else "schema", path[0])
         for node_kind, kinds in _MEMBER_KINDS.items():
-            if kind in kinds or (node_kind == "column" and kind in _COLUMN_KINDS) or kind == f"comment on {node_kind}":
-                if len(path) == 3:
-                    return (node_kind, *path)
+            if kind in kinds and len(path) == 3:
+                return (node_kind, *path)
         if kind in _INDEX_KINDS:
             return ("index", *path[:2])
         if kind in _TABLE_KINDS:
@@ -250,8 +248,7 @@ def _regclass(text: str | None, parts: int = 2) -> tuple[str, ...] | None:
 def structural_edges(model: SchemaModel) -> tuple[tuple[Node, Node], ...]:
     """What uses what that pg_depend records only as an automatic or internal dependency (not read
     into `SchemaModel.dependencies`) but the model states: a partition or INHERITS child uses its
-    parents, a foreign key the table it references, a
-    column the collation it names."""
+    parents, a foreign key the table it references, a column the collation it names."""
     edges: list[tuple[Node, Node]] = []
     collations: dict[str, list[Node]] = defaultdict(list)
     for collation in model.collations.values():

@@ -1171,18 +1171,18 @@ def _object_grant_changes(before: SchemaModel, after: SchemaModel, touched: dict
         old = before.schema_grants.get(name, {}) if name in before.schemas else None
         new = after.schema_grants.get(name, {}) if name in after.schemas else None
         found.append(((name,), name, "SCHEMA", _q(name), old, new))
-    for category, word in (("sequences", "SEQUENCE"), ("functions", None), ("enums", "TYPE"), ("domains", "DOMAIN"),
-                           ("composites", "TYPE")):
+    for category, keyword in (("sequences", "SEQUENCE"), ("functions", None), ("enums", "TYPE"), ("domains", "DOMAIN"),
+                              ("composites", "TYPE")):
         for key in sorted(set(_keys(touched, category)) | (rebound if category == "functions" else set())):
             old, new = getattr(before, category).get(key), getattr(after, category).get(key)
             thing = old or new
-            if word is None and thing.kind == "aggregate":
+            if keyword is None and thing.kind == "aggregate":
                 continue  # not generated (see _function_changes)
-            if word is None:  # a function: named by its signature
+            if keyword is None:  # a function: named by its signature (each its own: FUNCTION or PROCEDURE)
                 path, target = (thing.schema_name, f"{thing.name}({thing.arguments})"), f"{_rel(thing)}({thing.arguments})"
             else:
                 path, target = (thing.schema_name, thing.name), _rel(thing)
-            word = word or thing.kind.upper()
+            word = keyword or ("PROCEDURE" if thing.kind == "procedure" else "FUNCTION")  # a window function too
             if old is not None and new is not None and (_recreated(old, new) or key in rebound):
                 # dropped and created: grants lost
                 found += [(path, key, word, target, old.grants, None), (path, key, word, target, None, new.grants)]
