@@ -164,6 +164,17 @@ class _Objects:
                 for thing in getattr(model, category).values():
                     self.kinds[(thing.schema_name, thing.name)] = kind
 
+        self.parents: dict[Node, list[Node]] = defaultdict(list)  # a partition's or INHERITS child's
+        for model in (before, after):
+            for t in model.tables.values():
+                self.parents[relation_node(t)] += [("table", *p) for p in map(_regclass, (t.partition_of, *t.inherits))
+                                                   if p]
+
+    def lineage(self, table: Node, seen: frozenset = frozenset()) -> list[Node]:
+        """The table, its parents, theirs …"""
+        return [table] + [n for parent in self.parents.get(table, ()) if parent not in seen
+                          for n in self.lineage(parent, seen | {table})]
+
     def subject(self, change) -> Node | None:
         """The node of the object `change` acts on (a grant, a comment: the object they are on)."""
         kind, path = change.kind, tuple(change.path)
@@ -337,11 +348,20 @@ def _uses(graph: _Graph, objects: _Objects, was: Dependencies, now: Dependencies
     replaced or redefined (edges of the after-model); torn down or altered before what it used is
     dropped or replaced (edges of the before-model). A column stands for its table's CREATE TABLE, and a table for its columns; a
     dropped table also for its members (DROP TABLE takes its triggers, policies, indexes … along)."""
+    # (a member dropped by a change of its own, or with its parent table's constraint of the same
+    # name, as a partition's foreign key is, has gone before its table goes; a constraint the model
+    # does not hold, made by PostgreSQL for a referenced partition, goes with the one it was made for)
+    dropped = {node for node, act in graph.by if act == DROP and node[0] == "constraint"}
+    held = {("constraint", t.schema_name, t.name, c) for t in objects.models[0].tables.values() for c in t.constraints}
     parts_use: dict[Node, set[Node]] = defaultdict(set)
     for dependent, used in was.edges():
         whole = objects.container(dependent) if dependent[0] not in ("table", "view") else None
-        if whole is not None and whole[0] in ("table", "view"):
-            parts_use[whole] |= used
+        if whole is None or whole[0] not in ("table", "view"):
+            continue
+        if dependent[0] == "constraint" and (dependent not in held or any(
+                ("constraint", *t[1:], dependent[3]) in dropped for t in objects.lineage(whole))):
+            continue
+        parts_use[whole] |= used
     creators: dict[Node, list[int]] = defaultdict(list)
     droppers: dict[Node, list[int]] = defaultdict(list)
     for index, change in enumerate(graph.changes):
@@ -384,9 +404,12 @@ def _used(deps: Dependencies, node: Node, kind: str) -> set[Node]:
 def _table_structure(graph: _Graph, objects: _Objects) -> None:
     """A table's constraints, indexes, policies, triggers and rules use its columns (pg_depend
     records that as automatic, not read): set up after the columns are, torn down before they
-    are dropped or replaced. Leaving a parent (NO INHERIT, DETACH) comes before the columns
-    change; INHERIT, ATTACH PARTITION and REPLICA IDENTITY come once the members are final, the
-    parents' too."""
+    are dropped or replaced, the parents' columns too (a partition's or child's columns are its
+    parents': DROP COLUMN on the parent takes the child's indexes along). Leaving a parent (NO
+    INHERIT, DETACH) comes before the columns change; INHERIT, ATTACH PARTITION and REPLICA
+    IDENTITY come once the members are final, the parents' too."""
+    lineage = objects.lineage
+
     columns: dict[Node, list[int]] = defaultdict(list)
     others: dict[Node, list[int]] = defaultdict(list)
     table_steps: dict[Node, list[int]] = defaultdict(list)
@@ -403,16 +426,13 @@ def _table_structure(graph: _Graph, objects: _Objects) -> None:
     for table, members in others.items():
         graph.before((i for i in columns.get(table, ()) if acts[i] in SETUP), (i for i in members if acts[i] in SETUP))
         graph.before((i for i in members if acts[i] in TEARDOWN),
-                     (i for i in columns.get(table, ()) if acts[i] in (DROP, REPLACE)))
+                     (i for whole in lineage(table) for i in columns.get(whole, ()) if acts[i] in (DROP, REPLACE)))
     for table, steps in table_steps.items():
         graph.before((i for i in steps if acts[i] == LEAVE), columns.get(table, ()))
         needing = [i for i in steps if graph.changes[i].kind in _NEEDS_MEMBERS]
         if not needing:
             continue
-        parents = [table] + [("table", *p) for model in objects.models for t in model.tables.values()
-                             if relation_node(t) == table
-                             for p in filter(None, map(_regclass, (t.partition_of, *t.inherits)))]
-        for whole in parents:
+        for whole in lineage(table):
             graph.before((i for i in [*columns.get(whole, ()), *others.get(whole, ())] if acts[i] in SETUP), needing)
 
 
