@@ -35,7 +35,8 @@ def test_a_schema_is_dropped_after_the_objects_in_it():
 
 
 def test_a_collation_is_dropped_after_the_column_that_names_it():
-    """No edge the model reads names a collation: the leaf-object rule drops it last."""
+    """pg_depend's edges to a collation are not read: the structural edge (a column uses the
+    collation it names) drops it after the table, though collations are built first."""
     german = Collation(schema_name="public", name="german", provider="icu", locale="de-DE")
     title = Column(name="title", position=2, type="text", collation="german")
     changes = diff(_model(_table("people", id=ID, title=title), collations={"public.german": german}), _model())
@@ -97,3 +98,16 @@ def test_where_no_edge_decides_teardown_goes_first_then_the_order_as_built():
     after = _model(_table("a", id=ID, note=note), _table("b"))
     assert [(c.kind, c.object) for c in diff(before, after)] == [("drop column", "public.b.note"),
                                                                   ("add column", "public.a.note")]
+
+
+def test_a_partitions_index_is_dropped_before_its_parents_column_takes_it_along():
+    """The parent is built first; the table-structure rule looks up the partition's parents."""
+    x = Column(name="x", position=2, type="integer")
+    parent = _table("p", id=ID, x=x).model_copy(update={"partition_key": "LIST (id)", "kind": "partitioned table"})
+    local = Index(name="c_x_idx", definition="CREATE INDEX c_x_idx ON public.c USING btree (x)", columns=("x",))
+    child = _table("c", id=ID, x=x).model_copy(update={"partition_of": "public.p", "partition_bound": "FOR VALUES IN (1)",
+                                                       "indexes": {local.name: local}})
+    after = (parent.model_copy(update={"columns": {"id": ID}}), child.model_copy(update={"columns": {"id": ID},
+                                                                                         "indexes": {}}))
+    changes = diff(_model(parent, child), _model(*after))
+    assert _at(changes, "drop index", "public.c_x_idx") < _at(changes, "drop column", "public.p.x")
