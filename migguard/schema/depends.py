@@ -167,7 +167,7 @@ class _Objects:
         self.parents: dict[Node, list[Node]] = defaultdict(list)  # a partition's or INHERITS child's
         for model in (before, after):
             for t in model.tables.values():
-                self.parents[relation_node(t)] += [("table", *p) for p in map(_regclass, (t.partition_of, *t.inherits))
+                self.parents[relation_node(t)] += [("table", *p) for p in map(regclass_parts, (t.partition_of, *t.inherits))
                                                    if p]
 
     def lineage(self, table: Node, seen: frozenset = frozenset()) -> list[Node]:
@@ -246,8 +246,9 @@ class _Objects:
         return set()
 
 
-def _regclass(text: str | None, parts: int = 2) -> tuple[str, ...] | None:
-    """A name as PostgreSQL prints it (regclass text, `schema."Name"`) as its parts; None if unqualified."""
+def regclass_parts(text: str | None, parts: int = 2) -> tuple[str, ...] | None:
+    """A name as PostgreSQL prints it (regclass text, `schema."Name"`; OWNED BY's `schema.table.column`:
+    `parts` 3) as the catalog spells its parts; None when it is not that many (unqualified)."""
     if not text:
         return None
     try:
@@ -267,11 +268,11 @@ def structural_edges(model: SchemaModel) -> tuple[tuple[Node, Node], ...]:
     for table in model.tables.values():
         node = relation_node(table)
         for parent in (table.partition_of, *table.inherits):
-            parts = _regclass(parent)
+            parts = regclass_parts(parent)
             if parts is not None:
                 edges.append((node, ("table", *parts)))
         for constraint in table.constraints.values():
-            parts = _regclass(constraint.references)
+            parts = regclass_parts(constraint.references)
             if constraint.kind == "foreign" and parts is not None:
                 edges.append((("constraint", table.schema_name, table.name, constraint.name), ("table", *parts)))
         for column in table.columns.values():
@@ -445,7 +446,7 @@ def _ownership(graph: _Graph, objects: _Objects) -> None:
             continue
         model = objects.models[0 if change.leaving else 1]
         sequence = model.sequences.get(object_key(*change.path))
-        column = _regclass(sequence.owned_by if sequence is not None else None, 3)
+        column = regclass_parts(sequence.owned_by if sequence is not None else None, 3)
         if column is None:
             continue
         table = ("table", *column[:2])
@@ -466,12 +467,12 @@ def _partitions(graph: _Graph, objects: _Objects) -> None:
             owner = node[1:3] if node[0] == "constraint" else objects.index_owner.get(node[1:3], ("",) * 3)[1:3]
             members[owner].append(index)
     for table in objects.models[1].tables.values():
-        parent = _regclass(table.partition_of)
+        parent = regclass_parts(table.partition_of)
         if parent is not None:
             graph.before(graph.of(relation_node(table), CREATE), members.get(parent, ()))
         # ATTACH of an index to its parent's, once both exist
         for index in table.indexes.values():
-            parent_index = _regclass(index.parent)
+            parent_index = regclass_parts(index.parent)
             if parent_index is not None:
                 graph.before(graph.of(("index", *parent_index), CREATE, REPLACE),
                              graph.of(("index", table.schema_name, index.name), ALTER))
@@ -489,7 +490,7 @@ def _foreign_keys(graph: _Graph, objects: _Objects) -> None:
     for side, (model, acts) in enumerate(((objects.models[0], TEARDOWN), (objects.models[1], SETUP))):
         partitions: dict[tuple[str, ...], list[tuple[str, ...]]] = defaultdict(list)
         for table in model.tables.values():
-            parent = _regclass(table.partition_of)
+            parent = regclass_parts(table.partition_of)
             if parent is not None:
                 partitions[parent].append((table.schema_name, table.name))
 
@@ -500,7 +501,7 @@ def _foreign_keys(graph: _Graph, objects: _Objects) -> None:
 
         for table in model.tables.values():
             for constraint in table.constraints.values():
-                parts = _regclass(constraint.references)
+                parts = regclass_parts(constraint.references)
                 if constraint.kind != "foreign" or parts is None:
                     continue
                 fk = [i for i in graph.of(("constraint", table.schema_name, table.name, constraint.name), *acts)

@@ -30,7 +30,7 @@ from migguard.schema.ddl_grants import grant_option_steps, grant_steps
 from migguard.schema.ddl_statistics import statistics_steps
 from migguard.schema.ddl_table import Step, create_clauses, created_steps, property_steps
 from migguard.schema.ddl_types import composite_steps
-from migguard.schema.depends import Dependencies, Node, function_node, order, relation_node
+from migguard.schema.depends import Dependencies, Node, function_node, order, regclass_parts, relation_node
 from migguard.schema.model import (
     CONNECTING_ROLE, Collation, Column, CompositeType, Constraint, Domain, EnumType, Function, Index, Policy, RewriteRule,
     SchemaModel, Sequence, Table, Trigger, View,
@@ -258,7 +258,8 @@ def _keys(touched: dict[str, set[str]], category: str) -> list[str]:
 
 def _table_by_regclass(text: str, model: SchemaModel) -> Table | None:
     """The table a regclass text (`public."Foo"`, as PostgreSQL prints a parent) names in `model`."""
-    return model.tables.get(object_key(*[_unquote(part) for part in _IDENTIFIER.findall(text)]))
+    parts = regclass_parts(text)
+    return model.tables.get(object_key(*parts)) if parts else None
 
 
 _RECURSING = ("type", "collation", "nullable", "default")
@@ -497,7 +498,10 @@ def _identity_sequence(sequence: Sequence | None, model: SchemaModel) -> bool:
     if sequence is None or not sequence.owned_by:
         return False
     # owned_by is printed for SQL (`public."Doc"."Id"`); the model's keys are unquoted.
-    *table_parts, column = [_unquote(part) for part in _IDENTIFIER.findall(sequence.owned_by)]
+    parts = regclass_parts(sequence.owned_by, 3)
+    if parts is None:
+        return False
+    *table_parts, column = parts
     table = model.tables.get(object_key(*table_parts))
     return bool(table and column in table.columns and table.columns[column].identity)
 
@@ -1254,13 +1258,6 @@ def _rule_changes(old: RewriteRule | None, new: RewriteRule | None) -> list[Chan
 
 
 # --- views ---------------------------------------------------------------------------------------
-
-
-_IDENTIFIER = re.compile(r'"(?:[^"]|"")+"|[^".]+')  # a part of regclass text (owned_by, partition_of)
-
-
-def _unquote(part: str) -> str:
-    return part[1:-1].replace('""', '"') if part.startswith('"') else part
 
 
 def _replaced_nodes(tables: set[str], before: SchemaModel, after: SchemaModel,
