@@ -18,7 +18,7 @@ edges one fact of PostgreSQL implies, and says which:
 - `_foreign_keys`: a foreign key uses the keys of the table it references;
 - `_ownership`: OWNED BY uses its column; `_partitions`: PARTITION OF and ATTACH INDEX;
 - `_names`: tables, views, sequences, indexes and types share a namespace: freed before taken;
-- `_leaf_objects`: extensions, collations and statistics, whose users no read edge names;
+- `_leaf_objects`, `_statistics`: extensions, collations, statistics, whose users no read edge names;
 - `_enum_values`: ADD VALUE first, its reverse (a rebuilt type) last.
 Where no edge decides, no rank does either: among the changes ready at once, teardown goes
 before setup, then the order the change builders emitted (each object's changes as built).
@@ -548,19 +548,24 @@ def _leaf_objects(graph: _Graph) -> None:
     """Extensions and collations: what uses them (a column of an extension's type, a default
     calling its function, a column's COLLATE) is recorded by no edge the model reads, so they are
     created or updated before every other change of an object in a schema, and dropped after every
-    other object is torn down. Statistics name their table only in their definition: created once
-    every column is set up, dropped before any column or table is torn down."""
+    other object is torn down (between an extension and a collation no rule decides: as built,
+    extensions first)."""
     leaves = [i for i, n in enumerate(graph.nodes) if n is not None and n[0] in ("extension", "collation")]
     others = [i for i, n in enumerate(graph.nodes) if n is not None and n[0] not in ("extension", "collation", "schema")]
     acts = graph.actions
     graph.before((i for i in leaves if acts[i] in SETUP), (i for i in others if acts[i] in SETUP))
     graph.before((i for i in others if acts[i] in TEARDOWN), (i for i in leaves if acts[i] == DROP))
-    # a collation may live in an extension's schema; an extension's objects use no collation made here
+
+
+def _statistics(graph: _Graph) -> None:
+    """Extended statistics name their table only in their definition (pg_depend: automatic, not
+    read): created once every column and table is, dropped before any column or table goes (DROP
+    TABLE would take them along)."""
+    acts = graph.actions
     statistics = [i for i, n in enumerate(graph.nodes) if n is not None and n[0] == "statistics"]
     if statistics:
-        tables = [i for i, n in enumerate(graph.nodes) if n is not None and (n[0] == "column" or n[0] == "table")]
-        graph.before((i for i in tables if acts[i] in (CREATE, REPLACE) or graph.changes[i].kind == "add column"),
-                     (i for i in statistics if acts[i] in SETUP))
+        tables = [i for i, n in enumerate(graph.nodes) if n is not None and n[0] in ("column", "table")]
+        graph.before((i for i in tables if acts[i] in (CREATE, REPLACE)), (i for i in statistics if acts[i] in SETUP))
         graph.before((i for i in statistics if acts[i] in TEARDOWN), (i for i in tables if acts[i] in (DROP, REPLACE)))
 
 
@@ -605,6 +610,7 @@ def order(changes: Sequence, before: SchemaModel, after: SchemaModel) -> list:
     _partitions(graph, objects)
     _names(graph, objects)
     _leaf_objects(graph)
+    _statistics(graph)
     _enum_values(graph)
     sorter = _sorter(graph.edges)
     keys = [(graph.actions[index] not in TEARDOWN, index) for index in range(len(changes))]
