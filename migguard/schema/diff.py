@@ -6,9 +6,9 @@ bigint"). Every change carries its forward SQL, its reverse SQL (built from the 
 so a dropped column comes back with its type, default and constraints), and flags: destructive,
 lossy (data that the reverse cannot bring back), and the lock it takes.
 
-Ordering follows edges (`schema/depends.py`: PostgreSQL's pg_depend edges, read into the models,
-plus the structure the models state, each kind of edge a named rule): what an object uses is
-created before it and dropped after it; the views, rules, policies, triggers, defaults, CHECKs,
+Ordering follows edges (`schema/order.py`, each kind a named rule, over `schema/depends.py`'s:
+PostgreSQL's pg_depend edges, read into the models, plus the structure the models state): what
+an object uses is created before it and dropped after it; the views, rules, policies, triggers, defaults, CHECKs,
 indexes and bound functions that use a column being retyped, a table being recreated or a
 function being recreated are dropped before that change and recreated after it, exactly those an
 edge names. No change carries a rank: where no edge decides, what tears down goes first, then
@@ -30,7 +30,8 @@ from migguard.schema.ddl_grants import grant_option_steps, grant_steps
 from migguard.schema.ddl_statistics import statistics_steps
 from migguard.schema.ddl_table import Step, create_clauses, created_steps, property_steps
 from migguard.schema.ddl_types import composite_steps
-from migguard.schema.depends import Dependencies, Node, function_node, order, regclass_parts, relation_node
+from migguard.schema.depends import Dependencies, Node, function_node, regclass_parts, relation_node
+from migguard.schema.order import order
 from migguard.schema.model import (
     CONNECTING_ROLE, Collation, Column, CompositeType, Constraint, Domain, EnumType, Function, Index, Policy, RewriteRule,
     SchemaModel, Sequence, Table, Trigger, View,
@@ -70,7 +71,7 @@ class Change:
     # and must run in a later transaction than that change (`migration_scripts` cuts there).
     concurrently: bool = False
     validation: bool = False
-    # Acts on the object as it was, before it, or what it uses, goes (`depends.LEAVE`): a revoke
+    # Acts on the object as it was, before it, or what it uses, goes (`order.LEAVE`): a revoke
     # on a dropped object, OWNED BY NONE, DETACH PARTITION, NO INHERIT, a default dropped apart.
     leaving: bool = False
 
@@ -196,7 +197,7 @@ def diff(before: SchemaModel, after: SchemaModel, online: bool = False) -> list[
     changes += _object_grant_changes(before, after, touched, rebound)
     explain = Explainer(before, after)
     changes = [replace(c, details=explain.details(c.kind, c.path, c.object)) if c.path else c for c in changes]
-    # by the edge rules of `depends`; where none decides, teardown first, then as built
+    # by the edge rules of `order`; where none decides, teardown first, then as built
     changes = order(changes, before, after)
     return _online(changes, before, after) if online else changes
 
@@ -613,7 +614,7 @@ def _function_changes(name: str, old: Function | None, new: Function | None,
         return [change(f"create {keyword.lower()}", _function_sql(new), drop)]
     if new is None:
         # a function bound to a relation (row type, SQL-standard body) goes before that relation
-        # can: an edge of the before-model (`depends`)
+        # can: an edge of the before-model (`order`)
         return [change(f"drop {keyword.lower()}", drop, _function_sql(old), destructive=True)]
     if rebound:
         # after its grants are revoked (leaving), so that its rollback grants them again

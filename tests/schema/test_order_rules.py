@@ -1,8 +1,8 @@
-"""The edge rules of `schema/depends.order`, each on hand-built models without pg_depend edges and
+"""The edge rules of `schema/order.py`, each on hand-built models without pg_depend edges and
 built so that the order the change builders emit would be wrong: only the rule puts it right.
 No database (STYLE 7.3)."""
 
-from migguard.schema.depends import DROP, LEAVE, action
+from migguard.schema.order import DROP, LEAVE, action
 from migguard.schema.diff import Change, diff
 from migguard.schema.model import (
     Collation, Column, Constraint, Extension, Function, Index, SchemaModel, Statistics, Table,
