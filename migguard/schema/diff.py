@@ -6,13 +6,13 @@ bigint"). Every change carries its forward SQL, its reverse SQL (built from the 
 so a dropped column comes back with its type, default and constraints), and flags: destructive,
 lossy (data that the reverse cannot bring back), and the lock it takes.
 
-Ordering follows dependencies (`schema/depends.py`: PostgreSQL's pg_depend edges, read into the
-models, plus the structure the models state): what an object uses is created before it and
-dropped after it; the views, rules, policies, triggers, defaults, CHECKs, indexes and bound
-functions that use a column being retyped, a table being recreated or a function being recreated
-are dropped before that change and recreated after it, exactly those an edge names. Where no
-edge decides, each change's phase does: schemas, extensions and types first, drops of tables,
-columns, types and schemas last. Renames are not inferred: a renamed
+Ordering follows edges (`schema/order.py`, each kind a named rule, over `schema/depends.py`'s:
+PostgreSQL's pg_depend edges, read into the models, plus the structure the models state): what
+an object uses is created before it and dropped after it; the views, rules, policies, triggers, defaults, CHECKs,
+indexes and bound functions that use a column being retyped, a table being recreated or a
+function being recreated are dropped before that change and recreated after it, exactly those an
+edge names. No change carries a rank: where no edge decides, what tears down goes first, then
+the order the builders below emit. Renames are not inferred: a renamed
 column is a drop plus an add (lossy), which is what the reviewer must see.
 """
 
@@ -31,19 +31,12 @@ from migguard.schema.ddl_grants import grant_option_steps, grant_steps
 from migguard.schema.ddl_statistics import statistics_steps
 from migguard.schema.ddl_table import Step, create_clauses, created_steps, property_steps
 from migguard.schema.ddl_types import composite_steps
-from migguard.schema.depends import Dependencies, Node, function_node, order, relation_node
+from migguard.schema.depends import Dependencies, Node, function_node, regclass_parts, relation_node
+from migguard.schema.order import order
 from migguard.schema.model import (
     CONNECTING_ROLE, Collation, Column, CompositeType, Constraint, Domain, EnumType, Function, Index, Policy, RewriteRule,
     SchemaModel, Sequence, Table, Trigger, View,
 )
-
-# Phases: the order in which changes run forward where no dependency edge decides (`depends.order`).
-# Functions come before the tables (a column default, a generated column, a CHECK or an index may
-# call them; their bodies are not checked at creation, as pg_dump does), except those whose
-# signature names a table's row type or whose SQL-standard body is bound at creation: FUNCTION.
-(SCHEMA, EXTENSION, TYPE, SEQUENCE, DROP_DEPENDENT, DROP_FOREIGN_KEY, DROP_CONSTRAINT, EARLY_FUNCTION, TABLE, COLUMN,
- FUNCTION, CONSTRAINT, INDEX, ATTACH_INDEX, FOREIGN_KEY, VIEW, SECURITY, TRIGGER, GRANT, COMMENT, DROP_COLUMN, DROP_TABLE,
- DROP_OTHER, DROP_TYPE, DROP_SCHEMA) = range(25)
 
 ACCESS_EXCLUSIVE = "ACCESS EXCLUSIVE"
 SHARE = "SHARE"
@@ -68,7 +61,6 @@ class Change:
     object: str  # the model key, e.g. "public.users.email" (`object_key` of `path`; a grant adds "to <role>")
     forward: str
     reverse: str | None  # None: cannot be reversed (an enum value); "": undone by another change's reverse
-    phase: int = TABLE
     destructive: bool = False
     lossy: bool = False  # the reverse restores the structure, not the data
     lock: str | None = None
@@ -80,6 +72,9 @@ class Change:
     # and must run in a later transaction than that change (`migration_scripts` cuts there).
     concurrently: bool = False
     validation: bool = False
+    # Acts on the object as it was, before it, or what it uses, goes (`order.LEAVE`): a revoke
+    # on a dropped object, OWNED BY NONE, DETACH PARTITION, NO INHERIT, a default dropped apart.
+    leaving: bool = False
 
     @property
     def hazards(self) -> tuple[str, ...]:
@@ -111,9 +106,9 @@ class Change:
                             + (f": {'; '.join(self.details)}" if self.details else ""))
 
 
-def _change(kind: str, path: tuple[str, ...], forward: str, reverse: str | None, phase: int = TABLE, **flags) -> Change:
+def _change(kind: str, path: tuple[str, ...], forward: str, reverse: str | None, **flags) -> Change:
     """A Change named by its path: the object key is derived from the parts, never the reverse."""
-    return Change(kind, object_key(*path), forward, reverse, phase, path=tuple(path), **flags)
+    return Change(kind, object_key(*path), forward, reverse, path=tuple(path), **flags)
 
 
 def diff(before: SchemaModel, after: SchemaModel, online: bool = False) -> list[Change]:
@@ -139,14 +134,13 @@ def _diff(before: SchemaModel, after: SchemaModel, online: bool) -> list[Change]
         if old is None:
             changes.append(_change("create extension", path,
                                    f'CREATE EXTENSION IF NOT EXISTS {quoted} WITH SCHEMA {_q(new.schema_name)} VERSION {_lit(new.version)};',
-                                   f'DROP EXTENSION {quoted};', EXTENSION))
+                                   f'DROP EXTENSION {quoted};'))
         elif new is None:
             changes.append(_change("drop extension", path, f'DROP EXTENSION {quoted};',
-                                   f'CREATE EXTENSION IF NOT EXISTS {quoted} WITH SCHEMA {_q(old.schema_name)} VERSION {_lit(old.version)};',
-                                   DROP_OTHER, destructive=True))
+                                   f'CREATE EXTENSION IF NOT EXISTS {quoted} WITH SCHEMA {_q(old.schema_name)} VERSION {_lit(old.version)};', destructive=True))
         elif old.version != new.version:
             changes.append(_change("update extension", path, f'ALTER EXTENSION {quoted} UPDATE TO {_lit(new.version)};',
-                                   f'ALTER EXTENSION {quoted} UPDATE TO {_lit(old.version)};', EXTENSION))
+                                   f'ALTER EXTENSION {quoted} UPDATE TO {_lit(old.version)};'))
     for name in _keys(touched, "enums"):
         changes += _enum_changes(name, before.enums.get(name), after.enums.get(name), before, after)
     for name in _keys(touched, "domains"):
@@ -176,22 +170,18 @@ def _diff(before: SchemaModel, after: SchemaModel, online: bool) -> list[Change]
     # kept members that use a replaced object are dropped before it and created again after it
     recreate = {n for n in deps.users(replaced) if n[0] in ("policy", "trigger", "constraint", "column", "index")}
     changed_tables |= _tables_of(recreate, before, after)
-    taken, grantees = _relation_names(after), _grantees(before) | _grantees(after)
+    grantees = _grantees(before) | _grantees(after)
     tree = IndexTree.of(before, after)
     # parents created before their children; children dropped before their parents (a partition
     # goes with its partitioned table, so dropping it after would fail)
     dropped = sorted((n for n in changed_tables if n not in after.tables), key=lambda n: _table_order(n, before, after),
                      reverse=True)
     kept = sorted((n for n in changed_tables if n in after.tables), key=lambda n: _table_order(n, before, after))
-    recreated = {_rel(before.tables[n]) for n in kept if n in before.tables
-                 and _recreated_table(before.tables[n], after.tables[n])}
     for name in dropped + kept:
         old_table, new_table = before.tables.get(name), after.tables.get(name)
         if old_table is not None and new_table is not None:
             old_table = _after_parents_recurse(old_table, new_table, before, after)
-        # a partition of a recreated table is dropped before it (in the same phase)
-        early = {name} if new_table is None and old_table.partition_of in recreated else set()
-        changes += _table_changes(name, old_table, new_table, taken | early, grantees, tree, recreate)
+        changes += _table_changes(name, old_table, new_table, grantees, tree, recreate)
     changes += _sequences_of_recreated_tables(before, after, touched)
     # after the tables' constraint and index drops (a CHECK or an index may call a bound function),
     # each function before the functions it calls
@@ -201,22 +191,20 @@ def _diff(before: SchemaModel, after: SchemaModel, online: bool) -> list[Change]
     view_order = _view_order(views, deps, before, after)
     view_changes = {name: _view_changes(name, before.views.get(name), after.views.get(name),
                                         name in touched.get("views", set())) for name in view_order}
-    # Rules are dropped before the views they read, and created after them (phases DROP_DEPENDENT
-    # and TRIGGER); readers are dropped before the views they read, and created after them.
+    # Rules and readers are dropped before the views they read, and created after them (edges).
     for name in sorted(set(_keys(touched, "rules")) | _rules_depending_on(replaced, views, deps, before, after)):
         changes += _rule_changes(before.rules.get(name), after.rules.get(name))
-    changes += [c for name in reversed(view_order) for c in view_changes[name] if c.phase != VIEW]
-    changes += [c for name in view_order for c in view_changes[name] if c.phase == VIEW]
+    changes += [c for name in reversed(view_order) for c in view_changes[name] if c.kind == "drop view"]
+    changes += [c for name in view_order for c in view_changes[name] if c.kind != "drop view"]
     for name in _keys(touched, "statistics"):
         thing = before.statistics.get(name) or after.statistics.get(name)
-        changes += [_change(step.kind, (thing.schema_name, thing.name), step.forward, step.reverse,
-                            INDEX if step.stage == "create" else DROP_CONSTRAINT)
+        changes += [_change(step.kind, (thing.schema_name, thing.name), step.forward, step.reverse)
                     for step in statistics_steps(before.statistics.get(name), after.statistics.get(name))]
     changes += _object_grant_changes(before, after, touched, rebound)
     explain = Explainer(before, after)
     changes = [replace(c, details=explain.details(c.kind, c.path, c.object)) if c.path else c for c in changes]
-    # by the dependency graph; where no edge decides, by phase, then as built (each object's internal order)
-    changes = order(changes, lambda c: c.phase, before, after)
+    # by the edge rules of `order`; where none decides, teardown first, then as built
+    changes = order(changes, before, after)
     return _online(changes, before, after) if online else changes
 
 
@@ -277,7 +265,8 @@ def _keys(touched: dict[str, set[str]], category: str) -> list[str]:
 
 def _table_by_regclass(text: str, model: SchemaModel) -> Table | None:
     """The table a regclass text (`public."Foo"`, as PostgreSQL prints a parent) names in `model`."""
-    return model.tables.get(object_key(*[_unquote(part) for part in _IDENTIFIER.findall(text)]))
+    parts = regclass_parts(text)
+    return model.tables.get(object_key(*parts)) if parts else None
 
 
 _RECURSING = ("type", "collation", "nullable", "default")
@@ -351,13 +340,13 @@ def _column_sql(column: Column, schema: str) -> str:
 def _schema_changes(name: str, old: object, new: object) -> list[Change]:
     path = (name,)  # schema keys are the plain schema name
     if old is _MISSING:
-        return [_change("create schema", path, f"CREATE SCHEMA {_q(name)};", f"DROP SCHEMA {_q(name)};", SCHEMA)]
+        return [_change("create schema", path, f"CREATE SCHEMA {_q(name)};", f"DROP SCHEMA {_q(name)};")]
     if new is _MISSING:
-        return [_change("drop schema", path, f"DROP SCHEMA {_q(name)};", f"CREATE SCHEMA {_q(name)};", DROP_SCHEMA,
+        return [_change("drop schema", path, f"DROP SCHEMA {_q(name)};", f"CREATE SCHEMA {_q(name)};",
                         destructive=True)]
     if old != new and new is not None:
         return [_change("alter schema owner", path, f"ALTER SCHEMA {_q(name)} OWNER TO {_owner(str(new))};",
-                        f"ALTER SCHEMA {_q(name)} OWNER TO {_owner(str(old))};" if old else None, SECURITY)]
+                        f"ALTER SCHEMA {_q(name)} OWNER TO {_owner(str(old))};" if old else None)]
     return []
 
 
@@ -375,9 +364,9 @@ def _enum_changes(name: str, old: EnumType | None, new: EnumType | None, before:
     enum = old or new
     path, qualified = (enum.schema_name, enum.name), _rel(enum)
     if old is None:
-        return [_change("create type", path, _enum_sql(new), f"DROP TYPE {qualified};", TYPE)]
+        return [_change("create type", path, _enum_sql(new), f"DROP TYPE {qualified};")]
     if new is None:
-        return [_change("drop type", path, f"DROP TYPE {qualified};", _enum_sql(old), DROP_TYPE, destructive=True)]
+        return [_change("drop type", path, f"DROP TYPE {qualified};", _enum_sql(old), destructive=True)]
     # Back: PostgreSQL cannot remove a value, so the reverse recreates the old type (rows holding
     # a value it lacks make it fail, as they should).
     # It runs last in the rollback, when every other object is back as it was before: so it
@@ -397,11 +386,11 @@ def _enum_changes(name: str, old: EnumType | None, new: EnumType | None, before:
             position = f" BEFORE {_lit(following)}" if following else (f" AFTER {_lit(preceding)}" if preceding else "")
             changes.append(_change("add enum value", (*path, value),
                                    f"ALTER TYPE {qualified} ADD VALUE {_lit(value)}{position};",
-                                   back if not changes else "", TYPE,
+                                   back if not changes else "",
                                    notes=("PostgreSQL cannot remove an enum value: the rollback recreates the type",)))
         return changes
     users = _enum_users(old, before)
-    return [_change("recreate type", path, _recreate_enum_sql(old, new, before, before.views), back, TYPE,
+    return [_change("recreate type", path, _recreate_enum_sql(old, new, before, before.views), back,
                     destructive=bool(removed),
                     lossy=bool(removed), lock=ACCESS_EXCLUSIVE if users else None,
                     notes=("rows holding a removed value make the conversion fail",) if removed else
@@ -472,22 +461,21 @@ def _domain_changes(name: str, old: Domain | None, new: Domain | None) -> list[C
     domain = old or new
     path, qualified = (domain.schema_name, domain.name), _rel(domain)
     if old is None:
-        return [_change("create domain", path, _domain_sql(new), f"DROP DOMAIN {qualified};", TYPE)]
+        return [_change("create domain", path, _domain_sql(new), f"DROP DOMAIN {qualified};")]
     if new is None:
-        return [_change("drop domain", path, f"DROP DOMAIN {qualified};", _domain_sql(old), DROP_TYPE, destructive=True)]
+        return [_change("drop domain", path, f"DROP DOMAIN {qualified};", _domain_sql(old), destructive=True)]
     if old.base_type != new.base_type:
         return [_change("recreate domain", path, f"DROP DOMAIN {qualified};\n{_domain_sql(new)}",
-                        f"DROP DOMAIN {qualified};\n{_domain_sql(old)}", TYPE, destructive=True,
+                        f"DROP DOMAIN {qualified};\n{_domain_sql(old)}", destructive=True,
                         notes=("columns of this domain must be converted first",))]
     changes, target = [], f"ALTER DOMAIN {qualified}"
     if old.default != new.default:
         changes.append(_change("alter domain default", path,
                                f"{target} SET DEFAULT {new.default};" if new.default is not None else f"{target} DROP DEFAULT;",
-                               f"{target} SET DEFAULT {old.default};" if old.default is not None else f"{target} DROP DEFAULT;",
-                               TYPE))
+                               f"{target} SET DEFAULT {old.default};" if old.default is not None else f"{target} DROP DEFAULT;"))
     if old.not_null != new.not_null:
         changes.append(_change("alter domain not null", path, f"{target} {'SET' if new.not_null else 'DROP'} NOT NULL;",
-                               f"{target} {'SET' if old.not_null else 'DROP'} NOT NULL;", TYPE))
+                               f"{target} {'SET' if old.not_null else 'DROP'} NOT NULL;"))
     for constraint in sorted(set(old.constraints) | set(new.constraints)):
         before_def, after_def = old.constraints.get(constraint), new.constraints.get(constraint)
         if before_def == after_def:
@@ -495,10 +483,10 @@ def _domain_changes(name: str, old: Domain | None, new: Domain | None) -> list[C
         drop = f"{target} DROP CONSTRAINT {_q(constraint)};"
         if before_def is not None:
             changes.append(_change("drop domain constraint", (*path, constraint), drop,
-                                   f"{target} ADD CONSTRAINT {_q(constraint)} {before_def};", TYPE))
+                                   f"{target} ADD CONSTRAINT {_q(constraint)} {before_def};"))
         if after_def is not None:
             changes.append(_change("add domain constraint", (*path, constraint),
-                                   f"{target} ADD CONSTRAINT {_q(constraint)} {after_def};", drop, TYPE))
+                                   f"{target} ADD CONSTRAINT {_q(constraint)} {after_def};", drop))
     return changes
 
 
@@ -517,7 +505,10 @@ def _identity_sequence(sequence: Sequence | None, model: SchemaModel) -> bool:
     if sequence is None or not sequence.owned_by:
         return False
     # owned_by is printed for SQL (`public."Doc"."Id"`); the model's keys are unquoted.
-    *table_parts, column = [_unquote(part) for part in _IDENTIFIER.findall(sequence.owned_by)]
+    parts = regclass_parts(sequence.owned_by, 3)
+    if parts is None:
+        return False
+    *table_parts, column = parts
     table = model.tables.get(object_key(*table_parts))
     return bool(table and column in table.columns and table.columns[column].identity)
 
@@ -529,33 +520,29 @@ def _sequence_changes(name: str, old: Sequence | None, new: Sequence | None, bef
     path, qualified = ((old or new).schema_name, (old or new).name), _rel(old or new)
     owner = f"ALTER SEQUENCE {qualified} OWNED BY"
     if old is None:  # created before the tables; owned by its column once the column exists
-        changes = [_change("create sequence", path, _sequence_sql(new, owned=False), f"DROP SEQUENCE {qualified};",
-                           SEQUENCE)]
+        changes = [_change("create sequence", path, _sequence_sql(new, owned=False), f"DROP SEQUENCE {qualified};")]
         if new.owned_by:
-            changes.append(_change("alter sequence owner", path, f"{owner} {new.owned_by};", f"{owner} NONE;", COMMENT))
+            changes.append(_change("alter sequence owner", path, f"{owner} {new.owned_by};", f"{owner} NONE;"))
         return changes
     if new is None:  # detached from its column first, or dropping the table would drop it too
         changes = []
         if old.owned_by:
-            changes.append(_change("alter sequence owner", path, f"{owner} NONE;", f"{owner} {old.owned_by};",
-                                   DROP_DEPENDENT))
-        changes.append(_change("drop sequence", path, f"DROP SEQUENCE {qualified};", _sequence_sql(old, owned=False),
-                               DROP_OTHER, destructive=True))
+            changes.append(_change("alter sequence owner", path, f"{owner} NONE;", f"{owner} {old.owned_by};", leaving=True))
+        changes.append(_change("drop sequence", path, f"DROP SEQUENCE {qualified};", _sequence_sql(old, owned=False), destructive=True))
         return changes
     def options(s: Sequence) -> str:
         return (f"ALTER SEQUENCE {qualified} AS {s.data_type} INCREMENT {s.increment} MINVALUE {s.minimum} "
                 f"MAXVALUE {s.maximum} START {s.start} CACHE {s.cache} {'CYCLE' if s.cycle else 'NO CYCLE'};")
     changes = []
     if old.model_copy(update={"owned_by": None}) != new.model_copy(update={"owned_by": None}):
-        changes.append(_change("alter sequence", path, options(new), options(old), SEQUENCE))
+        changes.append(_change("alter sequence", path, options(new), options(old)))
     if old.owned_by != new.owned_by:
         # Detached first: dropping its old table (a renamed table is a drop plus a create) would
         # drop the sequence too; attached to the new column once that exists.
         if old.owned_by:
-            changes.append(_change("alter sequence owner", path, f"{owner} NONE;", f"{owner} {old.owned_by};",
-                                   DROP_DEPENDENT))
+            changes.append(_change("alter sequence owner", path, f"{owner} NONE;", f"{owner} {old.owned_by};", leaving=True))
         if new.owned_by:
-            changes.append(_change("alter sequence owner", path, f"{owner} {new.owned_by};", f"{owner} NONE;", COMMENT))
+            changes.append(_change("alter sequence owner", path, f"{owner} {new.owned_by};", f"{owner} NONE;"))
     return changes
 
 
@@ -574,9 +561,8 @@ def _sequences_of_recreated_tables(before: SchemaModel, after: SchemaModel, touc
             continue
         owner = f"ALTER SEQUENCE {_rel(sequence)} OWNED BY"
         path = (sequence.schema_name, sequence.name)
-        changes += [_change("alter sequence owner", path, f"{owner} NONE;", f"{owner} {sequence.owned_by};",
-                            DROP_DEPENDENT),
-                    _change("alter sequence owner", path, f"{owner} {new.owned_by};", f"{owner} NONE;", COMMENT)]
+        changes += [_change("alter sequence owner", path, f"{owner} NONE;", f"{owner} {sequence.owned_by};", leaving=True),
+                    _change("alter sequence owner", path, f"{owner} {new.owned_by};", f"{owner} NONE;")]
     return changes
 
 
@@ -614,14 +600,6 @@ def _function_sql(function: Function) -> str:
     return "SET check_function_bodies = off;\n" + function.definition.rstrip().rstrip(";") + ";"
 
 
-def _function_phase(function: Function, deps: Dependencies) -> int:
-    """EARLY_FUNCTION, unless PostgreSQL records that the function uses a relation (its signature
-    names a row type, or a SQL-standard body reads a table or a view: bound when created)."""
-    if any(node[0] in ("table", "view", "column") for node in deps.uses(function_node(function))):
-        return FUNCTION
-    return EARLY_FUNCTION
-
-
 def _function_changes(name: str, old: Function | None, new: Function | None,
                       deps: Dependencies = Dependencies(), rebound: bool = False) -> list[Change]:
     """`rebound`: a kept function whose body uses an object the diff replaces, dropped before
@@ -631,30 +609,27 @@ def _function_changes(name: str, old: Function | None, new: Function | None,
     # The key is the signature: the name and the argument types, with the schema as the first part.
     path = (function.schema_name, f"{function.name}({function.arguments})")
 
-    def change(kind: str, forward: str, reverse: str | None, phase: int, **flags) -> Change:
-        return Change(kind, name, forward, reverse, phase, path=path, **flags)
+    def change(kind: str, forward: str, reverse: str | None, **flags) -> Change:
+        return Change(kind, name, forward, reverse, path=path, **flags)
 
     if function.kind == "aggregate":
         return [change("aggregate", f"-- aggregate {comment_safe(name)} differs; migguard does not generate aggregates",
-                       None, FUNCTION, notes=("aggregates are not generated",))]
+                       None, notes=("aggregates are not generated",))]
     drop = f"DROP {keyword} {_rel(function)}({function.arguments});"
     if old is None:
-        return [change(f"create {keyword.lower()}", _function_sql(new), drop, _function_phase(new, deps))]
+        return [change(f"create {keyword.lower()}", _function_sql(new), drop)]
     if new is None:
-        # A function bound to a relation (row type, SQL-standard body) goes before that relation can.
-        bound = _function_phase(old, deps) == FUNCTION
-        return [change(f"drop {keyword.lower()}", drop, _function_sql(old), DROP_CONSTRAINT if bound else DROP_OTHER,
-                       destructive=True)]
-    phase = max(_function_phase(old, deps), _function_phase(new, deps))
+        # a function bound to a relation (row type, SQL-standard body) goes before that relation
+        # can: an edge of the before-model (`order`)
+        return [change(f"drop {keyword.lower()}", drop, _function_sql(old), destructive=True)]
     if rebound:
-        # after its grants are revoked (DROP_DEPENDENT), so that its rollback grants them again
-        return [change(f"drop {keyword.lower()}", drop, _function_sql(old), DROP_FOREIGN_KEY),
-                change(f"{'recreate dependent' if old == new else 'create'} {keyword.lower()}", _function_sql(new), drop,
-                       FUNCTION)]
+        # after its grants are revoked (leaving), so that its rollback grants them again
+        return [change(f"drop {keyword.lower()}", drop, _function_sql(old)),
+                change(f"{'recreate dependent' if old == new else 'create'} {keyword.lower()}", _function_sql(new), drop)]
     if old.returns != new.returns or old.kind != new.kind:
         return [change(f"recreate {keyword.lower()}", f"{drop}\n{_function_sql(new)}",
-                       f"{drop}\n{_function_sql(old)}", phase)]
-    return [change(f"replace {keyword.lower()}", _function_sql(new), _function_sql(old), phase)]
+                       f"{drop}\n{_function_sql(old)}")]
+    return [change(f"replace {keyword.lower()}", _function_sql(new), _function_sql(old))]
 
 
 # --- tables ------------------------------------------------------------------------------------
@@ -670,14 +645,6 @@ def _create_table_sql(table: Table) -> str:
     return f"CREATE {unlogged}TABLE {name} (\n    {columns}\n){suffix}{options};"
 
 
-def _relation_names(model: SchemaModel) -> set[str]:
-    """Every relation name the model takes (tables, views, sequences, indexes): one namespace per schema."""
-    names = {*model.tables, *model.views, *model.sequences}
-    for relation in (*model.tables.values(), *model.views.values()):
-        names.update(object_key(relation.schema_name, index) for index in relation.indexes)
-    return names
-
-
 def _grantees(model: SchemaModel) -> set[str]:
     return {role for relation in (*model.tables.values(), *model.views.values()) for role in relation.grants}
 
@@ -688,49 +655,48 @@ def _recreated_table(old: Table, new: Table) -> bool:
     return old.partition_key != new.partition_key
 
 
-def _table_changes(name: str, old: Table | None, new: Table | None, taken: set[str] = frozenset(),
+def _table_changes(name: str, old: Table | None, new: Table | None,
                    grantees: set[str] = frozenset(), tree: IndexTree = IndexTree(),
                    recreate: set[Node] = frozenset()) -> list[Change]:
     if old is None:
         return _create_table(new, grantees, tree)
     if new is None:
-        return _drop_table(old, taken, grantees)
+        return _drop_table(old, grantees)
     if _recreated_table(old, new):  # dropped before it is created (its own name is taken)
-        return _drop_table(old, taken | {old.qualified_name}, grantees) + _create_table(new, grantees, tree)
+        return _drop_table(old, grantees) + _create_table(new, grantees, tree)
     return _alter_table(old, new, tree=tree, recreate=recreate)
 
 
 def _create_table(table: Table, grantees: set[str] = frozenset(), tree: IndexTree = IndexTree()) -> list[Change]:
     path, qualified = (table.schema_name, table.name), _rel(table)
-    changes = [_change("create table", path, _create_table_sql(table), _drop_table_sql(table), TABLE)]
+    changes = [_change("create table", path, _create_table_sql(table), _drop_table_sql(table))]
     if grantees:
         # A new table gets the schema's default privileges (ALTER DEFAULT PRIVILEGES: Supabase grants
         # ALL to anon and authenticated): take them back from every role the schemas grant to, so
         # that exactly the table's own grants follow.
         roles = ", ".join(r if r == "public" else _q(r) for r in sorted(grantees))
-        changes.append(_change("revoke default privileges", path, f"REVOKE ALL ON TABLE {qualified} FROM {roles};", "",
-                               GRANT))
+        changes.append(_change("revoke default privileges", path, f"REVOKE ALL ON TABLE {qualified} FROM {roles};", ""))
     empty = table.model_copy(update={"columns": {}, "constraints": {}, "indexes": {}, "policies": {}, "triggers": {},
                                      "rls_enabled": False, "rls_forced": False, "grants": {}, "comment": None})
     if table.partition_of:  # PARTITION OF takes the parent's columns: the partition's own NOT NULL and defaults follow
         for column in table.ordered_columns():
             alter = f"ALTER TABLE {qualified} ALTER COLUMN {_q(column.name)}"
             if not column.nullable:
-                changes.append(_change("set not null", (*path, column.name), f"{alter} SET NOT NULL;", "", COLUMN))
+                changes.append(_change("set not null", (*path, column.name), f"{alter} SET NOT NULL;", ""))
             if column.default is not None and not column.generated and not column.identity:
                 changes.append(_change("alter column default", (*path, column.name),
-                                       f"{alter} SET DEFAULT {column.default};", "", COLUMN))
+                                       f"{alter} SET DEFAULT {column.default};", ""))
     for column in table.ordered_columns():
         if column.comment:
             changes.append(_change("comment on column", (*path, column.name),
-                                   f"COMMENT ON COLUMN {qualified}.{_q(column.name)} IS {_comment(column.comment)};", "",
-                                   COMMENT))
+                                   f"COMMENT ON COLUMN {qualified}.{_q(column.name)} IS {_comment(column.comment)};", ""))
     if table.inherits:  # created standalone, it inherits last (`created_steps`): INHERIT needs the parents' CHECKs
         table = table.model_copy(update={"constraints": {n: c.model_copy(update={"inherited": False})
                                                          for n, c in table.constraints.items()}})
     for change in _alter_table(empty, table, created=True, tree=tree):
         # Dropping the table undoes its parts, except foreign keys, which must go before any table they reference.
-        undo = change.reverse if change.phase == FOREIGN_KEY else ""
+        undo = change.reverse if change.kind == "inherit" or (
+            change.kind == "add constraint" and table.constraints[change.path[2]].kind == "foreign") else ""
         changes.append(replace(change, reverse=undo, lock=None))
     return changes
 
@@ -743,7 +709,7 @@ def _drop_table_sql(table: Table) -> str:
     return f"DROP TABLE {_rel(table)};"
 
 
-def _drop_table(table: Table, taken: set[str] = frozenset(), grantees: set[str] = frozenset()) -> list[Change]:
+def _drop_table(table: Table, grantees: set[str] = frozenset()) -> list[Change]:
     """Foreign keys first (so tables that reference each other drop in any order), then the table.
 
     The reverse recreates the table with everything but its foreign keys, which the reverse of
@@ -752,22 +718,17 @@ def _drop_table(table: Table, taken: set[str] = frozenset(), grantees: set[str] 
     target = f"ALTER TABLE {qualified}"
     foreign = {n: c for n, c in table.constraints.items() if c.kind == "foreign"}
     changes = [_change("drop constraint", (*path, n), f"{target} DROP CONSTRAINT {_q(n)};",
-                       _add_constraint_sql(target, c), DROP_FOREIGN_KEY, lock=ACCESS_EXCLUSIVE)
+                       _add_constraint_sql(target, c), lock=ACCESS_EXCLUSIVE)
                for n, c in sorted(foreign.items())]
     # A child leaves its parents first too: its rollback recreates it standalone and inherits again
     # last, once the parents' columns are back as they were.
-    changes += [_change("no inherit", path, f"{target} NO INHERIT {parent};", f"{target} INHERIT {parent};",
-                        DROP_FOREIGN_KEY, lock=ACCESS_EXCLUSIVE) for parent in table.inherits]
+    changes += [_change("no inherit", path, f"{target} NO INHERIT {parent};", f"{target} INHERIT {parent};", lock=ACCESS_EXCLUSIVE, leaving=True) for parent in table.inherits]
     # recreated standalone, an INHERITS child holds its inherited CHECKs itself until it inherits again
     rest = table.model_copy(update={"constraints": {n: c.model_copy(update={"inherited": c.inherited and not table.inherits})
                                                     for n, c in table.constraints.items() if n not in foreign},
                                     "inherits": ()})
     recreate = [change.forward for change in _create_table(rest, grantees)]
-    # Last, unless a created object takes one of its relation names (its primary key's index,
-    # after a table rename): then before the creates.
-    mine = {table.qualified_name} | {object_key(table.schema_name, index) for index in table.indexes}
-    phase = DROP_CONSTRAINT if mine & taken else DROP_TABLE
-    changes.append(_change("drop table", path, _drop_table_sql(table), "\n".join(recreate), phase,
+    changes.append(_change("drop table", path, _drop_table_sql(table), "\n".join(recreate),
                            destructive=True, lossy=True, lock=ACCESS_EXCLUSIVE))
     return changes
 
@@ -792,13 +753,11 @@ def _alter_table(old: Table, new: Table, created: bool = False, tree: IndexTree 
         if old.partition_of:
             changes.append(_change("detach partition", path,
                                    f"ALTER TABLE {old.partition_of} DETACH PARTITION {qualified};",
-                                   f"ALTER TABLE {old.partition_of} ATTACH PARTITION {qualified} {old.partition_bound};",
-                                   DROP_FOREIGN_KEY, lock=ACCESS_EXCLUSIVE))  # before its parent may be dropped
+                                   f"ALTER TABLE {old.partition_of} ATTACH PARTITION {qualified} {old.partition_bound};", lock=ACCESS_EXCLUSIVE, leaving=True))  # before its parent may be dropped
         if new.partition_of:
             changes.append(_change("attach partition", path,
                                    f"ALTER TABLE {new.partition_of} ATTACH PARTITION {qualified} {new.partition_bound};",
-                                   f"ALTER TABLE {new.partition_of} DETACH PARTITION {qualified};",
-                                   CONSTRAINT, lock=SHARE_UPDATE_EXCLUSIVE))
+                                   f"ALTER TABLE {new.partition_of} DETACH PARTITION {qualified};", lock=SHARE_UPDATE_EXCLUSIVE))
     changes += _constraint_changes(old, new, target, recreate, tree, created)
     retyped = {c for c in old.columns if c in new.columns and
                (old.columns[c].type, old.columns[c].collation) != (new.columns[c].type, new.columns[c].collation)}
@@ -806,36 +765,33 @@ def _alter_table(old: Table, new: Table, created: bool = False, tree: IndexTree 
     if old.rls_enabled != new.rls_enabled:
         on, off = f"{target} ENABLE ROW LEVEL SECURITY;", f"{target} DISABLE ROW LEVEL SECURITY;"
         changes.append(_change("enable row level security" if new.rls_enabled else "disable row level security", path,
-                               on if new.rls_enabled else off, off if new.rls_enabled else on, SECURITY,
+                               on if new.rls_enabled else off, off if new.rls_enabled else on,
                                destructive=not new.rls_enabled, lock=ACCESS_EXCLUSIVE))
     if old.rls_forced != new.rls_forced:
         on, off = f"{target} FORCE ROW LEVEL SECURITY;", f"{target} NO FORCE ROW LEVEL SECURITY;"
         changes.append(_change("force row level security" if new.rls_forced else "no force row level security", path,
-                               on if new.rls_forced else off, off if new.rls_forced else on, SECURITY,
+                               on if new.rls_forced else off, off if new.rls_forced else on,
                                destructive=not new.rls_forced, lock=ACCESS_EXCLUSIVE))
     changes += _policy_changes(old, new, recreate)
     changes += _trigger_changes(old, new, target, recreate)
     changes += _grant_changes(new, "TABLE", old.grants, new.grants)
     changes += [Change(step.kind, f"{new.qualified_name} {'to' if step.kind == 'grant option' else 'from'} {step.role}",
-                       step.forward, step.reverse, GRANT, path=path)
+                       step.forward, step.reverse, path=path)
                 for step in grant_option_steps("TABLE", qualified, old.grant_options, new.grant_options)]
     if old.comment != new.comment:
         changes.append(_change("comment on table", path, f"COMMENT ON TABLE {qualified} IS {_comment(new.comment)};",
-                               f"COMMENT ON TABLE {qualified} IS {_comment(old.comment)};", COMMENT))
+                               f"COMMENT ON TABLE {qualified} IS {_comment(old.comment)};"))
     if not created and old.owner != new.owner and new.owner and old.owner:
         changes.append(_change("alter table owner", path, f"{target} OWNER TO {_owner(new.owner)};",
-                               f"{target} OWNER TO {_owner(old.owner)};", SECURITY))
+                               f"{target} OWNER TO {_owner(old.owner)};"))
     return changes
-
-
-_STEP_PHASES = {"nothing": DROP_CONSTRAINT, "columns": COLUMN, "all columns": FOREIGN_KEY, "indexes": TRIGGER}
 
 
 def _step_change(table: Table, step: Step) -> Change:
     """A `schema/ddl_table.py` step as a Change, placed after what it needs."""
     path = (table.schema_name, table.name) + ((step.member,) if step.member is not None else ())
-    return _change(step.kind, path, step.forward, step.reverse, _STEP_PHASES[step.after], lock=step.lock,
-                   notes=step.notes)
+    return _change(step.kind, path, step.forward, step.reverse, lock=step.lock,
+                   notes=step.notes, leaving=step.after == "nothing")
 
 
 def _comment(text: str | None) -> str:
@@ -851,11 +807,11 @@ def _column_changes(old: Table, new: Table, target: str, recreate: set[Node] = f
             and before.default == column.default and not column.generated and not column.identity
         if before is None:
             drop = f"{target} DROP COLUMN {_q(column.name)};"
-            changes.append(_change("add column", path, f"{target} ADD COLUMN {_column_sql(column, new.schema_name)};", drop, COLUMN,
+            changes.append(_change("add column", path, f"{target} ADD COLUMN {_column_sql(column, new.schema_name)};", drop,
                                    lock=ACCESS_EXCLUSIVE))
             if column.comment:
                 changes.append(_change("comment on column", path, f"COMMENT ON COLUMN {_rel(new)}.{_q(column.name)} "
-                                       f"IS {_comment(column.comment)};", "", COMMENT))  # goes with the column
+                                       f"IS {_comment(column.comment)};", ""))  # goes with the column
             continue
         changes += _alter_column(before, column, target, path, _rel(new), default_apart=apart)
         if apart:
@@ -863,9 +819,10 @@ def _column_changes(old: Table, new: Table, target: str, recreate: set[Node] = f
             # after the column's own changes: a type change drops the default it finds)
             alter = f"{target} ALTER COLUMN {_q(column.name)}"
             changes += [_change("drop column default", path, f"{alter} DROP DEFAULT;",
-                                f"{alter} SET DEFAULT {before.default};", DROP_CONSTRAINT, lock=ACCESS_EXCLUSIVE),
+                                f"{alter} SET DEFAULT {before.default};", lock=ACCESS_EXCLUSIVE,
+                                leaving=True),
                         _change("alter column default", path, f"{alter} SET DEFAULT {column.default};",
-                                f"{alter} DROP DEFAULT;", COLUMN, lock=ACCESS_EXCLUSIVE)]
+                                f"{alter} DROP DEFAULT;", lock=ACCESS_EXCLUSIVE)]
     for column in old.ordered_columns():
         if column.name not in new.columns:
             path = (old.schema_name, old.name, column.name)
@@ -874,7 +831,7 @@ def _column_changes(old: Table, new: Table, target: str, recreate: set[Node] = f
                 restore += f"\n{target} ALTER COLUMN {_q(column.name)} SET STATISTICS {int(column.statistics)};"
             if column.comment:
                 restore += f"\nCOMMENT ON COLUMN {_rel(old)}.{_q(column.name)} IS {_comment(column.comment)};"
-            changes.append(_change("drop column", path, f"{target} DROP COLUMN {_q(column.name)};", restore, DROP_COLUMN,
+            changes.append(_change("drop column", path, f"{target} DROP COLUMN {_q(column.name)};", restore,
                                    destructive=True, lossy=True, lock=ACCESS_EXCLUSIVE))
     return changes
 
@@ -925,8 +882,7 @@ def _alter_column(old: Column, new: Column, target: str, path: tuple[str, ...], 
         # A generation expression cannot be altered in place (before PG 17): drop and re-add.
         changes.append(_change("recreate generated column", path,
                                f"{target} DROP COLUMN {_q(new.name)};\n{target} ADD COLUMN {_column_sql(new, path[0])};",
-                               f"{target} DROP COLUMN {_q(old.name)};\n{target} ADD COLUMN {_column_sql(old, path[0])};",
-                               COLUMN, destructive=not old.generated, lossy=not old.generated, lock=ACCESS_EXCLUSIVE))
+                               f"{target} DROP COLUMN {_q(old.name)};\n{target} ADD COLUMN {_column_sql(old, path[0])};", destructive=not old.generated, lossy=not old.generated, lock=ACCESS_EXCLUSIVE))
         return changes
     if old.type != new.type or old.collation != new.collation:
         # A user-defined type (schema-qualified: an enum, a domain) has no cast from another
@@ -944,9 +900,9 @@ def _alter_column(old: Column, new: Column, target: str, path: tuple[str, ...], 
             if new.default == old.default and not default_apart:  # unchanged: no "alter column default" change puts it back
                 forward += f"\n{column} SET DEFAULT {new.default};"
             reverse = f"{column} DROP DEFAULT;\n{reverse}" + ("" if default_apart else f"\n{column} SET DEFAULT {old.default};")
-        changes.append(_change("alter column type", path, forward, reverse, COLUMN, lock=ACCESS_EXCLUSIVE,
+        changes.append(_change("alter column type", path, forward, reverse, lock=ACCESS_EXCLUSIVE,
                                notes=("a type change rewrites the table unless binary-coercible",)))
-    identity = [_change("alter column identity", path, forward, reverse, COLUMN, lock=ACCESS_EXCLUSIVE)
+    identity = [_change("alter column identity", path, forward, reverse, lock=ACCESS_EXCLUSIVE)
                 for forward, reverse in ddl_identity.alter_steps(old, new, column, path[0])]
     adds_identity = bool(new.identity) and not old.identity
     if not adds_identity:  # DROP IDENTITY before SET DEFAULT and DROP NOT NULL (refused on an identity column)
@@ -957,23 +913,22 @@ def _alter_column(old: Column, new: Column, target: str, path: tuple[str, ...], 
         # After a type change that dropped the old default, that change's reverse restores it (the
         # old default may not fit the new type, so it must not be set before the type goes back).
         restored = old.type != new.type and old.default is not None
-        changes.append(_change("alter column default", path, set_default(new), "" if restored else set_default(old),
-                               COLUMN, lock=ACCESS_EXCLUSIVE))
+        changes.append(_change("alter column default", path, set_default(new), "" if restored else set_default(old), lock=ACCESS_EXCLUSIVE))
     elif old.default is not None and adds_identity and old.type == new.type:
         # an identity column has no default: the old one goes first (its reverse comes after DROP IDENTITY)
         changes.append(_change("alter column default", path, f"{column} DROP DEFAULT;",
-                               f"{column} SET DEFAULT {old.default};", COLUMN, lock=ACCESS_EXCLUSIVE))
+                               f"{column} SET DEFAULT {old.default};", lock=ACCESS_EXCLUSIVE))
     if old.nullable != new.nullable:
         on, off = f"{column} SET NOT NULL;", f"{column} DROP NOT NULL;"
         changes.append(_change("set not null" if not new.nullable else "drop not null", path,
-                               off if new.nullable else on, on if new.nullable else off, COLUMN,
+                               off if new.nullable else on, on if new.nullable else off,
                                lock=ACCESS_EXCLUSIVE))
     if adds_identity:  # ADD IDENTITY needs the column NOT NULL already
         changes += identity
     if old.comment != new.comment:
         changes.append(_change("comment on column", path,
                                f"COMMENT ON COLUMN {table}.{_q(new.name)} IS {_comment(new.comment)};",
-                               f"COMMENT ON COLUMN {table}.{_q(old.name)} IS {_comment(old.comment)};", COMMENT))
+                               f"COMMENT ON COLUMN {table}.{_q(old.name)} IS {_comment(old.comment)};"))
     return changes
 
 
@@ -1009,35 +964,32 @@ def _constraint_changes(old: Table, new: Table, target: str, recreate: set[Node]
         if before is not None and after is not None and before.definition == after.definition.replace(" NOT VALID", "") \
                 and not before.validated and after.validated:
             changes.append(_change("validate constraint", path, f"{target} VALIDATE CONSTRAINT {_q(constraint_name)};",
-                                   None, CONSTRAINT, lock=SHARE_UPDATE_EXCLUSIVE,
+                                   None, lock=SHARE_UPDATE_EXCLUSIVE,
                                    notes=("a validated constraint cannot be marked NOT VALID again; harmless to keep",)))
             continue
         if before is not None and after is not None and before.comment != after.comment \
                 and before.model_copy(update={"comment": None}) == after.model_copy(update={"comment": None}):
             changes.append(_change("comment on constraint", path,
                                    f"COMMENT ON CONSTRAINT {_q(constraint_name)} ON {qualified} IS {_comment(after.comment)};",
-                                   f"COMMENT ON CONSTRAINT {_q(constraint_name)} ON {qualified} IS {_comment(before.comment)};",
-                                   COMMENT))
+                                   f"COMMENT ON CONSTRAINT {_q(constraint_name)} ON {qualified} IS {_comment(before.comment)};"))
             continue
         if before is not None:
             key = before.kind in ("primary", "unique")
-            phase = DROP_FOREIGN_KEY if before.kind == "foreign" else DROP_CONSTRAINT
             index = constraint_index(old, before)  # its partitions' constraints go with it, and come back
             restore = "\n".join(filter(None, [add_constraint_sql(old, before),
                                                tree.restore_children(_qn(old.schema_name, index.name)) if index else ""]))
-            changes.append(_change("drop constraint", path, drop, restore, phase, destructive=key, lock=ACCESS_EXCLUSIVE))
+            changes.append(_change("drop constraint", path, drop, restore, destructive=key, lock=ACCESS_EXCLUSIVE))
         if after is not None:
             foreign = after.kind == "foreign"
             index = constraint_index(new, after)
             undo = "" if tree.constraint_goes_back_with_parent(new, after) else "\n".join(
                 filter(None, [drop, tree.restore_adopted(_qn(new.schema_name, index.name)) if index else ""]))
             changes.append(_change("add constraint", path, add_constraint_sql(new, after), undo,
-                                   FOREIGN_KEY if foreign else CONSTRAINT,
                                    lock=SHARE_ROW_EXCLUSIVE if foreign else ACCESS_EXCLUSIVE))
             if after.comment:
                 changes.append(_change("comment on constraint", path,
                                        f"COMMENT ON CONSTRAINT {_q(constraint_name)} ON {qualified} IS "
-                                       f"{_comment(after.comment)};", "", COMMENT))  # goes with the constraint
+                                       f"{_comment(after.comment)};", ""))  # goes with the constraint
     return changes
 
 
@@ -1053,7 +1005,7 @@ def _index_changes(old: Table | View, new: Table | View, retyped: set[str] = fro
         if isinstance(new, Table) and raw_after is not None and tree.needs_attach(new, raw_before, raw_after) \
                 and not (created and tree.made_by_partition_of(new, raw_after)):
             attach.append(_change("attach index", (new.schema_name, index_name), attach_sql(raw_after.parent, new, raw_after),
-                                  tree.unattach_sql(new, raw_after), ATTACH_INDEX, lock=SHARE_UPDATE_EXCLUSIVE))
+                                  tree.unattach_sql(new, raw_after), lock=SHARE_UPDATE_EXCLUSIVE))
         if tree.goes_with_parent(raw_before):
             raw_before = None
         if created and raw_after is not None and isinstance(new, Table) and tree.made_by_partition_of(new, raw_after):
@@ -1069,19 +1021,19 @@ def _index_changes(old: Table | View, new: Table | View, retyped: set[str] = fro
         if before is not None and after is not None and before.definition == after.definition and not recast:
             if before.comment != after.comment:
                 changes.append(_change("comment on index", path, f"COMMENT ON INDEX {qualified} IS {_comment(after.comment)};",
-                                       f"COMMENT ON INDEX {qualified} IS {_comment(before.comment)};", COMMENT))
+                                       f"COMMENT ON INDEX {qualified} IS {_comment(before.comment)};"))
             continue
         if before is not None:
             restore = "\n".join(filter(None, [before.definition + ";", tree.restore_children(qualified)]))
-            changes.append(_change("drop index", path, drop, restore, DROP_CONSTRAINT, lock=ACCESS_EXCLUSIVE))
+            changes.append(_change("drop index", path, drop, restore, lock=ACCESS_EXCLUSIVE))
         if after is not None:
             # an index attached to a parent index the diff creates is dropped with that parent
             undo = "" if isinstance(new, Table) and tree.undone_by_parent(new, after) else \
                 "\n".join(filter(None, [drop, tree.restore_adopted(qualified)]))
-            changes.append(_change("create index", path, after.definition + ";", undo, INDEX, lock=SHARE))
+            changes.append(_change("create index", path, after.definition + ";", undo, lock=SHARE))
             if after.comment:
                 changes.append(_change("comment on index", path, f"COMMENT ON INDEX {qualified} IS {_comment(after.comment)};",
-                                       "", COMMENT))  # goes with the index
+                                       ""))  # goes with the index
     return changes + attach
 
 
@@ -1117,10 +1069,10 @@ def _policy_changes(old: Table, new: Table, recreate: set[Node] = frozenset()) -
             continue
         drop = f"DROP POLICY {_q(policy_name)} ON {table};"
         if before is not None:
-            changes.append(_change("drop policy", path, drop, _policy_sql(table, before), DROP_DEPENDENT,
+            changes.append(_change("drop policy", path, drop, _policy_sql(table, before),
                                    destructive=after is None, lock=ACCESS_EXCLUSIVE))
         if after is not None:
-            changes.append(_change("create policy", path, _policy_sql(table, after), drop, SECURITY,
+            changes.append(_change("create policy", path, _policy_sql(table, after), drop,
                                    lock=ACCESS_EXCLUSIVE))
     return changes
 
@@ -1138,12 +1090,12 @@ def _trigger_changes(old: Table, new: Table, target: str, recreate: set[Node] = 
         if before is not None and after is not None and before.definition == after.definition and not forced:
             changes.append(_change("alter trigger state", path,
                                    f"{target} {states[after.enabled]} TRIGGER {_q(trigger_name)};",
-                                   f"{target} {states[before.enabled]} TRIGGER {_q(trigger_name)};", TRIGGER))
+                                   f"{target} {states[before.enabled]} TRIGGER {_q(trigger_name)};"))
             continue
         if before is not None:
-            changes.append(_change("drop trigger", path, drop, _trigger_sql(target, before), DROP_DEPENDENT))
+            changes.append(_change("drop trigger", path, drop, _trigger_sql(target, before)))
         if after is not None:
-            changes.append(_change("create trigger", path, _trigger_sql(target, after), drop, TRIGGER,
+            changes.append(_change("create trigger", path, _trigger_sql(target, after), drop,
                                    lock=SHARE_ROW_EXCLUSIVE))
     return changes
 
@@ -1167,11 +1119,11 @@ def _grant_changes(relation: Table | View, kind: str, old: dict[str, tuple[str, 
         if added:
             changes.append(Change("grant", f"{relation.qualified_name} to {role}",
                                   f"GRANT {', '.join(added)} ON {kind} {qualified} TO {grantee};",
-                                  f"REVOKE {', '.join(added)} ON {kind} {qualified} FROM {grantee};", GRANT, path=path))
+                                  f"REVOKE {', '.join(added)} ON {kind} {qualified} FROM {grantee};", path=path))
         if removed:
             changes.append(Change("revoke", f"{relation.qualified_name} from {role}",
                                   f"REVOKE {', '.join(removed)} ON {kind} {qualified} FROM {grantee};",
-                                  f"GRANT {', '.join(removed)} ON {kind} {qualified} TO {grantee};", GRANT, path=path))
+                                  f"GRANT {', '.join(removed)} ON {kind} {qualified} TO {grantee};", path=path))
     return changes
 
 
@@ -1181,14 +1133,12 @@ def _collation_changes(old: Collation | None, new: Collation | None) -> list[Cha
     if old is not None and new is not None and old.model_copy(update={"comment": None}) == new.model_copy(
             update={"comment": None}):
         return [_change("comment on collation", path, ddl_collations.comment_sql(new, new.comment),
-                        ddl_collations.comment_sql(old, old.comment), COMMENT)]
+                        ddl_collations.comment_sql(old, old.comment))]
     changes = []
     if old is not None:
-        changes.append(_change("drop collation", path, ddl_collations.drop_sql(old), ddl_collations.create_sql(old),
-                               DROP_TYPE if new is None else TYPE))
+        changes.append(_change("drop collation", path, ddl_collations.drop_sql(old), ddl_collations.create_sql(old)))
     if new is not None:
-        changes.append(_change("create collation", path, ddl_collations.create_sql(new), ddl_collations.drop_sql(new),
-                               TYPE))
+        changes.append(_change("create collation", path, ddl_collations.create_sql(new), ddl_collations.drop_sql(new)))
     return changes
 
 
@@ -1197,9 +1147,8 @@ def _composite_changes(old: CompositeType | None, new: CompositeType | None) -> 
     composite = old or new
     if _only_grants_differ(old, new):
         return []  # `_object_grant_changes` diffs them
-    phases = {"create": TYPE, "alter": TYPE, "drop": DROP_TYPE}
     return [_change(step.kind, (composite.schema_name, composite.name) + ((step.member,) if step.member else ()),
-                    step.forward, step.reverse, phases[step.stage], destructive=step.destructive,
+                    step.forward, step.reverse, destructive=step.destructive,
                     lossy=step.destructive)
             for step in composite_steps(old, new)]
 
@@ -1233,18 +1182,18 @@ def _object_grant_changes(before: SchemaModel, after: SchemaModel, touched: dict
         old = before.schema_grants.get(name, {}) if name in before.schemas else None
         new = after.schema_grants.get(name, {}) if name in after.schemas else None
         found.append(((name,), name, "SCHEMA", _q(name), old, new))
-    for category, word in (("sequences", "SEQUENCE"), ("functions", None), ("enums", "TYPE"), ("domains", "DOMAIN"),
-                           ("composites", "TYPE")):
+    for category, keyword in (("sequences", "SEQUENCE"), ("functions", None), ("enums", "TYPE"), ("domains", "DOMAIN"),
+                              ("composites", "TYPE")):
         for key in sorted(set(_keys(touched, category)) | (rebound if category == "functions" else set())):
             old, new = getattr(before, category).get(key), getattr(after, category).get(key)
             thing = old or new
-            if word is None and thing.kind == "aggregate":
+            if keyword is None and thing.kind == "aggregate":
                 continue  # not generated (see _function_changes)
-            if word is None:  # a function: named by its signature
+            if keyword is None:  # a function: named by its signature (each its own: FUNCTION or PROCEDURE)
                 path, target = (thing.schema_name, f"{thing.name}({thing.arguments})"), f"{_rel(thing)}({thing.arguments})"
             else:
                 path, target = (thing.schema_name, thing.name), _rel(thing)
-            word = word or thing.kind.upper()
+            word = keyword or ("PROCEDURE" if thing.kind == "procedure" else "FUNCTION")  # a window function too
             if old is not None and new is not None and (_recreated(old, new) or key in rebound):
                 # dropped and created: grants lost
                 found += [(path, key, word, target, old.grants, None), (path, key, word, target, None, new.grants)]
@@ -1257,8 +1206,8 @@ def _object_grant_changes(before: SchemaModel, after: SchemaModel, touched: dict
         for step in grant_steps(word, target, old, new):
             preposition = "to" if step.kind == "grant" else "from"
             changes.append(Change(step.kind, f"{key} {preposition} {step.role}", step.forward,
-                                  "" if old is None else step.reverse, DROP_DEPENDENT if new is None else GRANT,
-                                  path=path))
+                                  "" if old is None else step.reverse,
+                                  path=path, leaving=new is None))
     return changes
 
 
@@ -1306,23 +1255,16 @@ def _rule_changes(old: RewriteRule | None, new: RewriteRule | None) -> list[Chan
     notes = ("the rule rewrites writes to its table into deletes, updates or other statements",) if writes else ()
     changes = []
     if old is not None:
-        changes.append(_change("drop rule", path, drop, _rule_sql(old), DROP_DEPENDENT, lock=ACCESS_EXCLUSIVE))
+        changes.append(_change("drop rule", path, drop, _rule_sql(old), lock=ACCESS_EXCLUSIVE))
     if new is not None:
         kind = "create rule" if old is None else "recreate dependent rule" if old == new else "replace rule"
         changed = old is None or old.definition != new.definition
-        changes.append(_change(kind, path, _rule_sql(new), drop, TRIGGER, destructive=writes and changed,
+        changes.append(_change(kind, path, _rule_sql(new), drop, destructive=writes and changed,
                                lock=ACCESS_EXCLUSIVE, notes=notes))
     return changes
 
 
 # --- views ---------------------------------------------------------------------------------------
-
-
-_IDENTIFIER = re.compile(r'"(?:[^"]|"")+"|[^".]+')  # a part of regclass text (owned_by, partition_of)
-
-
-def _unquote(part: str) -> str:
-    return part[1:-1].replace('""', '"') if part.startswith('"') else part
 
 
 def _replaced_nodes(tables: set[str], before: SchemaModel, after: SchemaModel,
@@ -1417,13 +1359,13 @@ def _drop_view_sql(view: View) -> str:
 def _view_changes(name: str, old: View | None, new: View | None, changed: bool) -> list[Change]:
     path = ((old or new).schema_name, (old or new).name)
     if old is None:
-        return [_change("create view", path, _view_sql(new), _drop_view_sql(new), VIEW)]
+        return [_change("create view", path, _view_sql(new), _drop_view_sql(new))]
     if new is None:
-        return [_change("drop view", path, _drop_view_sql(old), _view_sql(old), DROP_DEPENDENT, destructive=old.materialized)]
+        return [_change("drop view", path, _drop_view_sql(old), _view_sql(old), destructive=old.materialized)]
     # Changed, or reads a table whose columns change: drop before the table changes, recreate after.
     return [
-        _change("drop view", path, _drop_view_sql(old), _view_sql(old), DROP_DEPENDENT),
-        _change("create view" if changed else "recreate dependent view", path, _view_sql(new), _drop_view_sql(new), VIEW),
+        _change("drop view", path, _drop_view_sql(old), _view_sql(old)),
+        _change("create view" if changed else "recreate dependent view", path, _view_sql(new), _drop_view_sql(new)),
     ]
 
 
@@ -1463,7 +1405,7 @@ def _online(changes: list[Change], before: SchemaModel, after: SchemaModel) -> l
             target = f"ALTER TABLE {_qn(*change.path[:2])}"
             result.append(replace(change, forward=change.forward.removesuffix(";") + " NOT VALID;"))
             result.append(_change("validate constraint", change.path, f"{target} VALIDATE CONSTRAINT {_q(change.path[2])};",
-                                  "", change.phase, lock=SHARE_UPDATE_EXCLUSIVE, validation=True))
+                                  "", lock=SHARE_UPDATE_EXCLUSIVE, validation=True))
         elif change.kind == "validate constraint":  # validated by the migration: apart from what it adds
             result.append(replace(change, validation=True))
         elif change.kind == "set not null" and table in kept and not kept[table][1].columns[change.path[2]].identity:
@@ -1491,7 +1433,7 @@ def _set_not_null_online(change: Change, table: Table) -> list[Change]:
     target, constraint = f"ALTER TABLE {_rel(table)}", _q(name)
     check = _change("add not null check", change.path,
                     f"{target} ADD CONSTRAINT {constraint} CHECK ({_q(column)} IS NOT NULL) NOT VALID;",
-                    f"{target} DROP CONSTRAINT IF EXISTS {constraint};", change.phase, lock=ACCESS_EXCLUSIVE,
+                    f"{target} DROP CONSTRAINT IF EXISTS {constraint};", lock=ACCESS_EXCLUSIVE,
                     notes=("added NOT VALID: no scan, the lock is held only for the catalog change",))
     finish = replace(change, forward=(f"{target} VALIDATE CONSTRAINT {constraint};\n{change.forward}\n"
                                       f"{target} DROP CONSTRAINT {constraint};"), validation=True,

@@ -265,8 +265,8 @@ def test_a_sql_standard_body_over_a_retyped_column_is_recreated_around_it_with_i
         ("recreate dependent view", "public.report"))
 
 
-def test_an_edge_outranks_the_phases_and_a_circle_is_cut_where_it_closes():
-    """A default calling a function bound to another table (ranked after the tables) still comes
+def test_an_edge_orders_a_default_after_the_bound_function_it_calls_and_a_circle_is_cut_where_it_closes():
+    """A default calling a function bound to another table (built after the tables) still comes
     after that function: creating the table waits for it. Edges that make a circle (no real
     database has one) do not lose a change."""
     rows = Function(schema_name="public", name="newest", arguments="", returns="bigint",
