@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from functools import lru_cache
 
 from migguard.core.identifiers import parse_qualified
 from migguard.schema.model import Function, SchemaModel, Table, View
@@ -73,6 +74,7 @@ class Dependencies:
         return result
 
 
+@lru_cache(maxsize=1 << 16)  # the same few names, asked for by every rule of every change's order
 def regclass_parts(text: str | None, parts: int = 2) -> tuple[str, ...] | None:
     """A name as PostgreSQL prints it (regclass text, `schema."Name"`; OWNED BY's `schema.table.column`:
     `parts` 3) as the catalog spells its parts; None when it is not that many (unqualified)."""
