@@ -13,6 +13,7 @@ catalog SQL lives here, so the definition cannot drift between them again.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 
 import psycopg
@@ -67,34 +68,41 @@ class CatalogReader:
         self.pipelined = pipelined  # rows_many sends its queries at once (the shadow's clone, read after each migration)
         rows = conn.execute(APP_SCHEMAS_SQL, {"exclude": list(exclude_schemas), "only": scope.current()}).fetchall()
         self.app_schemas = [row[0] for row in rows]
-        self._ahead: dict[str, psycopg.Cursor] = {}  # query → its cursor, sent by `sending_ahead`
+        self._ahead: dict[str, Future[psycopg.Cursor]] = {}  # query → its run, by `sending_ahead`
 
     @contextmanager
     def sending_ahead(self, queries: Iterable[str]) -> Iterator[None]:
-        """Inside the block, `queries` (each run without parameters) have been sent at once in
-        pipeline mode, and `rows()`/`tuples()` of one of them take its rows as they arrive: the
-        server runs the next query while Python turns the last one's rows into objects, instead of
-        waiting for Python between queries. A query sent but not asked for is discarded; one asked
-        for but not sent runs as usual. Without pipeline support in libpq, nothing is sent ahead."""
-        if not psycopg.Pipeline.is_supported():
+        """Inside the block, `queries` (each run without parameters) run one after another on a
+        thread of their own, and `rows()`/`tuples()` of one of them take its result as soon as it
+        is there: the server runs the next query while Python turns the last one's rows into
+        objects, instead of waiting for Python between queries. (psycopg's pipeline mode cannot
+        do this: fetching the first result waits for every query sent.) The connection's lock
+        keeps other queries whole between them; a query sent but not asked for is discarded, one
+        asked for but not sent runs as usual, and an error is raised to the caller that asks for
+        the result it spoiled."""
+        params = {"app_schemas": self.app_schemas, "only_oids": None}
+
+        def run(query: str) -> psycopg.Cursor:
+            cursor = self.conn.cursor()
+            cursor.execute(query, params)
+            return cursor
+
+        worker = ThreadPoolExecutor(1, thread_name_prefix="migguard-catalog")
+        self._ahead = {query: worker.submit(run, query) for query in queries}
+        try:
             yield
-            return
-        with self.conn.pipeline():
-            for query in queries:
-                cursor = self.conn.cursor()
-                cursor.execute(query, {"app_schemas": self.app_schemas, "only_oids": None})
-                self._ahead[query] = cursor
-            try:
-                yield
-            finally:
-                for cursor in self._ahead.values():
-                    cursor.close()
-                self._ahead.clear()
+        finally:
+            worker.shutdown(wait=True, cancel_futures=True)
+            for future in self._ahead.values():
+                if future.done() and not future.cancelled() and future.exception() is None:
+                    future.result().close()
+            self._ahead = {}
 
     def _sent(self, query: str, params: dict) -> psycopg.Cursor | None:
         """The cursor `sending_ahead` ran `query` on, if it did and `params` ask for nothing else."""
         if self._ahead and all(value is None for value in params.values()):
-            return self._ahead.pop(query, None)
+            future = self._ahead.pop(query, None)
+            return future.result() if future is not None else None
         return None
 
     def rows(self, query: str, **params: object) -> list[dict]:
@@ -107,11 +115,12 @@ class CatalogReader:
             cur.execute(query, {"app_schemas": self.app_schemas, "only_oids": None, **params})
             return cur.fetchall()
 
-    def rows_many(self, queries: list[tuple[str, dict]]) -> list[list[dict]]:
-        """Several queries' rows: sent in one round trip (psycopg's pipeline mode) when the reader is
-        `pipelined` and libpq has it, else one after the other."""
-        if self._ahead or not (self.pipelined and psycopg.Pipeline.is_supported()):  # sent already, or one by one
-            return [self.rows(query, **params) for query, params in queries]
+    def rows_many(self, queries: list[tuple[str, dict]]) -> Iterator[list[dict]]:
+        """Several queries' rows, in order: sent in one round trip (psycopg's pipeline mode) when
+        the reader is `pipelined` and libpq has it, else each asked for when the caller is done
+        with the last one's (sent ahead already, or one after the other)."""
+        if self._ahead or not (self.pipelined and psycopg.Pipeline.is_supported()):
+            return (self.rows(query, **params) for query, params in queries)
         cursors = []
         with self.conn.pipeline():
             for query, params in queries:
@@ -121,7 +130,7 @@ class CatalogReader:
         results = [cursor.fetchall() for cursor in cursors]
         for cursor in cursors:
             cursor.close()
-        return results
+        return iter(results)
 
     def tuples(self, query: str, *, prepare: bool | None = None, **params: object) -> list[tuple]:
         """`prepare`: as psycopg's (True: planned once per connection, for a query run after every migration)."""

@@ -80,7 +80,7 @@ def read_whole(reader: CatalogReader, role: str
     dependency edges as read (what the incremental reader patches by)."""
     with no_collection(), reader.sending_ahead(WHOLE_READ_QUERIES):
         # some 100,000 objects that all stay: no collector walks (core/collector.py)
-        version = int(reader.conn.execute("SHOW server_version_num").fetchone()[0])
+        version = reader.conn.info.server_version  # libpq knows it: a query here would wait for all sent ahead
         tables, views, relation_oids = read_relations(reader)
         sequences, sequence_oids = read_sequences(reader)
         parts = read_categories(reader, CATEGORY_READS)
@@ -90,11 +90,12 @@ def read_whole(reader: CatalogReader, role: str
     return model, relation_oids, sequence_oids, graph
 
 
-# The queries of a whole read that take no parameters, in the order read_whole asks for them: sent
-# at once (`CatalogReader.sending_ahead`), so the server never waits for Python between them.
+# The queries of a whole read that take no parameters, in the order read_whole asks for them: run
+# one after another on a thread of their own (`CatalogReader.sending_ahead`), so the server never
+# waits for Python between them.
 WHOLE_READ_QUERIES = (
-    q.SCHEMA_RELATIONS_SQL, q.SCHEMA_COLUMNS_SQL, q.SCHEMA_CONSTRAINTS_SQL, q.SCHEMA_INDEXES_SQL,
-    q.SCHEMA_POLICIES_SQL, q.SCHEMA_TRIGGERS_SQL, q.SCHEMA_SEQUENCES_SQL, q.SCHEMA_SCHEMAS_SQL,
+    q.SCHEMA_COLUMNS_SQL, q.SCHEMA_CONSTRAINTS_SQL, q.SCHEMA_INDEXES_SQL, q.SCHEMA_POLICIES_SQL,
+    q.SCHEMA_TRIGGERS_SQL, q.SCHEMA_RELATIONS_SQL, q.SCHEMA_SEQUENCES_SQL, q.SCHEMA_SCHEMAS_SQL,
     q.SCHEMA_EXTENSIONS_SQL, q.SCHEMA_FUNCTIONS_SQL, q.SCHEMA_ENUMS_SQL, q.SCHEMA_DOMAINS_SQL,
     q.SCHEMA_COMPOSITES_SQL, q.SCHEMA_STATISTICS_SQL, q.SCHEMA_COLLATIONS_SQL, q.SCHEMA_RULES_SQL,
     q.SCHEMA_DEPENDENCY_EDGES_SQL,
@@ -124,10 +125,10 @@ def read_relations(reader: CatalogReader, only: list[int] | None = None
     members = (("columns", q.SCHEMA_COLUMNS_SQL, Column), ("constraints", q.SCHEMA_CONSTRAINTS_SQL, Constraint),
                ("indexes", q.SCHEMA_INDEXES_SQL, Index), ("policies", q.SCHEMA_POLICIES_SQL, Policy),
                ("triggers", q.SCHEMA_TRIGGERS_SQL, Trigger))
-    relations, *member_rows = reader.rows_many([(q.SCHEMA_RELATIONS_SQL, params)]
-                                               + [(sql, params) for _, sql, _ in members])
+    # each member query's rows are made objects while the next query runs (`sending_ahead`)
+    results = reader.rows_many([(sql, params) for _, sql, _ in members] + [(q.SCHEMA_RELATIONS_SQL, params)])
     per_table: dict[str, dict[int, dict]] = {key: defaultdict(dict) for key, _, _ in members}
-    for (key, _, model), found in zip(members, member_rows):
+    for (key, _, model), found in zip(members, results):
         for r in found:
             relid = r.pop("relid")
             if "kind" in r and model is Constraint:
@@ -137,7 +138,7 @@ def read_relations(reader: CatalogReader, only: list[int] | None = None
                     r[array] = tuple(r[array])
             per_table[key][relid][r["name"]] = model(**r)
     tables, views, oids = {}, {}, {}
-    for r in relations:
+    for r in next(results):
         grant_map = _grant_map(r["grants"])
         key = object_key(r["schema_name"], r["name"])
         oid = r["oid"]
