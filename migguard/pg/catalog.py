@@ -197,7 +197,7 @@ ORDER BY 2, 3
 """
 
 SCHEMA_COLUMNS_SQL = f"""
-SELECT a.attrelid AS relid, a.attname AS name,
+SELECT a.attrelid AS relid, a.attname AS name, a.attnum,
        row_number() OVER (PARTITION BY a.attrelid ORDER BY a.attnum)::int AS position,
        format_type(a.atttypid, a.atttypmod) AS type, NOT a.attnotnull AS nullable,
        CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, ad.adrelid) END AS default,
@@ -228,8 +228,7 @@ ORDER BY a.attrelid, a.attnum
 # parent's (pg_dump prints them so: `ALTER TABLE ONLY partition ADD CONSTRAINT …`).
 SCHEMA_CONSTRAINTS_SQL = f"""
 SELECT con.conrelid AS relid, con.conname AS name, con.contype AS kind, pg_get_constraintdef(con.oid) AS definition,
-       coalesce((SELECT array_agg(a.attname ORDER BY k.i) FROM unnest(con.conkey) WITH ORDINALITY k(n, i)
-                 JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n), '{{}}') AS columns,
+       coalesce(con.conkey, '{{}}') AS columns,
        con.convalidated AS validated,
        CASE WHEN con.contype = 'f' THEN con.confrelid::regclass::text END AS references,
        d.description AS comment,

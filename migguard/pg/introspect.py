@@ -128,14 +128,20 @@ def read_relations(reader: CatalogReader, only: list[int] | None = None
     # each member query's rows are made objects while the next query runs (`sending_ahead`)
     results = reader.rows_many([(sql, params) for _, sql, _ in members] + [(q.SCHEMA_RELATIONS_SQL, params)])
     per_table: dict[str, dict[int, dict]] = {key: defaultdict(dict) for key, _, _ in members}
+    names: dict[tuple[int, int], str] = {}  # (relid, attnum) → column name: a constraint's columns
     for (key, _, model), found in zip(members, results):
         for r in found:
             relid = r.pop("relid")
-            if "kind" in r and model is Constraint:
+            if model is Column:
+                names[(relid, r.pop("attnum"))] = r["name"]
+            elif model is Constraint:
                 r["kind"] = _CONSTRAINT_KINDS[r["kind"]]
-            for array in ("columns", "roles"):
-                if array in r:
-                    r[array] = tuple(r[array])
+                # conkey's numbers by name, in its order (an expression's 0 names none)
+                r["columns"] = tuple(names[(relid, n)] for n in r["columns"] if (relid, n) in names)
+            elif model is Index:
+                r["columns"] = tuple(r["columns"])
+            elif model is Policy:
+                r["roles"] = tuple(r["roles"])
             per_table[key][relid][r["name"]] = model(**r)
     tables, views, oids = {}, {}, {}
     for r in next(results):
