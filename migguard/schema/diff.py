@@ -759,9 +759,7 @@ def _alter_table(old: Table, new: Table, created: bool = False, tree: IndexTree 
                                    f"ALTER TABLE {new.partition_of} ATTACH PARTITION {qualified} {new.partition_bound};",
                                    f"ALTER TABLE {new.partition_of} DETACH PARTITION {qualified};", lock=SHARE_UPDATE_EXCLUSIVE))
     changes += _constraint_changes(old, new, target, recreate, tree, created)
-    retyped = {c for c in old.columns if c in new.columns and
-               (old.columns[c].type, old.columns[c].collation) != (new.columns[c].type, new.columns[c].collation)}
-    changes += _index_changes(old, new, set() if created else retyped, tree, created, recreate)
+    changes += _index_changes(old, new, tree, created, recreate)
     if old.rls_enabled != new.rls_enabled:
         on, off = f"{target} ENABLE ROW LEVEL SECURITY;", f"{target} DISABLE ROW LEVEL SECURITY;"
         changes.append(_change("enable row level security" if new.rls_enabled else "disable row level security", path,
@@ -993,8 +991,8 @@ def _constraint_changes(old: Table, new: Table, target: str, recreate: set[Node]
     return changes
 
 
-def _index_changes(old: Table | View, new: Table | View, retyped: set[str] = frozenset(),
-                   tree: IndexTree = IndexTree(), created: bool = False, recreate: set[Node] = frozenset()) -> list[Change]:
+def _index_changes(old: Table | View, new: Table | View, tree: IndexTree = IndexTree(), created: bool = False,
+                   recreate: set[Node] = frozenset()) -> list[Change]:
     changes, attach = [], []
     for index_name in sorted(set(old.indexes) | set(new.indexes)):
         # Indexes behind constraints come and go with the constraint; a plain index that takes the
@@ -1011,8 +1009,8 @@ def _index_changes(old: Table | View, new: Table | View, retyped: set[str] = fro
         if created and raw_after is not None and isinstance(new, Table) and tree.made_by_partition_of(new, raw_after):
             raw_after = None
         before, after = (None if i is None or i.constraint else i for i in (raw_before, raw_after))
-        recast = before is not None and after is not None and (
-            _reads_retyped(before, old, retyped) or ("index", new.schema_name, index_name) in recreate)
+        # an index whose expression or predicate reads a retyped column (an edge says so) is made again
+        recast = before is not None and after is not None and ("index", new.schema_name, index_name) in recreate
         if before == after and not recast:
             continue
         path = (new.schema_name, index_name)
@@ -1035,16 +1033,6 @@ def _index_changes(old: Table | View, new: Table | View, retyped: set[str] = fro
                 changes.append(_change("comment on index", path, f"COMMENT ON INDEX {qualified} IS {_comment(after.comment)};",
                                        ""))  # goes with the index
     return changes + attach
-
-
-def _reads_retyped(index: Index, table: Table | View, retyped: set[str]) -> bool:
-    """An index whose expression or predicate reads a column that changes type: PostgreSQL keeps the
-    casts it adds to the expression then, so the index is recreated from its definition instead."""
-    if not retyped:
-        return False
-    columns = getattr(table, "columns", {})
-    texts = [c for c in index.columns if c not in columns] + ([index.predicate] if index.predicate else [])
-    return any(re.search(rf"(?<![\w\"]){re.escape(_q(column))}(?![\w\"])", text) for text in texts for column in retyped)
 
 
 def _policy_sql(table: str, policy: Policy) -> str:

@@ -59,6 +59,36 @@ def test_introspection_reads_what_each_object_uses(pg):
     assert all(a != b for a, b in edges)
 
 
+@pytest.mark.pg
+def test_an_index_uses_the_columns_its_expressions_and_predicate_read_not_its_plain_key_columns(pg):
+    """pg_depend records both as automatic: a plain key column once, each expression list's columns
+    once more. A retyped column an expression reads keeps PostgreSQL's added cast, so the diff
+    recreates exactly these indexes around the change (and leaves plain ones to ALTER TYPE)."""
+    with psycopg.connect(pg, autocommit=True) as conn:
+        conn.execute("""
+CREATE TABLE t (a int, b int, c text, d timestamptz);
+CREATE INDEX t_plain ON t (a, b) INCLUDE (c);
+CREATE INDEX t_expression ON t (lower(c));
+CREATE INDEX t_partial ON t (a) WHERE d IS NULL;
+CREATE INDEX t_key_and_expression ON t (b, (b + a));
+""")
+    used = {(dependent[2], referenced[3]) for dependent, referenced in introspect(pg).dependencies
+            if dependent[0] == "index" and referenced[0] == "column"}
+    assert used == {("t_expression", "c"), ("t_partial", "d"), ("t_key_and_expression", "a"),
+                    ("t_key_and_expression", "b")}
+
+
+@pytest.mark.pg
+def test_a_retyped_column_recreates_the_expression_and_partial_indexes_that_read_it(pg_cluster):
+    before = "CREATE TABLE t (a int, b int, d int); CREATE INDEX t_sum ON t ((a + b)); " \
+             "CREATE INDEX t_partial ON t (b) WHERE d > 0; CREATE INDEX t_plain ON t (a);"
+    after = before.replace("a int", "a bigint").replace("d int", "d bigint")
+    forward = round_trip_both_ways(pg_cluster, before, after)
+    kinds = [(c.kind, c.object) for c in forward if c.kind.endswith("index")]
+    assert sorted(kinds) == [("create index", "public.t_partial"), ("create index", "public.t_sum"),
+                             ("drop index", "public.t_partial"), ("drop index", "public.t_sum")]
+
+
 def test_dependencies_are_no_part_of_the_schema():
     edge = (("view", "public", "v"), ("table", "public", "t"))
     bare, known = SchemaModel(), SchemaModel(dependencies=(edge,))

@@ -259,8 +259,11 @@ def test_an_expression_index_over_a_retyped_column_is_recreated():
     rerun = Column(name="rerun_of", position=2, type="integer")
     before = _table(id=ID, rerun_of=rerun).model_copy(update={"indexes": {index.name: index}})
     after = _table(id=ID, rerun_of=rerun.model_copy(update={"type": "bigint"})).model_copy(update={"indexes": {index.name: index}})
-    kinds = [c.kind for c in diff(_model(before), _model(after))]
+    # the columns its expression reads, as the catalog records them (pg/catalog SCHEMA_DEPENDENCY_EDGES_SQL)
+    edges = tuple((("index", "public", "ordering_idx"), ("column", "public", "users", c)) for c in ("id", "rerun_of"))
+    kinds = [c.kind for c in diff(_model(before, dependencies=edges), _model(after, dependencies=edges))]
     assert kinds == ["drop index", "alter column type", "create index"]
+    assert [c.kind for c in diff(_model(before), _model(after))] == ["alter column type"]  # no edge, nothing read
 
 
 def test_functions_are_created_after_and_dropped_before_the_functions_they_call():
