@@ -175,3 +175,23 @@ def test_introspect_all_reads_each_database_as_introspect_does_in_the_callers_te
     finally:
         for generator in (first, second):
             next(generator, None)
+
+
+def test_a_table_locked_by_another_session_times_the_read_out_with_one_clear_error(pg, monkeypatch):
+    """pg_get_expr() opens each table: behind a migration's ACCESS EXCLUSIVE lock the read gives up
+    at its lock_timeout (here shortened) and says so, though the query ran on the read-ahead thread."""
+    import threading
+
+    from migguard.core.errors import DatabaseError
+    from migguard.pg import introspect as introspection
+
+    with psycopg.connect(pg, autocommit=True) as conn:
+        conn.execute("CREATE TABLE busy (id int DEFAULT 1, note text DEFAULT 'x'); CREATE TABLE calm (id int)")
+    monkeypatch.setattr(introspection, "LOCK_TIMEOUT", "200ms")
+    threads = threading.active_count()
+    with psycopg.connect(pg) as holder:
+        holder.execute("LOCK TABLE busy IN ACCESS EXCLUSIVE MODE")
+        with pytest.raises(DatabaseError, match="reading the schema timed out"):
+            introspect(pg)
+    assert threading.active_count() == threads  # the read-ahead thread is gone
+    assert set(introspect(pg).tables) == {"public.busy", "public.calm"}  # and the next read works
