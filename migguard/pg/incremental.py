@@ -70,8 +70,7 @@ class IncrementalReader:
         self.partial_reads = 0
         self.last_full_read = ""  # why the last read was a full one ("" when it was a partial one)
         self._versions: dict[tuple[str, int], str] = {}
-        self._relations: dict[int, tuple[str, str]] = {}  # oid → ("tables" | "views", key)
-        self._sequences: dict[int, str] = {}  # oid → key
+        self._objects: dict[int, tuple[str, str]] = {}  # oid → ("tables" | "views" | "sequences", key)
         self._graph = DependencyIndex()
 
     def read(self, *, full: bool = False) -> SchemaModel:
@@ -111,7 +110,7 @@ class IncrementalReader:
         return ""
 
     def _read_whole(self, reader: CatalogReader, role: str) -> SchemaModel:
-        model, self._relations, self._sequences, self._graph = read_whole(reader, role)
+        model, self._objects, self._graph = read_whole(reader, role)
         return model
 
     def _patch(self, reader: CatalogReader, versions: dict[tuple[str, int], str], role: str) -> SchemaModel:
@@ -133,9 +132,10 @@ class IncrementalReader:
                     categories.add(_CATALOG_CATEGORY.get(catalog, "type"))
                 if relid is None:
                     continue
-                if ("relation", relid) in versions or relid in self._relations:
+                known = self._objects.get(relid, ("",))[0]
+                if ("relation", relid) in versions or known in ("tables", "views"):
                     relations.add(relid)
-                elif ("sequence", relid) in versions or relid in self._sequences:
+                elif ("sequence", relid) in versions or known == "sequences":
                     sequences.add(relid)
                 else:  # a composite type's relation
                     categories.add("type")
@@ -143,36 +143,26 @@ class IncrementalReader:
             relations.update(oid for (oid,) in reader.tuples(q.PARTITIONS_BY_TYPES_SQL, prepare=True, types=types))
 
         model = self.model
-        tables, views = dict(model.tables), dict(model.views)
-        by_category = {"tables": tables, "views": views}
-        for oid in relations:
-            if oid in self._relations:
-                category, key = self._relations.pop(oid)
-                del by_category[category][key]
-        present = sorted(oid for oid in relations if ("relation", oid) in versions)
-        if present:
-            new_tables, new_views, oids = read_relations(reader, present)
-            tables.update(new_tables)
-            views.update(new_views)
-            self._relations.update(oids)
-
-        all_sequences = dict(model.sequences)
-        for oid in sequences:
-            if oid in self._sequences:
-                del all_sequences[self._sequences.pop(oid)]
-        present = sorted(oid for oid in sequences if ("sequence", oid) in versions)
-        if present:
-            new_sequences, oids = read_sequences(reader, present)
-            all_sequences.update(new_sequences)
-            self._sequences.update(oids)
+        objects = {category: dict(getattr(model, category)) for category in ("tables", "views", "sequences")}
+        for oid in relations | sequences:  # changed or gone: out; the present ones read again
+            if oid in self._objects:
+                category, key = self._objects.pop(oid)
+                del objects[category][key]
+        for group, oids, read in (("relation", relations, read_relations), ("sequence", sequences, read_sequences)):
+            present = sorted(oid for oid in oids if (group, oid) in versions)
+            if present:
+                *found, where = read(reader, present)
+                read_now = {key: thing for part in found for key, thing in part.items()}
+                for category, key in where.values():
+                    objects[category][key] = read_now[key]
+                self._objects.update(where)
 
         update = read_categories(reader, {name: CATEGORY_READS[name] for name in sorted(categories)})
         if touched:  # the edges again; objects on them named anew where what could rename them changed
             self._graph.refresh(reader, changed={oid for _, oid in touched} | relations | sequences,
                                 categories=categories)
             update["dependencies"] = self._graph.pairs()
-        update.update(tables=_ordered(tables), views=_ordered(views), sequences=_ordered(all_sequences),
-                      connecting_roles=(role,))
+        update.update({category: _ordered(things) for category, things in objects.items()}, connecting_roles=(role,))
         return model.model_copy(update=update)
 
 

@@ -76,10 +76,9 @@ def _read(conn: psycopg.Connection, exclude_schemas: tuple[str, ...]) -> SchemaM
         return read_whole(reader, role)[0]
 
 
-def read_whole(reader: CatalogReader, role: str
-               ) -> tuple[SchemaModel, dict[int, tuple[str, str]], dict[int, str], DependencyIndex]:
-    """The whole schema from an open snapshot, the oids of its relations and sequences and its
-    dependency edges as read (what the incremental reader patches by)."""
+def read_whole(reader: CatalogReader, role: str) -> tuple[SchemaModel, dict[int, tuple[str, str]], DependencyIndex]:
+    """The whole schema from an open snapshot, oid → (category, key) of its relations and sequences,
+    and its dependency edges as read (what the incremental reader patches by)."""
     with no_collection(), reader.sending_ahead(WHOLE_READ_QUERIES):
         # some 100,000 objects that all stay: no collector walks (core/collector.py)
         version = reader.conn.info.server_version  # libpq knows it: a query here would wait for all sent ahead
@@ -89,7 +88,7 @@ def read_whole(reader: CatalogReader, role: str
         graph = DependencyIndex.read(reader)
         model = SchemaModel(server_version=version, connecting_roles=(role,), tables=tables, views=views,
                             sequences=sequences, dependencies=graph.pairs(), **parts)
-    return model, relation_oids, sequence_oids, graph
+    return model, {**relation_oids, **sequence_oids}, graph
 
 
 # The queries of a whole read that take no parameters, in the order read_whole asks for them: run
@@ -181,14 +180,15 @@ def _list_of(model: type) -> TypeAdapter:
     return TypeAdapter(list[model])
 
 
-def read_sequences(reader: CatalogReader, only: list[int] | None = None) -> tuple[dict[str, Sequence], dict[int, str]]:
-    """Sequences (all, or those whose oids are `only`), and oid → key."""
+def read_sequences(reader: CatalogReader, only: list[int] | None = None
+                   ) -> tuple[dict[str, Sequence], dict[int, tuple[str, str]]]:
+    """Sequences (all, or those whose oids are `only`), and oid → ("sequences", key)."""
     sequences, oids = {}, {}
     for r in reader.rows(q.SCHEMA_SEQUENCES_SQL, only_oids=only):
         oid = r.pop("oid")
         key = object_key(r["schema_name"], r["name"])
         sequences[key] = Sequence(**{**r, "grants": _grant_map(r["grants"])})
-        oids[oid] = key
+        oids[oid] = ("sequences", key)
     return sequences, oids
 
 
