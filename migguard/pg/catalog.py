@@ -80,7 +80,7 @@ class CatalogReader:
         keeps other queries whole between them; a query sent but not asked for is discarded, one
         asked for but not sent runs as usual, and an error is raised to the caller that asks for
         the result it spoiled."""
-        params = {"app_schemas": self.app_schemas, "only_oids": None}
+        params = self._bound({})
 
         def run(query: str) -> psycopg.Cursor:
             cursor = self.conn.cursor()
@@ -98,6 +98,11 @@ class CatalogReader:
                     future.result().close()
             self._ahead = {}
 
+    def _bound(self, params: dict) -> dict:
+        """A query's parameters: the application's schemas, every relation (`only_oids` NULL) unless
+        `params` says otherwise."""
+        return {"app_schemas": self.app_schemas, "only_oids": None, **params}
+
     def _sent(self, query: str, params: dict) -> psycopg.Cursor | None:
         """The cursor `sending_ahead` ran `query` on, if it did and `params` ask for nothing else."""
         if self._ahead and all(value is None for value in params.values()):
@@ -112,7 +117,7 @@ class CatalogReader:
             with sent:
                 return sent.fetchall()
         with self.conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(query, {"app_schemas": self.app_schemas, "only_oids": None, **params})
+            cur.execute(query, self._bound(params))
             return cur.fetchall()
 
     def rows_many(self, queries: list[tuple[str, dict]]) -> Iterator[list[dict]]:
@@ -125,7 +130,7 @@ class CatalogReader:
         with self.conn.pipeline():
             for query, params in queries:
                 cursor = self.conn.cursor(row_factory=dict_row)
-                cursor.execute(query, {"app_schemas": self.app_schemas, "only_oids": None, **params})
+                cursor.execute(query, self._bound(params))
                 cursors.append(cursor)
         results = [cursor.fetchall() for cursor in cursors]
         for cursor in cursors:
@@ -138,8 +143,7 @@ class CatalogReader:
         if sent is not None:
             with sent:
                 return sent.fetchall()
-        return self.conn.execute(query, {"app_schemas": self.app_schemas, "only_oids": None, **params},
-                                 prepare=prepare).fetchall()
+        return self.conn.execute(query, self._bound(params), prepare=prepare).fetchall()
 
 
 # --- introspection (pg/introspect.py: the SchemaModel) --------------------------------------------
