@@ -29,7 +29,7 @@ def load_schema(source: str, config: Config, shadow: ShadowServer | None) -> Sch
     """The schema a source describes (see the module docstring)."""
     own = config.history_path[0]
     if is_url(source):
-        return introspect(source).without_schemas(own)
+        return introspect(source, exclude_schemas=(own,))
     path = Path(source)
     if path.is_dir():
         if shadow is None:
