@@ -86,6 +86,11 @@ def regclass_parts(text: str | None, parts: int = 2) -> tuple[str, ...] | None:
         return None
 
 
+def parent_nodes(table: Table) -> list[Node]:
+    """The tables a partition or an INHERITS child is made from, as nodes (partition parent first)."""
+    return [("table", *parts) for parts in map(regclass_parts, (table.partition_of, *table.inherits)) if parts]
+
+
 def structural_edges(model: SchemaModel) -> tuple[tuple[Node, Node], ...]:
     """What uses what that pg_depend records only as an automatic or internal dependency (not read
     into `SchemaModel.dependencies`) but the model states: a partition or INHERITS child uses its
@@ -96,10 +101,7 @@ def structural_edges(model: SchemaModel) -> tuple[tuple[Node, Node], ...]:
         collations[collation.name].append(("collation", collation.schema_name, collation.name))
     for table in model.tables.values():
         node = relation_node(table)
-        for parent in (table.partition_of, *table.inherits):
-            parts = regclass_parts(parent)
-            if parts is not None:
-                edges.append((node, ("table", *parts)))
+        edges += [(node, parent) for parent in parent_nodes(table)]
         for constraint in table.constraints.values():
             parts = regclass_parts(constraint.references)
             if constraint.kind == "foreign" and parts is not None:

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Sequence
 from graphlib import CycleError, TopologicalSorter
 
 from migguard.core.identifiers import object_key
-from migguard.schema.depends import Dependencies, Node, regclass_parts, relation_node, structural_edges
+from migguard.schema.depends import Dependencies, Node, parent_nodes, regclass_parts, relation_node, structural_edges
 from migguard.schema.model import SchemaModel
 
 # Kinds of change on a member of a table (path: schema, table, member), by the member's kind.
@@ -105,8 +105,7 @@ class _Objects:
         self.parents: dict[Node, list[Node]] = defaultdict(list)  # a partition's or INHERITS child's
         for model in (before, after):
             for t in model.tables.values():
-                self.parents[relation_node(t)] += [("table", *p) for p in map(regclass_parts, (t.partition_of, *t.inherits))
-                                                   if p]
+                self.parents[relation_node(t)] += parent_nodes(t)
 
     def lineage(self, table: Node, seen: frozenset = frozenset()) -> list[Node]:
         """The table, its parents, theirs …"""
