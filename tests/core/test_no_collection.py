@@ -56,3 +56,37 @@ def test_a_callers_disabled_collector_stays_disabled():
     with no_collection():
         pass
     assert not gc.isenabled()
+
+
+class _Node:
+    def __init__(self):
+        self.me = self  # a reference cycle: only the cyclic collector frees it
+
+
+def test_what_was_made_inside_is_promoted_not_walked_and_a_full_collection_still_frees_its_cycles():
+    import weakref
+
+    gc.enable()
+    with no_collection():
+        kept = [{"row": i} for i in range(1000)]
+        cycle = _Node()
+        gone = weakref.ref(cycle)
+        del cycle
+    young = {id(o) for o in gc.get_objects(generation=0)}
+    assert not any(id(row) in young for row in kept)  # the next young collection does not walk them
+    assert gc.get_count()[0] < 100
+    assert gone() is not None  # no collection ran at the exit
+    gc.collect()
+    assert gone() is None
+
+
+def test_nothing_is_promoted_while_someone_else_keeps_objects_frozen():
+    gc.enable()
+    gc.freeze()
+    try:
+        with no_collection():
+            made = [{"row": i} for i in range(10)]
+        assert gc.get_freeze_count() > 0  # theirs stay frozen: no unfreeze here
+        assert any(o is made for o in gc.get_objects(generation=0))
+    finally:
+        gc.unfreeze()
