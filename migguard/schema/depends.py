@@ -100,13 +100,13 @@ def structural_edges(model: SchemaModel) -> tuple[tuple[Node, Node], ...]:
     for collation in model.collations.values():
         collations[collation.name].append(("collation", collation.schema_name, collation.name))
     for table in model.tables.values():
-        node = relation_node(table)
-        edges += [(node, parent) for parent in parent_nodes(table)]
+        if table.partition_of or table.inherits:
+            node = relation_node(table)
+            edges += [(node, parent) for parent in parent_nodes(table)]
         for constraint in table.constraints.values():
-            parts = regclass_parts(constraint.references)
-            if constraint.kind == "foreign" and parts is not None:
+            if constraint.kind == "foreign" and (parts := regclass_parts(constraint.references)) is not None:
                 edges.append((("constraint", table.schema_name, table.name, constraint.name), ("table", *parts)))
-        for column in table.columns.values():
+        for column in table.columns.values() if collations else ():
             for collation in collations.get(column.collation or "", ()):
                 edges.append((("column", table.schema_name, table.name, column.name), collation))
     return tuple(edges)

@@ -43,6 +43,14 @@ class _Model(BaseModel):
         object (the model is frozen); model_copy() drops it."""
         return hashlib.sha256(self.model_dump_json(exclude=self.uncompared or None).encode("utf-8")).hexdigest()
 
+    def __eq__(self, other: object) -> bool:
+        """pydantic's equality, its own fast path (equal `__dict__`s) taken first: every member of
+        every table is compared on each diff, and the common case, equal, then costs no more than
+        comparing two dicts (half a diff's comparing time at 1,000 tables)."""
+        if self.__class__ is other.__class__ and self.__dict__ == other.__dict__:
+            return True
+        return super().__eq__(other)
+
     def differs(self, other: _Model) -> bool:
         """Whether the compared fields differ: equal objects (the common case) by `==`, without
         serialising either; else by key, and on a key mismatch by the fields themselves."""

@@ -94,18 +94,20 @@ class _Objects:
         self.index_owner: dict[tuple[str, str], Node] = {}
         self.kinds: dict[tuple[str, str], str] = {}
         for model in (before, after):
-            for relation in (*model.tables.values(), *model.views.values()):
-                for index in relation.indexes:
-                    self.index_owner[(relation.schema_name, index)] = relation_node(relation)
+            for kind, relations in (("table", model.tables), ("view", model.views)):
+                for relation in relations.values():
+                    if relation.indexes:
+                        owner = (kind, relation.schema_name, relation.name)
+                        self.index_owner.update(((relation.schema_name, index), owner) for index in relation.indexes)
             for category, kind in (("tables", "table"), ("views", "view"), ("sequences", "sequence"),
                                    ("enums", "type"), ("domains", "type"), ("composites", "type")):
-                for thing in getattr(model, category).values():
-                    self.kinds[(thing.schema_name, thing.name)] = kind
+                self.kinds.update(((thing.schema_name, thing.name), kind) for thing in getattr(model, category).values())
 
         self.parents: dict[Node, list[Node]] = defaultdict(list)  # a partition's or INHERITS child's
         for model in (before, after):
             for t in model.tables.values():
-                self.parents[relation_node(t)] += parent_nodes(t)
+                if t.partition_of or t.inherits:
+                    self.parents[relation_node(t)] += parent_nodes(t)
 
     def lineage(self, table: Node, seen: frozenset = frozenset()) -> list[Node]:
         """The table, its parents, theirs …"""
@@ -255,13 +257,15 @@ def _uses(graph: _Graph, objects: _Objects, was: Dependencies, now: Dependencies
     # name, as a partition's foreign key is, has gone before its table goes; a constraint the model
     # does not hold, made by PostgreSQL for a referenced partition, goes with the one it was made for)
     dropped = {node for node, act in graph.by if act == DROP and node[0] == "constraint"}
-    held = {("constraint", t.schema_name, t.name, c) for t in objects.models[0].tables.values() for c in t.constraints}
+    wholes = {node for node, act in graph.by if act == DROP and node[0] in ("table", "view")}  # what parts_use is asked of
+    before_tables = objects.models[0].tables
     parts_use: dict[Node, set[Node]] = defaultdict(set)
-    for dependent, used in was.edges():
+    for dependent, used in was.edges() if wholes else ():
         whole = objects.container(dependent) if dependent[0] not in ("table", "view") else None
-        if whole is None or whole[0] not in ("table", "view"):
+        if whole not in wholes:
             continue
-        if dependent[0] == "constraint" and (dependent not in held or any(
+        if dependent[0] == "constraint" and (
+                dependent[3] not in getattr(before_tables.get(object_key(*dependent[1:3])), "constraints", {}) or any(
                 ("constraint", *t[1:], dependent[3]) in dropped for t in objects.lineage(whole))):
             continue
         parts_use[whole] |= used
@@ -390,6 +394,20 @@ def _foreign_keys(graph: _Graph, objects: _Objects) -> None:
             owner = node[1:3] if node[0] == "constraint" else objects.index_owner.get(node[1:3], ("",) * 3)[1:3]
             keys[owner].append(index)
     for side, (model, acts) in enumerate(((objects.models[0], TEARDOWN), (objects.models[1], SETUP))):
+        # the foreign keys a change adds or drops (on this side's model), and those changes
+        changed: dict[Node, list[int]] = defaultdict(list)
+        for (node, act), found in graph.by.items():
+            if node[0] == "constraint" and act in acts:
+                changed[node] += (i for i in found if graph.changes[i].kind in ("add constraint", "drop constraint"))
+        foreign = []
+        for node, fk in changed.items():
+            table = model.tables.get(object_key(*node[1:3]))
+            constraint = table.constraints.get(node[3]) if table is not None else None
+            parts = regclass_parts(constraint.references) if constraint is not None else None
+            if fk and constraint.kind == "foreign" and parts is not None:
+                foreign.append((table, fk, parts))
+        if not foreign:
+            continue
         partitions: dict[tuple[str, ...], list[tuple[str, ...]]] = defaultdict(list)
         for table in model.tables.values():
             parent = regclass_parts(table.partition_of)
@@ -401,26 +419,19 @@ def _foreign_keys(graph: _Graph, objects: _Objects) -> None:
             once every partition's index is attached to it."""
             return [name] + [n for child in partitions.get(name, ()) for n in tree(child)]
 
-        for table in model.tables.values():
-            for constraint in table.constraints.values():
-                parts = regclass_parts(constraint.references)
-                if constraint.kind != "foreign" or parts is None:
-                    continue
-                fk = [i for i in graph.of(("constraint", table.schema_name, table.name, constraint.name), *acts)
-                      if graph.changes[i].kind in ("add constraint", "drop constraint")]
-                referenced = [i for name in tree(parts) for i in keys.get(name, ()) if graph.actions[i] in acts
-                              and i not in fk and graph.changes[i].kind in ("add constraint", "drop constraint",
-                                                                            "create index", "drop index",
-                                                                            "attach index")
-                              and not _is_foreign(graph.nodes[i], model)]
-                if side == 0:
-                    graph.before(fk, referenced)
-                else:
-                    # and after its own table's new indexes: its validation, and every later check of
-                    # a referenced row's delete, looks the referencing columns up by one
-                    own = [i for i in keys.get((table.schema_name, table.name), ()) if graph.changes[i].kind
-                           == "create index"]
-                    graph.before(referenced + own, fk)
+        for table, fk, parts in foreign:
+            referenced = [i for name in tree(parts) for i in keys.get(name, ()) if graph.actions[i] in acts
+                          and i not in fk and graph.changes[i].kind in ("add constraint", "drop constraint",
+                                                                        "create index", "drop index", "attach index")
+                          and not _is_foreign(graph.nodes[i], model)]
+            if side == 0:
+                graph.before(fk, referenced)
+            else:
+                # and after its own table's new indexes: its validation, and every later check of
+                # a referenced row's delete, looks the referencing columns up by one
+                own = [i for i in keys.get((table.schema_name, table.name), ()) if graph.changes[i].kind
+                       == "create index"]
+                graph.before(referenced + own, fk)
 
 
 def _is_foreign(node: Node, model: SchemaModel) -> bool:
