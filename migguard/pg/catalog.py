@@ -12,7 +12,7 @@ catalog SQL lives here, so the definition cannot drift between them again.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 
@@ -891,9 +891,14 @@ GROUP BY d.objid, d.refobjid, d.refobjsubid, i.indkey
 HAVING count(*) > CASE WHEN d.refobjsubid = ANY (i.indkey::int2[]) THEN 1 ELSE 0 END
 """
 
-# The application objects the edges name, given by catalog (`%(class_oids)s`, `%(proc_oids)s`, …;
-# each branch looks its own oids up by index, driven by the array) and the columns
-# `%(relids)s`/`%(attnums)s`, as (catalog, oid, sub-id) →
+# The catalogs an edge may name, each with the parameter of SCHEMA_DEPENDENCY_OBJECTS_SQL that gives its oids.
+DEPENDENCY_OID_PARAMETERS = {"pg_class": "class_oids", "pg_proc": "proc_oids", "pg_type": "type_oids",
+                             "pg_rewrite": "rewrite_oids", "pg_policy": "policy_oids", "pg_trigger": "trigger_oids",
+                             "pg_attrdef": "attrdef_oids", "pg_constraint": "constraint_oids"}
+
+
+# The application objects the edges name, given by catalog (`oids(catalog)`: each
+# branch looks its own oids up by index, driven by them) and the columns (`columns`: relid, attnum), as (catalog, oid, sub-id) →
 # (kind, name parts) (a function's name part is its signature, name(arguments), as a change's path
 # names it): a column of a table is its own object, a column of a view or a composite type is the
 # view or the type; a view's _RETURN rule is the view; a column default or generation expression
@@ -901,7 +906,8 @@ HAVING count(*) > CASE WHEN d.refobjsubid = ANY (i.indkey::int2[]) THEN 1 ELSE 0
 # and a table's row type is the table. `owner`: the object (as ROW_VERSIONS_SQL groups them) whose
 # change can rename it — the table of a column, an index, a constraint, a policy …; the composite
 # type of an attribute; the type of a domain's CHECK (pg/dependencies.py refreshes by it).
-SCHEMA_DEPENDENCY_OBJECTS_SQL = f"""
+def _dependency_objects(oids: Callable[[str], str], columns: str) -> str:
+    return f"""
 SELECT 'pg_class' AS catalog, c.oid AS objid, 0 AS objsubid,
        CASE WHEN c.relkind IN ('r', 'p', 'f') THEN 'table' WHEN c.relkind IN ('v', 'm') THEN 'view'
             WHEN c.relkind = 'S' THEN 'sequence' WHEN c.relkind = 'c' THEN 'type' ELSE 'index' END AS kind,
@@ -909,7 +915,7 @@ SELECT 'pg_class' AS catalog, c.oid AS objid, 0 AS objsubid,
        CASE WHEN c.relkind = 'c' THEN c.reltype
             WHEN c.relkind IN ('i', 'I') THEN (SELECT x.indrelid FROM pg_index x WHERE x.indexrelid = c.oid)
             ELSE c.oid END AS owner
-FROM unnest(%(class_oids)s::oid[]) w(oid) JOIN pg_class c ON c.oid = w.oid JOIN pg_namespace n ON n.oid = c.relnamespace
+FROM {oids('pg_class')} JOIN pg_class c ON c.oid = w.oid JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S', 'c', 'i', 'I') AND {in_app_schemas("c.relnamespace")}
 UNION ALL
 SELECT 'pg_class', c.oid, a.attnum,
@@ -917,21 +923,21 @@ SELECT 'pg_class', c.oid, a.attnum,
        CASE WHEN c.relkind IN ('r', 'p', 'f') THEN ARRAY[n.nspname, c.relname, a.attname]
             ELSE ARRAY[n.nspname, c.relname] END,
        CASE WHEN c.relkind = 'c' THEN c.reltype ELSE c.oid END
-FROM unnest(%(relids)s::oid[], %(attnums)s::int2[]) w(relid, attnum)
+FROM {columns}
 JOIN pg_attribute a ON a.attrelid = w.relid AND a.attnum = w.attnum
 JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE NOT a.attisdropped AND c.relkind IN ('r', 'p', 'f', 'v', 'm', 'c') AND {in_app_schemas("c.relnamespace")}
 UNION ALL
 SELECT 'pg_proc', p.oid, 0, 'function', ARRAY[n.nspname, p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')'],
        p.oid
-FROM unnest(%(proc_oids)s::oid[]) w(oid) JOIN pg_proc p ON p.oid = w.oid JOIN pg_namespace n ON n.oid = p.pronamespace
+FROM {oids('pg_proc')} JOIN pg_proc p ON p.oid = w.oid JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE {in_app_schemas("p.pronamespace")}
 UNION ALL
 SELECT 'pg_type', t.oid, 0,
        CASE WHEN c.relkind IN ('r', 'p', 'f') THEN 'table' WHEN c.relkind IN ('v', 'm') THEN 'view' ELSE 'type' END,
        ARRAY[n.nspname, coalesce(c.relname, e.typname)],
        CASE WHEN c.relkind IN ('r', 'p', 'f', 'v', 'm') THEN c.oid ELSE e.oid END
-FROM unnest(%(type_oids)s::oid[]) w(oid) JOIN pg_type t ON t.oid = w.oid
+FROM {oids('pg_type')} JOIN pg_type t ON t.oid = w.oid
 JOIN pg_type e ON e.oid = CASE WHEN t.typcategory = 'A' AND t.typelem <> 0 THEN t.typelem ELSE t.oid END
 JOIN pg_namespace n ON n.oid = e.typnamespace LEFT JOIN pg_class c ON c.oid = e.typrelid
 WHERE {in_app_schemas("e.typnamespace")}
@@ -939,22 +945,22 @@ UNION ALL
 SELECT 'pg_rewrite', r.oid, 0, CASE WHEN r.rulename = '_RETURN' THEN 'view' ELSE 'rule' END,
        CASE WHEN r.rulename = '_RETURN' THEN ARRAY[n.nspname, c.relname] ELSE ARRAY[n.nspname, c.relname, r.rulename] END,
        r.ev_class
-FROM unnest(%(rewrite_oids)s::oid[]) w(oid) JOIN pg_rewrite r ON r.oid = w.oid
+FROM {oids('pg_rewrite')} JOIN pg_rewrite r ON r.oid = w.oid
 JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE {in_app_schemas("c.relnamespace")}
 UNION ALL
 SELECT 'pg_policy', p.oid, 0, 'policy', ARRAY[n.nspname, c.relname, p.polname], p.polrelid
-FROM unnest(%(policy_oids)s::oid[]) w(oid) JOIN pg_policy p ON p.oid = w.oid
+FROM {oids('pg_policy')} JOIN pg_policy p ON p.oid = w.oid
 JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE {in_app_schemas("c.relnamespace")}
 UNION ALL
 SELECT 'pg_trigger', t.oid, 0, 'trigger', ARRAY[n.nspname, c.relname, t.tgname], t.tgrelid
-FROM unnest(%(trigger_oids)s::oid[]) w(oid) JOIN pg_trigger t ON t.oid = w.oid
+FROM {oids('pg_trigger')} JOIN pg_trigger t ON t.oid = w.oid
 JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE NOT t.tgisinternal AND {in_app_schemas("c.relnamespace")}
 UNION ALL
 SELECT 'pg_attrdef', d.oid, 0, 'column', ARRAY[n.nspname, c.relname, a.attname], d.adrelid
-FROM unnest(%(attrdef_oids)s::oid[]) w(oid) JOIN pg_attrdef d ON d.oid = w.oid
+FROM {oids('pg_attrdef')} JOIN pg_attrdef d ON d.oid = w.oid
 JOIN pg_class c ON c.oid = d.adrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
 WHERE {in_app_schemas("c.relnamespace")}
@@ -962,8 +968,25 @@ UNION ALL
 SELECT 'pg_constraint', k.oid, 0, CASE WHEN k.conrelid <> 0 THEN 'constraint' ELSE 'type' END,
        CASE WHEN k.conrelid <> 0 THEN ARRAY[n.nspname, c.relname, k.conname] ELSE ARRAY[n.nspname, t.typname] END,
        CASE WHEN k.conrelid <> 0 THEN k.conrelid ELSE k.contypid END
-FROM unnest(%(constraint_oids)s::oid[]) w(oid) JOIN pg_constraint k ON k.oid = w.oid
+FROM {oids('pg_constraint')} JOIN pg_constraint k ON k.oid = w.oid
 JOIN pg_namespace n ON n.oid = k.connamespace
 LEFT JOIN pg_class c ON c.oid = k.conrelid LEFT JOIN pg_type t ON t.oid = k.contypid
 WHERE {in_app_schemas("k.connamespace")}
 """
+
+
+# Given by the caller: the oids of each catalog in an array parameter (`%(class_oids)s`, … named by
+# `DEPENDENCY_OID_PARAMETERS`), the columns in `%(relids)s`/`%(attnums)s`.
+SCHEMA_DEPENDENCY_OBJECTS_SQL = _dependency_objects(
+    lambda catalog: f"unnest(%({DEPENDENCY_OID_PARAMETERS[catalog]})s::oid[]) w(oid)",
+    "unnest(%(relids)s::oid[], %(attnums)s::int2[]) w(relid, attnum)")
+
+# Every object SCHEMA_DEPENDENCY_EDGES_SQL names, found by the server from the same edges: no
+# parameter, so a whole read sends it ahead with the rest (`CatalogReader.sending_ahead`) instead
+# of waiting for Python to turn thousands of edges' oids into arrays and send them back.
+SCHEMA_DEPENDENCY_ALL_OBJECTS_SQL = f"""
+WITH edges AS MATERIALIZED ({SCHEMA_DEPENDENCY_EDGES_SQL}),
+keys AS (SELECT catalog, objid, objsubid FROM edges UNION SELECT ref_catalog, refobjid, refobjsubid FROM edges)
+""" + _dependency_objects(
+    lambda catalog: f"(SELECT objid AS oid FROM keys WHERE catalog = '{catalog}' AND objsubid = 0) w",
+    "(SELECT objid AS relid, objsubid::int2 AS attnum FROM keys WHERE catalog = 'pg_class' AND objsubid <> 0) w")

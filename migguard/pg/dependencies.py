@@ -2,7 +2,7 @@
 
 An edge is a pg_depend row: (catalog, oid, sub-id) of the dependent and of the referenced object.
 Each such object is resolved once to the node the model names it by (`schema/depends.py`), with
-its owner, the object whose change can rename it (`catalog.SCHEMA_DEPENDENCY_OBJECTS_SQL`); an
+its owner, the object whose change can rename it (`catalog._dependency_objects`); an
 edge to an object outside the application (a built-in, an extension's) is left out.
 
 `DependencyIndex.read` reads it whole. After a migration the incremental reader asks for a
@@ -21,10 +21,6 @@ Key = tuple[str, int, int]  # (catalog, oid, sub-id) as pg_depend names an objec
 Node = tuple[str, ...]
 Edge = tuple[str, int, int, str, int, int]
 
-# The catalogs an edge may name, each with the parameter of the objects query that asks for its oids.
-_OID_PARAMETERS = {"pg_class": "class_oids", "pg_proc": "proc_oids", "pg_type": "type_oids",
-                   "pg_rewrite": "rewrite_oids", "pg_policy": "policy_oids", "pg_trigger": "trigger_oids",
-                   "pg_attrdef": "attrdef_oids", "pg_constraint": "constraint_oids"}
 # Node kinds whose names print other objects' names (a function's signature its argument types;
 # a domain or composite its own type): resolved again whenever that kind of object changed.
 _KIND_CATEGORIES = {"function": "function", "type": "type"}
@@ -41,7 +37,7 @@ class DependencyIndex:
     def read(cls, reader: CatalogReader) -> DependencyIndex:
         index = cls()
         index._edges = reader.tuples(q.SCHEMA_DEPENDENCY_EDGES_SQL)
-        index._resolve(reader, _keys(index._edges))
+        index._store(_keys(index._edges), reader.tuples(q.SCHEMA_DEPENDENCY_ALL_OBJECTS_SQL))
         return index
 
     def refresh(self, reader: CatalogReader, *, changed: set[int], categories: set[str]) -> None:
@@ -69,19 +65,23 @@ class DependencyIndex:
     def _resolve(self, reader: CatalogReader, keys: set[Key]) -> None:
         if not keys:
             return
-        wanted: dict[str, list[int]] = {parameter: [] for parameter in _OID_PARAMETERS.values()}
+        wanted: dict[str, list[int]] = {parameter: [] for parameter in q.DEPENDENCY_OID_PARAMETERS.values()}
         relids, attnums = [], []
         for catalog, oid, sub in sorted(keys):
             if catalog == "pg_class" and sub:
                 relids.append(oid)
                 attnums.append(sub)
             elif not sub:
-                wanted[_OID_PARAMETERS[catalog]].append(oid)
-        for key in keys:  # not found below: not the application's (its own oid stands for its owner)
-            self._nodes[key] = (None, key[1])
-        for catalog, objid, objsubid, kind, parts, owner in reader.tuples(
-                q.SCHEMA_DEPENDENCY_OBJECTS_SQL, relids=relids, attnums=attnums, **wanted):
-            self._nodes[(catalog, objid, objsubid)] = ((kind, *parts), owner)
+                wanted[q.DEPENDENCY_OID_PARAMETERS[catalog]].append(oid)
+        self._store(keys, reader.tuples(q.SCHEMA_DEPENDENCY_OBJECTS_SQL, relids=relids, attnums=attnums, **wanted))
+
+    def _store(self, keys: set[Key], found: list[tuple]) -> None:
+        """`keys` resolved by `found`, the objects query's rows; a key it has no row for is not the
+        application's (its own oid stands for its owner)."""
+        nodes = self._nodes
+        nodes.update((key, (None, key[1])) for key in keys)
+        for catalog, objid, objsubid, kind, parts, owner in found:
+            nodes[(catalog, objid, objsubid)] = ((kind, *parts), owner)
 
 
 def _keys(edges: list[Edge]) -> set[Key]:
