@@ -874,22 +874,28 @@ ORDER BY 1
 # Read apart from the objects they name and joined in Python: a join of
 # pg_depend to the union below is planned from the catalogs' statistics, and on a database just
 # made by a replay (none yet) it took 80 s for 1,000 tables instead of half a second.
-SCHEMA_DEPENDENCY_EDGES_SQL = """
-SELECT d.classid::regclass::text AS catalog, d.objid, d.objsubid,
-       d.refclassid::regclass::text AS ref_catalog, d.refobjid, d.refobjsubid
+def _dependency_edges(catalog: Callable[[str], str]) -> str:
+    """The edges as rows (catalog, objid, objsubid, ref_catalog, refobjid, refobjsubid), each
+    catalog as `catalog` prints its oid expression."""
+    return f"""
+SELECT {catalog("d.classid")} AS catalog, d.objid, d.objsubid,
+       {catalog("d.refclassid")} AS ref_catalog, d.refobjid, d.refobjsubid
 FROM pg_depend d
 WHERE d.deptype = 'n'
   AND d.classid IN ('pg_rewrite'::regclass, 'pg_proc'::regclass, 'pg_policy'::regclass, 'pg_trigger'::regclass,
                     'pg_attrdef'::regclass, 'pg_constraint'::regclass, 'pg_class'::regclass)
   AND d.refclassid IN ('pg_class'::regclass, 'pg_proc'::regclass, 'pg_type'::regclass)
 UNION
-SELECT 'pg_class', d.objid, 0, 'pg_class', d.refobjid, d.refobjsubid
+SELECT {catalog("'pg_class'::regclass")}, d.objid, 0, {catalog("'pg_class'::regclass")}, d.refobjid, d.refobjsubid
 FROM pg_depend d JOIN pg_index i ON i.indexrelid = d.objid
 WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'a'
   AND d.refobjsubid > 0 AND (i.indexprs IS NOT NULL OR i.indpred IS NOT NULL)
 GROUP BY d.objid, d.refobjid, d.refobjsubid, i.indkey
 HAVING count(*) > CASE WHEN d.refobjsubid = ANY (i.indkey::int2[]) THEN 1 ELSE 0 END
 """
+
+
+SCHEMA_DEPENDENCY_EDGES_SQL = _dependency_edges(lambda oid: f"{oid}::regclass::text")
 
 # The catalogs an edge may name, each with the parameter of SCHEMA_DEPENDENCY_OBJECTS_SQL that gives its oids.
 DEPENDENCY_OID_PARAMETERS = {"pg_class": "class_oids", "pg_proc": "proc_oids", "pg_type": "type_oids",
@@ -985,8 +991,8 @@ SCHEMA_DEPENDENCY_OBJECTS_SQL = _dependency_objects(
 # parameter, so a whole read sends it ahead with the rest (`CatalogReader.sending_ahead`) instead
 # of waiting for Python to turn thousands of edges' oids into arrays and send them back.
 SCHEMA_DEPENDENCY_ALL_OBJECTS_SQL = f"""
-WITH edges AS MATERIALIZED ({SCHEMA_DEPENDENCY_EDGES_SQL}),
+WITH edges AS MATERIALIZED ({_dependency_edges(lambda oid: oid)}),
 keys AS (SELECT catalog, objid, objsubid FROM edges UNION SELECT ref_catalog, refobjid, refobjsubid FROM edges)
 """ + _dependency_objects(
-    lambda catalog: f"(SELECT objid AS oid FROM keys WHERE catalog = '{catalog}' AND objsubid = 0) w",
-    "(SELECT objid AS relid, objsubid::int2 AS attnum FROM keys WHERE catalog = 'pg_class' AND objsubid <> 0) w")
+    lambda catalog: f"(SELECT objid AS oid FROM keys WHERE catalog = '{catalog}'::regclass AND objsubid = 0) w",
+    "(SELECT objid AS relid, objsubid::int2 AS attnum FROM keys WHERE catalog = 'pg_class'::regclass AND objsubid <> 0) w")
