@@ -13,8 +13,11 @@ import functools
 import re
 import unicodedata
 
-# PostgreSQL's reserved key words (those quote_ident quotes; appendix C, "reserved" and
-# "reserved (can be function or type)").
+# The key words PostgreSQL's quote_ident quotes: every one but the unreserved (appendix C's
+# "reserved", "reserved (can be function or type)" and "non-reserved (cannot be function or type)",
+# as pg_get_keywords() lists them with catcode R, T and C). A column named `time` or `values` is
+# printed "time" and "values", as pg_dump and the catalog print it. (PostgreSQL 16 and 17 add the
+# SQL/JSON words, json, json_array, …, which this list leaves bare, as PostgreSQL 15 does.)
 _RESERVED = frozenset(
     "all analyse analyze and any array as asc asymmetric both case cast check collate column constraint create "
     "current_catalog current_date current_role current_time current_timestamp current_user default deferrable desc "
@@ -22,7 +25,11 @@ _RESERVED = frozenset(
     "leading limit localtime localtimestamp not null offset on only or order placing primary references returning "
     "select session_user some symmetric system_user table then to trailing true union unique user using variadic "
     "when where window with authorization binary collation concurrently cross current_schema freeze full ilike inner "
-    "is isnull join left like natural notnull outer overlaps right similar tablesample verbose".split()
+    "is isnull join left like natural notnull outer overlaps right similar tablesample verbose "
+    "between bigint bit boolean char character coalesce dec decimal exists extract float greatest grouping inout int "
+    "integer interval least national nchar none normalize nullif numeric out overlay position precision real row "
+    "setof smallint substring time timestamp treat trim values varchar xmlattributes xmlconcat xmlelement xmlexists "
+    "xmlforest xmlnamespaces xmlparse xmlpi xmlroot xmlserialize xmltable".split()
 )
 _PLAIN = re.compile(r"[a-z_][a-z0-9_]*")
 
