@@ -1,7 +1,8 @@
 """Which objects differ between two schema models, and which of their fields.
 
-Objects are compared by their equality key (`_Model.equality_key`, computed once per object), so
-finding what changed costs one string comparison per object. deepdiff then runs only on the pairs
+Objects are compared by `_Model.differs`: pydantic's equality, which for equal objects (the common
+case) compares their field dicts and serialises nothing; only a pair found unequal is serialised, to
+compare the fields that count (not a column's position). deepdiff then runs only on the pairs
 that differ, on the innermost object a change names (a column, a constraint, a table's own
 fields), to say what changed: "type integer → bigint; default 0 → none".
 """
@@ -46,7 +47,7 @@ _FIELDS = {
 
 
 def differing(before: SchemaModel, after: SchemaModel) -> dict[str, set[str]]:
-    """Category → keys of the objects that are on one side only or differ (by equality key first)."""
+    """Category → keys of the objects that are on one side only or differ (`_Model.differs`)."""
     found: dict[str, set[str]] = {}
     for category in CATEGORIES:
         old, new = getattr(before, category), getattr(after, category)

@@ -1,6 +1,6 @@
 """The change set between two schema models, as ordered SQL with its reverse: a pure function.
 
-The objects that differ are found by their equality keys (`schema/changes.py`); each is then
+The objects that differ are found by equality (`schema/changes.py`); each is then
 compared field by field and turned into named `Change`s, which deepdiff explains ("type integer →
 bigint"). Every change carries its forward SQL, its reverse SQL (built from the before-model,
 so a dropped column comes back with its type, default and constraints), and flags: destructive,
@@ -255,7 +255,7 @@ _MISSING = object()
 
 
 def _touched_objects(before: SchemaModel, after: SchemaModel) -> dict[str, set[str]]:
-    """Category → names of the objects that differ, by equality key (no serialisation, no deepdiff)."""
+    """Category → names of the objects that differ, by equality (serialising only what differs, no deepdiff)."""
     return differing(before, after)
 
 

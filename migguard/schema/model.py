@@ -35,14 +35,6 @@ class _Model(BaseModel):
     # pydantic `exclude` spec.
     uncompared: ClassVar[dict[str, Any]] = {}
 
-    @cached_property
-    def equality_key(self) -> str:
-        """SHA-256 of the compared fields' JSON (pydantic's serialiser, in field and dict order).
-        Equal keys mean equal objects; two equal objects whose dicts were filled in another order
-        get different keys, so `differs()` confirms a key mismatch on the fields. Computed once per
-        object (the model is frozen); model_copy() drops it."""
-        return hashlib.sha256(self.model_dump_json(exclude=self.uncompared or None).encode("utf-8")).hexdigest()
-
     def __eq__(self, other: object) -> bool:
         """pydantic's equality, its own fast path (equal `__dict__`s) taken first: every member of
         every table is compared on each diff, and the common case, equal, then costs no more than
@@ -53,10 +45,9 @@ class _Model(BaseModel):
 
     def differs(self, other: _Model) -> bool:
         """Whether the compared fields differ: equal objects (the common case) by `==`, without
-        serialising either; else by key, and on a key mismatch by the fields themselves."""
-        if self == other:
-            return False
-        return self.equality_key != other.equality_key and self.compared_fields() != other.compared_fields()
+        serialising either; objects that are not equal by their compared fields, since a field
+        left out of comparisons (a column's position) may be all that differs."""
+        return self != other and self.compared_fields() != other.compared_fields()
 
     def compared_fields(self, *, without: frozenset[str] = frozenset()) -> dict[str, Any]:
         """The compared fields as JSON data (what the key hashes and deepdiff reads), minus `without`."""
@@ -65,13 +56,12 @@ class _Model(BaseModel):
     @cached_property
     def owned_by_connecting_role(self) -> Any:
         """This object with its owner written as `CONNECTING_ROLE` (`SchemaModel.relative_owners`),
-        made once: every diff of a model asks again, and a copy made anew would hash its fields anew."""
+        made once: every diff of a model asks again."""
         return self.model_copy(update={"owner": CONNECTING_ROLE})
 
     def model_copy(self, *, update: dict[str, Any] | None = None, deep: bool = False) -> Any:
-        """A copy whose cached values are computed afresh (the cached ones belong to this object's fields)."""
+        """A copy whose cached value is made afresh (the cached one belongs to this object's fields)."""
         copy = super().model_copy(update=update, deep=deep)
-        copy.__dict__.pop("equality_key", None)
         copy.__dict__.pop("owned_by_connecting_role", None)
         return copy
 
