@@ -388,12 +388,15 @@ ORDER BY 1, 2, 3
 # later transaction has a new one) and key, aggregated per object: a relation's version covers its
 # own row and every row its Table or View is read from (columns, defaults, constraints, indexes,
 # policies, triggers, rewrite rules, inheritance, comments, owned sequences), so a change to any of
-# them, an added one or a removed one changes it. Rows: (group, oid, version). A relation's row type
-# and its array type are the group `rowtype`: read with the relation, named by other tables' columns.
-# The last row is the reading role (`current_user`: owners are compared relative to it).
-ROW_VERSIONS_SQL = f"""
+# them, an added one or a removed one changes it. Rows: (group, oid, version), of the relations
+# `only_oids` names (all when NULL). OBJECT_VERSIONS_SQL: the other objects, each with its version.
+# A relation's row type and its array type are the group `rowtype`: read with the relation, named by
+# other tables' columns. The last row is the reading role (`current_user`: owners are compared
+# relative to it).
+RELATION_VERSIONS_SQL = f"""
 WITH rel AS (
   SELECT c.oid FROM pg_class c WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND {in_app_schemas("c.relnamespace")}
+    AND {only_oids("c.oid")}
 ), members(owner, item) AS (
   SELECT c.oid, 'c' || c.xmin FROM pg_class c JOIN rel ON rel.oid = c.oid
   UNION ALL SELECT a.attrelid, 'a' || a.attnum || ':' || a.xmin FROM pg_attribute a JOIN rel ON rel.oid = a.attrelid
@@ -408,13 +411,12 @@ WITH rel AS (
   UNION ALL SELECT coalesce(x.indrelid, h.inhrelid), 'h' || h.inhrelid || ':' || h.inhparent || ':' || h.xmin
     FROM pg_inherits h LEFT JOIN pg_index x ON x.indexrelid = h.inhrelid
     JOIN rel ON rel.oid = coalesce(x.indrelid, h.inhrelid)
-  UNION ALL SELECT o.owner, 'm' || d.classoid || ':' || d.objoid || ':' || d.objsubid || ':' || d.xmin
-    FROM pg_description d
-    CROSS JOIN LATERAL (SELECT CASE d.classoid
-        WHEN 'pg_class'::regclass THEN coalesce((SELECT x.indrelid FROM pg_index x WHERE x.indexrelid = d.objoid), d.objoid)
-        WHEN 'pg_constraint'::regclass THEN (SELECT con.conrelid FROM pg_constraint con WHERE con.oid = d.objoid)
-        END AS owner) o
-    JOIN rel ON rel.oid = o.owner
+  UNION ALL SELECT rel.oid, 'm' || d.classoid || ':' || d.objoid || ':' || d.objsubid || ':' || d.xmin
+    FROM rel CROSS JOIN LATERAL (
+      SELECT rel.oid AS objoid, 'pg_class'::regclass AS classoid
+      UNION ALL SELECT x.indexrelid, 'pg_class'::regclass FROM pg_index x WHERE x.indrelid = rel.oid
+      UNION ALL SELECT con.oid, 'pg_constraint'::regclass FROM pg_constraint con WHERE con.conrelid = rel.oid) o
+    JOIN pg_description d ON d.objoid = o.objoid AND d.classoid = o.classoid
   UNION ALL SELECT dep.refobjid, 's' || s.oid || ':' || s.xmin || ':' || sq.xmin
     FROM pg_depend dep JOIN pg_class s ON s.oid = dep.objid JOIN pg_sequence sq ON sq.seqrelid = s.oid
     JOIN rel ON rel.oid = dep.refobjid
@@ -422,8 +424,70 @@ WITH rel AS (
 )
 SELECT 'relation' AS "group", owner AS oid, md5(string_agg(item, ',' ORDER BY item)) AS version
 FROM members GROUP BY owner
+"""
+
+# Which relations RELATION_VERSIONS_SQL must hash again after a change, so that it reads only
+# those instead of all of them. A relation is a candidate when a row its version covers was
+# written since the last read (`since`: the xmin of that read's snapshot, as xid; a row written
+# later has an xid at least as new, and a frozen row's age is the largest) — an added, altered or
+# rewritten member — or when a member was removed, which leaves no row behind: every member but a
+# comment has a pg_depend row naming its relation (a constraint, index, policy, trigger, default,
+# rule or owned sequence depends on it; a child's inheritance and a partition index's on its table;
+# a foreign key's on the referenced table's columns), deleted with it, so the relation's count of
+# pg_depend rows either way changes; a comment is counted per relation. A column row is removed
+# only with its relation. Rows: ('changed', relid, 0); ('depends', relid, count) for every
+# relation (the present ones); ('comments', relid, count); ('since', 0, the next read's `since`).
+RELATION_CHANGES_SQL = f"""
+WITH rel AS MATERIALIZED (
+  SELECT c.oid FROM pg_class c WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND {in_app_schemas("c.relnamespace")}
+), sequences AS MATERIALIZED (
+  SELECT s.seqrelid AS oid FROM pg_sequence s JOIN pg_class sc ON sc.oid = s.seqrelid
+  WHERE age(s.xmin) <= age(%(since)s::xid) OR age(sc.xmin) <= age(%(since)s::xid)
+), written(oid) AS MATERIALIZED (
+  SELECT c.oid FROM pg_class c WHERE age(c.xmin) <= age(%(since)s::xid)
+  UNION ALL SELECT a.attrelid FROM pg_attribute a WHERE age(a.xmin) <= age(%(since)s::xid)
+  UNION ALL SELECT ad.adrelid FROM pg_attrdef ad WHERE age(ad.xmin) <= age(%(since)s::xid)
+  UNION ALL SELECT con.conrelid FROM pg_constraint con WHERE age(con.xmin) <= age(%(since)s::xid)
+  UNION ALL SELECT i.indrelid FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+    WHERE age(i.xmin) <= age(%(since)s::xid) OR age(ic.xmin) <= age(%(since)s::xid)
+  UNION ALL SELECT p.polrelid FROM pg_policy p WHERE age(p.xmin) <= age(%(since)s::xid)
+  UNION ALL SELECT t.tgrelid FROM pg_trigger t WHERE age(t.xmin) <= age(%(since)s::xid)
+  UNION ALL SELECT rw.ev_class FROM pg_rewrite rw WHERE age(rw.xmin) <= age(%(since)s::xid)
+  UNION ALL SELECT coalesce(x.indrelid, h.inhrelid) FROM pg_inherits h LEFT JOIN pg_index x ON x.indexrelid = h.inhrelid
+    WHERE age(h.xmin) <= age(%(since)s::xid)
+  UNION ALL SELECT CASE d.classoid
+      WHEN 'pg_class'::regclass THEN coalesce((SELECT x.indrelid FROM pg_index x WHERE x.indexrelid = d.objoid), d.objoid)
+      WHEN 'pg_constraint'::regclass THEN (SELECT con.conrelid FROM pg_constraint con WHERE con.oid = d.objoid) END
+    FROM pg_description d WHERE age(d.xmin) <= age(%(since)s::xid)
+  UNION ALL SELECT dep.refobjid FROM sequences s
+    JOIN pg_depend dep ON dep.classid = 'pg_class'::regclass AND dep.objid = s.oid AND dep.objsubid = 0
+    WHERE dep.refclassid = 'pg_class'::regclass AND dep.deptype IN ('a', 'i')
+  UNION ALL SELECT unnest(ARRAY[CASE WHEN d.refclassid = 'pg_class'::regclass THEN d.refobjid END,
+                                CASE WHEN d.classid = 'pg_class'::regclass THEN d.objid END])
+    FROM pg_depend d WHERE age(d.xmin) <= age(%(since)s::xid)
+)
+SELECT 'changed' AS kind, w.oid, 0::bigint AS n FROM (SELECT DISTINCT oid FROM written) w JOIN rel ON rel.oid = w.oid
 UNION ALL
-SELECT 'sequence', c.oid, c.xmin || ':' || s.xmin FROM pg_class c JOIN pg_sequence s ON s.seqrelid = c.oid
+SELECT 'depends', rel.oid,
+       (SELECT count(*) FROM pg_depend d WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = rel.oid)
+       + (SELECT count(*) FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = rel.oid)
+FROM rel
+UNION ALL
+SELECT 'comments', rel.oid, count(*)
+FROM pg_description d
+CROSS JOIN LATERAL (SELECT CASE d.classoid
+    WHEN 'pg_class'::regclass THEN coalesce((SELECT x.indrelid FROM pg_index x WHERE x.indexrelid = d.objoid), d.objoid)
+    WHEN 'pg_constraint'::regclass THEN (SELECT con.conrelid FROM pg_constraint con WHERE con.oid = d.objoid)
+    END AS owner) o
+JOIN rel ON rel.oid = o.owner
+WHERE d.classoid IN ('pg_class'::regclass, 'pg_constraint'::regclass)
+GROUP BY rel.oid
+UNION ALL
+SELECT 'since', 0, pg_snapshot_xmin(pg_current_snapshot())::text::bigint %% 4294967296
+"""
+
+OBJECT_VERSIONS_SQL = f"""
+SELECT 'sequence' AS "group", c.oid, c.xmin || ':' || s.xmin FROM pg_class c JOIN pg_sequence s ON s.seqrelid = c.oid
 WHERE {in_app_schemas("c.relnamespace")}
 UNION ALL
 SELECT 'function', p.oid, p.xmin::text FROM pg_proc p WHERE {in_app_schemas("p.pronamespace")}
@@ -500,7 +564,7 @@ WITH RECURSIVE built(oid) AS (
 SELECT oid FROM built WHERE oid <> ALL(%(types)s::oid[])
 """
 
-# What depends on the given objects (`groups`, `objects`: parallel arrays of ROW_VERSIONS_SQL's
+# What depends on the given objects (`groups`, `objects`: parallel arrays of the versions queries'
 # groups, or `built` for BUILT_ON_ENUMS_SQL's types, and oids), one level: a dependent's printed
 # definition may name them. Rows: (catalog, relid), relid the relation or sequence whose model holds
 # the dependent (NULL for a function, a type, a statistics object).
@@ -898,7 +962,7 @@ HAVING count(*) > CASE WHEN d.refobjsubid = ANY (i.indkey::int2[]) THEN 1 ELSE 0
 # names it): a column of a table is its own object, a column of a view or a composite type is the
 # view or the type; a view's _RETURN rule is the view; a column default or generation expression
 # (pg_attrdef) is its column; a domain's CHECK is the domain; an array type is its element type,
-# and a table's row type is the table. `owner`: the object (as ROW_VERSIONS_SQL groups them) whose
+# and a table's row type is the table. `owner`: the object (as the versions queries group them) whose
 # change can rename it — the table of a column, an index, a constraint, a policy …; the composite
 # type of an attribute; the type of a domain's CHECK (pg/dependencies.py refreshes by it).
 SCHEMA_DEPENDENCY_OBJECTS_SQL = f"""

@@ -8,8 +8,12 @@ rows changed and patches the previous model (a new SchemaModel: the old one stay
 What changed is known from the catalog itself, not from the migration's text or its lock trace
 (a CONCURRENTLY statement runs outside a transaction, so its locks are gone when a trace looks;
 a function may change what it is called from): every row an object's model is read from has a
-row version (xmin), and `catalog.ROW_VERSIONS_SQL` aggregates them per object, so an object is
-re-read when any of its rows is new, rewritten or deleted. Objects whose printed definitions name
+row version (xmin), and `catalog.OBJECT_VERSIONS_SQL` and `catalog.RELATION_VERSIONS_SQL`
+aggregate them per object, so an object is re-read when any of its rows is new, rewritten or
+deleted. Hashing every relation's rows after every migration was the larger part of a read, so
+only the candidates `catalog.RELATION_CHANGES_SQL` names are hashed again (a row of theirs written
+since the last read's snapshot, or a member removed: their count of pg_depend rows or comments
+changed); the others keep their versions. Objects whose printed definitions name
 a changed object (a view of a renamed table, a foreign key to it, a default calling a renamed
 sequence, a regclass constant naming a renamed index, a field of a renamed composite attribute,
 a constant of an array, domain, composite, range or multirange type built on an enum whose label
@@ -49,7 +53,7 @@ from migguard.schema.model import SchemaModel
 # Statement kinds that can freeze catalog rows (a frozen row's version is no longer its writer's).
 FREEZING_STATEMENTS = frozenset({"VacuumStmt", "ClusterStmt"})
 
-# Groups of ROW_VERSIONS_SQL whose objects others may name in their printed definitions.
+# Groups of the versions queries whose objects others may name in their printed definitions.
 _NAMED_GROUPS = frozenset({"relation", "sequence", "function", "type", "rowtype", "statistics", "collation", "rule",
                            "operator", "opclass", "tsconfig", "tsdict", "language"})
 
@@ -70,15 +74,18 @@ class IncrementalReader:
         self.partial_reads = 0
         self.last_full_read = ""  # why the last read was a full one ("" when it was a partial one)
         self._versions: dict[tuple[str, int], str] = {}
+        self._since = "2"  # the xid rows written since the last read are at least as new as (2: frozen, all)
+        self._counts: dict[tuple[str, int], int] = {}  # RELATION_CHANGES_SQL's per relation counts at the last read
         self._objects: dict[int, tuple[str, str]] = {}  # oid → ("tables" | "views" | "sequences", key)
         self._graph = DependencyIndex()
 
     def read(self, *, full: bool = False) -> SchemaModel:
         """The schema now: read whole the first time (or when `full`), else the previous model patched."""
         with catalog_snapshot(self.conn, self.exclude_schemas, pipelined=True) as reader:
-            rows = reader.tuples(q.ROW_VERSIONS_SQL, prepare=True)
+            rows = reader.tuples(q.OBJECT_VERSIONS_SQL, prepare=True)
             versions = {(group, oid): version for group, oid, version in rows if group != "current_user"}
             role = next(version for group, _, version in rows if group == "current_user")
+            versions.update(self._relation_versions(reader, whole=self.model is None or full))
             reason = ("first read" if self.model is None else "asked for" if full
                       else self._untraceable(versions))
             if reason:
@@ -91,6 +98,34 @@ class IncrementalReader:
         self._versions = versions
         self.model = model
         return model
+
+    def _relation_versions(self, reader: CatalogReader, *, whole: bool) -> dict[tuple[str, int], str]:
+        """("relation", oid) → version of every relation: all hashed when `whole`, else only those
+        `catalog.RELATION_CHANGES_SQL` names as candidates (a row of theirs written since the last
+        read, a member removed, new or gone); the others keep the version the last read gave them."""
+        rows = reader.tuples(q.RELATION_CHANGES_SQL, prepare=True, since=self._since)
+        counts = {(kind, oid): n for kind, oid, n in rows if kind in ("depends", "comments")}
+        previous = self._versions
+        present = {oid for kind, oid in counts if kind == "depends"}
+        self._since = str(next(n for kind, _, n in rows if kind == "since"))
+        if whole:
+            asked = None
+        else:
+            changed = {oid for kind, oid, _ in rows if kind == "changed"}
+            changed |= {oid for kind, oid in counts.keys() | self._counts.keys()
+                        if counts.get((kind, oid)) != self._counts.get((kind, oid))}
+            changed |= {oid for oid in present if ("relation", oid) not in previous}
+            asked = sorted(changed & present)
+        self._counts = counts
+        if asked == []:
+            fresh = {}
+        else:
+            fresh = {(group, oid): version
+                     for group, oid, version in reader.tuples(q.RELATION_VERSIONS_SQL, prepare=True, only_oids=asked)}
+        if asked is None:
+            return fresh
+        kept = {("relation", oid): previous[("relation", oid)] for oid in present if oid not in changed}
+        return {**kept, **fresh}
 
     def _untraceable(self, versions: dict[tuple[str, int], str]) -> str:
         """Why the changes since the last read cannot be patched in ("" when they can)."""
