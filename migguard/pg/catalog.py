@@ -65,7 +65,9 @@ class CatalogReader:
 
     def __init__(self, conn: psycopg.Connection, *, exclude_schemas: Iterable[str] = (), pipelined: bool = False) -> None:
         self.conn = conn
-        self.pipelined = pipelined  # rows_many sends its queries at once (the shadow's clone, read after each migration)
+        # the shadow's clone, read after each migration: rows_many sends its queries at once, and every
+        # query is prepared (parsed once per connection, not once per migration)
+        self.pipelined = pipelined
         rows = conn.execute(APP_SCHEMAS_SQL, {"exclude": list(exclude_schemas), "only": scope.current()}).fetchall()
         self.app_schemas = [row[0] for row in rows]
         self._ahead: dict[str, Future[psycopg.Cursor]] = {}  # query → its run, by `sending_ahead`
@@ -117,7 +119,7 @@ class CatalogReader:
             with sent:
                 return sent.fetchall()
         with self.conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(query, self._bound(params))
+            cur.execute(query, self._bound(params), prepare=self.pipelined or None)
             return cur.fetchall()
 
     def rows_many(self, queries: list[tuple[str, dict]]) -> Iterator[list[dict]]:
@@ -130,7 +132,7 @@ class CatalogReader:
         with self.conn.pipeline():
             for query, params in queries:
                 cursor = self.conn.cursor(row_factory=dict_row)
-                cursor.execute(query, self._bound(params))
+                cursor.execute(query, self._bound(params), prepare=True)
                 cursors.append(cursor)
         results = [cursor.fetchall() for cursor in cursors]
         for cursor in cursors:
@@ -138,11 +140,13 @@ class CatalogReader:
         return iter(results)
 
     def tuples(self, query: str, *, prepare: bool | None = None, **params: object) -> list[tuple]:
-        """`prepare`: as psycopg's (True: planned once per connection, for a query run after every migration)."""
+        """`prepare`: as psycopg's (True: planned once per connection, for a query run after every
+        migration); a `pipelined` reader's are."""
         sent = self._sent(query, params)
         if sent is not None:
             with sent:
                 return sent.fetchall()
+        prepare = self.pipelined or prepare
         return self.conn.execute(query, self._bound(params), prepare=prepare).fetchall()
 
 
