@@ -942,21 +942,47 @@ ORDER BY 1
 # Read apart from the objects they name and joined in Python: a join of
 # pg_depend to the union below is planned from the catalogs' statistics, and on a database just
 # made by a replay (none yet) it took 80 s for 1,000 tables instead of half a second.
-SCHEMA_DEPENDENCY_EDGES_SQL = """
-SELECT d.classid::regclass::text AS catalog, d.objid, d.objsubid,
-       d.refclassid::regclass::text AS ref_catalog, d.refobjid, d.refobjsubid
+_DIRECT_EDGES = """
 FROM pg_depend d
 WHERE d.deptype = 'n'
   AND d.classid IN ('pg_rewrite'::regclass, 'pg_proc'::regclass, 'pg_policy'::regclass, 'pg_trigger'::regclass,
                     'pg_attrdef'::regclass, 'pg_constraint'::regclass, 'pg_class'::regclass)
   AND d.refclassid IN ('pg_class'::regclass, 'pg_proc'::regclass, 'pg_type'::regclass)
-UNION
-SELECT 'pg_class', d.objid, 0, 'pg_class', d.refobjid, d.refobjsubid
+"""
+_EDGE_COLUMNS = """d.classid::regclass::text AS catalog, d.objid, d.objsubid,
+       d.refclassid::regclass::text AS ref_catalog, d.refobjid, d.refobjsubid"""
+_EXPRESSION_EDGES = """
 FROM pg_depend d JOIN pg_index i ON i.indexrelid = d.objid
 WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'a'
   AND d.refobjsubid > 0 AND (i.indexprs IS NOT NULL OR i.indpred IS NOT NULL)
 GROUP BY d.objid, d.refobjid, d.refobjsubid, i.indkey
 HAVING count(*) > CASE WHEN d.refobjsubid = ANY (i.indkey::int2[]) THEN 1 ELSE 0 END
+"""
+SCHEMA_DEPENDENCY_EDGES_SQL = f"""
+SELECT {_EDGE_COLUMNS}
+{_DIRECT_EDGES}
+UNION
+SELECT 'pg_class', d.objid, 0, 'pg_class', d.refobjid, d.refobjsubid
+{_EXPRESSION_EDGES}
+"""
+
+# The edges again after a change, for `pg/dependencies.py` to patch the last read's with: the
+# direct ones (pg_depend rows, never changed in place but deleted and inserted) written since
+# `since` (as RELATION_CHANGES_SQL's), and how many there are now — when that is the last count
+# plus the written ones, none was deleted —, and all the index-expression ones (few, and a
+# deleted index's leaves no row behind). `since` '2' (frozen: the oldest) asks for every direct
+# edge. Rows: (what: 'written' | 'count' | 'expression', catalog, objid, objsubid, ref_catalog,
+# refobjid, refobjsubid); the count is the 'count' row's objsubid.
+SCHEMA_DEPENDENCY_EDGE_CHANGES_SQL = f"""
+SELECT 'written' AS what, {_EDGE_COLUMNS}
+{_DIRECT_EDGES}
+  AND age(d.xmin) <= age(%(since)s::xid)
+UNION ALL
+SELECT 'count', NULL, NULL, count(*)::int, NULL, NULL, NULL
+{_DIRECT_EDGES}
+UNION ALL
+SELECT DISTINCT 'expression', 'pg_class', d.objid, 0, 'pg_class', d.refobjid, d.refobjsubid
+{_EXPRESSION_EDGES}
 """
 
 # The application objects the edges name, given by catalog (`%(class_oids)s`, `%(proc_oids)s`, …;

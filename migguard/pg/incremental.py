@@ -74,8 +74,9 @@ class IncrementalReader:
         self.partial_reads = 0
         self.last_full_read = ""  # why the last read was a full one ("" when it was a partial one)
         self._versions: dict[tuple[str, int], str] = {}
-        self._since = "2"  # the xid rows written since the last read are at least as new as (2: frozen, all)
+        self._since = self._next_since = "2"  # rows written since the last read have xids at least this new (2: all)
         self._counts: dict[tuple[str, int], int] = {}  # RELATION_CHANGES_SQL's per relation counts at the last read
+        self._next_counts = self._counts
         self._objects: dict[int, tuple[str, str]] = {}  # oid → ("tables" | "views" | "sequences", key)
         self._graph = DependencyIndex()
 
@@ -96,6 +97,7 @@ class IncrementalReader:
                 self.partial_reads += 1
             self.last_full_read = reason
         self._versions = versions
+        self._since, self._counts = self._next_since, self._next_counts
         self.model = model
         return model
 
@@ -107,7 +109,7 @@ class IncrementalReader:
         counts = {(kind, oid): n for kind, oid, n in rows if kind in ("depends", "comments")}
         previous = self._versions
         present = {oid for kind, oid in counts if kind == "depends"}
-        self._since = str(next(n for kind, _, n in rows if kind == "since"))
+        self._next_since = str(next(n for kind, _, n in rows if kind == "since"))
         if whole:
             asked = None
         else:
@@ -116,7 +118,7 @@ class IncrementalReader:
                         if counts.get((kind, oid)) != self._counts.get((kind, oid))}
             changed |= {oid for oid in present if ("relation", oid) not in previous}
             asked = sorted(changed & present)
-        self._counts = counts
+        self._next_counts = counts
         if asked == []:
             fresh = {}
         else:
@@ -195,7 +197,7 @@ class IncrementalReader:
         update = read_categories(reader, {name: CATEGORY_READS[name] for name in sorted(categories)})
         if touched:  # the edges again; objects on them named anew where what could rename them changed
             self._graph.refresh(reader, changed={oid for _, oid in touched} | relations | sequences,
-                                categories=categories)
+                                categories=categories, since=self._since)
             update["dependencies"] = self._graph.pairs()
         update.update({category: _ordered(things) for category, things in objects.items()}, connecting_roles=(role,))
         return model.model_copy(update=update)

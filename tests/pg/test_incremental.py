@@ -486,7 +486,8 @@ def _replay_attacks(conn, role):
 
 # Migrations that only remove a member of a relation: no row of the relation is written, so only
 # RELATION_CHANGES_SQL's counts (pg_depend rows naming the relation, its comments) can tell the
-# reader to hash it again. One removal each, so that none rides on another's written row.
+# reader to hash it again, and only the count of pg_depend's rows can tell the dependency index that
+# an edge went. One removal each, so that none rides on another's written row.
 REMOVALS = [
     ("base", """
 CREATE TABLE rm_parent (id int PRIMARY KEY, note text, at date);
@@ -507,7 +508,12 @@ COMMENT ON TABLE rm_child IS 'c';
 COMMENT ON COLUMN rm_child.n IS 'n';
 COMMENT ON INDEX rm_child_n_idx IS 'i';
 COMMENT ON CONSTRAINT rm_child_n ON rm_child IS 'k';
+CREATE VIEW rm_view AS SELECT id, note FROM rm_parent;
+ALTER TABLE rm_child ALTER COLUMN s SET DEFAULT nextval('rm_seq');
 """),
+    ("a comment (the dependency index's first refresh reads every edge)", "COMMENT ON TABLE rm_parent IS 'p'"),
+    ("a view no longer reads a table: its edges go, none comes", "CREATE OR REPLACE VIEW rm_view AS SELECT 1 AS id, 'x' AS note"),
+    ("a default calling a sequence dropped: its edge goes", "ALTER TABLE rm_child ALTER COLUMN s DROP DEFAULT"),
     ("a policy dropped", "DROP POLICY rm_child_all ON rm_child"),
     ("a trigger dropped", "DROP TRIGGER rm_child_trg ON rm_child"),
     ("a rule dropped", "DROP RULE rm_child_rule ON rm_child"),
@@ -543,5 +549,5 @@ def test_removals_alone_are_read_again(pg):
                     assert diff(before, patched), f"{name}: the removal changed nothing the model holds"
                 before = patched
         finally:
-            conn.execute("DROP TABLE IF EXISTS rm_child, rm_heir, rm_parent, rm_parted, rm_part CASCADE; "
+            conn.execute("DROP VIEW IF EXISTS rm_view; DROP TABLE IF EXISTS rm_child, rm_heir, rm_parent, rm_parted, rm_part CASCADE; "
                          "DROP SEQUENCE IF EXISTS rm_seq; DROP FUNCTION IF EXISTS rm_trg()")
