@@ -393,7 +393,10 @@ ORDER BY 1, 2, 3
 # own row and every row its Table or View is read from (columns, defaults, constraints, indexes,
 # policies, triggers, rewrite rules, inheritance, comments, owned sequences), so a change to any of
 # them, an added one or a removed one changes it. Rows: (group, oid, version), of the relations
-# `only_oids` names (all when NULL). OBJECT_VERSIONS_SQL: the other objects, each with its version.
+# `only_oids` names (all when NULL); the group `relation names` versions only what the definitions
+# of other objects print of it (its schema, its name, its columns' and indexes' names: a view's,
+# a foreign key's, a regclass constant's), so that its dependents are read again only when that
+# changed. OBJECT_VERSIONS_SQL: the other objects, each with its version.
 # A relation's row type and its array type are the group `rowtype`: read with the relation, named by
 # other tables' columns. The last row is the reading role (`current_user`: owners are compared
 # relative to it).
@@ -428,6 +431,15 @@ WITH rel AS (
 )
 SELECT 'relation' AS "group", owner AS oid, md5(string_agg(item, ',' ORDER BY item)) AS version
 FROM members GROUP BY owner
+UNION ALL
+-- what others print of it: its schema and name, its columns' and its indexes' names
+-- (one hash per name, comma-separated: a name only added, a new column's, names nothing a dependent prints)
+SELECT 'relation names', c.oid, concat_ws(',', md5(c.relnamespace || ':' || c.relname),
+         (SELECT string_agg(md5(a.attnum || ':' || a.attname), ',' ORDER BY a.attnum) FROM pg_attribute a
+          WHERE a.attrelid = c.oid AND a.attnum > 0),
+         (SELECT string_agg(md5(ic.oid || ':' || ic.relname), ',' ORDER BY ic.oid)
+          FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid WHERE x.indrelid = c.oid))
+FROM rel JOIN pg_class c ON c.oid = rel.oid
 """
 
 # Which relations RELATION_VERSIONS_SQL must hash again after a change, so that it reads only

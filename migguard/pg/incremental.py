@@ -18,7 +18,8 @@ a changed object (a view of a renamed table, a foreign key to it, a default call
 sequence, a regclass constant naming a renamed index, a field of a renamed composite attribute,
 a constant of an array, domain, composite, range or multirange type built on an enum whose label
 was renamed: `catalog.BUILT_ON_ENUMS_SQL`) are re-read too, one level down pg_depend
-(`catalog.DEPENDENTS_SQL`). Operators,
+(`catalog.DEPENDENTS_SQL`); of a relation they print only its names (schema, name, columns',
+indexes'), so its dependents are re-read when those changed, not on any change of it. Operators,
 operator classes, text search configurations and dictionaries and languages are fingerprinted
 for that alone (the model holds none of them, but views, constraints, indexes and functions print
 their names). A partition bound records no dependency on its values' type: when a type changes
@@ -54,7 +55,7 @@ from migguard.schema.model import SchemaModel
 FREEZING_STATEMENTS = frozenset({"VacuumStmt", "ClusterStmt"})
 
 # Groups of the versions queries whose objects others may name in their printed definitions.
-_NAMED_GROUPS = frozenset({"relation", "sequence", "function", "type", "rowtype", "statistics", "collation", "rule",
+_NAMED_GROUPS = frozenset({"relation names", "sequence", "function", "type", "rowtype", "statistics", "collation", "rule",
                            "operator", "opclass", "tsconfig", "tsdict", "language"})
 
 
@@ -116,7 +117,7 @@ class IncrementalReader:
             changed = {oid for kind, oid, _ in rows if kind == "changed"}
             changed |= {oid for kind, oid in counts.keys() | self._counts.keys()
                         if counts.get((kind, oid)) != self._counts.get((kind, oid))}
-            changed |= {oid for oid in present if ("relation", oid) not in previous}
+            changed |= {oid for oid in present if ("relation names", oid) not in previous}
             asked = sorted(changed & present)
         self._next_counts = counts
         if asked == []:
@@ -126,7 +127,8 @@ class IncrementalReader:
                      for group, oid, version in reader.tuples(q.RELATION_VERSIONS_SQL, prepare=True, only_oids=asked)}
         if asked is None:
             return fresh
-        kept = {("relation", oid): previous[("relation", oid)] for oid in present if oid not in changed}
+        kept = {(group, oid): previous[(group, oid)] for oid in present if oid not in changed
+                for group in ("relation", "relation names")}
         return {**kept, **fresh}
 
     def _untraceable(self, versions: dict[tuple[str, int], str]) -> str:
@@ -157,7 +159,11 @@ class IncrementalReader:
         relations = {oid for group, oid in touched if group == "relation"}
         sequences = {oid for group, oid in touched if group == "sequence"}
         categories = {group for group, _ in touched if group in CATEGORY_READS}
-        asked = sorted((group, oid) for group, oid in touched if group in _NAMED_GROUPS)
+        # a relation's dependents print only its names: asked for when one of those changed or went
+        # (a name only added is a new column's or index's, which nothing kept can print)
+        asked = sorted(("relation" if group == "relation names" else group, oid)
+                       for group, oid in touched if group in _NAMED_GROUPS
+                       and not (group == "relation names" and _only_added(previous.get((group, oid)), versions.get((group, oid)))))
         types = sorted(oid for group, oid in touched if group == "type" and ("type", oid) in versions)
         if types:  # an enum's labels print inside constants of the types built on it: their users too
             asked += [("built", oid) for (oid,) in reader.tuples(q.BUILT_ON_ENUMS_SQL, prepare=True, types=types)]
@@ -206,6 +212,11 @@ class IncrementalReader:
 # The category a dependent in a catalog belongs to, when no relation holds it.
 _CATALOG_CATEGORY = {"pg_proc": "function", "pg_type": "type", "pg_constraint": "type",
                      "pg_statistic_ext": "statistics", "pg_collation": "collation", "pg_rewrite": "rule"}
+
+
+def _only_added(before: str | None, after: str | None) -> bool:
+    """Whether a relation's names version (`relation names`: hashes, comma-separated) only gained names."""
+    return before is not None and after is not None and set(before.split(",")) <= set(after.split(","))
 
 
 def _ordered(objects: dict) -> dict:

@@ -551,3 +551,24 @@ def test_removals_alone_are_read_again(pg):
         finally:
             conn.execute("DROP VIEW IF EXISTS rm_view; DROP TABLE IF EXISTS rm_child, rm_heir, rm_parent, rm_parted, rm_part CASCADE; "
                          "DROP SEQUENCE IF EXISTS rm_seq; DROP FUNCTION IF EXISTS rm_trg()")
+
+
+def test_dependents_are_read_again_only_when_the_names_they_print_change(pg):
+    with psycopg.connect(pg, autocommit=True) as conn:
+        try:
+            conn.execute("CREATE TABLE nm_p (id int PRIMARY KEY, v text); "
+                         "CREATE TABLE nm_c (p_id int REFERENCES nm_p (id)); CREATE VIEW nm_v AS SELECT id, v FROM nm_p")
+            reader = IncrementalReader(conn)
+            first = reader.read()
+            conn.execute("ALTER TABLE nm_p ADD COLUMN w int; CREATE INDEX nm_p_w ON nm_p (w)")
+            widened = reader.read()
+            assert widened == introspect(conn)
+            assert widened.tables["public.nm_p"] is not first.tables["public.nm_p"]
+            assert widened.tables["public.nm_c"] is first.tables["public.nm_c"]  # its foreign key prints nm_p's names only
+            assert widened.views["public.nm_v"] is first.views["public.nm_v"]
+            conn.execute("ALTER TABLE nm_p RENAME COLUMN id TO ident")
+            renamed = reader.read()
+            assert renamed == introspect(conn)
+            assert renamed.tables["public.nm_c"] is not widened.tables["public.nm_c"]
+        finally:
+            conn.execute("DROP VIEW IF EXISTS nm_v; DROP TABLE IF EXISTS nm_c, nm_p")
