@@ -1,6 +1,6 @@
 """`migguard plan`, introspection and diff against SPEC section 10's targets; prints the figures.
 
-    python bench/plan.py [--tables 200] [--migrations 100] [--big 1000] [--skip-migra] [--skip-plan]
+    python bench/plan.py [--tables 200] [--migrations 100] [--big 1000] [--skip-migra] [--skip-plan] [--only-plan]
 
 (a) plan: a generated project (one migration creating a `--tables`-table schema, then
 `--migrations` generated ones: create table with RLS and a policy, add column, CREATE INDEX
@@ -348,6 +348,7 @@ def main() -> None:
     parser.add_argument("--big", type=int, default=1000)
     parser.add_argument("--skip-migra", action="store_true")
     parser.add_argument("--skip-plan", action="store_true", help="only (b) and (c): the big schema")
+    parser.add_argument("--only-plan", action="store_true", help="only (a): the generated project's plan")
     args = parser.parse_args()
     if shutil.which("git") is None:
         sys.exit("bench/plan.py needs git (the --base runs)")
@@ -355,7 +356,8 @@ def main() -> None:
           f"Python {sys.version.split()[0]}")
     if not args.skip_plan:
         bench_plan(args.tables, args.migrations)
-    bench_big(args.big, args.skip_migra)
+    if not args.only_plan:
+        bench_big(args.big, args.skip_migra)
 
 
 if __name__ == "__main__":

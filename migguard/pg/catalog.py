@@ -12,7 +12,7 @@ catalog SQL lives here, so the definition cannot drift between them again.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 
@@ -65,7 +65,9 @@ class CatalogReader:
 
     def __init__(self, conn: psycopg.Connection, *, exclude_schemas: Iterable[str] = (), pipelined: bool = False) -> None:
         self.conn = conn
-        self.pipelined = pipelined  # rows_many sends its queries at once (the shadow's clone, read after each migration)
+        # the shadow's clone, read after each migration: rows_many sends its queries at once, and every
+        # query is prepared (parsed once per connection, not once per migration)
+        self.pipelined = pipelined
         rows = conn.execute(APP_SCHEMAS_SQL, {"exclude": list(exclude_schemas), "only": scope.current()}).fetchall()
         self.app_schemas = [row[0] for row in rows]
         self._ahead: dict[str, Future[psycopg.Cursor]] = {}  # query → its run, by `sending_ahead`
@@ -117,7 +119,7 @@ class CatalogReader:
             with sent:
                 return sent.fetchall()
         with self.conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(query, self._bound(params))
+            cur.execute(query, self._bound(params), prepare=self.pipelined or None)
             return cur.fetchall()
 
     def rows_many(self, queries: list[tuple[str, dict]]) -> Iterator[list[dict]]:
@@ -130,7 +132,7 @@ class CatalogReader:
         with self.conn.pipeline():
             for query, params in queries:
                 cursor = self.conn.cursor(row_factory=dict_row)
-                cursor.execute(query, self._bound(params))
+                cursor.execute(query, self._bound(params), prepare=True)
                 cursors.append(cursor)
         results = [cursor.fetchall() for cursor in cursors]
         for cursor in cursors:
@@ -138,11 +140,13 @@ class CatalogReader:
         return iter(results)
 
     def tuples(self, query: str, *, prepare: bool | None = None, **params: object) -> list[tuple]:
-        """`prepare`: as psycopg's (True: planned once per connection, for a query run after every migration)."""
+        """`prepare`: as psycopg's (True: planned once per connection, for a query run after every
+        migration); a `pipelined` reader's are."""
         sent = self._sent(query, params)
         if sent is not None:
             with sent:
                 return sent.fetchall()
+        prepare = self.pipelined or prepare
         return self.conn.execute(query, self._bound(params), prepare=prepare).fetchall()
 
 
@@ -388,12 +392,18 @@ ORDER BY 1, 2, 3
 # later transaction has a new one) and key, aggregated per object: a relation's version covers its
 # own row and every row its Table or View is read from (columns, defaults, constraints, indexes,
 # policies, triggers, rewrite rules, inheritance, comments, owned sequences), so a change to any of
-# them, an added one or a removed one changes it. Rows: (group, oid, version). A relation's row type
-# and its array type are the group `rowtype`: read with the relation, named by other tables' columns.
-# The last row is the reading role (`current_user`: owners are compared relative to it).
-ROW_VERSIONS_SQL = f"""
+# them, an added one or a removed one changes it. Rows: (group, oid, version), of the relations
+# `only_oids` names (all when NULL); the group `relation names` versions only what the definitions
+# of other objects print of it (its schema, its name, its columns' and indexes' names: a view's,
+# a foreign key's, a regclass constant's), so that its dependents are read again only when that
+# changed. OBJECT_VERSIONS_SQL: the other objects, each with its version.
+# A relation's row type and its array type are the group `rowtype`: read with the relation, named by
+# other tables' columns. The last row is the reading role (`current_user`: owners are compared
+# relative to it).
+RELATION_VERSIONS_SQL = f"""
 WITH rel AS (
   SELECT c.oid FROM pg_class c WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND {in_app_schemas("c.relnamespace")}
+    AND {only_oids("c.oid")}
 ), members(owner, item) AS (
   SELECT c.oid, 'c' || c.xmin FROM pg_class c JOIN rel ON rel.oid = c.oid
   UNION ALL SELECT a.attrelid, 'a' || a.attnum || ':' || a.xmin FROM pg_attribute a JOIN rel ON rel.oid = a.attrelid
@@ -408,13 +418,12 @@ WITH rel AS (
   UNION ALL SELECT coalesce(x.indrelid, h.inhrelid), 'h' || h.inhrelid || ':' || h.inhparent || ':' || h.xmin
     FROM pg_inherits h LEFT JOIN pg_index x ON x.indexrelid = h.inhrelid
     JOIN rel ON rel.oid = coalesce(x.indrelid, h.inhrelid)
-  UNION ALL SELECT o.owner, 'm' || d.classoid || ':' || d.objoid || ':' || d.objsubid || ':' || d.xmin
-    FROM pg_description d
-    CROSS JOIN LATERAL (SELECT CASE d.classoid
-        WHEN 'pg_class'::regclass THEN coalesce((SELECT x.indrelid FROM pg_index x WHERE x.indexrelid = d.objoid), d.objoid)
-        WHEN 'pg_constraint'::regclass THEN (SELECT con.conrelid FROM pg_constraint con WHERE con.oid = d.objoid)
-        END AS owner) o
-    JOIN rel ON rel.oid = o.owner
+  UNION ALL SELECT rel.oid, 'm' || d.classoid || ':' || d.objoid || ':' || d.objsubid || ':' || d.xmin
+    FROM rel CROSS JOIN LATERAL (
+      SELECT rel.oid AS objoid, 'pg_class'::regclass AS classoid
+      UNION ALL SELECT x.indexrelid, 'pg_class'::regclass FROM pg_index x WHERE x.indrelid = rel.oid
+      UNION ALL SELECT con.oid, 'pg_constraint'::regclass FROM pg_constraint con WHERE con.conrelid = rel.oid) o
+    JOIN pg_description d ON d.objoid = o.objoid AND d.classoid = o.classoid
   UNION ALL SELECT dep.refobjid, 's' || s.oid || ':' || s.xmin || ':' || sq.xmin
     FROM pg_depend dep JOIN pg_class s ON s.oid = dep.objid JOIN pg_sequence sq ON sq.seqrelid = s.oid
     JOIN rel ON rel.oid = dep.refobjid
@@ -423,7 +432,78 @@ WITH rel AS (
 SELECT 'relation' AS "group", owner AS oid, md5(string_agg(item, ',' ORDER BY item)) AS version
 FROM members GROUP BY owner
 UNION ALL
-SELECT 'sequence', c.oid, c.xmin || ':' || s.xmin FROM pg_class c JOIN pg_sequence s ON s.seqrelid = c.oid
+-- what others print of it: its schema and name, its columns' and its indexes' names
+-- (one hash per name, comma-separated: a name only added, a new column's, names nothing a dependent prints)
+SELECT 'relation names', c.oid, concat_ws(',', md5(c.relnamespace || ':' || c.relname),
+         (SELECT string_agg(md5(a.attnum || ':' || a.attname), ',' ORDER BY a.attnum) FROM pg_attribute a
+          WHERE a.attrelid = c.oid AND a.attnum > 0),
+         (SELECT string_agg(md5(ic.oid || ':' || ic.relname), ',' ORDER BY ic.oid)
+          FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid WHERE x.indrelid = c.oid))
+FROM rel JOIN pg_class c ON c.oid = rel.oid
+"""
+
+# Which relations RELATION_VERSIONS_SQL must hash again after a change, so that it reads only
+# those instead of all of them. A relation is a candidate when a row its version covers was
+# written since the last read (`since`: the xmin of that read's snapshot, as xid; a row written
+# later has an xid at least as new, and a frozen row's age is the largest) — an added, altered or
+# rewritten member — or when a member was removed, which leaves no row behind: every member but a
+# comment has a pg_depend row naming its relation (a constraint, index, policy, trigger, default,
+# rule or owned sequence depends on it; a child's inheritance and a partition index's on its table;
+# a foreign key's on the referenced table's columns), deleted with it, so the relation's count of
+# pg_depend rows either way changes; a comment is counted per relation. A column row is removed
+# only with its relation. Rows: ('changed', relid, 0); ('depends', relid, count) for every
+# relation (the present ones); ('comments', relid, count); ('since', 0, the next read's `since`).
+RELATION_CHANGES_SQL = f"""
+WITH rel AS MATERIALIZED (
+  SELECT c.oid FROM pg_class c WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND {in_app_schemas("c.relnamespace")}
+), sequences AS MATERIALIZED (
+  SELECT s.seqrelid AS oid FROM pg_sequence s JOIN pg_class sc ON sc.oid = s.seqrelid
+  WHERE age(s.xmin) <= age(%(since)s::xid) OR age(sc.xmin) <= age(%(since)s::xid)
+), written(oid) AS MATERIALIZED (
+  SELECT c.oid FROM pg_class c WHERE age(c.xmin) <= age(%(since)s::xid)
+  UNION ALL SELECT a.attrelid FROM pg_attribute a WHERE age(a.xmin) <= age(%(since)s::xid)
+  UNION ALL SELECT ad.adrelid FROM pg_attrdef ad WHERE age(ad.xmin) <= age(%(since)s::xid)
+  UNION ALL SELECT con.conrelid FROM pg_constraint con WHERE age(con.xmin) <= age(%(since)s::xid)
+  UNION ALL SELECT i.indrelid FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+    WHERE age(i.xmin) <= age(%(since)s::xid) OR age(ic.xmin) <= age(%(since)s::xid)
+  UNION ALL SELECT p.polrelid FROM pg_policy p WHERE age(p.xmin) <= age(%(since)s::xid)
+  UNION ALL SELECT t.tgrelid FROM pg_trigger t WHERE age(t.xmin) <= age(%(since)s::xid)
+  UNION ALL SELECT rw.ev_class FROM pg_rewrite rw WHERE age(rw.xmin) <= age(%(since)s::xid)
+  UNION ALL SELECT coalesce(x.indrelid, h.inhrelid) FROM pg_inherits h LEFT JOIN pg_index x ON x.indexrelid = h.inhrelid
+    WHERE age(h.xmin) <= age(%(since)s::xid)
+  UNION ALL SELECT CASE d.classoid
+      WHEN 'pg_class'::regclass THEN coalesce((SELECT x.indrelid FROM pg_index x WHERE x.indexrelid = d.objoid), d.objoid)
+      WHEN 'pg_constraint'::regclass THEN (SELECT con.conrelid FROM pg_constraint con WHERE con.oid = d.objoid) END
+    FROM pg_description d WHERE age(d.xmin) <= age(%(since)s::xid)
+  UNION ALL SELECT dep.refobjid FROM sequences s
+    JOIN pg_depend dep ON dep.classid = 'pg_class'::regclass AND dep.objid = s.oid AND dep.objsubid = 0
+    WHERE dep.refclassid = 'pg_class'::regclass AND dep.deptype IN ('a', 'i')
+  UNION ALL SELECT unnest(ARRAY[CASE WHEN d.refclassid = 'pg_class'::regclass THEN d.refobjid END,
+                                CASE WHEN d.classid = 'pg_class'::regclass THEN d.objid END])
+    FROM pg_depend d WHERE age(d.xmin) <= age(%(since)s::xid)
+)
+SELECT 'changed' AS kind, w.oid, 0::bigint AS n FROM (SELECT DISTINCT oid FROM written) w JOIN rel ON rel.oid = w.oid
+UNION ALL
+SELECT 'depends', rel.oid,
+       (SELECT count(*) FROM pg_depend d WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = rel.oid)
+       + (SELECT count(*) FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = rel.oid)
+FROM rel
+UNION ALL
+SELECT 'comments', rel.oid, count(*)
+FROM pg_description d
+CROSS JOIN LATERAL (SELECT CASE d.classoid
+    WHEN 'pg_class'::regclass THEN coalesce((SELECT x.indrelid FROM pg_index x WHERE x.indexrelid = d.objoid), d.objoid)
+    WHEN 'pg_constraint'::regclass THEN (SELECT con.conrelid FROM pg_constraint con WHERE con.oid = d.objoid)
+    END AS owner) o
+JOIN rel ON rel.oid = o.owner
+WHERE d.classoid IN ('pg_class'::regclass, 'pg_constraint'::regclass)
+GROUP BY rel.oid
+UNION ALL
+SELECT 'since', 0, pg_snapshot_xmin(pg_current_snapshot())::text::bigint %% 4294967296
+"""
+
+OBJECT_VERSIONS_SQL = f"""
+SELECT 'sequence' AS "group", c.oid, c.xmin || ':' || s.xmin FROM pg_class c JOIN pg_sequence s ON s.seqrelid = c.oid
 WHERE {in_app_schemas("c.relnamespace")}
 UNION ALL
 SELECT 'function', p.oid, p.xmin::text FROM pg_proc p WHERE {in_app_schemas("p.pronamespace")}
@@ -500,7 +580,7 @@ WITH RECURSIVE built(oid) AS (
 SELECT oid FROM built WHERE oid <> ALL(%(types)s::oid[])
 """
 
-# What depends on the given objects (`groups`, `objects`: parallel arrays of ROW_VERSIONS_SQL's
+# What depends on the given objects (`groups`, `objects`: parallel arrays of the versions queries'
 # groups, or `built` for BUILT_ON_ENUMS_SQL's types, and oids), one level: a dependent's printed
 # definition may name them. Rows: (catalog, relid), relid the relation or sequence whose model holds
 # the dependent (NULL for a function, a type, a statistics object).
@@ -874,46 +954,60 @@ ORDER BY 1
 # Read apart from the objects they name and joined in Python: a join of
 # pg_depend to the union below is planned from the catalogs' statistics, and on a database just
 # made by a replay (none yet) it took 80 s for 1,000 tables instead of half a second.
-def _dependency_edges(catalog: Callable[[str], str]) -> str:
-    """The edges as rows (catalog, objid, objsubid, ref_catalog, refobjid, refobjsubid), each
-    catalog as `catalog` prints its oid expression."""
-    return f"""
-SELECT {catalog("d.classid")} AS catalog, d.objid, d.objsubid,
-       {catalog("d.refclassid")} AS ref_catalog, d.refobjid, d.refobjsubid
+_DIRECT_EDGES = """
 FROM pg_depend d
 WHERE d.deptype = 'n'
   AND d.classid IN ('pg_rewrite'::regclass, 'pg_proc'::regclass, 'pg_policy'::regclass, 'pg_trigger'::regclass,
                     'pg_attrdef'::regclass, 'pg_constraint'::regclass, 'pg_class'::regclass)
   AND d.refclassid IN ('pg_class'::regclass, 'pg_proc'::regclass, 'pg_type'::regclass)
-UNION
-SELECT {catalog("'pg_class'::regclass")}, d.objid, 0, {catalog("'pg_class'::regclass")}, d.refobjid, d.refobjsubid
+"""
+_EDGE_COLUMNS = """d.classid::regclass::text AS catalog, d.objid, d.objsubid,
+       d.refclassid::regclass::text AS ref_catalog, d.refobjid, d.refobjsubid"""
+_EXPRESSION_EDGES = """
 FROM pg_depend d JOIN pg_index i ON i.indexrelid = d.objid
 WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'a'
   AND d.refobjsubid > 0 AND (i.indexprs IS NOT NULL OR i.indpred IS NOT NULL)
 GROUP BY d.objid, d.refobjid, d.refobjsubid, i.indkey
 HAVING count(*) > CASE WHEN d.refobjsubid = ANY (i.indkey::int2[]) THEN 1 ELSE 0 END
 """
+SCHEMA_DEPENDENCY_EDGES_SQL = f"""
+SELECT {_EDGE_COLUMNS}
+{_DIRECT_EDGES}
+UNION
+SELECT 'pg_class', d.objid, 0, 'pg_class', d.refobjid, d.refobjsubid
+{_EXPRESSION_EDGES}
+"""
 
+# The edges again after a change, for `pg/dependencies.py` to patch the last read's with: the
+# direct ones (pg_depend rows, never changed in place but deleted and inserted) written since
+# `since` (as RELATION_CHANGES_SQL's), and how many there are now — when that is the last count
+# plus the written ones, none was deleted —, and all the index-expression ones (few, and a
+# deleted index's leaves no row behind). `since` '2' (frozen: the oldest) asks for every direct
+# edge. Rows: (what: 'written' | 'count' | 'expression', catalog, objid, objsubid, ref_catalog,
+# refobjid, refobjsubid); the count is the 'count' row's objsubid.
+SCHEMA_DEPENDENCY_EDGE_CHANGES_SQL = f"""
+SELECT 'written' AS what, {_EDGE_COLUMNS}
+{_DIRECT_EDGES}
+  AND age(d.xmin) <= age(%(since)s::xid)
+UNION ALL
+SELECT 'count', NULL, NULL, count(*)::int, NULL, NULL, NULL
+{_DIRECT_EDGES}
+UNION ALL
+SELECT DISTINCT 'expression', 'pg_class', d.objid, 0, 'pg_class', d.refobjid, d.refobjsubid
+{_EXPRESSION_EDGES}
+"""
 
-SCHEMA_DEPENDENCY_EDGES_SQL = _dependency_edges(lambda oid: f"{oid}::regclass::text")
-
-# The catalogs an edge may name, each with the parameter of SCHEMA_DEPENDENCY_OBJECTS_SQL that gives its oids.
-DEPENDENCY_OID_PARAMETERS = {"pg_class": "class_oids", "pg_proc": "proc_oids", "pg_type": "type_oids",
-                             "pg_rewrite": "rewrite_oids", "pg_policy": "policy_oids", "pg_trigger": "trigger_oids",
-                             "pg_attrdef": "attrdef_oids", "pg_constraint": "constraint_oids"}
-
-
-# The application objects the edges name, given by catalog (`oids(catalog)`: each
-# branch looks its own oids up by index, driven by them) and the columns (`columns`: relid, attnum), as (catalog, oid, sub-id) →
+# The application objects the edges name, given by catalog (`%(class_oids)s`, `%(proc_oids)s`, …;
+# each branch looks its own oids up by index, driven by the array) and the columns
+# `%(relids)s`/`%(attnums)s`, as (catalog, oid, sub-id) →
 # (kind, name parts) (a function's name part is its signature, name(arguments), as a change's path
 # names it): a column of a table is its own object, a column of a view or a composite type is the
 # view or the type; a view's _RETURN rule is the view; a column default or generation expression
 # (pg_attrdef) is its column; a domain's CHECK is the domain; an array type is its element type,
-# and a table's row type is the table. `owner`: the object (as ROW_VERSIONS_SQL groups them) whose
+# and a table's row type is the table. `owner`: the object (as the versions queries group them) whose
 # change can rename it — the table of a column, an index, a constraint, a policy …; the composite
 # type of an attribute; the type of a domain's CHECK (pg/dependencies.py refreshes by it).
-def _dependency_objects(oids: Callable[[str], str], columns: str) -> str:
-    return f"""
+SCHEMA_DEPENDENCY_OBJECTS_SQL = f"""
 SELECT 'pg_class' AS catalog, c.oid AS objid, 0 AS objsubid,
        CASE WHEN c.relkind IN ('r', 'p', 'f') THEN 'table' WHEN c.relkind IN ('v', 'm') THEN 'view'
             WHEN c.relkind = 'S' THEN 'sequence' WHEN c.relkind = 'c' THEN 'type' ELSE 'index' END AS kind,
@@ -921,7 +1015,7 @@ SELECT 'pg_class' AS catalog, c.oid AS objid, 0 AS objsubid,
        CASE WHEN c.relkind = 'c' THEN c.reltype
             WHEN c.relkind IN ('i', 'I') THEN (SELECT x.indrelid FROM pg_index x WHERE x.indexrelid = c.oid)
             ELSE c.oid END AS owner
-FROM {oids('pg_class')} JOIN pg_class c ON c.oid = w.oid JOIN pg_namespace n ON n.oid = c.relnamespace
+FROM unnest(%(class_oids)s::oid[]) w(oid) JOIN pg_class c ON c.oid = w.oid JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S', 'c', 'i', 'I') AND {in_app_schemas("c.relnamespace")}
 UNION ALL
 SELECT 'pg_class', c.oid, a.attnum,
@@ -929,21 +1023,21 @@ SELECT 'pg_class', c.oid, a.attnum,
        CASE WHEN c.relkind IN ('r', 'p', 'f') THEN ARRAY[n.nspname, c.relname, a.attname]
             ELSE ARRAY[n.nspname, c.relname] END,
        CASE WHEN c.relkind = 'c' THEN c.reltype ELSE c.oid END
-FROM {columns}
+FROM unnest(%(relids)s::oid[], %(attnums)s::int2[]) w(relid, attnum)
 JOIN pg_attribute a ON a.attrelid = w.relid AND a.attnum = w.attnum
 JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE NOT a.attisdropped AND c.relkind IN ('r', 'p', 'f', 'v', 'm', 'c') AND {in_app_schemas("c.relnamespace")}
 UNION ALL
 SELECT 'pg_proc', p.oid, 0, 'function', ARRAY[n.nspname, p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')'],
        p.oid
-FROM {oids('pg_proc')} JOIN pg_proc p ON p.oid = w.oid JOIN pg_namespace n ON n.oid = p.pronamespace
+FROM unnest(%(proc_oids)s::oid[]) w(oid) JOIN pg_proc p ON p.oid = w.oid JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE {in_app_schemas("p.pronamespace")}
 UNION ALL
 SELECT 'pg_type', t.oid, 0,
        CASE WHEN c.relkind IN ('r', 'p', 'f') THEN 'table' WHEN c.relkind IN ('v', 'm') THEN 'view' ELSE 'type' END,
        ARRAY[n.nspname, coalesce(c.relname, e.typname)],
        CASE WHEN c.relkind IN ('r', 'p', 'f', 'v', 'm') THEN c.oid ELSE e.oid END
-FROM {oids('pg_type')} JOIN pg_type t ON t.oid = w.oid
+FROM unnest(%(type_oids)s::oid[]) w(oid) JOIN pg_type t ON t.oid = w.oid
 JOIN pg_type e ON e.oid = CASE WHEN t.typcategory = 'A' AND t.typelem <> 0 THEN t.typelem ELSE t.oid END
 JOIN pg_namespace n ON n.oid = e.typnamespace LEFT JOIN pg_class c ON c.oid = e.typrelid
 WHERE {in_app_schemas("e.typnamespace")}
@@ -951,22 +1045,22 @@ UNION ALL
 SELECT 'pg_rewrite', r.oid, 0, CASE WHEN r.rulename = '_RETURN' THEN 'view' ELSE 'rule' END,
        CASE WHEN r.rulename = '_RETURN' THEN ARRAY[n.nspname, c.relname] ELSE ARRAY[n.nspname, c.relname, r.rulename] END,
        r.ev_class
-FROM {oids('pg_rewrite')} JOIN pg_rewrite r ON r.oid = w.oid
+FROM unnest(%(rewrite_oids)s::oid[]) w(oid) JOIN pg_rewrite r ON r.oid = w.oid
 JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE {in_app_schemas("c.relnamespace")}
 UNION ALL
 SELECT 'pg_policy', p.oid, 0, 'policy', ARRAY[n.nspname, c.relname, p.polname], p.polrelid
-FROM {oids('pg_policy')} JOIN pg_policy p ON p.oid = w.oid
+FROM unnest(%(policy_oids)s::oid[]) w(oid) JOIN pg_policy p ON p.oid = w.oid
 JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE {in_app_schemas("c.relnamespace")}
 UNION ALL
 SELECT 'pg_trigger', t.oid, 0, 'trigger', ARRAY[n.nspname, c.relname, t.tgname], t.tgrelid
-FROM {oids('pg_trigger')} JOIN pg_trigger t ON t.oid = w.oid
+FROM unnest(%(trigger_oids)s::oid[]) w(oid) JOIN pg_trigger t ON t.oid = w.oid
 JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE NOT t.tgisinternal AND {in_app_schemas("c.relnamespace")}
 UNION ALL
 SELECT 'pg_attrdef', d.oid, 0, 'column', ARRAY[n.nspname, c.relname, a.attname], d.adrelid
-FROM {oids('pg_attrdef')} JOIN pg_attrdef d ON d.oid = w.oid
+FROM unnest(%(attrdef_oids)s::oid[]) w(oid) JOIN pg_attrdef d ON d.oid = w.oid
 JOIN pg_class c ON c.oid = d.adrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
 WHERE {in_app_schemas("c.relnamespace")}
@@ -974,25 +1068,8 @@ UNION ALL
 SELECT 'pg_constraint', k.oid, 0, CASE WHEN k.conrelid <> 0 THEN 'constraint' ELSE 'type' END,
        CASE WHEN k.conrelid <> 0 THEN ARRAY[n.nspname, c.relname, k.conname] ELSE ARRAY[n.nspname, t.typname] END,
        CASE WHEN k.conrelid <> 0 THEN k.conrelid ELSE k.contypid END
-FROM {oids('pg_constraint')} JOIN pg_constraint k ON k.oid = w.oid
+FROM unnest(%(constraint_oids)s::oid[]) w(oid) JOIN pg_constraint k ON k.oid = w.oid
 JOIN pg_namespace n ON n.oid = k.connamespace
 LEFT JOIN pg_class c ON c.oid = k.conrelid LEFT JOIN pg_type t ON t.oid = k.contypid
 WHERE {in_app_schemas("k.connamespace")}
 """
-
-
-# Given by the caller: the oids of each catalog in an array parameter (`%(class_oids)s`, … named by
-# `DEPENDENCY_OID_PARAMETERS`), the columns in `%(relids)s`/`%(attnums)s`.
-SCHEMA_DEPENDENCY_OBJECTS_SQL = _dependency_objects(
-    lambda catalog: f"unnest(%({DEPENDENCY_OID_PARAMETERS[catalog]})s::oid[]) w(oid)",
-    "unnest(%(relids)s::oid[], %(attnums)s::int2[]) w(relid, attnum)")
-
-# Every object SCHEMA_DEPENDENCY_EDGES_SQL names, found by the server from the same edges: no
-# parameter, so a whole read sends it ahead with the rest (`CatalogReader.sending_ahead`) instead
-# of waiting for Python to turn thousands of edges' oids into arrays and send them back.
-SCHEMA_DEPENDENCY_ALL_OBJECTS_SQL = f"""
-WITH edges AS MATERIALIZED ({_dependency_edges(lambda oid: oid)}),
-keys AS (SELECT catalog, objid, objsubid FROM edges UNION SELECT ref_catalog, refobjid, refobjsubid FROM edges)
-""" + _dependency_objects(
-    lambda catalog: f"(SELECT objid AS oid FROM keys WHERE catalog = '{catalog}'::regclass AND objsubid = 0) w",
-    "(SELECT objid AS relid, objsubid::int2 AS attnum FROM keys WHERE catalog = 'pg_class'::regclass AND objsubid <> 0) w")

@@ -8,13 +8,18 @@ rows changed and patches the previous model (a new SchemaModel: the old one stay
 What changed is known from the catalog itself, not from the migration's text or its lock trace
 (a CONCURRENTLY statement runs outside a transaction, so its locks are gone when a trace looks;
 a function may change what it is called from): every row an object's model is read from has a
-row version (xmin), and `catalog.ROW_VERSIONS_SQL` aggregates them per object, so an object is
-re-read when any of its rows is new, rewritten or deleted. Objects whose printed definitions name
+row version (xmin), and `catalog.OBJECT_VERSIONS_SQL` and `catalog.RELATION_VERSIONS_SQL`
+aggregate them per object, so an object is re-read when any of its rows is new, rewritten or
+deleted. Hashing every relation's rows after every migration was the larger part of a read, so
+only the candidates `catalog.RELATION_CHANGES_SQL` names are hashed again (a row of theirs written
+since the last read's snapshot, or a member removed: their count of pg_depend rows or comments
+changed); the others keep their versions. Objects whose printed definitions name
 a changed object (a view of a renamed table, a foreign key to it, a default calling a renamed
 sequence, a regclass constant naming a renamed index, a field of a renamed composite attribute,
 a constant of an array, domain, composite, range or multirange type built on an enum whose label
 was renamed: `catalog.BUILT_ON_ENUMS_SQL`) are re-read too, one level down pg_depend
-(`catalog.DEPENDENTS_SQL`). Operators,
+(`catalog.DEPENDENTS_SQL`); of a relation they print only its names (schema, name, columns',
+indexes'), so its dependents are re-read when those changed, not on any change of it. Operators,
 operator classes, text search configurations and dictionaries and languages are fingerprinted
 for that alone (the model holds none of them, but views, constraints, indexes and functions print
 their names). A partition bound records no dependency on its values' type: when a type changes
@@ -49,8 +54,8 @@ from migguard.schema.model import SchemaModel
 # Statement kinds that can freeze catalog rows (a frozen row's version is no longer its writer's).
 FREEZING_STATEMENTS = frozenset({"VacuumStmt", "ClusterStmt"})
 
-# Groups of ROW_VERSIONS_SQL whose objects others may name in their printed definitions.
-_NAMED_GROUPS = frozenset({"relation", "sequence", "function", "type", "rowtype", "statistics", "collation", "rule",
+# Groups of the versions queries whose objects others may name in their printed definitions.
+_NAMED_GROUPS = frozenset({"relation names", "sequence", "function", "type", "rowtype", "statistics", "collation", "rule",
                            "operator", "opclass", "tsconfig", "tsdict", "language"})
 
 
@@ -70,15 +75,19 @@ class IncrementalReader:
         self.partial_reads = 0
         self.last_full_read = ""  # why the last read was a full one ("" when it was a partial one)
         self._versions: dict[tuple[str, int], str] = {}
+        self._since = self._next_since = "2"  # rows written since the last read have xids at least this new (2: all)
+        self._counts: dict[tuple[str, int], int] = {}  # RELATION_CHANGES_SQL's per relation counts at the last read
+        self._next_counts = self._counts
         self._objects: dict[int, tuple[str, str]] = {}  # oid → ("tables" | "views" | "sequences", key)
         self._graph = DependencyIndex()
 
     def read(self, *, full: bool = False) -> SchemaModel:
         """The schema now: read whole the first time (or when `full`), else the previous model patched."""
         with catalog_snapshot(self.conn, self.exclude_schemas, pipelined=True) as reader:
-            rows = reader.tuples(q.ROW_VERSIONS_SQL, prepare=True)
+            rows = reader.tuples(q.OBJECT_VERSIONS_SQL, prepare=True)
             versions = {(group, oid): version for group, oid, version in rows if group != "current_user"}
             role = next(version for group, _, version in rows if group == "current_user")
+            versions.update(self._relation_versions(reader, whole=self.model is None or full))
             reason = ("first read" if self.model is None else "asked for" if full
                       else self._untraceable(versions))
             if reason:
@@ -89,8 +98,38 @@ class IncrementalReader:
                 self.partial_reads += 1
             self.last_full_read = reason
         self._versions = versions
+        self._since, self._counts = self._next_since, self._next_counts
         self.model = model
         return model
+
+    def _relation_versions(self, reader: CatalogReader, *, whole: bool) -> dict[tuple[str, int], str]:
+        """("relation", oid) → version of every relation: all hashed when `whole`, else only those
+        `catalog.RELATION_CHANGES_SQL` names as candidates (a row of theirs written since the last
+        read, a member removed, new or gone); the others keep the version the last read gave them."""
+        rows = reader.tuples(q.RELATION_CHANGES_SQL, prepare=True, since=self._since)
+        counts = {(kind, oid): n for kind, oid, n in rows if kind in ("depends", "comments")}
+        previous = self._versions
+        present = {oid for kind, oid in counts if kind == "depends"}
+        self._next_since = str(next(n for kind, _, n in rows if kind == "since"))
+        if whole:
+            asked = None
+        else:
+            changed = {oid for kind, oid, _ in rows if kind == "changed"}
+            changed |= {oid for kind, oid in counts.keys() | self._counts.keys()
+                        if counts.get((kind, oid)) != self._counts.get((kind, oid))}
+            changed |= {oid for oid in present if ("relation names", oid) not in previous}
+            asked = sorted(changed & present)
+        self._next_counts = counts
+        if asked == []:
+            fresh = {}
+        else:
+            fresh = {(group, oid): version
+                     for group, oid, version in reader.tuples(q.RELATION_VERSIONS_SQL, prepare=True, only_oids=asked)}
+        if asked is None:
+            return fresh
+        kept = {(group, oid): previous[(group, oid)] for oid in present if oid not in changed
+                for group in ("relation", "relation names")}
+        return {**kept, **fresh}
 
     def _untraceable(self, versions: dict[tuple[str, int], str]) -> str:
         """Why the changes since the last read cannot be patched in ("" when they can)."""
@@ -120,7 +159,11 @@ class IncrementalReader:
         relations = {oid for group, oid in touched if group == "relation"}
         sequences = {oid for group, oid in touched if group == "sequence"}
         categories = {group for group, _ in touched if group in CATEGORY_READS}
-        asked = sorted((group, oid) for group, oid in touched if group in _NAMED_GROUPS)
+        # a relation's dependents print only its names: asked for when one of those changed or went
+        # (a name only added is a new column's or index's, which nothing kept can print)
+        asked = sorted(("relation" if group == "relation names" else group, oid)
+                       for group, oid in touched if group in _NAMED_GROUPS
+                       and not (group == "relation names" and _only_added(previous.get((group, oid)), versions.get((group, oid)))))
         types = sorted(oid for group, oid in touched if group == "type" and ("type", oid) in versions)
         if types:  # an enum's labels print inside constants of the types built on it: their users too
             asked += [("built", oid) for (oid,) in reader.tuples(q.BUILT_ON_ENUMS_SQL, prepare=True, types=types)]
@@ -160,7 +203,7 @@ class IncrementalReader:
         update = read_categories(reader, {name: CATEGORY_READS[name] for name in sorted(categories)})
         if touched:  # the edges again; objects on them named anew where what could rename them changed
             self._graph.refresh(reader, changed={oid for _, oid in touched} | relations | sequences,
-                                categories=categories)
+                                categories=categories, since=self._since)
             update["dependencies"] = self._graph.pairs()
         update.update({category: _ordered(things) for category, things in objects.items()}, connecting_roles=(role,))
         return model.model_copy(update=update)
@@ -169,6 +212,11 @@ class IncrementalReader:
 # The category a dependent in a catalog belongs to, when no relation holds it.
 _CATALOG_CATEGORY = {"pg_proc": "function", "pg_type": "type", "pg_constraint": "type",
                      "pg_statistic_ext": "statistics", "pg_collation": "collation", "pg_rewrite": "rule"}
+
+
+def _only_added(before: str | None, after: str | None) -> bool:
+    """Whether a relation's names version (`relation names`: hashes, comma-separated) only gained names."""
+    return before is not None and after is not None and set(before.split(",")) <= set(after.split(","))
 
 
 def _ordered(objects: dict) -> dict:

@@ -99,7 +99,7 @@ WHOLE_READ_QUERIES = (
     q.SCHEMA_TRIGGERS_SQL, q.SCHEMA_RELATIONS_SQL, q.SCHEMA_SEQUENCES_SQL, q.SCHEMA_SCHEMAS_SQL,
     q.SCHEMA_EXTENSIONS_SQL, q.SCHEMA_FUNCTIONS_SQL, q.SCHEMA_ENUMS_SQL, q.SCHEMA_DOMAINS_SQL,
     q.SCHEMA_COMPOSITES_SQL, q.SCHEMA_STATISTICS_SQL, q.SCHEMA_COLLATIONS_SQL, q.SCHEMA_RULES_SQL,
-    q.SCHEMA_DEPENDENCY_EDGES_SQL, q.SCHEMA_DEPENDENCY_ALL_OBJECTS_SQL,
+    q.SCHEMA_DEPENDENCY_EDGES_SQL,
 )
 
 
@@ -111,7 +111,7 @@ def catalog_snapshot(conn: psycopg.Connection, exclude_schemas: tuple[str, ...] 
         # Every name printed schema-qualified (except built-in types), whatever the caller's path,
         # so that the same schema reads the same from any database.
         # pg_get_expr() opens each table (ACCESS SHARE): never queue forever behind a migration's lock.
-        # No JIT: the planner's estimates for catalog joins are wild (ROW_VERSIONS_SQL costs 700,000 at
+        # No JIT: the planner's estimates for catalog joins are wild (RELATION_VERSIONS_SQL costs 700,000 at
         # 1,000 tables and ran 2.2 s compiling for 20 ms of execution), and no catalog read gains from it.
         conn.execute("SELECT set_config('search_path', 'pg_catalog', true), set_config('lock_timeout', %s, true), "
                      "set_config('statement_timeout', %s, true), set_config('jit', 'off', true)",
@@ -240,7 +240,7 @@ def _rules(reader: CatalogReader) -> dict:
 
 
 # The parts of the model read whole (not per relation), each by the group of catalog rows
-# (`catalog.ROW_VERSIONS_SQL`) whose change makes the incremental reader read it again.
+# (`catalog.OBJECT_VERSIONS_SQL`) whose change makes the incremental reader read it again.
 CATEGORY_READS: dict[str, Callable[[CatalogReader], dict]] = {
     "schema": _schemas, "extension": _extensions, "function": _functions, "type": _types,
     "statistics": _statistics, "collation": _collations, "rule": _rules,

@@ -138,7 +138,7 @@ def test_queries_sent_ahead_give_the_same_rows_and_leave_the_snapshot_usable(pg)
 
 
 def test_catalog_snapshots_run_without_jit_and_leave_the_session_as_it_was(pg):
-    """The catalog's join estimates can pass jit_above_cost by far (ROW_VERSIONS_SQL: 2.2 s of
+    """The catalog's join estimates can pass jit_above_cost by far (the row versions query: 2.2 s of
     compiling for 20 ms of work at 1,000 tables): a snapshot switches JIT off for itself only."""
     from migguard.pg.introspect import catalog_snapshot
 

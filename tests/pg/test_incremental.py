@@ -482,3 +482,93 @@ def _replay_attacks(conn, role):
             assert all(patched.tables[key] is table for key, table in before.tables.items()), name
             assert patched.dependencies is before.dependencies, name
         before = patched
+
+
+# Migrations that only remove a member of a relation: no row of the relation is written, so only
+# RELATION_CHANGES_SQL's counts (pg_depend rows naming the relation, its comments) can tell the
+# reader to hash it again, and only the count of pg_depend's rows can tell the dependency index that
+# an edge went. One removal each, so that none rides on another's written row.
+REMOVALS = [
+    ("base", """
+CREATE TABLE rm_parent (id int PRIMARY KEY, note text, at date);
+CREATE TABLE rm_child (id int PRIMARY KEY, parent_id int CONSTRAINT rm_child_parent REFERENCES rm_parent (id),
+                       n int CONSTRAINT rm_child_n CHECK (n > 0), s int);
+CREATE INDEX rm_child_n_idx ON rm_child (n);
+CREATE INDEX rm_child_expr_idx ON rm_child ((n + 1));
+CREATE POLICY rm_child_all ON rm_child USING (true);
+CREATE FUNCTION rm_trg() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER rm_child_trg BEFORE INSERT ON rm_child FOR EACH ROW EXECUTE FUNCTION rm_trg();
+CREATE RULE rm_child_rule AS ON UPDATE TO rm_child DO ALSO NOTIFY rm_changed;
+CREATE SEQUENCE rm_seq OWNED BY rm_child.s;
+CREATE SEQUENCE rm_seq_dropped OWNED BY rm_child.s;
+CREATE TABLE rm_heir (extra int) INHERITS (rm_parent);
+CREATE TABLE rm_parted (k int) PARTITION BY LIST (k);
+CREATE TABLE rm_part PARTITION OF rm_parted FOR VALUES IN (1);
+COMMENT ON TABLE rm_child IS 'c';
+COMMENT ON COLUMN rm_child.n IS 'n';
+COMMENT ON INDEX rm_child_n_idx IS 'i';
+COMMENT ON CONSTRAINT rm_child_n ON rm_child IS 'k';
+CREATE VIEW rm_view AS SELECT id, note FROM rm_parent;
+ALTER TABLE rm_child ALTER COLUMN s SET DEFAULT nextval('rm_seq');
+"""),
+    ("a comment (the dependency index's first refresh reads every edge)", "COMMENT ON TABLE rm_parent IS 'p'"),
+    ("a view no longer reads a table: its edges go, none comes", "CREATE OR REPLACE VIEW rm_view AS SELECT 1 AS id, 'x' AS note"),
+    ("a default calling a sequence dropped: its edge goes", "ALTER TABLE rm_child ALTER COLUMN s DROP DEFAULT"),
+    ("a policy dropped", "DROP POLICY rm_child_all ON rm_child"),
+    ("a trigger dropped", "DROP TRIGGER rm_child_trg ON rm_child"),
+    ("a rule dropped", "DROP RULE rm_child_rule ON rm_child"),
+    ("a table comment removed", "COMMENT ON TABLE rm_child IS NULL"),
+    ("a column comment removed", "COMMENT ON COLUMN rm_child.n IS NULL"),
+    ("an index comment removed", "COMMENT ON INDEX rm_child_n_idx IS NULL"),
+    ("a constraint comment removed", "COMMENT ON CONSTRAINT rm_child_n ON rm_child IS NULL"),
+    ("an index dropped", "DROP INDEX rm_child_n_idx"),
+    ("an expression index dropped", "DROP INDEX rm_child_expr_idx"),
+    ("a check dropped", "ALTER TABLE rm_child DROP CONSTRAINT rm_child_n"),
+    ("a foreign key dropped (the referenced table loses its triggers)", "ALTER TABLE rm_child DROP CONSTRAINT rm_child_parent"),
+    ("an owned sequence disowned", "ALTER SEQUENCE rm_seq OWNED BY NONE"),
+    ("an owned sequence dropped", "DROP SEQUENCE rm_seq_dropped"),
+    ("an inheritance removed", "ALTER TABLE rm_heir NO INHERIT rm_parent"),
+    ("a partition detached", "ALTER TABLE rm_parted DETACH PARTITION rm_part"),
+]
+
+
+def test_removals_alone_are_read_again(pg):
+    with psycopg.connect(pg, autocommit=True) as conn:
+        try:
+            reader = IncrementalReader(conn)
+            before = None
+            for name, sql in REMOVALS:
+                with conn.transaction():
+                    conn.execute(sql)
+                patched = reader.read()
+                full = introspect(conn)
+                assert reader.last_full_read == ("first read" if before is None else ""), name
+                assert [c.describe() for c in diff(full, patched)] == [], name
+                assert patched.model_dump_json() == full.model_dump_json(), name
+                if before is not None:
+                    assert diff(before, patched), f"{name}: the removal changed nothing the model holds"
+                before = patched
+        finally:
+            conn.execute("DROP VIEW IF EXISTS rm_view; DROP TABLE IF EXISTS rm_child, rm_heir, rm_parent, rm_parted, rm_part CASCADE; "
+                         "DROP SEQUENCE IF EXISTS rm_seq; DROP FUNCTION IF EXISTS rm_trg()")
+
+
+def test_dependents_are_read_again_only_when_the_names_they_print_change(pg):
+    with psycopg.connect(pg, autocommit=True) as conn:
+        try:
+            conn.execute("CREATE TABLE nm_p (id int PRIMARY KEY, v text); "
+                         "CREATE TABLE nm_c (p_id int REFERENCES nm_p (id)); CREATE VIEW nm_v AS SELECT id, v FROM nm_p")
+            reader = IncrementalReader(conn)
+            first = reader.read()
+            conn.execute("ALTER TABLE nm_p ADD COLUMN w int; CREATE INDEX nm_p_w ON nm_p (w)")
+            widened = reader.read()
+            assert widened == introspect(conn)
+            assert widened.tables["public.nm_p"] is not first.tables["public.nm_p"]
+            assert widened.tables["public.nm_c"] is first.tables["public.nm_c"]  # its foreign key prints nm_p's names only
+            assert widened.views["public.nm_v"] is first.views["public.nm_v"]
+            conn.execute("ALTER TABLE nm_p RENAME COLUMN id TO ident")
+            renamed = reader.read()
+            assert renamed == introspect(conn)
+            assert renamed.tables["public.nm_c"] is not widened.tables["public.nm_c"]
+        finally:
+            conn.execute("DROP VIEW IF EXISTS nm_v; DROP TABLE IF EXISTS nm_c, nm_p")
