@@ -131,18 +131,17 @@ def read_relations(reader: CatalogReader, only: list[int] | None = None
     per_table: dict[str, dict[int, dict]] = {key: defaultdict(dict) for key, _, _ in members}
     names: dict[tuple[int, int], str] = {}  # (relid, attnum) → column name: a constraint's columns
     for (key, _, model), found in zip(members, results):
-        relids = []
-        for r in found:
-            relid = r.pop("relid")
-            relids.append(relid)
-            if model is Column:
-                names[(relid, r.pop("attnum"))] = r["name"]
-            elif model is Constraint:
+        relids = [r.pop("relid") for r in found]
+        if model is Column:
+            names.update(((relid, r.pop("attnum")), r["name"]) for relid, r in zip(relids, found))
+        elif model is Constraint:
+            for relid, r in zip(relids, found):
                 r["kind"] = _CONSTRAINT_KINDS[r["kind"]]
                 # conkey's numbers by name, in its order (an expression's 0 names none)
                 r["columns"] = [names[(relid, n)] for n in r["columns"] if (relid, n) in names]
+        of_relation = per_table[key]
         for relid, member in zip(relids, _list_of(model).validate_python(found)):
-            per_table[key][relid][member.name] = member
+            of_relation[relid][member.name] = member
     tables, views, oids = {}, {}, {}
     for r in next(results):
         grant_map = _grant_map(r["grants"])
@@ -257,6 +256,8 @@ def read_categories(reader: CatalogReader, reads: dict[str, Callable[[CatalogRea
 
 def _grant_map(pairs: list[list[str]] | None) -> dict[str, tuple[str, ...]]:
     """[[grantee, privilege], …] (None: none) → grantee → sorted privileges."""
+    if not pairs:  # most objects: no grant beside the owner's
+        return {}
     grants: dict[str, list[str]] = defaultdict(list)
     for role, privilege in pairs or ():
         grants[role].append(privilege)
