@@ -35,13 +35,13 @@ class Dependencies:
 
     def __init__(self, *models: SchemaModel, extra: Iterable[tuple[Node, Node]] = ()) -> None:
         self._uses: dict[Node, set[Node]] = defaultdict(set)
-        self._users: dict[Node, set[Node]] = defaultdict(set)
         self._members: dict[tuple[str, ...], set[Node]] = defaultdict(set)  # (schema, table) → its columns' nodes
         for dependent, referenced in (*(edge for model in models for edge in model.dependencies), *extra):
             self._uses[dependent].add(referenced)
-            self._users[referenced].add(dependent)
             if dependent[0] == "column":
                 self._members[dependent[1:3]].add(dependent)
+        self._users: dict[Node, set[Node]] | None = None  # made when first asked (`order` never asks)
+        self._used_columns: dict[tuple[str, ...], set[Node]] = {}  # (schema, table) → its used columns' nodes
 
     def edges(self) -> Iterable[tuple[Node, set[Node]]]:
         return self._uses.items()
@@ -57,13 +57,24 @@ class Dependencies:
 
     def users(self, nodes: Iterable[Node]) -> set[Node]:
         """The nodes that use any of `nodes` directly; a table's users are also its columns' users."""
-        wanted = set(nodes)
-        tables = {n[1:3] for n in wanted if n[0] == "table"}
-        found = set()
-        for referenced, dependents in self._users.items():
-            if referenced in wanted or (referenced[0] == "column" and referenced[1:3] in tables):
-                found |= dependents
+        users = self._users if self._users is not None else self._index_users()
+        found: set[Node] = set()
+        for node in set(nodes):
+            found |= users.get(node, set())
+            if node[0] == "table":
+                for column in self._used_columns.get(node[1:3], ()):
+                    found |= users[column]
         return found
+
+    def _index_users(self) -> dict[Node, set[Node]]:
+        users: dict[Node, set[Node]] = defaultdict(set)
+        for dependent, used in self._uses.items():
+            for referenced in used:
+                users[referenced].add(dependent)
+                if referenced[0] == "column":
+                    self._used_columns.setdefault(referenced[1:3], set()).add(referenced)
+        self._users = users
+        return users
 
     def closure(self, nodes: Iterable[Node], kinds: tuple[str, ...]) -> set[Node]:
         """`nodes` plus, again and again, their users of `kinds` (views that read views, …)."""
