@@ -204,11 +204,15 @@ WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND {app_object("c.relnamespace", "
 ORDER BY 2, 3
 """
 
+# A default holds no column reference (PostgreSQL refuses one), so it is printed without its
+# table (`pg_get_expr(…, 0)`, as the function's documentation allows when no Var is expected):
+# printing with the table builds a naming context of all its columns for every default. A
+# generated column's expression reads other columns and is printed with its table.
 SCHEMA_COLUMNS_SQL = f"""
 SELECT a.attrelid AS relid, a.attname AS name, a.attnum,
        row_number() OVER (PARTITION BY a.attrelid ORDER BY a.attnum)::int AS position,
        format_type(a.atttypid, a.atttypmod) AS type, NOT a.attnotnull AS nullable,
-       CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, ad.adrelid) END AS default,
+       CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, 0) END AS default,
        CASE a.attidentity WHEN 'a' THEN 'always' WHEN 'd' THEN 'by default' END AS identity,
        CASE WHEN a.attgenerated <> '' THEN pg_get_expr(ad.adbin, ad.adrelid) END AS generated,
        CASE WHEN a.attcollation <> t.typcollation THEN co.collname END AS collation,

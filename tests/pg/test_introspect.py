@@ -178,15 +178,17 @@ def test_introspect_all_reads_each_database_as_introspect_does_in_the_callers_te
 
 
 def test_a_table_locked_by_another_session_times_the_read_out_with_one_clear_error(pg, monkeypatch):
-    """pg_get_expr() opens each table: behind a migration's ACCESS EXCLUSIVE lock the read gives up
-    at its lock_timeout (here shortened) and says so, though the query ran on the read-ahead thread."""
+    """pg_get_expr() opens the table an expression reads (a generated column's): behind a migration's
+    ACCESS EXCLUSIVE lock the read gives up at its lock_timeout (here shortened) and says so, though
+    the query ran on the read-ahead thread."""
     import threading
 
     from migguard.core.errors import DatabaseError
     from migguard.pg import introspect as introspection
 
     with psycopg.connect(pg, autocommit=True) as conn:
-        conn.execute("CREATE TABLE busy (id int DEFAULT 1, note text DEFAULT 'x'); CREATE TABLE calm (id int)")
+        conn.execute("CREATE TABLE busy (id int DEFAULT 1, twice int GENERATED ALWAYS AS (id * 2) STORED); "
+                     "CREATE TABLE calm (id int)")
     monkeypatch.setattr(introspection, "LOCK_TIMEOUT", "200ms")
     threads = threading.active_count()
     with psycopg.connect(pg) as holder:
@@ -195,3 +197,18 @@ def test_a_table_locked_by_another_session_times_the_read_out_with_one_clear_err
             introspect(pg)
     assert threading.active_count() == threads  # the read-ahead thread is gone
     assert set(introspect(pg).tables) == {"public.busy", "public.calm"}  # and the next read works
+
+
+def test_defaults_are_read_without_opening_their_table(pg, monkeypatch):
+    """A default reads no column, so it is printed without its table (pg_get_expr(…, 0)): a table that
+    only has defaults is read while a migration holds its ACCESS EXCLUSIVE lock, as it was last committed."""
+    from migguard.pg import introspect as introspection
+
+    with psycopg.connect(pg, autocommit=True) as conn:
+        conn.execute("CREATE TABLE busy (id int DEFAULT 1, note text DEFAULT 'x', at timestamptz DEFAULT now())")
+    monkeypatch.setattr(introspection, "LOCK_TIMEOUT", "200ms")
+    with psycopg.connect(pg) as holder:
+        holder.execute("LOCK TABLE busy IN ACCESS EXCLUSIVE MODE")
+        holder.execute("ALTER TABLE busy ALTER COLUMN note SET DEFAULT 'y'")  # not committed: not seen
+        columns = introspect(pg).tables["public.busy"].columns
+    assert [columns[c].default for c in ("id", "note", "at")] == ["1", "'x'::text", "now()"]
