@@ -90,3 +90,19 @@ def test_nothing_is_promoted_while_someone_else_keeps_objects_frozen():
         assert any(o is made for o in gc.get_objects(generation=0))
     finally:
         gc.unfreeze()
+
+
+def test_a_long_run_still_collects_its_cycles_in_full_now_and_then(monkeypatch):
+    import weakref
+
+    from migguard.core import collector
+
+    gc.enable()
+    monkeypatch.setattr(collector, "_promotions", 0)
+    gone = []
+    for _ in range(collector.PROMOTIONS_PER_FULL_COLLECTION):
+        with no_collection():
+            cycle = _Node()
+            gone.append(weakref.ref(cycle))
+            del cycle
+    assert all(ref() is None for ref in gone)  # the last exit collected in full, promoted cycles included
