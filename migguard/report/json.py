@@ -35,6 +35,9 @@ def render(report: Report) -> str:
 
 
 def _finding(finding: Finding) -> str:
-    """One finding as the indented encoder writes it inside the findings list."""
-    flat = _FINDING.encode(finding.model_dump(mode="json"))
+    """One finding as the indented encoder writes it inside the findings list.
+
+    Its fields, in declaration order, are scalars (a Severity is a str): what model_dump(mode="json")
+    gives, without building that copy of every finding."""
+    flat = _FINDING.encode(vars(finding))
     return "{\n      " + flat[1:-1] + "\n    }"
