@@ -228,6 +228,29 @@ def test_a_directory_named_like_a_sql_file_is_skipped(tmp_path):
     assert lint_dir(tmp_path, ".").summary["files"] == 1
 
 
+def test_sql_files_lists_what_sorted_rglob_lists_in_its_order(tmp_path):
+    """Paths sort part by part ('a/z.sql' before 'a-b/c.sql', though '-' < '/' as characters); a link to a
+    file counts, a link to a directory is not walked, 'X.SQL' and a directory named '*.sql' are no files."""
+    write(tmp_path, {"a/z.sql": "", "a-b/c.sql": "", "a/b/d.sql": "", "a.sql": "", "B.sql": "", "x.SQL": "",
+                     "dir.sql/inner.sql": "", "deep/1/2/3.sql": "", ".hidden.sql": "", "n\u00e9e.sql": ""})
+    (tmp_path / "linked.sql").symlink_to(tmp_path / "a.sql")
+    (tmp_path / "loop").symlink_to(tmp_path / "a", target_is_directory=True)
+    expected = sorted(p for p in tmp_path.rglob("*.sql") if p.is_file())
+    assert sql_files(tmp_path) == expected
+    assert [p.relative_to(tmp_path).as_posix() for p in expected][:6] == [".hidden.sql", "B.sql", "a/b/d.sql", "a/z.sql",
+                                                                         "a-b/c.sql", "a.sql"]
+    assert tmp_path / "loop" / "z.sql" not in expected and tmp_path / "linked.sql" in expected
+
+
+@pytest.mark.parametrize("text", ["-- migrate:up\nSELECT 1;\n", "  --MIGRATE:Up\n", "-- café\n-- Migrate:up\n",
+                                  "-- m\u0130grate:up\n", "SELECT 'migrate:up';\n", "SELECT 1; -- migrate:upgrade\n",
+                                  "-- nothing here\n", "-- caf\u00e9\n"])
+def test_is_dbmate_answers_as_the_marker_expression_does(text):
+    from migguard.core.sources import _DBMATE_UP, is_dbmate
+
+    assert is_dbmate(text) is bool(_DBMATE_UP.search(text))
+
+
 def test_timestamps_with_and_without_separators_sort_by_their_digits(tmp_path):
     from migguard.core.sources import discover
 
