@@ -4,7 +4,9 @@ A warm lint of a large tree reads its findings from here, so the file is built t
 document read once per run, every string (a rule id, a message, a hint) stored once in a table and
 referenced by index from compact rows, and the rows of all the files a run finds turned into findings
 by one pydantic validation. Nothing in it is executed or unpickled. A cache that cannot be read,
-or an entry that does not validate, is a miss: it only costs the time to lint the file again.
+or an entry that does not validate, is a miss: it only costs the time to lint the file again. The file
+holds the entries of one version of migguard's code only (the key includes it too), so that it does not
+grow with every upgrade.
 """
 
 from __future__ import annotations
@@ -88,7 +90,8 @@ class LintCache:
                     data = json.loads((self.directory / self.FILE).read_bytes())
                 except (OSError, ValueError):
                     return self._entries
-                if (isinstance(data, dict) and data.get("format") == self.FORMAT
+                # Entries of another migguard (an upgrade, an edited rule) can never match again: not kept.
+                if (isinstance(data, dict) and data.get("format") == self.FORMAT and data.get("code") == code_version()
                         and isinstance(data.get("strings"), list) and isinstance(data.get("entries"), dict)
                         and all(isinstance(s, str) for s in data["strings"])):
                     self._strings, self._entries = data["strings"], data["entries"]
@@ -167,7 +170,7 @@ class LintCache:
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             tmp = self.directory / f"{self.FILE}.{os.getpid()}.tmp"
-            document = {"format": self.FORMAT, "strings": strings, "entries": table}
+            document = {"format": self.FORMAT, "code": code_version(), "strings": strings, "entries": table}
             tmp.write_text(json.dumps(document, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
             tmp.replace(self.directory / self.FILE)
             for older in self.OLDER:

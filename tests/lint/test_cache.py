@@ -67,12 +67,15 @@ def test_an_edited_file_is_linted_again_not_read_from_the_cache(tmp_path):
 
 @pytest.mark.parametrize("content", [
     b"", b"\x00\xff garbage", b"[]", b'{"format": 1, "strings": [], "entries": {}}', b'{"format": 2}',
-    b'{"format": 2, "strings": [1], "entries": {}}', b'{"format": 2, "strings": [], "entries": []}',
-    b'{"format": 2, "strings": ["x"], "entries": {"k": [[0, 0]]}}',
+    b'{"format": 2, "code": "CODE", "strings": [1], "entries": {}}',
+    b'{"format": 2, "code": "CODE", "strings": [], "entries": []}',
+    b'{"format": 2, "code": "CODE", "strings": ["x"], "entries": {"k": [[0, 0]]}}',
 ])
 def test_a_cache_file_that_cannot_be_read_is_ignored(tmp_path, content):
+    from migguard.lint.cache import code_version
+
     expected = _dump(_lint(None))
-    (tmp_path / LintCache.FILE).write_bytes(content)
+    (tmp_path / LintCache.FILE).write_bytes(content.replace(b"CODE", code_version().encode()))
     assert _dump(_lint(tmp_path)) == expected
     assert json.loads((tmp_path / LintCache.FILE).read_text(encoding="utf-8"))["format"] == LintCache.FORMAT
     assert _dump(_lint(tmp_path)) == expected
@@ -107,6 +110,21 @@ def test_a_damaged_entry_is_a_miss_and_the_others_still_serve(tmp_path, damage):
     assert _dump(kept) == [f for f in expected if f["path"] == "db/0002_other.sql"]
     assert _dump(_lint(tmp_path)) == expected  # relinted, and the entry rewritten
     assert all(found is not None for found in LintCache(tmp_path).get_many([(damaged_key, "db/0001_drop.sql")]))
+
+
+def test_entries_of_another_code_version_are_dropped(tmp_path, monkeypatch):
+    """An upgrade (or an edited rule) changes code_version: the old entries can never match again, and
+    the next save does not carry them along."""
+    from migguard.lint import cache as cache_module
+
+    _lint(tmp_path)
+    document = json.loads((tmp_path / LintCache.FILE).read_text(encoding="utf-8"))
+    assert document["code"] == cache_module.code_version() and len(document["entries"]) == 2
+    monkeypatch.setattr(cache_module, "code_version", lambda: "another version")
+    assert LintCache(tmp_path).get_many([(key, "x.sql") for key in document["entries"]]) == [None, None]
+    _lint(tmp_path, [_targets()[0]])
+    document = json.loads((tmp_path / LintCache.FILE).read_text(encoding="utf-8"))
+    assert document["code"] == "another version" and len(document["entries"]) == 1
 
 
 def test_the_older_cache_file_is_removed_when_the_new_one_is_written(tmp_path):
