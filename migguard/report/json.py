@@ -14,11 +14,12 @@ import json
 from collections.abc import Callable
 from json.encoder import encode_basestring  # the C escaper json.dumps(ensure_ascii=False) uses
 
-from migguard.core.findings import Finding, Report
+from migguard.core.findings import Finding, Report, Severity
 
 SCHEMA_VERSION = 1
 
 _EMPTY_FINDINGS = '"findings": []'
+_SEVERITIES = {severity: encode_basestring(severity.value) for severity in Severity}  # an enum's .value is slow
 
 
 def render(report: Report) -> str:
@@ -35,7 +36,7 @@ def render(report: Report) -> str:
     escaped: dict[str, str] = {}
 
     def repeated(value: str) -> str:
-        """The JSON form of a string that repeats (a rule, a severity, a path, a hint), made once."""
+        """The JSON form of a string that repeats (a rule, a path, a hint), made once."""
         text = escaped.get(value)
         if text is None:
             text = escaped[value] = encode_basestring(value)
@@ -54,7 +55,7 @@ def _finding(finding: Finding, repeated: Callable[[str], str]) -> str:
     """One finding as the indented encoder writes it inside the findings list (keys in field order)."""
     statement = "null" if finding.statement is None else finding.statement
     hint = "null" if finding.hint is None else repeated(finding.hint)
-    return (f'{{\n      "rule": {repeated(finding.rule)},\n      "severity": {repeated(finding.severity.value)},\n'
+    return (f'{{\n      "rule": {repeated(finding.rule)},\n      "severity": {_SEVERITIES[finding.severity]},\n'
             f'      "path": {repeated(finding.path)},\n      "line": {finding.line},\n'
             f'      "column": {finding.column},\n      "end_line": {finding.end_line},\n'
             f'      "end_column": {finding.end_column},\n      "statement": {statement},\n'
