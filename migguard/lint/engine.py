@@ -15,6 +15,7 @@ import functools
 import json
 import os
 import subprocess
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from migguard.core import collector
 from migguard.core.errors import InputError
-from migguard.core.findings import Finding, Report, Severity
+from migguard.core.findings import SORT_KEY, Finding, Report, Severity
 from migguard.core.sources import dbmate_section, discover, is_dbmate, read_sql, sql_files
 from migguard.lint.cache import LintCache
 from migguard.lint.directives import find_directives, target_statements
@@ -488,12 +489,13 @@ def gate_passes(findings: Iterable[Finding], strict: bool) -> bool:
 
 
 def build_report(findings: list[Finding], targets: Sequence[LintTarget], strict: bool) -> Report:
-    findings = sorted(findings, key=lambda f: f.sort_key)
+    findings = sorted(findings, key=SORT_KEY)
+    counts = Counter(f.severity for f in findings)
     summary: dict[str, int | str | list[str]] = {
         "files": len(targets),
-        "errors": sum(1 for f in findings if f.severity == Severity.ERROR),
-        "warnings": sum(1 for f in findings if f.severity == Severity.WARNING),
-        "infos": sum(1 for f in findings if f.severity == Severity.INFO),
+        "errors": counts[Severity.ERROR],
+        "warnings": counts[Severity.WARNING],
+        "infos": counts[Severity.INFO],
     }
     return Report(command="lint", ok=gate_passes(findings, strict), findings=tuple(findings), summary=summary,
                   sources={t.path: t.text for t in targets})
