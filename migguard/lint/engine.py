@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from migguard.core import collector
 from migguard.core.errors import InputError
 from migguard.core.findings import SORT_KEY, Finding, Report, Severity
-from migguard.core.sources import dbmate_section, discover, is_dbmate, read_sql, sql_files
+from migguard.core.sources import dbmate_section, discover, is_dbmate, read_sql, sql_file_names
 from migguard.lint.cache import LintCache
 from migguard.lint.directives import find_directives, target_statements
 from migguard.lint.rule import Rule, Violation
@@ -341,7 +341,7 @@ def collect_targets(paths: Sequence[str], layout: str = "auto", stdin_text: str 
             continue
         path = Path(raw)
         if path.is_dir():
-            files = [m.up for m in discover(path, layout, unique=False)] if _looks_like_migrations(path) else sql_files(path)
+            files = [m.up for m in discover(path, layout, unique=False)] if _looks_like_migrations(path) else sql_file_names(path)
             for file in files:
                 targets.append(_target(file))
         elif path.exists():
@@ -368,11 +368,12 @@ def _looks_like_migrations(directory: Path) -> bool:
     return False
 
 
-def _target(path: Path) -> LintTarget:
+def _target(path: Path | str) -> LintTarget:
+    """`path`: a Path, or a POSIX path's text (sources.sql_file_names)."""
     text = read_sql(path)
     if is_dbmate(text):
         text = dbmate_section(text, "up")
-    return LintTarget(path.as_posix(), text)
+    return LintTarget(path if isinstance(path, str) else path.as_posix(), text)
 
 
 def changed_files(ref: str, paths: Sequence[str]) -> list[str]:

@@ -214,6 +214,33 @@ def test_non_utf8_file_is_an_input_error_naming_the_file(tmp_path):
         lint_dir(tmp_path, ".")
 
 
+@pytest.mark.parametrize("data", [b"", b"\xef\xbb\xbf", b"\xef\xbb", b"\xef\xbb\xbf\xef\xbb\xbfSELECT 1;", b"SELECT 1;",
+                                  "\ufeffSELECT 'café';".encode(), b"\xef\xbb\xbfSELECT \xff;", b"SELECT \xe9;",
+                                  b"\xef\xbb\xbfab\xc3"])
+def test_decoding_is_the_utf8_sig_codec(data):
+    """The text, and the byte an error names, are what bytes.decode("utf-8-sig") gives."""
+    from migguard.core.sources import decode_sql
+
+    try:
+        expected = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        with pytest.raises(InputError, match=rf"^f.sql: not valid UTF-8 \(byte {error.start}\)"):
+            decode_sql("f.sql", data)
+    else:
+        assert decode_sql("f.sql", data) == expected
+
+
+def test_sql_file_names_are_the_posix_paths_of_sql_files(tmp_path, monkeypatch):
+    from migguard.core.sources import sql_file_names
+
+    write(tmp_path, {"db/a.sql": "", "db/sub/b.sql": "", "db/a-b/c.sql": "", "top.sql": ""})
+    monkeypatch.chdir(tmp_path)
+    for spelling in (".", "./", "db", "db/", "./db", "db//sub", "db/./sub", str(tmp_path), str(tmp_path) + "/db/"):
+        directory = Path(spelling)
+        assert sql_file_names(directory) == [p.as_posix() for p in sql_files(directory)], spelling
+    assert sql_file_names(Path(".")) == ["db/a-b/c.sql", "db/a.sql", "db/sub/b.sql", "top.sql"]
+
+
 def test_missing_file_and_directory_are_input_errors(tmp_path):
     with pytest.raises(InputError, match="no such file"):
         read_sql(tmp_path / "nope.sql")
