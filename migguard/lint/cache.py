@@ -76,11 +76,18 @@ class LintCache:
         self._strings: list[str] = []
         self._entries: dict[str, list[list]] | None = None
         self._positions: dict[str, int] | None = None  # string → index in _strings, made on the first put
+        self._hashed: dict = {}  # (settings, rules) → the sha256 state of the key up to them
         self._dirty = False
 
     def key(self, target: _Target, settings: LintSettings, policy: _Policy) -> str:
-        material = "\0".join([code_version(), target.path, repr(settings), policy.fingerprint, target.text])
-        return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()
+        """A hash of the code version, settings and rules (hashed once per run), the path and the text."""
+        common = (repr(settings), policy.fingerprint)
+        start = self._hashed.get(common)
+        if start is None:
+            start = self._hashed[common] = hashlib.sha256("\0".join([code_version(), *common, ""]).encode())
+        digest = start.copy()
+        digest.update(f"{len(target.path)}:{target.path}\0{target.text}".encode("utf-8", "surrogatepass"))
+        return digest.hexdigest()
 
     def _load(self) -> dict[str, list[list]]:
         if self._entries is None:
