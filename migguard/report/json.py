@@ -11,7 +11,6 @@ compares the text with json.dumps, escapes and nulls included.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from json.encoder import encode_basestring  # the C escaper json.dumps(ensure_ascii=False) uses
 
 from migguard.core.findings import Finding, Report, Severity
@@ -33,30 +32,30 @@ def render(report: Report) -> str:
     envelope = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     if not report.findings:
         return envelope
-    escaped: dict[str, str] = {}
-
-    def repeated(value: str) -> str:
-        """The JSON form of a string that repeats (a rule, a path, a hint), made once."""
-        text = escaped.get(value)
-        if text is None:
-            text = escaped[value] = encode_basestring(value)
-        return text
-
+    escaped = _Escaped()
     head, tail = envelope.split(_EMPTY_FINDINGS, 1)  # the summary comes after the findings
     parts = [head, '"findings": [\n    ']
     for finding in report.findings:
-        parts += (_finding(finding, repeated), ",\n    ")
+        parts += (_finding(finding, escaped), ",\n    ")
     parts[-1] = "\n  ]"
     parts.append(tail)
     return "".join(parts)  # one copy of the long text, not two
 
 
-def _finding(finding: Finding, repeated: Callable[[str], str]) -> str:
+class _Escaped(dict):
+    """The JSON form of each string that repeats (a rule, a path, a hint), made on first use."""
+
+    def __missing__(self, value: str) -> str:
+        text = self[value] = encode_basestring(value)
+        return text
+
+
+def _finding(finding: Finding, escaped: _Escaped) -> str:
     """One finding as the indented encoder writes it inside the findings list (keys in field order)."""
     statement = "null" if finding.statement is None else finding.statement
-    hint = "null" if finding.hint is None else repeated(finding.hint)
-    return (f'{{\n      "rule": {repeated(finding.rule)},\n      "severity": {_SEVERITIES[finding.severity]},\n'
-            f'      "path": {repeated(finding.path)},\n      "line": {finding.line},\n'
+    hint = "null" if finding.hint is None else escaped[finding.hint]
+    return (f'{{\n      "rule": {escaped[finding.rule]},\n      "severity": {_SEVERITIES[finding.severity]},\n'
+            f'      "path": {escaped[finding.path]},\n      "line": {finding.line},\n'
             f'      "column": {finding.column},\n      "end_line": {finding.end_line},\n'
             f'      "end_column": {finding.end_column},\n      "statement": {statement},\n'
             f'      "message": {encode_basestring(finding.message)},\n      "hint": {hint}\n    }}')
