@@ -140,3 +140,27 @@ def test_saving_keeps_only_the_strings_the_kept_entries_use(tmp_path, monkeypatc
     assert len(document["entries"]) == 1
     used = {value for rows in document["entries"].values() for row in rows for value in (row[0], row[1], row[7], row[8])}
     assert used - {None} == set(range(len(document["strings"])))
+
+
+def test_findings_read_from_the_cache_are_the_validated_findings(tmp_path):
+    """Cached findings are assembled without pydantic's validation (cache._assembler): they compare, hash,
+    dump and copy as the findings lint computed."""
+    first = _lint(tmp_path)
+    cache, settings, policy = LintCache(tmp_path), LintSettings(), RulePolicy.build()
+    cached = [f for found in cache.get_many([(cache.key(t, settings, policy), t.path) for t in _targets()])
+              for f in found]
+    assert cached == first and [hash(f) for f in cached] == [hash(f) for f in first]
+    assert [f.model_fields_set for f in cached] == [f.model_fields_set for f in first]
+    assert [f.model_copy(update={"line": 99}) for f in cached] == [f.model_copy(update={"line": 99}) for f in first]
+    assert all(type(f.severity) is type(g.severity) for f, g in zip(cached, first, strict=True))
+
+
+def test_without_the_assembler_every_entry_is_validated(tmp_path, monkeypatch):
+    """A pydantic whose models the assembler does not reproduce: findings are validated, with the same result."""
+    from migguard.lint import cache as cache_module
+
+    first = _lint(tmp_path)
+    monkeypatch.setattr(cache_module, "_assembler", lambda: None)
+    cache, settings, policy = LintCache(tmp_path), LintSettings(), RulePolicy.build()
+    found = cache.get_many([(cache.key(t, settings, policy), t.path) for t in _targets()])
+    assert all(entry is not None for entry in found) and [f for entry in found for f in entry] == first
