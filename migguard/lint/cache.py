@@ -2,11 +2,11 @@
 
 A warm lint of a large tree reads its findings from here, so the file is built to load fast: one JSON
 document read once per run, every string (a rule id, a message, a hint) stored once in a table and
-referenced by index from compact rows, each row's values checked for their types and assembled into
-a Finding without a second validation (see `_assembler`). Nothing in it is executed or unpickled. A cache that cannot be read,
-or an entry that does not validate, is a miss: it only costs the time to lint the file again. The file
-holds the entries of one version of migguard's code only (the key includes it too), so that it does not
-grow with every upgrade.
+referenced by index from compact rows, each row's values checked for their types and assembled into a
+Finding without a second validation (see `_assembler`). Nothing in it is executed or unpickled. A cache
+that cannot be read, or an entry that does not check out, is a miss: it only costs the time to lint the
+file again. The file holds the entries of one version of migguard's code only (the key includes it too),
+so that it does not grow with every upgrade.
 """
 
 from __future__ import annotations
