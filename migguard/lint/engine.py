@@ -26,15 +26,14 @@ from migguard.core.errors import InputError
 from migguard.core.findings import SORT_KEY, Finding, Report, Severity
 from migguard.core.sources import dbmate_section, discover, is_dbmate, read_sql, sql_file_names
 from migguard.lint.cache import LintCache
-from migguard.lint.directives import find_directives, target_statements
-from migguard.lint.rule import Rule, Violation
 from migguard.lint.settings import LintSettings, project_path
 
 if TYPE_CHECKING:
+    from migguard.lint.rule import Rule, Violation
     from migguard.sql.parse import ParsedFile, Statement
 
-# The rule registry and the SQL parsers (sqlglot, pglast) are imported where a file is linted, not here: a
-# lint answered wholly from the cache never loads them (see tests/lint/test_fast_start.py).
+# The rule registry, the directives and the SQL parsers (sqlglot, pglast) are imported where a file is linted,
+# not here: a lint answered wholly from the cache never loads them (see tests/lint/test_fast_start.py).
 
 
 @dataclass(frozen=True)
@@ -255,6 +254,7 @@ def _finding(rule: Rule, severity: Severity, path: str, index: int, start: tuple
 
 def _apply_directives(parsed: ParsedFile, raw: list[tuple[Rule, Violation | None, Finding]], path: str,
                       policy: RulePolicy) -> LintResult:
+    from migguard.lint.directives import find_directives, target_statements
     from migguard.lint.rules import RULES_BY_ID
 
     directives = find_directives(parsed.text)
