@@ -76,16 +76,16 @@ class LintCache:
         self._strings: list[str] = []
         self._entries: dict[str, list[list]] | None = None
         self._positions: dict[str, int] | None = None  # string → index in _strings, made on the first put
-        self._hashed: dict = {}  # (settings, rules) → the sha256 state of the key up to them
+        self._hashed: tuple | None = None  # (settings, rules, the sha256 state of the key up to them)
         self._dirty = False
 
     def key(self, target: _Target, settings: LintSettings, policy: _Policy) -> str:
         """A hash of the code version, settings and rules (hashed once per run), the path and the text."""
-        common = (repr(settings), policy.fingerprint)
-        start = self._hashed.get(common)
-        if start is None:
-            start = self._hashed[common] = hashlib.sha256("\0".join([code_version(), *common, ""]).encode())
-        digest = start.copy()
+        if self._hashed is None or self._hashed[0] is not settings or self._hashed[1] is not policy:
+            # A run asks with the same two objects for every file: the part of the key they decide is hashed once.
+            common = "\0".join([code_version(), repr(settings), policy.fingerprint, ""])
+            self._hashed = (settings, policy, hashlib.sha256(common.encode()))
+        digest = self._hashed[2].copy()
         digest.update(f"{len(target.path)}:{target.path}\0{target.text}".encode("utf-8", "surrogatepass"))
         return digest.hexdigest()
 
