@@ -267,7 +267,7 @@ def _assembler() -> Callable[[dict], Finding] | None:
     sample = {"rule": "r", "severity": Severity.ERROR, "path": "p.sql", "line": 1, "column": 2, "end_line": 3,
               "end_column": 4, "statement": None, "message": "m", "hint": None}
     try:
-        made, validated = assemble(dict(sample)), Finding(**sample)
+        made, validated = assemble(dict(sample)), Finding.model_validate(sample)  # a probe, not a finding lint emits
         same = (made == validated and hash(made) == hash(validated) and made.model_dump() == validated.model_dump()
                 and made.model_fields_set == validated.model_fields_set and list(vars(made)) == list(vars(validated))
                 and made.model_copy(update={"line": 9}) == validated.model_copy(update={"line": 9}))
