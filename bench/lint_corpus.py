@@ -178,10 +178,10 @@ def main() -> int:
 
         timed(lint, work)  # fill the cache
         cache = work / ".migguard" / "cache"
-        entries = len(list(cache.glob("*.json"))) if cache.is_dir() else 0
+        entries = cache_entries(cache)
         warm, result = best_of(args.repeat, lint, work)
         print(f"  warm, cache in a temp dir               {warm:7.3f} s  cpu {cpu_of(lint):6.3f} s  {describe_run(result)}; "
-              f"{entries} cache entries")
+              f"{entries} cache entries in {len(list(cache.glob('*.json')))} file(s)")
 
     # --- squawk -----------------------------------------------------------------------------
     squawk = find_squawk()
@@ -211,6 +211,18 @@ def main() -> int:
     if args.profile:
         profile(targets, folder_args)
     return 0
+
+
+def cache_entries(cache: Path) -> int:
+    """The files the lint cache holds findings for (one JSON document, lint/cache.py)."""
+    total = 0
+    for file in cache.glob("*.json") if cache.is_dir() else ():
+        try:
+            document = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        total += len(document.get("entries", {})) if isinstance(document, dict) else 0
+    return total
 
 
 def describe_run(result: subprocess.CompletedProcess[str]) -> str:

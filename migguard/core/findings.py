@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from operator import attrgetter
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -37,6 +38,10 @@ class Finding(BaseModel):
     @property
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.line, self.column, self.rule)
+
+
+# Finding.sort_key as one C call, for sorting many findings.
+SORT_KEY = attrgetter("path", "line", "column", "rule")
 
 
 class Report(BaseModel):

@@ -3,7 +3,7 @@
 The checks know nothing of paths, configured severities or ignores; this module adds them:
 rule selection, severity overrides, `--allow-destructive`, the drop to `info` for objects
 created earlier in the same migration, ignore directives, and the gate verdict. Results are
-cached per file (keyed by content, path and settings) and computed in parallel over files.
+cached per file (lint/cache.py: keyed by content, path and settings) and computed in parallel over files.
 
 The live gate (`apply --confirm-live`) lints in `live` mode: an in-file ignore of a destructive
 rule records a reason but does not accept the finding there; only `--allow-destructive` does.
@@ -12,29 +12,28 @@ rule records a reason but does not accept the finding there; only `--allow-destr
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import os
 import subprocess
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from migguard import __version__
 from migguard.core import collector
 from migguard.core.errors import InputError
-from migguard.core.findings import Finding, Report, Severity
-from migguard.core.sources import dbmate_section, discover, is_dbmate, read_sql, sql_files
-from migguard.lint.directives import find_directives, target_statements
-from migguard.lint.rule import Rule, Violation
+from migguard.core.findings import SORT_KEY, Finding, Report, Severity
+from migguard.core.sources import dbmate_section, discover, is_dbmate, read_sql, sql_file_names
+from migguard.lint.cache import LintCache
 from migguard.lint.settings import LintSettings, project_path
 
 if TYPE_CHECKING:
+    from migguard.lint.rule import Rule, Violation
     from migguard.sql.parse import ParsedFile, Statement
 
-# The rule registry and the SQL parsers (sqlglot, pglast) are imported where a file is linted, not here: a
-# lint answered wholly from the cache never loads them (see tests/lint/test_fast_start.py).
+# The rule registry, the directives and the SQL parsers (sqlglot, pglast) are imported where a file is linted,
+# not here: a lint answered wholly from the cache never loads them (see tests/lint/test_fast_start.py).
 
 
 @dataclass(frozen=True)
@@ -255,6 +254,7 @@ def _finding(rule: Rule, severity: Severity, path: str, index: int, start: tuple
 
 def _apply_directives(parsed: ParsedFile, raw: list[tuple[Rule, Violation | None, Finding]], path: str,
                       policy: RulePolicy) -> LintResult:
+    from migguard.lint.directives import find_directives, target_statements
     from migguard.lint.rules import RULES_BY_ID
 
     directives = find_directives(parsed.text)
@@ -341,7 +341,7 @@ def collect_targets(paths: Sequence[str], layout: str = "auto", stdin_text: str 
             continue
         path = Path(raw)
         if path.is_dir():
-            files = [m.up for m in discover(path, layout, unique=False)] if _looks_like_migrations(path) else sql_files(path)
+            files = [m.up for m in discover(path, layout, unique=False)] if _looks_like_migrations(path) else sql_file_names(path)
             for file in files:
                 targets.append(_target(file))
         elif path.exists():
@@ -368,11 +368,12 @@ def _looks_like_migrations(directory: Path) -> bool:
     return False
 
 
-def _target(path: Path) -> LintTarget:
+def _target(path: Path | str) -> LintTarget:
+    """`path`: a Path, or a POSIX path's text (sources.sql_file_names)."""
     text = read_sql(path)
     if is_dbmate(text):
         text = dbmate_section(text, "up")
-    return LintTarget(path.as_posix(), text)
+    return LintTarget(path if isinstance(path, str) else path.as_posix(), text)
 
 
 def changed_files(ref: str, paths: Sequence[str]) -> list[str]:
@@ -412,71 +413,6 @@ def changed_files(ref: str, paths: Sequence[str]) -> list[str]:
     return sorted(chosen)
 
 
-@functools.cache
-def _code_version() -> str:
-    """migguard's version plus the size and mtime of its modules: an edited rule invalidates the cache."""
-    package = Path(__file__).parents[1]
-    stats = sorted((str(p.relative_to(package)), p.stat().st_size, p.stat().st_mtime_ns) for p in package.rglob("*.py"))
-    return hashlib.sha256(repr((__version__, stats)).encode()).hexdigest()
-
-
-class LintCache:
-    """Findings per file, keyed by content, path, settings and version, in one file under
-    `.migguard/cache`: read once, written once (atomically) per run. A cache that cannot be read
-    or written only costs time."""
-
-    FILE = "lint-v1.json"
-    MAX_ENTRIES = 50_000
-
-    def __init__(self, directory: Path | None) -> None:
-        self.directory = directory
-        self._entries: dict[str, list[dict]] | None = None
-        self._dirty = False
-
-    def key(self, target: LintTarget, settings: LintSettings, policy: RulePolicy | PolicyRequest) -> str:
-        material = "\0".join([_code_version(), target.path, repr(settings), policy.fingerprint, target.text])
-        return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()
-
-    def _load(self) -> dict[str, list[dict]]:
-        if self._entries is None:
-            self._entries = {}
-            if self.directory is not None:
-                try:
-                    data = json.loads((self.directory / self.FILE).read_text(encoding="utf-8"))
-                    if isinstance(data, dict):
-                        self._entries = data
-                except (OSError, ValueError):
-                    pass
-        return self._entries
-
-    def get(self, key: str) -> list[Finding] | None:
-        if self.directory is None:
-            return None
-        items = self._load().get(key)
-        return None if items is None else [Finding.model_validate(item) for item in items]
-
-    def put(self, key: str, findings: list[Finding]) -> None:
-        if self.directory is None:
-            return
-        self._load()[key] = [f.model_dump(mode="json") for f in findings]
-        self._dirty = True
-
-    def save(self) -> None:
-        if self.directory is None or not self._dirty:
-            return
-        entries = self._load()
-        if len(entries) > self.MAX_ENTRIES:  # oldest first in insertion order
-            entries = dict(list(entries.items())[-self.MAX_ENTRIES:])
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            tmp = self.directory / f"{self.FILE}.{os.getpid()}.tmp"
-            tmp.write_text(json.dumps(entries, separators=(",", ":")), encoding="utf-8")
-            tmp.replace(self.directory / self.FILE)
-        except OSError:
-            pass
-        self._dirty = False
-
-
 def _lint_one(args: tuple[LintTarget, LintSettings, RulePolicy]) -> list[Finding]:
     target, settings, policy = args
     return lint_text(target.path, target.text, settings, policy)
@@ -493,10 +429,10 @@ def lint_targets(targets: Sequence[LintTarget], settings: LintSettings, policy: 
     cache = cache or LintCache(None)
     results: dict[int, list[Finding]] = {}
     pending: list[tuple[int, str]] = []
-    for position, target in enumerate(targets):
-        # Without a cache (--no-cache) no key is computed: it hashes every module of migguard (_code_version).
-        key = cache.key(target, settings, policy) if cache.directory is not None else ""
-        cached = cache.get(key)
+    # Without a cache (--no-cache) no key is computed: it hashes every module of migguard (cache.code_version).
+    keys = [cache.key(target, settings, policy) for target in targets] if cache.directory is not None else [""] * len(targets)
+    found = cache.get_many([(key, target.path) for key, target in zip(keys, targets, strict=True)])
+    for position, (key, cached) in enumerate(zip(keys, found, strict=True)):
         if cached is None:
             pending.append((position, key))
         else:
@@ -554,12 +490,13 @@ def gate_passes(findings: Iterable[Finding], strict: bool) -> bool:
 
 
 def build_report(findings: list[Finding], targets: Sequence[LintTarget], strict: bool) -> Report:
-    findings = sorted(findings, key=lambda f: f.sort_key)
+    findings = sorted(findings, key=SORT_KEY)
+    counts = Counter(f.severity for f in findings)
     summary: dict[str, int | str | list[str]] = {
         "files": len(targets),
-        "errors": sum(1 for f in findings if f.severity == Severity.ERROR),
-        "warnings": sum(1 for f in findings if f.severity == Severity.WARNING),
-        "infos": sum(1 for f in findings if f.severity == Severity.INFO),
+        "errors": counts[Severity.ERROR],
+        "warnings": counts[Severity.WARNING],
+        "infos": counts[Severity.INFO],
     }
     return Report(command="lint", ok=gate_passes(findings, strict), findings=tuple(findings), summary=summary,
                   sources={t.path: t.text for t in targets})

@@ -6,7 +6,11 @@ from migguard.core.findings import Finding, Report
 
 
 def render(report: Report) -> str:
-    blocks = [_block(finding, report.sources.get(finding.path)) for finding in report.findings]
+    lines: dict[str, list[str] | None] = {}  # each source split once, not once per finding
+    for path in {finding.path for finding in report.findings}:
+        source = report.sources.get(path)
+        lines[path] = None if source is None else source.splitlines()
+    blocks = [_block(finding, lines[finding.path]) for finding in report.findings]
     plan = report.summary.get("plan")
     if isinstance(plan, dict):
         blocks.append(_plan(plan))
@@ -32,7 +36,7 @@ def _plan(plan: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _block(finding: Finding, source: str | None) -> str:
+def _block(finding: Finding, source: list[str] | None) -> str:
     lines = [f"{finding.path}:{finding.line}:{finding.column}: {finding.severity.value}[{finding.rule}] {finding.message}"]
     sql_line = _line(source, finding.line)
     if sql_line is not None:
@@ -50,8 +54,7 @@ def _block(finding: Finding, source: str | None) -> str:
     return "\n".join(lines) + "\n\n"
 
 
-def _line(source: str | None, number: int) -> str | None:
-    if source is None:
+def _line(lines: list[str] | None, number: int) -> str | None:
+    if lines is None:
         return None
-    lines = source.splitlines()
     return lines[number - 1].rstrip() if 0 < number <= len(lines) else None

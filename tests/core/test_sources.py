@@ -214,6 +214,33 @@ def test_non_utf8_file_is_an_input_error_naming_the_file(tmp_path):
         lint_dir(tmp_path, ".")
 
 
+@pytest.mark.parametrize("data", [b"", b"\xef\xbb\xbf", b"\xef\xbb", b"\xef\xbb\xbf\xef\xbb\xbfSELECT 1;", b"SELECT 1;",
+                                  "\ufeffSELECT 'café';".encode(), b"\xef\xbb\xbfSELECT \xff;", b"SELECT \xe9;",
+                                  b"\xef\xbb\xbfab\xc3"])
+def test_decoding_is_the_utf8_sig_codec(data):
+    """The text, and the byte an error names, are what bytes.decode("utf-8-sig") gives."""
+    from migguard.core.sources import decode_sql
+
+    try:
+        expected = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        with pytest.raises(InputError, match=rf"^f.sql: not valid UTF-8 \(byte {error.start}\)"):
+            decode_sql("f.sql", data)
+    else:
+        assert decode_sql("f.sql", data) == expected
+
+
+def test_sql_file_names_are_the_posix_paths_of_sql_files(tmp_path, monkeypatch):
+    from migguard.core.sources import sql_file_names
+
+    write(tmp_path, {"db/a.sql": "", "db/sub/b.sql": "", "db/a-b/c.sql": "", "top.sql": ""})
+    monkeypatch.chdir(tmp_path)
+    for spelling in (".", "./", "db", "db/", "./db", "db//sub", "db/./sub", str(tmp_path), str(tmp_path) + "/db/"):
+        directory = Path(spelling)
+        assert sql_file_names(directory) == [p.as_posix() for p in sql_files(directory)], spelling
+    assert sql_file_names(Path(".")) == ["db/a-b/c.sql", "db/a.sql", "db/sub/b.sql", "top.sql"]
+
+
 def test_missing_file_and_directory_are_input_errors(tmp_path):
     with pytest.raises(InputError, match="no such file"):
         read_sql(tmp_path / "nope.sql")
@@ -226,6 +253,29 @@ def test_a_directory_named_like_a_sql_file_is_skipped(tmp_path):
     assert sql_files(tmp_path) == [tmp_path / "0001_a.sql"]
     assert [m.up.name for m in discover(tmp_path)] == ["0001_a.sql"]
     assert lint_dir(tmp_path, ".").summary["files"] == 1
+
+
+def test_sql_files_lists_what_sorted_rglob_lists_in_its_order(tmp_path):
+    """Paths sort part by part ('a/z.sql' before 'a-b/c.sql', though '-' < '/' as characters); a link to a
+    file counts, a link to a directory is not walked, 'X.SQL' and a directory named '*.sql' are no files."""
+    write(tmp_path, {"a/z.sql": "", "a-b/c.sql": "", "a/b/d.sql": "", "a.sql": "", "B.sql": "", "x.SQL": "",
+                     "dir.sql/inner.sql": "", "deep/1/2/3.sql": "", ".hidden.sql": "", "n\u00e9e.sql": ""})
+    (tmp_path / "linked.sql").symlink_to(tmp_path / "a.sql")
+    (tmp_path / "loop").symlink_to(tmp_path / "a", target_is_directory=True)
+    expected = sorted(p for p in tmp_path.rglob("*.sql") if p.is_file())
+    assert sql_files(tmp_path) == expected
+    assert [p.relative_to(tmp_path).as_posix() for p in expected][:6] == [".hidden.sql", "B.sql", "a/b/d.sql", "a/z.sql",
+                                                                         "a-b/c.sql", "a.sql"]
+    assert tmp_path / "loop" / "z.sql" not in expected and tmp_path / "linked.sql" in expected
+
+
+@pytest.mark.parametrize("text", ["-- migrate:up\nSELECT 1;\n", "  --MIGRATE:Up\n", "-- café\n-- Migrate:up\n",
+                                  "-- m\u0130grate:up\n", "SELECT 'migrate:up';\n", "SELECT 1; -- migrate:upgrade\n",
+                                  "-- nothing here\n", "-- caf\u00e9\n"])
+def test_is_dbmate_answers_as_the_marker_expression_does(text):
+    from migguard.core.sources import _DBMATE_UP, is_dbmate
+
+    assert is_dbmate(text) is bool(_DBMATE_UP.search(text))
 
 
 def test_timestamps_with_and_without_separators_sort_by_their_digits(tmp_path):

@@ -91,5 +91,6 @@ def test_lint_answered_from_the_cache_imports_neither_parser_nor_rules(tmp_path)
     second, modules = _imported(tmp_path, "lint", "--format", "json", "f.sql")
     assert first.returncode == second.returncode == 1, second.stderr[-2000:]  # ban-drop-column refuses
     assert "pglast" in computed and "migguard.lint.rules" in computed
-    assert _offending(modules, ("sqlglot", "pglast", "migguard.lint.rules", "migguard.sql.parse")) == []
+    assert _offending(modules, ("sqlglot", "pglast", "migguard.lint.rules", "migguard.lint.rule", "migguard.lint.directives",
+                                "migguard.sql")) == []
     assert second.stdout == first.stdout and "ban-drop-column" in second.stdout

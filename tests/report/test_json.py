@@ -48,8 +48,8 @@ def test_text_is_the_standard_indented_encoding(report):
     """The fast splice writes exactly what json.dumps(indent=2) writes (escapes, None, unicode, nesting)."""
     odd = report.findings[0].model_copy(update={"message": 'quote " back\\slash\nnew line\ttab \u2028 café',
                                                 "hint": None, "statement": None})
-    # The findings are encoded in one call with NUL separators: a NUL, or `},` + NUL + `{`, in a message
-    # must stay an escaped character of that message.
+    # A NUL, or `},` + NUL + `{`, in a message must stay an escaped character of that message (a splice
+    # that used NUL separators would break on it).
     nul = report.findings[0].model_copy(update={"message": 'brace }\x00{ and },\x00{ end }', "hint": "}"})
     summary = report.summary | {"plan": {"nested": ["a", {"b": 1}]}, "empty": {}}
     for findings in ((), (odd,), (*report.findings, odd), (nul, odd, nul)):
