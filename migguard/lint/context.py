@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from migguard.lint.settings import LintSettings, project_path  # noqa: F401  (re-exported: callers import them here)
+from migguard.sql import locate
 from migguard.sql.lazy import exp
-from migguard.sql.offsets import at
 from migguard.sql.parse import Statement, identifier, postgres_sql  # noqa: F401  (rules read identifier from here)
 from migguard.sql.shapes import AlterTable, CreateTable, CreateView, Other, Policy
 from migguard.sql.transactions import (
@@ -374,7 +374,7 @@ class TenantTable:
     def offset(self, column: str) -> int:
         """Where the finding points: the ADD COLUMN clause, else the start of the statement."""
         if self.how == "add_column":
-            return at(self.statement, rf"\badd\s+(column\s+)?(if\s+not\s+exists\s+)?\"?{re.escape(column)}\b")
+            return locate.words(self.statement, "add column? if? not? exists? {}", column) or 0
         return 0
 
     def describe(self, column: str) -> str:

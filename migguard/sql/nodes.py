@@ -7,9 +7,9 @@ statement that cannot matter to a rule is never handed to a second parser.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
+from migguard.sql import locate
 from migguard.sql.shapes import AlterAction, AlterTable, CreateIndex, DropObjects, Policy, Transaction
 
 # PostgreSQL keeps 63 bytes of a name (NAMEDATALEN - 1): a name of that length may have been cut.
@@ -50,11 +50,9 @@ def as_written(text: str, name: str) -> str:
     if len(name.encode("utf-8")) < MAX_NAME_BYTES:
         return name
     longest = name
-    for match in re.finditer(rf'"{re.escape(name)}(?:[^"]|"")*"', text):
-        candidate = match.group(0)[1:-1].replace('""', '"')
-        longest = max(longest, candidate, key=len)
-    for match in re.finditer(rf"(?<![\w$\"]){re.escape(name)}[\w$]*", text, re.IGNORECASE):
-        longest = max(longest, match.group(0).lower(), key=len)
+    for token in locate.text_tokens(text):  # the scanner's tokens: a name in a comment or a string is none
+        if token.name and token.value.startswith(name):
+            longest = max(longest, token.value, key=len)
     return longest
 
 

@@ -62,7 +62,8 @@ from migguard.core.findings import Severity
 from migguard.core.locks import ACCESS_EXCLUSIVE
 from migguard.lint.context import LintContext, alter_table, column_defs, created_table, identifier, normalise, \
     table_name
-from migguard.lint.rule import Rule, Violation, at
+from migguard.lint.rule import Rule, Violation
+from migguard.sql import locate
 from migguard.sql.lazy import exp
 from migguard.sql.parse import postgres_sql
 from migguard.sql.shapes import AlterTable, CreateTable
@@ -342,7 +343,7 @@ def check(context: LintContext) -> Iterator[Violation]:
                 f"Changing {table}.{column}{source} to {new} can lose or reject data: {reason}. It also rewrites "
                 f"the table under an {ACCESS_EXCLUSIVE.describe()}.",
                 HINT_LIMIT if _is_limit(new) else HINT_CONVERT,
-                offset=at(statement, rf"\balter\s+(column\s+)?\"?{re.escape(column)}\b"),
+                offset=locate.words(statement, "alter column? {}", column) or 0,
                 new_object=(context.is_new_table(table, statement.index)
                             or added.get((table, column), statement.index) < statement.index),
             )

@@ -56,6 +56,7 @@ from migguard.lint.context import LintContext, table_name
 from migguard.lint.facts import ddl
 from migguard.lint.facts.dml import DML_KINDS
 from migguard.lint.rule import Rule, Violation, at
+from migguard.sql import locate
 from migguard.sql.lazy import exp
 from migguard.sql.parse import Statement
 
@@ -140,7 +141,8 @@ def _touched_tables(statement: Statement) -> dict[str, str | None]:
 
 
 def _read_offset(statement: Statement, table: str) -> int:
-    return at(statement, rf"\b{re.escape(table.rsplit('.', 1)[-1])}\b") or at(statement, r"\bselect\b")
+    found = locate.relation_offset(statement, table.rsplit(".", 1)[-1])
+    return found if found else locate.words(statement, "select") or 0
 
 
 RULE = Rule(

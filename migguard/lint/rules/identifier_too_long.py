@@ -42,7 +42,7 @@ from collections.abc import Iterator
 from migguard.core.findings import Severity
 from migguard.lint.context import LintContext, identifier
 from migguard.lint.rule import Rule, Violation
-from migguard.sql import nodes
+from migguard.sql import locate, nodes
 from migguard.sql.lazy import exp
 from migguard.sql.parse import Statement
 from migguard.sql.shapes import AlterTable, CodeBlock, CreateIndex, CreateTable, CreateView, Policy, Rename
@@ -164,8 +164,9 @@ def _as_written(statement: Statement, name: str) -> str:
 
 
 def _offset(statement: Statement, name: str) -> int:
-    match = re.search(re.escape(name), statement.text, re.IGNORECASE)
-    return match.start() if match else 0
+    """Where the long name is written: a name token (the names a finding cites carry no location of their
+    own in PostgreSQL's tree: a column, a constraint, an index or a function is found the same way)."""
+    return locate.words(statement, "{}", name) or 0
 
 
 RULE = Rule(

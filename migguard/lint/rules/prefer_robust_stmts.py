@@ -42,6 +42,7 @@ from collections.abc import Iterator
 from migguard.core.findings import Severity
 from migguard.lint.context import LintContext, alter_table, identifier, normalise, table_name
 from migguard.lint.rule import Rule, Violation, at
+from migguard.sql import locate
 from migguard.sql.lazy import exp
 from migguard.sql.parse import Statement
 from migguard.sql.shapes import AlterTable, CreateIndex, CreateTable, DropObjects, Policy
@@ -159,7 +160,7 @@ def _add_column(statement: Statement, table: str, column: str) -> Violation:
         statement,
         f"Adding column {table}.{column} without IF NOT EXISTS fails when the file is retried: {_WHY}.",
         f"Write ADD COLUMN IF NOT EXISTS {_sql(column)} {_AGAIN}.",
-        offset=at(statement, rf"\badd\s+(column\s+)?\"?{re.escape(column)}\b"),
+        offset=locate.words(statement, "add column? {}", column) or 0,
     )
 
 
@@ -168,7 +169,7 @@ def _alter_drop(statement: Statement, table: str, kind: str, name: str) -> Viola
         statement,
         f"Dropping {kind.lower()} {name} of {table} without IF EXISTS fails when the file is retried: {_WHY}.",
         f"Write DROP {kind} IF EXISTS {_sql(name)} {_AGAIN}.",
-        offset=at(statement, rf"\bdrop\s+({kind}\s+)?\"?{re.escape(name)}\b"),
+        offset=locate.words(statement, f"drop {kind.lower()}? {{}}", name) or 0,
     )
 
 
