@@ -135,11 +135,11 @@ def if_not_exists(statement: Statement) -> bool:
 def lock_timeout_setting(statement: Statement) -> bool | None:
     """What a statement does to lock_timeout: True when it sets a timeout, False when it switches it off
     (`= 0`, `TO DEFAULT`, `RESET`, `set_config('lock_timeout', '0', …)`), None when it leaves it alone."""
-    text = statement.text.lstrip().upper()
+    head = statement.text.lstrip()[:6].upper()  # the longest keyword asked about; not the whole text
     if not _TIMEOUT_SETTING.search(statement.text) or not (  # the text first: it answers without sqlglot
-            text.startswith(("SET", "SELECT", "RESET")) or isinstance(statement.ast, exp.Set)):
+            head.startswith(("SET", "SELECT", "RESET")) or isinstance(statement.ast, exp.Set)):
         return None
-    return not (text.startswith("RESET") or _TIMEOUT_OFF.search(statement.text))
+    return not (head.startswith("RESET") or _TIMEOUT_OFF.search(statement.text))
 
 
 def is_temporary(statement: Statement) -> bool:

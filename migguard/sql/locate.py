@@ -15,7 +15,6 @@ no pattern is compiled per name (that cost more than the rest of the lint, see i
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
 from pglast import parser as pg
@@ -43,24 +42,49 @@ def offset(statement: Statement, location: int | None) -> int | None:
 
 
 # Fields typed as one node kind hold its body without the `{kind: …}` wrapper (see `nodes.py`): where a table
-# reference is written as such a field (UPDATE's target, REFERENCES' table, CREATE POLICY's table …).
+# reference is written as such a field (UPDATE's target, REFERENCES' table, CREATE POLICY's table …); it is
+# indexed as a RangeVar.
 _TYPED_FIELDS = {"RangeVar": frozenset({"relation", "pktable", "rel", "view", "sequence", "typevar", "table"})}
 
 
-def nodes(tree: object, kind: str) -> Iterator[dict]:
-    """The bodies of every `kind` node in a JSON tree (or part of one), in no particular order."""
-    typed = _TYPED_FIELDS.get(kind, frozenset())
-    pending = [tree]
+def nodes(tree: dict | None, kind: str) -> list[dict]:
+    """The bodies of every `kind` node in a statement's JSON tree, in no particular order (the tree is walked
+    once, for every kind: a statement's findings ask about several nodes)."""
+    if tree is None:
+        return []
+    cached = _INDEXES.get(id(tree))
+    if cached is None or cached[0] is not tree:
+        if len(_INDEXES) >= _INDEXES_KEPT:
+            _INDEXES.clear()
+        cached = _INDEXES[id(tree)] = (tree, _index(tree))
+    return cached[1].get(kind, [])
+
+
+# The last trees indexed, by identity (a tree is a dict: not hashable); the tree is kept with its index, so
+# an id is never reused while its entry lives.
+_INDEXES: dict[int, tuple[dict, dict[str, list[dict]]]] = {}
+_INDEXES_KEPT = 64
+
+
+def _index(tree: dict) -> dict[str, list[dict]]:
+    found: dict[str, list[dict]] = {}
+    typed = _TYPED_FIELDS["RangeVar"]
+    pending: list = [tree]
     while pending:
         item = pending.pop()
         if isinstance(item, dict):
             for key, value in item.items():
-                if isinstance(value, dict) and (key == kind or (key in typed and "relname" in value)):
-                    yield value
-                if isinstance(value, dict | list):
+                if isinstance(value, dict):
+                    if key[0].isupper():
+                        found.setdefault(key, []).append(value)
+                    elif key in typed and "relname" in value:
+                        found.setdefault("RangeVar", []).append(value)
+                    pending.append(value)
+                elif isinstance(value, list):
                     pending.append(value)
         elif isinstance(item, list):
             pending.extend(item)
+    return found
 
 
 def node_offset(statement: Statement, kind: str, **fields: str) -> int | None:
