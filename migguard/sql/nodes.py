@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from migguard.sql import locate
-from migguard.sql.shapes import AlterAction, AlterTable, CreateIndex, DropObjects, Policy, Transaction
+from migguard.sql.shapes import (
+    AlterAction, AlterTable, CodeBlock, CreateIndex, DropObjects, Policy, Transaction, with_runs,
+)
 
 # PostgreSQL keeps 63 bytes of a name (NAMEDATALEN - 1): a name of that length may have been cut.
 MAX_NAME_BYTES = 63
@@ -151,6 +153,64 @@ def transaction(body: dict, text: str) -> Transaction:
     return Transaction(body["kind"].removeprefix("TRANS_STMT_").lower())
 
 
+def _option_text(arg: dict | None) -> str:
+    """An option's text (`AS '…'`, `LANGUAGE x`), as `shapes._def_elem_text` reads pglast's objects: a string,
+    or a list of them one a line (a C function's file and symbol)."""
+    if not arg:
+        return ""
+    if "String" in arg:
+        return arg["String"].get("sval", "")
+    if "List" in arg:
+        return "\n".join(_option_text(item) for item in arg["List"].get("items") or ())
+    return ""
+
+
+# What `shapes` gives up on with these errors (`parse._recognise` reads the statement as Other): the same
+# statement is then read from pglast's objects, to the same end.
+_READ_ERRORS = (AttributeError, TypeError, ValueError, IndexError)
+
+
+def create_function(body: dict, text: str) -> CodeBlock:
+    """CREATE FUNCTION / PROCEDURE from its CreateFunctionStmt body, as `shapes` reads it from pglast's objects,
+    with what its body runs; a BEGIN ATOMIC body (statements PostgreSQL parsed, deparsed there) is not read here."""
+    if body.get("sql_body") is not None:
+        raise Unread("sql_body")
+    source, language, definer, search_path = "", "sql", False, False
+    for option in body.get("options") or ():
+        element = option.get("DefElem") or {}
+        name, arg = element.get("defname"), element.get("arg")
+        if name == "as":
+            source = _option_text(arg)
+        elif name == "language":
+            language = _option_text(arg)
+        elif name == "security":
+            definer = bool((arg or {}).get("Boolean", {}).get("boolval", False))
+        elif name == "set" and arg and "VariableSetStmt" in arg:
+            search_path = search_path or arg["VariableSetStmt"].get("name") == "search_path"
+    kind = "procedure" if body.get("is_procedure") else "function"
+    block = CodeBlock(kind, ".".join(_strings(body.get("funcname"))), language.lower(), source, definer, search_path)
+    try:
+        return with_runs(block, text)
+    except _READ_ERRORS as error:
+        raise Unread(type(error).__name__) from None
+
+
+def do_block(body: dict, text: str) -> CodeBlock:
+    """DO from its DoStmt body, as `shapes` reads it from pglast's objects, with what its body runs."""
+    source, language = "", "plpgsql"
+    for option in body.get("args") or ():
+        element = option.get("DefElem") or {}
+        if element.get("defname") == "as":
+            source = _option_text(element.get("arg"))
+        elif element.get("defname") == "language":
+            language = _option_text(element.get("arg"))
+    try:
+        return with_runs(CodeBlock("do", None, language, source), "")
+    except _READ_ERRORS as error:
+        raise Unread(type(error).__name__) from None
+
+
 # Node kinds whose structured form is read from the JSON tree (`Statement.command`), never from sqlglot; a
 # reader raises Unread for a shape it does not cover.
-SHAPES = {"IndexStmt": create_index, "DropStmt": drop, "AlterTableStmt": alter_table, "TransactionStmt": transaction}
+SHAPES = {"IndexStmt": create_index, "DropStmt": drop, "AlterTableStmt": alter_table, "TransactionStmt": transaction,
+          "CreateFunctionStmt": create_function, "DoStmt": do_block}
