@@ -46,6 +46,16 @@ def contains(tree: dict | None, kind: str) -> bool:
     return next(find(tree, kind), None) is not None
 
 
+def may_name(tree: dict | None, tables: object) -> bool:
+    """Might a statement touch one of `tables` (names, perhaps schema-qualified)? Not when its tree (None:
+    unknown) refers to none of them, by the last part of the name, in a table reference (RangeVar)."""
+    if tree is None:
+        return True
+    named = {body.get("relname") for body in locate.nodes(tree, "RangeVar")}
+    return any(locate.stored(table.rsplit(".", 1)[-1]) in named or locate.stored(table) in named  # "a.b": one name
+               for table in tables)
+
+
 def as_written(text: str, name: str) -> str:
     """The full name in the statement text, when PostgreSQL's scanner has cut it to 63 bytes (unquoted names
     folded to lower case, as PostgreSQL and sqlglot read them)."""

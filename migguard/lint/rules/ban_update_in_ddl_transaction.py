@@ -56,7 +56,7 @@ from migguard.lint.context import LintContext, table_name
 from migguard.lint.facts import ddl
 from migguard.lint.facts.dml import DML_KINDS
 from migguard.lint.rule import Rule, Violation, at
-from migguard.sql import locate
+from migguard.sql import locate, nodes
 from migguard.sql.lazy import exp
 from migguard.sql.parse import Statement
 
@@ -82,8 +82,9 @@ def check(context: LintContext) -> Iterator[Violation]:
         transaction = transactions[statement.index]
         if transaction is None:
             continue
-        # Which tables it touches matters only where this transaction already holds a strong lock.
-        touched = _touched_tables(statement) if any(key[0] == transaction for key in held) else {}
+        # Which tables it touches matters only where this transaction already holds a strong lock on one of them.
+        locked = [table for owner, table in held if owner == transaction]
+        touched = _touched_tables(statement) if locked and nodes.may_name(statement.node, locked) else {}
         for table, verb in touched.items():
             lock = held.get((transaction, table))
             if lock is None or (verb is None and lock.lock is not locks.ACCESS_EXCLUSIVE):

@@ -43,6 +43,7 @@ from migguard.core.findings import Severity
 from migguard.lint.context import LintContext, table_name
 from migguard.lint.facts import ddl
 from migguard.lint.rule import Rule, Violation
+from migguard.sql import nodes
 from migguard.sql.lazy import exp
 from migguard.sql.parse import Statement
 from migguard.sql.shapes import CodeBlock
@@ -60,7 +61,8 @@ def check(context: LintContext) -> Iterator[Violation]:
         if statement.node_kind == "DoStmt" and isinstance(statement.command, CodeBlock) \
                 and statement.command.kind == "do":
             open_runs.clear()
-        dml = _dml_table(statement)
+        # DML ends a run of its table: sqlglot need not read it when it names no table with a run open
+        dml = _dml_table(statement) if open_runs and nodes.may_name(statement.node, open_runs) else None
         if dml:
             open_runs.pop(dml, None)
         for lock in ddl.locks_of(context, statement):
