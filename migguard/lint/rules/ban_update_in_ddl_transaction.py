@@ -84,7 +84,7 @@ def check(context: LintContext) -> Iterator[Violation]:
             continue
         # Which tables it touches matters only where this transaction already holds a strong lock on one of them.
         locked = [table for owner, table in held if owner == transaction]
-        touched = _touched_tables(statement) if locked and nodes.may_name(statement.node, locked) else {}
+        touched = _touched_tables(statement, locked) if locked else {}
         for table, verb in touched.items():
             lock = held.get((transaction, table))
             if lock is None or (verb is None and lock.lock is not locks.ACCESS_EXCLUSIVE):
@@ -110,10 +110,10 @@ def check(context: LintContext) -> Iterator[Violation]:
                     held[key] = lock
 
 
-def _touched_tables(statement: Statement) -> dict[str, str | None]:
+def _touched_tables(statement: Statement, locked: list[str]) -> dict[str, str | None]:
     """Tables a query or DML statement writes (→ how a message names the write: 'UPDATE of', …) or only
-    reads (→ None)."""
-    if statement.node_kind not in DML_KINDS:  # the kind answers without parsing further
+    reads (→ None); none when PostgreSQL's tree names none of the `locked` ones (sqlglot need not read it)."""
+    if statement.node_kind not in DML_KINDS or not nodes.may_name(statement.node, locked):  # answers without sqlglot
         return {}
     tree = statement.ast
     if not isinstance(tree, exp.Query | exp.Update | exp.Delete | exp.Merge | exp.Insert):

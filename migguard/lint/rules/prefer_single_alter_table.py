@@ -61,8 +61,7 @@ def check(context: LintContext) -> Iterator[Violation]:
         if statement.node_kind == "DoStmt" and isinstance(statement.command, CodeBlock) \
                 and statement.command.kind == "do":
             open_runs.clear()
-        # DML ends a run of its table: sqlglot need not read it when it names no table with a run open
-        dml = _dml_table(statement) if open_runs and nodes.may_name(statement.node, open_runs) else None
+        dml = _dml_table(statement, open_runs) if open_runs else None
         if dml:
             open_runs.pop(dml, None)
         for lock in ddl.locks_of(context, statement):
@@ -100,8 +99,9 @@ def check(context: LintContext) -> Iterator[Violation]:
 _WRITE_KINDS = frozenset({"UpdateStmt", "InsertStmt", "DeleteStmt", "MergeStmt"})
 
 
-def _dml_table(statement: Statement) -> str | None:
-    if statement.node_kind not in _WRITE_KINDS:
+def _dml_table(statement: Statement, open_runs: dict[str, list[ddl.TableLock]]) -> str | None:
+    """The table a write changes, where it may end one of the open runs (sqlglot need not read the others)."""
+    if statement.node_kind not in _WRITE_KINDS or not nodes.may_name(statement.node, open_runs):
         return None
     tree = statement.ast
     if isinstance(tree, exp.Update | exp.Insert | exp.Delete | exp.Merge):
