@@ -47,7 +47,6 @@ analysed.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Iterator
 
 from migguard.core import locks
@@ -55,7 +54,7 @@ from migguard.core.findings import Severity
 from migguard.lint.context import LintContext, table_name
 from migguard.lint.facts import ddl
 from migguard.lint.facts.dml import DML_KINDS
-from migguard.lint.rule import Rule, Violation, at
+from migguard.lint.rule import Rule, Violation
 from migguard.sql import locate, nodes
 from migguard.sql.lazy import exp
 from migguard.sql.parse import Statement
@@ -101,7 +100,7 @@ def check(context: LintContext) -> Iterator[Violation]:
                 f"so its {lock.lock.name} lock, which blocks {lock.lock.blocks}, is held until the whole "
                 f"{'backfill' if verb == 'UPDATE of' else 'statement'} commits.",
                 HINT,
-                offset=at(statement, rf"\b{verb.split()[0].lower()}\b"),
+                offset=locate.words(statement, verb.split()[0]) or 0,
             )
         for lock in ddl.locks_of(context, statement):
             if lock.table and lock.lock.strong and not ddl.is_new_target(context, lock):
