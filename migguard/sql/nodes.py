@@ -7,7 +7,7 @@ statement that cannot matter to a rule is never handed to a second parser.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from migguard.sql import locate
 from migguard.sql.shapes import (
@@ -46,14 +46,21 @@ def contains(tree: dict | None, kind: str) -> bool:
     return next(find(tree, kind), None) is not None
 
 
-def may_name(tree: dict | None, tables: object) -> bool:
+def may_name(tree: dict | None, text: str, tables: Iterable[str]) -> bool:
     """Might a statement touch one of `tables` (names, perhaps schema-qualified)? Not when its tree (None:
-    unknown) refers to none of them, by the last part of the name, in a table reference (RangeVar)."""
+    unknown) refers to none of them, by the last part of the name, in a table reference (RangeVar); nor,
+    before the tree is walked, when its `text` does not hold one of those names at all (a name written with
+    Unicode escapes, U&"…", or holding a quote, is left to the tree)."""
     if tree is None:
         return True
+    names = [locate.stored(table.rsplit(".", 1)[-1]) for table in tables]
+    names += [locate.stored(table) for table in tables if "." in table]  # "a.b" may be one quoted name
+    if "&" not in text and not any('"' in name for name in names):
+        folded = text.lower()
+        if not any(name.lower() in folded for name in names):
+            return False
     named = {body.get("relname") for body in locate.nodes(tree, "RangeVar")}
-    return any(locate.stored(table.rsplit(".", 1)[-1]) in named or locate.stored(table) in named  # "a.b": one name
-               for table in tables)
+    return any(name in named for name in names)
 
 
 def as_written(text: str, name: str) -> str:

@@ -124,3 +124,16 @@ def test_a_begin_atomic_body_is_left_to_pglasts_objects():
     with pytest.raises(nodes.Unread):
         nodes.create_function(statement.node["CreateFunctionStmt"], statement.text)
     assert statement.command.runs  # read the old way: the statements PostgreSQL parsed
+
+
+def test_may_name_reads_the_table_references_of_the_tree_not_the_words_of_the_text():
+    def may(sql: str, tables: list[str]) -> bool:
+        (statement,) = parse_file(sql).statements
+        return nodes.may_name(statement.node, statement.text, tables)
+
+    assert may("UPDATE a SET x = (SELECT max(y) FROM public.orders)", ["public.orders"])
+    assert may('INSERT INTO log SELECT * FROM "Orders"', ["Orders"])
+    assert not may("UPDATE a SET note = 'orders' -- orders\n", ["orders"])  # written, but no table reference
+    assert not may("UPDATE a SET x = 1", ["orders"])  # not written at all: the tree is not walked
+    assert may('UPDATE U&"\\006Frders" SET x = 1', ["orders"])  # escapes: only the tree can tell
+    assert may(f"UPDATE {'t' * 70} SET x = 1", ["t" * 70])  # cut to 63 bytes in the tree

@@ -101,7 +101,7 @@ _WRITE_KINDS = frozenset({"UpdateStmt", "InsertStmt", "DeleteStmt", "MergeStmt"}
 
 def _dml_table(statement: Statement, open_runs: dict[str, list[ddl.TableLock]]) -> str | None:
     """The table a write changes, where it may end one of the open runs (sqlglot need not read the others)."""
-    if statement.node_kind not in _WRITE_KINDS or not nodes.may_name(statement.node, open_runs):
+    if statement.node_kind not in _WRITE_KINDS or not nodes.may_name(statement.node, statement.text, open_runs):
         return None
     tree = statement.ast
     if isinstance(tree, exp.Update | exp.Insert | exp.Delete | exp.Merge):
