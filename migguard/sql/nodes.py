@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 
 from migguard.sql import locate
 from migguard.sql.shapes import (
-    AlterAction, AlterTable, CodeBlock, CreateIndex, DropObjects, Policy, Transaction, with_runs,
+    AlterAction, AlterTable, CodeBlock, CreateIndex, DropObjects, EnumValue, Policy, Transaction, with_runs,
 )
 
 # PostgreSQL keeps 63 bytes of a name (NAMEDATALEN - 1): a name of that length may have been cut.
@@ -227,7 +227,17 @@ def do_block(body: dict, text: str) -> CodeBlock:
         raise Unread(type(error).__name__) from None
 
 
+def alter_enum(body: dict, text: str) -> EnumValue:
+    """ALTER TYPE … ADD VALUE / RENAME VALUE from its AlterEnumStmt body, as `shapes` reads it from pglast's
+    objects (sqlglot reads these as a bare Command: it is never asked)."""
+    name = ".".join(_strings(body.get("typeName")))
+    if body.get("oldVal"):
+        return EnumValue(name, body.get("newVal", ""), renamed_from=body["oldVal"])
+    return EnumValue(name, body.get("newVal", ""), neighbour=body.get("newValNeighbor"),
+                     is_after=bool(body.get("newValIsAfter")), if_not_exists=bool(body.get("skipIfNewValExists")))
+
+
 # Node kinds whose structured form is read from the JSON tree (`Statement.command`), never from sqlglot; a
 # reader raises Unread for a shape it does not cover.
 SHAPES = {"IndexStmt": create_index, "DropStmt": drop, "AlterTableStmt": alter_table, "TransactionStmt": transaction,
-          "CreateFunctionStmt": create_function, "DoStmt": do_block}
+          "CreateFunctionStmt": create_function, "DoStmt": do_block, "AlterEnumStmt": alter_enum}
