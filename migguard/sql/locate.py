@@ -137,8 +137,8 @@ def text_tokens(text: str) -> tuple[Token, ...]:
 def words(statement: Statement, sequence: str, name: str = "", after: int = 0) -> int | None:
     """Offset of the first token, at or after `after`, that starts `sequence`: keywords separated by spaces,
     `|` between alternatives, a `?` after one marks it optional, `*` stands for any token and `{}` for `name`
-    (quoted or bare, as PostgreSQL folds it). `words(s, "drop column? if? exists? {}", "email")` finds `DROP COLUMN IF EXISTS email`
-    and `drop "email"`. None when the statement's tokens hold no such sequence."""
+    (quoted or bare, as PostgreSQL folds it). `words(s, "drop column? if? exists? {}", "email")` finds
+    `DROP COLUMN IF EXISTS email` and `drop "email"`. None when the statement's tokens hold no such sequence."""
     steps = _steps(sequence)
     found = tokens(statement)
     for index, token in enumerate(found):

@@ -132,8 +132,10 @@ def _other_language(statement: Statement, block: CodeBlock) -> Iterator[Violatio
         match = pattern.search(block.body)
         if match is None:
             continue
-        # PostgreSQL's tree places the body at its AS (a DO block's at the string itself)
-        offset = body_at + match.start() if body_at >= 0 else locate.node_offset(statement, "DefElem", defname="as") or 0
+        if body_at >= 0:
+            offset = body_at + match.start()
+        else:  # written otherwise than its value (quotes doubled …): the tree places it at its AS (a DO's string)
+            offset = locate.node_offset(statement, "DefElem", defname="as") or 0
         yield Violation(statement, f"{owner} runs {what} {when}, as SQL its {block.language} code sends, "
                                    "which the statement-level rules cannot see; the data it removes is lost.",
                         HINT, offset=offset)

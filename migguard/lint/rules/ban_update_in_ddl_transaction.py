@@ -112,8 +112,8 @@ def check(context: LintContext) -> Iterator[Violation]:
 def _touched_tables(statement: Statement, locked: list[str]) -> dict[str, str | None]:
     """Tables a query or DML statement writes (→ how a message names the write: 'UPDATE of', …) or only
     reads (→ None); none when PostgreSQL's tree names none of the `locked` ones (sqlglot need not read it)."""
-    if statement.node_kind not in DML_KINDS or not nodes.may_name(statement.node, statement.text, locked):  # answers without sqlglot
-        return {}
+    if statement.node_kind not in DML_KINDS or not nodes.may_name(statement.node, statement.text, locked):
+        return {}  # answered without sqlglot
     tree = statement.ast
     if not isinstance(tree, exp.Query | exp.Update | exp.Delete | exp.Merge | exp.Insert):
         return {}

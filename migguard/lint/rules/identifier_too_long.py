@@ -65,7 +65,9 @@ _NAMES_NOTHING = frozenset({"SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStm
 
 def check(context: LintContext) -> Iterator[Violation]:
     for statement in context.parsed():
-        if statement.node_kind in _NAMES_NOTHING or (statement.text.isascii() and not _LONG_NAME.search(statement.text)):
+        if statement.node_kind in _NAMES_NOTHING:
+            continue
+        if statement.text.isascii() and not _LONG_NAME.search(statement.text):
             continue
         seen: set[tuple[str, str]] = set()
         for what, name in _defined_names(statement):
