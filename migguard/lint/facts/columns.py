@@ -130,10 +130,11 @@ class AddedColumn:
     table: str
     name: str
     type: ColumnType | None
-    type_text: str  # as written, for messages
     not_null: bool = False  # NOT NULL or PRIMARY KEY
     default: exp.Expression | None = None  # the explicit DEFAULT (exp.Null for DEFAULT NULL)
-    default_text: str | None = None  # the DEFAULT as text, also when sqlglot could not read it
+    # PostgreSQL's text of the DEFAULT, for a statement read from PostgreSQL's tree (read by sqlglot, `default`
+    # says all and is not turned back into text: None)
+    default_text: str | None = None
     identity: bool = False  # GENERATED … AS IDENTITY
     generated: str | None = None  # GENERATED ALWAYS AS (…): "stored" or "virtual"
     if_not_exists: bool = False
@@ -183,14 +184,12 @@ def _from_sqlglot(statement: Statement, table: str, column: exp.ColumnDef) -> Ad
                 generated = "virtual"
             else:
                 identity = True
-    return AddedColumn(statement, table, identifier(column.this), column_type(kind),
-                       postgres_sql(kind).lower() if kind is not None else "", not_null, default,
-                       postgres_sql(default) if default is not None else None, identity, generated,
-                       bool(column.args.get("exists")), primary_key)
+    return AddedColumn(statement, table, identifier(column.this), column_type(kind), not_null, default, None,
+                       identity, generated, bool(column.args.get("exists")), primary_key)
 
 
 def _from_info(statement: Statement, table: str, info: ColumnInfo, missing_ok: bool) -> AddedColumn:
-    return AddedColumn(statement, table, info.name, column_type(info.type_name), info.type_name, info.not_null,
+    return AddedColumn(statement, table, info.name, column_type(info.type_name), info.not_null,
                        expression(info.default), info.default, info.identity, info.generated, missing_ok,
                        info.primary_key)
 
