@@ -205,10 +205,10 @@ def _split_with_parser(text: str) -> list[tuple[int, int, None, str, dict, int]]
         begin = raw.get("stmt_location", 0)
         length = raw.get("stmt_len", 0) or len(utf8) - begin
         body = utf8[begin:begin + length].decode("utf-8")
-        leading = len(body) - len(body.lstrip())  # white space: one byte a character
+        leading = len(body) - len(body.lstrip())
         node = raw["stmt"]
         pieces.append((to_index(begin) + leading, to_index(begin) + len(body.rstrip()), None, next(iter(node)), node,
-                       begin + leading))
+                       begin + (leading if body.isascii() else len(body[:leading].encode("utf-8")))))
     return pieces
 
 
