@@ -75,3 +75,13 @@ def test_a_table_read_under_a_lock_is_pointed_at_where_it_is_read_not_where_a_co
     sql = ("BEGIN;\nALTER TABLE site ADD COLUMN x int;\n"
            "UPDATE t SET a = 1 -- copy from site\n  FROM site WHERE t.id = site.id;\nCOMMIT;\n")
     assert (4, 8) in _where("ban-update-in-ddl-transaction", sql)
+
+
+def test_a_setting_is_pointed_at_where_it_is_named_a_set_config_one_at_its_string_constant():
+    assert _where("ban-unbounded-timeout", "SET lock_timeout = 0;") == [(1, 5)]
+    assert _where("ban-unbounded-timeout", "SELECT set_config('lock_timeout', '0', false);") == [(1, 19)]
+
+
+def test_a_function_body_written_otherwise_than_its_value_is_pointed_at_its_as():
+    sql = "CREATE FUNCTION f() RETURNS void LANGUAGE plpython3u AS 'plpy.execute(''DROP TABLE t'')';"
+    assert _where("ban-destructive-code-block", sql) == [(1, sql.index(" AS ") + 2)]
