@@ -15,12 +15,23 @@ no pattern is compiled per name (that cost more than the rest of the lint, see i
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple, Protocol
 
 from pglast import parser as pg
 
-if TYPE_CHECKING:
-    from migguard.sql.parse import Statement
+
+class Statement(Protocol):
+    """What positions are read from: `parse.Statement` (named here, not imported: parse reads `nodes`, which
+    reads this module)."""
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def node(self) -> dict | None: ...
+
+    @property
+    def node_base(self) -> int: ...
 
 # PostgreSQL keeps 63 bytes of a name (NAMEDATALEN - 1).
 _MAX_NAME_BYTES = 63
