@@ -8,8 +8,8 @@ them into character offsets into `Statement.text` (they differ only where the te
 The grammar keeps no location for the parts of a statement that are plain names or keywords: an ALTER
 TABLE action (`DROP COLUMN x`, `ALTER COLUMN x TYPE …`, `VALIDATE CONSTRAINT c`), a DROP's object names,
 a RENAME's old name. For those `words` matches a keyword sequence over PostgreSQL's scanner tokens of the
-statement, as a regex over the text did before: a comment, a string or a longer name never matches, and
-no pattern is compiled per name (that cost more than the rest of the lint, see issue 13).
+statement, where a regex over the text was used before: a comment, a string or a longer name never matches,
+and no pattern is compiled per name (about 2,800 on the corpus, a tenth of a cold lint: issue 13).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ class Statement(Protocol):
 
     @property
     def node_base(self) -> int: ...
+
 
 # PostgreSQL keeps 63 bytes of a name (NAMEDATALEN - 1).
 _MAX_NAME_BYTES = 63
