@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from migguard.lint.settings import LintSettings, project_path  # noqa: F401  (re-exported: callers import them here)
+from migguard.sql import locate
 from migguard.sql.lazy import exp
-from migguard.sql.offsets import at
 from migguard.sql.parse import Statement, identifier, postgres_sql  # noqa: F401  (rules read identifier from here)
 from migguard.sql.shapes import AlterTable, CreateTable, CreateView, Other, Policy
 from migguard.sql.transactions import (
@@ -135,11 +135,11 @@ def if_not_exists(statement: Statement) -> bool:
 def lock_timeout_setting(statement: Statement) -> bool | None:
     """What a statement does to lock_timeout: True when it sets a timeout, False when it switches it off
     (`= 0`, `TO DEFAULT`, `RESET`, `set_config('lock_timeout', '0', …)`), None when it leaves it alone."""
-    text = statement.text.lstrip().upper()
+    head = statement.text.lstrip()[:6].upper()  # the longest keyword asked about; not the whole text
     if not _TIMEOUT_SETTING.search(statement.text) or not (  # the text first: it answers without sqlglot
-            text.startswith(("SET", "SELECT", "RESET")) or isinstance(statement.ast, exp.Set)):
+            head.startswith(("SET", "SELECT", "RESET")) or isinstance(statement.ast, exp.Set)):
         return None
-    return not (text.startswith("RESET") or _TIMEOUT_OFF.search(statement.text))
+    return not (head.startswith("RESET") or _TIMEOUT_OFF.search(statement.text))
 
 
 def is_temporary(statement: Statement) -> bool:
@@ -374,7 +374,7 @@ class TenantTable:
     def offset(self, column: str) -> int:
         """Where the finding points: the ADD COLUMN clause, else the start of the statement."""
         if self.how == "add_column":
-            return at(self.statement, rf"\badd\s+(column\s+)?(if\s+not\s+exists\s+)?\"?{re.escape(column)}\b")
+            return locate.words(self.statement, "add column? if? not? exists? {}", column) or 0
         return 0
 
     def describe(self, column: str) -> str:

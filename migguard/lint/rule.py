@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from migguard.core.findings import Severity
-from migguard.sql.offsets import at  # noqa: F401 (the rules import it from here with Rule and Violation)
 
 if TYPE_CHECKING:
     from migguard.lint.context import LintContext
@@ -23,7 +22,7 @@ class Violation:
     statement: Statement
     message: str  # what is wrong and why, naming the object
     hint: str  # the safe alternative, in the imperative
-    offset: int = 0  # where in the statement text the offending clause starts
+    offset: int = 0  # where in the statement text the offending clause starts (see migguard.sql.locate)
     new_object: bool = False  # the object was created earlier in this migration: severity drops to info
 
 

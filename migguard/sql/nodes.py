@@ -7,10 +7,12 @@ statement that cannot matter to a rule is never handed to a second parser.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
-from migguard.sql.shapes import AlterAction, AlterTable, CreateIndex, DropObjects, Policy, Transaction
+from migguard.sql import locate
+from migguard.sql.shapes import (
+    AlterAction, AlterTable, CodeBlock, CreateIndex, DropObjects, EnumValue, Policy, Transaction, with_runs,
+)
 
 # PostgreSQL keeps 63 bytes of a name (NAMEDATALEN - 1): a name of that length may have been cut.
 MAX_NAME_BYTES = 63
@@ -44,17 +46,32 @@ def contains(tree: dict | None, kind: str) -> bool:
     return next(find(tree, kind), None) is not None
 
 
+def may_name(tree: dict | None, text: str, tables: Iterable[str]) -> bool:
+    """Might a statement touch one of `tables` (names, perhaps schema-qualified)? Not when its tree (None:
+    unknown) refers to none of them, by the last part of the name, in a table reference (RangeVar); nor,
+    before the tree is walked, when its `text` does not hold one of those names at all (a name written with
+    Unicode escapes, U&"…", or holding a quote, is left to the tree)."""
+    if tree is None:
+        return True
+    names = [locate.stored(table.rsplit(".", 1)[-1]) for table in tables]
+    names += [locate.stored(table) for table in tables if "." in table]  # "a.b" may be one quoted name
+    if "&" not in text and not any('"' in name for name in names):
+        folded = text.lower()
+        if not any(name.lower() in folded for name in names):
+            return False
+    named = {body.get("relname") for body in locate.nodes(tree, "RangeVar")}
+    return any(name in named for name in names)
+
+
 def as_written(text: str, name: str) -> str:
     """The full name in the statement text, when PostgreSQL's scanner has cut it to 63 bytes (unquoted names
     folded to lower case, as PostgreSQL and sqlglot read them)."""
     if len(name.encode("utf-8")) < MAX_NAME_BYTES:
         return name
     longest = name
-    for match in re.finditer(rf'"{re.escape(name)}(?:[^"]|"")*"', text):
-        candidate = match.group(0)[1:-1].replace('""', '"')
-        longest = max(longest, candidate, key=len)
-    for match in re.finditer(rf"(?<![\w$\"]){re.escape(name)}[\w$]*", text, re.IGNORECASE):
-        longest = max(longest, match.group(0).lower(), key=len)
+    for token in locate.text_tokens(text):  # the scanner's tokens: a name in a comment or a string is none
+        if token.name and token.value.startswith(name):
+            longest = max(longest, token.value, key=len)
     return longest
 
 
@@ -153,6 +170,74 @@ def transaction(body: dict, text: str) -> Transaction:
     return Transaction(body["kind"].removeprefix("TRANS_STMT_").lower())
 
 
+def _option_text(arg: dict | None) -> str:
+    """An option's text (`AS '…'`, `LANGUAGE x`), as `shapes._def_elem_text` reads pglast's objects: a string,
+    or a list of them one a line (a C function's file and symbol)."""
+    if not arg:
+        return ""
+    if "String" in arg:
+        return arg["String"].get("sval", "")
+    if "List" in arg:
+        return "\n".join(_option_text(item) for item in arg["List"].get("items") or ())
+    return ""
+
+
+# What `shapes` gives up on with these errors (`parse._recognise` reads the statement as Other): the same
+# statement is then read from pglast's objects, to the same end.
+_READ_ERRORS = (AttributeError, TypeError, ValueError, IndexError)
+
+
+def create_function(body: dict, text: str) -> CodeBlock:
+    """CREATE FUNCTION / PROCEDURE from its CreateFunctionStmt body, as `shapes` reads it from pglast's objects,
+    with what its body runs; a BEGIN ATOMIC body (statements PostgreSQL parsed, deparsed there) is not read here."""
+    if body.get("sql_body") is not None:
+        raise Unread("sql_body")
+    source, language, definer, search_path = "", "sql", False, False
+    for option in body.get("options") or ():
+        element = option.get("DefElem") or {}
+        name, arg = element.get("defname"), element.get("arg")
+        if name == "as":
+            source = _option_text(arg)
+        elif name == "language":
+            language = _option_text(arg)
+        elif name == "security":
+            definer = bool((arg or {}).get("Boolean", {}).get("boolval", False))
+        elif name == "set" and arg and "VariableSetStmt" in arg:
+            search_path = search_path or arg["VariableSetStmt"].get("name") == "search_path"
+    kind = "procedure" if body.get("is_procedure") else "function"
+    block = CodeBlock(kind, ".".join(_strings(body.get("funcname"))), language.lower(), source, definer, search_path)
+    try:
+        return with_runs(block, text)
+    except _READ_ERRORS as error:
+        raise Unread(type(error).__name__) from None
+
+
+def do_block(body: dict, text: str) -> CodeBlock:
+    """DO from its DoStmt body, as `shapes` reads it from pglast's objects, with what its body runs."""
+    source, language = "", "plpgsql"
+    for option in body.get("args") or ():
+        element = option.get("DefElem") or {}
+        if element.get("defname") == "as":
+            source = _option_text(element.get("arg"))
+        elif element.get("defname") == "language":
+            language = _option_text(element.get("arg"))
+    try:
+        return with_runs(CodeBlock("do", None, language, source), "")
+    except _READ_ERRORS as error:
+        raise Unread(type(error).__name__) from None
+
+
+def alter_enum(body: dict, text: str) -> EnumValue:
+    """ALTER TYPE … ADD VALUE / RENAME VALUE from its AlterEnumStmt body, as `shapes` reads it from pglast's
+    objects (sqlglot reads these as a bare Command: it is never asked)."""
+    name = ".".join(_strings(body.get("typeName")))
+    if body.get("oldVal"):
+        return EnumValue(name, body.get("newVal", ""), renamed_from=body["oldVal"])
+    return EnumValue(name, body.get("newVal", ""), neighbour=body.get("newValNeighbor"),
+                     is_after=bool(body.get("newValIsAfter")), if_not_exists=bool(body.get("skipIfNewValExists")))
+
+
 # Node kinds whose structured form is read from the JSON tree (`Statement.command`), never from sqlglot; a
 # reader raises Unread for a shape it does not cover.
-SHAPES = {"IndexStmt": create_index, "DropStmt": drop, "AlterTableStmt": alter_table, "TransactionStmt": transaction}
+SHAPES = {"IndexStmt": create_index, "DropStmt": drop, "AlterTableStmt": alter_table, "TransactionStmt": transaction,
+          "CreateFunctionStmt": create_function, "DoStmt": do_block, "AlterEnumStmt": alter_enum}

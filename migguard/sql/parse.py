@@ -115,6 +115,9 @@ class Statement:
     # PostgreSQL's parse tree of the statement as libpg_query's JSON gives it (`{"AlterTableStmt": {…}}`),
     # from the one parse of the file: structure read from it needs no second parser. None for a syntax error.
     node: dict | None = field(default=None, compare=False, repr=False)
+    # Where `text` starts in the string `node` was parsed from, in UTF-8 bytes: the tree's `location` fields
+    # count bytes from there (see `locate.offset`).
+    node_base: int = field(default=0, compare=False, repr=False)
 
     @property
     def ast(self) -> exp.Expression | None:
@@ -183,16 +186,17 @@ def parse_file(text: str) -> ParsedFile:
     try:
         pieces = _split_with_parser(text)
     except pg.ParseError:
-        pieces = [(start, stop, error, "", None) for start, stop, error in _split_with_scanner(text)]
+        pieces = [(start, stop, error, "", None, 0) for start, stop, error in _split_with_scanner(text)]
     statements = []
-    for index, (start, stop, error, node_kind, node) in enumerate(pieces):
-        statements.append(_statement(index, text, start, stop, error, node_kind, node, positions))
+    for index, (start, stop, error, node_kind, node, base) in enumerate(pieces):
+        statements.append(_statement(index, text, start, stop, error, node_kind, node, base, positions))
     return ParsedFile(text, tuple(statements))
 
 
-def _split_with_parser(text: str) -> list[tuple[int, int, None, str, dict]]:
+def _split_with_parser(text: str) -> list[tuple[int, int, None, str, dict, int]]:
     """One parse of the whole file by PostgreSQL's grammar: each statement's slice (as `pglast.split`
-    cuts it: surrounding white space trimmed), its node kind and its tree. Raises pg.ParseError."""
+    cuts it: surrounding white space trimmed), its node kind, its tree and the slice's start in UTF-8 bytes
+    (the unit of the tree's locations). Raises pg.ParseError."""
     tree = json.loads(pg.parse_sql_json(text))
     utf8 = text.encode("utf-8")
     to_index = (lambda offset: offset) if len(utf8) == len(text) else pg.Displacements(text)
@@ -201,9 +205,10 @@ def _split_with_parser(text: str) -> list[tuple[int, int, None, str, dict]]:
         begin = raw.get("stmt_location", 0)
         length = raw.get("stmt_len", 0) or len(utf8) - begin
         body = utf8[begin:begin + length].decode("utf-8")
-        start = to_index(begin) + len(body) - len(body.lstrip())
+        leading = len(body) - len(body.lstrip())
         node = raw["stmt"]
-        pieces.append((start, to_index(begin) + len(body.rstrip()), None, next(iter(node)), node))
+        pieces.append((to_index(begin) + leading, to_index(begin) + len(body.rstrip()), None, next(iter(node)), node,
+                       begin + (leading if body.isascii() else len(body[:leading].encode("utf-8")))))
     return pieces
 
 
@@ -392,7 +397,7 @@ def _offset(error: pg.ParseError, default: int) -> int:
 
 
 def _statement(index: int, text: str, start: int, stop: int, error: tuple[str, int] | None,
-               node_kind: str, node: dict | None, positions: _Positions) -> Statement:
+               node_kind: str, node: dict | None, base: int, positions: _Positions) -> Statement:
     body = text[start:stop]
     line, column = positions.at(start)
     end_line, end_column = positions.at(stop)  # exclusive end, as SARIF counts it
@@ -401,9 +406,10 @@ def _statement(index: int, text: str, start: int, stop: int, error: tuple[str, i
         problem = SyntaxProblem(error[0], err_line, err_column)
         return Statement(index, body, start, line, column, end_line, end_column, "", None, problem)
     if not node_kind:  # cut by the scanner: the piece alone parses
-        node_kind, node = next(((kind, tree) for _, _, _, kind, tree in _split_with_parser(body)), ("Empty", None))
+        node_kind, node, base = next(((kind, tree, at) for _, _, _, kind, tree, at in _split_with_parser(body)),
+                                     ("Empty", None, 0))
     return Statement(index, body, start, line, column, end_line, end_column, node_kind, Trees(body, node_kind, node),
-                     node=node)
+                     node=node, node_base=base)
 
 
 def _is_routine(tree: exp.Expression) -> bool:
@@ -412,12 +418,23 @@ def _is_routine(tree: exp.Expression) -> bool:
     return isinstance(tree, exp.Create) and (tree.args.get("kind") or "").upper() in ("FUNCTION", "PROCEDURE")
 
 
+@functools.cache
+def _postgres_reader():
+    """One tokenizer and one parser of sqlglot's PostgreSQL dialect for every statement: `sqlglot.parse` builds a
+    dialect, a tokenizer and a parser per call (a sixth of its time on the corpus); both reset their state when
+    they start."""
+    from sqlglot.dialects.postgres import Postgres  # on first use (see migguard.sql.lazy)
+
+    dialect = Postgres()
+    return dialect.tokenizer(), dialect.parser()
+
+
 def _sqlglot(sql: str) -> exp.Expression | None:
-    import sqlglot  # on first use (see migguard.sql.lazy)
     from sqlglot.errors import SqlglotError
 
+    tokenizer, parser = _postgres_reader()
     try:
-        trees = [t for t in sqlglot.parse(sql, read="postgres") if t is not None]
+        trees = [t for t in parser.parse(tokenizer.tokenize(sql), sql) if t is not None]
     except (SqlglotError, RecursionError, ValueError, KeyError, IndexError, TypeError, AttributeError):
         return None
     # sqlglot sometimes splits one PostgreSQL statement in two (BEGIN ATOMIC bodies), or reads a

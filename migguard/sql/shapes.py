@@ -391,10 +391,10 @@ def _do(node: ast.DoStmt) -> CodeBlock:
             body = _def_elem_text(opt.arg)
         elif opt.defname == "language":
             language = _def_elem_text(opt.arg)
-    return _with_runs(CodeBlock("do", None, language, body), "")
+    return with_runs(CodeBlock("do", None, language, body), "")
 
 
-def _with_runs(block: CodeBlock, statement: str) -> CodeBlock:
+def with_runs(block: CodeBlock, statement: str) -> CodeBlock:
     """The block, with what its body sends (or why that cannot be read)."""
     try:
         runs = read_body(block.kind, block.language, block.body, statement)
@@ -422,7 +422,7 @@ def _create_function(node: ast.CreateFunctionStmt, text: str = "") -> CodeBlock:
         return replace(block, runs=tuple(BodySql(sql, False, 1, False, sql) for sql in _atomic(node.sql_body)))
     if block.language == "plpgsql" and not text:
         text = _deparse(node) or ""
-    return _with_runs(block, text)
+    return with_runs(block, text)
 
 
 def _atomic(sql_body: Any) -> Iterator[str]:

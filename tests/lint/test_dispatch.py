@@ -106,3 +106,24 @@ def test_statements_with_no_expression_to_judge_are_never_parsed_with_sqlglot(mo
     assert parsed == []
     lint_text("m.sql", "ALTER TABLE accounts ADD COLUMN n integer;\n", LintSettings(), RulePolicy.build())
     assert parsed == ["ALTER TABLE accounts ADD COLUMN n integer"]
+
+
+def test_data_changes_that_cannot_touch_a_locked_table_are_never_parsed_with_sqlglot(monkeypatch):
+    """Under a lock, a write or read is parsed only when PostgreSQL's tree names the locked table (the others
+    cannot be judged by ban-update-in-ddl-transaction, nor end prefer-single-alter-table's run of ALTER TABLEs
+    of that table); seed data is never parsed for its long words. The one UPDATE of the locked table is parsed,
+    and flagged."""
+    import migguard.sql.parse as parse
+
+    parsed: list[str] = []
+    real = parse._sqlglot
+    monkeypatch.setattr(parse, "_sqlglot", lambda sql: parsed.append(sql) or real(sql))
+    seed = "x" * 80
+    sql = (
+        f"INSERT INTO settings (k, v) VALUES ('a', '{seed}');\n"
+        "BEGIN;\nALTER TABLE accounts DROP COLUMN legacy;\n"
+        f"INSERT INTO audit (note) VALUES ('{seed}');\nUPDATE accounts SET flag = true;\nCOMMIT;\n"
+    )
+    findings = lint_text("m.sql", sql, LintSettings(), RulePolicy.build())
+    assert "ban-update-in-ddl-transaction" in {f.rule for f in findings}
+    assert parsed == ["UPDATE accounts SET flag = true"]

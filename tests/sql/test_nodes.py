@@ -3,6 +3,8 @@ CREATE INDEX's structure, and the prefilters that keep sqlglot off statements no
 
 from __future__ import annotations
 
+import pytest
+
 from migguard.lint.facts.dml import _may_reach_every_row
 from migguard.sql import nodes
 from migguard.sql.parse import parse_file
@@ -93,3 +95,48 @@ def test_transaction_control_is_read_from_the_json_tree_as_shapes_reads_it_from_
         "commit_prepared", "rollback_prepared"]
     assert [s.command for s in statements] == [recognise(pglast_objects(s.text)[0].stmt, s.text) for s in statements]
     assert all(s.trees._ast is None for s in statements)  # sqlglot never asked
+
+
+FUNCTIONS = [
+    "CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$BEGIN EXECUTE 'TRUNCATE ' || 'victim'; DROP TABLE t; END$$",
+    "CREATE OR REPLACE FUNCTION s.g(a int) RETURNS int LANGUAGE SQL SECURITY DEFINER SET search_path = public "
+    "AS 'SELECT a'",
+    "CREATE FUNCTION h() RETURNS int AS 'libx', 'h_symbol' LANGUAGE C",
+    "CREATE PROCEDURE p() LANGUAGE plpgsql SECURITY INVOKER AS $$BEGIN DELETE FROM t; END$$",
+    "CREATE FUNCTION broken() RETURNS void LANGUAGE plpgsql AS $$BEGIN this is not plpgsql; END$$",
+    "DO $$BEGIN UPDATE t SET a = 1; END$$",
+    "DO LANGUAGE plpgsql 'BEGIN PERFORM 1; END'",
+    "ALTER TYPE s.mood ADD VALUE IF NOT EXISTS 'meh' BEFORE 'sad'",
+    "ALTER TYPE mood ADD VALUE 'ok'",
+    "ALTER TYPE mood RENAME VALUE 'sad' TO 'blue'",
+]
+
+
+def test_functions_do_blocks_and_enum_values_read_from_the_json_tree_as_from_pglasts_objects():
+    from migguard.sql.parse import _recognise
+
+    for sql in FUNCTIONS:
+        (statement,) = parse_file(sql).statements
+        read = nodes.SHAPES[statement.node_kind](statement.node[statement.node_kind], statement.text)
+        assert read == _recognise(statement.text), sql
+        assert statement.command == read and statement.trees._ast is None  # sqlglot never asked
+
+
+def test_a_begin_atomic_body_is_left_to_pglasts_objects():
+    (statement,) = parse_file("CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END").statements
+    with pytest.raises(nodes.Unread):
+        nodes.create_function(statement.node["CreateFunctionStmt"], statement.text)
+    assert statement.command.runs  # read the old way: the statements PostgreSQL parsed
+
+
+def test_may_name_reads_the_table_references_of_the_tree_not_the_words_of_the_text():
+    def may(sql: str, tables: list[str]) -> bool:
+        (statement,) = parse_file(sql).statements
+        return nodes.may_name(statement.node, statement.text, tables)
+
+    assert may("UPDATE a SET x = (SELECT max(y) FROM public.orders)", ["public.orders"])
+    assert may('INSERT INTO log SELECT * FROM "Orders"', ["Orders"])
+    assert not may("UPDATE a SET note = 'orders' -- orders\n", ["orders"])  # written, but no table reference
+    assert not may("UPDATE a SET x = 1", ["orders"])  # not written at all: the tree is not walked
+    assert may('UPDATE U&"\\006Frders" SET x = 1', ["orders"])  # escapes: only the tree can tell
+    assert may(f"UPDATE {'t' * 70} SET x = 1", ["t" * 70])  # cut to 63 bytes in the tree

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from migguard.lint.context import (
     ALTER_TABLE_KINDS, LintContext, alter_table, column_defs, created_table, identifier, normalise, table_name,
 )
-from migguard.lint.rule import at
+from migguard.sql import locate
 from migguard.sql.lazy import exp
 from migguard.sql.parse import Statement, postgres_sql
 from migguard.sql.shapes import AlterTable, ColumnInfo, CreateTable
@@ -37,7 +37,6 @@ _ALIASES = {
     "timestamp with time zone": "timestamptz", "timestamp without time zone": "timestamp",
     "time with time zone": "timetz", "time without time zone": "time",
 }
-_MULTILINE = re.IGNORECASE | re.DOTALL | re.MULTILINE
 _TYPE_TEXT = re.compile(r"^(?P<name>.+?)\s*(?:\((?P<params>[^)]*)\))?\s*(?P<array>(?:\[\d*\])*)$", re.DOTALL)
 SERIAL_TYPES = frozenset({"serial", "bigserial", "smallserial"})
 
@@ -94,22 +93,14 @@ def _from_text(text: str) -> ColumnType:
     return ColumnType(_ALIASES.get(name, name), params, bool(match.group("array")))
 
 
-def name_pattern(name: str) -> str:
-    """A regex for an identifier as the SQL text spells it (for `base.at`, which ignores case): quoted, case and
-    all, or bare when PostgreSQL folds the bare spelling to this name."""
-    quoted = '(?-i:"' + re.escape(name.replace('"', '""')) + '")'
-    if name != name.lower():
-        return quoted
-    return rf'(?:{quoted}|(?<![\w$"]){re.escape(name)}(?![\w$]))'
-
-
 def add_column_offset(statement: Statement, name: str) -> int:
-    return at(statement, rf"\badd\s+(?:column\s+)?(?:if\s+not\s+exists\s+)?{name_pattern(name)}")
+    """ADD [COLUMN] [IF NOT EXISTS] name (an ALTER TABLE action has no location in PostgreSQL's tree)."""
+    return locate.words(statement, "add column? if? not? exists? {}", name) or 0
 
 
 def alter_column_offset(statement: Statement, name: str, then: str = "") -> int:
-    """ALTER [COLUMN] name, followed by `then` (a regex) when given."""
-    return at(statement, rf"\balter\s+(?:column\s+)?{name_pattern(name)}" + (rf"\s+{then}" if then else ""))
+    """ALTER [COLUMN] name, followed by `then` (keywords, as `locate.words` reads them) when given."""
+    return locate.words(statement, f"alter column? {{}} {then}", name) or 0
 
 
 def expression(text: str | None) -> exp.Expression | None:
@@ -139,10 +130,11 @@ class AddedColumn:
     table: str
     name: str
     type: ColumnType | None
-    type_text: str  # as written, for messages
     not_null: bool = False  # NOT NULL or PRIMARY KEY
     default: exp.Expression | None = None  # the explicit DEFAULT (exp.Null for DEFAULT NULL)
-    default_text: str | None = None  # the DEFAULT as text, also when sqlglot could not read it
+    # PostgreSQL's text of the DEFAULT, for a statement read from PostgreSQL's tree (read by sqlglot, `default`
+    # says all and is not turned back into text: None)
+    default_text: str | None = None
     identity: bool = False  # GENERATED … AS IDENTITY
     generated: str | None = None  # GENERATED ALWAYS AS (…): "stored" or "virtual"
     if_not_exists: bool = False
@@ -192,14 +184,12 @@ def _from_sqlglot(statement: Statement, table: str, column: exp.ColumnDef) -> Ad
                 generated = "virtual"
             else:
                 identity = True
-    return AddedColumn(statement, table, identifier(column.this), column_type(kind),
-                       postgres_sql(kind).lower() if kind is not None else "", not_null, default,
-                       postgres_sql(default) if default is not None else None, identity, generated,
-                       bool(column.args.get("exists")), primary_key)
+    return AddedColumn(statement, table, identifier(column.this), column_type(kind), not_null, default, None,
+                       identity, generated, bool(column.args.get("exists")), primary_key)
 
 
 def _from_info(statement: Statement, table: str, info: ColumnInfo, missing_ok: bool) -> AddedColumn:
-    return AddedColumn(statement, table, info.name, column_type(info.type_name), info.type_name, info.not_null,
+    return AddedColumn(statement, table, info.name, column_type(info.type_name), info.not_null,
                        expression(info.default), info.default, info.identity, info.generated, missing_ok,
                        info.primary_key)
 
@@ -288,13 +278,12 @@ class DeclaredColumn:
         if self.how == "add":
             return add_column_offset(self.statement, self.name)
         if self.how == "alter":
-            return alter_column_offset(self.statement, self.name, then=r"(?:set\s+data\s+)?type\b")
-        text, name = self.statement.text, name_pattern(self.name)
-        start = max(text.find("("), 0)
-        # a column definition starts after "(" or ",", perhaps behind comments
-        match = (re.compile(rf"(?:(?<=[(,])|^)(?:\s|--[^\n]*\n|/\*.*?\*/)*({name})\s", _MULTILINE).search(text, start)
-                 or re.compile(rf"({name})\s", re.IGNORECASE).search(text, start))
-        return match.start(1) if match else 0
+            return alter_column_offset(self.statement, self.name, then="set? data? type")
+        # PostgreSQL's tree places a column definition at its name
+        found = locate.node_offset(self.statement, "ColumnDef", colname=locate.stored(self.name))
+        if found is None:
+            found = locate.words(self.statement, "{}", self.name, after=max(self.statement.text.find("("), 0))
+        return found or 0
 
 
 def declared_columns(context: LintContext) -> list[DeclaredColumn]:

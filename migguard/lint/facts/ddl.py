@@ -21,7 +21,7 @@ from migguard.lint.context import (
     LintContext, alter_table, identifier, is_transaction_end, is_transaction_start, normalise, table_name,
 )
 from migguard.lint.facts import columns
-from migguard.lint.rule import at
+from migguard.sql import locate
 from migguard.sql.lazy import exp
 from migguard.sql.parse import Statement
 from migguard.sql.shapes import AlterTable, CreateIndex, DropObjects, Maintenance, Policy, Rename
@@ -347,14 +347,23 @@ class AddedConstraint:
         """Where the constraint starts in its statement: the column it sits on, its name, or its keyword."""
         if self.column is not None:
             return columns.add_column_offset(self.statement, self.column)
+        # PostgreSQL's tree places a constraint at its CONSTRAINT keyword, or an unnamed one at its kind's
         if self.name:
-            return at(self.statement, rf"\bconstraint\s+{columns.name_pattern(self.name)}")
-        return at(self.statement, _KEYWORDS.get(self.kind, r"\bconstraint\b"))
+            found = locate.node_offset(self.statement, "Constraint", conname=locate.stored(self.name))
+            return found if found is not None else locate.words(self.statement, "constraint {}", self.name) or 0
+        contype = _CONTYPES.get(self.kind)
+        unnamed = [locate.offset(self.statement, body.get("location")) for body in
+                   locate.nodes(self.statement.node, "Constraint") if body.get("contype") == contype
+                   and not body.get("conname")]
+        found = min((place for place in unnamed if place is not None), default=None)
+        return found if found is not None else locate.words(self.statement, _KEYWORDS.get(self.kind, "constraint")) or 0
 
 
-# The keyword that starts an unnamed constraint of each kind.
-_KEYWORDS = {"foreign": r"\bforeign\s+key\b", "check": r"\bcheck\b", "primary": r"\bprimary\s+key\b",
-             "unique": r"\bunique\b", "exclusion": r"\bexclude\b"}
+# PostgreSQL's constraint type of each kind, and the keyword that starts an unnamed one.
+_CONTYPES = {"foreign": "CONSTR_FOREIGN", "check": "CONSTR_CHECK", "primary": "CONSTR_PRIMARY",
+             "unique": "CONSTR_UNIQUE", "exclusion": "CONSTR_EXCLUSION"}
+_KEYWORDS = {"foreign": "foreign key", "check": "check", "primary": "primary key", "unique": "unique",
+             "exclusion": "exclude"}
 
 
 @functools.cache

@@ -14,8 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from migguard.lint.context import LintContext, table_name
-from migguard.lint.rule import at
-from migguard.sql import nodes
+from migguard.sql import locate, nodes
 from migguard.sql.lazy import exp
 from migguard.sql.parse import Statement
 
@@ -52,7 +51,7 @@ def unbounded_writes(context: LintContext, node_kind: str) -> Iterator[Unbounded
                 continue
             name = table_name(node.this)
             yield UnboundedWrite(statement, name, where is not None,
-                                 at(statement, r"\bwhere\b" if where is not None else rf"\b{kind.key}\b"),
+                                 locate.words(statement, "where" if where is not None else kind.key) or 0,
                                  context.is_new_table(name, statement.index))
 
 

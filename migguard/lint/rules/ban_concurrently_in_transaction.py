@@ -41,7 +41,8 @@ from collections.abc import Iterator
 
 from migguard.core.findings import Severity
 from migguard.lint.context import LintContext
-from migguard.lint.rule import Rule, Violation, at
+from migguard.lint.rule import Rule, Violation
+from migguard.sql import locate
 from migguard.sql.lazy import exp
 from migguard.sql.parse import Statement
 from migguard.sql.shapes import AlterTable, CreateIndex, DropObjects, Maintenance
@@ -61,7 +62,7 @@ def check(context: LintContext) -> Iterator[Violation]:
             f"{_what(statement)} cannot run inside a transaction block: PostgreSQL refuses it here, so the "
             f"migration fails and is rolled back.",
             HINT,
-            offset=at(statement, r"\bconcurrently\b"),
+            offset=locate.words(statement, "concurrently") or 0,
         )
 
 

@@ -39,8 +39,9 @@ from collections.abc import Iterator
 
 from migguard.core.findings import Severity
 from migguard.lint.context import LintContext, display, normalise, quote_name
-from migguard.lint.rule import Rule, Violation, at
+from migguard.lint.rule import Rule, Violation
 from migguard.lint.rules.require_tenant_policy import keyed_on_tenant
+from migguard.sql import locate
 from migguard.sql.lazy import exp
 from migguard.sql.shapes import Policy
 
@@ -136,7 +137,7 @@ def check(context: LintContext) -> Iterator[Violation]:
             "the table.",
             f"Compare the tenant column with the tenant setting instead, e.g. `USING ({condition}) WITH CHECK "
             f"({condition})`.",
-            offset=at(statement, r"\bwith\s+check\b" if clauses == ["WITH CHECK"] else r"\busing\b"),
+            offset=locate.words(statement, "with check" if clauses == ["WITH CHECK"] else "using") or 0,
         )
 
 

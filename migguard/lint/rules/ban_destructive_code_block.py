@@ -51,7 +51,8 @@ from collections.abc import Iterator
 
 from migguard.core.findings import Severity
 from migguard.lint.context import LintContext
-from migguard.lint.rule import Rule, Violation, at
+from migguard.lint.rule import Rule, Violation
+from migguard.sql import locate
 from migguard.sql.parse import Statement, body_statements
 from migguard.sql.shapes import CodeBlock
 
@@ -131,7 +132,10 @@ def _other_language(statement: Statement, block: CodeBlock) -> Iterator[Violatio
         match = pattern.search(block.body)
         if match is None:
             continue
-        offset = body_at + match.start() if body_at >= 0 else at(statement, r"\bas\b|\$")
+        if body_at >= 0:
+            offset = body_at + match.start()
+        else:  # written otherwise than its value (quotes doubled …): the tree places it at its AS (a DO's string)
+            offset = locate.node_offset(statement, "DefElem", defname="as") or 0
         yield Violation(statement, f"{owner} runs {what} {when}, as SQL its {block.language} code sends, "
                                    "which the statement-level rules cannot see; the data it removes is lost.",
                         HINT, offset=offset)

@@ -44,8 +44,8 @@ from collections.abc import Iterator
 from migguard.core.findings import Severity
 from migguard.lint.context import LintContext, display, table_name
 from migguard.lint.facts.dml import DML_KINDS
-from migguard.lint.rule import Rule, Violation, at
-from migguard.sql import nodes
+from migguard.lint.rule import Rule, Violation
+from migguard.sql import locate, nodes
 from migguard.sql.lazy import exp
 from migguard.sql.shapes import Other
 
@@ -74,7 +74,7 @@ def check(context: LintContext) -> Iterator[Violation]:
                      else "the rows its source matches, and which rows those are depends on the data, not on the "
                           "statement")
             yield Violation(statement, f"This MERGE into {display(name)} {' and '.join(actions)} {reach}.", HINT,
-                            offset=at(statement, r"\bwhen\s+(not\s+)?matched\b"),
+                            offset=locate.words(statement, "when not? matched") or 0,
                             new_object=context.is_new_table(name, statement.index))
         if tree is None and isinstance(statement.command, Other) and statement.command.node_type == "MergeStmt":
             yield Violation(statement, "migguard could not read this MERGE's actions, so it may delete or overwrite "

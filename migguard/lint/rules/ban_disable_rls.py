@@ -39,7 +39,8 @@ from collections.abc import Iterator
 
 from migguard.core.findings import Severity
 from migguard.lint.context import LintContext, normalise
-from migguard.lint.rule import Rule, Violation, at
+from migguard.lint.rule import Rule, Violation
+from migguard.sql import locate
 from migguard.sql.shapes import AlterTable
 
 HINT = (
@@ -72,8 +73,9 @@ def check(context: LintContext) -> Iterator[Violation]:
                 continue
             if _restored_later(context, statement.index, table, _RESTORED_BY[action.kind]):
                 continue
-            pattern = r"\bdisable\s+row\b" if action.kind == "disable_row_security" else r"\bno\s+force\b"
-            yield Violation(statement, _MESSAGES[action.kind].format(table=table), HINT, offset=at(statement, pattern))
+            words = "disable row" if action.kind == "disable_row_security" else "no force"
+            yield Violation(statement, _MESSAGES[action.kind].format(table=table), HINT,
+                            offset=locate.words(statement, words) or 0)
 
 
 def _restored_later(context: LintContext, index: int, table: str, toggle: str) -> bool:

@@ -37,7 +37,8 @@ from collections.abc import Iterator
 from migguard.core.findings import Severity
 from migguard.core.locks import SHARE
 from migguard.lint.context import LintContext, normalise
-from migguard.lint.rule import Rule, Violation, at
+from migguard.lint.rule import Rule, Violation
+from migguard.sql import locate
 from migguard.sql.parse import Statement
 from migguard.sql.shapes import AlterDomain, Other
 
@@ -58,7 +59,7 @@ def check(context: LintContext) -> Iterator[Violation]:
                     f"on each table a {SHARE.describe()}.",
                     "Use the plain domain (or base type) and put the CHECK constraint on the table columns, where "
                     "ADD CONSTRAINT … NOT VALID and VALIDATE CONSTRAINT work online.",
-                    offset=at(statement, r"\bcheck\b"),
+                    offset=locate.words(statement, "check") or 0,
                 )
         elif isinstance(command, AlterDomain) and command.subtype == "C" and command.constraint_type == "check":
             if command.not_valid:
@@ -69,7 +70,7 @@ def check(context: LintContext) -> Iterator[Violation]:
                 f"Adding a CHECK constraint to domain {name} scans every column of that domain in every table, "
                 f"holding on each table a {SHARE.describe()}, until its scan ends.",
                 _hint(context.settings.pg_version),
-                offset=at(statement, r"\badd\b"),
+                offset=locate.words(statement, "add") or 0,
                 new_object=name in created,
             )
 

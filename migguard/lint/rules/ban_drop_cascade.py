@@ -38,12 +38,12 @@ is a warning and does not fail the gate.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from migguard.core.findings import Severity
 from migguard.lint.context import LintContext, identifier, normalise, table_name
-from migguard.lint.rule import Rule, Violation, at
+from migguard.lint.rule import Rule, Violation
+from migguard.sql import locate
 from migguard.sql.lazy import exp
 from migguard.sql.parse import Statement
 from migguard.sql.shapes import AlterTable, DropObjects
@@ -114,8 +114,7 @@ def _name(node: exp.Expression) -> str:
 
 def _drop_clause(statement: Statement, name: str) -> int:
     """Offset of the `DROP … name` clause of an ALTER that drops several things; CASCADE otherwise."""
-    pattern = rf"\bdrop\s+(\w+\s+)?(if\s+exists\s+)?\"?{re.escape(name)}\b"
-    return at(statement, pattern) or at(statement, r"\bcascade\b")
+    return locate.words(statement, "drop *? if? exists? {}", name) or locate.words(statement, "cascade") or 0
 
 
 def _violation(statement: Statement, kind: str, name: str, new: bool, offset: int | None = None) -> Violation:
@@ -124,7 +123,7 @@ def _violation(statement: Statement, kind: str, name: str, new: bool, offset: in
         f"Dropping {kind} {name} with CASCADE also drops, without naming them, every object that depends "
         "on it (views, foreign keys, defaults, functions), and their data.",
         HINT,
-        offset=at(statement, r"\bcascade\b") if offset is None else offset,
+        offset=(locate.words(statement, "cascade") or 0) if offset is None else offset,
         new_object=new,
     )
 

@@ -32,12 +32,12 @@ can exist yet). With `--allow-destructive` the finding is a warning and does not
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from migguard.core.findings import Severity
 from migguard.lint.context import LintContext, alter_table, identifier, normalise, table_name
-from migguard.lint.rule import Rule, Violation, at
+from migguard.lint.rule import Rule, Violation
+from migguard.sql import locate
 from migguard.sql.lazy import exp
 from migguard.sql.shapes import AlterTable
 
@@ -67,7 +67,7 @@ def _violation(context: LintContext, statement, table: str, column: str) -> Viol
         statement,
         f"Dropping column {table}.{column} destroys its data and breaks clients that still read or write it.",
         HINT,
-        offset=at(statement, rf"\bdrop\s+(column\s+)?(if\s+exists\s+)?\"?{re.escape(column)}\b"),
+        offset=locate.words(statement, "drop column? if? exists? {}", column) or 0,
         new_object=context.is_new_table(table, statement.index),
     )
 

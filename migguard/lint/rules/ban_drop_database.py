@@ -35,7 +35,8 @@ from collections.abc import Iterator
 
 from migguard.core.findings import Severity
 from migguard.lint.context import LintContext, table_name
-from migguard.lint.rule import Rule, Violation, at
+from migguard.lint.rule import Rule, Violation
+from migguard.sql import locate
 from migguard.sql.lazy import exp
 from migguard.sql.shapes import DropObjects
 
@@ -56,7 +57,7 @@ def check(context: LintContext) -> Iterator[Violation]:
                 statement,
                 f"Dropping database {name} destroys every schema, table and row in it.",
                 HINT,
-                offset=at(statement, r"\bdrop\s+database\b"),
+                offset=locate.words(statement, "drop database") or 0,
             )
 
 

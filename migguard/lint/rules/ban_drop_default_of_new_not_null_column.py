@@ -65,7 +65,7 @@ def check(context: LintContext) -> Iterator[Violation]:
                 f"{new.statement.line}, makes every INSERT of the running code, which does not know the column yet, "
                 "fail the NOT NULL constraint.",
                 HINT,
-                offset=columns.alter_column_offset(statement, column, r"(?:drop|set)\s+default"),
+                offset=columns.alter_column_offset(statement, column, "drop|set default"),
             )
 
 

@@ -45,7 +45,8 @@ from collections.abc import Iterator
 
 from migguard.core.findings import Severity
 from migguard.lint.context import ALTER_TABLE_KINDS, LintContext, alter_table, identifier, normalise, table_name
-from migguard.lint.rule import Rule, Violation, at
+from migguard.lint.rule import Rule, Violation
+from migguard.sql import locate
 from migguard.sql.lazy import exp
 from migguard.sql.parse import Statement
 from migguard.sql.shapes import AlterTable
@@ -94,13 +95,14 @@ def _check_one(context: LintContext, known: Known, statement: Statement, table: 
         f"Dropping {what} {name} of {table} stops PostgreSQL enforcing uniqueness and drops its index: lookups "
         "through it turn into sequential scans and ON CONFLICT clauses and foreign keys that rely on it break.",
         HINT,
-        offset=at(statement, rf"\bdrop\s+constraint\s+(if\s+exists\s+)?\"?{re.escape(name)}"),
+        offset=locate.words(statement, "drop constraint if? exists? {}", name) or 0,
         new_object=created_at < statement.index or context.is_new_table(table, statement.index),
     )
 
 
-# The node kinds of statements that can declare a named constraint on a table.
-_DECLARES_CONSTRAINTS = ALTER_TABLE_KINDS | {"CreateStmt", "CreateTableAsStmt", "CreateForeignTableStmt"}
+# The node kinds of statements that can declare a named constraint on a table (CREATE TABLE … AS names columns
+# only: PostgreSQL's grammar has no constraint there, so sqlglot need not read it).
+_DECLARES_CONSTRAINTS = ALTER_TABLE_KINDS | {"CreateStmt", "CreateForeignTableStmt"}
 
 
 def _created_constraints(context: LintContext) -> Known:

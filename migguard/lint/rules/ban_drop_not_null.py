@@ -35,7 +35,7 @@ from collections.abc import Iterator
 from migguard.core.findings import Severity
 from migguard.lint.context import LintContext, alter_table, identifier, normalise, table_name
 from migguard.lint.facts import columns
-from migguard.lint.rule import Rule, Violation, at
+from migguard.lint.rule import Rule, Violation
 from migguard.sql.lazy import exp
 from migguard.sql.parse import Statement
 from migguard.sql.shapes import AlterTable
@@ -63,7 +63,7 @@ def _violation(context: LintContext, statement: Statement, table: str, column: s
         f"Dropping NOT NULL on {table}.{column} lets NULLs in, which breaks clients that assume the column "
         f"always has a value.",
         HINT,
-        offset=at(statement, rf"\balter\s+(?:column\s+)?{columns.name_pattern(column)}\s+drop\s+not\s+null"),
+        offset=columns.alter_column_offset(statement, column, "drop not null"),
         new_object=context.is_new_table(table, statement.index),
     )
 

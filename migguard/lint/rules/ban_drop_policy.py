@@ -42,7 +42,8 @@ from collections.abc import Iterator
 
 from migguard.core.findings import Severity
 from migguard.lint.context import LintContext, normalise, quote_name
-from migguard.lint.rule import Rule, Violation, at
+from migguard.lint.rule import Rule, Violation
+from migguard.sql import locate
 from migguard.sql.shapes import Policy
 
 HINT = (
@@ -64,7 +65,7 @@ def check(context: LintContext) -> Iterator[Violation]:
             f"Dropping policy {quote_name(command.name)} on {table} changes which rows every session can see and change: "
             "without a permissive policy, row level security hides every row.",
             HINT,
-            offset=at(statement, r"\bdrop\s+policy\b"),
+            offset=locate.words(statement, "drop policy") or 0,
             new_object=context.is_new_table(table, statement.index),
         )
 

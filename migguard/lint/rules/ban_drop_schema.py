@@ -36,7 +36,8 @@ from collections.abc import Iterator
 
 from migguard.core.findings import Severity
 from migguard.lint.context import LintContext, identifier
-from migguard.lint.rule import Rule, Violation, at
+from migguard.lint.rule import Rule, Violation
+from migguard.sql import locate
 from migguard.sql.lazy import exp
 from migguard.sql.shapes import DropObjects
 
@@ -68,7 +69,7 @@ def check(context: LintContext) -> Iterator[Violation]:
                 statement,
                 f"Dropping schema {name} {what}; clients that use objects in it break.",
                 HINT,
-                offset=at(statement, r"\bdrop\s+schema\b"),
+                offset=locate.words(statement, "drop schema") or 0,
                 new_object=created.get(name, statement.index) < statement.index,
             )
 

@@ -35,12 +35,12 @@ yet. With `--allow-destructive` the finding is a warning and does not fail the g
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from migguard.core.findings import Severity
 from migguard.lint.context import LintContext, normalise, table_name
-from migguard.lint.rule import Rule, Violation, at
+from migguard.lint.rule import Rule, Violation
+from migguard.sql import locate
 from migguard.sql.lazy import exp
 from migguard.sql.parse import Statement
 from migguard.sql.shapes import DropObjects
@@ -79,12 +79,11 @@ def _violation(context: LintContext, statement: Statement, name: str, if_exists:
 
 
 def _name_offset(statement: Statement, name: str) -> int:
-    """Where `name` (quoted or not) first appears after DROP TABLE; the statement start otherwise."""
-    keyword = re.search(r"\bdrop\s+table\b", statement.text, re.IGNORECASE)
-    begin = keyword.end() if keyword else 0
-    pattern = re.compile(rf'(?<![\w$])"?{re.escape(name)}"?(?![\w$])', re.IGNORECASE)
-    found = pattern.search(statement.text, begin)
-    return found.start() if found else at(statement, r"\bdrop\b")
+    """Where `name` (quoted or not) first appears after DROP TABLE; the statement start otherwise. (A DROP's
+    object names have no location in PostgreSQL's tree: they are found among the statement's tokens.)"""
+    keyword = locate.words(statement, "drop table")
+    found = locate.words(statement, "{}", name, after=keyword + 1) if keyword is not None else None
+    return found if found is not None else locate.words(statement, "drop") or 0
 
 
 RULE = Rule(

@@ -62,7 +62,8 @@ from migguard.core.findings import Severity
 from migguard.core.locks import ACCESS_EXCLUSIVE
 from migguard.lint.context import LintContext, alter_table, column_defs, created_table, identifier, normalise, \
     table_name
-from migguard.lint.rule import Rule, Violation, at
+from migguard.lint.rule import Rule, Violation
+from migguard.sql import locate
 from migguard.sql.lazy import exp
 from migguard.sql.parse import postgres_sql
 from migguard.sql.shapes import AlterTable, CreateTable
@@ -159,21 +160,22 @@ def _sqlglot_type(node: exp.Expression | None) -> PgType | None:
 
 # --- the column types this file declares ------------------------------------------------------------
 
-def _known_types(context: LintContext) -> tuple[dict[tuple[str, str], list[tuple[int, PgType | None]]],
+def _known_types(context: LintContext) -> tuple[dict[tuple[str, str], list[tuple[int, PgType | exp.Expression | None]]],
                                                 dict[tuple[str, str], int]]:
     """(table, column) → [(statement index, type it has from then on)] in file order, and
-    (table, column) → index of the ADD COLUMN that adds it in this file."""
-    types: dict[tuple[str, str], list[tuple[int, PgType | None]]] = {}
+    (table, column) → index of the ADD COLUMN that adds it in this file. A type sqlglot read stays its DataType
+    until `_type_before` asks for it: turning every declared type back into text cost more than the rule."""
+    types: dict[tuple[str, str], list[tuple[int, PgType | exp.Expression | None]]] = {}
     added: dict[tuple[str, str], int] = {}
 
-    def note(table: str, column: str, index: int, pg_type: PgType | None) -> None:
+    def note(table: str, column: str, index: int, pg_type: PgType | exp.Expression | None) -> None:
         types.setdefault((table, column), []).append((index, pg_type))
 
     for statement in context.parsed():
         table = created_table(statement)
         if table:
             for column in column_defs(statement):
-                note(table, identifier(column.this), statement.index, _sqlglot_type(column.args.get("kind")))
+                note(table, identifier(column.this), statement.index, column.args.get("kind"))
             if isinstance(statement.command, CreateTable):
                 for info in statement.command.columns:
                     note(table, info.name, statement.index, parse_type(info.type_name))
@@ -183,10 +185,10 @@ def _known_types(context: LintContext) -> tuple[dict[tuple[str, str], list[tuple
             table = table_name(tree.this)
             for action in tree.args.get("actions") or []:
                 if isinstance(action, exp.ColumnDef):
-                    note(table, identifier(action.this), statement.index, _sqlglot_type(action.args.get("kind")))
+                    note(table, identifier(action.this), statement.index, action.args.get("kind"))
                     added.setdefault((table, identifier(action.this)), statement.index)
                 elif isinstance(action, exp.AlterColumn) and action.args.get("dtype") is not None:
-                    note(table, identifier(action.this), statement.index, _sqlglot_type(action.args.get("dtype")))
+                    note(table, identifier(action.this), statement.index, action.args.get("dtype"))
         elif (statement.node_kind == "AlterTableStmt" and isinstance(statement.command, AlterTable)) and statement.command.object_kind == "table":
             table = normalise(statement.command.table)
             for command_action in statement.command.actions:
@@ -202,7 +204,7 @@ def _type_before(types: dict, table: str, column: str, index: int) -> PgType | N
     for at_index, pg_type in types.get((table, column), ()):
         if at_index < index:
             found = pg_type
-    return found
+    return found if found is None or isinstance(found, PgType) else _sqlglot_type(found)
 
 
 # --- the judgement ------------------------------------------------------------------------------------
@@ -342,7 +344,7 @@ def check(context: LintContext) -> Iterator[Violation]:
                 f"Changing {table}.{column}{source} to {new} can lose or reject data: {reason}. It also rewrites "
                 f"the table under an {ACCESS_EXCLUSIVE.describe()}.",
                 HINT_LIMIT if _is_limit(new) else HINT_CONVERT,
-                offset=at(statement, rf"\balter\s+(column\s+)?\"?{re.escape(column)}\b"),
+                offset=locate.words(statement, "alter column? {}", column) or 0,
                 new_object=(context.is_new_table(table, statement.index)
                             or added.get((table, column), statement.index) < statement.index),
             )

@@ -48,14 +48,14 @@ is validated.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from migguard.core.findings import Severity
 from migguard.lint.context import (
     LintContext, alter_table, column_defs, created_table, display, identifier, is_temporary, normalise, table_name,
 )
-from migguard.lint.rule import Rule, Violation, at
+from migguard.lint.rule import Rule, Violation
+from migguard.sql import locate
 from migguard.sql.lazy import exp
 from migguard.sql.parse import Statement
 from migguard.sql.shapes import AlterTable, CreateTable
@@ -139,7 +139,6 @@ def _nullable_columns(statement: Statement, column: str) -> Iterator[tuple[str, 
 
 def check(context: LintContext) -> Iterator[Violation]:
     column = context.settings.tenant_column
-    quoted = re.escape(column)
     for statement in context.parsed():
         for table, how in _nullable_columns(statement, column):
             if how == "drop_not_null":
@@ -148,7 +147,7 @@ def check(context: LintContext) -> Iterator[Violation]:
                     f"Dropping NOT NULL from tenant column {display(table)}.{column} allows rows that belong to no tenant: "
                     "no tenant's policy matches them and every tenant filter skips them.",
                     f"Keep {column} NOT NULL; give rows without a tenant a real owner (for example a system tenant).",
-                    offset=at(statement, rf"\balter\s+(column\s+)?\"?{quoted}\b"),
+                    offset=locate.words(statement, "alter column? {}", column) or 0,
                 )
                 continue
             if _set_not_null_later(context, table, column, statement.index):
@@ -162,7 +161,7 @@ def check(context: LintContext) -> Iterator[Violation]:
                 f"Tenant column {display(table)}.{column} {where} without NOT NULL: rows with a NULL tenant belong to no "
                 "tenant, match no tenant's policy and escape every tenant filter.",
                 hint,
-                offset=at(statement, rf"(?<![\w$]){quoted}\b"),
+                offset=locate.words(statement, "{}", column) or 0,
             )
 
 

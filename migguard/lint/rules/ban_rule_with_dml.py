@@ -36,7 +36,8 @@ from collections.abc import Iterator
 
 from migguard.core.findings import Severity
 from migguard.lint.context import LintContext, display, quote_name
-from migguard.lint.rule import Rule, Violation, at
+from migguard.lint.rule import Rule, Violation
+from migguard.sql import locate
 from migguard.sql.shapes import CreateRule
 
 HINT = (
@@ -59,7 +60,7 @@ def check(context: LintContext) -> Iterator[Violation]:
         how = "instead of" if rule.instead else "on top of"
         yield Violation(statement, f"Rule {quote_name(rule.name)} runs `{shown}` {how} every {rule.event.upper()} on "
                                    f"{display(rule.table)}: a write that no statement of the application shows.",
-                        HINT, offset=at(statement, r"\bdo\b"))
+                        HINT, offset=locate.words(statement, "do") or 0)
 
 
 RULE = Rule(

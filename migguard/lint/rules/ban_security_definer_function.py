@@ -47,7 +47,8 @@ from collections.abc import Iterator
 
 from migguard.core.findings import Severity
 from migguard.lint.context import LintContext, display
-from migguard.lint.rule import Rule, Violation, at
+from migguard.lint.rule import Rule, Violation
+from migguard.sql import locate
 from migguard.sql.shapes import CodeBlock
 
 
@@ -82,7 +83,7 @@ def check(context: LintContext) -> Iterator[Violation]:
         else:
             hint += " If it must stay SECURITY DEFINER,"
         hint += " filter by the tenant setting inside it and REVOKE EXECUTE … FROM PUBLIC."
-        yield Violation(statement, message, hint, offset=at(statement, r"\bsecurity\s+definer\b"))
+        yield Violation(statement, message, hint, offset=locate.words(statement, "security definer") or 0)
 
 
 RULE = Rule(

@@ -40,7 +40,8 @@ from migguard.core.findings import Severity
 from migguard.core.locks import ACCESS_EXCLUSIVE
 from migguard.lint.context import LintContext, display, normalise, table_name
 from migguard.lint.facts import ddl
-from migguard.lint.rule import Rule, Violation, at
+from migguard.lint.rule import Rule, Violation
+from migguard.sql import locate
 from migguard.sql.lazy import exp
 from migguard.sql.parse import Statement
 from migguard.sql.shapes import AlterTable, Other
@@ -58,7 +59,7 @@ def check(context: LintContext) -> Iterator[Violation]:
                 f"Moving every relation of a tablespace copies each of them under an {ACCESS_EXCLUSIVE.describe()} "
                 "until its copy ends.",
                 HINT,
-                offset=at(statement, r"\ball\s+in\s+tablespace\b"),
+                offset=locate.words(statement, "all in tablespace") or 0,
             )
             continue
         moved = _moved(statement)
@@ -72,7 +73,7 @@ def check(context: LintContext) -> Iterator[Violation]:
             f"Moving {kind} {display(name)} to another tablespace copies all of its data under an "
             f"{ACCESS_EXCLUSIVE.describe()} until the copy ends.",
             HINT,
-            offset=at(statement, r"\bset\s+tablespace\b"),
+            offset=locate.words(statement, "set tablespace") or 0,
             new_object=new,
         )
 

@@ -33,13 +33,13 @@ a warning and does not fail the gate.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from migguard.core.findings import Severity
 from migguard.core.locks import TRUNCATE
 from migguard.lint.context import LintContext, table_name
-from migguard.lint.rule import Rule, Violation, at
+from migguard.lint.rule import Rule, Violation
+from migguard.sql import locate
 from migguard.sql.lazy import exp
 from migguard.sql.parse import Statement
 
@@ -68,12 +68,9 @@ def check(context: LintContext) -> Iterator[Violation]:
 
 
 def _name_offset(statement: Statement, name: str) -> int:
-    """Where `name` (quoted or not) first appears after TRUNCATE; the statement start otherwise."""
-    keyword = re.search(r"\btruncate\b", statement.text, re.IGNORECASE)
-    begin = keyword.end() if keyword else 0
-    pattern = re.compile(rf'(?<![\w$])"?{re.escape(name)}"?(?![\w$])', re.IGNORECASE)
-    found = pattern.search(statement.text, begin)
-    return found.start() if found else at(statement, r"\btruncate\b")
+    """Where the table's name is written (see `locate.relation_offset`); the TRUNCATE keyword otherwise."""
+    found = locate.relation_offset(statement, name)
+    return found if found is not None else locate.words(statement, "truncate") or 0
 
 
 RULE = Rule(

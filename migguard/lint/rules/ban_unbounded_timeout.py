@@ -54,7 +54,9 @@ from collections.abc import Iterator
 from migguard.core.findings import Severity
 from migguard.core.session import above_ceiling, timeout_settings
 from migguard.lint.context import LintContext
-from migguard.lint.rule import Rule, Violation, at
+from migguard.lint.rule import Rule, Violation
+from migguard.sql import locate
+from migguard.sql.parse import Statement
 
 
 def check(context: LintContext) -> Iterator[Violation]:
@@ -71,8 +73,17 @@ def check(context: LintContext) -> Iterator[Violation]:
                 f"This statement {problem}: the migration then runs without the protection migguard apply "
                 f"gives it, and migguard apply refuses it.",
                 _hint(setting.name, ceiling),
-                offset=at(statement, setting.name),
+                offset=_setting_offset(statement, setting.name),
             )
+
+
+def _setting_offset(statement: Statement, name: str) -> int:
+    """Where the setting is named: `SET name …`, else the string constant naming it in set_config(…) (PostgreSQL's
+    tree places a constant at its opening quote); the statement start for RESET ALL."""
+    found = locate.words(statement, "{}", name)
+    if found is None:
+        found = locate.node_offset(statement, "A_Const", sval={"sval": name})
+    return found or 0
 
 
 def _hint(name: str, ceiling: str) -> str:

@@ -47,7 +47,6 @@ analysed.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Iterator
 
 from migguard.core import locks
@@ -55,7 +54,8 @@ from migguard.core.findings import Severity
 from migguard.lint.context import LintContext, table_name
 from migguard.lint.facts import ddl
 from migguard.lint.facts.dml import DML_KINDS
-from migguard.lint.rule import Rule, Violation, at
+from migguard.lint.rule import Rule, Violation
+from migguard.sql import locate, nodes
 from migguard.sql.lazy import exp
 from migguard.sql.parse import Statement
 
@@ -81,8 +81,9 @@ def check(context: LintContext) -> Iterator[Violation]:
         transaction = transactions[statement.index]
         if transaction is None:
             continue
-        # Which tables it touches matters only where this transaction already holds a strong lock.
-        touched = _touched_tables(statement) if any(key[0] == transaction for key in held) else {}
+        # Which tables it touches matters only where this transaction already holds a strong lock on one of them.
+        locked = [table for owner, table in held if owner == transaction]
+        touched = _touched_tables(statement, locked) if locked else {}
         for table, verb in touched.items():
             lock = held.get((transaction, table))
             if lock is None or (verb is None and lock.lock is not locks.ACCESS_EXCLUSIVE):
@@ -99,7 +100,7 @@ def check(context: LintContext) -> Iterator[Violation]:
                 f"so its {lock.lock.name} lock, which blocks {lock.lock.blocks}, is held until the whole "
                 f"{'backfill' if verb == 'UPDATE of' else 'statement'} commits.",
                 HINT,
-                offset=at(statement, rf"\b{verb.split()[0].lower()}\b"),
+                offset=locate.words(statement, verb.split()[0]) or 0,
             )
         for lock in ddl.locks_of(context, statement):
             if lock.table and lock.lock.strong and not ddl.is_new_target(context, lock):
@@ -108,11 +109,11 @@ def check(context: LintContext) -> Iterator[Violation]:
                     held[key] = lock
 
 
-def _touched_tables(statement: Statement) -> dict[str, str | None]:
+def _touched_tables(statement: Statement, locked: list[str]) -> dict[str, str | None]:
     """Tables a query or DML statement writes (→ how a message names the write: 'UPDATE of', …) or only
-    reads (→ None)."""
-    if statement.node_kind not in DML_KINDS:  # the kind answers without parsing further
-        return {}
+    reads (→ None); none when PostgreSQL's tree names none of the `locked` ones (sqlglot need not read it)."""
+    if statement.node_kind not in DML_KINDS or not nodes.may_name(statement.node, statement.text, locked):
+        return {}  # answered without sqlglot
     tree = statement.ast
     if not isinstance(tree, exp.Query | exp.Update | exp.Delete | exp.Merge | exp.Insert):
         return {}
@@ -140,7 +141,8 @@ def _touched_tables(statement: Statement) -> dict[str, str | None]:
 
 
 def _read_offset(statement: Statement, table: str) -> int:
-    return at(statement, rf"\b{re.escape(table.rsplit('.', 1)[-1])}\b") or at(statement, r"\bselect\b")
+    found = locate.relation_offset(statement, table.rsplit(".", 1)[-1])
+    return found if found else locate.words(statement, "select") or 0
 
 
 RULE = Rule(

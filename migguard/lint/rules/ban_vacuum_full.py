@@ -34,7 +34,8 @@ from collections.abc import Iterator
 from migguard.core.findings import Severity
 from migguard.core.locks import VACUUM_FULL
 from migguard.lint.context import LintContext, normalise
-from migguard.lint.rule import Rule, Violation, at
+from migguard.lint.rule import Rule, Violation
+from migguard.sql import locate
 from migguard.sql.shapes import Maintenance
 
 HINT = "Reclaim the space online with pg_repack or pg_squeeze instead; plain VACUUM does not block reads or writes."
@@ -55,7 +56,7 @@ def check(context: LintContext) -> Iterator[Violation]:
             statement,
             f"{what} holding an {VACUUM_FULL.describe()} until it ends.",
             HINT,
-            offset=at(statement, r"\bfull\b"),
+            offset=locate.words(statement, "full") or 0,
             new_object=bool(targets) and all(context.is_new_table(t, statement.index) for t in targets),
         )
 

@@ -43,8 +43,8 @@ from migguard.core.findings import Severity
 from migguard.core.locks import ACCESS_EXCLUSIVE, SHARE_ROW_EXCLUSIVE
 from migguard.lint.context import LintContext
 from migguard.lint.facts import ddl
-from migguard.lint.facts.columns import name_pattern
-from migguard.lint.rule import Rule, Violation, at
+from migguard.lint.rule import Rule, Violation
+from migguard.sql import locate
 
 HINT = ("Move VALIDATE CONSTRAINT to a later migration (its own transaction), so the check of the old rows "
         "runs under a SHARE UPDATE EXCLUSIVE lock only.")
@@ -69,7 +69,7 @@ def check(context: LintContext) -> Iterator[Violation]:
             f"Validating {validation.name} on {validation.table} in the transaction that added it NOT VALID keeps the "
             f"{lock.name} lock of the ADD CONSTRAINT, which blocks {lock.blocks}, while every row is checked.",
             HINT,
-            offset=at(statement, rf"\bvalidate\s+constraint\s+{name_pattern(validation.name)}"),
+            offset=locate.words(statement, "validate constraint {}", validation.name) or 0,
             new_object=context.is_new_table(validation.table, statement.index),
         )
 

@@ -42,7 +42,7 @@ from collections.abc import Iterator
 from migguard.core.findings import Severity
 from migguard.lint.context import LintContext, identifier
 from migguard.lint.rule import Rule, Violation
-from migguard.sql import nodes
+from migguard.sql import locate, nodes
 from migguard.sql.lazy import exp
 from migguard.sql.parse import Statement
 from migguard.sql.shapes import AlterTable, CodeBlock, CreateIndex, CreateTable, CreateView, Policy, Rename
@@ -52,12 +52,21 @@ _KINDS = {"tabconstraint": "constraint", "domconstraint": "constraint", "materia
 
 
 # In ASCII text a name longer than MAX_BYTES is written as a run of that many identifier characters, or
-# quoted: a statement without one defines no such name, and is not parsed further for this rule.
-_LONG_NAME = re.compile(rf'[\w$]{{{MAX_BYTES + 1},}}|"(?:[^"]|""){{{MAX_BYTES + 1},}}"')
+# quoted: a statement without one defines no such name, and is not parsed further for this rule. (A run is
+# tried from its first character only: retrying from each of its characters made this scan quadratic in the
+# length of every word.)
+_LONG_NAME = re.compile(rf'(?<![\w$])[\w$]{{{MAX_BYTES + 1},}}|"(?:[^"]|""){{{MAX_BYTES + 1},}}"')
+
+
+# Queries and data changes name no object they create (`_defined_names` finds none in them): not parsed for this
+# rule, however long the words in their data.
+_NAMES_NOTHING = frozenset({"SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"})
 
 
 def check(context: LintContext) -> Iterator[Violation]:
     for statement in context.parsed():
+        if statement.node_kind in _NAMES_NOTHING:
+            continue
         if statement.text.isascii() and not _LONG_NAME.search(statement.text):
             continue
         seen: set[tuple[str, str]] = set()
@@ -164,8 +173,9 @@ def _as_written(statement: Statement, name: str) -> str:
 
 
 def _offset(statement: Statement, name: str) -> int:
-    match = re.search(re.escape(name), statement.text, re.IGNORECASE)
-    return match.start() if match else 0
+    """Where the long name is written: a name token (the names a finding cites carry no location of their
+    own in PostgreSQL's tree: a column, a constraint, an index or a function is found the same way)."""
+    return locate.words(statement, "{}", name) or 0
 
 
 RULE = Rule(

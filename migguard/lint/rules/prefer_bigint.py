@@ -48,7 +48,8 @@ from migguard.core.findings import Severity
 from migguard.core.locks import ACCESS_EXCLUSIVE
 from migguard.lint.context import LintContext, alter_table, table_name
 from migguard.lint.facts.columns import DeclaredColumn, declared_columns, primary_key_columns
-from migguard.lint.rule import Rule, Violation, at
+from migguard.lint.rule import Rule, Violation
+from migguard.sql import locate
 from migguard.sql.lazy import exp
 from migguard.sql.parse import Statement
 
@@ -104,7 +105,7 @@ def _primary_keys_added_later(context: LintContext, known: dict[tuple[str, str],
                 if column is None or key in flagged or column.statement.index >= statement.index or not _small(column):
                     continue
                 flagged.add(key)
-                offset = at(statement, r"\bprimary\s+key\b")
+                offset = locate.words(statement, "primary key") or 0
                 yield _violation(statement, offset, f"The primary key {column.qualified} (declared on line "
                                  f"{column.statement.line})", column)
 

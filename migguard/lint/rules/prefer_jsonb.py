@@ -33,7 +33,8 @@ from collections.abc import Iterator
 from migguard.core.findings import Severity
 from migguard.lint.context import LintContext
 from migguard.lint.facts import columns
-from migguard.lint.rule import Rule, Violation, at
+from migguard.lint.rule import Rule, Violation
+from migguard.sql import locate
 
 
 def check(context: LintContext) -> Iterator[Violation]:
@@ -46,7 +47,7 @@ def check(context: LintContext) -> Iterator[Violation]:
             offset = columns.alter_column_offset(column.statement, column.name)
         else:
             what = f"Column {where} is declared {column.type}, which stores"
-            offset = at(column.statement, rf"{columns.name_pattern(column.name)}\s+(?:pg_catalog\.)?\"?json\b")
+            offset = locate.node_offset(column.statement, "ColumnDef", colname=locate.stored(column.name)) or 0
         yield Violation(
             column.statement,
             f"{what} the raw text: it is re-parsed on every access, has no equality operator and cannot be "

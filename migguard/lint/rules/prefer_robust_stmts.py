@@ -41,7 +41,8 @@ from collections.abc import Iterator
 
 from migguard.core.findings import Severity
 from migguard.lint.context import LintContext, alter_table, identifier, normalise, table_name
-from migguard.lint.rule import Rule, Violation, at
+from migguard.lint.rule import Rule, Violation
+from migguard.sql import locate
 from migguard.sql.lazy import exp
 from migguard.sql.parse import Statement
 from migguard.sql.shapes import AlterTable, CreateIndex, CreateTable, DropObjects, Policy
@@ -123,7 +124,7 @@ def _not_exists(statement: Statement, what: str, name: str) -> Violation:
         statement,
         f"{what} {name} without IF NOT EXISTS fails when the file is retried: {_WHY}.",
         f"Write {what} IF NOT EXISTS {_sql(name)} {_AGAIN}.",
-        offset=at(statement, r"\bcreate\b"),
+        offset=locate.words(statement, "create") or 0,
     )
 
 
@@ -134,14 +135,14 @@ def _index(statement: Statement, name: str | None, concurrent: bool) -> Violatio
             statement,
             f"{create} without a name builds a second, duplicate index when the file is retried: {_WHY}.",
             f"Name the index and write {create} IF NOT EXISTS name ….",
-            offset=at(statement, r"\bcreate\b"),
+            offset=locate.words(statement, "create") or 0,
         )
     hint = f"Write {create} IF NOT EXISTS {_sql(name)} {_AGAIN}."
     if concurrent:
         hint = (f"Write {create} IF NOT EXISTS {_sql(name)}, preceded by DROP INDEX CONCURRENTLY IF EXISTS "
                 f"{_sql(name)}: a failed concurrent build leaves an INVALID index that IF NOT EXISTS alone would keep.")
     return Violation(statement, f"{create} {name} without IF NOT EXISTS fails when the file is retried: {_WHY}.", hint,
-                     offset=at(statement, r"\bcreate\b"))
+                     offset=locate.words(statement, "create") or 0)
 
 
 def _drop(statement: Statement, kind: str, names: list[str], concurrent: bool, suffix: str = "") -> Violation:
@@ -150,7 +151,7 @@ def _drop(statement: Statement, kind: str, names: list[str], concurrent: bool, s
         statement,
         f"{drop} {', '.join(names)} without IF EXISTS fails when the file is retried: {_WHY}.",
         f"Write {drop} IF EXISTS {', '.join(_sql(n) for n in names)}{suffix} {_AGAIN}.",
-        offset=at(statement, r"\bdrop\b"),
+        offset=locate.words(statement, "drop") or 0,
     )
 
 
@@ -159,7 +160,7 @@ def _add_column(statement: Statement, table: str, column: str) -> Violation:
         statement,
         f"Adding column {table}.{column} without IF NOT EXISTS fails when the file is retried: {_WHY}.",
         f"Write ADD COLUMN IF NOT EXISTS {_sql(column)} {_AGAIN}.",
-        offset=at(statement, rf"\badd\s+(column\s+)?\"?{re.escape(column)}\b"),
+        offset=locate.words(statement, "add column? {}", column) or 0,
     )
 
 
@@ -168,7 +169,7 @@ def _alter_drop(statement: Statement, table: str, kind: str, name: str) -> Viola
         statement,
         f"Dropping {kind.lower()} {name} of {table} without IF EXISTS fails when the file is retried: {_WHY}.",
         f"Write DROP {kind} IF EXISTS {_sql(name)} {_AGAIN}.",
-        offset=at(statement, rf"\bdrop\s+({kind}\s+)?\"?{re.escape(name)}\b"),
+        offset=locate.words(statement, f"drop {kind.lower()}? {{}}", name) or 0,
     )
 
 

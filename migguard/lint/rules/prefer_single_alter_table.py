@@ -43,6 +43,7 @@ from migguard.core.findings import Severity
 from migguard.lint.context import LintContext, table_name
 from migguard.lint.facts import ddl
 from migguard.lint.rule import Rule, Violation
+from migguard.sql import nodes
 from migguard.sql.lazy import exp
 from migguard.sql.parse import Statement
 from migguard.sql.shapes import CodeBlock
@@ -60,7 +61,7 @@ def check(context: LintContext) -> Iterator[Violation]:
         if statement.node_kind == "DoStmt" and isinstance(statement.command, CodeBlock) \
                 and statement.command.kind == "do":
             open_runs.clear()
-        dml = _dml_table(statement)
+        dml = _dml_table(statement, open_runs) if open_runs else None
         if dml:
             open_runs.pop(dml, None)
         for lock in ddl.locks_of(context, statement):
@@ -98,8 +99,9 @@ def check(context: LintContext) -> Iterator[Violation]:
 _WRITE_KINDS = frozenset({"UpdateStmt", "InsertStmt", "DeleteStmt", "MergeStmt"})
 
 
-def _dml_table(statement: Statement) -> str | None:
-    if statement.node_kind not in _WRITE_KINDS:
+def _dml_table(statement: Statement, open_runs: dict[str, list[ddl.TableLock]]) -> str | None:
+    """The table a write changes, where it may end one of the open runs (sqlglot need not read the others)."""
+    if statement.node_kind not in _WRITE_KINDS or not nodes.may_name(statement.node, statement.text, open_runs):
         return None
     tree = statement.ast
     if isinstance(tree, exp.Update | exp.Insert | exp.Delete | exp.Merge):

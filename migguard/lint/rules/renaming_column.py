@@ -34,12 +34,12 @@ it, is reported as info: no running code uses it yet. Renames of constraints and
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from migguard.core.findings import Severity
 from migguard.lint.context import LintContext, alter_table, identifier, normalise, table_name
-from migguard.lint.rule import Rule, Violation, at
+from migguard.lint.rule import Rule, Violation
+from migguard.sql import locate
 from migguard.sql.lazy import exp
 from migguard.sql.parse import Statement
 from migguard.sql.shapes import AlterTable, Rename
@@ -73,7 +73,7 @@ def _violation(context: LintContext, added: dict[tuple[str, str], int], statemen
         statement,
         f"Renaming column {table}.{old} to {new} breaks every running client that still reads or writes {old}.",
         HINT,
-        offset=at(statement, rf"\brename\s+(column\s+)?\"?{re.escape(old)}\b"),
+        offset=locate.words(statement, "rename column? {}", old) or 0,
         new_object=new_column or context.is_new_table(table, statement.index),
     )
 

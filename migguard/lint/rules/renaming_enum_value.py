@@ -39,7 +39,8 @@ from collections.abc import Iterator
 
 from migguard.core.findings import Severity
 from migguard.lint.context import CREATE_TYPE_KINDS, LintContext, display, normalise, table_name
-from migguard.lint.rule import Rule, Violation, at
+from migguard.lint.rule import Rule, Violation
+from migguard.sql import locate
 from migguard.sql.lazy import exp
 from migguard.sql.parse import Statement
 from migguard.sql.shapes import EnumValue
@@ -65,7 +66,7 @@ def check(context: LintContext) -> Iterator[Violation]:
             f"Add '{command.value}' as a new value (ALTER TYPE {display(type_name)} ADD VALUE IF NOT EXISTS), move "
             f"the application and the rows over to it, and stop using '{command.renamed_from}' instead of renaming "
             "it (or pass --allow-destructive when no running code uses the old label).",
-            offset=at(statement, r"\brename\s+value\b"),
+            offset=locate.words(statement, "rename value") or 0,
             new_object=created.get(type_name, statement.index) < statement.index,
         )
 

@@ -36,8 +36,9 @@ from collections.abc import Iterator
 
 from migguard.core.findings import Severity
 from migguard.lint.context import LintContext, display
-from migguard.lint.rule import Rule, Violation, at
+from migguard.lint.rule import Rule, Violation
 from migguard.lint.rules.ban_drop_schema import created_schemas
+from migguard.sql import locate
 from migguard.sql.shapes import Rename
 
 
@@ -55,7 +56,7 @@ def check(context: LintContext) -> Iterator[Violation]:
                 f"Keep schema {shown_old}: create {shown_new} beside it and move objects in steps the application "
                 f"follows, dropping {shown_old} only once no running code uses it (or pass --allow-destructive in a "
                 "maintenance window).",
-                offset=at(statement, r"\brename\b"),
+                offset=locate.words(statement, "rename") or 0,
                 new_object=created.get(old, statement.index) < statement.index,
             )
 

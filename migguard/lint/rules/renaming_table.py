@@ -38,7 +38,8 @@ from collections.abc import Iterator
 
 from migguard.core.findings import Severity
 from migguard.lint.context import LintContext, alter_table, normalise, table_name
-from migguard.lint.rule import Rule, Violation, at
+from migguard.lint.rule import Rule, Violation
+from migguard.sql import locate
 from migguard.sql.lazy import exp
 from migguard.sql.parse import Statement
 from migguard.sql.shapes import Rename
@@ -64,7 +65,7 @@ def _violation(context: LintContext, statement: Statement, old: str, new: str) -
         f"Renaming table {old} to {new} breaks every running client that still uses the name {old}.",
         f"Keep the old name working: create a view {old} over {new} in the same migration (CREATE VIEW {old} "
         f"AS SELECT * FROM {new}) and drop it once no running code uses it.",
-        offset=at(statement, r"\brename\b"),
+        offset=locate.words(statement, "rename") or 0,
         new_object=context.is_new_table(old, statement.index),
     )
 

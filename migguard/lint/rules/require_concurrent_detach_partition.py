@@ -33,7 +33,8 @@ from collections.abc import Iterator
 from migguard.core.findings import Severity
 from migguard.core.locks import alter_table_lock
 from migguard.lint.context import LintContext, normalise
-from migguard.lint.rule import Rule, Violation, at
+from migguard.lint.rule import Rule, Violation
+from migguard.sql import locate
 from migguard.sql.shapes import AlterTable
 
 
@@ -52,7 +53,7 @@ def check(context: LintContext) -> Iterator[Violation]:
                 f"Detaching partition {partition} from {table} without CONCURRENTLY takes an "
                 f"{alter_table_lock('detach_partition').describe()} and all its partitions, while it waits and runs.",
                 _hint(context.settings.pg_version),
-                offset=at(statement, r"\bdetach\s+partition\b"),
+                offset=locate.words(statement, "detach partition") or 0,
                 new_object=context.is_new_table(table, statement.index),
             )
 

@@ -38,7 +38,8 @@ from collections.abc import Iterator
 
 from migguard.core.findings import Severity
 from migguard.lint.context import CREATE_TYPE_KINDS, LintContext, normalise, table_name
-from migguard.lint.rule import Rule, Violation, at
+from migguard.lint.rule import Rule, Violation
+from migguard.sql import locate
 from migguard.sql.lazy import exp
 from migguard.sql.shapes import EnumValue
 
@@ -70,7 +71,7 @@ def check(context: LintContext) -> Iterator[Violation]:
                             f"block, and this statement runs in one: the migration fails.")
             hints.append("Put it in a migration of its own that runs outside a transaction block.")
         yield Violation(statement, " ".join(problems), " ".join(hints),
-                        offset=at(statement, r"\badd\s+value\b"), new_object=new_type)
+                        offset=locate.words(statement, "add value") or 0, new_object=new_type)
 
 
 RULE = Rule(

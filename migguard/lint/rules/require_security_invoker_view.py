@@ -44,7 +44,8 @@ from dataclasses import dataclass
 
 from migguard.core.findings import Severity
 from migguard.lint.context import ALTER_TABLE_KINDS, LintContext, display, identifier, normalise, table_name
-from migguard.lint.rule import Rule, Violation, at
+from migguard.lint.rule import Rule, Violation
+from migguard.sql import locate
 from migguard.sql.lazy import exp
 from migguard.sql.parse import Statement
 from migguard.sql.shapes import CreateView
@@ -164,7 +165,7 @@ def check(context: LintContext) -> Iterator[Violation]:
                 "Use a plain view WITH (security_invoker = true) instead, or revoke SELECT on "
                 f"{display(view.name)} from the "
                 "application roles and expose it only through a function that filters by the tenant setting.",
-                offset=at(statement, r"\bmaterialized\b"),
+                offset=locate.words(statement, "materialized") or 0,
             )
             continue
         if view.security_invoker or _made_invoker_later(context, view.name, statement.index):
@@ -180,7 +181,7 @@ def check(context: LintContext) -> Iterator[Violation]:
             f"View {display(view.name)} reads {source} with its owner's rights, which bypass row level security, so every "
             "tenant that can select from it sees every tenant's rows.",
             hint,
-            offset=at(statement, r"\bview\b"),
+            offset=locate.words(statement, "view") or 0,
         )
 
 
