@@ -53,6 +53,10 @@ class DependencyIndex:
         """Read the edges again (those written since the xid `since`, when no edge was deleted);
         resolve again the objects that are new, whose owner is among the `changed` oids, or whose
         kind's category (`function`, `type`) is in `categories`."""
+        with reader.generic_plans():  # driven by a few oids: planned once, not for each migration
+            self._refresh(reader, changed, categories, since)
+
+    def _refresh(self, reader: CatalogReader, changed: set[int], categories: set[str], since: str) -> None:
         rows = reader.tuples(q.SCHEMA_DEPENDENCY_EDGE_CHANGES_SQL, since=since if self._direct is not None else "2")
         written = [row[1:] for row in rows if row[0] == "written"]
         count = next(row[3] for row in rows if row[0] == "count")

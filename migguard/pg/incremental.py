@@ -120,13 +120,13 @@ class IncrementalReader:
             changed |= {oid for oid in present if ("relation names", oid) not in previous}
             asked = sorted(changed & present)
         self._next_counts = counts
-        if asked == []:
-            fresh = {}
-        else:
-            fresh = {(group, oid): version
-                     for group, oid, version in reader.tuples(q.RELATION_VERSIONS_SQL, prepare=True, only_oids=asked)}
         if asked is None:
-            return fresh
+            return dict(((group, oid), version) for group, oid, version in reader.tuples(q.RELATION_VERSIONS_SQL))
+        fresh = {}
+        if asked:
+            with reader.generic_plans():  # a few relations: each branch looks them up by index
+                fresh = {(group, oid): version for group, oid, version
+                         in reader.tuples(q.RELATION_VERSIONS_SQL, prepare=True, only_oids=asked)}
         kept = {(group, oid): previous[(group, oid)] for oid in present if oid not in changed
                 for group in ("relation", "relation names")}
         return {**kept, **fresh}
@@ -168,8 +168,9 @@ class IncrementalReader:
         if types:  # an enum's labels print inside constants of the types built on it: their users too
             asked += [("built", oid) for (oid,) in reader.tuples(q.BUILT_ON_ENUMS_SQL, prepare=True, types=types)]
         if asked:
-            rows = reader.tuples(q.DEPENDENTS_SQL, prepare=True, groups=[g for g, _ in asked],
-                                 objects=[o for _, o in asked])
+            with reader.generic_plans():
+                rows = reader.tuples(q.DEPENDENTS_SQL, prepare=True, groups=[g for g, _ in asked],
+                                     objects=[o for _, o in asked])
             for catalog, relid in rows:
                 if relid is None or catalog == "pg_rewrite":
                     categories.add(_CATALOG_CATEGORY.get(catalog, "type"))
