@@ -524,21 +524,22 @@ WHERE {in_app_schemas("c.relnamespace")}
 UNION ALL
 SELECT 'function', p.oid, p.xmin::text FROM pg_proc p WHERE {in_app_schemas("p.pronamespace")}
 UNION ALL
-SELECT CASE WHEN CASE WHEN t.typrelid <> 0 THEN (SELECT c.relkind <> 'c' FROM pg_class c WHERE c.oid = t.typrelid)
-                      WHEN t.typelem <> 0 THEN (SELECT c.relkind <> 'c' FROM pg_type e JOIN pg_class c ON c.oid = e.typrelid
-                                                WHERE e.oid = t.typelem) END
-            THEN 'rowtype' ELSE 'type' END,
+-- (a relation's row type, or its array: the relation's kind by a join, not a lookup per type)
+SELECT CASE WHEN coalesce(c.relkind, ec.relkind) <> 'c' THEN 'rowtype' ELSE 'type' END,
        t.oid, t.xmin || ':' || concat_ws(',',
          CASE WHEN t.typtype = 'e' THEN (SELECT string_agg(e.oid || ':' || e.xmin, ',' ORDER BY e.oid) FROM pg_enum e
                                          WHERE e.enumtypid = t.oid) END,
          CASE WHEN t.typtype = 'd' THEN (SELECT string_agg(con.oid || ':' || con.xmin, ',' ORDER BY con.oid)
                                          FROM pg_constraint con WHERE con.contypid = t.oid) END,
-         CASE WHEN t.typtype = 'c' THEN (SELECT string_agg(a.attnum || ':' || a.xmin, ',' ORDER BY a.attnum)
-                                         FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid AND c.relkind = 'c'
-                                         WHERE a.attrelid = t.typrelid) END,
+         CASE WHEN c.relkind = 'c' THEN (SELECT string_agg(a.attnum || ':' || a.xmin, ',' ORDER BY a.attnum)
+                                         FROM pg_attribute a WHERE a.attrelid = t.typrelid) END,
          (SELECT string_agg(d.xmin::text, ',') FROM pg_description d
           WHERE d.classoid = 'pg_type'::regclass AND d.objoid = t.oid))
-FROM pg_type t WHERE {in_app_schemas("t.typnamespace")}
+FROM pg_type t
+LEFT JOIN pg_class c ON c.oid = t.typrelid AND t.typrelid <> 0
+LEFT JOIN pg_type e ON e.oid = t.typelem AND t.typrelid = 0 AND t.typelem <> 0
+LEFT JOIN pg_class ec ON ec.oid = e.typrelid AND e.typrelid <> 0
+WHERE {in_app_schemas("t.typnamespace")}
 UNION ALL
 SELECT 'statistics', s.oid, s.xmin || ':' || coalesce((SELECT string_agg(d.xmin::text, ',') FROM pg_description d
          WHERE d.classoid = 'pg_statistic_ext'::regclass AND d.objoid = s.oid), '')
