@@ -163,7 +163,8 @@ class IncrementalReader:
         # (a name only added is a new column's or index's, which nothing kept can print)
         asked = sorted(("relation" if group == "relation names" else group, oid)
                        for group, oid in touched if group in _NAMED_GROUPS
-                       and not (group == "relation names" and _only_added(previous.get((group, oid)), versions.get((group, oid)))))
+                       and not (group == "relation names" and _only_added(previous.get((group, oid)),
+                                                                           versions.get((group, oid)))))
         types = sorted(oid for group, oid in touched if group == "type" and ("type", oid) in versions)
         if types:  # an enum's labels print inside constants of the types built on it: their users too
             asked += [("built", oid) for (oid,) in reader.tuples(q.BUILT_ON_ENUMS_SQL, prepare=True, types=types)]
