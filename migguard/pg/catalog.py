@@ -71,22 +71,24 @@ class CatalogReader:
         rows = conn.execute(APP_SCHEMAS_SQL, {"exclude": list(exclude_schemas), "only": scope.current()}).fetchall()
         self.app_schemas = [row[0] for row in rows]
         self._ahead: dict[str, Future[psycopg.Cursor]] = {}  # query → its run, by `sending_ahead`
+        self._generic = False  # `plan_generically`
+        self._chosen: str | None = None  # plan_cache_mode before it
 
-    @contextmanager
-    def generic_plans(self) -> Iterator[None]:
-        """Inside the block (and its transaction), prepared queries run on a plan made once for any
-        parameters. For the queries a few oids drive (each branch looks them up by index), whose
-        plan does not depend on how many there are: PostgreSQL would plan each run anew for its
-        values (the dependency objects query: 3.7 ms of planning for 0.5 ms of work). Not for the
-        `only_oids` reads of columns, constraints …: a plan for any value of it scans the catalog
-        whole (RELATION_VERSIONS_SQL's scans only the application's rows of pg_class, by index)."""
-        previous = self.conn.execute("SELECT current_setting('plan_cache_mode'), "
-                                     "set_config('plan_cache_mode', 'force_generic_plan', true)").fetchone()[0]
-        try:
-            yield
-        finally:
-            if self.conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS:  # (an aborted one drops it)
-                self.conn.execute("SELECT set_config('plan_cache_mode', %s, true)", (previous,))
+    def plan_generically(self, generic: bool) -> None:
+        """From now on in this transaction, prepared queries run on a plan made once for any
+        parameters (`generic`), or as PostgreSQL chooses. For the queries a few oids drive (each
+        branch looks them up by index), whose plan does not depend on how many there are:
+        PostgreSQL would plan each run anew for its values (the dependency objects query: 3.7 ms
+        of planning for 0.5 ms of work). Not for the `only_oids` reads of columns, constraints …
+        (a plan for any value of it scans the catalog whole; RELATION_VERSIONS_SQL's scans only
+        the application's rows of pg_class, by index), nor for a whole read. Switched only when it
+        changes: the incremental reader asks for its generic queries one after the other."""
+        if generic == self._generic:
+            return
+        chosen = self.conn.execute("SELECT current_setting('plan_cache_mode'), set_config('plan_cache_mode', %s, true)",
+                                   ("force_generic_plan" if generic else self._chosen,)).fetchone()[0]
+        self._chosen = self._chosen or chosen
+        self._generic = generic
 
     @contextmanager
     def sending_ahead(self, queries: Iterable[str]) -> Iterator[None]:
@@ -105,6 +107,7 @@ class CatalogReader:
             cursor.execute(query, params)
             return cursor
 
+        self.plan_generically(False)  # before the worker shares the connection
         worker = ThreadPoolExecutor(1, thread_name_prefix="migguard-catalog")
         self._ahead = {query: worker.submit(run, query) for query in queries}
         try:
@@ -134,6 +137,7 @@ class CatalogReader:
             sent.row_factory = dict_row
             with sent:
                 return sent.fetchall()
+        self.plan_generically(False)
         with self.conn.cursor(row_factory=dict_row) as cur:
             cur.execute(query, self._bound(params), prepare=self.pipelined or None)
             return cur.fetchall()
@@ -144,6 +148,7 @@ class CatalogReader:
         with the last one's (sent ahead already, or one after the other)."""
         if self._ahead or not (self.pipelined and psycopg.Pipeline.is_supported()):
             return (self.rows(query, **params) for query, params in queries)
+        self.plan_generically(False)
         cursors = []
         with self.conn.pipeline():
             for query, params in queries:
@@ -155,14 +160,15 @@ class CatalogReader:
             cursor.close()
         return iter(results)
 
-    def tuples(self, query: str, *, prepare: bool | None = None, **params: object) -> list[tuple]:
+    def tuples(self, query: str, *, prepare: bool | None = None, generic: bool = False, **params: object) -> list[tuple]:
         """`prepare`: as psycopg's (True: planned once per connection, for a query run after every
-        migration); a `pipelined` reader's are."""
+        migration); a `pipelined` reader's are. `generic`: on a plan made once (`plan_generically`)."""
         sent = self._sent(query, params)
         if sent is not None:
             with sent:
                 return sent.fetchall()
-        prepare = self.pipelined or prepare
+        self.plan_generically(generic)
+        prepare = self.pipelined or prepare or generic
         return self.conn.execute(query, self._bound(params), prepare=prepare).fetchall()
 
 

@@ -123,10 +123,9 @@ class IncrementalReader:
         if asked is None:
             return dict(((group, oid), version) for group, oid, version in reader.tuples(q.RELATION_VERSIONS_SQL))
         fresh = {}
-        if asked:
-            with reader.generic_plans():  # a few relations: each branch looks them up by index
-                fresh = {(group, oid): version for group, oid, version
-                         in reader.tuples(q.RELATION_VERSIONS_SQL, prepare=True, only_oids=asked)}
+        if asked:  # a few relations: each branch looks them up by index
+            fresh = {(group, oid): version for group, oid, version
+                     in reader.tuples(q.RELATION_VERSIONS_SQL, generic=True, only_oids=asked)}
         kept = {(group, oid): previous[(group, oid)] for oid in present if oid not in changed
                 for group in ("relation", "relation names")}
         return {**kept, **fresh}
@@ -167,11 +166,10 @@ class IncrementalReader:
                                                                            versions.get((group, oid)))))
         types = sorted(oid for group, oid in touched if group == "type" and ("type", oid) in versions)
         if types:  # an enum's labels print inside constants of the types built on it: their users too
-            asked += [("built", oid) for (oid,) in reader.tuples(q.BUILT_ON_ENUMS_SQL, prepare=True, types=types)]
+            asked += [("built", oid) for (oid,) in reader.tuples(q.BUILT_ON_ENUMS_SQL, generic=True, types=types)]
         if asked:
-            with reader.generic_plans():
-                rows = reader.tuples(q.DEPENDENTS_SQL, prepare=True, groups=[g for g, _ in asked],
-                                     objects=[o for _, o in asked])
+            rows = reader.tuples(q.DEPENDENTS_SQL, generic=True, groups=[g for g, _ in asked],
+                                 objects=[o for _, o in asked])
             for catalog, relid in rows:
                 if relid is None or catalog == "pg_rewrite":
                     categories.add(_CATALOG_CATEGORY.get(catalog, "type"))
@@ -185,7 +183,13 @@ class IncrementalReader:
                 else:  # a composite type's relation
                     categories.add("type")
         if types:  # a partition bound prints its values' labels but records no dependency on their type
-            relations.update(oid for (oid,) in reader.tuples(q.PARTITIONS_BY_TYPES_SQL, prepare=True, types=types))
+            relations.update(oid for (oid,) in reader.tuples(q.PARTITIONS_BY_TYPES_SQL, generic=True, types=types))
+        graph = None
+        if touched:  # the edges again; objects on them named anew where what could rename them changed
+            # (here, after the other queries a few oids drive, which run on one generic plan each)
+            self._graph.refresh(reader, changed={oid for _, oid in touched} | relations | sequences,
+                                categories=categories, since=self._since)
+            graph = self._graph.pairs()
 
         model = self.model
         objects = {category: dict(getattr(model, category)) for category in ("tables", "views", "sequences")}
@@ -203,10 +207,8 @@ class IncrementalReader:
                 self._objects.update(where)
 
         update = read_categories(reader, {name: CATEGORY_READS[name] for name in sorted(categories)})
-        if touched:  # the edges again; objects on them named anew where what could rename them changed
-            self._graph.refresh(reader, changed={oid for _, oid in touched} | relations | sequences,
-                                categories=categories, since=self._since)
-            update["dependencies"] = self._graph.pairs()
+        if graph is not None:
+            update["dependencies"] = graph
         update.update({category: _ordered(things) for category, things in objects.items()}, connecting_roles=(role,))
         return model.model_copy(update=update)
 
