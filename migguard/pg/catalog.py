@@ -83,12 +83,21 @@ class CatalogReader:
         (a plan for any value of it scans the catalog whole; RELATION_VERSIONS_SQL's scans only
         the application's rows of pg_class, by index), nor for a whole read. Switched only when it
         changes: the incremental reader asks for its generic queries one after the other."""
-        if generic == self._generic:
-            return
-        chosen = self.conn.execute("SELECT current_setting('plan_cache_mode'), set_config('plan_cache_mode', %s, true)",
-                                   ("force_generic_plan" if generic else self._chosen,)).fetchone()[0]
-        self._chosen = self._chosen or chosen
+        if generic != self._generic:
+            self._noted(self._switch(generic))
+
+    def _switch(self, generic: bool) -> psycopg.Cursor:
+        """Send the switch (in a pipeline, with the query that asks for it: one round trip)."""
         self._generic = generic
+        return self.conn.execute("SELECT current_setting('plan_cache_mode'), set_config('plan_cache_mode', %s, true)",
+                                 ("force_generic_plan" if generic else self._chosen,))
+
+    def _noted(self, switch: psycopg.Cursor) -> None:
+        chosen = switch.fetchone()[0]
+        self._chosen = self._chosen or chosen
+
+    def _pipelines(self) -> bool:
+        return self.pipelined and psycopg.Pipeline.is_supported()
 
     @contextmanager
     def sending_ahead(self, queries: Iterable[str]) -> Iterator[None]:
@@ -146,15 +155,17 @@ class CatalogReader:
         """Several queries' rows, in order: sent in one round trip (psycopg's pipeline mode) when
         the reader is `pipelined` and libpq has it, else each asked for when the caller is done
         with the last one's (sent ahead already, or one after the other)."""
-        if self._ahead or not (self.pipelined and psycopg.Pipeline.is_supported()):
+        if self._ahead or not self._pipelines():
             return (self.rows(query, **params) for query, params in queries)
-        self.plan_generically(False)
         cursors = []
         with self.conn.pipeline():
+            switch = self._switch(False) if self._generic else None
             for query, params in queries:
                 cursor = self.conn.cursor(row_factory=dict_row)
                 cursor.execute(query, self._bound(params), prepare=True)
                 cursors.append(cursor)
+        if switch is not None:
+            self._noted(switch)
         results = [cursor.fetchall() for cursor in cursors]
         for cursor in cursors:
             cursor.close()
@@ -167,8 +178,14 @@ class CatalogReader:
         if sent is not None:
             with sent:
                 return sent.fetchall()
-        self.plan_generically(generic)
         prepare = self.pipelined or prepare or generic
+        if generic != self._generic and self._pipelines():
+            with self.conn.pipeline():  # the switch and the query in one round trip
+                switch = self._switch(generic)
+                cursor = self.conn.execute(query, self._bound(params), prepare=prepare)
+            self._noted(switch)
+            return cursor.fetchall()
+        self.plan_generically(generic)
         return self.conn.execute(query, self._bound(params), prepare=prepare).fetchall()
 
 

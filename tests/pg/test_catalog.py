@@ -164,4 +164,6 @@ def test_generic_plans_are_asked_for_by_query_and_end_with_the_next_other_query_
             assert reader.tuples(mode, generic=True) == [("force_generic_plan",)]
             assert reader.rows(mode) == [{"current_setting": "force_custom_plan"}]
             reader.tuples(mode, generic=True)
+            assert next(reader.rows_many([(mode, {})])) == [{"current_setting": "force_custom_plan"}]
+            reader.tuples(mode, generic=True)
         assert conn.execute(mode).fetchone()[0] == "force_custom_plan"
