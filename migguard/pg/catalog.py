@@ -171,6 +171,18 @@ class CatalogReader:
             cursor.close()
         return iter(results)
 
+    def tuples_many(self, queries: list[tuple[str, dict]]) -> list[list[tuple]]:
+        """Several queries' rows as tuples, prepared, in one round trip when the reader is
+        `pipelined` (as `rows_many`)."""
+        if self._ahead or not self._pipelines():
+            return [self.tuples(query, prepare=True, **params) for query, params in queries]
+        with self.conn.pipeline():
+            switch = self._switch(False) if self._generic else None
+            cursors = [self.conn.execute(query, self._bound(params), prepare=True) for query, params in queries]
+        if switch is not None:
+            self._noted(switch)
+        return [cursor.fetchall() for cursor in cursors]
+
     def tuples(self, query: str, *, prepare: bool | None = None, generic: bool = False, **params: object) -> list[tuple]:
         """`prepare`: as psycopg's (True: planned once per connection, for a query run after every
         migration); a `pipelined` reader's are. `generic`: on a plan made once (`plan_generically`)."""

@@ -84,10 +84,11 @@ class IncrementalReader:
     def read(self, *, full: bool = False) -> SchemaModel:
         """The schema now: read whole the first time (or when `full`), else the previous model patched."""
         with catalog_snapshot(self.conn, self.exclude_schemas, pipelined=True) as reader:
-            rows = reader.tuples(q.OBJECT_VERSIONS_SQL, prepare=True)
+            rows, changes = reader.tuples_many([(q.OBJECT_VERSIONS_SQL, {}),
+                                                (q.RELATION_CHANGES_SQL, {"since": self._since})])
             versions = {(group, oid): version for group, oid, version in rows if group != "current_user"}
             role = next(version for group, _, version in rows if group == "current_user")
-            versions.update(self._relation_versions(reader, whole=self.model is None or full))
+            versions.update(self._relation_versions(reader, changes, whole=self.model is None or full))
             reason = ("first read" if self.model is None else "asked for" if full
                       else self._untraceable(versions))
             if reason:
@@ -102,11 +103,11 @@ class IncrementalReader:
         self.model = model
         return model
 
-    def _relation_versions(self, reader: CatalogReader, *, whole: bool) -> dict[tuple[str, int], str]:
+    def _relation_versions(self, reader: CatalogReader, rows: list[tuple], *, whole: bool) -> dict[tuple[str, int], str]:
         """("relation", oid) → version of every relation: all hashed when `whole`, else only those
-        `catalog.RELATION_CHANGES_SQL` names as candidates (a row of theirs written since the last
-        read, a member removed, new or gone); the others keep the version the last read gave them."""
-        rows = reader.tuples(q.RELATION_CHANGES_SQL, prepare=True, since=self._since)
+        `catalog.RELATION_CHANGES_SQL` (its `rows`) names as candidates (a row of theirs written
+        since the last read, a member removed, new or gone); the others keep the version the last
+        read gave them."""
         counts = {(kind, oid): n for kind, oid, n in rows if kind in ("depends", "comments")}
         previous = self._versions
         present = {oid for kind, oid in counts if kind == "depends"}
