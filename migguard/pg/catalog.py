@@ -1031,10 +1031,10 @@ SELECT 'pg_class', d.objid, 0, 'pg_class', d.refobjid, d.refobjsubid
 """
 
 # The edges again after a change, for `pg/dependencies.py` to patch the last read's with: the
-# direct ones (pg_depend rows, never changed in place but deleted and inserted) written since
-# `since` (as RELATION_CHANGES_SQL's), and how many there are now — when that is the last count
-# plus the written ones, none was deleted —, and all the index-expression ones (few, and a
-# deleted index's leaves no row behind). `since` '2' (frozen: the oldest) asks for every direct
+# direct ones (pg_depend rows) written since `since` (as RELATION_CHANGES_SQL's), and how many
+# there are now — when that is the last count plus the written ones, none was deleted or changed
+# in place (an updated row's old version is gone, its new one written: the count falls short) —,
+# and all the index-expression ones (few, and a deleted index's leave no row behind). `since` '2' (frozen: the oldest) asks for every direct
 # edge. Rows: (what: 'written' | 'count' | 'expression', catalog, objid, objsubid, ref_catalog,
 # refobjid, refobjsubid); the count is the 'count' row's objsubid.
 SCHEMA_DEPENDENCY_EDGE_CHANGES_SQL = f"""
