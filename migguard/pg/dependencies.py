@@ -53,7 +53,8 @@ class DependencyIndex:
         """Read the edges again (those written since the xid `since`, when no edge was deleted);
         resolve again the objects that are new, whose owner is among the `changed` oids, or whose
         kind's category (`function`, `type`) is in `categories`."""
-        rows = reader.tuples(q.SCHEMA_DEPENDENCY_EDGE_CHANGES_SQL, since=since if self._direct is not None else "2")
+        rows = reader.tuples(q.SCHEMA_DEPENDENCY_EDGE_CHANGES_SQL, generic=True,
+                             since=since if self._direct is not None else "2")
         written = [row[1:] for row in rows if row[0] == "written"]
         count = next(row[3] for row in rows if row[0] == "count")
         if self._direct is not None and count == len(self._direct) + len(written):
@@ -61,7 +62,7 @@ class DependencyIndex:
             self._direct_keys |= _keys(written)
         else:
             if self._direct is not None:  # some were deleted: all of them again
-                rows = reader.tuples(q.SCHEMA_DEPENDENCY_EDGE_CHANGES_SQL, since="2")
+                rows = reader.tuples(q.SCHEMA_DEPENDENCY_EDGE_CHANGES_SQL, generic=True, since="2")
                 written = [row[1:] for row in rows if row[0] == "written"]
             self._direct = written
             self._direct_keys = _keys(written)
@@ -73,7 +74,7 @@ class DependencyIndex:
         stale = {key for key, (node, owner) in self._nodes.items()
                  if owner in changed or key[1] in changed
                  or (node is not None and _KIND_CATEGORIES.get(node[0]) in categories)}
-        self._resolve(reader, (keys - self._nodes.keys()) | stale)
+        self._resolve(reader, (keys - self._nodes.keys()) | stale, generic=True)
 
     def pairs(self) -> tuple[tuple[Node, Node], ...]:
         """(dependent, referenced) nodes, sorted, without self-references (a column's default on its column)."""
@@ -87,7 +88,8 @@ class DependencyIndex:
                 found.add((dependent, referenced))
         return tuple(sorted(found))
 
-    def _resolve(self, reader: CatalogReader, keys: set[Key]) -> None:
+    def _resolve(self, reader: CatalogReader, keys: set[Key], *, generic: bool = False) -> None:
+        """`generic`: on a plan made once (a few keys after a migration; not thousands in a whole read)."""
         if not keys:
             return
         wanted: dict[str, list[int]] = {parameter: [] for parameter in _OID_PARAMETERS.values()}
@@ -101,7 +103,7 @@ class DependencyIndex:
         for key in keys:  # not found below: not the application's (its own oid stands for its owner)
             self._nodes[key] = (None, key[1])
         for catalog, objid, objsubid, kind, parts, owner in reader.tuples(
-                q.SCHEMA_DEPENDENCY_OBJECTS_SQL, relids=relids, attnums=attnums, **wanted):
+                q.SCHEMA_DEPENDENCY_OBJECTS_SQL, generic=generic, relids=relids, attnums=attnums, **wanted):
             self._nodes[(catalog, objid, objsubid)] = ((kind, *parts), owner)
 
 

@@ -84,10 +84,11 @@ class IncrementalReader:
     def read(self, *, full: bool = False) -> SchemaModel:
         """The schema now: read whole the first time (or when `full`), else the previous model patched."""
         with catalog_snapshot(self.conn, self.exclude_schemas, pipelined=True) as reader:
-            rows = reader.tuples(q.OBJECT_VERSIONS_SQL, prepare=True)
+            rows, changes = reader.tuples_many([(q.OBJECT_VERSIONS_SQL, {}),
+                                                (q.RELATION_CHANGES_SQL, {"since": self._since})])
             versions = {(group, oid): version for group, oid, version in rows if group != "current_user"}
             role = next(version for group, _, version in rows if group == "current_user")
-            versions.update(self._relation_versions(reader, whole=self.model is None or full))
+            versions.update(self._relation_versions(reader, changes, whole=self.model is None or full))
             reason = ("first read" if self.model is None else "asked for" if full
                       else self._untraceable(versions))
             if reason:
@@ -102,11 +103,11 @@ class IncrementalReader:
         self.model = model
         return model
 
-    def _relation_versions(self, reader: CatalogReader, *, whole: bool) -> dict[tuple[str, int], str]:
+    def _relation_versions(self, reader: CatalogReader, rows: list[tuple], *, whole: bool) -> dict[tuple[str, int], str]:
         """("relation", oid) → version of every relation: all hashed when `whole`, else only those
-        `catalog.RELATION_CHANGES_SQL` names as candidates (a row of theirs written since the last
-        read, a member removed, new or gone); the others keep the version the last read gave them."""
-        rows = reader.tuples(q.RELATION_CHANGES_SQL, prepare=True, since=self._since)
+        `catalog.RELATION_CHANGES_SQL` (its `rows`) names as candidates (a row of theirs written
+        since the last read, a member removed, new or gone); the others keep the version the last
+        read gave them."""
         counts = {(kind, oid): n for kind, oid, n in rows if kind in ("depends", "comments")}
         previous = self._versions
         present = {oid for kind, oid in counts if kind == "depends"}
@@ -120,13 +121,12 @@ class IncrementalReader:
             changed |= {oid for oid in present if ("relation names", oid) not in previous}
             asked = sorted(changed & present)
         self._next_counts = counts
-        if asked == []:
-            fresh = {}
-        else:
-            fresh = {(group, oid): version
-                     for group, oid, version in reader.tuples(q.RELATION_VERSIONS_SQL, prepare=True, only_oids=asked)}
         if asked is None:
-            return fresh
+            return dict(((group, oid), version) for group, oid, version in reader.tuples(q.RELATION_VERSIONS_SQL))
+        fresh = {}
+        if asked:  # a few relations: each branch looks them up by index
+            fresh = {(group, oid): version for group, oid, version
+                     in reader.tuples(q.RELATION_VERSIONS_SQL, generic=True, only_oids=asked)}
         kept = {(group, oid): previous[(group, oid)] for oid in present if oid not in changed
                 for group in ("relation", "relation names")}
         return {**kept, **fresh}
@@ -163,12 +163,13 @@ class IncrementalReader:
         # (a name only added is a new column's or index's, which nothing kept can print)
         asked = sorted(("relation" if group == "relation names" else group, oid)
                        for group, oid in touched if group in _NAMED_GROUPS
-                       and not (group == "relation names" and _only_added(previous.get((group, oid)), versions.get((group, oid)))))
+                       and not (group == "relation names" and _only_added(previous.get((group, oid)),
+                                                                           versions.get((group, oid)))))
         types = sorted(oid for group, oid in touched if group == "type" and ("type", oid) in versions)
         if types:  # an enum's labels print inside constants of the types built on it: their users too
-            asked += [("built", oid) for (oid,) in reader.tuples(q.BUILT_ON_ENUMS_SQL, prepare=True, types=types)]
+            asked += [("built", oid) for (oid,) in reader.tuples(q.BUILT_ON_ENUMS_SQL, generic=True, types=types)]
         if asked:
-            rows = reader.tuples(q.DEPENDENTS_SQL, prepare=True, groups=[g for g, _ in asked],
+            rows = reader.tuples(q.DEPENDENTS_SQL, generic=True, groups=[g for g, _ in asked],
                                  objects=[o for _, o in asked])
             for catalog, relid in rows:
                 if relid is None or catalog == "pg_rewrite":
@@ -183,7 +184,13 @@ class IncrementalReader:
                 else:  # a composite type's relation
                     categories.add("type")
         if types:  # a partition bound prints its values' labels but records no dependency on their type
-            relations.update(oid for (oid,) in reader.tuples(q.PARTITIONS_BY_TYPES_SQL, prepare=True, types=types))
+            relations.update(oid for (oid,) in reader.tuples(q.PARTITIONS_BY_TYPES_SQL, generic=True, types=types))
+        graph = None
+        if touched:  # the edges again; objects on them named anew where what could rename them changed
+            # (here, after the other queries a few oids drive, which run on one generic plan each)
+            self._graph.refresh(reader, changed={oid for _, oid in touched} | relations | sequences,
+                                categories=categories, since=self._since)
+            graph = self._graph.pairs()
 
         model = self.model
         objects = {category: dict(getattr(model, category)) for category in ("tables", "views", "sequences")}
@@ -201,10 +208,8 @@ class IncrementalReader:
                 self._objects.update(where)
 
         update = read_categories(reader, {name: CATEGORY_READS[name] for name in sorted(categories)})
-        if touched:  # the edges again; objects on them named anew where what could rename them changed
-            self._graph.refresh(reader, changed={oid for _, oid in touched} | relations | sequences,
-                                categories=categories, since=self._since)
-            update["dependencies"] = self._graph.pairs()
+        if graph is not None:
+            update["dependencies"] = graph
         update.update({category: _ordered(things) for category, things in objects.items()}, connecting_roles=(role,))
         return model.model_copy(update=update)
 

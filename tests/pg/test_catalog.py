@@ -147,3 +147,23 @@ def test_catalog_snapshots_run_without_jit_and_leave_the_session_as_it_was(pg):
         with catalog_snapshot(conn):
             assert conn.execute("SHOW jit").fetchone()[0] == "off"
         assert conn.execute("SHOW jit").fetchone()[0] == "on"
+
+
+def test_generic_plans_are_asked_for_by_query_and_end_with_the_next_other_query_and_the_snapshot(pg):
+    """`tuples(generic=True)` runs on a plan made once; the next query not asking for it, and every
+    query after the snapshot, runs as the session chose (here: force_custom_plan, to tell it apart)."""
+    from migguard.pg.introspect import catalog_snapshot
+
+    mode = "SELECT current_setting('plan_cache_mode')"
+    with psycopg.connect(pg, autocommit=True) as conn:
+        conn.execute("SET plan_cache_mode = force_custom_plan")
+        with catalog_snapshot(conn, pipelined=True) as reader:
+            assert reader.tuples(mode, generic=True) == [("force_generic_plan",)]
+            assert reader.tuples(mode, generic=True) == [("force_generic_plan",)]
+            assert reader.tuples(mode) == [("force_custom_plan",)]
+            assert reader.tuples(mode, generic=True) == [("force_generic_plan",)]
+            assert reader.rows(mode) == [{"current_setting": "force_custom_plan"}]
+            reader.tuples(mode, generic=True)
+            assert next(reader.rows_many([(mode, {})])) == [{"current_setting": "force_custom_plan"}]
+            reader.tuples(mode, generic=True)
+        assert conn.execute(mode).fetchone()[0] == "force_custom_plan"
