@@ -12,8 +12,10 @@ catalog SQL lives here, so the definition cannot drift between them again.
 
 from __future__ import annotations
 
+import threading
+from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import contextmanager
 
 import psycopg
@@ -58,6 +60,76 @@ def app_object(namespace: str, catalog: str, oid: str) -> str:
     return f"{in_app_schemas(namespace)} AND {not_extension_member(catalog, oid)}"
 
 
+class _QueryThread:
+    """`CatalogReader.sending_ahead`'s thread: runs the queries given, in order, on the reader's
+    connection (whose lock keeps each whole), and, before those still waiting, any query the
+    caller asks for now (`now`). Once a query has failed, the transaction is aborted: every later
+    one is answered with that first error, the cause, not with "current transaction is aborted"."""
+
+    def __init__(self, conn: psycopg.Connection, queries: Iterable[str], params: dict) -> None:
+        self._conn = conn
+        self._sent: dict[str, Future[psycopg.Cursor]] = {}
+        self._waiting: deque[tuple[str, dict, bool | None, Future[psycopg.Cursor]]] = deque()
+        for query in queries:
+            self._sent[query] = Future()
+            self._waiting.append((query, params, None, self._sent[query]))
+        self._changed = threading.Condition()
+        self._closed = False
+        self._failure: BaseException | None = None  # the first query's error: every later one's too
+        self._thread = threading.Thread(target=self._work, name="migguard-catalog", daemon=True)
+        self._thread.start()
+
+    def take(self, query: str) -> psycopg.Cursor | None:
+        """The cursor `query` was sent ahead on (once), when it was; its error, when it failed."""
+        future = self._sent.pop(query, None)
+        return future.result() if future is not None else None
+
+    def now(self, query: str, params: dict, prepare: bool | None) -> psycopg.Cursor:
+        """`query` run next, before the queries still waiting; its cursor."""
+        future: Future[psycopg.Cursor] = Future()
+        with self._changed:
+            if self._closed:
+                raise RuntimeError("the catalog reader's query thread has stopped")
+            self._waiting.appendleft((query, params, prepare, future))
+            self._changed.notify()
+        return future.result()
+
+    def _work(self) -> None:
+        while True:
+            with self._changed:
+                while not self._waiting and not self._closed:
+                    self._changed.wait()
+                if self._closed:
+                    return
+                query, params, prepare, future = self._waiting.popleft()
+            if not future.set_running_or_notify_cancel():
+                continue
+            if self._failure is not None:  # the transaction is aborted: whoever asks learns why
+                future.set_exception(self._failure)
+                continue
+            try:
+                cursor = self._conn.cursor()
+                cursor.execute(query, params, prepare=prepare)
+            except BaseException as error:  # noqa: BLE001 - handed to whoever asks for this query, or a later one
+                self._failure = error
+                future.set_exception(error)
+            else:
+                future.set_result(cursor)
+
+    def close(self) -> None:
+        """Stop after the query running now; what was sent but not taken is discarded."""
+        with self._changed:
+            self._closed = True
+            for *_, future in self._waiting:
+                future.cancel()
+            self._waiting.clear()
+            self._changed.notify()
+        self._thread.join()
+        for future in self._sent.values():
+            if future.done() and not future.cancelled() and future.exception() is None:
+                future.result().close()
+
+
 class CatalogReader:
     """Catalog queries on one connection (rows as dicts), scoped to the application's schemas.
 
@@ -70,7 +142,7 @@ class CatalogReader:
         self.pipelined = pipelined
         rows = conn.execute(APP_SCHEMAS_SQL, {"exclude": list(exclude_schemas), "only": scope.current()}).fetchall()
         self.app_schemas = [row[0] for row in rows]
-        self._ahead: dict[str, Future[psycopg.Cursor]] = {}  # query → its run, by `sending_ahead`
+        self._ahead: _QueryThread | None = None  # inside `sending_ahead`
         self._generic = False  # `plan_generically`
         self._chosen: str | None = None  # plan_cache_mode before it
 
@@ -105,43 +177,37 @@ class CatalogReader:
         thread of their own, and `rows()`/`tuples()` of one of them take its result as soon as it
         is there: the server runs the next query while Python turns the last one's rows into
         objects, instead of waiting for Python between queries. (psycopg's pipeline mode cannot
-        do this: fetching the first result waits for every query sent.) The connection's lock
-        keeps other queries whole between them; a query sent but not asked for is discarded, one
-        asked for but not sent runs as usual, and an error is raised to the caller that asks for
+        do this: fetching the first result waits for every query sent.) A query asked for that was
+        not sent (other parameters, another query) runs on that thread too, next, before the ones
+        still waiting: the caller waits for the query running now, not for all of them. A query
+        sent but not asked for is discarded, and an error is raised to the caller that asks for
         the result it spoiled."""
-        params = self._bound({})
-
-        def run(query: str) -> psycopg.Cursor:
-            cursor = self.conn.cursor()
-            cursor.execute(query, params)
-            return cursor
-
         self.plan_generically(False)  # before the worker shares the connection
-        worker = ThreadPoolExecutor(1, thread_name_prefix="migguard-catalog")
-        self._ahead = {query: worker.submit(run, query) for query in queries}
+        self._ahead = _QueryThread(self.conn, queries, self._bound({}))
         try:
             yield
         finally:
-            worker.shutdown(wait=True, cancel_futures=True)
-            for future in self._ahead.values():
-                if future.done() and not future.cancelled() and future.exception() is None:
-                    future.result().close()
-            self._ahead = {}
+            ahead, self._ahead = self._ahead, None
+            ahead.close()
 
     def _bound(self, params: dict) -> dict:
         """A query's parameters: the application's schemas, every relation (`only_oids` NULL) unless
         `params` says otherwise."""
         return {"app_schemas": self.app_schemas, "only_oids": None, **params}
 
-    def _sent(self, query: str, params: dict) -> psycopg.Cursor | None:
-        """The cursor `sending_ahead` ran `query` on, if it did and `params` ask for nothing else."""
-        if self._ahead and all(value is None for value in params.values()):
-            future = self._ahead.pop(query, None)
-            return future.result() if future is not None else None
-        return None
+    def _sent(self, query: str, params: dict, prepare: bool | None = None) -> psycopg.Cursor | None:
+        """Inside `sending_ahead`, the cursor its thread ran `query` on: sent ahead, if it was and
+        `params` ask for nothing else, or else run there now."""
+        if self._ahead is None:
+            return None
+        if all(value is None for value in params.values()):
+            sent = self._ahead.take(query)
+            if sent is not None:
+                return sent
+        return self._ahead.now(query, self._bound(params), prepare)
 
     def rows(self, query: str, **params: object) -> list[dict]:
-        sent = self._sent(query, params)
+        sent = self._sent(query, params, self.pipelined or None)
         if sent is not None:
             sent.row_factory = dict_row
             with sent:
@@ -186,7 +252,7 @@ class CatalogReader:
     def tuples(self, query: str, *, prepare: bool | None = None, generic: bool = False, **params: object) -> list[tuple]:
         """`prepare`: as psycopg's (True: planned once per connection, for a query run after every
         migration); a `pipelined` reader's are. `generic`: on a plan made once (`plan_generically`)."""
-        sent = self._sent(query, params)
+        sent = self._sent(query, params, self.pipelined or prepare or None) if not generic else None
         if sent is not None:
             with sent:
                 return sent.fetchall()

@@ -82,12 +82,15 @@ def read_whole(reader: CatalogReader, role: str) -> tuple[SchemaModel, dict[int,
     with no_collection(), reader.sending_ahead(WHOLE_READ_QUERIES):
         # some 100,000 objects that all stay: no collector walks (core/collector.py)
         version = reader.conn.info.server_version  # libpq knows it: a query here would wait for all sent ahead
+        # The edges first: naming their objects takes a query of its own (parameters from the edges),
+        # which runs while the rest wait, and their Python work is done while the server reads the columns.
+        graph = DependencyIndex.read(reader)
+        dependencies = graph.pairs()
         tables, views, relation_oids = read_relations(reader)
         sequences, sequence_oids = read_sequences(reader)
         parts = read_categories(reader, CATEGORY_READS)
-        graph = DependencyIndex.read(reader)
         model = SchemaModel(server_version=version, connecting_roles=(role,), tables=tables, views=views,
-                            sequences=sequences, dependencies=graph.pairs(), **parts)
+                            sequences=sequences, dependencies=dependencies, **parts)
     return model, {**relation_oids, **sequence_oids}, graph
 
 
@@ -95,11 +98,10 @@ def read_whole(reader: CatalogReader, role: str) -> tuple[SchemaModel, dict[int,
 # one after another on a thread of their own (`CatalogReader.sending_ahead`), so the server never
 # waits for Python between them.
 WHOLE_READ_QUERIES = (
-    q.SCHEMA_COLUMNS_SQL, q.SCHEMA_CONSTRAINTS_SQL, q.SCHEMA_INDEXES_SQL, q.SCHEMA_POLICIES_SQL,
+    q.SCHEMA_DEPENDENCY_EDGES_SQL, q.SCHEMA_COLUMNS_SQL, q.SCHEMA_CONSTRAINTS_SQL, q.SCHEMA_INDEXES_SQL, q.SCHEMA_POLICIES_SQL,
     q.SCHEMA_TRIGGERS_SQL, q.SCHEMA_RELATIONS_SQL, q.SCHEMA_SEQUENCES_SQL, q.SCHEMA_SCHEMAS_SQL,
     q.SCHEMA_EXTENSIONS_SQL, q.SCHEMA_FUNCTIONS_SQL, q.SCHEMA_ENUMS_SQL, q.SCHEMA_DOMAINS_SQL,
     q.SCHEMA_COMPOSITES_SQL, q.SCHEMA_STATISTICS_SQL, q.SCHEMA_COLLATIONS_SQL, q.SCHEMA_RULES_SQL,
-    q.SCHEMA_DEPENDENCY_EDGES_SQL,
 )
 
 

@@ -137,6 +137,26 @@ def test_queries_sent_ahead_give_the_same_rows_and_leave_the_snapshot_usable(pg)
         assert len(CatalogReader(conn).rows(q.SCHEMA_RELATIONS_SQL)) == len(alone[0])
 
 
+def test_a_query_not_sent_ahead_runs_before_those_still_waiting_and_a_failure_is_told_by_its_cause(pg):
+    """Inside `sending_ahead`, a query the caller needs that was not sent (here: one of its own) waits
+    only for the query running now, not for the whole queue; after a failed query, a later one asked
+    for first raises the failure's own error, not "current transaction is aborted"."""
+    slow, first, second = ("SELECT pg_sleep(0.3), clock_timestamp()", "SELECT 1, clock_timestamp()",
+                           "SELECT 2, clock_timestamp()")
+    with psycopg.connect(pg) as conn, read_only_snapshot(conn):
+        reader = CatalogReader(conn)
+        with reader.sending_ahead([slow, first, second]):
+            (_, asked_at), = reader.tuples("SELECT 3, clock_timestamp()")
+            (_, first_at), = reader.tuples(first)
+            (_, second_at), = reader.tuples(second)
+        assert asked_at < first_at < second_at
+    with psycopg.connect(pg) as conn, read_only_snapshot(conn):
+        reader = CatalogReader(conn)
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            with reader.sending_ahead(["SELECT * FROM no_such_table", first]):
+                reader.tuples(first)
+
+
 def test_catalog_snapshots_run_without_jit_and_leave_the_session_as_it_was(pg):
     """The catalog's join estimates can pass jit_above_cost by far (the row versions query: 2.2 s of
     compiling for 20 ms of work at 1,000 tables): a snapshot switches JIT off for itself only."""
