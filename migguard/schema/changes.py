@@ -68,19 +68,24 @@ def _differs(old: Any, new: Any) -> bool:
 def field_changes(old: Any, new: Any) -> list[tuple[tuple, str]]:
     """(path, "field old → new") for each field that differs between two versions of one object.
 
-    deepdiff finds the differing paths; each is cut to the field (and the key, for a dict field
-    such as grants) and printed with its whole value on each side."""
+    deepdiff finds the differing paths inside fields that hold lists or dicts; each is cut to the
+    field (and the key, for a dict field such as grants) and printed with its whole value on each
+    side. A field of a plain value (a type, a default, a flag) that differs is its own path: there
+    is nothing inside it for deepdiff to find."""
     a, b = _fields(old), _fields(new)
     if a == b:
         return []
     left, right = a, b
+    paths: dict[tuple, None] = {}
     if isinstance(a, dict) and isinstance(b, dict):  # deepdiff walks only the fields that differ
         keys = [k for k in (*a, *(k for k in b if k not in a)) if a.get(k, _MISSING) != b.get(k, _MISSING)]
-        left, right = {k: a[k] for k in keys if k in a}, {k: b[k] for k in keys if k in b}
-    paths: dict[tuple, None] = {}
-    for report in DeepDiff(left, right, view="tree", ignore_order=False, threshold_to_diff_deeper=0).values():
-        for level in report:
-            paths[_field_path(level.path(output_format="list"), a, b)] = None
+        nested = [k for k in keys if isinstance(a.get(k), _CONTAINERS) or isinstance(b.get(k), _CONTAINERS)]
+        paths.update(((k,), None) for k in keys if k not in nested)
+        left, right = {k: a[k] for k in nested if k in a}, {k: b[k] for k in nested if k in b}
+    if left or right or not paths:
+        for report in DeepDiff(left, right, view="tree", ignore_order=False, threshold_to_diff_deeper=0).values():
+            for level in report:
+                paths[_field_path(level.path(output_format="list"), a, b)] = None
     order = {field: i for i, field in enumerate([*a, *b] if isinstance(a, dict) and isinstance(b, dict) else [])}
     out = []
     for path in sorted(paths, key=lambda p: (order.get(p[0], -1) if p else -1, [str(part) for part in p])):
@@ -91,6 +96,9 @@ def field_changes(old: Any, new: Any) -> list[tuple[tuple, str]]:
         else:
             out.append((path or ("value",), f"{label} {_show(before)} → {_show(after)}"))
     return out
+
+
+_CONTAINERS = (dict, list, tuple, set, frozenset)
 
 
 def _fields(value: Any) -> Any:
