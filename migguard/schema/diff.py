@@ -798,6 +798,7 @@ def _comment(text: str | None) -> str:
 
 def _column_changes(old: Table, new: Table, target: str, recreate: set[Node] = frozenset()) -> list[Change]:
     changes: list[Change] = []
+    table = _rel(new)
     for column in new.ordered_columns():
         before = old.columns.get(column.name)
         path = (new.schema_name, new.name, column.name)
@@ -811,7 +812,8 @@ def _column_changes(old: Table, new: Table, target: str, recreate: set[Node] = f
                 changes.append(_change("comment on column", path, f"COMMENT ON COLUMN {_rel(new)}.{_q(column.name)} "
                                        f"IS {_comment(column.comment)};", ""))  # goes with the column
             continue
-        changes += _alter_column(before, column, target, path, _rel(new), default_apart=apart)
+        if before != column or apart:  # an equal column has nothing to alter
+            changes += _alter_column(before, column, target, path, table, default_apart=apart)
         if apart:
             # a default that calls a replaced function: dropped before it, set again after it (and
             # after the column's own changes: a type change drops the default it finds)
@@ -950,8 +952,8 @@ def _constraint_changes(old: Table, new: Table, target: str, recreate: set[Node]
         forced = ("constraint", *path) in recreate
         if tree.constraint_goes_with_parent(old, before):
             before = None
-        elif before is not None and after is not None and before.compared_fields() == after.compared_fields() \
-                and not forced:
+        elif before is not None and after is not None and not forced and (
+                before == after or before.compared_fields() == after.compared_fields()):
             continue
         if created and tree.constraint_made_by_partition_of(new, after):
             after = None
