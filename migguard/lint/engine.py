@@ -50,16 +50,16 @@ class RulePolicy:
     @classmethod
     def build(cls, config_rules: dict[str, str] | None = None, select: Sequence[str] = (),
               ignore: Sequence[str] = (), allow_destructive: bool = False, live: bool = False) -> RulePolicy:
-        from migguard.lint.rules import ALL_RULES
+        from migguard.lint.dispatch import RULES
 
         config_rules = config_rules or {}
-        chosen = _expand(select) if select else {r.id for r in ALL_RULES}
+        chosen = _expand(select) if select else set(RULES)
         chosen -= _expand(ignore)
         chosen -= {rule_id for rule_id, value in config_rules.items() if value == "off"}
         chosen |= {"syntax-error"}  # a statement PostgreSQL rejects is always reported
         severities = {rule_id: Severity(value) for rule_id, value in config_rules.items() if value != "off"}
         if live:  # a config entry is an ignore for every file: it cannot turn a destructive rule off either
-            destructive = {rule.id for rule in ALL_RULES if rule.destructive}
+            destructive = {rule_id for rule_id, (_, is_destructive, *_) in RULES.items() if is_destructive}
             chosen |= destructive
             severities = {k: v for k, v in severities.items() if k not in destructive}
         return cls(frozenset(chosen), severities, allow_destructive, live)
@@ -134,12 +134,12 @@ class ConfiguredFindings(list):
 
 def _expand(names: Sequence[str]) -> set[str]:
     """Rule ids and family names → rule ids; an unknown name is an input error."""
-    from migguard.lint.rules import FAMILIES, RULES_BY_ID
+    from migguard.lint.dispatch import FAMILIES, RULES
 
     ids: set[str] = set()
     for raw in names:
         for name in filter(None, (part.strip() for part in raw.split(","))):
-            if name in RULES_BY_ID:
+            if name in RULES:
                 ids.add(name)
             elif name in FAMILIES:
                 ids.update(FAMILIES[name])
@@ -172,7 +172,7 @@ def lint_text(path: str, text: str, settings: LintSettings, policy: RulePolicy) 
 def lint_file(path: str, text: str, settings: LintSettings, policy: RulePolicy) -> LintResult:
     """Findings for one migration's SQL text, sorted, and the destructive ones its ignores named."""
     from migguard.lint.context import LintContext
-    from migguard.lint.rules import ALL_RULES, RULES_BY_ID
+    from migguard.lint.dispatch import RULES, load
     from migguard.sql.parse import executed, parse_file
     from migguard.sql.shapes import NOTHING_TO_CHECK
 
@@ -182,14 +182,14 @@ def lint_file(path: str, text: str, settings: LintSettings, policy: RulePolicy) 
     for statement in parsed.statements:
         if statement.syntax_error is not None:
             problem = statement.syntax_error
-            rule = RULES_BY_ID["syntax-error"]
+            rule = load("syntax-error")
             raw.append((rule, None, _finding(rule, policy.severity(rule), path, statement.index,
                                              (problem.line, problem.column), (statement.end_line, statement.end_column),
                                              f"PostgreSQL rejects this statement: {problem.message}",
                                              "Fix the statement; the rest of the file was still checked.")))
         elif (statement.node_kind not in NOTHING_TO_CHECK and "unanalysed-statement" in policy.enabled
               and statement.kind == "unanalysed"):  # the node kind answers most without parsing further
-            rule = RULES_BY_ID["unanalysed-statement"]
+            rule = load("unanalysed-statement")
             node_type = getattr(statement.command, "node_type", "statement")
             raw.append((rule, None, _finding(rule, policy.severity(rule), path, statement.index,
                                              (statement.line, statement.column),
@@ -200,15 +200,16 @@ def lint_file(path: str, text: str, settings: LintSettings, policy: RulePolicy) 
     flat = executed(parsed.statements)
     run_context = LintContext(path, flat, settings, parsed.text, surely_new=True)
     in_file = _file_statements(parsed.statements, flat)
-    # A rule that judges only some node kinds is not run on a file that has none of them.
+    # A rule that judges only some node kinds is not run, nor its module imported, on a file that has none of them.
     present = {id(context): {s.node_kind for s in parsed.statements}}
     present[id(run_context)] = present[id(context)] if flat is parsed.statements else {s.node_kind for s in flat}
-    for rule in ALL_RULES:
-        if rule.check is None or rule.id not in policy.enabled:
+    for rule_id, (_, destructive, has_check, kinds) in RULES.items():
+        if not has_check or rule_id not in policy.enabled:
             continue
-        checked = run_context if rule.destructive else context
-        if rule.kinds is not None and rule.kinds.isdisjoint(present[id(checked)]):
+        checked = run_context if destructive else context
+        if kinds is not None and kinds.isdisjoint(present[id(checked)]):
             continue
+        rule = load(rule_id)
         checked.kinds = rule.kinds
         try:
             violations = list(rule.check(checked))
@@ -255,7 +256,7 @@ def _finding(rule: Rule, severity: Severity, path: str, index: int, start: tuple
 def _apply_directives(parsed: ParsedFile, raw: list[tuple[Rule, Violation | None, Finding]], path: str,
                       policy: RulePolicy) -> LintResult:
     from migguard.lint.directives import find_directives, target_statements
-    from migguard.lint.rules import RULES_BY_ID
+    from migguard.lint.dispatch import RULES, load
 
     directives = find_directives(parsed.text)
     if not directives:
@@ -275,7 +276,7 @@ def _apply_directives(parsed: ParsedFile, raw: list[tuple[Rule, Violation | None
                 continue
             used.add((directive.line, rule.id))
             if rule.destructive and not directive.reason:
-                meta = RULES_BY_ID["ignore-without-reason"]
+                meta = load("ignore-without-reason")
                 if meta.id in policy.enabled:
                     extra.append(_finding(meta, policy.severity(meta), path, finding.statement or 0,
                                           (directive.line, directive.column), (directive.line, directive.column),
@@ -291,11 +292,11 @@ def _apply_directives(parsed: ParsedFile, raw: list[tuple[Rule, Violation | None
                 kept.append(finding.model_copy(update={"message": (
                     f"{finding.message} The in-file ignore on line {silenced_by.line} gives a reason "
                     f"(\"{silenced_by.reason}\"), but on the live path only --allow-destructive accepts it.")}))
-    meta = RULES_BY_ID["unused-ignore"]
+    meta = load("unused-ignore")
     if meta.id in policy.enabled:
         for directive in directives:
             for rule_id in directive.rules:
-                if rule_id not in RULES_BY_ID:
+                if rule_id not in RULES:
                     message = f"The ignore names '{rule_id}', which is not a rule id."
                 elif (directive.line, rule_id) not in used and rule_id in policy.enabled:
                     message = f"The ignore of {rule_id} silences nothing here."

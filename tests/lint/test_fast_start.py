@@ -42,6 +42,27 @@ def test_lint_of_one_file_imports_no_database_module(tmp_path, report_format):
     assert _offending(modules, NOT_FOR_LINT) == []
 
 
+def test_lint_imports_only_the_rule_modules_of_the_kinds_a_file_holds(tmp_path):
+    """An ALTER TABLE and a CREATE INDEX reach the rules that judge every statement and those of their two
+    kinds (lint/dispatch.py); the modules of DROP, TRUNCATE, policies … stay unloaded, and so does the registry."""
+    from migguard.lint.dispatch import RULES
+
+    (tmp_path / "one.sql").write_text("ALTER TABLE accounts ADD COLUMN note text;\n"
+                                      "CREATE INDEX accounts_note ON accounts (note);\n", encoding="utf-8")
+    # -X importtime does not see importlib.import_module: the process prints its sys.modules when the lint ends.
+    script = ("import atexit, sys\n"
+              "atexit.register(lambda: print('MODULES', ' '.join(sorted(sys.modules)), file=sys.stderr))\n"
+              "from migguard.__main__ import main\nmain()\n")
+    done = subprocess.run([sys.executable, "-c", script, "lint", "--no-cache", "--format", "json", "one.sql"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 1 and '"rule": "require-concurrent-index-creation"' in done.stdout, done.stderr[-2000:]
+    modules = set(re.search(r"^MODULES (.*)$", done.stderr, re.MULTILINE).group(1).split())
+    loaded = {m.removeprefix("migguard.lint.rules.") for m in modules if m.startswith("migguard.lint.rules.")}
+    reached = {rule_id.replace("-", "_") for rule_id, (_, _, has_check, kinds) in RULES.items()
+               if has_check and (kinds is None or {"AlterTableStmt", "IndexStmt"} & kinds)}
+    assert loaded == reached and "ban_truncate" not in loaded and "ban_drop_table" not in loaded
+
+
 # Statements PostgreSQL's own tree answers for (parse.Trees, nodes.SHAPES): no rule needs sqlglot's typed tree.
 _PLAIN_MIGRATIONS = {
     "concurrent": """SET lock_timeout = '2s';
@@ -68,7 +89,7 @@ def test_lint_of_statements_without_expressions_imports_no_sqlglot(tmp_path, mig
     (tmp_path / "default.sql").write_text(default, encoding="utf-8")
     done, modules = _imported(tmp_path, "lint", "--no-cache", "--format", "json", "plain.sql")
     assert done.returncode == 1, done.stderr[-2000:]
-    assert '"rule": "ban-drop-column"' in done.stdout and "migguard.lint.rules" in modules
+    assert '"rule": "ban-drop-column"' in done.stdout and "migguard.lint.dispatch" in modules
     assert _offending(modules, NOT_FOR_LINT + ("sqlglot",)) == []
     done, modules = _imported(tmp_path, "lint", "--no-cache", "--format", "json", "default.sql")
     assert done.returncode == 1 and '"rule": "ban-volatile-default"' in done.stdout, done.stderr[-2000:]
@@ -90,7 +111,7 @@ def test_lint_answered_from_the_cache_imports_neither_parser_nor_rules(tmp_path)
     first, computed = _imported(tmp_path, "lint", "--format", "json", "f.sql")
     second, modules = _imported(tmp_path, "lint", "--format", "json", "f.sql")
     assert first.returncode == second.returncode == 1, second.stderr[-2000:]  # ban-drop-column refuses
-    assert "pglast" in computed and "migguard.lint.rules" in computed
-    assert _offending(modules, ("sqlglot", "pglast", "migguard.lint.rules", "migguard.lint.rule", "migguard.lint.directives",
-                                "migguard.sql")) == []
+    assert "pglast" in computed and "migguard.lint.dispatch" in computed
+    assert _offending(modules, ("sqlglot", "pglast", "migguard.lint.rules", "migguard.lint.rule", "migguard.lint.dispatch",
+                                "migguard.lint.directives", "migguard.sql")) == []
     assert second.stdout == first.stdout and "ban-drop-column" in second.stdout

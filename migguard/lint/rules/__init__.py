@@ -1,10 +1,12 @@
 """The rule registry: every rule module, listed once and explicitly (tests/lint/rules/test_registry.py
-checks that none is forgotten). Their ids join the one registry of finding ids as `FINDINGS`
+checks that none is forgotten), built on first use. `migguard.lint.dispatch` lists what lint needs to
+choose rules without importing them all. Their ids join the one registry of finding ids as `FINDINGS`
 (`migguard.core.finding_ids`)."""
 
 from __future__ import annotations
 
 from importlib import import_module
+from typing import TYPE_CHECKING
 
 from migguard.core.finding_ids import FindingKind, FindingProvider
 from migguard.lint.rule import FAMILIES as RULE_FAMILIES
@@ -89,18 +91,32 @@ _MODULE_NAMES = (
     "migration_outside_write_path",
     "missing_template_header",
 )
-_MODULES = tuple(import_module(f"migguard.lint.rules.{name}") for name in _MODULE_NAMES)
+_LAZY = frozenset({"ALL_RULES", "RULES_BY_ID", "FAMILIES", "FINDINGS"})
 
-ALL_RULES: tuple[Rule, ...] = tuple(sorted((module.RULE for module in _MODULES), key=lambda rule: rule.id))
-RULES_BY_ID: dict[str, Rule] = {rule.id: rule for rule in ALL_RULES}
-FAMILIES: dict[str, tuple[str, ...]] = {
-    family: tuple(rule.id for rule in ALL_RULES if rule.family == family)
-    for family in sorted({rule.family for rule in ALL_RULES})
-}
+if TYPE_CHECKING:
+    ALL_RULES: tuple[Rule, ...]
+    RULES_BY_ID: dict[str, Rule]
+    FAMILIES: dict[str, tuple[str, ...]]
+    FINDINGS: FindingProvider
 
-FINDINGS = FindingProvider(
-    origin="lint",
-    families=RULE_FAMILIES,
-    kinds=tuple(FindingKind(rule.id, rule.default_severity, rule.summary, rule.family, "lint", rule.doc,
-                            rule.destructive) for rule in ALL_RULES),
-)
+
+def __getattr__(name: str):
+    """The registry, built on first use: importing one rule module (`migguard.lint.dispatch.load`) runs this
+    package's code without importing every other one."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    modules = tuple(import_module(f"{__name__}.{module}") for module in _MODULE_NAMES)
+    all_rules = tuple(sorted((module.RULE for module in modules), key=lambda rule: rule.id))
+    globals().update(
+        ALL_RULES=all_rules,
+        RULES_BY_ID={rule.id: rule for rule in all_rules},
+        FAMILIES={family: tuple(rule.id for rule in all_rules if rule.family == family)
+                  for family in sorted({rule.family for rule in all_rules})},
+        FINDINGS=FindingProvider(
+            origin="lint",
+            families=RULE_FAMILIES,
+            kinds=tuple(FindingKind(rule.id, rule.default_severity, rule.summary, rule.family, "lint", rule.doc,
+                                    rule.destructive) for rule in all_rules),
+        ),
+    )
+    return globals()[name]
