@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import os
 import re
-import tomllib
 import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,7 +21,6 @@ from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, ValidationEr
 
 from migguard.core.durations import duration_ms, parse_duration
 from migguard.core.errors import ConfigError, InputError
-from migguard.core.finding_ids import finding_kind, reported_by
 from migguard.core.identifiers import parse_qualified
 
 RuleSetting = Literal["off", "info", "warning", "error"]
@@ -274,6 +272,8 @@ class Config(BaseModel):
     @field_validator("rules")
     @classmethod
     def _known_rules(cls, value: dict[str, RuleSetting]) -> dict[str, RuleSetting]:
+        from migguard.core.finding_ids import finding_kind  # imported when a config names rules
+
         for rule_id in value:  # any documented finding id: lint rules, database steps, scan-app
             if finding_kind(rule_id) is None:
                 raise ValueError(f"unknown rule id {rule_id!r}")
@@ -318,6 +318,8 @@ def acceptable_finding_ids() -> frozenset[str]:
     """The ids `[tool.migguard.accept]` and `apply --accept` take: findings of the plan's database
     steps (plan, RLS audit and probe), which apply judges from the plan. Static lint findings are
     re-linted live and suppressed in the file (`-- migguard:ignore`), never accepted here."""
+    from migguard.core.finding_ids import reported_by
+
     return reported_by("database")
 
 
@@ -353,6 +355,8 @@ def find_config_file(start: Path) -> Path | None:
 
 
 def _has_tool_table(path: Path) -> bool:
+    import tomllib  # loaded only where a migguard.toml or pyproject.toml is found
+
     try:
         return "migguard" in tomllib.loads(path.read_text(encoding="utf-8")).get("tool", {})
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
@@ -365,6 +369,8 @@ def load_config(explicit: str | None = None, start: Path | None = None, **overri
     path = Path(explicit) if explicit else find_config_file(start)
     data: dict = {}
     if path is not None:
+        import tomllib
+
         if not path.is_file():
             raise ConfigError(f"config file not found: {path}")
         try:

@@ -44,7 +44,8 @@ def test_lint_of_one_file_imports_no_database_module(tmp_path, report_format):
 
 def test_lint_imports_only_the_rule_modules_of_the_kinds_a_file_holds(tmp_path):
     """An ALTER TABLE and a CREATE INDEX reach the rules that judge every statement and those of their two
-    kinds (lint/dispatch.py); the modules of DROP, TRUNCATE, policies … stay unloaded, and so does the registry."""
+    kinds (lint/dispatch.py); the modules of DROP, TRUNCATE, policies … stay unloaded. Without a config file,
+    neither the TOML reader nor the finding-id registry is loaded."""
     from migguard.lint.dispatch import RULES
 
     (tmp_path / "one.sql").write_text("ALTER TABLE accounts ADD COLUMN note text;\n"
@@ -53,14 +54,15 @@ def test_lint_imports_only_the_rule_modules_of_the_kinds_a_file_holds(tmp_path):
     script = ("import atexit, sys\n"
               "atexit.register(lambda: print('MODULES', ' '.join(sorted(sys.modules)), file=sys.stderr))\n"
               "from migguard.__main__ import main\nmain()\n")
-    done = subprocess.run([sys.executable, "-c", script, "lint", "--no-cache", "--format", "json", "one.sql"],
+    done = subprocess.run([sys.executable, "-c", script, "lint", "--no-cache", "one.sql"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 1 and '"rule": "require-concurrent-index-creation"' in done.stdout, done.stderr[-2000:]
+    assert done.returncode == 1 and "error[require-concurrent-index-creation]" in done.stdout, done.stderr[-2000:]
     modules = set(re.search(r"^MODULES (.*)$", done.stderr, re.MULTILINE).group(1).split())
     loaded = {m.removeprefix("migguard.lint.rules.") for m in modules if m.startswith("migguard.lint.rules.")}
     reached = {rule_id.replace("-", "_") for rule_id, (_, _, has_check, kinds) in RULES.items()
                if has_check and (kinds is None or {"AlterTableStmt", "IndexStmt"} & kinds)}
     assert loaded == reached and "ban_truncate" not in loaded and "ban_drop_table" not in loaded
+    assert {"tomllib", "migguard.core.finding_ids"} & modules == set()
 
 
 # Statements PostgreSQL's own tree answers for (parse.Trees, nodes.SHAPES): no rule needs sqlglot's typed tree.

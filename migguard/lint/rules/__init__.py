@@ -8,9 +8,6 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING
 
-from migguard.core.finding_ids import FindingKind, FindingProvider
-from migguard.lint.rule import FAMILIES as RULE_FAMILIES
-from migguard.lint.rule import Rule
 
 # Grouped by family; keep each group alphabetical.
 _MODULE_NAMES = (
@@ -94,6 +91,9 @@ _MODULE_NAMES = (
 _LAZY = frozenset({"ALL_RULES", "RULES_BY_ID", "FAMILIES", "FINDINGS"})
 
 if TYPE_CHECKING:
+    from migguard.core.finding_ids import FindingProvider
+    from migguard.lint.rule import Rule
+
     ALL_RULES: tuple[Rule, ...]
     RULES_BY_ID: dict[str, Rule]
     FAMILIES: dict[str, tuple[str, ...]]
@@ -105,6 +105,9 @@ def __getattr__(name: str):
     package's code without importing every other one."""
     if name not in _LAZY:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from migguard.core.finding_ids import FindingKind, FindingProvider
+    from migguard.lint.rule import FAMILIES as RULE_FAMILIES
+
     modules = tuple(import_module(f"{__name__}.{module}") for module in _MODULE_NAMES)
     all_rules = tuple(sorted((module.RULE for module in modules), key=lambda rule: rule.id))
     globals().update(
