@@ -60,7 +60,7 @@ RULES: dict[str, tuple[str, bool, bool, frozenset[str] | None]] = {
     "ban-set-tablespace": ("locks", False, True, frozenset({"AlterTableMoveAllStmt", "AlterTableStmt"})),
     "ban-truncate": ("destructive", True, True, frozenset({"TruncateStmt"})),
     "ban-unbounded-timeout": ("locks", False, True, None),
-    "ban-uncommitted-transaction": ("hygiene", False, True, None),
+    "ban-uncommitted-transaction": ("hygiene", False, True, frozenset({"TransactionStmt"})),
     "ban-unreadable-dynamic-sql": ("destructive", True, True, frozenset({
         "CreateFunctionStmt", "DoStmt", "ExecuteStmt", "ExplainStmt", "PrepareStmt",
     })),
@@ -97,7 +97,9 @@ RULES: dict[str, tuple[str, bool, bool, frozenset[str] | None]] = {
     "require-concurrent-index-creation": ("locks", False, True, None),
     "require-concurrent-index-deletion": ("locks", False, True, frozenset({"DropStmt"})),
     "require-concurrent-reindex": ("locks", False, True, frozenset({"ReindexStmt"})),
-    "require-enum-value-position": ("compatibility", False, True, None),
+    "require-enum-value-position": ("compatibility", False, True, frozenset({
+        "AlterEnumStmt", "CompositeTypeStmt", "CreateEnumStmt", "CreateRangeStmt", "DefineStmt",
+    })),
     "require-lock-timeout": ("locks", False, True, None),
     "require-rls-enabled": ("tenancy", False, True, None),
     "require-rls-forced": ("tenancy", False, True, None),
@@ -105,7 +107,7 @@ RULES: dict[str, tuple[str, bool, bool, frozenset[str] | None]] = {
     "require-tenant-policy": ("tenancy", False, True, None),
     "require-unique-using-index": ("locks", False, True, None),
     "syntax-error": ("meta", False, False, None),
-    "transaction-nesting": ("hygiene", False, True, None),
+    "transaction-nesting": ("hygiene", False, True, frozenset({"TransactionStmt"})),
     "unanalysed-statement": ("meta", False, False, None),
     "unused-ignore": ("meta", False, False, None),
 }

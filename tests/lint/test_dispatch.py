@@ -75,6 +75,8 @@ def test_dispatch_changes_no_finding(monkeypatch):
         "ALTER TABLE accounts RENAME COLUMN tenant_id TO org_id;\nCLUSTER accounts USING accounts_pkey;\n"
         "CREATE RULE r AS ON INSERT TO accounts DO INSTEAD DELETE FROM accounts;\n"
         "ALTER TABLE accounts SET TABLESPACE slow;\nDROP SCHEMA billing CASCADE;\n"
+        "BEGIN;\nSAVEPOINT s;\nRELEASE SAVEPOINT t;\nBEGIN;\nCREATE TYPE mood AS ENUM ('a');\n"
+        "ALTER TYPE mood ADD VALUE 'b';\nALTER TYPE status ADD VALUE 'c';\n"
     )
     policy = RulePolicy.build()
     dispatched = lint_text("m.sql", sql, LintSettings(), policy)
@@ -82,6 +84,7 @@ def test_dispatch_changes_no_finding(monkeypatch):
     monkeypatch.setattr(dispatch, "_LOADED", {rule.id: replace(rule, kinds=None) for rule in ALL_RULES})
     everything = lint_text("m.sql", sql, LintSettings(), policy)
     assert len({f.rule for f in dispatched}) >= 8
+    assert {"transaction-nesting", "ban-uncommitted-transaction", "require-enum-value-position"} <= {f.rule for f in dispatched}
     assert [f.model_dump() for f in dispatched] == [f.model_dump() for f in everything]
 
 

@@ -71,4 +71,5 @@ RULE = Rule(
     family="hygiene",
     doc=__doc__,
     check=check,
+    kinds=frozenset({"TransactionStmt"}),
 )

@@ -81,4 +81,5 @@ RULE = Rule(
     family="compatibility",
     doc=__doc__,
     check=check,
+    kinds=CREATE_TYPE_KINDS | {"AlterEnumStmt"}  # the types this file creates, and ADD VALUE,
 )

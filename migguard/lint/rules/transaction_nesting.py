@@ -181,4 +181,5 @@ RULE = Rule(
     family="hygiene",
     doc=__doc__,
     check=check,
+    kinds=frozenset({"TransactionStmt"})  # BEGIN, COMMIT, SAVEPOINT, RELEASE, ROLLBACK TO, PREPARE TRANSACTION,
 )
