@@ -26,9 +26,13 @@ RULES: dict[str, tuple[str, bool, bool, frozenset[str] | None]] = {
     "ban-cluster": ("locks", False, True, frozenset({"ClusterStmt"})),
     "ban-concurrently-in-transaction": ("locks", False, True, None),
     "ban-constant-true-policy": ("tenancy", False, True, frozenset({"AlterPolicyStmt", "CreatePolicyStmt"})),
-    "ban-delete-without-where": ("destructive", True, True, None),
+    "ban-delete-without-where": ("destructive", True, True, frozenset({
+        "DeleteStmt", "InsertStmt", "MergeStmt", "SelectStmt", "UpdateStmt",
+    })),
     "ban-destructive-code-block": ("destructive", True, True, frozenset({"CreateFunctionStmt", "DoStmt"})),
-    "ban-destructive-merge": ("destructive", True, True, None),
+    "ban-destructive-merge": ("destructive", True, True, frozenset({
+        "DeleteStmt", "InsertStmt", "MergeStmt", "SelectStmt", "UpdateStmt",
+    })),
     "ban-disable-rls": ("destructive", True, True, frozenset({"AlterTableStmt"})),
     "ban-domain-check-constraint": ("locks", False, True, frozenset({"AlterDomainStmt", "CreateDomainStmt"})),
     "ban-drop-cascade": ("destructive", True, True, frozenset({
@@ -65,7 +69,9 @@ RULES: dict[str, tuple[str, bool, bool, frozenset[str] | None]] = {
         "CreateFunctionStmt", "DoStmt", "ExecuteStmt", "ExplainStmt", "PrepareStmt",
     })),
     "ban-update-in-ddl-transaction": ("locks", False, True, None),
-    "ban-update-without-where": ("destructive", True, True, None),
+    "ban-update-without-where": ("destructive", True, True, frozenset({
+        "DeleteStmt", "InsertStmt", "MergeStmt", "SelectStmt", "UpdateStmt",
+    })),
     "ban-vacuum-full": ("locks", False, True, frozenset({"VacuumStmt"})),
     "ban-validate-same-transaction": ("locks", False, True, None),
     "ban-volatile-default": ("locks", False, True, None),

@@ -77,6 +77,8 @@ def test_dispatch_changes_no_finding(monkeypatch):
         "ALTER TABLE accounts SET TABLESPACE slow;\nDROP SCHEMA billing CASCADE;\n"
         "BEGIN;\nSAVEPOINT s;\nRELEASE SAVEPOINT t;\nBEGIN;\nCREATE TYPE mood AS ENUM ('a');\n"
         "ALTER TYPE mood ADD VALUE 'b';\nALTER TYPE status ADD VALUE 'c';\n"
+        "DELETE FROM sessions;\nDO $$ BEGIN UPDATE accounts SET flag = true; END $$;\n"
+        "MERGE INTO accounts a USING staged s ON true WHEN MATCHED THEN DELETE;\n"
     )
     policy = RulePolicy.build()
     dispatched = lint_text("m.sql", sql, LintSettings(), policy)
@@ -84,7 +86,8 @@ def test_dispatch_changes_no_finding(monkeypatch):
     monkeypatch.setattr(dispatch, "_LOADED", {rule.id: replace(rule, kinds=None) for rule in ALL_RULES})
     everything = lint_text("m.sql", sql, LintSettings(), policy)
     assert len({f.rule for f in dispatched}) >= 8
-    assert {"transaction-nesting", "ban-uncommitted-transaction", "require-enum-value-position"} <= {f.rule for f in dispatched}
+    assert {"transaction-nesting", "ban-uncommitted-transaction", "require-enum-value-position", "ban-delete-without-where",
+            "ban-update-without-where", "ban-destructive-merge"} <= {f.rule for f in dispatched}
     assert [f.model_dump() for f in dispatched] == [f.model_dump() for f in everything]
 
 

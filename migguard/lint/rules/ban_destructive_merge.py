@@ -104,4 +104,5 @@ RULE = Rule(
     doc=__doc__,
     check=check,
     destructive=True,
+    kinds=DML_KINDS,  # the statements that can hold one, WITH clauses included
 )

@@ -41,7 +41,7 @@ from collections.abc import Iterator
 
 from migguard.core.findings import Severity
 from migguard.lint.context import LintContext
-from migguard.lint.facts.dml import unbounded_writes
+from migguard.lint.facts.dml import DML_KINDS, unbounded_writes
 from migguard.lint.rule import Rule, Violation
 
 HINT = (
@@ -64,4 +64,5 @@ RULE = Rule(
     doc=__doc__,
     check=check,
     destructive=True,
+    kinds=DML_KINDS,  # the statements that can hold one, WITH clauses included
 )
