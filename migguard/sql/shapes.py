@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pglast import ast
 
-from migguard.sql.plpgsql import BodySql, Unreadable, read_body
+if TYPE_CHECKING:
+    from migguard.sql.plpgsql import BodySql
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,6 +397,8 @@ def _do(node: ast.DoStmt) -> CodeBlock:
 
 def with_runs(block: CodeBlock, statement: str) -> CodeBlock:
     """The block, with what its body sends (or why that cannot be read)."""
+    from migguard.sql.plpgsql import Unreadable, read_body  # loaded when a file has a DO block or a function
+
     try:
         runs = read_body(block.kind, block.language, block.body, statement)
     except Unreadable as problem:
@@ -419,6 +422,8 @@ def _create_function(node: ast.CreateFunctionStmt, text: str = "") -> CodeBlock:
     kind = "procedure" if node.is_procedure else "function"
     block = CodeBlock(kind, _dotted(node.funcname), language.lower(), body, definer, search_path)
     if node.sql_body is not None:  # BEGIN ATOMIC: the statements, as PostgreSQL parsed them
+        from migguard.sql.plpgsql import BodySql
+
         return replace(block, runs=tuple(BodySql(sql, False, 1, False, sql) for sql in _atomic(node.sql_body)))
     if block.language == "plpgsql" and not text:
         text = _deparse(node) or ""

@@ -45,7 +45,7 @@ def test_lint_of_one_file_imports_no_database_module(tmp_path, report_format):
 def test_lint_imports_only_the_rule_modules_of_the_kinds_a_file_holds(tmp_path):
     """An ALTER TABLE and a CREATE INDEX reach the rules that judge every statement and those of their two
     kinds (lint/dispatch.py); the modules of DROP, TRUNCATE, policies … stay unloaded. Without a config file,
-    neither the TOML reader nor the finding-id registry is loaded."""
+    neither the TOML reader nor the finding-id registry is loaded; with no DO block or function, no PL/pgSQL reader."""
     from migguard.lint.dispatch import RULES
 
     (tmp_path / "one.sql").write_text("ALTER TABLE accounts ADD COLUMN note text;\n"
@@ -62,7 +62,7 @@ def test_lint_imports_only_the_rule_modules_of_the_kinds_a_file_holds(tmp_path):
     reached = {rule_id.replace("-", "_") for rule_id, (_, _, has_check, kinds) in RULES.items()
                if has_check and (kinds is None or {"AlterTableStmt", "IndexStmt"} & kinds)}
     assert loaded == reached and "ban_truncate" not in loaded and "ban_drop_table" not in loaded
-    assert {"tomllib", "migguard.core.finding_ids"} & modules == set()
+    assert {"tomllib", "migguard.core.finding_ids", "migguard.sql.plpgsql"} & modules == set()
 
 
 # Statements PostgreSQL's own tree answers for (parse.Trees, nodes.SHAPES): no rule needs sqlglot's typed tree.
