@@ -108,8 +108,9 @@ WHOLE_READ_QUERIES = (
 @contextmanager
 def catalog_snapshot(conn: psycopg.Connection, exclude_schemas: tuple[str, ...] = (), *,
                      pipelined: bool = False) -> Iterator[CatalogReader]:
-    """A CatalogReader inside one read-only repeatable-read snapshot, names printed schema-qualified."""
-    with read_only_snapshot(conn, "migguard_introspect"):
+    """A CatalogReader inside one read-only repeatable-read snapshot, names printed schema-qualified.
+    A `pipelined` reader's prepared queries outlive the snapshot (`read_only_snapshot`'s `keep_prepared`)."""
+    with read_only_snapshot(conn, "migguard_introspect", keep_prepared=pipelined):
         # Every name printed schema-qualified (except built-in types), whatever the caller's path,
         # so that the same schema reads the same from any database.
         # pg_get_expr() opens each table (ACCESS SHARE): never queue forever behind a migration's lock.
