@@ -237,13 +237,13 @@ class CatalogReader:
             cursor.close()
         return iter(results)
 
-    def tuples_many(self, queries: list[tuple[str, dict]]) -> list[list[tuple]]:
+    def tuples_many(self, queries: list[tuple[str, dict]], *, generic: bool = False) -> list[list[tuple]]:
         """Several queries' rows as tuples, prepared, in one round trip when the reader is
-        `pipelined` (as `rows_many`)."""
+        `pipelined` (as `rows_many`); `generic` as `tuples`'."""
         if self._ahead or not self._pipelines():
-            return [self.tuples(query, prepare=True, **params) for query, params in queries]
+            return [self.tuples(query, prepare=True, generic=generic, **params) for query, params in queries]
         with self.conn.pipeline():
-            switch = self._switch(False) if self._generic else None
+            switch = self._switch(generic) if self._generic != generic else None
             cursors = [self.conn.execute(query, self._bound(params), prepare=True) for query, params in queries]
         if switch is not None:
             self._noted(switch)
