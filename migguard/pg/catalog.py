@@ -12,11 +12,13 @@ catalog SQL lives here, so the definition cannot drift between them again.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
+from functools import cache
 
 import psycopg
 from psycopg.rows import dict_row
@@ -53,6 +55,18 @@ def only_oids(oid: str) -> str:
     """SQL: `oid` is one of `%(only_oids)s`, or that parameter is NULL (read everything). The
     incremental reader (`pg/incremental.py`) reads only the relations and sequences that changed."""
     return f"(%(only_oids)s::oid[] IS NULL OR {oid} = ANY(%(only_oids)s::oid[]))"
+
+
+_ONLY_OIDS = re.compile(r"\(%\(only_oids\)s::oid\[\] IS NULL OR ([\w.]+) = ANY\(%\(only_oids\)s::oid\[\]\)\)")
+
+
+@cache
+def by_oids(query: str) -> str:
+    """`query` for the relations `%(only_oids)s` names only (not NULL: every one): a plan made once
+    for it looks them up by index, where `only_oids`'s "NULL or one of them" makes any such plan
+    scan the catalog whole. For the incremental reader: after a migration, a plan made once for a
+    few oids instead of one planned anew for them after every migration."""
+    return _ONLY_OIDS.sub(r"\1 = ANY(%(only_oids)s::oid[])", query)
 
 
 def app_object(namespace: str, catalog: str, oid: str) -> str:
@@ -217,15 +231,16 @@ class CatalogReader:
             cur.execute(query, self._bound(params), prepare=self.pipelined or None)
             return cur.fetchall()
 
-    def rows_many(self, queries: list[tuple[str, dict]]) -> Iterator[list[dict]]:
+    def rows_many(self, queries: list[tuple[str, dict]], *, generic: bool = False) -> Iterator[list[dict]]:
         """Several queries' rows, in order: sent in one round trip (psycopg's pipeline mode) when
         the reader is `pipelined` and libpq has it, else each asked for when the caller is done
-        with the last one's (sent ahead already, or one after the other)."""
+        with the last one's (sent ahead already, or one after the other). `generic`: on plans made
+        once (`plan_generically`), when pipelined."""
         if self._ahead or not self._pipelines():
             return (self.rows(query, **params) for query, params in queries)
         cursors = []
         with self.conn.pipeline():
-            switch = self._switch(False) if self._generic else None
+            switch = self._switch(generic) if self._generic != generic else None
             for query, params in queries:
                 cursor = self.conn.cursor(row_factory=dict_row)
                 cursor.execute(query, self._bound(params), prepare=True)

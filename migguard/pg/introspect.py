@@ -129,8 +129,12 @@ def read_relations(reader: CatalogReader, only: list[int] | None = None
     members = (("columns", q.SCHEMA_COLUMNS_SQL, Column), ("constraints", q.SCHEMA_CONSTRAINTS_SQL, Constraint),
                ("indexes", q.SCHEMA_INDEXES_SQL, Index), ("policies", q.SCHEMA_POLICIES_SQL, Policy),
                ("triggers", q.SCHEMA_TRIGGERS_SQL, Trigger))
-    # each member query's rows are made objects while the next query runs (`sending_ahead`)
-    results = reader.rows_many([(sql, params) for _, sql, _ in members] + [(q.SCHEMA_RELATIONS_SQL, params)])
+    # each member query's rows are made objects while the next query runs (`sending_ahead`); a few
+    # relations' (after a migration) on plans made once, each looking them up by index
+    queries = [sql for _, sql, _ in members] + [q.SCHEMA_RELATIONS_SQL]
+    if only is not None:
+        queries = [q.by_oids(sql) for sql in queries]
+    results = reader.rows_many([(sql, params) for sql in queries], generic=only is not None)
     per_table: dict[str, dict[int, dict]] = {key: defaultdict(dict) for key, _, _ in members}
     names: dict[tuple[int, int], str] = {}  # (relid, attnum) → column name: a constraint's columns
     for (key, _, model), found in zip(members, results):
