@@ -640,7 +640,7 @@ SELECT 'since', 0, pg_snapshot_xmin(pg_current_snapshot())::text::bigint %% 4294
 
 OBJECT_VERSIONS_SQL = f"""
 SELECT 'sequence' AS "group", c.oid, c.xmin || ':' || s.xmin FROM pg_class c JOIN pg_sequence s ON s.seqrelid = c.oid
-WHERE {in_app_schemas("c.relnamespace")}
+WHERE c.relkind = 'S' AND {in_app_schemas("c.relnamespace")}
 UNION ALL
 SELECT 'function', p.oid, p.xmin::text FROM pg_proc p WHERE {in_app_schemas("p.pronamespace")}
 UNION ALL
