@@ -22,15 +22,15 @@ Switched on again, the collector would at once walk everything made while it was
 generation holds the whole model, and a walk of 100,000 objects takes tens of milliseconds to
 learn that they all live on. `_promoted_to_oldest` moves them straight to the oldest generation
 (a freeze and unfreeze, two list splices), where a full collection still finds any cycle among
-them. Objects moved there that way do not count
-towards Python's own trigger of a full collection, so this module keeps CPython's rule for them
-itself: a full collection when the objects promoted since the last one (as `gc.get_count()` counts
-the young ones: made and not freed) outnumber a quarter of those the last one left alive (the first
-promotion measures the heap instead). Cyclic garbage cannot pile up beyond that quarter, and a long
-run whose heap barely grows (a plan reads the clone and diffs after every migration, each keeping a
-few thousand objects in a heap of hundreds of thousands) walks its heap a few times, not after every
-sixteenth promotion as before (a fifth of a second of a 100-migration plan); a one-shot command
-(`migguard diff` reads two models) never pays for one.
+them. Objects moved there that way do not count towards Python's own trigger of a full
+collection, so this module keeps CPython's rule for them itself: a full collection when the objects
+promoted since the last one (as `gc.get_count()` counts the young ones: made and not freed)
+outnumber a quarter of those the last one left alive (the first promotion measures the heap
+instead). Cyclic garbage cannot pile up beyond that quarter, and a long run whose heap barely grows
+(a plan reads the clone and diffs after every migration, each keeping a few thousand objects in a
+heap of hundreds of thousands) walks its heap a few times, not after every sixteenth promotion as
+before (a fifth of a second of a 100-migration plan); a one-shot command (`migguard diff` reads two
+models) never pays for one.
 """
 
 from __future__ import annotations

@@ -166,9 +166,10 @@ class CatalogReader:
         branch looks them up by index), whose plan does not depend on how many there are:
         PostgreSQL would plan each run anew for its values (the dependency objects query: 3.7 ms
         of planning for 0.5 ms of work). Not for the `only_oids` reads of columns, constraints …
-        (a plan for any value of it scans the catalog whole; RELATION_VERSIONS_SQL's scans only
-        the application's rows of pg_class, by index), nor for a whole read. Switched only when it
-        changes: the incremental reader asks for its generic queries one after the other."""
+        as they are (a plan for any value of it scans the catalog whole; RELATION_VERSIONS_SQL's
+        scans only the application's rows of pg_class, by index), but for their `by_oids` forms;
+        nor for a whole read. Switched only when it changes: the incremental reader asks for its
+        generic queries one after the other."""
         if generic != self._generic:
             self._noted(self._switch(generic))
 

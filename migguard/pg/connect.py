@@ -59,6 +59,6 @@ def read_only_snapshot(conn: psycopg.Connection, name: str = "migguard_read", *,
     try:
         yield
     finally:
-        fine = conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
-        conn.execute("COMMIT" if keep_prepared and fine else "ROLLBACK")
+        intact = conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS  # not failed
+        conn.execute("COMMIT" if keep_prepared and intact else "ROLLBACK")
         conn.autocommit = autocommit
