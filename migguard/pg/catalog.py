@@ -12,11 +12,13 @@ catalog SQL lives here, so the definition cannot drift between them again.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
+from functools import cache
 
 import psycopg
 from psycopg.rows import dict_row
@@ -53,6 +55,18 @@ def only_oids(oid: str) -> str:
     """SQL: `oid` is one of `%(only_oids)s`, or that parameter is NULL (read everything). The
     incremental reader (`pg/incremental.py`) reads only the relations and sequences that changed."""
     return f"(%(only_oids)s::oid[] IS NULL OR {oid} = ANY(%(only_oids)s::oid[]))"
+
+
+_ONLY_OIDS = re.compile(r"\(%\(only_oids\)s::oid\[\] IS NULL OR ([\w.]+) = ANY\(%\(only_oids\)s::oid\[\]\)\)")
+
+
+@cache
+def by_oids(query: str) -> str:
+    """`query` for the relations `%(only_oids)s` names only (not NULL: every one): a plan made once
+    for it looks them up by index, where `only_oids`'s "NULL or one of them" makes any such plan
+    scan the catalog whole. For the incremental reader: after a migration, a plan made once for a
+    few oids instead of one planned anew for them after every migration."""
+    return _ONLY_OIDS.sub(r"\1 = ANY(%(only_oids)s::oid[])", query)
 
 
 def app_object(namespace: str, catalog: str, oid: str) -> str:
@@ -152,9 +166,10 @@ class CatalogReader:
         branch looks them up by index), whose plan does not depend on how many there are:
         PostgreSQL would plan each run anew for its values (the dependency objects query: 3.7 ms
         of planning for 0.5 ms of work). Not for the `only_oids` reads of columns, constraints …
-        (a plan for any value of it scans the catalog whole; RELATION_VERSIONS_SQL's scans only
-        the application's rows of pg_class, by index), nor for a whole read. Switched only when it
-        changes: the incremental reader asks for its generic queries one after the other."""
+        as they are (a plan for any value of it scans the catalog whole; RELATION_VERSIONS_SQL's
+        scans only the application's rows of pg_class, by index), but for their `by_oids` forms;
+        nor for a whole read. Switched only when it changes: the incremental reader asks for its
+        generic queries one after the other."""
         if generic != self._generic:
             self._noted(self._switch(generic))
 
@@ -217,15 +232,16 @@ class CatalogReader:
             cur.execute(query, self._bound(params), prepare=self.pipelined or None)
             return cur.fetchall()
 
-    def rows_many(self, queries: list[tuple[str, dict]]) -> Iterator[list[dict]]:
+    def rows_many(self, queries: list[tuple[str, dict]], *, generic: bool = False) -> Iterator[list[dict]]:
         """Several queries' rows, in order: sent in one round trip (psycopg's pipeline mode) when
         the reader is `pipelined` and libpq has it, else each asked for when the caller is done
-        with the last one's (sent ahead already, or one after the other)."""
+        with the last one's (sent ahead already, or one after the other). `generic`: on plans made
+        once (`plan_generically`), when pipelined."""
         if self._ahead or not self._pipelines():
             return (self.rows(query, **params) for query, params in queries)
         cursors = []
         with self.conn.pipeline():
-            switch = self._switch(False) if self._generic else None
+            switch = self._switch(generic) if self._generic != generic else None
             for query, params in queries:
                 cursor = self.conn.cursor(row_factory=dict_row)
                 cursor.execute(query, self._bound(params), prepare=True)
@@ -237,13 +253,13 @@ class CatalogReader:
             cursor.close()
         return iter(results)
 
-    def tuples_many(self, queries: list[tuple[str, dict]]) -> list[list[tuple]]:
+    def tuples_many(self, queries: list[tuple[str, dict]], *, generic: bool = False) -> list[list[tuple]]:
         """Several queries' rows as tuples, prepared, in one round trip when the reader is
-        `pipelined` (as `rows_many`)."""
+        `pipelined` (as `rows_many`); `generic` as `tuples`'."""
         if self._ahead or not self._pipelines():
-            return [self.tuples(query, prepare=True, **params) for query, params in queries]
+            return [self.tuples(query, prepare=True, generic=generic, **params) for query, params in queries]
         with self.conn.pipeline():
-            switch = self._switch(False) if self._generic else None
+            switch = self._switch(generic) if self._generic != generic else None
             cursors = [self.conn.execute(query, self._bound(params), prepare=True) for query, params in queries]
         if switch is not None:
             self._noted(switch)
@@ -625,7 +641,7 @@ SELECT 'since', 0, pg_snapshot_xmin(pg_current_snapshot())::text::bigint %% 4294
 
 OBJECT_VERSIONS_SQL = f"""
 SELECT 'sequence' AS "group", c.oid, c.xmin || ':' || s.xmin FROM pg_class c JOIN pg_sequence s ON s.seqrelid = c.oid
-WHERE {in_app_schemas("c.relnamespace")}
+WHERE c.relkind = 'S' AND {in_app_schemas("c.relnamespace")}
 UNION ALL
 SELECT 'function', p.oid, p.xmin::text FROM pg_proc p WHERE {in_app_schemas("p.pronamespace")}
 UNION ALL

@@ -37,10 +37,15 @@ def describe(error: BaseException) -> str:
 
 
 @contextmanager
-def read_only_snapshot(conn: psycopg.Connection, name: str = "migguard_read") -> Iterator[None]:
+def read_only_snapshot(conn: psycopg.Connection, name: str = "migguard_read", *,
+                       keep_prepared: bool = False) -> Iterator[None]:
     """One read-only repeatable-read snapshot, rolled back afterwards with the settings made in it.
 
-    Inside a caller's transaction, a savepoint plays that role (its transaction stays usable)."""
+    Inside a caller's transaction, a savepoint plays that role (its transaction stays usable).
+    `keep_prepared`: a snapshot of its own ends with COMMIT, which, in a read-only transaction,
+    undoes its settings as ROLLBACK does: psycopg forgets every statement it prepared on the
+    connection after a ROLLBACK, not after a COMMIT, so a reader that reads again and again on
+    one connection keeps its queries parsed and planned."""
     if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         conn.execute(f"SAVEPOINT {name}")
         try:
@@ -54,5 +59,6 @@ def read_only_snapshot(conn: psycopg.Connection, name: str = "migguard_read") ->
     try:
         yield
     finally:
-        conn.execute("ROLLBACK")
+        intact = conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS  # not failed
+        conn.execute("COMMIT" if keep_prepared and intact else "ROLLBACK")
         conn.autocommit = autocommit

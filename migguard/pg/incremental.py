@@ -85,7 +85,7 @@ class IncrementalReader:
         """The schema now: read whole the first time (or when `full`), else the previous model patched."""
         with catalog_snapshot(self.conn, self.exclude_schemas, pipelined=True) as reader:
             rows, changes = reader.tuples_many([(q.OBJECT_VERSIONS_SQL, {}),
-                                                (q.RELATION_CHANGES_SQL, {"since": self._since})])
+                                                (q.RELATION_CHANGES_SQL, {"since": self._since})], generic=True)
             versions = {(group, oid): version for group, oid, version in rows if group != "current_user"}
             role = next(version for group, _, version in rows if group == "current_user")
             versions.update(self._relation_versions(reader, changes, whole=self.model is None or full))

@@ -108,8 +108,9 @@ WHOLE_READ_QUERIES = (
 @contextmanager
 def catalog_snapshot(conn: psycopg.Connection, exclude_schemas: tuple[str, ...] = (), *,
                      pipelined: bool = False) -> Iterator[CatalogReader]:
-    """A CatalogReader inside one read-only repeatable-read snapshot, names printed schema-qualified."""
-    with read_only_snapshot(conn, "migguard_introspect"):
+    """A CatalogReader inside one read-only repeatable-read snapshot, names printed schema-qualified.
+    A `pipelined` reader's prepared queries outlive the snapshot (`read_only_snapshot`'s `keep_prepared`)."""
+    with read_only_snapshot(conn, "migguard_introspect", keep_prepared=pipelined):
         # Every name printed schema-qualified (except built-in types), whatever the caller's path,
         # so that the same schema reads the same from any database.
         # pg_get_expr() opens each table (ACCESS SHARE): never queue forever behind a migration's lock.
@@ -128,8 +129,12 @@ def read_relations(reader: CatalogReader, only: list[int] | None = None
     members = (("columns", q.SCHEMA_COLUMNS_SQL, Column), ("constraints", q.SCHEMA_CONSTRAINTS_SQL, Constraint),
                ("indexes", q.SCHEMA_INDEXES_SQL, Index), ("policies", q.SCHEMA_POLICIES_SQL, Policy),
                ("triggers", q.SCHEMA_TRIGGERS_SQL, Trigger))
-    # each member query's rows are made objects while the next query runs (`sending_ahead`)
-    results = reader.rows_many([(sql, params) for _, sql, _ in members] + [(q.SCHEMA_RELATIONS_SQL, params)])
+    # each member query's rows are made objects while the next query runs (`sending_ahead`); a few
+    # relations' (after a migration) on plans made once, each looking them up by index
+    queries = [sql for _, sql, _ in members] + [q.SCHEMA_RELATIONS_SQL]
+    if only is not None:
+        queries = [q.by_oids(sql) for sql in queries]
+    results = reader.rows_many([(sql, params) for sql in queries], generic=only is not None)
     per_table: dict[str, dict[int, dict]] = {key: defaultdict(dict) for key, _, _ in members}
     names: dict[tuple[int, int], str] = {}  # (relid, attnum) → column name: a constraint's columns
     for (key, _, model), found in zip(members, results):

@@ -467,12 +467,14 @@ def apply_step(state: PlanState) -> None:
     config = state.config
     watched = load_queries(Path(config.root) / config.watch_queries) if config.watch_queries else []
     skips = {part.version: part.skip for part in state.part_way}
-    with connect(state.clone_url, autocommit=True) as conn:
+    # each migration's schema: the clone read whole once, then patched with what it changed, on a
+    # connection of its own (psycopg forgets the statements it prepared on a connection after any
+    # ALTER or DROP there: the reader's would be parsed and planned again after every migration)
+    with connect(state.clone_url, autocommit=True) as conn, connect(state.clone_url, autocommit=True) as reading:
         plans_before = snapshot(conn, watched)
         previous = state.before
         state.models = [state.before]
-        # each migration's schema: the clone read whole once, then patched with what it changed
-        reader = IncrementalReader(conn)
+        reader = IncrementalReader(reading)
         reader.read()
         for migration in state.pending:
             tracer = Tracer(_display(migration.up))

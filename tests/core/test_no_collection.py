@@ -92,17 +92,57 @@ def test_nothing_is_promoted_while_someone_else_keeps_objects_frozen():
         gc.unfreeze()
 
 
-def test_a_long_run_still_collects_its_cycles_in_full_now_and_then(monkeypatch):
+def test_a_long_run_still_collects_its_cycles_in_full_once_the_promoted_outgrow_a_quarter_of_the_heap(monkeypatch):
     import weakref
 
     from migguard.core import collector
 
     gc.enable()
-    monkeypatch.setattr(collector, "_promotions", 0)
+    monkeypatch.setattr(collector, "_alive", 4000)  # as if the last full collection had left 4,000 objects
+    monkeypatch.setattr(collector, "_promoted", 0)
+    gone, kept = [], []
+    for _ in range(3):  # 3 × 400 objects promoted: over a quarter of 4,000 by the third exit
+        with no_collection():
+            kept += [{"row": i} for i in range(400)]  # made, not freed: counted as promoted
+            cycle = _Node()
+            gone.append(weakref.ref(cycle))
+            del cycle
+        if len(gone) < 3:
+            assert gone[-1]() is not None  # promoted, not yet collected
+    assert all(ref() is None for ref in gone)  # the last exit collected in full, promoted cycles included
+    assert collector._promoted == 0 and collector._alive > 4000  # the heap measured again after it
+
+
+def test_a_long_run_whose_heap_barely_grows_does_not_collect_in_full(monkeypatch):
+    import weakref
+
+    from migguard.core import collector
+
+    gc.enable()
+    monkeypatch.setattr(collector, "_alive", 10_000_000)
+    monkeypatch.setattr(collector, "_promoted", 0)
     gone = []
-    for _ in range(collector.PROMOTIONS_PER_FULL_COLLECTION):
+    for _ in range(40):  # more than the sixteen promotions that used to trigger one
         with no_collection():
             cycle = _Node()
             gone.append(weakref.ref(cycle))
             del cycle
-    assert all(ref() is None for ref in gone)  # the last exit collected in full, promoted cycles included
+    assert all(ref() is not None for ref in gone)  # promoted, never walked
+    assert 40 <= collector._promoted < 10_000
+    gc.collect()
+    assert all(ref() is None for ref in gone)
+
+
+def test_the_first_promotion_measures_the_heap_instead_of_collecting(monkeypatch):
+    import weakref
+
+    from migguard.core import collector
+
+    gc.enable()
+    monkeypatch.setattr(collector, "_alive", None)
+    with no_collection():
+        cycle = _Node()
+        gone = weakref.ref(cycle)
+        del cycle
+    assert gone() is not None  # a one-shot command never pays for a full collection
+    assert collector._alive > 1000 and collector._promoted == 0

@@ -187,3 +187,25 @@ def test_generic_plans_are_asked_for_by_query_and_end_with_the_next_other_query_
             assert next(reader.rows_many([(mode, {})])) == [{"current_setting": "force_custom_plan"}]
             reader.tuples(mode, generic=True)
         assert conn.execute(mode).fetchone()[0] == "force_custom_plan"
+
+
+def test_the_reads_by_oids_give_the_rows_the_reads_of_everything_give_for_those_relations(conn):
+    """`by_oids` drops "every relation when NULL" from the six relation reads, so that a plan made
+    once looks the oids up by index (the incremental reader's): same rows for the oids asked."""
+    from migguard.pg import catalog as q
+
+    conn.execute("CREATE TABLE app.lines (id int PRIMARY KEY, order_id int REFERENCES app.orders (id) CHECK (id > 0), "
+                 "note text DEFAULT 'x'); CREATE INDEX lines_note ON app.lines (note); "
+                 "CREATE POLICY lines_all ON app.lines USING (true); COMMENT ON COLUMN app.lines.note IS 'n'")
+    reader = CatalogReader(conn)
+    oids = [oid for (oid,) in conn.execute("SELECT oid FROM pg_class WHERE relname IN ('lines', 'order_ids')")]
+    for name in ("SCHEMA_COLUMNS_SQL", "SCHEMA_CONSTRAINTS_SQL", "SCHEMA_INDEXES_SQL", "SCHEMA_POLICIES_SQL",
+                 "SCHEMA_TRIGGERS_SQL", "SCHEMA_RELATIONS_SQL"):
+        query = getattr(q, name)
+        narrowed = q.by_oids(query)
+        assert narrowed != query and "%(only_oids)s::oid[] IS NULL" not in narrowed, name
+        for generic in (False, True):
+            assert (reader.tuples(narrowed, generic=generic, only_oids=oids)
+                    == reader.tuples(query, only_oids=oids)), name
+    assert reader.tuples(q.by_oids(q.SCHEMA_COLUMNS_SQL), only_oids=oids)  # the comparison compared rows
+    conn.rollback()

@@ -159,9 +159,20 @@ def role(pg):
                 admin.execute(f"DROP ROLE {owner}")
 
 
-def test_patched_model_equals_a_full_read_after_every_migration(pg, role):
+@pytest.fixture(params=["own connection", "the migrations' connection"])
+def reading(request, pg):
+    """The reader's connection: one of its own, as the plan's (its prepared queries outlive every
+    read), or the one the migrations run on (psycopg forgets them after each ALTER or DROP)."""
+    if request.param == "own connection":
+        with psycopg.connect(pg, autocommit=True) as conn:
+            yield lambda _: conn
+    else:
+        yield lambda conn: conn
+
+
+def test_patched_model_equals_a_full_read_after_every_migration(pg, role, reading):
     with psycopg.connect(pg, autocommit=True) as conn:
-        reader = IncrementalReader(conn)
+        reader = IncrementalReader(reading(conn))
         patched_before = full_before = None
         for name, sql, outside, expected in MIGRATIONS:
             text = sql.format(role=role)
@@ -451,17 +462,16 @@ ALTER DOMAIN app.level RENAME TO grade;
 ]
 
 
-def test_attacks_patched_model_equals_a_full_read(pg, role):
+def test_attacks_patched_model_equals_a_full_read(pg, role, reading):
     with psycopg.connect(pg, autocommit=True) as conn:
         try:
-            _replay_attacks(conn, role)
+            _replay_attacks(conn, role, IncrementalReader(reading(conn)))
         finally:  # the role fixture drops what the role owns: not while objects of others depend on it
             conn.execute("DROP SCHEMA IF EXISTS app, side CASCADE")
             conn.execute("DROP LANGUAGE IF EXISTS app_lang; DROP LANGUAGE IF EXISTS app_language")
 
 
-def _replay_attacks(conn, role):
-    reader = IncrementalReader(conn)
+def _replay_attacks(conn, role, reader):
     before = None
     for name, sql, outside, expected, changes in ATTACKS:
         text = sql.format(role=role)
@@ -532,10 +542,10 @@ ALTER TABLE rm_child ALTER COLUMN s SET DEFAULT nextval('rm_seq');
 ]
 
 
-def test_removals_alone_are_read_again(pg):
+def test_removals_alone_are_read_again(pg, reading):
     with psycopg.connect(pg, autocommit=True) as conn:
         try:
-            reader = IncrementalReader(conn)
+            reader = IncrementalReader(reading(conn))
             before = None
             for name, sql in REMOVALS:
                 with conn.transaction():
@@ -572,3 +582,24 @@ def test_dependents_are_read_again_only_when_the_names_they_print_change(pg):
             assert renamed.tables["public.nm_c"] is not widened.tables["public.nm_c"]
         finally:
             conn.execute("DROP VIEW IF EXISTS nm_v; DROP TABLE IF EXISTS nm_c, nm_p")
+
+
+def test_a_reader_on_its_own_connection_keeps_its_queries_prepared(pg):
+    """psycopg deallocates every statement it prepared on a connection after a ROLLBACK (or an ALTER
+    or DROP) there: each read's snapshot ends with COMMIT, so its queries are parsed and planned once."""
+    def prepared(conn):
+        return {name for (name,) in conn.execute("SELECT name FROM pg_prepared_statements", prepare=False)}
+
+    with psycopg.connect(pg, autocommit=True) as conn, psycopg.connect(pg, autocommit=True) as own:
+        try:
+            conn.execute("CREATE TABLE kp (id int PRIMARY KEY)")
+            reader = IncrementalReader(own)
+            reader.read()
+            conn.execute("ALTER TABLE kp ADD COLUMN v text")
+            reader.read()
+            kept = prepared(own)
+            conn.execute("ALTER TABLE kp ADD COLUMN w text; DROP TABLE kp")
+            assert reader.read() == introspect(conn)
+            assert kept and kept <= prepared(own)
+        finally:
+            conn.execute("DROP TABLE IF EXISTS kp")
