@@ -26,11 +26,11 @@ them. Objects moved there that way do not count towards Python's own trigger of 
 collection, so this module keeps CPython's rule for them itself: a full collection when the objects
 promoted since the last one (as `gc.get_count()` counts the young ones: made and not freed)
 outnumber a quarter of those the last one left alive (the first promotion measures the heap
-instead). Cyclic garbage cannot pile up beyond that quarter, and a long run whose heap barely grows
-(a plan reads the clone and diffs after every migration, each keeping a few thousand objects in a
-heap of hundreds of thousands) walks its heap a few times, not after every sixteenth promotion as
-before (a fifth of a second of a 100-migration plan); a one-shot command (`migguard diff` reads two
-models) never pays for one.
+instead), and at least PROMOTIONS_PER_FULL_COLLECTION promotions were made since. Cyclic garbage
+cannot pile up beyond that, a long run whose heap barely grows (a plan reads the clone and diffs
+after every migration, each keeping a few thousand objects in a heap of hundreds of thousands)
+walks its heap a few times, and a short command never pays for one: `migguard diff` promotes three
+times (start-up, the two reads, the diff), and its reads alone outgrow the start-up heap fourfold.
 """
 
 from __future__ import annotations
@@ -65,9 +65,12 @@ def resume() -> None:
         gc.enable()
 
 
-# A full collection once the promoted objects outnumber this share of those alive after the last one.
+# A full collection once the promoted objects outnumber this share of those alive after the last one,
+# and this many promotions were made since.
 FULL_COLLECTION_GROWTH = 0.25
+PROMOTIONS_PER_FULL_COLLECTION = 8
 _promoted = 0  # objects promoted since the last full collection (or the first measure)
+_promotions = 0  # promotions since then
 _alive: int | None = None  # objects alive after the last full collection (None: not measured yet)
 
 
@@ -75,11 +78,13 @@ def _promoted_to_oldest() -> None:
     """Every tracked object moved to the oldest generation without a walk, or a full collection
     once enough were (see the module docstring); nothing, if anyone else keeps objects frozen (a
     pre-fork server, the test runner): an unfreeze here would undo theirs."""
-    global _promoted, _alive
+    global _promoted, _promotions, _alive
     if gc.get_freeze_count() != 0:
         return
     _promoted += gc.get_count()[0]  # the young generation: what was made since the last collection or promotion
-    if _alive is not None and _promoted <= _alive * FULL_COLLECTION_GROWTH:
+    _promotions += 1
+    if _alive is not None and (_promoted <= _alive * FULL_COLLECTION_GROWTH
+                               or _promotions < PROMOTIONS_PER_FULL_COLLECTION):
         gc.freeze()
         gc.unfreeze()
         return
@@ -88,7 +93,7 @@ def _promoted_to_oldest() -> None:
     gc.freeze()  # everything alive, moved at once: counted while it is there (a list walk, no collection)
     _alive = gc.get_freeze_count()
     gc.unfreeze()
-    _promoted = 0
+    _promoted = _promotions = 0
 
 
 @contextmanager

@@ -100,15 +100,17 @@ def test_a_long_run_still_collects_its_cycles_in_full_once_the_promoted_outgrow_
     gc.enable()
     monkeypatch.setattr(collector, "_alive", 4000)  # as if the last full collection had left 4,000 objects
     monkeypatch.setattr(collector, "_promoted", 0)
+    monkeypatch.setattr(collector, "_promotions", 0)
     gone, kept = [], []
-    for _ in range(3):  # 3 × 400 objects promoted: over a quarter of 4,000 by the third exit
+    exits = collector.PROMOTIONS_PER_FULL_COLLECTION
+    for _ in range(exits):  # 400 objects promoted each time: over a quarter of 4,000 by the third exit
         with no_collection():
             kept += [{"row": i} for i in range(400)]  # made, not freed: counted as promoted
             cycle = _Node()
             gone.append(weakref.ref(cycle))
             del cycle
-        if len(gone) < 3:
-            assert gone[-1]() is not None  # promoted, not yet collected
+        if len(gone) < exits:
+            assert gone[-1]() is not None  # promoted, not yet collected: too few promotions yet
     assert all(ref() is None for ref in gone)  # the last exit collected in full, promoted cycles included
     assert collector._promoted == 0 and collector._alive > 4000  # the heap measured again after it
 
@@ -121,6 +123,7 @@ def test_a_long_run_whose_heap_barely_grows_does_not_collect_in_full(monkeypatch
     gc.enable()
     monkeypatch.setattr(collector, "_alive", 10_000_000)
     monkeypatch.setattr(collector, "_promoted", 0)
+    monkeypatch.setattr(collector, "_promotions", 0)
     gone = []
     for _ in range(40):  # more than the sixteen promotions that used to trigger one
         with no_collection():
@@ -146,3 +149,25 @@ def test_the_first_promotion_measures_the_heap_instead_of_collecting(monkeypatch
         del cycle
     assert gone() is not None  # a one-shot command never pays for a full collection
     assert collector._alive > 1000 and collector._promoted == 0
+
+
+def test_a_short_command_whose_reads_outgrow_the_start_up_heap_does_not_collect_in_full(monkeypatch):
+    """`migguard diff`: the start-up measures the heap, then two models are read (many times the start-up's
+    objects) and diffed: three promotions, no full collection."""
+    import weakref
+
+    from migguard.core import collector
+
+    gc.enable()
+    monkeypatch.setattr(collector, "_alive", None)
+    monkeypatch.setattr(collector, "_promoted", 0)
+    monkeypatch.setattr(collector, "_promotions", 0)
+    gone, kept = [], []
+    for size in (10, 50_000, 5_000):  # start-up, the reads, the diff
+        with no_collection():
+            kept += [{"row": i} for i in range(size)]
+            cycle = _Node()
+            gone.append(weakref.ref(cycle))
+            del cycle
+    assert all(ref() is not None for ref in gone)  # promoted, never walked
+    assert collector._promotions == 2 and collector._promoted >= 55_000
