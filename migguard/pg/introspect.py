@@ -113,7 +113,8 @@ def catalog_snapshot(conn: psycopg.Connection, exclude_schemas: tuple[str, ...] 
     with read_only_snapshot(conn, "migguard_introspect", keep_prepared=pipelined):
         # Every name printed schema-qualified (except built-in types), whatever the caller's path,
         # so that the same schema reads the same from any database.
-        # pg_get_expr() opens each table (ACCESS SHARE): never queue forever behind a migration's lock.
+        # pg_get_expr() opens the table of an expression that reads its columns (a CHECK, a policy, a
+        # generated column: ACCESS SHARE): never queue forever behind a migration's lock.
         # No JIT: the planner's estimates for catalog joins are wild (RELATION_VERSIONS_SQL costs 700,000 at
         # 1,000 tables and ran 2.2 s compiling for 20 ms of execution), and no catalog read gains from it.
         conn.execute("SELECT set_config('search_path', 'pg_catalog', true), set_config('lock_timeout', %s, true), "
@@ -266,7 +267,7 @@ def _grant_map(pairs: list[list[str]] | None) -> dict[str, tuple[str, ...]]:
     if not pairs:  # most objects: no grant beside the owner's
         return {}
     grants: dict[str, list[str]] = defaultdict(list)
-    for role, privilege in pairs or ():
+    for role, privilege in pairs:
         grants[role].append(privilege)
     return {role: tuple(sorted(privileges)) for role, privileges in sorted(grants.items())}
 

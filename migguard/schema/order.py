@@ -29,7 +29,7 @@ from graphlib import CycleError, TopologicalSorter
 
 from migguard.core.identifiers import object_key
 from migguard.schema.depends import Dependencies, Node, parent_nodes, regclass_parts, relation_node, structural_edges
-from migguard.schema.model import SchemaModel
+from migguard.schema.model import Constraint, SchemaModel
 
 # Kinds of change on a member of a table (path: schema, table, member), by the member's kind.
 _MEMBER_KINDS = {
@@ -177,9 +177,9 @@ class _Objects:
                                                                     "drop domain"):
             return {node[1:3]}
         if kind == "constraint":
-            table = model.tables.get(object_key(*node[1:3]))
-            constraint = table.constraints.get(node[3]) if table is not None else None
+            constraint = _constraint(model, node)
             if constraint is not None and constraint.kind in ("primary", "unique", "exclusion"):
+                table = model.tables[object_key(*node[1:3])]
                 backing = [i for i in table.indexes.values() if i.constraint == node[3]]
                 return {(schema, i.name) for i in backing} or {(schema, node[3])}
         return set()
@@ -258,14 +258,12 @@ def _uses(graph: _Graph, objects: _Objects, was: Dependencies, now: Dependencies
     # does not hold, made by PostgreSQL for a referenced partition, goes with the one it was made for)
     dropped = {node for node, act in graph.by if act == DROP and node[0] == "constraint"}
     wholes = {node for node, act in graph.by if act == DROP and node[0] in ("table", "view")}  # what parts_use is asked of
-    before_tables = objects.models[0].tables
     parts_use: dict[Node, set[Node]] = defaultdict(set)
     for dependent, used in was.edges() if wholes else ():
         whole = objects.container(dependent) if dependent[0] not in ("table", "view") else None
         if whole not in wholes:
             continue
-        if dependent[0] == "constraint" and (
-                dependent[3] not in getattr(before_tables.get(object_key(*dependent[1:3])), "constraints", {}) or any(
+        if dependent[0] == "constraint" and (_constraint(objects.models[0], dependent) is None or any(
                 ("constraint", *t[1:], dependent[3]) in dropped for t in objects.lineage(whole))):
             continue
         parts_use[whole] |= used
@@ -401,11 +399,10 @@ def _foreign_keys(graph: _Graph, objects: _Objects) -> None:
                 changed[node] += (i for i in found if graph.changes[i].kind in ("add constraint", "drop constraint"))
         foreign = []
         for node, fk in changed.items():
-            table = model.tables.get(object_key(*node[1:3]))
-            constraint = table.constraints.get(node[3]) if table is not None else None
-            parts = regclass_parts(constraint.references) if constraint is not None else None
-            if fk and constraint.kind == "foreign" and parts is not None:
-                foreign.append((table, fk, parts))
+            constraint = _constraint(model, node) if fk else None
+            if constraint is not None and constraint.kind == "foreign" and (
+                    parts := regclass_parts(constraint.references)) is not None:
+                foreign.append((model.tables[object_key(*node[1:3])], fk, parts))
         if not foreign:
             continue
         partitions: dict[tuple[str, ...], list[tuple[str, ...]]] = defaultdict(list)
@@ -434,11 +431,15 @@ def _foreign_keys(graph: _Graph, objects: _Objects) -> None:
                 graph.before(referenced + own, fk)
 
 
-def _is_foreign(node: Node, model: SchemaModel) -> bool:
-    if node[0] != "constraint":
-        return False
+def _constraint(model: SchemaModel, node: Node) -> Constraint | None:
+    """The constraint a ("constraint", schema, table, name) node names in `model`, if it holds it."""
     table = model.tables.get(object_key(*node[1:3]))
-    return table is not None and node[3] in table.constraints and table.constraints[node[3]].kind == "foreign"
+    return table.constraints.get(node[3]) if table is not None else None
+
+
+def _is_foreign(node: Node, model: SchemaModel) -> bool:
+    constraint = _constraint(model, node) if node[0] == "constraint" else None
+    return constraint is not None and constraint.kind == "foreign"
 
 
 def _names(graph: _Graph, objects: _Objects) -> None:
